@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { CanonicalRecord } from './canonical-record.js';
+import { CanonicalRecordSchema } from './canonical-record.schema.js';
+
+export type RecordValidation =
+  | { ok: true; record: CanonicalRecord }
+  | { ok: false; errors: string[] };
+
+const MAX_DEPTH = 8;
+
+/**
+ * Validates an untrusted value as a canonical v1 record. On success the returned record is
+ * the input object itself (plain JSON, unknown members rejected), ready to canonicalize.
+ * Errors read "path: what is wrong", e.g. "occurred_at: must be an RFC 3339 UTC timestamp...".
+ */
+export function validateRecord(value: unknown): RecordValidation {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, errors: ['record: must be a JSON object'] };
+  }
+  const shapeErrors = jsonShapeErrors(value, '', 0);
+  if (shapeErrors.length > 0) return { ok: false, errors: shapeErrors.slice(0, 10) };
+  const instance = plainToInstance(CanonicalRecordSchema, value);
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  if (errors.length > 0) return { ok: false, errors: flatten(errors, '').slice(0, 10) };
+  return { ok: true, record: value as CanonicalRecord };
+}
+
+/**
+ * What class-validator cannot see: nulls (absent fields are absent), floats and
+ * non-finite numbers (canonical bytes stay integer-only), lone surrogates (RFC 8785
+ * rejects them) and excessive nesting.
+ */
+function jsonShapeErrors(value: unknown, path: string, depth: number): string[] {
+  const at = path || 'record';
+  if (depth > MAX_DEPTH) return [`${at}: nested too deeply (more than ${MAX_DEPTH} levels)`];
+  if (value === null) return [`${at}: must be absent rather than null`];
+  switch (typeof value) {
+    case 'string':
+      return value.isWellFormed() ? [] : [`${at}: contains a lone UTF-16 surrogate`];
+    case 'number':
+      return Number.isSafeInteger(value) ? [] : [`${at}: numbers must be safe integers (use a decimal string)`];
+    case 'boolean':
+      return [];
+    case 'object': {
+      const out: string[] = [];
+      if (Array.isArray(value)) {
+        value.forEach((v, i) => out.push(...jsonShapeErrors(v, `${path}[${i}]`, depth + 1)));
+      } else {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          if (!k.isWellFormed()) out.push(`${at}: a key contains a lone UTF-16 surrogate`);
+          out.push(...jsonShapeErrors(v, path ? `${path}.${k}` : k, depth + 1));
+        }
+      }
+      return out;
+    }
+    default:
+      return [`${at}: unsupported value`];
+  }
+}
+
+function flatten(errors: ValidationError[], prefix: string): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const path = Array.isArray(e.target) || /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    for (const message of Object.values(e.constraints ?? {})) {
+      out.push(`${path}: ${message.replace(new RegExp(`^${escape(e.property)} `), '')}`);
+    }
+    if (e.children?.length) out.push(...flatten(e.children, path));
+  }
+  return out;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
