@@ -38,7 +38,9 @@ function jsonShapeErrors(value: unknown, path: string, depth: number): string[] 
   if (value === null) return [`${at}: must be absent rather than null`];
   switch (typeof value) {
     case 'string':
-      return value.isWellFormed() ? [] : [`${at}: contains a lone UTF-16 surrogate`];
+      if (!value.isWellFormed()) return [`${at}: contains a lone UTF-16 surrogate`];
+      // PostgreSQL text and jsonb cannot hold U+0000.
+      return value.includes('\u0000') ? [`${at}: contains a NUL character`] : [];
     case 'number':
       return Number.isSafeInteger(value) ? [] : [`${at}: numbers must be safe integers (use a decimal string)`];
     case 'boolean':
@@ -49,7 +51,7 @@ function jsonShapeErrors(value: unknown, path: string, depth: number): string[] 
         value.forEach((v, i) => out.push(...jsonShapeErrors(v, `${path}[${i}]`, depth + 1)));
       } else {
         for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-          if (!k.isWellFormed()) out.push(`${at}: a key contains a lone UTF-16 surrogate`);
+          if (!k.isWellFormed() || k.includes('\u0000')) out.push(`${at}: a key contains a lone surrogate or NUL`);
           out.push(...jsonShapeErrors(v, path ? `${path}.${k}` : k, depth + 1));
         }
       }
