@@ -21,6 +21,7 @@ export const DEFAULTS = {
   DB_APP_ROLE: 'routing_ledger_app',
   NODE_ENV: 'development',
   KAFKA_COMMIT_INTERVAL_MS: 5000,
+  KAFKA_SESSION_TIMEOUT_MS: 30000,
 } as const;
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value);
@@ -45,6 +46,8 @@ class EnvironmentSchema {
   @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(64) PARTITIONS_CONSUMED_CONCURRENTLY: number = DEFAULTS.PARTITIONS_CONSUMED_CONCURRENTLY;
   @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(2) @Max(200) DB_POOL_SIZE: number = DEFAULTS.DB_POOL_SIZE;
   @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(0) @Max(600_000) KAFKA_COMMIT_INTERVAL_MS: number = DEFAULTS.KAFKA_COMMIT_INTERVAL_MS;
+  /** How long the group waits for a silent member (a killed process) before rebalancing its partitions. */
+  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(3000) @Max(600_000) KAFKA_SESSION_TIMEOUT_MS: number = DEFAULTS.KAFKA_SESSION_TIMEOUT_MS;
   /** The role the service SETs after connecting: it may insert, never update or delete ledger rows. Empty disables. */
   @IsString() @Matches(/^([a-z_][a-z0-9_]{0,62})?$/, { message: 'must be a PostgreSQL role name or empty' }) DB_APP_ROLE: string = DEFAULTS.DB_APP_ROLE;
   @IsIn(['development', 'production', 'test'], { message: 'must be development, production or test' }) NODE_ENV: string = DEFAULTS.NODE_ENV;
@@ -69,6 +72,7 @@ export interface AppConfig {
     topics: { decisions: string; deadLetter: string; checkpoints: string };
     partitionsConsumedConcurrently: number;
     commitIntervalMs: number;
+    sessionTimeoutMs: number;
   };
   port: number;
   dataDir: string;
@@ -115,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       topics: { decisions: parsed.TOPIC_DECISIONS, deadLetter: parsed.TOPIC_DLQ, checkpoints: parsed.TOPIC_CHECKPOINTS },
       partitionsConsumedConcurrently: parsed.PARTITIONS_CONSUMED_CONCURRENTLY,
       commitIntervalMs: parsed.KAFKA_COMMIT_INTERVAL_MS,
+      sessionTimeoutMs: parsed.KAFKA_SESSION_TIMEOUT_MS,
     },
     port: parsed.PORT,
     dataDir: parsed.DATA_DIR,

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+
+/** Routes whose body the ingest path needs as raw bytes (raw_sha256, NDJSON, OTLP). */
+const RAW_BODY_ROUTES = ['/v1/events', '/v1/ingest', '/v1/traces'];
+
+/** `shutdownHooks`: let Nest handle SIGTERM/SIGINT (off when the caller owns the process, as the demo does). */
+export async function createApp(config: AppConfig, opts: { shutdownHooks?: boolean } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: false });
+  app.use(RAW_BODY_ROUTES, express.raw({ type: () => true, limit: config.maxMessageBytes * 16 }));
+  app.use(express.json({ limit: '1mb' }));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  if (opts.shutdownHooks !== false) app.enableShutdownHooks();
+  const doc = new DocumentBuilder().setTitle('routing-ledger').setDescription('Auditable ledger of AI gateway routing decisions').setVersion('1').addBearerAuth().build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc));
+  return app;
+}

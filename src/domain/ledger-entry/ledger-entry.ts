@@ -1,0 +1,207 @@
+/**
+ * The ledger entry: what one Merkle leaf commits to.
+ *
+ * A leaf is not the bare record but the record wrapped with its place in the log: the shard,
+ * the leaf index, and a per-tenant chain (tenant_seq, tenant_prev). Committing to the index
+ * means a leaf cannot be replayed at another position; the tenant chain lets a tenant's export
+ * prove that no record of that tenant was left out between two exported ones (LEDGER.md,
+ * "Complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalBytes } from '../canonical/canonical-json.js';
+import { leafHash } from '../merkle/hasher.js';
+import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
+
+export const LEDGER_ENTRY_VERSION = 1;
+
+export interface LedgerEntry {
+  v: typeof LEDGER_ENTRY_VERSION;
+  shard: number;
+  /** Leaf index of this entry in the shard's log. */
+  index: number;
+  tenant_id: string;
+  /** How many entries of this tenant precede this one in this shard (0 for the first). */
+  tenant_seq: number;
+  /** Lowercase hex leaf hash of the previous entry of this tenant in this shard; null when tenant_seq = 0. */
+  tenant_prev: string | null;
+  record: object;
+}
+
+export type LedgerEntryErrorCode =
+  | 'NOT_AN_OBJECT'
+  | 'UNKNOWN_FIELD'
+  | 'BAD_VERSION'
+  | 'BAD_POSITION'
+  | 'BAD_TENANT'
+  | 'BAD_TENANT_SEQ'
+  | 'BAD_TENANT_PREV'
+  | 'BAD_RECORD'
+  | 'TENANT_MISMATCH';
+
+export class LedgerEntryError extends Error {
+  override readonly name = 'LedgerEntryError';
+
+  constructor(
+    readonly code: LedgerEntryErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ENTRY_FIELDS = ['v', 'shard', 'index', 'tenant_id', 'tenant_seq', 'tenant_prev', 'record'] as const;
+const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/** Record fields the ledger assigns at ingest, excluded from the content hash. */
+export const CONTENT_HASH_EXCLUDED_FIELDS = ['received_at', ...LEDGER_ASSIGNED_SOURCE_FIELDS.map((f) => `source.${f}`)] as const;
+
+/**
+ * The leaf input bytes of `entry`: its RFC 8785 canonical JSON.
+ *
+ * Preconditions, checked before serializing: exactly the seven LedgerEntry fields; v = 1;
+ * shard, index, tenant_seq non-negative safe integers; tenant_id a non-empty string; tenant_prev
+ * null iff tenant_seq = 0, else 64 lowercase hex digits; record a plain JSON object whose
+ * `tenant_id`, when present, equals the entry's (the chain is the record's tenant's chain).
+ * Throws LedgerEntryError, or CanonicalizationError for a record that has no canonical form.
+ */
+export function ledgerEntryBytes(entry: LedgerEntry): Buffer {
+  assertLedgerEntry(entry);
+  return canonicalBytes(entry);
+}
+
+/** SHA-256(0x00 || ledgerEntryBytes(entry)): the entry's Merkle leaf hash. */
+export function ledgerEntryLeafHash(entry: LedgerEntry): Buffer {
+  return leafHash(ledgerEntryBytes(entry));
+}
+
+/**
+ * SHA-256 of the canonical JSON of `record` without the fields the ledger assigns at ingest
+ * (`received_at`, `source.topic`, `source.partition`, `source.offset`).
+ *
+ * Two deliveries of the same event (same event_id) with the same content hash are one event
+ * re-delivered, e.g. after a consumer restart; with different content hashes they conflict.
+ * Not part of any leaf: it is a deduplication key, not a commitment.
+ */
+export function contentHash(record: object): Buffer {
+  assertPlainObject(record, 'BAD_RECORD', 'record');
+  return createHash('sha256').update(canonicalBytes(withoutLedgerAssignedFields(record))).digest();
+}
+
+/** A stored entry with the leaf hash it is claimed to have. */
+export interface TenantChainLink {
+  entry: LedgerEntry;
+  leafHash: Buffer;
+}
+
+export type TenantChainBreakCode =
+  | 'BAD_ENTRY'
+  | 'LEAF_HASH_MISMATCH'
+  | 'OTHER_TENANT'
+  | 'OTHER_SHARD'
+  | 'SEQ_GAP'
+  | 'PREV_MISMATCH'
+  | 'INDEX_NOT_INCREASING';
+
+export interface TenantChainBreak {
+  /** Position in the array passed in. */
+  position: number;
+  /** tenant_seq of the entry at that position (as stored, even if wrong). */
+  tenant_seq: number;
+  code: TenantChainBreakCode;
+  message: string;
+}
+
+/**
+ * The first break in a run of one tenant's entries in one shard, or null if the run is an
+ * unbroken chain.
+ *
+ * Precondition: `links` are sorted by tenant_seq. The run may start anywhere in the chain (an
+ * export includes the neighbour just before its range); only links inside the run are checked
+ * against each other, plus "tenant_prev is null exactly when tenant_seq is 0" for each one.
+ * Each leaf hash is recomputed from its entry, so a link proves its entry, not only its hash.
+ */
+export function verifyTenantChain(links: TenantChainLink[]): TenantChainBreak | null {
+  for (let position = 0; position < links.length; position++) {
+    const broken = linkBreak(links, position);
+    if (broken !== null) return broken;
+  }
+  return null;
+}
+
+function linkBreak(links: TenantChainLink[], position: number): TenantChainBreak | null {
+  const { entry, leafHash: claimed } = links[position];
+  const fail = (code: TenantChainBreakCode, message: string): TenantChainBreak => ({
+    position,
+    tenant_seq: entry?.tenant_seq,
+    code,
+    message,
+  });
+  let recomputed: Buffer;
+  try {
+    recomputed = ledgerEntryLeafHash(entry);
+  } catch (error) {
+    return fail('BAD_ENTRY', (error as Error).message);
+  }
+  if (!recomputed.equals(claimed)) return fail('LEAF_HASH_MISMATCH', 'leaf hash does not match the entry');
+  if (position === 0) return null;
+  const previous = links[position - 1];
+  if (entry.tenant_id !== links[0].entry.tenant_id) return fail('OTHER_TENANT', `tenant ${entry.tenant_id} in a chain of ${links[0].entry.tenant_id}`);
+  if (entry.shard !== links[0].entry.shard) return fail('OTHER_SHARD', `shard ${entry.shard} in a chain of shard ${links[0].entry.shard}`);
+  if (entry.tenant_seq !== previous.entry.tenant_seq + 1) {
+    return fail('SEQ_GAP', `tenant_seq ${entry.tenant_seq} follows ${previous.entry.tenant_seq}`);
+  }
+  if (entry.tenant_prev !== previous.leafHash.toString('hex')) return fail('PREV_MISMATCH', 'tenant_prev is not the previous leaf hash');
+  if (entry.index <= previous.entry.index) return fail('INDEX_NOT_INCREASING', `index ${entry.index} after ${previous.entry.index}`);
+  return null;
+}
+
+function withoutLedgerAssignedFields(record: object): object {
+  const { received_at: _receivedAt, ...rest } = record as Record<string, unknown>;
+  const source = rest.source;
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return rest;
+  const kept = Object.fromEntries(
+    Object.entries(source).filter(([key]) => !(LEDGER_ASSIGNED_SOURCE_FIELDS as readonly string[]).includes(key)),
+  );
+  return { ...rest, source: kept };
+}
+
+function assertLedgerEntry(entry: LedgerEntry): void {
+  assertPlainObject(entry, 'NOT_AN_OBJECT', 'ledger entry');
+  const unknown = Object.keys(entry).filter((key) => !(ENTRY_FIELDS as readonly string[]).includes(key));
+  if (unknown.length > 0) throw new LedgerEntryError('UNKNOWN_FIELD', `unknown ledger entry field(s): ${unknown.join(', ')}`);
+  if (entry.v !== LEDGER_ENTRY_VERSION) throw new LedgerEntryError('BAD_VERSION', `v must be ${LEDGER_ENTRY_VERSION}`);
+  assertCount(entry.shard, 'BAD_POSITION', 'shard');
+  assertCount(entry.index, 'BAD_POSITION', 'index');
+  if (typeof entry.tenant_id !== 'string' || entry.tenant_id === '') {
+    throw new LedgerEntryError('BAD_TENANT', 'tenant_id must be a non-empty string');
+  }
+  assertCount(entry.tenant_seq, 'BAD_TENANT_SEQ', 'tenant_seq');
+  assertTenantPrev(entry);
+  assertPlainObject(entry.record, 'BAD_RECORD', 'record');
+  const recordTenant = (entry.record as { tenant_id?: unknown }).tenant_id;
+  if (recordTenant !== undefined && recordTenant !== entry.tenant_id) {
+    throw new LedgerEntryError('TENANT_MISMATCH', 'record.tenant_id differs from the entry tenant_id');
+  }
+}
+
+function assertTenantPrev(entry: LedgerEntry): void {
+  if (entry.tenant_seq === 0) {
+    if (entry.tenant_prev !== null) throw new LedgerEntryError('BAD_TENANT_PREV', 'tenant_prev must be null when tenant_seq is 0');
+    return;
+  }
+  if (typeof entry.tenant_prev !== 'string' || !LOWER_HEX_SHA256.test(entry.tenant_prev)) {
+    throw new LedgerEntryError('BAD_TENANT_PREV', 'tenant_prev must be 64 lowercase hex digits when tenant_seq > 0');
+  }
+}
+
+function assertCount(value: unknown, code: LedgerEntryErrorCode, what: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new LedgerEntryError(code, `${what} must be a non-negative safe integer`);
+  }
+}
+
+function assertPlainObject(value: unknown, code: LedgerEntryErrorCode, what: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LedgerEntryError(code, `${what} must be a JSON object`);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * RFC 6962 §2.1 / RFC 9162 §2.1.1 hashing with SHA-256.
+ *
+ * The one-byte prefixes keep a leaf from ever hashing like an inner node (second-preimage
+ * resistance): without them, the 64 bytes "left || right" could be presented as a leaf.
+ */
+import { createHash } from 'node:crypto';
+import { MerkleProofError } from './errors.js';
+
+/** Size in bytes of every leaf, node and root hash. */
+export const HASH_SIZE = 32;
+export const LEAF_PREFIX = 0x00;
+export const NODE_PREFIX = 0x01;
+
+/**
+ * Root of the empty tree: SHA-256 of the empty string (RFC 6962 §2.1).
+ * Shared instance: callers must not write into it (functions here return copies).
+ */
+export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
+
+/** SHA-256(0x00 || data): the hash of one leaf's input bytes. */
+export function leafHash(data: Uint8Array): Buffer {
+  return createHash('sha256').update(Uint8Array.of(LEAF_PREFIX)).update(data).digest();
+}
+
+/** SHA-256(0x01 || left || right): the hash of an inner node from its two children. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  return createHash('sha256').update(Uint8Array.of(NODE_PREFIX)).update(left).update(right).digest();
+}
+
+/** Throws BAD_HASH_SIZE unless `hash` is exactly HASH_SIZE bytes; checked before hashing. */
+export function assertHashSize(hash: Uint8Array, what: string): void {
+  if (!(hash instanceof Uint8Array) || hash.length !== HASH_SIZE) {
+    throw new MerkleProofError('BAD_HASH_SIZE', `${what} must be ${HASH_SIZE} bytes, got ${hash?.length}`);
+  }
+}

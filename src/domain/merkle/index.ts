@@ -1,0 +1,7 @@
+/** RFC 6962 Merkle logs: hashing, appending, proving from stored nodes, verifying. */
+export * from './errors.js';
+export * from './hasher.js';
+export * from './range.js';
+export * from './append.js';
+export * from './prover.js';
+export * from './verifier.js';

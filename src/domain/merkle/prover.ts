@@ -1,0 +1,178 @@
+/**
+ * Proofs and past roots served from stored complete-subtree nodes (the ones appendLeaves
+ * returns), reading only what a proof needs.
+ *
+ * Every element of an RFC 6962 proof is the Merkle Tree Hash of some range of leaves that is a
+ * node of the RFC tree. A left-hand range is always a complete subtree (one stored node). A
+ * range on the right edge of a tree may be incomplete; its hash is recomputed from the
+ * complete subtrees that decompose it. Planning (which ranges, which node ids) is exported
+ * and pure, so a repository can fetch a whole proof in one query; the async functions here do
+ * exactly one NodeReader call per proof.
+ */
+import { MerkleProofError, NodeReaderError } from './errors.js';
+import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
+import { assertCount, completeSubtrees, largestPowerOfTwoBelow, nodeKey, type LeafRange, type NodeId } from './range.js';
+
+export type { LeafRange, NodeId } from './range.js';
+
+/**
+ * Reads stored node hashes. Must return one hash per id, in the same order, and throw (not
+ * return a placeholder) when a node is missing: a missing node means the caller asked about a
+ * size the store has not reached, or the store is damaged.
+ */
+export type NodeReader = (ids: NodeId[]) => Promise<Buffer[]>;
+
+// ---------------------------------------------------------------------------------------------
+// Planning (pure)
+
+/**
+ * The ranges whose hashes make up the RFC 6962 §2.1.1 audit path PATH(index, D[0:size]), in
+ * proof order (from the leaf's sibling up to the root's other child).
+ * Precondition: 0 <= index < size.
+ */
+export function inclusionProofRanges(index: number, size: number): LeafRange[] {
+  assertIndexInTree(index, size);
+  return pathRanges(index, 0, size);
+}
+
+/**
+ * The ranges whose hashes make up the RFC 6962 §2.1.2 consistency proof PROOF(size1,
+ * D[0:size2]), in proof order. Empty when size1 = size2.
+ * Precondition: 0 < size1 <= size2 (a proof from the empty tree proves nothing).
+ */
+export function consistencyProofRanges(size1: number, size2: number): LeafRange[] {
+  assertConsistencySizes(size1, size2);
+  return subproofRanges(size1, 0, size2, true);
+}
+
+/** The stored nodes needed to hash `ranges`, each once, in first-use order. */
+export function nodeIdsForRanges(ranges: LeafRange[]): NodeId[] {
+  const ids = new Map<string, NodeId>();
+  for (const range of ranges) {
+    for (const id of completeSubtrees(range)) ids.set(nodeKey(id), id);
+  }
+  return [...ids.values()];
+}
+
+/** The stored nodes an inclusion proof reads. */
+export function inclusionProofNodeIds(index: number, size: number): NodeId[] {
+  return nodeIdsForRanges(inclusionProofRanges(index, size));
+}
+
+/** The stored nodes a consistency proof reads. */
+export function consistencyProofNodeIds(size1: number, size2: number): NodeId[] {
+  return nodeIdsForRanges(consistencyProofRanges(size1, size2));
+}
+
+/** The stored nodes the root of a tree of `size` leaves is folded from: its frontier. */
+export function rootNodeIds(size: number): NodeId[] {
+  assertCount(size, 'size');
+  return completeSubtrees({ begin: 0, end: size });
+}
+
+/**
+ * The Merkle Tree Hash of each range, computed from `hashes` (the hashes of `ids`, same
+ * order), which must include every complete subtree of every range.
+ */
+export function rangeHashesFromNodes(ranges: LeafRange[], ids: NodeId[], hashes: Buffer[]): Buffer[] {
+  const byKey = hashesByKey(ids, hashes);
+  return ranges.map((range) => foldSubtrees(completeSubtrees(range).map((id) => lookup(byKey, id))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/** The RFC 6962 audit path for leaf `index` in the tree of the first `size` leaves. */
+export async function inclusionProof(read: NodeReader, index: number, size: number): Promise<Buffer[]> {
+  return hashesOfRanges(read, inclusionProofRanges(index, size));
+}
+
+/** The RFC 6962 consistency proof between the trees of the first size1 and size2 leaves. */
+export async function consistencyProof(read: NodeReader, size1: number, size2: number): Promise<Buffer[]> {
+  return hashesOfRanges(read, consistencyProofRanges(size1, size2));
+}
+
+/**
+ * The root the tree had when it held `size` leaves: EMPTY_ROOT for 0, else the frontier of
+ * that size folded from the right. Precondition: the store holds at least `size` leaves.
+ */
+export async function rootAtSize(read: NodeReader, size: number): Promise<Buffer> {
+  if (rootNodeIds(size).length === 0) return Buffer.from(EMPTY_ROOT);
+  const [root] = await hashesOfRanges(read, [{ begin: 0, end: size }]);
+  return root;
+}
+
+async function hashesOfRanges(read: NodeReader, ranges: LeafRange[]): Promise<Buffer[]> {
+  const ids = nodeIdsForRanges(ranges);
+  if (ids.length === 0) return [];
+  return rangeHashesFromNodes(ranges, ids, await read(ids));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RFC 6962 recursions, over ranges instead of hashes
+
+/** PATH(m, D[begin:end]) of RFC 6962 §2.1.1, with m absolute. */
+function pathRanges(index: number, begin: number, end: number): LeafRange[] {
+  if (end - begin <= 1) return [];
+  const split = begin + largestPowerOfTwoBelow(end - begin);
+  return index < split
+    ? [...pathRanges(index, begin, split), { begin: split, end }]
+    : [...pathRanges(index, split, end), { begin, end: split }];
+}
+
+/**
+ * SUBPROOF(m, D[begin:end], b) of RFC 6962 §2.1.2, with m counted from `begin`.
+ * `wholeOldTree` is the RFC's b: true while D[begin:begin+m] is the old tree itself, whose root
+ * the verifier already has.
+ */
+function subproofRanges(m: number, begin: number, end: number, wholeOldTree: boolean): LeafRange[] {
+  if (m === end - begin) return wholeOldTree ? [] : [{ begin, end }];
+  const k = largestPowerOfTwoBelow(end - begin);
+  return m <= k
+    ? [...subproofRanges(m, begin, begin + k, wholeOldTree), { begin: begin + k, end }]
+    : [...subproofRanges(m - k, begin + k, end, false), { begin, end: begin + k }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Fold complete subtrees of strictly decreasing size from the right: the MTH of their union. */
+function foldSubtrees(hashes: Buffer[]): Buffer {
+  let hash = hashes[hashes.length - 1];
+  for (let i = hashes.length - 2; i >= 0; i--) hash = nodeHash(hashes[i], hash);
+  return hash;
+}
+
+function hashesByKey(ids: NodeId[], hashes: Buffer[]): Map<string, Buffer> {
+  if (!Array.isArray(hashes) || hashes.length !== ids.length) {
+    throw new NodeReaderError('READER_RESULT_LENGTH', `asked for ${ids.length} nodes, got ${hashes?.length}`);
+  }
+  const byKey = new Map<string, Buffer>();
+  ids.forEach((id, i) => {
+    const hash = hashes[i];
+    if (!(hash instanceof Uint8Array) || hash.length !== HASH_SIZE) {
+      throw new NodeReaderError('READER_BAD_HASH', `node ${nodeKey(id)} is not a ${HASH_SIZE}-byte hash`);
+    }
+    byKey.set(nodeKey(id), Buffer.from(hash.buffer, hash.byteOffset, hash.length));
+  });
+  return byKey;
+}
+
+function lookup(byKey: Map<string, Buffer>, id: NodeId): Buffer {
+  const hash = byKey.get(nodeKey(id));
+  if (hash === undefined) throw new NodeReaderError('READER_RESULT_LENGTH', `node ${nodeKey(id)} was not supplied`);
+  return hash;
+}
+
+function assertIndexInTree(index: number, size: number): void {
+  assertCount(index, 'index');
+  assertCount(size, 'size');
+  if (index >= size) throw new MerkleProofError('INDEX_OUT_OF_RANGE', `index ${index} is not below size ${size}`);
+}
+
+function assertConsistencySizes(size1: number, size2: number): void {
+  assertCount(size1, 'size1');
+  assertCount(size2, 'size2');
+  if (size2 < size1) throw new MerkleProofError('SIZE_DECREASED', `size2 ${size2} < size1 ${size1}`);
+  if (size1 === 0) throw new MerkleProofError('EMPTY_TREE_CONSISTENCY', 'a consistency proof from the empty tree is meaningless');
+}

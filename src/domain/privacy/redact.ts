@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/**
+ * Principle 4 of RECORD.md: no content, no secrets. Everything here is pure and synchronous so
+ * adapters, loggers and the dead-letter path can all call it before a byte is stored.
+ *
+ * What is a secret here: API keys (sk-..., AIza..., AKIA..., gh*_..., JWTs), Authorization /
+ * Bearer / Basic credentials, values of secret-named fields and headers (api_key, x-api-key,
+ * authorization, cookie, *_token, *_secret, password...), and query strings of URLs (stripped
+ * whole: providers and MCP servers put tokens there under many names). E-mail addresses are
+ * personal data: hashed into `end_user_hash` when they identify the user, removed elsewhere.
+ * Prompts and completions are reduced to SHA-256 (see contentSha256 for the exact bytes).
+ */
+
+export const REDACTED = '[REDACTED]';
+export const EMAIL_MASK = '[EMAIL]';
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * SHA-256 of prompt or completion content, as stored in content.prompt_sha256/response_sha256.
+ * The hashed bytes are:
+ *  - for a string (a raw prompt or completion text): its UTF-8 bytes, unchanged;
+ *  - for anything else (a messages array, a response object): its RFC 8785 (JCS) canonical
+ *    JSON, so key order or whitespace in the gateway's serialization does not change the hash.
+ * A verifier holding the original messages can recompute it. Returns undefined for absent
+ * content (undefined/null) rather than hashing "null".
+ */
+export function contentSha256(content: unknown): string | undefined {
+  if (content === undefined || content === null) return undefined;
+  if (typeof content === 'string') return sha256Hex(content);
+  const canonical = canonicalize(content);
+  return canonical === undefined ? undefined : sha256Hex(canonical);
+}
+
+const EMAIL_RE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const EMAIL_EXACT = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+
+export function isEmail(value: string): boolean {
+  return EMAIL_EXACT.test(value.trim());
+}
+
+/**
+ * end_user_hash of an end-user identifier: SHA-256 of the trimmed identifier, lower-cased first
+ * when it is an e-mail address (mail hosts treat the address case-insensitively in practice, and
+ * one user should hash to one value).
+ */
+export function endUserHash(id: string): string {
+  const trimmed = id.trim();
+  return sha256Hex(isEmail(trimmed) ? trimmed.toLowerCase() : trimmed);
+}
+
+/** Header and field names whose values are credentials, compared after lower-casing and '-' → '_'. */
+const SECRET_NAMES = new Set([
+  'authorization',
+  'proxy_authorization',
+  'api_key',
+  'apikey',
+  'x_api_key',
+  'api_token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'secret',
+  'client_secret',
+  'password',
+  'passwd',
+  'cookie',
+  'set_cookie',
+  'credentials',
+  'private_key',
+  'x_portkey_api_key',
+  'x_portkey_virtual_key',
+  'virtual_key',
+  'x_goog_api_key',
+  'openai_api_key',
+  'anthropic_api_key',
+  'aws_secret_access_key',
+  'aws_session_token',
+  'ocp_apim_subscription_key',
+]);
+
+export function isSecretName(name: string): boolean {
+  const n = name.toLowerCase().replace(/-/g, '_');
+  if (SECRET_NAMES.has(n)) return true;
+  // *_api_key, *_secret, *_token, *_password: but not *_tokens (counts) or *_token_count.
+  return /(?:^|_)(?:api_key|apikey|secret|password|auth_token|access_key)$/.test(n) || /_token$/.test(n);
+}
+
+/** Free-text patterns that look like credentials, each replaced by the mask, prefix kept when harmless. */
+const TEXT_PATTERNS: Array<[RegExp, string]> = [
+  // "Authorization: Bearer x", "Bearer x", "Basic x" (also inside JSON strings).
+  [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9\-._~+/]{6,}=*/gi, `$1 ${REDACTED}`],
+  // OpenAI / Anthropic / OpenRouter / LiteLLM virtual keys: sk-..., sk-proj-..., sk-ant-..., sk-or-v1-...
+  [/\bsk-[A-Za-z0-9_-]{6,}/g, REDACTED],
+  // Google API keys, AWS access key ids, GitHub and Slack tokens, JWTs.
+  [/\bAIza[0-9A-Za-z_-]{20,}/g, REDACTED],
+  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, REDACTED],
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, REDACTED],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, REDACTED],
+  // Query strings of URLs are dropped whole ("?api_key=...", "?sig=...", "?key=...").
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>?#]*)\?[^\s"'<>#]*/gi, `$1?${REDACTED}`],
+  // Credentials in URL userinfo: scheme://user:pass@host.
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s"'<>/@:]+:[^\s"'<>/@]+@/gi, `$1${REDACTED}@`],
+  // JSON pairs with a secret-looking name: "api_key": "...", "x-api-key":"...", "password": "...".
+  [
+    /("[^"\\]*(?:api[_-]?key|apikey|authorization|secret|password|passwd|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|cookie)[^"\\]*"\s*:\s*")(?:[^"\\]|\\.)*(")/gi,
+    `$1${REDACTED}$2`,
+  ],
+  // key=value and header lines outside JSON: api_key=..., x-api-key: ..., password=...
+  [
+    /\b((?:x-)?api[_-]?key|apikey|authorization|access[_-]?token|refresh[_-]?token|client[_-]?secret|password|passwd|secret)(\s*[=:]\s*)(?!\[REDACTED\])[^\s"'&,;}]+/gi,
+    `$1$2${REDACTED}`,
+  ],
+  // Query parameters that travel without their URL: &token=..., ;sig=...
+  [/([?&;](?:[A-Za-z0-9_.-]*?)(?:key|token|secret|sig|signature|password|auth)[A-Za-z0-9_.-]*=)[^&\s"'#]+/gi, `$1${REDACTED}`],
+  [EMAIL_RE, EMAIL_MASK],
+];
+
+/** Masks anything in free text that looks like a credential, a URL query string or an e-mail. */
+export function redactText(text: string): string {
+  let out = text;
+  for (const [re, replacement] of TEXT_PATTERNS) out = out.replace(re, replacement);
+  return out;
+}
+
+/**
+ * An endpoint as the record may keep it: host and path only. Query string, fragment and userinfo
+ * are removed (credentials and signed-URL tokens live there); the path is masked with redactText
+ * because some hosted endpoints embed keys in the path. Undefined when the text is not a URL.
+ */
+export function stripUrl(url: string): { host?: string; path?: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    return undefined;
+  }
+  if (!parsed.host) return undefined;
+  const path = parsed.pathname && parsed.pathname !== '/' ? redactText(decodeSafe(parsed.pathname)) : undefined;
+  return { host: parsed.host.toLowerCase(), ...(path ? { path } : {}) };
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Field names that carry prompt or completion content in the formats we ingest. */
+const CONTENT_NAMES = new Set([
+  'messages',
+  'prompt',
+  'prompts',
+  'completion',
+  'completions',
+  'choices',
+  'content',
+  'contents',
+  'text',
+  'input',
+  'inputs',
+  'output',
+  'outputs',
+  'instructions',
+  'system',
+  'system_instructions',
+  'gen_ai.prompt',
+  'gen_ai.completion',
+  'gen_ai.input.messages',
+  'gen_ai.output.messages',
+  'gen_ai.system_instructions',
+  'gen_ai.tool.call.arguments',
+  'gen_ai.tool.call.result',
+  'gen_ai.retrieval.query.text',
+]);
+
+export function isContentName(name: string): boolean {
+  const n = name.toLowerCase();
+  return CONTENT_NAMES.has(n) || /^(?:gen_ai|llm)\.(?:prompt|completion)s?\.\d+\.content$/.test(n);
+}
+
+/**
+ * Deep copy of a parsed JSON value with secrets masked and content replaced by its hash
+ * (`"[CONTENT sha256:<hex>]"`). OTLP attribute lists (`{key, value}` pairs) are handled by the
+ * attribute's key. Used for logging and the dead-letter queue, never for the record itself
+ * (adapters pick fields, they do not copy payloads).
+ */
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (depth > 64) return REDACTED;
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  if (typeof value !== 'object' || value === null) return value;
+  const obj = value as Record<string, unknown>;
+  // OTLP attribute: { key: "gen_ai.input.messages", value: { stringValue: "..." } }.
+  if (typeof obj.key === 'string' && 'value' in obj && Object.keys(obj).length <= 2) {
+    if (isSecretName(obj.key) || /(?:^|\.)(?:authorization|cookie|api[_-]?key)$/i.test(obj.key)) return { key: obj.key, value: REDACTED };
+    if (isContentName(obj.key)) return { key: obj.key, value: contentMarker(obj.value) };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v !== null && v !== undefined && v !== '' && isSecretName(k)) out[k] = REDACTED;
+    else if (v !== null && v !== undefined && isContentName(k)) out[k] = contentMarker(v);
+    else out[redactText(k)] = redactValue(v, depth + 1);
+  }
+  return out;
+}
+
+function contentMarker(v: unknown): string {
+  return `[CONTENT sha256:${contentSha256(v) ?? 'none'}]`;
+}
+
+/** Headers with credential-bearing values masked and the rest passed through redactText. */
+export function redactHeaders(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = v === undefined ? v : isSecretName(k) ? REDACTED : redactText(v);
+  return out;
+}
+
+/**
+ * What the dead-letter path stores for bytes it could not turn into records. When the bytes are
+ * JSON (one document, or NDJSON lines) they are parsed and passed through redactValue, so
+ * secret fields, prompts and completions go too; otherwise (truncated or non-JSON bytes) the
+ * UTF-8 text is masked with redactText. Bytes that are not valid UTF-8 come back with U+FFFD in
+ * place of the invalid sequences: the DLQ keeps a readable, safe copy, not the exact bytes
+ * (raw_sha256 is not computed from it).
+ */
+export function redactForDeadLetter(payload: Buffer): Buffer {
+  const text = payload.toString('utf8').replace(/^\uFEFF/, '');
+  const whole = tryParse(text);
+  if (whole.ok) return Buffer.from(JSON.stringify(redactValue(whole.value)), 'utf8');
+  const lines = text.split(/\r?\n/);
+  if (lines.filter((l) => l.trim() !== '').length > 1) {
+    const out = lines.map((line) => {
+      if (line.trim() === '') return line;
+      const p = tryParse(line);
+      return p.ok ? JSON.stringify(redactValue(p.value)) : redactText(line);
+    });
+    return Buffer.from(out.join('\n'), 'utf8');
+  }
+  return Buffer.from(redactText(text), 'utf8');
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

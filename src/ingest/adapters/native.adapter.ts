@@ -1,0 +1,71 @@
+import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
+import { validateRecord } from '../../domain/record/validate-record.js';
+import { endUserHash, redactText } from '../../domain/privacy/redact.js';
+import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import { finalize, isObject, parseDocuments, rawSha256 } from './normalize.js';
+
+/**
+ * Canonical v1 records sent as-is by senders that already speak our format (one JSON object, a
+ * JSON array, or NDJSON). The sender's record is trusted for content but not for provenance:
+ * `source.format`, `source.adapter_version` and `source.raw_sha256` are the ledger's to set —
+ * raw_sha256 is always the SHA-256 of the payload bytes as received, whatever the sender wrote,
+ * so the hash can be re-checked against the stored original.
+ */
+export const nativeAdapter: Adapter = {
+  format: 'native',
+  version: 'native/1',
+  adapt(raw: RawEvent): AdaptedRecord[] {
+    const docs = parseDocuments(raw.payload, 'native');
+    const sha = rawSha256(raw);
+    return docs.map((doc, i) => adaptOne(doc, i, docs.length, sha));
+  },
+};
+
+function adaptOne(doc: unknown, index: number, total: number, sha: string): AdaptedRecord {
+  const where = total > 1 ? `native: event ${index}` : 'native';
+  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: a canonical record must be a JSON object`);
+  if (doc.schema_version !== '1') {
+    throw new DecodeError('UNSUPPORTED_SCHEMA_VERSION', `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`);
+  }
+  const notes: string[] = [];
+  const source = isObject(doc.source) ? doc.source : {};
+  if (source.format !== undefined && source.format !== 'native') notes.push('source.format from the sender replaced by "native"');
+  if (source.raw_sha256 !== undefined && source.raw_sha256 !== sha) notes.push('source.raw_sha256 from the sender replaced by the SHA-256 of the received bytes');
+  // topic/partition/offset are ledger-assigned at ingest; a sender's values are not kept.
+  const { topic: _t, partition: _p, offset: _o, ...senderSource } = source;
+  const record = { ...doc, source: { ...senderSource, format: 'native', adapter_version: nativeAdapter.version, raw_sha256: sha } };
+  const v = validateRecord(record);
+  if (!v.ok) throw new DecodeError('INVALID_RECORD', `${where}: not a valid canonical v1 record: ${redactText(v.errors.join('; '))}`);
+  const clean = scrub(v.record, notes);
+  return finalize(clean, [...(clean.normalization_notes ?? []), ...notes], where);
+}
+
+/**
+ * Principle 4 holds for native senders too: the schema already keeps prompts out (content is
+ * hashes only), but free-text members could still carry a pasted key or an e-mail, and a sender
+ * may put a raw e-mail in end_user_hash. Those are masked/hashed here, with a note.
+ */
+function scrub(r: CanonicalRecord, notes: string[]): CanonicalRecord {
+  let changed = false;
+  const clean = (s: string | undefined): string | undefined => {
+    if (s === undefined) return s;
+    const c = redactText(s);
+    if (c !== s) changed = true;
+    return c;
+  };
+  const out: CanonicalRecord = {
+    ...r,
+    endpoint: r.endpoint && { ...r.endpoint, path: clean(r.endpoint.path) },
+    routing: r.routing && { ...r.routing, reason: clean(r.routing.reason) },
+    outcome: { ...r.outcome, error_class: clean(r.outcome.error_class) },
+    policy_checks: r.policy_checks?.map((p) => ({ ...p, detail: clean(p.detail) })),
+    task: r.task && { ...r.task, tags: r.task.tags?.map((t) => clean(t) as string) },
+    normalization_notes: r.normalization_notes?.map((n) => clean(n) as string),
+  };
+  if (changed) notes.push('credential- or e-mail-like text in free-text fields masked');
+  if (r.end_user_hash !== undefined && !/^[0-9a-f]{64}$/.test(r.end_user_hash)) {
+    out.end_user_hash = endUserHash(r.end_user_hash);
+    notes.push('end_user_hash was not a SHA-256; hashed by the ledger');
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import { validateRecord } from '../domain/record/validate-record.js';
+
+/**
+ * Turns the raw messages of one Kafka batch into records to append and poison to
+ * quarantine, preserving offset order. Pure: no I/O, so the consumer and the HTTP
+ * ingest share it and tests drive it directly.
+ */
+
+export interface RawMessage {
+  offset: string;
+  value: Buffer | null;
+  headers: Record<string, string | undefined>;
+}
+
+export interface RawEventInput {
+  payload: Buffer;
+  headers: Record<string, string | undefined>;
+  receivedAt: Date;
+}
+
+/** Format detection + gateway adapter: one payload may hold several events. Throws on undecodable input. */
+export type EventDecoder = (raw: RawEventInput) => Array<{ record: CanonicalRecord; notes: string[] }>;
+
+export interface DecodedRecord {
+  kind: 'record';
+  offset: string;
+  record: CanonicalRecord;
+}
+
+export interface Poison {
+  kind: 'poison';
+  offset: string;
+  reasonCode: string;
+  reason: string;
+  payload: Buffer;
+  headers: Record<string, string | undefined>;
+  eventId?: string;
+}
+
+export type DecodedItem = DecodedRecord | Poison;
+
+export interface DecodeContext {
+  topic: string;
+  partition: number;
+  maxMessageBytes: number;
+  receivedAt: Date;
+  decode: EventDecoder;
+}
+
+export function decodeBatch(messages: RawMessage[], ctx: DecodeContext): DecodedItem[] {
+  const out: DecodedItem[] = [];
+  for (const m of messages) out.push(...decodeMessage(m, ctx));
+  return out;
+}
+
+export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] {
+  const poison = (reasonCode: string, reason: string, eventId?: string): Poison => ({
+    kind: 'poison', offset: m.offset, reasonCode, reason, payload: m.value ?? Buffer.alloc(0), headers: m.headers, eventId,
+  });
+  if (!m.value || m.value.length === 0) return [poison('EMPTY', 'message has no value')];
+  if (m.value.length > ctx.maxMessageBytes) {
+    return [poison('TOO_LARGE', `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit`)];
+  }
+  let adapted: ReturnType<EventDecoder>;
+  try {
+    adapted = ctx.decode({ payload: m.value, headers: m.headers, receivedAt: ctx.receivedAt });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    return [poison(err.code ?? 'DECODE_FAILED', err.message)];
+  }
+  if (adapted.length === 0) return [poison('NO_EVENTS', 'payload decoded to no events')];
+  return adapted.map(({ record }): DecodedItem => {
+    const stamped: CanonicalRecord = {
+      ...record,
+      received_at: ctx.receivedAt.toISOString(),
+      source: { ...record.source, topic: ctx.topic, partition: ctx.partition, offset: m.offset },
+    };
+    const v = validateRecord(stamped);
+    if (!v.ok) return poison('SCHEMA_INVALID', v.errors.join('; '), typeof record?.event_id === 'string' ? record.event_id : undefined);
+    return { kind: 'record', offset: m.offset, record: v.record };
+  });
+}

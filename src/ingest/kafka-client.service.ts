@@ -1,0 +1,54 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+
+/**
+ * The one kafkajs client of the process and its idempotent producer (HTTP ingest,
+ * dead letters, checkpoints). kafkajs stays inside src/ingest.
+ */
+@Injectable()
+export class KafkaClientService implements OnModuleDestroy {
+  private readonly log = new Logger('kafkajs');
+  readonly kafka: Kafka;
+  private producer?: Promise<Producer>;
+
+  constructor(@Inject(APP_CONFIG) readonly config: AppConfig) {
+    this.kafka = new Kafka({
+      clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      logLevel: logLevel.WARN,
+      retry: { initialRetryTime: 200, retries: 8 },
+      logCreator: () => ({ namespace, level, log }) => {
+        const { message, ...extra } = log;
+        const line = `${namespace}: ${message} ${Object.keys(extra).length ? JSON.stringify(extra) : ''}`;
+        if (level <= logLevel.ERROR) this.log.error(line);
+        else this.log.warn(line);
+      },
+    });
+  }
+
+  /** Sends with acks from all in-sync replicas; resolves once the broker has them. */
+  async send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    const p = await this.connectedProducer();
+    await p.send({ topic, messages, acks: -1 });
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5 });
+      await p.connect();
+      return p;
+    })().catch((e) => {
+      this.producer = undefined;
+      throw e;
+    });
+    return this.producer;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const p = await this.producer?.catch(() => undefined);
+    await p?.disconnect();
+  }
+}

@@ -1,0 +1,174 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { LedgerAppendService, type AppendBatchResult } from '../ledger/ledger-append.service.js';
+import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { decodeBatch } from './decode-batch.js';
+import { decodeEvent } from './event-decoder.js';
+import { headersToStrings } from './kafka-headers.js';
+import { KafkaClientService } from './kafka-client.service.js';
+
+const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
+const APPEND_ATTEMPTS = 3;
+
+/**
+ * The ingest consumer: one kafkajs consumer group on the decisions topic, eachBatch, one
+ * ledger transaction per batch. PostgreSQL, not Kafka, holds the truth about what was
+ * consumed: on every group join it seeks each assigned partition to the stored offset, and
+ * Kafka offsets are committed only occasionally, as a hint for tools.
+ */
+@Injectable()
+export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger(LedgerConsumerService.name);
+  private consumer?: Consumer;
+  private joined = false;
+  private crashed?: Error;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly kafka: KafkaClientService,
+    private readonly ledger: LedgerAppendService,
+    private readonly metrics: MetricsService,
+    private readonly db: DataSource,
+  ) {}
+
+  /** Ready once the consumer has joined its group and has not crashed. */
+  get ready(): boolean {
+    return this.joined && !this.crashed;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { groupId, topics } = this.config.kafka;
+    const consumer = this.kafka.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: this.config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(this.config.kafka.sessionTimeoutMs / 3)),
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => void this.seekToStoredOffsets(e.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) {
+        this.crashed = e.payload.error;
+        this.log.error(`consumer crashed and will not restart: ${e.payload.error.message}`);
+        // Exit non-zero so a supervisor restarts us (kafkajs' own example exits 0).
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      }
+    });
+    consumer.on(consumer.events.STOP, () => (this.joined = false));
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.decisions, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: this.config.kafka.commitIntervalMs,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.config.kafka.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // disconnect() waits for the batch in flight: its transaction commits or rolls back whole.
+    await this.consumer?.disconnect();
+  }
+
+  private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
+    const topic = this.config.kafka.topics.decisions;
+    const partitions = assignment[topic] ?? [];
+    try {
+      const stored = await new LedgerAppendRepository().storedOffsets(this.db, this.config.kafka.groupId, topic);
+      for (const p of partitions) {
+        const offset = stored.get(p);
+        if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });
+      }
+      this.joined = true;
+      this.log.log(`joined group ${this.config.kafka.groupId}: ${topic} partitions [${partitions.join(', ')}]`);
+    } catch (e) {
+      // The in-transaction offset check still prevents duplicates; we only lose the shortcut.
+      this.log.error(`could not seek to stored offsets: ${(e as Error).message}`);
+      this.joined = true;
+    }
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const started = process.hrtime.bigint();
+    const items = decodeBatch(
+      batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
+      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: decodeEvent },
+    );
+    await heartbeat();
+    const result = await this.appendWithRetry({
+      topic: batch.topic,
+      partition: batch.partition,
+      groupId: this.config.kafka.groupId,
+      items,
+      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+      deadLetter: (rows) => this.deadLetter(rows),
+    });
+    resolveOffset(batch.lastOffset());
+    this.observe(batch.messages.length, result, started, batch);
+    if (result.checkpoint) {
+      const cp = result.checkpoint;
+      await this.kafka
+        .send(this.config.kafka.topics.checkpoints, [{
+          key: String(cp.shard),
+          value: JSON.stringify({ jws: cp.jws, prev_tree_size: cp.prevTreeSize, consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')) }),
+        }])
+        .catch((e) => this.log.warn(`checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`));
+    }
+    await heartbeat();
+  }
+
+  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0]): Promise<AppendBatchResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ledger.appendBatch(input);
+      } catch (e) {
+        const err = e as { code?: string; retriable?: boolean; message: string };
+        const retriable = err.retriable === true || RETRIABLE_PG_CODES.has(err.code ?? '');
+        if (!retriable || attempt >= APPEND_ATTEMPTS) throw e;
+        this.log.warn(`append of ${input.topic}/${input.partition} failed (${err.message}); retrying`);
+      }
+    }
+  }
+
+  /** Dead-letters quarantined messages before the transaction that quarantines them commits. */
+  private async deadLetter(rows: QuarantineRow[]): Promise<void> {
+    const messages: Message[] = rows.map((r) => ({
+      key: r.eventId ?? null,
+      value: r.payload,
+      headers: {
+        ...Object.fromEntries(Object.entries(r.headers).filter((e): e is [string, string] => e[1] !== undefined)),
+        'x-dlq-reason-code': r.reasonCode,
+        'x-dlq-reason': r.reason.slice(0, 4000),
+        'x-dlq-source-topic': r.topic ?? '',
+        'x-dlq-source-partition': String(r.partition ?? ''),
+        'x-dlq-source-offset': r.offset ?? '',
+      },
+    }));
+    await this.kafka.send(this.config.kafka.topics.deadLetter, messages);
+  }
+
+  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch']): void {
+    const m = this.metrics;
+    m.batchSize.observe(count);
+    m.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    m.events.inc({ result: 'appended' }, r.appended);
+    m.events.inc({ result: 'duplicate' }, r.duplicates);
+    m.events.inc({ result: 'conflict' }, r.conflicts);
+    m.events.inc({ result: 'quarantined' }, r.quarantined);
+    m.events.inc({ result: 'already_consumed' }, r.alreadyConsumed);
+    if (r.checkpoint) m.checkpoints.inc();
+    m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+    if (r.gap) {
+      m.offsetGaps.inc();
+      this.log.error(`partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CheckpointsQueryDto, ConsistencyQueryDto } from './dto/ledger-query.dto.js';
+import { LedgerService } from './ledger.service.js';
+
+@ApiTags('ledger')
+@Controller()
+export class LedgerController {
+  constructor(private readonly ledger: LedgerService) {}
+
+  @Get('.well-known/jwks.json')
+  @ApiOperation({ summary: 'Every public key that ever signed a checkpoint, with its validity window' })
+  jwks() {
+    return this.ledger.jwks();
+  }
+
+  @Get('v1/records/:eventId/receipt')
+  @ApiOperation({ summary: 'Entry, inclusion proof and signed checkpoint: verifiable with the JWKS alone' })
+  receipt(@Param('eventId') eventId: string) {
+    return this.ledger.receipt(eventId);
+  }
+
+  @Get('v1/ledger/checkpoints')
+  @ApiOperation({ summary: 'Latest signed checkpoint per shard, or one shard\'s history' })
+  async checkpoints(@Query() q: CheckpointsQueryDto) {
+    if (q.shard === undefined) return { latest: await this.ledger.latestCheckpoints() };
+    return { shard: q.shard, history: await this.ledger.checkpointHistory(q.shard, q.from, q.limit) };
+  }
+
+  @Get('v1/ledger/proofs/consistency')
+  @ApiOperation({ summary: 'RFC 6962 consistency proof between two tree sizes of a shard' })
+  consistency(@Query() q: ConsistencyQueryDto) {
+    return this.ledger.consistency(q.shard, q.from, q.to);
+  }
+
+  @Post('v1/ledger/verify')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Full verification: every leaf, root, chain link, node and checkpoint signature' })
+  verify() {
+    return this.ledger.verify();
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per service instance (tests start several). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly events = new Counter({
+    name: 'routing_ledger_ingest_events_total',
+    help: 'Events seen by the consumer, by result (appended, duplicate, conflict, quarantined, already_consumed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'routing_ledger_ingest_batch_size',
+    help: 'Messages per Kafka batch',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  readonly batchSeconds = new Histogram({
+    name: 'routing_ledger_ingest_batch_seconds',
+    help: 'Time to decode and append one batch, transaction included',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly lag = new Gauge({
+    name: 'routing_ledger_consumer_lag',
+    help: 'High watermark minus the next offset to consume, per partition',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  readonly offsetGaps = new Counter({
+    name: 'routing_ledger_offset_gaps_total',
+    help: 'Batches that started after the stored offset (messages trimmed by the broker before being consumed)',
+    registers: [this.registry],
+  });
+  readonly checkpoints = new Counter({
+    name: 'routing_ledger_checkpoints_signed_total',
+    help: 'Signed checkpoints',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
