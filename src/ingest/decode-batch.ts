@@ -1,5 +1,7 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { validateRecord } from '../domain/record/validate-record.js';
+import { redactForDeadLetter, redactHeaders } from '../domain/privacy/redact.js';
+import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
 
 /**
  * Turns the raw messages of one Kafka batch into records to append and poison to
@@ -13,14 +15,8 @@ export interface RawMessage {
   headers: Record<string, string | undefined>;
 }
 
-export interface RawEventInput {
-  payload: Buffer;
-  headers: Record<string, string | undefined>;
-  receivedAt: Date;
-}
-
-/** Format detection + gateway adapter: one payload may hold several events. Throws on undecodable input. */
-export type EventDecoder = (raw: RawEventInput) => Array<{ record: CanonicalRecord; notes: string[] }>;
+/** Format detection + gateway adapter: one payload may hold several events. Throws DecodeError on undecodable input. */
+export type EventDecoder = (raw: RawEvent) => AdaptedRecord[];
 
 export interface DecodedRecord {
   kind: 'record';
@@ -55,8 +51,9 @@ export function decodeBatch(messages: RawMessage[], ctx: DecodeContext): Decoded
 }
 
 export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] {
+  // Poison is kept for people to read, so secrets are masked before it is stored or dead-lettered.
   const poison = (reasonCode: string, reason: string, eventId?: string): Poison => ({
-    kind: 'poison', offset: m.offset, reasonCode, reason, payload: m.value ?? Buffer.alloc(0), headers: m.headers, eventId,
+    kind: 'poison', offset: m.offset, reasonCode, reason, payload: m.value ? redactForDeadLetter(m.value) : Buffer.alloc(0), headers: redactHeaders(m.headers), eventId,
   });
   if (!m.value || m.value.length === 0) return [poison('EMPTY', 'message has no value')];
   if (m.value.length > ctx.maxMessageBytes) {
@@ -69,7 +66,8 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
     const err = e as Error & { code?: string };
     return [poison(err.code ?? 'DECODE_FAILED', err.message)];
   }
-  if (adapted.length === 0) return [poison('NO_EVENTS', 'payload decoded to no events')];
+  // e.g. an OTLP export holding only non-GenAI spans: nothing to record, nothing wrong.
+  if (adapted.length === 0) return [];
   return adapted.map(({ record }): DecodedItem => {
     const stamped: CanonicalRecord = {
       ...record,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { decodeMessage, type DecodedItem } from './decode-batch.js';
-import { decodeEvent } from './event-decoder.js';
+import { decodeEvent } from './adapters/format-detection.js';
 import { KafkaClientService } from './kafka-client.service.js';
 
 export interface IngestAccepted {

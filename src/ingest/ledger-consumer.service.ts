@@ -7,12 +7,13 @@ import { LedgerAppendService, type AppendBatchResult } from '../ledger/ledger-ap
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeBatch } from './decode-batch.js';
-import { decodeEvent } from './event-decoder.js';
+import { decodeEvent } from './adapters/format-detection.js';
 import { headersToStrings } from './kafka-headers.js';
 import { KafkaClientService } from './kafka-client.service.js';
 
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
+const FETCH_MAX_WAIT_MS = 100;
 
 /**
  * The ingest consumer: one kafkajs consumer group on the decisions topic, eachBatch, one
@@ -46,6 +47,9 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       groupId,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // A fetch waits this long when the partition is empty; the dev broker holds it for the
+      // whole wait even when data arrives meanwhile, so keep it short (tools/dev-kafka/README.md).
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       sessionTimeout: this.config.kafka.sessionTimeoutMs,
       heartbeatInterval: Math.min(3000, Math.floor(this.config.kafka.sessionTimeoutMs / 3)),
     });

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import kafkajs from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -6,7 +7,7 @@ import { pollUntil } from '../support/poll-until.js';
 import { buildWorkload, freePort, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
 
 const { Kafka, logLevel } = kafkajs;
-jest.setTimeout(300_000);
+jest.setTimeout(600_000);
 
 const TOPIC = 'routing.decisions';
 const DLQ = 'routing.decisions.dlq';

@@ -10,6 +10,12 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Children still running; killed if the test process exits first (a timed-out test, say). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export async function startServiceProcess(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
   const port = Number(env.PORT);
   const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'main.js')], {
@@ -22,7 +28,11 @@ export async function startServiceProcess(env: Record<string, string>, opts: { w
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  live.add(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    live.delete(child);
+    resolve(code);
+  }));
   const svc: ServiceProcess = {
     port,
     child,

@@ -376,6 +376,42 @@ async function brokerDown(): Promise<void> {
   );
 }
 
+async function injectedErrors(): Promise<void> {
+  const topic = 'errs';
+  await withBroker([{ name: topic, partitions: 1 }], async (dk) => {
+    const kafka = client(dk);
+    const producer = kafka.producer({ retry: { retries: 5 } });
+    const admin = kafka.admin();
+    await Promise.all([producer.connect(), admin.connect()]);
+    const results: Record<string, unknown> = {};
+    const timed = async (name: string, fn: () => Promise<unknown>) => {
+      const t0 = Date.now();
+      try {
+        await fn();
+        results[name] = `ok after ${Date.now() - t0} ms`;
+      } catch (e) {
+        results[name] = `${(e as Error).name} after ${Date.now() - t0} ms: ${(e as Error).message}`;
+      }
+    };
+    await dk.command('errors Produce NOT_LEADER_FOR_PARTITION 2');
+    await timed('produce after 2 x NOT_LEADER_FOR_PARTITION', () => producer.send({ topic, messages: [{ value: 'a' }] }));
+    await dk.command('errors Produce REQUEST_TIMED_OUT 10');
+    await timed('produce after 10 x REQUEST_TIMED_OUT (retries: 5)', () => producer.send({ topic, messages: [{ value: 'b' }] }));
+    await dk.command('clear-errors Produce');
+    await dk.command('errors Produce _TRANSPORT 1');
+    await timed('produce after 1 x _TRANSPORT (disconnect)', () => producer.send({ topic, messages: [{ value: 'c' }] }));
+    await dk.command('broker-errors 1 Produce 0 1 2000');
+    await timed('produce with broker-errors rtt 2000', () => producer.send({ topic, messages: [{ value: 'd' }] }));
+    await dk.command('rtt 1 200');
+    await timed('produce with rtt 200', () => producer.send({ topic, messages: [{ value: 'e' }] }));
+    await dk.command('rtt 1 0');
+    const [o] = await admin.fetchTopicOffsets(topic);
+    results.highWatermark = o.high;
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+    report('injected-errors', results);
+  });
+}
+
 const sections: Record<string, () => Promise<void>> = {
   'group-join': groupJoin,
   'one-set-per-fetch': oneSetPerFetch,
@@ -384,6 +420,7 @@ const sections: Record<string, () => Promise<void>> = {
   codecs: compressionAndProducers,
   idle: idleAndLatency,
   'broker-down': brokerDown,
+  errors: injectedErrors,
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const [name, fn] of Object.entries(sections)) {

@@ -49,6 +49,9 @@ export class CanonicalizationError extends Error {
  *  - no cycles.
  * Object properties whose value is `undefined` are omitted, as JSON.stringify does, so that
  * optional TypeScript fields left undefined behave like absent fields.
+ *
+ * The walk is recursive: nesting deeper than the JS stack (thousands of levels, far beyond any
+ * record) throws a RangeError. That is still a rejection, never a wrong byte string.
  */
 export function canonicalJson(value: unknown): string {
   const walk = { needsLibrary: false, ancestors: new Set<object>() };

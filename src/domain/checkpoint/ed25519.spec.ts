@@ -136,7 +136,7 @@ describe('Wycheproof ed25519_test.json', () => {
     for (const c of cases) {
       let valid: boolean;
       try {
-        valid = verify(null, Buffer.from(c.msg, 'hex'), createPublicKey({ key: c.key as JsonWebKey, format: 'jwk' }), Buffer.from(c.sig, 'hex'));
+        valid = verify(null, Buffer.from(c.msg, 'hex'), createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: c.key.x as string }, format: 'jwk' }), Buffer.from(c.sig, 'hex'));
       } catch {
         valid = false;
       }

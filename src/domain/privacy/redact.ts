@@ -36,8 +36,10 @@ export function contentSha256(content: unknown): string | undefined {
   return canonical === undefined ? undefined : sha256Hex(canonical);
 }
 
-const EMAIL_RE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-const EMAIL_EXACT = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+// Bounded repetitions (RFC 5321: local part ≤ 64, labels ≤ 63) keep the scan linear on long
+// runs of word characters, which an unbounded `[...]+@` would make quadratic.
+const EMAIL_RE = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g;
+const EMAIL_EXACT = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}$/;
 
 export function isEmail(value: string): boolean {
   return EMAIL_EXACT.test(value.trim());
@@ -109,12 +111,12 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s"'<>/@:]+:[^\s"'<>/@]+@/gi, `$1${REDACTED}@`],
   // JSON pairs with a secret-looking name: "api_key": "...", "x-api-key":"...", "password": "...".
   [
-    /("[^"\\]*(?:api[_-]?key|apikey|authorization|secret|password|passwd|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|cookie)[^"\\]*"\s*:\s*")(?:[^"\\]|\\.)*(")/gi,
+    /("[^"\\]*(?:api[_-]?key|apikey|virtual[_-]?key|access[_-]?key|private[_-]?key|authorization|secret|password|passwd|token(?!s)|credential|cookie)[^"\\]*"\s*:\s*")(?:[^"\\]|\\.)*(")/gi,
     `$1${REDACTED}$2`,
   ],
   // key=value and header lines outside JSON: api_key=..., x-api-key: ..., password=...
   [
-    /\b((?:x-)?api[_-]?key|apikey|authorization|access[_-]?token|refresh[_-]?token|client[_-]?secret|password|passwd|secret)(\s*[=:]\s*)(?!\[REDACTED\])[^\s"'&,;}]+/gi,
+    /\b((?:x-)?api[_-]?key|apikey|virtual[_-]?key|authorization|access[_-]?token|refresh[_-]?token|client[_-]?secret|password|passwd|secret)(\s*[=:]\s*)(?!\[REDACTED\])[^\s"'&,;}]+/gi,
     `$1$2${REDACTED}`,
   ],
   // Query parameters that travel without their URL: &token=..., ;sig=...
@@ -195,7 +197,15 @@ export function isContentName(name: string): boolean {
  */
 export function redactValue(value: unknown, depth = 0): unknown {
   if (depth > 64) return REDACTED;
-  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'string') {
+    // JSON carried as a string (x-portkey-config, spend-log metadata): redact its structure too.
+    const t = value.trim();
+    if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
+      const inner = tryParse(t);
+      if (inner.ok && typeof inner.value === 'object' && inner.value !== null) return JSON.stringify(redactValue(inner.value, depth + 1));
+    }
+    return redactText(value);
+  }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   if (typeof value !== 'object' || value === null) return value;
   const obj = value as Record<string, unknown>;
@@ -241,11 +251,23 @@ export function redactForDeadLetter(payload: Buffer): Buffer {
     const out = lines.map((line) => {
       if (line.trim() === '') return line;
       const p = tryParse(line);
-      return p.ok ? JSON.stringify(redactValue(p.value)) : redactText(line);
+      return p.ok ? JSON.stringify(redactValue(p.value)) : redactJsonishText(line);
     });
     return Buffer.from(out.join('\n'), 'utf8');
   }
-  return Buffer.from(redactText(text), 'utf8');
+  return Buffer.from(redactJsonishText(text), 'utf8');
+}
+
+/**
+ * Text that looks like JSON but does not parse (typically truncated): string values of content
+ * fields ("content", "prompt", "text", ...) are masked up to their closing quote or the end of
+ * the text, after redactText. Content inside arrays of plain strings is not found this way.
+ */
+function redactJsonishText(text: string): string {
+  return redactText(text).replace(
+    /("(?:content|prompt|text|completion|input|output|query|system|instructions|arguments)"\s*:\s*")(?:[^"\\]|\\.)*("|$)/gi,
+    (_m, head: string, tail: string) => `${head}[CONTENT]${tail}`,
+  );
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

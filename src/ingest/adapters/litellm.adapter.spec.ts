@@ -1,7 +1,7 @@
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import { contentSha256, endUserHash, sha256Hex } from '../../domain/privacy/redact.js';
 import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId } from './adapter.js';
-import { expectAllValid, fixtureBytes, fixtureJson, plantedFound, rawEvent } from './fixtures/fixture-kit.js';
+import { invalidRecords, fixtureBytes, fixtureJson, plantedFound, rawEvent } from './fixtures/fixture-kit.js';
 import { litellmAdapter } from './litellm.adapter.js';
 
 const adaptFixture = (name: string, headers: Record<string, string> = {}) => litellmAdapter.adapt(rawEvent(fixtureBytes('litellm', name), headers));
@@ -88,7 +88,7 @@ describe('litellmAdapter fixture table', () => {
   ])('%s', (_name, file, expected) => {
     const out = adaptFixture(file);
     expect(out).toHaveLength(1);
-    expectAllValid(out);
+    expect(invalidRecords(out)).toEqual([]);
     expect(out[0].record).toMatchObject(expected);
     expect(out[0].record.source).toEqual({ format: 'litellm', adapter_version: 'litellm/1', raw_sha256: sha256Hex(fixtureBytes('litellm', file)) });
   });
@@ -138,7 +138,7 @@ describe('litellmAdapter batches (generic_api log_format)', () => {
     ['ndjson', Buffer.from(events.map((e) => JSON.stringify(e)).join('\n') + '\n')],
   ])('%s gives one record per event, in order', (_fmt, payload) => {
     const out = litellmAdapter.adapt(rawEvent(payload));
-    expectAllValid(out);
+    expect(invalidRecords(out)).toEqual([]);
     expect(out.map((o) => [o.record.outcome.status, o.record.resolved_model?.value])).toEqual([
       ['error', 'gpt-smart'],
       ['success', 'claude-fallback'],
@@ -157,7 +157,7 @@ describe('litellmAdapter batches (generic_api log_format)', () => {
 describe('litellmAdapter secret planting', () => {
   it('keeps no planted key, bearer token, e-mail, query token, prompt or completion', () => {
     const out = adaptFixture('slp-secrets.json');
-    expectAllValid(out);
+    expect(invalidRecords(out)).toEqual([]);
     expect(plantedFound(out)).toEqual([]);
     const r = out[0].record;
     expect(r.end_user_hash).toBe(endUserHash('jane.doe@example.com'));
