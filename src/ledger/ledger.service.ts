@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { verifyCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
-import { ledgerEntryBytes } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../domain/merkle/prover.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
 import { ShardVerifier, type VerificationProblem } from '../domain/verification/shard-verifier.js';
@@ -38,7 +37,7 @@ export class LedgerService {
   }
 
   /** Everything needed to verify one record offline: entry, inclusion proof, signed checkpoint. */
-  async receipt(eventId: string): Promise<Receipt & { leaf_input_b64: string }> {
+  async receipt(eventId: string): Promise<Receipt> {
     const row = await this.repo.entryByEventId(eventId);
     if (!row) throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
     const cp = await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
@@ -52,7 +51,6 @@ export class LedgerService {
       tree_size: cp.treeSize,
       inclusion_proof: proof.map((h) => h.toString('hex')),
       checkpoint: cp.jws,
-      leaf_input_b64: ledgerEntryBytes(row.entry).toString('base64'),
     };
   }
 

@@ -153,8 +153,10 @@ function canonicalObject(object: Record<string, unknown>, path: string, walk: Wa
 }
 
 function plainObject(value: object, path: string): Record<string, unknown> {
+  // Any realm's Object.prototype counts (JSON parsed in another vm context, e.g. fetch under Jest):
+  // a plain object's prototype is null or an object whose own prototype is null.
   const prototype: unknown = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) {
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) {
     const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
     throw new CanonicalizationError('NON_PLAIN_OBJECT', path, `a ${kind} is not a plain JSON object`);
   }
