@@ -30,6 +30,8 @@ const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DEMO_DB = 'routing_ledger_demo';
 const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
 const cleanups: Array<() => Promise<unknown>> = [];
+/** The dev broker is new each run while the database may be reused: a run id keeps consumer group and event ids fresh. */
+const RUN_ID = Date.now().toString(36);
 
 async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR ?? DEFAULTS.DATA_DIR);
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   const applied = await runMigrations(databaseUrl);
   say(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
 
-  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.brokers.join(','), PORT: args.port, DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '10000' });
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.brokers.join(','), PORT: args.port, DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_GROUP_ID: `routing-ledger-demo-${RUN_ID}` });
   const app = await createApp(config, { shutdownHooks: false });
   await app.listen(config.port, '127.0.0.1');
   cleanups.unshift(() => app.close());
@@ -119,7 +121,7 @@ async function streamTraffic(brokers: string[], databaseUrl: string, rate: numbe
     const elapsed = Date.now() - started;
     if (durationMs !== undefined && elapsed >= durationMs) break;
     const batch = Array.from({ length: Math.max(1, Math.round(rate / 4)) }, () => {
-      const e = demoEvent(seq++, { elapsedMs: elapsed * speed, now: new Date() });
+      const e = demoEvent(seq++, { elapsedMs: elapsed * speed, now: new Date() }, RUN_ID);
       return { key: e.request_id, value: toWire(e), headers: { 'x-routing-format': 'native' } };
     });
     await producer.send({ topic: DEFAULTS.TOPIC_DECISIONS, messages: batch, acks: -1 });

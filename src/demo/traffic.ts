@@ -52,14 +52,15 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-export function demoEvent(seq: number, clock: DemoClock): CanonicalRecord {
+/** `runId` keeps event ids unique across demo runs that share a database. */
+export function demoEvent(seq: number, clock: DemoClock, runId = 'r0'): CanonicalRecord {
   const tenant = pick(TENANTS, seq * 7 + (seq >> 3));
   const gateway = pick(GATEWAYS, seq * 5 + 1);
   const alias = pick(ALIASES, seq * 3 + (seq >> 2));
   const task = pick(TASKS, seq * 11 + 3);
   const outage = clock.elapsedMs >= OUTAGE_WINDOW_MS.from && clock.elapsedMs < OUTAGE_WINDOW_MS.to;
   const cached = seq % 13 === 0;
-  const requestId = `req-${seq.toString(36)}-${sha256(String(seq)).slice(0, 8)}`;
+  const requestId = `req-${runId}-${seq.toString(36)}-${sha256(String(seq)).slice(0, 8)}`;
   const occurredAt = clock.now.toISOString();
 
   const primary = target(alias, clock.elapsedMs);
@@ -72,7 +73,7 @@ export function demoEvent(seq: number, clock: DemoClock): CanonicalRecord {
 
   return {
     schema_version: '1',
-    event_id: `demo-${gateway.id}-${seq}`,
+    event_id: `demo-${runId}-${gateway.id}-${seq}`,
     occurred_at: occurredAt,
     gateway,
     tenant_id: tenant.id,

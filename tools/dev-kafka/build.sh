@@ -10,6 +10,15 @@ src="$here/dev-kafka.c"
 out="$here/build/dev-kafka"
 header=/usr/include/librdkafka/rdkafka_mock.h
 
+# On a fresh Debian machine, install the one system package the broker needs, when we may.
+if [[ ! -f "$header" ]]; then
+  sudo=""
+  if [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
+  if [[ "$(id -u)" -eq 0 || -n "$sudo" ]] && command -v apt-get >/dev/null; then
+    echo "dev-kafka: installing librdkafka-dev (apt-get)..." >&2
+    $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq librdkafka-dev >&2
+  fi
+fi
 if [[ ! -f "$header" ]]; then
   echo "dev-kafka: $header is missing: run 'apt-get install -y librdkafka-dev'" >&2
   exit 1

@@ -9,8 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * same alias and task category supersedes an older one, so the service role gets SELECT and
  * INSERT only.
  */
-export class QueryIndexesEvaluations1764172800000 implements MigrationInterface {
-  name = 'QueryIndexesEvaluations1764172800000';
+export class QueryIndexesEvaluations1764174600000 implements MigrationInterface {
+  name = 'QueryIndexesEvaluations1764174600000';
 
   async up(q: QueryRunner): Promise<void> {
     // Time-ordered keyset for callers that span every tenant (admin) and the incident window
