@@ -1,13 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Message } from 'kafkajs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { SourceFormat } from '../domain/record/canonical-record.js';
+import { ROUTING_HEADERS } from './adapters/adapter.js';
+import { SIGNATURE_HEADER } from './adapters/attestation.js';
+import { splitPayloadsExact } from './bridges/json-split.js';
 import { decodeMessage, type DecodedItem } from './decode-batch.js';
-import { decodeEvent } from './adapters/format-detection.js';
+import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 import { KafkaClientService } from './kafka-client.service.js';
 
 export interface IngestAccepted {
   accepted: number;
   event_ids: string[];
+  /** 'quarantine' mode only: events produced although they do not decode; the consumer quarantines them with these reasons. */
+  quarantined?: Array<{ index: number; errors: string[] }>;
 }
 
 export class IngestRejected extends Error {
@@ -17,41 +24,122 @@ export class IngestRejected extends Error {
   }
 }
 
+export interface IngestOptions {
+  /**
+   * The format the route implies (a bridge): sent as x-routing-format on every message. A request
+   * whose own x-routing-format names another format is rejected whole.
+   */
+  format?: SourceFormat;
+  /**
+   * Events that do not decode. 'reject' (the default, /v1/events): the request is refused whole
+   * (400) and nothing is produced. 'quarantine': they are produced all the same, so the consumer
+   * quarantines and dead-letters them (secrets masked) with their reason — for senders that drop
+   * a refused batch and never retry, as LiteLLM's generic_api logger does (it clears its queue
+   * whatever the response), where a 400 would lose the valid events and the invalid ones alike.
+   */
+  invalid?: 'reject' | 'quarantine';
+  /**
+   * Split a JSON array into its elements' original bytes (bridges) rather than re-serialized
+   * values (/v1/events, unchanged so that records it produced keep their raw_sha256).
+   */
+  exactSplit?: boolean;
+}
+
+/** One payload (future Kafka message) as the consumer will decode it. */
+export interface PayloadCheck {
+  index: number;
+  payload: Buffer;
+  /** Records it decodes to (none for, e.g., an OTLP export without GenAI spans). */
+  records: Array<{ event_id: string; request_id: string; format: SourceFormat }>;
+  /** Why it would be quarantined; empty when it decodes. */
+  errors: string[];
+}
+
+/** Headers copied from the HTTP request onto each Kafka message (the adapters and attestation read them). */
+const FORWARDED_HEADERS = [
+  ...Object.values(ROUTING_HEADERS),
+  SIGNATURE_HEADER,
+  // Forwarded before the routing-ledger names existed; nothing reads them, kept for compatibility.
+  'x-gateway-id',
+  'x-gateway-signature',
+];
+
 /**
- * Webhook ingest for gateways that cannot produce to Kafka: validates with the same decode
- * step as the consumer and produces to the decisions topic, so every event still takes the
- * one ledger path (and its exactly-once guarantees). All or nothing per request.
+ * Webhook ingest for gateways that cannot produce to Kafka (/v1/events and the bridges): validates
+ * with the same decode step as the consumer — adapters and gateway attestation — and produces to
+ * the decisions topic, so every event still takes the one ledger path (and its exactly-once
+ * guarantees). The consumer decodes again and is the authority: this check only answers the
+ * sender early.
+ *
+ * A signed request (x-routing-signature) is produced as ONE message holding the body as received,
+ * since the signature covers those bytes; the adapters read arrays and NDJSON themselves.
  */
 @Injectable()
 export class HttpIngestService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly kafka: KafkaClientService,
+    private readonly gateways: GatewayRegistry,
   ) {}
 
-  async ingest(body: Buffer, headers: Record<string, string | undefined>): Promise<IngestAccepted> {
-    const payloads = splitPayloads(body);
-    const decoded: DecodedItem[][] = payloads.map((p, i) =>
-      decodeMessage({ offset: String(i), value: p, headers }, {
-        topic: this.config.kafka.topics.decisions, partition: 0, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: decodeEvent,
-      }),
-    );
-    const errors = decoded.flatMap((items, index) => {
-      const reasons = items.flatMap((it) => (it.kind === 'poison' ? [it.reason] : []));
-      return reasons.length ? [{ index, errors: reasons }] : [];
-    });
+  async ingest(body: Buffer, headers: Record<string, string | undefined>, opts: IngestOptions = {}): Promise<IngestAccepted> {
+    const effective = routeHeaders(headers, opts.format);
+    const payloads = effective[SIGNATURE_HEADER] ? (body.toString('utf8').trim() ? [body] : []) : opts.exactSplit ? splitPayloadsExact(body) : splitPayloads(body);
     if (payloads.length === 0) throw new IngestRejected([{ index: 0, errors: ['body holds no events'] }]);
-    if (errors.length > 0) throw new IngestRejected(errors);
-    const records = decoded.flatMap((items) => items.flatMap((it) => (it.kind === 'record' ? [it.record] : [])));
-    await this.kafka.send(
-      this.config.kafka.topics.decisions,
-      payloads.map((value, i) => {
-        const first = decoded[i].find((it) => it.kind === 'record');
-        return { key: first?.kind === 'record' ? first.record.request_id : null, value, headers: pickForwardedHeaders(headers) };
-      }),
-    );
-    return { accepted: records.length, event_ids: records.map((r) => r.event_id) };
+    const checks = this.check(payloads, effective);
+    const errors = checks.filter((c) => c.errors.length > 0).map((c) => ({ index: c.index, errors: c.errors }));
+    if (errors.length > 0 && opts.invalid !== 'quarantine') throw new IngestRejected(errors);
+    await this.send(checks, effective);
+    const records = checks.flatMap((c) => c.records);
+    return { accepted: records.length, event_ids: records.map((r) => r.event_id), ...(errors.length ? { quarantined: errors } : {}) };
   }
+
+  /** Decodes each payload as the consumer will (same decoder, same registry snapshot). No I/O. */
+  check(payloads: Buffer[], headers: Record<string, string | undefined>): PayloadCheck[] {
+    const ctx = {
+      topic: this.config.kafka.topics.decisions, partition: 0, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder(),
+    };
+    return payloads.map((payload, index) => {
+      const items: DecodedItem[] = decodeMessage({ offset: String(index), value: payload, headers }, ctx);
+      return {
+        index,
+        payload,
+        records: items.flatMap((it) => (it.kind === 'record' ? [{ event_id: it.record.event_id, request_id: it.record.request_id, format: it.record.source.format }] : [])),
+        errors: items.flatMap((it) => (it.kind === 'poison' ? [it.reason] : [])),
+      };
+    });
+  }
+
+  /**
+   * Produces the payloads to the decisions topic in one send, with the forwarded headers. The
+   * format each decoded to is pinned in x-routing-format, so the consumer takes the same adapter
+   * even where the request named it only by content type. Resolves once the broker has them all.
+   */
+  async send(checks: PayloadCheck[], headers: Record<string, string | undefined>): Promise<void> {
+    const forwarded = pickForwardedHeaders(headers);
+    const messages: Message[] = checks.map((c) => {
+      const first = c.records[0];
+      const format = forwarded[ROUTING_HEADERS.format] ?? first?.format;
+      return { key: first?.request_id ?? null, value: c.payload, headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) } };
+    });
+    await this.kafka.send(this.config.kafka.topics.decisions, messages);
+  }
+}
+
+/**
+ * Lower-cased request headers with the route's format applied. A sender that names another
+ * format (header) is refused: the route decides the adapter.
+ */
+export function routeHeaders(headers: Record<string, string | undefined>, format: SourceFormat | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
+  if (format === undefined) return out;
+  const named = out[ROUTING_HEADERS.format]?.trim().toLowerCase();
+  if (named && named !== format) {
+    throw new IngestRejected([{ index: 0, errors: [`this route takes ${format} events; ${ROUTING_HEADERS.format} says "${named.slice(0, 32)}"`] }]);
+  }
+  out[ROUTING_HEADERS.format] = format;
+  return out;
 }
 
 /** One JSON value, a JSON array of events, or NDJSON: returns one buffer per event. */
@@ -80,6 +168,6 @@ export function splitPayloads(body: Buffer): Buffer[] {
 
 function pickForwardedHeaders(h: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['x-routing-format', 'x-routing-tenant', 'x-gateway-id', 'x-gateway-signature']) if (h[k]) out[k] = h[k]!;
+  for (const k of FORWARDED_HEADERS) if (h[k]) out[k] = h[k]!;
   return out;
 }
