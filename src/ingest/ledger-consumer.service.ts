@@ -7,9 +7,9 @@ import { LedgerAppendService, type AppendBatchResult } from '../ledger/ledger-ap
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeBatch } from './decode-batch.js';
-import { decodeEvent } from './adapters/format-detection.js';
 import { headersToStrings } from './kafka-headers.js';
 import { KafkaClientService } from './kafka-client.service.js';
+import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
@@ -34,6 +34,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     private readonly ledger: LedgerAppendService,
     private readonly metrics: MetricsService,
     private readonly db: DataSource,
+    private readonly gateways: GatewayRegistry,
   ) {}
 
   /** Ready once the consumer has joined its group and has not crashed. */
@@ -104,7 +105,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     const started = process.hrtime.bigint();
     const items = decodeBatch(
       batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
-      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: decodeEvent },
+      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
     );
     await heartbeat();
     const result = await this.appendWithRetry({

@@ -76,7 +76,7 @@ export function ledgerEntryLeafHash(entry: LedgerEntry): Buffer {
 
 /**
  * SHA-256 of the canonical JSON of `record` without the fields the ledger assigns at ingest
- * (`received_at`, `source.topic`, `source.partition`, `source.offset`).
+ * (`received_at`, `source.topic`, `source.partition`, `source.offset`, `source.raw_sha256`).
  *
  * Two deliveries of the same event (same event_id) with the same content hash are one event
  * re-delivered, e.g. after a consumer restart; with different content hashes they conflict.

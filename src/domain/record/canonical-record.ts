@@ -102,7 +102,9 @@ export interface CanonicalRecord {
 }
 
 /**
- * Fields the ledger fills at ingest; they are excluded from the content hash so that an
- * identical event re-delivered at another offset is recognised as the same event.
+ * Source fields the ledger fills at ingest; they are excluded from the content hash so that
+ * an identical event re-delivered at another offset, or re-sent by a gateway inside another
+ * batch (LiteLLM arrays, OTLP exports: raw_sha256 covers the whole payload), is recognised
+ * as the same event. Conflicts are judged on the normalized content.
  */
-export const LEDGER_ASSIGNED_SOURCE_FIELDS = ['topic', 'partition', 'offset'] as const;
+export const LEDGER_ASSIGNED_SOURCE_FIELDS = ['topic', 'partition', 'offset', 'raw_sha256'] as const;

@@ -1,0 +1,186 @@
+/**
+ * Section 3, CPU per event by stage: the pipeline's own functions, called one stage at a time
+ * on the same events (warmed up first). Pure stages report CPU µs per event; the DB stages
+ * report wall µs per event with the Node and PostgreSQL CPU they used.
+ */
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/app-config.js';
+import { copyLine } from '../../src/database/copy-text.js';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
+import { signCheckpoint } from '../../src/domain/checkpoint/checkpoint-jws.js';
+import { generateSigningKey } from '../../src/domain/checkpoint/signing-key.js';
+import { contentHash, ledgerEntryBytes, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
+import { appendLeaves } from '../../src/domain/merkle/append.js';
+import { EMPTY_ROOT, leafHash } from '../../src/domain/merkle/hasher.js';
+import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
+import { deriveSignals } from '../../src/domain/record/derive-signals.js';
+import { validateRecord } from '../../src/domain/record/validate-record.js';
+import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
+import { decodeBatch, type DecodedItem, type DecodedRecord } from '../../src/ingest/decode-batch.js';
+import { planAppend } from '../../src/ledger/append-plan.js';
+import { LedgerAppendRepository, type RecordRow } from '../../src/ledger/ledger-append.repository.js';
+import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
+import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
+import type { PoolClient } from 'pg';
+import type pg from 'pg';
+import { benchEvent, WIRE_HEADERS, wireOf } from './env.js';
+import { cpuDelta, cpuSnapshot } from './proc.js';
+
+export interface StageFigure {
+  stage: string;
+  /** CPU of this process per event, µs. */
+  cpuUsPerEvent: number;
+  /** Wall per event, µs (equal to CPU for pure stages). */
+  wallUsPerEvent: number;
+  /** PostgreSQL CPU per event, µs (DB stages only). */
+  pgUsPerEvent?: number;
+  /** Calls per event when not one (per-batch work is divided by the batch size). */
+  note?: string;
+}
+
+function measure(stage: string, events: number, fn: () => void, note?: string): StageFigure {
+  fn(); // warm-up pass: JIT and caches, as in a long-running service
+  const a = cpuSnapshot();
+  fn();
+  const d = cpuDelta(a, cpuSnapshot());
+  return { stage, cpuUsPerEvent: (d.selfS * 1e6) / events, wallUsPerEvent: (d.wallS * 1e6) / events, note };
+}
+
+async function measureAsync(stage: string, events: number, fn: () => Promise<void>, note?: string): Promise<StageFigure> {
+  const a = cpuSnapshot();
+  await fn();
+  const d = cpuDelta(a, cpuSnapshot());
+  return { stage, cpuUsPerEvent: (d.selfS * 1e6) / events, wallUsPerEvent: (d.wallS * 1e6) / events, pgUsPerEvent: d.postgresS === undefined ? undefined : (d.postgresS * 1e6) / events, note };
+}
+
+/** The rows insertRecords encodes, built the way it builds them (for timing copyLine alone). */
+function recordValues(row: RecordRow): unknown[] {
+  const { planned: { record: r, entry, leafHash: lh }, contentSha256, signals } = row;
+  return [
+    r.event_id, entry.shard, entry.index, entry.tenant_id, entry.tenant_seq,
+    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'), lh, contentSha256,
+    r.occurred_at, r.received_at ?? r.occurred_at, r.request_id, r.trace_id, r.gateway.id, r.requested_model,
+    r.resolved_model?.value, r.provider, r.region?.served,
+    r.fallback_used === undefined ? null : String(r.fallback_used), r.cache?.status, r.outcome.status,
+    signals, JSON.stringify(r), r.source.topic, r.source.partition, r.source.offset,
+  ];
+}
+
+/**
+ * `events` events (seq from `baseSeq`) through each stage, in batches of `batchSize` where the
+ * pipeline works per batch. The DB stages write to `shard` of the database at `databaseUrl`
+ * (shards the pipeline does not use).
+ */
+export async function stageBreakdown(opts: { events: number; batchSize: number; baseSeq: number; databaseUrl: string; pool: pg.Pool; shard: number }): Promise<StageFigure[]> {
+  const { events: n, batchSize: B } = opts;
+  const wires = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + i)));
+  const receivedAt = new Date();
+  const raws = wires.map((payload) => ({ payload, headers: { ...WIRE_HEADERS }, receivedAt }));
+  const topic = 'bench.stages';
+  const out: StageFigure[] = [];
+
+  out.push(measure('JSON.parse of the payload (part of decode/adapt)', n, () => {
+    for (const w of wires) JSON.parse(w.toString('utf8'));
+  }));
+  out.push(measure('decode/adapt: decodeEvent (detect + native adapter; it calls validateRecord twice)', n, () => {
+    for (const r of raws) decodeEvent(r);
+  }));
+  const adapted = raws.map((r) => decodeEvent(r)[0].record);
+  const stamped = adapted.map((record, i): CanonicalRecord => ({
+    ...record, received_at: receivedAt.toISOString(), source: { ...record.source, topic, partition: opts.shard, offset: String(i) },
+  }));
+  out.push(measure('validate: validateRecord, one call (decodeBatch gate; 3 calls per event in all)', n, () => {
+    for (const s of stamped) validateRecord(s);
+  }));
+  const batches: Array<Array<{ offset: string; value: Buffer; headers: Record<string, string> }>> = [];
+  for (let i = 0; i < n; i += B) batches.push(wires.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })));
+  const ctx = { topic, partition: opts.shard, maxMessageBytes: 1024 * 1024, receivedAt, decode: decodeEvent };
+  out.push(measure('decodeBatch total (= decode/adapt + stamp + validate, as handleBatch calls it)', n, () => {
+    for (const b of batches) decodeBatch(b, ctx);
+  }));
+  const decoded: DecodedItem[][] = batches.map((b) => decodeBatch(b, ctx));
+  const records = decoded.flat().filter((d): d is DecodedRecord => d.kind === 'record').map((d) => d.record);
+  if (records.length !== n) throw new Error(`stage bench: ${n - records.length} events did not decode`);
+
+  out.push(measure('canonicalize: canonicalJson(record)', n, () => {
+    for (const r of records) canonicalJson(r);
+  }));
+  out.push(measure('content hash: contentHash(record) (canonicalize a copy + SHA-256)', n, () => {
+    for (const r of records) contentHash(r);
+  }));
+  const entries: LedgerEntry[] = records.map((record, i) => ({ v: 1, shard: opts.shard, index: i, tenant_id: record.tenant_id, tenant_seq: 0, tenant_prev: null, record }));
+  out.push(measure('leaf hash: ledgerEntryLeafHash(entry) (checks + canonicalize + SHA-256)', n, () => {
+    for (const e of entries) ledgerEntryLeafHash(e);
+  }));
+  const leafBytes = entries.map((e) => ledgerEntryBytes(e));
+  out.push(measure('  of which SHA-256 of the leaf bytes (leafHash)', n, () => {
+    for (const b of leafBytes) leafHash(b);
+  }));
+  const leaves = leafBytes.map((b) => leafHash(b));
+  out.push(measure(`Merkle: appendLeaves, batches of ${B}`, n, () => {
+    let state = { treeSize: 0, frontier: [] as Buffer[] };
+    for (let i = 0; i < n; i += B) state = appendLeaves(state, leaves.slice(i, i + B));
+  }));
+  out.push(measure('plan: planAppend (leaf hashes + Merkle + tenant chain)', n, () => {
+    for (let i = 0; i < n; i += B) planAppend({ shard: opts.shard, treeSize: 0, frontier: [] }, new Map(), records.slice(i, i + B));
+  }));
+  out.push(measure('signals: deriveSignals', n, () => {
+    for (const r of records) deriveSignals(r);
+  }));
+  const plans = [];
+  for (let i = 0; i < n; i += B) plans.push(planAppend({ shard: opts.shard, treeSize: i, frontier: i === 0 ? [] : appendLeaves({ treeSize: 0, frontier: [] }, leaves.slice(0, i)).frontier }, new Map(), records.slice(i, i + B)));
+  const rows: RecordRow[][] = plans.map((p) => p.entries.map((planned) => ({ planned, contentSha256: contentHash(planned.record), signals: deriveSignals(planned.record) })));
+  out.push(measure('DB write, Node side: COPY text of the records rows (JSON.stringify + copyLine)', n, () => {
+    for (const b of rows) b.map((r) => copyLine(recordValues(r) as never)).join('');
+  }));
+  out.push(measure('DB write, Node side: COPY text of the Merkle node rows', n, () => {
+    for (const p of plans) p.nodes.map((x) => copyLine([opts.shard, x.level, x.index, x.hash])).join('');
+  }));
+  const key = await generateSigningKey();
+  const cp = { origin: 'routing-ledger.local/dev', shard: opts.shard, tree_size: 1000, root_hash: EMPTY_ROOT.toString('hex'), timestamp: new Date().toISOString() };
+  const signs = Math.max(20, Math.ceil(n / B));
+  await signCheckpoint(cp, key);
+  out.push(await measureAsync(`sign: signCheckpoint, once per batch of ${B}`, signs * B, async () => {
+    for (let i = 0; i < signs; i++) await signCheckpoint(cp, key);
+  }, `${signs} signatures`));
+
+  // DB: the repository's COPYs, in one transaction per batch, on one connection.
+  const repo = new LedgerAppendRepository();
+  const client = (await opts.pool.connect()) as PoolClient;
+  try {
+    out.push(await measureAsync(`DB write: insertRecords + insertNodes, one transaction per batch of ${B} (wall)`, n, async () => {
+      for (let i = 0; i < plans.length; i++) {
+        await client.query('BEGIN');
+        await repo.insertRecords(client, rows[i]);
+        await repo.insertNodes(client, opts.shard, plans[i].nodes);
+        await client.query('COMMIT');
+      }
+    }));
+  } finally {
+    client.release();
+  }
+
+  // The whole append transaction of the service, without Kafka: reads, COPYs, heads, checkpoint.
+  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9', NODE_ENV: 'test', DB_APP_ROLE: '' });
+  const ds = new DataSource(dataSourceOptions({ url: opts.databaseUrl, poolSize: 2 }));
+  await ds.initialize();
+  try {
+    const keys = { current: async () => key } as unknown as SigningKeyService;
+    const service = new LedgerAppendService(config, ds, keys);
+    // Fresh event ids and another shard: the rows above already hold these events.
+    const again = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + n + i)));
+    const items: DecodedItem[][] = [];
+    for (let i = 0; i < n; i += B) {
+      items.push(decodeBatch(again.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })), { ...ctx, partition: opts.shard + 1 }));
+    }
+    out.push(await measureAsync(`append transaction: LedgerAppendService.appendBatch, batches of ${B}, decoded input (wall)`, n, async () => {
+      for (let k = 0; k < items.length; k++) {
+        await service.appendBatch({ topic, partition: opts.shard + 1, groupId: 'bench-stages', items: items[k], nextOffset: String((k + 1) * B) });
+      }
+    }, 'reads, COPYs, heads, offsets, consistency proof, signature, commit'));
+  } finally {
+    await ds.destroy();
+  }
+  return out;
+}

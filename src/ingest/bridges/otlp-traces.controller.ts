@@ -1,0 +1,58 @@
+import { Body, Controller, Headers, HttpCode, Logger, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AnonymousOutsideProduction, Roles } from '../../auth/roles.decorator.js';
+import { OtlpRequestError } from './otlp-split.js';
+import { OtlpTracesService, type OtlpExportResponse } from './otlp-traces.service.js';
+
+/** google.rpc.Status, the body of an OTLP/HTTP error response. */
+interface OtlpStatus {
+  code: number;
+  message: string;
+}
+
+const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * OTLP/HTTP traces receiver (JSON encoding). Answers as OTLP exporters expect rather than with
+ * problem details: 200 + ExportTraceServiceResponse, 400 + Status for an unreadable export (not
+ * retried), 415 for protobuf, 503 + Status when the decisions topic cannot take the spans (the
+ * exporter retries with backoff).
+ */
+@ApiTags('ingest')
+@Controller('v1/traces')
+@Roles('ingest')
+@AnonymousOutsideProduction()
+export class OtlpTracesController {
+  private readonly log = new Logger(OtlpTracesController.name);
+
+  constructor(private readonly otlp: OtlpTracesService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'OTLP/HTTP JSON trace export: GenAI inference spans become ledger records; other spans are ignored' })
+  @ApiBody({ schema: { type: 'object', description: 'ExportTraceServiceRequest (OTLP/JSON)' } })
+  @ApiOkResponse({ description: '{"partialSuccess":{}}, or {"partialSuccess":{"rejectedSpans":n,"errorMessage":"..."}}' })
+  @ApiBadRequestResponse({ description: 'google.rpc.Status: the body is not an OTLP/JSON traces export' })
+  @ApiServiceUnavailableResponse({ description: 'google.rpc.Status: Kafka unavailable; retry' })
+  async export(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Res({ passthrough: true }) res: Response): Promise<OtlpExportResponse | OtlpStatus> {
+    const type = (headers['content-type'] ?? '').toLowerCase();
+    if (type.includes('protobuf')) {
+      res.status(415);
+      return { code: GRPC_INVALID_ARGUMENT, message: 'OTLP/HTTP protobuf is not supported here; export with the JSON encoding (http/json)' };
+    }
+    try {
+      return await this.otlp.export(Buffer.isBuffer(body) ? body : Buffer.alloc(0), headers);
+    } catch (e) {
+      const err = e as Error & { code?: string; errors?: Array<{ errors: string[] }> };
+      if (e instanceof OtlpRequestError || err.code === 'INGEST_REJECTED') {
+        res.status(400);
+        return { code: GRPC_INVALID_ARGUMENT, message: err.errors?.flatMap((x) => x.errors).join('; ') || err.message };
+      }
+      this.log.error(`OTLP export not taken (503): ${err.message}`);
+      res.status(503);
+      return { code: GRPC_UNAVAILABLE, message: 'the ledger could not take the spans now; retry' };
+    }
+  }
+}
