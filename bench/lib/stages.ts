@@ -128,8 +128,15 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   out.push(measure('signals: deriveSignals', n, () => {
     for (const r of records) deriveSignals(r);
   }));
-  const plans = [];
-  for (let i = 0; i < n; i += B) plans.push(planAppend({ shard: opts.shard, treeSize: i, frontier: i === 0 ? [] : appendLeaves({ treeSize: 0, frontier: [] }, leaves.slice(0, i)).frontier }, new Map(), records.slice(i, i + B)));
+  const plans: Array<ReturnType<typeof planAppend>> = [];
+  let head: { shard: number; treeSize: number; frontier: Buffer[] } = { shard: opts.shard, treeSize: 0, frontier: [] };
+  const tenantHeads = new Map<string, { nextSeq: number; lastLeafHash: Buffer }>();
+  for (let i = 0; i < n; i += B) {
+    const p = planAppend(head, tenantHeads, records.slice(i, i + B));
+    plans.push(p);
+    head = p.head;
+    for (const [t, h] of p.tenantHeads) tenantHeads.set(t, h);
+  }
   const rows: RecordRow[][] = plans.map((p) => p.entries.map((planned) => ({ planned, contentSha256: contentHash(planned.record), signals: deriveSignals(planned.record) })));
   out.push(measure('DB write, Node side: COPY text of the records rows (JSON.stringify + copyLine)', n, () => {
     for (const b of rows) b.map((r) => copyLine(recordValues(r) as never)).join('');

@@ -33,11 +33,12 @@ export function archiveEntries(source: Readable): { entries: AsyncIterator<Archi
   const iterator = extract[Symbol.asyncIterator]();
   return {
     entries: {
-      next: async () => {
+      next: async (): Promise<IteratorResult<ArchiveEntry>> => {
         const r = await iterator.next();
         if (r.done) return { done: true, value: undefined };
         const h = r.value.header;
-        return { done: false, value: { name: h.name, type: h.type ?? 'file', size: h.size ?? 0, stream: r.value } };
+        const stream = r.value as unknown as ArchiveEntry['stream'];
+        return { done: false, value: { name: h.name, type: h.type ?? 'file', size: h.size ?? 0, stream } };
       },
     },
     close: () => {

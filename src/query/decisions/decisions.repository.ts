@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TenantScope } from '../../auth/principal.js';
+import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
+import type { Keyset } from '../common/cursor.js';
+import { isoMicros, scopeCondition, SqlParams } from '../common/sql.js';
+
+export interface DecisionRow {
+  event_id: string;
+  occurred_key: string;
+  tenant_id: string;
+  gateway_id: string;
+  request_id: string;
+  trace_id: string | null;
+  requested_model: string;
+  resolved_model: string | null;
+  provider: string | null;
+  region_served: string | null;
+  fallback_used: string | null;
+  cache_status: string | null;
+  outcome_status: string;
+  signals: string[];
+}
+
+export interface DecisionDetailRow extends DecisionRow {
+  shard: number;
+  leaf_index: string;
+  received_key: string;
+  record: CanonicalRecord;
+}
+
+export interface DecisionFilter {
+  from?: Date;
+  to?: Date;
+  gateway?: string;
+  requestedModel?: string;
+  resolvedModel?: string;
+  provider?: string;
+  region?: string;
+  fallbackUsed?: string;
+  cacheStatus?: string;
+  outcome?: string;
+  signal?: string;
+  /** Keyset of the last row of the previous page (newest first). */
+  after?: Keyset;
+}
+
+const SUMMARY = `r.event_id, ${isoMicros('r.occurred_at')} AS occurred_key, r.tenant_id, r.gateway_id, r.request_id, r.trace_id,
+  r.requested_model, r.resolved_model, r.provider, r.region_served, r.fallback_used, r.cache_status, r.outcome_status, r.signals`;
+const DETAIL = `${SUMMARY}, r.shard, r.leaf_index, ${isoMicros('r.received_at')} AS received_key, r.record`;
+
+/** SQL of the decision history. Every statement carries the tenant scope. */
+@Injectable()
+export class DecisionsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Newest first; keyset pagination on (occurred_at, event_id). */
+  async list(scope: TenantScope, f: DecisionFilter, limit: number): Promise<DecisionRow[]> {
+    const p = new SqlParams();
+    const where = [scopeCondition(scope, p)];
+    if (f.from) where.push(`r.occurred_at >= ${p.add(f.from)}`);
+    if (f.to) where.push(`r.occurred_at < ${p.add(f.to)}`);
+    const equal: Array<[string, string | undefined]> = [
+      ['r.gateway_id', f.gateway], ['r.requested_model', f.requestedModel], ['r.resolved_model', f.resolvedModel], ['r.provider', f.provider],
+      ['r.region_served', f.region], ['r.fallback_used', f.fallbackUsed], ['r.cache_status', f.cacheStatus], ['r.outcome_status', f.outcome],
+    ];
+    for (const [column, value] of equal) if (value !== undefined) where.push(`${column} = ${p.add(value)}`);
+    if (f.signal) where.push(`r.signals @> ARRAY[${p.add(f.signal)}::text]`);
+    if (f.after) where.push(`(r.occurred_at, r.event_id) < (${p.add(f.after.occurredAt)}::timestamptz, ${p.add(f.after.eventId)}::text)`);
+    return this.db.query(
+      `SELECT ${SUMMARY} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.occurred_at DESC, r.event_id DESC LIMIT ${p.add(limit)}`,
+      p.values,
+    );
+  }
+
+  async byEventId(scope: TenantScope, eventId: string): Promise<DecisionDetailRow | undefined> {
+    const p = new SqlParams();
+    const rows: DecisionDetailRow[] = await this.db.query(`SELECT ${DETAIL} FROM records r WHERE r.event_id = ${p.add(eventId)} AND ${scopeCondition(scope, p)}`, p.values);
+    return rows[0];
+  }
+
+  /** Every event of one request, oldest first (a request may span tenants only if ids collide; all stay in scope). */
+  async byRequestId(scope: TenantScope, requestId: string): Promise<DecisionDetailRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT ${DETAIL} FROM records r WHERE r.request_id = ${p.add(requestId)} AND ${scopeCondition(scope, p)} ORDER BY r.occurred_at, r.event_id`,
+      p.values,
+    );
+  }
+
+  async byTraceId(scope: TenantScope, traceId: string): Promise<DecisionDetailRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT ${DETAIL} FROM records r WHERE r.trace_id = ${p.add(traceId)} AND ${scopeCondition(scope, p)} ORDER BY r.occurred_at, r.event_id`,
+      p.values,
+    );
+  }
+}
