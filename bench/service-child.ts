@@ -23,23 +23,34 @@ const send = (m: object) => process.send?.(m);
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config, { shutdownHooks: false });
+  const session = new Session();
+  session.connect();
+  let profiling = false;
+  const startProfile = async () => {
+    if (profiling) return;
+    profiling = true;
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+    await session.post('Profiler.start');
+  };
+  // The consumer joins inside listen() (kafkajs run() resolves after the join), so the join is
+  // reported, and the profile started, from the consumer's own event.
   const kafka = app.get(KafkaClientService).kafka;
   const makeConsumer = kafka.consumer.bind(kafka);
   kafka.consumer = (cfg: ConsumerConfig): Consumer => {
     const c = makeConsumer(cfg);
-    c.on(c.events.GROUP_JOIN, () => send({ type: 'joined', at: Date.now() }));
+    c.on(c.events.GROUP_JOIN, () => {
+      send({ type: 'joined', at: Date.now() });
+      if (process.env.BENCH_PROFILE_ON_JOIN === '1') void startProfile();
+    });
     return c;
   };
   await app.listen(config.port, '127.0.0.1');
-  const session = new Session();
-  session.connect();
   process.on('message', (m: Command) => {
     void (async () => {
       switch (m.cmd) {
         case 'profile-start':
-          await session.post('Profiler.enable');
-          await session.post('Profiler.setSamplingInterval', { interval: 1000 });
-          await session.post('Profiler.start');
+          await startProfile();
           send({ type: 'profile-started' });
           break;
         case 'profile-stop': {

@@ -1,5 +1,6 @@
 import { InitialSchema1764086400000 } from './1764086400000-initial-schema.js';
 import { QueryIndexesEvaluations1764174600000 } from './1764174600000-query-indexes-evaluations.js';
+import { Exports1764180000000 } from './1764180000000-exports.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
-export const MIGRATIONS = [InitialSchema1764086400000, QueryIndexesEvaluations1764174600000];
+export const MIGRATIONS = [InitialSchema1764086400000, QueryIndexesEvaluations1764174600000, Exports1764180000000];

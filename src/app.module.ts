@@ -3,10 +3,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { ExportModule } from './export/export.module.js';
 import { HealthController } from './health/health.controller.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { QueryModule } from './query/query.module.js';
 
 @Module({})
 export class AppModule {
@@ -19,6 +21,8 @@ export class AppModule {
         MetricsModule,
         LedgerModule,
         IngestModule,
+        QueryModule,
+        ExportModule,
       ],
       controllers: [HealthController],
     };

@@ -1,10 +1,10 @@
 /**
- * CPU accounting from /proc (Linux): who burns the machine's two cores during a phase.
- * Node (the bench or the service child), PostgreSQL (every postgres process plus the
- * children the postmaster has reaped, so short-lived backends are not lost), the dev broker,
- * and the machine as a whole. Returns undefined fields elsewhere than Linux.
+ * CPU accounting from /proc (Linux): who burns the machine's cores during a phase.
+ * Node (the bench or the service child), PostgreSQL (the backends of the bench database), the
+ * dev broker, and the machine as a whole (other people's work included: see loadavg in the
+ * report). Returns undefined fields elsewhere than Linux.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const CLK_TCK = 100;
 
@@ -15,8 +15,8 @@ export interface CpuSnapshot {
   self: number;
   /** CPU seconds of each watched pid, by label. */
   watched: Record<string, number | undefined>;
-  /** CPU seconds of all postgres processes, reaped children included. */
-  postgres?: number;
+  /** CPU seconds of each backend of the bench database, by pid. */
+  postgres?: Record<number, number>;
   /** Machine-wide busy and total jiffies (/proc/stat). */
   machine?: { busy: number; total: number };
 }
@@ -46,31 +46,40 @@ export function processCpuSeconds(pid: number): number | undefined {
   return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : undefined;
 }
 
-function postgresCpuSeconds(): number | undefined {
-  let total = 0;
-  let seen = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
+/**
+ * Backends of one database (pg_stat_activity), refreshed in the background so that snapshots
+ * stay synchronous. Only these are counted: the machine's PostgreSQL also serves other
+ * databases, and its WAL writer and checkpointer are shared by all of them.
+ */
+export class PostgresBackends {
+  pids: number[] = [];
+  private timer?: NodeJS.Timeout;
+  constructor(private readonly list: () => Promise<number[]>) {}
+  async start(intervalMs = 200): Promise<void> {
+    this.pids = await this.list();
+    this.timer = setInterval(() => {
+      this.list().then((p) => (this.pids = p), () => undefined);
+    }, intervalMs);
+    this.timer.unref();
   }
-  for (const pid of entries) {
-    if (!/^\d+$/.test(pid)) continue;
-    let comm: string;
-    try {
-      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      continue;
-    }
-    if (comm !== 'postgres') continue;
-    const f = statFields(pid);
-    if (!f) continue;
-    // utime, stime, cutime, cstime (fields 14-17): the postmaster's cutime holds exited backends.
-    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-    seen++;
+  stop(): void {
+    clearInterval(this.timer);
   }
-  return seen ? total : undefined;
+}
+
+let backends: PostgresBackends | undefined;
+export function watchPostgresBackends(b: PostgresBackends | undefined): void {
+  backends = b;
+}
+
+function postgresCpu(): Record<number, number> | undefined {
+  if (!backends) return undefined;
+  const out: Record<number, number> = {};
+  for (const pid of backends.pids) {
+    const s = processCpuSeconds(pid);
+    if (s !== undefined) out[pid] = s;
+  }
+  return out;
 }
 
 function machineJiffies(): { busy: number; total: number } | undefined {
@@ -89,7 +98,7 @@ export function cpuSnapshot(watch: Record<string, number | undefined> = {}): Cpu
   const u = process.cpuUsage();
   const watched: Record<string, number | undefined> = {};
   for (const [k, pid] of Object.entries(watch)) watched[k] = pid === undefined ? undefined : processCpuSeconds(pid);
-  return { at: performance.now(), self: (u.user + u.system) / 1e6, watched, postgres: postgresCpuSeconds(), machine: machineJiffies() };
+  return { at: performance.now(), self: (u.user + u.system) / 1e6, watched, postgres: postgresCpu(), machine: machineJiffies() };
 }
 
 export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
@@ -103,7 +112,8 @@ export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
     wallS: (b.at - a.at) / 1000,
     selfS: b.self - a.self,
     watchedS,
-    postgresS: a.postgres !== undefined && b.postgres !== undefined ? b.postgres - a.postgres : undefined,
+    // A backend that started after `a` counts from zero; one that ended before `b` is lost.
+    postgresS: a.postgres !== undefined && b.postgres !== undefined ? Object.entries(b.postgres).reduce((t, [pid, s]) => t + s - (a.postgres![Number(pid)] ?? 0), 0) : undefined,
     machineBusy: a.machine && b.machine && b.machine.total > a.machine.total ? (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total) : undefined,
   };
 }

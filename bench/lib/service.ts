@@ -21,16 +21,15 @@ export class ServiceChild {
   private out = '';
   private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void }> = [];
   private exitCode: number | null | undefined;
-  onJoined?: (at: number) => void;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(readonly child: ChildProcess, private readonly onJoined?: (at: number, pid: number) => void) {
     const keep = (b: Buffer) => {
       this.out = (this.out + b.toString()).slice(-100_000);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'joined') this.onJoined?.(m.at as number);
+      if (m.type === 'joined') this.onJoined?.(m.at as number, child.pid!);
       if (m.type === 'error') this.out += `\n[bench] child error: ${String(m.message)}\n`;
       const i = this.waiters.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
@@ -40,9 +39,10 @@ export class ServiceChild {
     });
   }
 
-  static async start(env: Record<string, string>): Promise<ServiceChild> {
+  /** `onJoined` runs as the consumer's GROUP_JOIN message arrives (before start() resolves: the join happens inside listen()). */
+  static async start(env: Record<string, string>, onJoined?: (at: number, pid: number) => void): Promise<ServiceChild> {
     const child = fork(CHILD_ENTRY, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    const svc = new ServiceChild(child);
+    const svc = new ServiceChild(child, onJoined);
     await svc.waitFor('listening', 60_000);
     return svc;
   }

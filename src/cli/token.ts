@@ -36,9 +36,10 @@ async function main(): Promise<string> {
     }
   })();
 
-  // Only DATA_DIR, NODE_ENV and AUTH_* matter here; the rest gets placeholders.
+  // Checked before loadConfig, whose production rules (a ledger signing key) are beside the point here.
+  if (process.env.NODE_ENV === 'production') throw new UsageError('refusing to mint a development token with NODE_ENV=production: use your identity provider');
+  // Only DATA_DIR and AUTH_* matter here; the rest gets placeholders.
   const config = loadConfig({ DATABASE_URL: 'postgres://unused/unused', KAFKA_BROKERS: '127.0.0.1:9092', ...process.env });
-  if (config.env === 'production') throw new UsageError('refusing to mint a development token with NODE_ENV=production: use your identity provider');
   if (config.auth.jwksFile || config.auth.jwksUrl) {
     throw new UsageError('the service verifies tokens against AUTH_JWKS_FILE / AUTH_JWKS_URL, not the development key: mint tokens with that issuer');
   }

@@ -7,6 +7,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   NOT_FOUND: 404,
   BAD_CURSOR: 400,
   BAD_QUERY: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
 };
 
 /**

@@ -1,5 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AnonymousOutsideProduction, Roles } from '../auth/roles.decorator.js';
 import { HttpIngestService, type IngestAccepted } from './http-ingest.service.js';
 
 @ApiTags('ingest')
@@ -8,6 +9,8 @@ export class EventsController {
   constructor(private readonly ingest: HttpIngestService) {}
 
   @Post()
+  @Roles('ingest', 'admin')
+  @AnonymousOutsideProduction()
   @HttpCode(202)
   @ApiOperation({ summary: 'Submit routing events: one JSON event, a JSON array, or NDJSON. All or nothing.' })
   @ApiBody({ schema: { type: 'object' } })

@@ -45,6 +45,64 @@ export class LedgerReadRepository {
     return rows.map(toEntryRow);
   }
 
+  /**
+   * entries() plus the query columns stored beside each record (see record-columns.ts), for
+   * full verification: one read serves the hash checks and the column check.
+   */
+  async entriesWithColumns(shard: number, from: number, to: number): Promise<Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>> {
+    const rows: Array<RecordDbRow & Record<string, unknown>> = await this.db.query(
+      `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record,
+              occurred_at, received_at, request_id, trace_id, gateway_id, requested_model, resolved_model, provider,
+              region_served, fallback_used, cache_status, outcome_status, signals, kafka_topic, kafka_partition, kafka_offset
+       FROM records WHERE shard = $1 AND leaf_index >= $2 AND leaf_index < $3 ORDER BY leaf_index`,
+      [shard, from, to],
+    );
+    return rows.map((r) => ({ row: toEntryRow(r), columns: r }));
+  }
+
+  /**
+   * The first record of the shard outside its tree: at or beyond the head's tree size (read in
+   * the same statement, so a concurrent append, which moves both in one transaction, is never
+   * mistaken for one) or at a negative index. A verification that walks 0..size-1 cannot see it.
+   */
+  async firstRecordOutsideTree(shard: number): Promise<{ eventId: string; leafIndex: number; treeSize: number } | undefined> {
+    const rows: Array<{ event_id: string; leaf_index: string; tree_size: string }> = await this.db.query(
+      `SELECT r.event_id, r.leaf_index, h.tree_size FROM records r JOIN shard_heads h ON h.shard = r.shard
+       WHERE r.shard = $1 AND (r.leaf_index >= h.tree_size OR r.leaf_index < 0) ORDER BY r.leaf_index LIMIT 1`,
+      [shard],
+    );
+    return rows[0] && { eventId: rows[0].event_id, leafIndex: Number(rows[0].leaf_index), treeSize: Number(rows[0].tree_size) };
+  }
+
+  /**
+   * The first stored Merkle node the shard's tree cannot have: the tree of size n holds complete
+   * subtrees only, so level l has indexes below floor(n / 2^l). A stray node is never served by a
+   * proof today, but the append that reaches its position fails on the primary key.
+   */
+  async firstNodeOutsideTree(shard: number): Promise<{ level: number; index: number } | undefined> {
+    const rows: Array<{ level: number; idx: string }> = await this.db.query(
+      `SELECT n.level, n.idx FROM merkle_nodes n JOIN shard_heads h ON h.shard = n.shard
+       WHERE n.shard = $1 AND (n.level < 0 OR n.level > 62 OR n.idx < 0 OR n.idx >= (h.tree_size >> n.level))
+       ORDER BY n.level, n.idx LIMIT 1`,
+      [shard],
+    );
+    return rows[0] && { level: rows[0].level, index: Number(rows[0].idx) };
+  }
+
+  /** Records and nodes filed under a shard that has no head: outside every tree. */
+  async rowsOfUnknownShards(): Promise<Array<{ shard: number; what: string; eventId?: string; leafIndex?: number }>> {
+    const records: Array<{ shard: number; event_id: string; leaf_index: string }> = await this.db.query(
+      `SELECT DISTINCT ON (shard) shard, event_id, leaf_index FROM records WHERE shard NOT IN (SELECT shard FROM shard_heads) ORDER BY shard, leaf_index`,
+    );
+    const nodes: Array<{ shard: number; n: string }> = await this.db.query(
+      `SELECT shard, count(*) AS n FROM merkle_nodes WHERE shard NOT IN (SELECT shard FROM shard_heads) GROUP BY shard ORDER BY shard`,
+    );
+    return [
+      ...records.map((r) => ({ shard: r.shard, what: 'record', eventId: r.event_id, leafIndex: Number(r.leaf_index) })),
+      ...nodes.map((n) => ({ shard: n.shard, what: `${n.n} Merkle node(s)` })),
+    ];
+  }
+
   async readNodes(shard: number, ids: NodeId[]): Promise<Array<Buffer | undefined>> {
     if (ids.length === 0) return [];
     const rows: Array<{ level: number; idx: string; hash: Buffer }> = await this.db.query(

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/roles.decorator.js';
 import { CheckpointsQueryDto, ConsistencyQueryDto } from './dto/ledger-query.dto.js';
 import { LedgerService } from './ledger.service.js';
 
@@ -34,6 +35,7 @@ export class LedgerController {
   }
 
   @Post('v1/ledger/verify')
+  @Roles('auditor', 'admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Full verification: every leaf, root, chain link, node and checkpoint signature' })
   verify() {

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { verifyCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../domain/merkle/prover.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
-import { ShardVerifier, type VerificationProblem } from '../domain/verification/shard-verifier.js';
+import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import { ShardVerifier, type StoredEntryRow, type VerificationProblem } from '../domain/verification/shard-verifier.js';
+import { columnMismatch } from './record-columns.js';
 import { LedgerReadRepository, type CheckpointRow } from './ledger-read.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
 
@@ -92,8 +94,10 @@ export class LedgerService {
       for (let pos = 0; pos < head.treeSize; ) {
         // Chunks end at checkpoint sizes so that each signed root can be compared exactly.
         const end = Math.min(head.treeSize, pos + VERIFY_CHUNK, checkpoints[next]?.treeSize ?? Infinity);
-        v.addEntries(await this.repo.entries(head.shard, pos, end));
-        await this.compareNodes(v);
+        const chunk = await this.repo.entriesWithColumns(head.shard, pos, end);
+        v.addEntries(chunk.map((c) => c.row));
+        compareColumns(v, chunk);
+        await this.compareNodes(v, chunk);
         pos = end;
         for (; next < checkpoints.length && checkpoints[next].treeSize <= pos; next++) {
           v.checkCheckpoint(checkpoints[next], await checkSignature(checkpoints[next], jwks));
@@ -104,22 +108,51 @@ export class LedgerService {
       if (!v.root.equals(head.rootHash) || v.size !== head.treeSize) {
         v.report({ code: 'HEAD_MISMATCH', message: `shard head says size ${head.treeSize} root ${head.rootHash.toString('hex')}; recomputed size ${v.size} root ${v.root.toString('hex')}` });
       }
+      await this.checkOutsideTree(v, head.treeSize, checkpoints);
       report.problems.push(...v.problems);
       report.shards.push({ shard: head.shard, records: v.size, checkpoints: checkpoints.length, root: v.root.toString('hex') });
+    }
+    for (const u of await this.repo.rowsOfUnknownShards()) {
+      report.problems.push({ code: 'STRAY_RECORD', shard: u.shard, leafIndex: u.leafIndex, eventId: u.eventId, message: `${u.what}${u.eventId ? ` ${u.eventId}` : ''} filed under shard ${u.shard}, which has no tree` });
     }
     report.ok = report.problems.length === 0;
     report.first_problem = firstProblem(report.problems);
     return report;
   }
 
+  /**
+   * What a walk over leaves 0..size-1 cannot see: records and nodes outside the tree, and a tree
+   * grown past its last signed checkpoint. Every append signs a checkpoint at the new size in the
+   * same transaction, so a head beyond the latest checkpoint means rows nobody signed: records
+   * appended, with the head and nodes rewritten to match, by someone without the signing key.
+   */
+  private async checkOutsideTree(v: ShardVerifier, treeSize: number, checkpoints: CheckpointRow[]): Promise<void> {
+    const stray = await this.repo.firstRecordOutsideTree(v.shard);
+    if (stray) {
+      v.report({ code: 'STRAY_RECORD', leafIndex: stray.leafIndex, eventId: stray.eventId, message: `record ${stray.eventId} claims leaf ${stray.leafIndex}, outside the shard's tree of size ${stray.treeSize}: queries return it, no proof covers it` });
+    }
+    const node = await this.repo.firstNodeOutsideTree(v.shard);
+    if (node) {
+      v.report({ code: 'STRAY_NODE', leafIndex: node.index * 2 ** node.level, message: `stored Merkle node level ${node.level} index ${node.index} lies outside the shard's tree of size ${treeSize} (it would block the append that reaches it)` });
+    }
+    const signed = checkpoints.length ? checkpoints[checkpoints.length - 1].treeSize : 0;
+    if (signed < treeSize) {
+      const [first] = await this.repo.entries(v.shard, signed, signed + 1);
+      v.report({ code: 'UNSIGNED_RECORDS', leafIndex: signed, eventId: first?.eventId, message: `the shard holds ${treeSize} records but its latest signed checkpoint covers ${signed}: records from leaf ${signed} on were never signed` });
+    }
+  }
+
   /** The stored nodes proofs are built from must equal the recomputed ones. */
-  private async compareNodes(v: ShardVerifier): Promise<void> {
+  private async compareNodes(v: ShardVerifier, chunk: Array<{ row: StoredEntryRow }>): Promise<void> {
     const nodes = v.lastNodes;
     const stored = await this.repo.readNodes(v.shard, nodes);
     for (let i = 0; i < nodes.length; i++) {
       if (!stored[i]?.equals(nodes[i].hash)) {
         const n = nodes[i];
-        v.report({ code: 'NODE_MISMATCH', leafIndex: n.index * 2 ** n.level, message: `stored Merkle node level ${n.level} index ${n.index} ${stored[i] ? 'differs from' : 'is missing; expected'} ${n.hash.toString('hex')}` });
+        const leafIndex = n.index * 2 ** n.level;
+        // Name the record under the node's first leaf when this chunk holds it (a level-0 node always is).
+        const eventId = chunk.find((c) => c.row.entry.index === leafIndex)?.row.eventId;
+        v.report({ code: 'NODE_MISMATCH', leafIndex, eventId, message: `stored Merkle node level ${n.level} index ${n.index} ${stored[i] ? 'differs from' : 'is missing; expected'} ${n.hash.toString('hex')}` });
         return;
       }
     }
@@ -161,9 +194,23 @@ function presentCheckpoint(cp: CheckpointRow) {
   };
 }
 
-/** Record-level problems first (they name a record), by shard then leaf. */
+/**
+ * The problem at the lowest (shard, leaf): the first affected record. Problems that name a
+ * record come first, then those that name only a position, then the rest.
+ */
 function firstProblem(problems: VerificationProblem[]): VerificationProblem | undefined {
-  const withLeaf = problems.filter((p) => p.leafIndex !== undefined && p.eventId !== undefined);
-  const pool = withLeaf.length ? withLeaf : problems;
+  const named = problems.filter((p) => p.leafIndex !== undefined && p.eventId !== undefined);
+  const placed = problems.filter((p) => p.leafIndex !== undefined);
+  const pool = named.length ? named : placed.length ? placed : problems;
   return [...pool].sort((a, b) => a.shard - b.shard || (a.leafIndex ?? 0) - (b.leafIndex ?? 0))[0];
+}
+
+/** Query columns that no longer say what the signed record says (see record-columns.ts). */
+function compareColumns(v: ShardVerifier, chunk: Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>): void {
+  for (const { row, columns } of chunk) {
+    const m = columnMismatch(row.entry.record as CanonicalRecord, columns);
+    if (m) {
+      v.report({ code: 'COLUMN_MISMATCH', leafIndex: row.entry.index, eventId: row.eventId, message: `record ${row.eventId} at leaf ${row.entry.index}: column ${m.column} holds ${m.stored} but the signed record says ${m.expected}: queries filtering on it would answer wrongly` });
+    }
+  }
 }

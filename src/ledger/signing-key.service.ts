@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { JWK } from 'jose';
@@ -19,17 +20,29 @@ export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
 @Injectable()
 export class SigningKeyService {
   private readonly log = new Logger(SigningKeyService.name);
-  private key?: SigningKey;
+  private key?: Promise<SigningKey>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DataSource,
   ) {}
 
-  async current(): Promise<SigningKey> {
+  /**
+   * The current key, loaded and registered once per process. The promise is shared: batches of
+   * several partitions arrive concurrently (PARTITIONS_CONSUMED_CONCURRENTLY), and each must not
+   * load, generate or register a key of its own. A failed load is forgotten, so the next call retries.
+   */
+  current(): Promise<SigningKey> {
     if (!this.key) {
-      this.key = await loadOrCreateSigningKey(this.config, (m) => this.log.warn(m));
-      await this.register(this.key);
+      const loading = (async () => {
+        const key = await loadOrCreateSigningKey(this.config, (m) => this.log.warn(m));
+        await this.register(key);
+        return key;
+      })();
+      this.key = loading;
+      loading.catch(() => {
+        if (this.key === loading) this.key = undefined;
+      });
     }
     return this.key;
   }
@@ -75,9 +88,18 @@ export async function loadOrCreateSigningKey(config: AppConfig, warn: (m: string
   warn(`no SIGNING_KEY_FILE or SIGNING_KEY_JWK: generating a development signing key at ${path} — do not use it in production`);
   const key = await generateSigningKey();
   await mkdir(config.dataDir, { recursive: true });
-  await writeFile(path, JSON.stringify(await exportPrivateJwk(key)), { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
+  // Written whole to a private file, then linked into place: link() creates the name atomically
+  // or fails with EEXIST, so no process ever reads a half-written key ('wx' creates the file
+  // empty and writes it afterwards: a concurrent reader parsed "" and crashed the consumer).
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  await writeFile(tmp, JSON.stringify(await exportPrivateJwk(key)), { mode: 0o600 });
+  try {
+    await link(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
   // Another process may have won the race to create it: use whatever is on disk.
   return importSigningKey(JSON.parse(await readFile(path, 'utf8')) as JWK);
 }

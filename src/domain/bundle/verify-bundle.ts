@@ -733,7 +733,6 @@ class BundleVerifier {
   private closeRecordShard(last: PrevRecord): void {
     const c = this.shards.get(last.shard)!.completeness!;
     const at = { file: FILE.records, line: last.line, record: last.eventId };
-    if (!this.lastInRange) fail({ code: 'SEGMENT_NOT_IN_RANGE', ...at, message: `the last record of shard ${last.shard} must be inside the range` });
     if (last.seq !== c.last_seq) {
       const missing = last.seq < c.last_seq!;
       fail({
@@ -744,6 +743,7 @@ class BundleVerifier {
           : `shard ${last.shard}'s records go past the segment completeness.jsonl announces`,
       });
     }
+    if (!this.lastInRange) fail({ code: 'SEGMENT_NOT_IN_RANGE', ...at, message: `the last record of shard ${last.shard} must be inside the range` });
     if (c.after) {
       if (c.after.entry.tenant_prev !== last.leaf.toString('hex')) {
         fail({ code: 'PREV_MISMATCH', file: FILE.completeness, record: eventIdOf(c.after.entry), expected: `tenant_prev ${last.leaf.toString('hex')} (records.jsonl line ${last.line})`, found: `${c.after.entry.tenant_prev}`, message: `the entry after the range in shard ${last.shard} does not link to the last exported record` });

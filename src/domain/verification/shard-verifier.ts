@@ -21,7 +21,15 @@ export type VerificationProblemCode =
   | 'CHECKPOINT_BEYOND_TREE'
   | 'CONSISTENCY_PROOF_INVALID'
   | 'NODE_MISMATCH'
-  | 'HEAD_MISMATCH';
+  | 'HEAD_MISMATCH'
+  /** A query column (records.provider, occurred_at, ...) differs from the signed record. */
+  | 'COLUMN_MISMATCH'
+  /** A record outside the shard's tree (beyond its size, or in a shard without a tree). */
+  | 'STRAY_RECORD'
+  /** A stored Merkle node the tree cannot have. */
+  | 'STRAY_NODE'
+  /** Records beyond the latest signed checkpoint: every append signs one, so nobody signed these. */
+  | 'UNSIGNED_RECORDS';
 
 export interface VerificationProblem {
   code: VerificationProblemCode;
@@ -105,7 +113,7 @@ export class ShardVerifier {
    */
   checkCheckpoint(cp: StoredCheckpoint, signature: { ok: true } | { ok: false; reason: string }): void {
     if (cp.treeSize > this.treeSize) {
-      this.report({ code: 'CHECKPOINT_BEYOND_TREE', message: `checkpoint at tree size ${cp.treeSize} but the shard holds only ${this.treeSize} records` });
+      this.report({ code: 'CHECKPOINT_BEYOND_TREE', leafIndex: this.treeSize, message: `checkpoint at tree size ${cp.treeSize} but the shard holds only ${this.treeSize} records: leaf ${this.treeSize} and after are missing` });
       return;
     }
     if (!signature.ok) this.report({ code: 'CHECKPOINT_SIGNATURE_INVALID', message: `checkpoint at tree size ${cp.treeSize}: ${signature.reason}` });

@@ -57,6 +57,8 @@ export const RECONNECT_MAX_MS = 30_000;
 /** Entries held while Kafka is unavailable before the oldest are dropped (and counted). */
 export const MAX_PENDING = 10_000;
 const SEND_BATCH = 500;
+/** NDJSON reading pauses while this many entries wait (a file can be read faster than produced). */
+const HIGH_WATER = 4 * SEND_BATCH;
 const SEND_RETRY_MAX_MS = 10_000;
 
 export function newStats(): BridgeStats {
@@ -111,6 +113,11 @@ export class BatchingSender {
         delay = Math.min(delay * 2, SEND_RETRY_MAX_MS);
       }
     }
+  }
+
+  /** Resolves once fewer than HIGH_WATER entries wait (backpressure for sources that can wait). */
+  async room(): Promise<void> {
+    while (this.pending.length >= HIGH_WATER && !this.stopping) await sleep(20);
   }
 
   async drain(deadlineMs: number): Promise<void> {
@@ -209,6 +216,7 @@ export async function readNdjson(source: AsyncIterable<Uint8Array | string>, opt
     const lines = rest.split(/\r?\n/);
     rest = lines.pop() ?? '';
     lines.forEach(take);
+    await sender.room();
   }
   rest += decoder.decode();
   if (rest !== '') take(rest);

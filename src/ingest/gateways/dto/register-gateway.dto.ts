@@ -52,7 +52,7 @@ export class RegisterGatewayDto {
     description: 'JWKS of the public keys the gateway signs events with (x-routing-signature: compact JWS, EdDSA or ES256, detached or over the raw event bytes)',
     example: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'gw-eu-1#2025-11' }] },
   })
-  @IsOptional()
+  // Not @IsOptional: the check must also run when the keys are missing but attestation_required is true.
   @IsGatewayKeySet()
   public_keys?: { keys: object[] };
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * The `routing-ledger` command (package bin). Subcommands are loaded on demand so that the
+ * offline verifier never loads Nest, TypeORM or pg.
+ */
+const USAGE = `usage: routing-ledger <command> [args]
+
+commands:
+  verify-bundle <bundle.tar.gz> [--jwks trusted.json] [--origin O] [--json]
+      check an audit bundle offline: signatures, hashes, proofs, completeness
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'verify-bundle': {
+      const { verifyBundleCommand } = await import('./verify-bundle.js');
+      return verifyBundleCommand(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`routing-ledger: ${e.stack ?? e.message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,42 @@
+import type { Jwks } from '../domain/checkpoint/signing-key.js';
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import type { NodeReader } from '../domain/merkle/prover.js';
+
+/**
+ * What the bundle writer reads from a ledger. The PostgreSQL implementation is
+ * ExportSourceRepository; tests use an in-memory ledger. Every method answers "as of" the
+ * tree sizes it is given, so that the whole export sees one snapshot of an append-only log
+ * even while ingestion goes on.
+ */
+export interface SourceCheckpoint {
+  shard: number;
+  treeSize: number;
+  /** Compact JWS as signed by the ledger. */
+  jws: string;
+}
+
+export interface SourceEntry {
+  eventId: string;
+  entry: LedgerEntry;
+  /** The leaf hash the ledger stored (the writer re-derives it and refuses a mismatch). */
+  leafHash: Buffer;
+}
+
+export interface BundleSource {
+  /** The latest signed checkpoint of every shard, sorted by shard: the export's anchors. */
+  anchors(): Promise<SourceCheckpoint[]>;
+  /** Every public key that ever signed, with validity windows. */
+  jwks(): Promise<Jwks>;
+  /** Number of entries of `tenant` among leaves [0, treeSize) of `shard`. */
+  tenantChainLength(shard: number, tenant: string, treeSize: number): Promise<number>;
+  /** Smallest and largest tenant_seq of the tenant's entries with occurred_at in [from, to), among leaves [0, treeSize). */
+  inRangeSeqBounds(shard: number, tenant: string, from: string, to: string, treeSize: number): Promise<{ min: number; max: number } | null>;
+  /** Largest tenant_seq of the tenant's entries with occurred_at < from, among leaves [0, treeSize). */
+  lastSeqBefore(shard: number, tenant: string, from: string, treeSize: number): Promise<number | null>;
+  /** The tenant's entries with fromSeq <= tenant_seq <= toSeq, by tenant_seq, at most `limit` (keyset page). */
+  chainPage(shard: number, tenant: string, fromSeq: number, toSeq: number, limit: number): Promise<SourceEntry[]>;
+  /** For each leaf index, the first checkpoint with index < tree_size <= maxSize (same order). */
+  coveringCheckpoints(shard: number, indexes: number[], maxSize: number): Promise<SourceCheckpoint[]>;
+  /** Stored Merkle nodes of the shard (throws on a missing node). */
+  nodeReader(shard: number): NodeReader;
+}

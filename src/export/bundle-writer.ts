@@ -1,0 +1,377 @@
+/**
+ * Writes an audit bundle (docs/bundle-format.md) from a BundleSource: every file is streamed
+ * from keyset-paginated reads into a staging directory while its SHA-256 is computed, then
+ * the manifest is signed and everything is packed, in the format's entry order, into a
+ * tar.gz (tar-stream + node:zlib). Memory holds one page of entries and their proof nodes,
+ * never the bundle.
+ *
+ * Durable on return: `outFile` is complete (written to a temporary name, then renamed), and
+ * the staging directory is removed. On failure nothing is left at `outFile`.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { canonicalBytes } from '../domain/canonical/canonical-json.js';
+import { signJws } from '../domain/checkpoint/checkpoint-jws.js';
+import type { SigningKey } from '../domain/checkpoint/signing-key.js';
+import { ledgerEntryBytes } from '../domain/ledger-entry/ledger-entry.js';
+import { leafHash } from '../domain/merkle/hasher.js';
+import { consistencyProof, inclusionProofRanges, nodeIdsForRanges, rangeHashesFromNodes } from '../domain/merkle/prover.js';
+import type { LeafRange } from '../domain/merkle/range.js';
+import {
+  BUNDLE_ENTRY_ORDER, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, FILE, HASHED_FILES, MANIFEST_TYP, exportQueryDefect, occurredInRange, recordMatchesFilters,
+  type BoundaryEntry, type CheckpointLine, type CompletenessLine, type ExportQuery, type Manifest, type ManifestFile, type ManifestShard, type ProofLine,
+} from '../domain/bundle/bundle-format.js';
+import { bundleReadme } from './bundle-readme.js';
+import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
+
+/** Entries read per query (and proved per node read). Bounds memory, not correctness. */
+export const EXPORT_PAGE_SIZE = 1000;
+/** Bytes gathered before a staged file is written to. */
+const WRITE_CHUNK = 256 * 1024;
+
+export interface WriteBundleOptions {
+  source: BundleSource;
+  query: ExportQuery;
+  exportId: string;
+  /** The ledger's origin: every anchor checkpoint must name it. */
+  origin: string;
+  generator: { name: string; version: string };
+  signingKey: SigningKey;
+  outFile: string;
+  /** Staging directory for the parts (created, then removed). */
+  workDir: string;
+  now?: () => Date;
+  /** Called after every page: records written so far and the total the plan announced. */
+  onProgress?: (p: { done: number; total: number }) => void;
+  pageSize?: number;
+}
+
+export interface WriteBundleResult {
+  file: string;
+  size: number;
+  sha256: string;
+  manifest: Manifest;
+}
+
+/** The ledger contradicts itself (a stored leaf hash, a chain hole): the export must not be signed. */
+export class ExportIntegrityError extends Error {
+  override readonly name = 'ExportIntegrityError';
+  readonly code = 'LEDGER_INTEGRITY';
+}
+
+export class ExportQueryError extends Error {
+  override readonly name = 'ExportQueryError';
+  readonly code = 'BAD_QUERY';
+}
+
+interface ShardPlan {
+  anchor: SourceCheckpoint;
+  chainLength: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  beforeSeq: number | null;
+  afterSeq: number | null;
+}
+
+export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundleResult> {
+  const defect = exportQueryDefect(opts.query);
+  if (defect !== null) throw new ExportQueryError(defect);
+  await rm(opts.workDir, { recursive: true, force: true });
+  await mkdir(opts.workDir, { recursive: true });
+  try {
+    return await new BundleWriter(opts).write();
+  } finally {
+    await rm(opts.workDir, { recursive: true, force: true });
+  }
+}
+
+class BundleWriter {
+  private readonly now: () => Date;
+  private readonly pageSize: number;
+  private readonly files: Record<string, LineSink> = {};
+  private readonly checkpointKids = new Set<string>();
+  private readonly counts = { records: 0, records_in_range: 0, matching: 0, checkpoints: 0, shards: 0, boundary_entries: 0 };
+  private total = 0;
+
+  constructor(private readonly o: WriteBundleOptions) {
+    this.now = o.now ?? (() => new Date());
+    this.pageSize = o.pageSize ?? EXPORT_PAGE_SIZE;
+  }
+
+  async write(): Promise<WriteBundleResult> {
+    const { source, query } = this.o;
+    // Anchors first: everything below is read "as of" them, so later appends cannot leak in.
+    const anchors = await source.anchors();
+    const jwks = await source.jwks();
+    const plans: ShardPlan[] = [];
+    for (const anchor of anchors) plans.push(await this.plan(anchor));
+    this.total = plans.reduce((n, p) => n + (p.firstSeq === null ? 0 : p.lastSeq! - p.firstSeq + 1), 0);
+    for (const name of [FILE.checkpoints, FILE.completeness, FILE.records, FILE.proofs]) this.files[name] = new LineSink(join(this.o.workDir, name));
+    const shards: ManifestShard[] = [];
+    for (const plan of plans) shards.push(await this.writeShard(plan));
+    const parts = await Promise.all(Object.entries(this.files).map(async ([name, sink]) => [name, await sink.close()] as const));
+    const createdAt = this.now().toISOString();
+    const small = new Map<string, Buffer>([
+      [FILE.readme, Buffer.from(bundleReadme({ exportId: this.o.exportId, origin: this.o.origin, query, createdAt }), 'utf8')],
+      [FILE.jwks, Buffer.from(`${JSON.stringify(jwks, null, 2)}\n`, 'utf8')],
+    ]);
+    const digests = new Map<string, ManifestFile>(parts.map(([name, d]) => [name, { name, ...d }]));
+    for (const [name, bytes] of small) digests.set(name, { name, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    this.counts.shards = shards.length;
+    const manifest: Manifest = {
+      format: BUNDLE_FORMAT,
+      format_version: BUNDLE_FORMAT_VERSION,
+      generator: this.o.generator,
+      export_id: this.o.exportId,
+      created_at: createdAt,
+      origin: this.o.origin,
+      query,
+      shards,
+      counts: { ...this.counts },
+      key_ids: { manifest: this.o.signingKey.kid, checkpoints: [...this.checkpointKids].sort() },
+      files: HASHED_FILES.map((name) => digests.get(name)!),
+    };
+    const manifestBytes = canonicalBytes(manifest);
+    small.set(FILE.manifest, manifestBytes);
+    small.set(FILE.manifestJws, Buffer.from(await signJws(manifestBytes, MANIFEST_TYP, this.o.signingKey), 'latin1'));
+    const packed = await this.pack(small, new Date(createdAt));
+    return { ...packed, manifest };
+  }
+
+  /** Where the tenant's chain in this shard meets the range (docs/bundle-format.md §7.2). */
+  private async plan(anchor: SourceCheckpoint): Promise<ShardPlan> {
+    const { source, query } = this.o;
+    const payload = JSON.parse(Buffer.from(anchor.jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { origin?: string };
+    if (payload.origin !== this.o.origin) throw new ExportIntegrityError(`checkpoint of shard ${anchor.shard} names origin ${payload.origin}, expected ${this.o.origin}`);
+    const size = anchor.treeSize;
+    const chainLength = await source.tenantChainLength(anchor.shard, query.tenant, size);
+    const bounds = chainLength === 0 ? null : await source.inRangeSeqBounds(anchor.shard, query.tenant, query.from, query.to, size);
+    if (bounds) {
+      return {
+        anchor, chainLength, firstSeq: bounds.min, lastSeq: bounds.max,
+        beforeSeq: bounds.min > 0 ? bounds.min - 1 : null,
+        afterSeq: bounds.max + 1 < chainLength ? bounds.max + 1 : null,
+      };
+    }
+    // No entry in range: the neighbours are the last entry before `from` and the one after it.
+    const before = chainLength === 0 ? null : await source.lastSeqBefore(anchor.shard, query.tenant, query.from, size);
+    const after = chainLength === 0 ? null : (before ?? -1) + 1 < chainLength ? (before ?? -1) + 1 : null;
+    return { anchor, chainLength, firstSeq: null, lastSeq: null, beforeSeq: before, afterSeq: after };
+  }
+
+  private async writeShard(plan: ShardPlan): Promise<ManifestShard> {
+    const { shard, treeSize } = plan.anchor;
+    const cps = new CheckpointChain(shard, this.o.source, this.files[FILE.checkpoints], (jws) => this.noteCheckpoint(jws));
+    // The chain run to read: neighbour before, the segment, neighbour after (any may be absent).
+    const startSeq = plan.beforeSeq ?? plan.firstSeq ?? plan.afterSeq;
+    const endSeq = plan.afterSeq ?? plan.lastSeq ?? plan.beforeSeq;
+    let before: BoundaryEntry | null = null;
+    let after: BoundaryEntry | null = null;
+    let records = 0;
+    if (startSeq !== null && endSeq !== null) {
+      let expectSeq = startSeq;
+      let prevLeaf: string | null = null;
+      while (expectSeq <= endSeq) {
+        const page = await this.o.source.chainPage(shard, this.o.query.tenant, expectSeq, endSeq, this.pageSize);
+        if (page.length === 0) throw new ExportIntegrityError(`shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`);
+        const proved = await this.prove(shard, page, treeSize);
+        for (let i = 0; i < page.length; i++) {
+          const { entry } = page[i];
+          const { bytes, leaf, proof, checkpoint } = proved[i];
+          if (entry.tenant_seq !== expectSeq || entry.tenant_prev !== (expectSeq === startSeq ? entry.tenant_prev : prevLeaf) || entry.index >= treeSize) {
+            throw new ExportIntegrityError(`shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${page[i].eventId})`);
+          }
+          await cps.cite(checkpoint);
+          const leafHex = leaf.toString('hex');
+          const line: ProofLine = { shard, index: entry.index, leaf_hash: leafHex, tree_size: checkpoint.treeSize, inclusion_proof: proof };
+          if (entry.tenant_seq === plan.beforeSeq) {
+            before = this.boundary(entry, line, 'before');
+          } else if (entry.tenant_seq === plan.afterSeq) {
+            after = this.boundary(entry, line, 'after');
+          } else {
+            await this.files[FILE.records].line(bytes);
+            await this.files[FILE.proofs].line(canonicalBytes(line));
+            this.countRecord(entry.record, records === 0 || entry.tenant_seq === plan.lastSeq);
+            records++;
+          }
+          prevLeaf = leafHex;
+          expectSeq++;
+        }
+        this.o.onProgress?.({ done: this.counts.records, total: this.total });
+      }
+    }
+    await cps.cite(plan.anchor);
+    const completeness: CompletenessLine = {
+      shard, tree_size: treeSize, tenant_chain_length: plan.chainLength, first_seq: plan.firstSeq, last_seq: plan.lastSeq, before, after,
+    };
+    await this.files[FILE.completeness].line(canonicalBytes(completeness));
+    return { shard, tree_size: treeSize, records };
+  }
+
+  /** Canonical bytes, leaf hash, covering checkpoint and audit path of each entry of a page. */
+  private async prove(shard: number, page: SourceEntry[], treeSize: number) {
+    const covering = await this.o.source.coveringCheckpoints(shard, page.map((e) => e.entry.index), treeSize);
+    const rangesPer: LeafRange[][] = page.map((e, i) => {
+      if (!covering[i]) throw new ExportIntegrityError(`shard ${shard}: leaf ${e.entry.index} is covered by no signed checkpoint up to tree size ${treeSize}`);
+      return inclusionProofRanges(e.entry.index, covering[i].treeSize);
+    });
+    const all = rangesPer.flat();
+    const ids = nodeIdsForRanges(all);
+    const hashes = ids.length === 0 ? [] : rangeHashesFromNodes(all, ids, await this.o.source.nodeReader(shard)(ids));
+    let at = 0;
+    return page.map((e, i) => {
+      const bytes = ledgerEntryBytes(e.entry);
+      const leaf = leafHash(bytes);
+      if (!leaf.equals(e.leafHash)) {
+        throw new ExportIntegrityError(`record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`);
+      }
+      const proof = hashes.slice(at, at + rangesPer[i].length).map((h) => h.toString('hex'));
+      at += rangesPer[i].length;
+      return { bytes, leaf, proof, checkpoint: covering[i] };
+    });
+  }
+
+  private boundary(entry: SourceEntry['entry'], line: ProofLine, side: string): BoundaryEntry {
+    if (occurredInRange(entry.record, this.o.query)) {
+      throw new ExportIntegrityError(`the ${side} neighbour (shard ${entry.shard}, tenant_seq ${entry.tenant_seq}) is inside the range: the database and the record disagree on occurred_at`);
+    }
+    this.counts.boundary_entries++;
+    return { entry, leaf_hash: line.leaf_hash, tree_size: line.tree_size, inclusion_proof: line.inclusion_proof };
+  }
+
+  private countRecord(record: object, segmentEnd: boolean): void {
+    this.counts.records++;
+    const inRange = occurredInRange(record, this.o.query);
+    if (segmentEnd && !inRange) throw new ExportIntegrityError('the first or last record of a segment is outside the range: the database and the record disagree on occurred_at');
+    if (inRange) {
+      this.counts.records_in_range++;
+      if (recordMatchesFilters(record, this.o.query.filters)) this.counts.matching++;
+    }
+  }
+
+  private noteCheckpoint(jws: string): void {
+    this.counts.checkpoints++;
+    const header = JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString('utf8')) as { kid: string };
+    this.checkpointKids.add(header.kid);
+  }
+
+  /** The tar.gz, entries in the format's order, each streamed from its staged file. */
+  private async pack(small: Map<string, Buffer>, mtime: Date): Promise<{ file: string; size: number; sha256: string }> {
+    const out = this.o.outFile;
+    const partial = `${out}.partial`;
+    await mkdir(dirname(out), { recursive: true });
+    const pack = tar.pack();
+    const hash = createHash('sha256');
+    let size = 0;
+    const gzip = createGzip();
+    gzip.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+    });
+    const written = pipeline(pack as unknown as NodeJS.ReadableStream, gzip, createWriteStream(partial));
+    try {
+      for (const name of BUNDLE_ENTRY_ORDER) {
+        const bytes = small.get(name);
+        const path = join(this.o.workDir, name);
+        const entrySize = bytes ? bytes.length : (await stat(path)).size;
+        await addEntry(pack, { name, size: entrySize, mtime, mode: 0o644, type: 'file', uid: 0, gid: 0, uname: '', gname: '' }, bytes ?? createReadStream(path));
+      }
+      pack.finalize();
+      await written;
+    } catch (e) {
+      (pack as unknown as { destroy(e?: Error): void }).destroy(e as Error);
+      await written.catch(() => undefined);
+      await rm(partial, { force: true });
+      throw e;
+    }
+    await rename(partial, out);
+    return { file: out, size, sha256: hash.digest('hex') };
+  }
+}
+
+/** Adds one entry to the pack, from a buffer or a stream, honouring backpressure. */
+async function addEntry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }, content: Buffer | AsyncIterable<Buffer>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    (async () => {
+      const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
+      for await (const chunk of chunks) {
+        if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
+      }
+      (sink as unknown as { end(): void }).end();
+    })().catch(reject);
+  });
+}
+
+/**
+ * The checkpoints a shard's proofs cite, written as they are first cited (they come in
+ * increasing tree size because entries do), each with the consistency proof from the one
+ * before, ending with the anchor.
+ */
+class CheckpointChain {
+  private last?: SourceCheckpoint;
+
+  constructor(
+    private readonly shard: number,
+    private readonly source: BundleSource,
+    private readonly sink: LineSink,
+    private readonly onWrite: (jws: string) => void,
+  ) {}
+
+  async cite(cp: SourceCheckpoint): Promise<void> {
+    if (this.last && cp.treeSize <= this.last.treeSize) {
+      if (cp.treeSize === this.last.treeSize) return;
+      throw new ExportIntegrityError(`shard ${this.shard}: checkpoint ${cp.treeSize} cited after ${this.last.treeSize}`);
+    }
+    const proof = this.last ? await consistencyProof(this.source.nodeReader(this.shard), this.last.treeSize, cp.treeSize) : [];
+    const line: CheckpointLine = {
+      shard: this.shard, tree_size: cp.treeSize, jws: cp.jws, prev_tree_size: this.last?.treeSize ?? null, consistency_proof: proof.map((h) => h.toString('hex')),
+    };
+    await this.sink.line(canonicalBytes(line));
+    this.onWrite(cp.jws);
+    this.last = cp;
+  }
+}
+
+/** A staged file written a line at a time, with its SHA-256 and size. */
+class LineSink {
+  private readonly stream: WriteStream;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private static readonly NL = Buffer.from('\n');
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path);
+  }
+
+  async line(bytes: Buffer): Promise<void> {
+    this.buffered.push(bytes, LineSink.NL);
+    this.bufferedBytes += bytes.length + 1;
+    if (this.bufferedBytes >= WRITE_CHUNK) await this.flush();
+  }
+
+  async close(): Promise<{ size: number; sha256: string }> {
+    await this.flush();
+    this.stream.end();
+    await once(this.stream, 'close');
+    return { size: this.size, sha256: this.hash.digest('hex') };
+  }
+
+  private async flush(): Promise<void> {
+    if (this.bufferedBytes === 0) return;
+    const chunk = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * What `npm run bench` calls to measure audit bundles (issue 7): export and verify rates in
+ * records/s and peak memory, at any size (the bench uses 100k and 1M records). The harness
+ * itself lives elsewhere; this module only seeds and measures.
+ *
+ *   const seeded = await seedExportBenchLedger({ databaseUrl, records: 100_000 });
+ *   const exp = await measureExport({ databaseUrl, signingKeyJwk: seeded.signingKeyJwk, query: seeded.query, outFile });
+ *   const ver = await measureVerify({ file: outFile, jwks: seeded.jwks });
+ *
+ * Export and verify each run in a fresh `node` child process, so `peakRssBytes` is that
+ * process's own high-water mark (getrusage maxRSS) and not the harness's. Both need the
+ * compiled tree (`npm run build`). The database must be migrated.
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { loadConfig } from '../config/app-config.js';
+import { ConfigModule } from '../config/config.module.js';
+import { dataSourceOptions } from '../database/data-source-options.js';
+import type { ExportQuery } from '../domain/bundle/bundle-format.js';
+import { exportPrivateJwk, generateSigningKey, type Jwks } from '../domain/checkpoint/signing-key.js';
+import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import { LedgerAppendService } from '../ledger/ledger-append.service.js';
+import { LedgerModule } from '../ledger/ledger.module.js';
+import { SigningKeyService } from '../ledger/signing-key.service.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+
+const run = promisify(execFile);
+
+export interface RateMeasurement {
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  /** High-water mark of the measuring process's resident set (getrusage maxRSS). */
+  peakRssBytes: number;
+  /** Bundle size (export) or bytes read (verify). */
+  bundleBytes: number;
+}
+
+export interface SeededLedger {
+  query: ExportQuery;
+  /** The ledger's signing key (private JWK as JSON): the export must sign with it. */
+  signingKeyJwk: string;
+  jwks: Jwks;
+  /** Records of the tenant in the query's range (= lines the bundle will have, about). */
+  tenantRecordsInRange: number;
+}
+
+export const BENCH_TENANT = 'bench-tenant';
+const BENCH_TOPIC = 'routing.decisions';
+const BENCH_T0 = Date.UTC(2026, 0, 1);
+
+/**
+ * Appends `records` records through LedgerAppendService (the ingest core's transaction:
+ * Merkle nodes, tenant chains, one signed checkpoint per batch) to a migrated, empty
+ * database. `tenantShare` of them belong to BENCH_TENANT (the rest to other tenants), spread
+ * over `shards` shards in batches of `batchSize`. The returned query covers all of them.
+ */
+export async function seedExportBenchLedger(opts: {
+  databaseUrl: string;
+  records: number;
+  shards?: number;
+  batchSize?: number;
+  tenantShare?: number;
+  onProgress?: (done: number) => void;
+}): Promise<SeededLedger> {
+  const shards = opts.shards ?? 4;
+  const batchSize = opts.batchSize ?? 1000;
+  const share = opts.tenantShare ?? 1;
+  const key = await generateSigningKey();
+  const signingKeyJwk = JSON.stringify(await exportPrivateJwk(key));
+  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9092', SIGNING_KEY_JWK: signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', DATA_DIR: '/tmp/routing-ledger-bench' });
+  @Module({
+    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: shards + 1 })), MetricsModule, LedgerModule],
+  })
+  class SeedModule {}
+  const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error'] });
+  let tenantRecords = 0;
+  try {
+    const append = app.get(LedgerAppendService);
+    const offsets = new Array<number>(shards).fill(0);
+    let done = 0;
+    for (let b = 0; done < opts.records; b++) {
+      // One batch per shard at a time, in parallel: each shard has its own writer, as in production.
+      await Promise.all(Array.from({ length: shards }, async (_, shard) => {
+        const n = Math.min(batchSize, opts.records - done - shard * batchSize);
+        if (n <= 0) return;
+        const items = [];
+        for (let k = 0; k < n; k++) {
+          const i = done + shard * batchSize + k;
+          const own = share >= 1 || (i * 7919) % 1000 < share * 1000;
+          if (own) tenantRecords++;
+          const offset = String(offsets[shard]++);
+          items.push({ kind: 'record' as const, offset, record: benchRecord(i, own ? BENCH_TENANT : `other-${i % 7}`, shard, offset) });
+        }
+        await append.appendBatch({ topic: BENCH_TOPIC, partition: shard, groupId: 'export-bench', items, nextOffset: String(offsets[shard]) });
+      }));
+      done = Math.min(opts.records, done + shards * batchSize);
+      opts.onProgress?.(done);
+    }
+    const jwks = (await app.get(SigningKeyService).jwks()) as Jwks;
+    const query: ExportQuery = { tenant: BENCH_TENANT, from: new Date(BENCH_T0).toISOString(), to: new Date(BENCH_T0 + (opts.records + 1) * 10).toISOString(), filters: {} };
+    return { query, signingKeyJwk, jwks, tenantRecordsInRange: tenantRecords };
+  } finally {
+    await app.close();
+  }
+}
+
+/** Exports `query` from the database into `outFile` in a child process; rate and peak memory. */
+export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: string; query: ExportQuery; outFile: string; origin?: string }): Promise<RateMeasurement> {
+  const module = distModule('src/export/standalone-export.js');
+  const script = `
+    import { exportFromDatabase } from ${JSON.stringify(module)};
+    const t = performance.now();
+    const r = await exportFromDatabase({ query: ${JSON.stringify(opts.query)}, outFile: ${JSON.stringify(opts.outFile)} });
+    const ms = performance.now() - t;
+    process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: process.resourceUsage().maxRSS * 1024, bytes: r.size }));
+    process.exit(0);`;
+  const env = { ...process.env, DATABASE_URL: opts.databaseUrl, SIGNING_KEY_JWK: opts.signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', ...(opts.origin ? { LEDGER_ORIGIN: opts.origin } : {}) };
+  return measured(await run(process.execPath, ['--input-type=module', '-e', script], { env, maxBuffer: 1 << 20 }));
+}
+
+/** Verifies `file` offline in a child process (with `jwks` as the trusted keys); rate and peak memory. */
+export async function measureVerify(opts: { file: string; jwks?: Jwks }): Promise<RateMeasurement> {
+  const module = distModule('src/domain/bundle/verify-bundle.js');
+  const script = `
+    import { createReadStream, statSync } from 'node:fs';
+    import { verifyBundle, describeProblem } from ${JSON.stringify(module)};
+    const t = performance.now();
+    const v = await verifyBundle(() => createReadStream(${JSON.stringify(opts.file)}), { trustedJwks: ${JSON.stringify(opts.jwks ?? null)} ?? undefined });
+    const ms = performance.now() - t;
+    if (!v.ok) { process.stderr.write(describeProblem(v.problem)); process.exit(1); }
+    process.stdout.write(JSON.stringify({ records: v.counts.records, ms, maxRss: process.resourceUsage().maxRSS * 1024, bytes: statSync(${JSON.stringify(opts.file)}).size }));
+    process.exit(0);`;
+  return measured(await run(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }));
+}
+
+function measured(out: { stdout: string }): RateMeasurement {
+  const r = JSON.parse(out.stdout) as { records: number; ms: number; maxRss: number; bytes: number };
+  const seconds = r.ms / 1000;
+  return { records: r.records, seconds, recordsPerSecond: r.records / seconds, peakRssBytes: r.maxRss, bundleBytes: r.bytes };
+}
+
+function benchRecord(i: number, tenant: string, partition: number, offset: string): CanonicalRecord {
+  return {
+    schema_version: '1',
+    event_id: `bench-${i}`,
+    occurred_at: new Date(BENCH_T0 + i * 10).toISOString(),
+    received_at: new Date(BENCH_T0 + i * 10 + 5).toISOString(),
+    gateway: { id: 'gw-bench', kind: 'native' },
+    tenant_id: tenant,
+    request_id: `req-${i}`,
+    requested_model: 'gpt-smart',
+    resolved_model: { value: i % 5 === 0 ? 'claude-sonnet-4' : 'gpt-4.1', asserted_by: 'gateway' },
+    provider: i % 5 === 0 ? 'anthropic' : 'openai',
+    attempts: { completeness: 'full', count: 1, items: [{ index: 0, provider: i % 5 === 0 ? 'anthropic' : 'openai', status: 'success', latency_ms: 100 + (i % 900) }] },
+    fallback_used: false,
+    usage: { input_tokens: 100 + (i % 900), output_tokens: 20 + (i % 300) },
+    cost: { amount: '0.0042', currency: 'USD', source: 'gateway' },
+    outcome: { status: 'success', http_status: 200 },
+    source: { format: 'native', raw_sha256: 'a'.repeat(64), topic: BENCH_TOPIC, partition, offset },
+  };
+}
+
+/** file:// URL of a compiled module (the child processes run plain node on dist/). */
+function distModule(relative: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'routing-ledger') break;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('routing-ledger package root not found');
+    dir = parent;
+  }
+  const path = join(dir, 'dist', relative);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first`);
+  return pathToFileURL(path).href;
+}

@@ -1,0 +1,263 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TenantScope } from '../../auth/principal.js';
+import { isoMicros, scopeCondition, SqlParams } from '../common/sql.js';
+import type { TimeWindow } from '../common/time-window.js';
+import type { AliasTargetRow } from './alias-history.js';
+import { COST_BIAS_MIN_DISCOUNT, type CheaperTargetRow, type CohortRow, type ConcentrationRow } from './cost-bias.js';
+import type { ServedVersionRow } from './evaluation-drift.js';
+
+export interface FindingScope {
+  scope: TenantScope;
+  window: TimeWindow;
+  alias?: string;
+}
+
+/** Grouped rows of one signal, ready to word as findings. */
+export interface SignalGroupRow {
+  tenant_id: string;
+  alias: string;
+  requests: number;
+  first_seen: string;
+  last_seen: string;
+  sample_event_ids: string[];
+  [key: string]: unknown;
+}
+
+export interface CoverageRow {
+  gateway_id: string;
+  gateway_kinds: string[];
+  events: number;
+  cache_answers: number;
+  unknown_attempts: number;
+  missing_version: number;
+  missing_region: number;
+}
+
+const SAMPLES = 5;
+const SEEN = `count(*)::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen, ${isoMicros('max(r.occurred_at)')} AS last_seen,
+  (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1:${SAMPLES}] AS sample_event_ids`;
+/** Primary resolutions only: what the alias points at, not what an outage or the cache made of it. */
+const PRIMARY = `r.resolved_model IS NOT NULL AND COALESCE(r.fallback_used, '') <> 'true' AND NOT (r.signals && ARRAY['cache_hit', 'silent_substitution']::text[])`;
+const VERSION = `COALESCE(r.record->'model_version'->>'version', r.record->'model_version'->>'deployment_id')`;
+const ATTEMPT_ITEMS = `CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END`;
+
+/**
+ * SQL of the findings: every finding is recomputed from records and their stored signals
+ * over a bounded window, within the caller's tenant scope. Signal findings select through
+ * the GIN index on signals; aggregates run over the window through the time indexes.
+ */
+@Injectable()
+export class FindingsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async silentDegradation(f: FindingScope): Promise<SignalGroupRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT r.tenant_id, r.requested_model AS alias,
+              r.record->'attempts'->'items'->0->>'provider' AS first_provider, r.record->'attempts'->'items'->0->>'model' AS first_model,
+              r.provider, r.resolved_model AS model, r.fallback_used, r.record->'disclosure'->>'model_substituted_notice' AS notice, ${SEEN}
+       FROM records r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['silent_substitution']::text[]
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
+      p.values,
+    );
+  }
+
+  async residencyViolations(f: FindingScope): Promise<SignalGroupRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT r.tenant_id, r.requested_model AS alias, r.region_served, r.record->'region'->'required' AS required,
+              r.provider, r.fallback_used = 'true' AS on_fallback_path, ${SEEN}
+       FROM records r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['residency_violation']::text[]
+       GROUP BY 1, 2, 3, 4, 5, 6`,
+      p.values,
+    );
+  }
+
+  /** One row per required check that did not run, split by whether a fallback path was taken. */
+  async policyBypasses(f: FindingScope): Promise<SignalGroupRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT r.tenant_id, r.requested_model AS alias, c->>'name' AS check_name, c->>'result' AS result,
+              r.fallback_used = 'true' AS on_fallback_path, r.provider, ${SEEN}
+       FROM records r CROSS JOIN LATERAL jsonb_array_elements(r.record->'policy_checks') AS c
+       WHERE ${this.where(f, p)} AND r.signals @> ARRAY['policy_bypass']::text[]
+         AND c->>'required' = 'true' AND c->>'result' IN ('skipped', 'error')
+       GROUP BY 1, 2, 3, 4, 5, 6`,
+      p.values,
+    );
+  }
+
+  /**
+   * Per tenant, alias and target: sightings from `since` (a look-back before the window, so
+   * a target already served before the window is not mistaken for a new one) up to the end.
+   */
+  async aliasTargets(f: FindingScope, since: Date): Promise<AliasTargetRow[]> {
+    const p = new SqlParams();
+    const where = [`r.occurred_at >= ${p.add(since)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p), PRIMARY];
+    if (f.alias !== undefined) where.push(`r.requested_model = ${p.add(f.alias)}`);
+    return this.db.query(
+      `SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ${VERSION} AS version,
+              count(*)::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen, ${isoMicros('max(r.occurred_at)')} AS last_seen,
+              (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1] AS first_event_id
+       FROM records r WHERE ${where.join(' AND ')}
+       GROUP BY 1, 2, 3, 4, 5`,
+      p.values,
+    );
+  }
+
+  /** Quality-objective traffic sent to a target markedly cheaper than the alias's priciest one. */
+  async cheaperTargets(f: FindingScope): Promise<CheaperTargetRow[]> {
+    const p = new SqlParams();
+    const prices = this.pricesSql(f, p);
+    return this.db.query(
+      `WITH ${prices}
+       SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ct.currency, ct.per_1k::text AS per_1k,
+              ct.premium_provider, ct.premium_model, ct.premium_per_1k::text AS premium_per_1k, ${SEEN}
+       FROM records r
+       JOIN cheap_targets ct ON ct.tenant_id = r.tenant_id AND ct.alias = r.requested_model AND ct.provider = r.provider
+                            AND ct.model = r.resolved_model AND ct.currency = r.record->'cost'->>'currency'
+       WHERE ${this.where(f, p)} AND ${PRIMARY} AND r.record->'routing'->>'objective' = 'quality'
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9`,
+      p.values,
+    );
+  }
+
+  /** Decisions whose stated reason is price, per tenant, alias and provider, with the alternatives seen. */
+  async priceConcentration(f: FindingScope): Promise<ConcentrationRow[]> {
+    const p = new SqlParams();
+    const where = this.where(f, p);
+    return this.db.query(
+      `WITH pd AS (
+         SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.event_id, r.occurred_at
+         FROM records r
+         WHERE ${where} AND r.provider IS NOT NULL
+           AND concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)'
+       ), per AS (
+         SELECT tenant_id, alias, provider, count(*)::int AS n FROM pd GROUP BY 1, 2, 3
+       ), top AS (
+         SELECT DISTINCT ON (tenant_id, alias) tenant_id, alias, provider AS top_provider, n AS top_requests
+         FROM per ORDER BY tenant_id, alias, n DESC, provider
+       ), tot AS (
+         SELECT tenant_id, alias, count(*)::int AS n, ${isoMicros('min(occurred_at)')} AS first_seen, ${isoMicros('max(occurred_at)')} AS last_seen,
+                (array_agg(event_id ORDER BY occurred_at, event_id))[1:${SAMPLES}] AS sample_event_ids
+         FROM pd GROUP BY 1, 2
+       ), alt AS (
+         SELECT x.tenant_id, x.alias, count(DISTINCT x.provider)::int AS providers
+         FROM (
+           SELECT r.tenant_id, r.requested_model AS alias, r.provider FROM records r WHERE ${where}
+           UNION ALL
+           SELECT r.tenant_id, r.requested_model, a->>'provider' FROM records r CROSS JOIN LATERAL jsonb_array_elements(${ATTEMPT_ITEMS}) AS a WHERE ${where}
+         ) x
+         JOIN tot ON tot.tenant_id = x.tenant_id AND tot.alias = x.alias
+         WHERE x.provider IS NOT NULL GROUP BY 1, 2
+       )
+       SELECT tot.tenant_id, tot.alias, top.top_provider, top.top_requests, tot.n AS price_driven_requests, COALESCE(alt.providers, 0) AS providers_available,
+              tot.first_seen, tot.last_seen, tot.sample_event_ids
+       FROM tot JOIN top USING (tenant_id, alias) LEFT JOIN alt USING (tenant_id, alias)`,
+      p.values,
+    );
+  }
+
+  /**
+   * Per tenant, alias and task category: requests, bad outcomes (error, retry, escalation
+   * past the first target), and how many started on a cheap target; plus the alias totals
+   * the category is compared against.
+   */
+  async cohorts(f: FindingScope): Promise<CohortRow[]> {
+    const p = new SqlParams();
+    const prices = this.pricesSql(f, p);
+    const first = `r.record->'attempts'->'items'->0`;
+    return this.db.query(
+      `WITH ${prices}, base AS (
+         SELECT r.tenant_id, r.requested_model AS alias, COALESCE(r.record->'task'->>'category', '(none)') AS category,
+                COALESCE(${first}->>'provider', r.provider) AS first_provider, COALESCE(${first}->>'model', r.resolved_model) AS first_model,
+                (r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
+                  OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
+                      AND (r.resolved_model IS DISTINCT FROM ${first}->>'model' OR r.provider IS DISTINCT FROM ${first}->>'provider'))) AS bad,
+                r.event_id, r.occurred_at
+         FROM records r WHERE ${this.where(f, p)} AND NOT (r.signals @> ARRAY['cache_hit']::text[])
+       ), classified AS (
+         SELECT b.*, EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = b.tenant_id AND ct.alias = b.alias
+                                                          AND ct.provider = b.first_provider AND ct.model = b.first_model) AS cheap
+         FROM base b
+       ), alias_totals AS (
+         SELECT tenant_id, alias, count(*)::int AS alias_requests, (count(*) FILTER (WHERE bad))::int AS alias_bad FROM classified GROUP BY 1, 2
+       )
+       SELECT c.tenant_id, c.alias, c.category, count(*)::int AS requests, (count(*) FILTER (WHERE c.bad))::int AS bad,
+              (count(*) FILTER (WHERE c.cheap))::int AS cheap_requests, (count(*) FILTER (WHERE c.cheap AND c.bad))::int AS cheap_bad,
+              t.alias_requests, t.alias_bad,
+              ${isoMicros('min(c.occurred_at) FILTER (WHERE c.cheap)')} AS first_seen, ${isoMicros('max(c.occurred_at) FILTER (WHERE c.cheap)')} AS last_seen,
+              COALESCE((array_agg(c.event_id ORDER BY c.occurred_at, c.event_id) FILTER (WHERE c.cheap AND c.bad))[1:${SAMPLES}], '{}') AS sample_event_ids
+       FROM classified c JOIN alias_totals t ON t.tenant_id = c.tenant_id AND t.alias = c.alias
+       WHERE EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = c.tenant_id AND ct.alias = c.alias)
+       GROUP BY c.tenant_id, c.alias, c.category, t.alias_requests, t.alias_bad`,
+      p.values,
+    );
+  }
+
+  /** Served versions per task category, for aliases that have evaluations applying to the tenant. */
+  async servedVersions(f: FindingScope, since: Date): Promise<ServedVersionRow[]> {
+    const p = new SqlParams();
+    const from = p.add(f.window.from);
+    const where = [`r.occurred_at >= ${p.add(since)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p), PRIMARY,
+      `EXISTS (SELECT 1 FROM evaluations e WHERE e.alias = r.requested_model AND (e.tenant_id IS NULL OR e.tenant_id = r.tenant_id))`];
+    if (f.alias !== undefined) where.push(`r.requested_model = ${p.add(f.alias)}`);
+    const inWindow = `r.occurred_at >= ${from}`;
+    return this.db.query(
+      `SELECT r.tenant_id, r.requested_model AS alias, COALESCE(r.record->'task'->>'category', '(none)') AS category,
+              r.provider, r.resolved_model AS model, ${VERSION} AS version,
+              (count(*) FILTER (WHERE ${inWindow}))::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen_ever,
+              ${isoMicros(`min(r.occurred_at) FILTER (WHERE ${inWindow})`)} AS first_seen, ${isoMicros(`max(r.occurred_at) FILTER (WHERE ${inWindow})`)} AS last_seen,
+              COALESCE((array_agg(r.event_id ORDER BY r.occurred_at, r.event_id) FILTER (WHERE ${inWindow}))[1:${SAMPLES}], '{}') AS sample_event_ids
+       FROM records r WHERE ${where.join(' AND ')}
+       GROUP BY 1, 2, 3, 4, 5, 6`,
+      p.values,
+    );
+  }
+
+  async coverage(f: FindingScope & { gateway?: string }): Promise<CoverageRow[]> {
+    const p = new SqlParams();
+    const where = [this.where(f, p)];
+    if (f.gateway !== undefined) where.push(`r.gateway_id = ${p.add(f.gateway)}`);
+    const has = (s: string) => `(count(*) FILTER (WHERE r.signals @> ARRAY['${s}']::text[]))::int`;
+    return this.db.query(
+      `SELECT r.gateway_id, array_agg(DISTINCT COALESCE(r.record->'gateway'->>'kind', 'unknown')) AS gateway_kinds, count(*)::int AS events,
+              ${has('cache_hit')} AS cache_answers, ${has('unknown_attempts')} AS unknown_attempts,
+              (count(*) FILTER (WHERE r.signals @> ARRAY['missing_version']::text[] AND NOT r.signals @> ARRAY['cache_hit']::text[]))::int AS missing_version,
+              ${has('missing_region')} AS missing_region
+       FROM records r WHERE ${where.join(' AND ')}
+       GROUP BY r.gateway_id ORDER BY r.gateway_id`,
+      p.values,
+    );
+  }
+
+  private where(f: FindingScope, p: SqlParams): string {
+    const out = [`r.occurred_at >= ${p.add(f.window.from)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p)];
+    if (f.alias !== undefined) out.push(`r.requested_model = ${p.add(f.alias)}`);
+    return out.join(' AND ');
+  }
+
+  /**
+   * CTEs `prices` (cost per 1k tokens of each target per tenant and alias, primary resolutions
+   * in the window) and `cheap_targets` (targets at least COST_BIAS_MIN_DISCOUNT cheaper than
+   * the priciest target of the same tenant, alias and currency).
+   */
+  private pricesSql(f: FindingScope, p: SqlParams): string {
+    return `prices AS (
+         SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, r.record->'cost'->>'currency' AS currency,
+                sum((r.record->'cost'->>'amount')::numeric) * 1000
+                  / NULLIF(sum(COALESCE((r.record->'usage'->>'input_tokens')::numeric, 0) + COALESCE((r.record->'usage'->>'output_tokens')::numeric, 0)), 0) AS per_1k
+         FROM records r
+         WHERE ${this.where(f, p)} AND ${PRIMARY} AND r.provider IS NOT NULL AND r.record ? 'cost'
+         GROUP BY 1, 2, 3, 4, 5
+       ), premium AS (
+         SELECT DISTINCT ON (tenant_id, alias, currency) tenant_id, alias, currency, provider AS premium_provider, model AS premium_model, per_1k AS premium_per_1k
+         FROM prices WHERE per_1k IS NOT NULL ORDER BY tenant_id, alias, currency, per_1k DESC, provider, model
+       ), cheap_targets AS (
+         SELECT pr.*, pm.premium_provider, pm.premium_model, pm.premium_per_1k
+         FROM prices pr JOIN premium pm ON pm.tenant_id = pr.tenant_id AND pm.alias = pr.alias AND pm.currency = pr.currency
+         WHERE pr.per_1k < pm.premium_per_1k * ${p.add(1 - COST_BIAS_MIN_DISCOUNT)}::numeric
+       )`;
+  }
+}
