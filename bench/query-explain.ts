@@ -5,7 +5,8 @@
  * sequential scan of `records`. Decisions, findings, alias-history and coverage plans are
  * reported too (informational: findings aggregate whole windows by design).
  *
- *   node dist/bench/query-explain.js [--rows 1000000] [--keep] [--json PATH]
+ *   node dist/bench/query-explain.js [--rows 1000000] [--keep] [--json PATH] [--plans]
+ *   node dist/bench/query-explain.js --database-url URL   (explain an already seeded database)
  *
  * The bench can call `explainQueryPaths(pool)` on a database it already filled, or
  * `runQueryExplain()` for the whole thing. Exit code 1 when a must-not-seq-scan plan does.
@@ -176,6 +177,8 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
     ['decisions page (one tenant, after cursor)', 'decisions', () => decisions.list(one, { after: { occurredAt: sample.occurred_at.toISOString(), eventId: 'syn-0' } }, 51)],
     ['decisions page (3 tenants, signal)', 'decisions', () => decisions.list(some, { signal: 'residency_violation' }, 51)],
     ['decisions page (all, provider+window)', 'decisions', () => decisions.list(all, { provider: 'anthropic', from: day.from, to: day.to }, 51)],
+    ['decisions page (one tenant, gateway)', 'decisions', () => decisions.list(one, { gateway: 'gw-3' }, 51)],
+    ['incident groups (all tenants, gateway)', 'incident', () => incidents.groups({ scope: all, gateway: 'gw-3' }, hour)],
     ['findings silent degradation (24 h, all)', 'findings', () => findings.silentDegradation({ scope: all, window: day })],
     ['findings residency (31 d, one tenant)', 'findings', () => findings.residencyViolations({ scope: one, window: month })],
     ['findings policy bypass (24 h, all)', 'findings', () => findings.policyBypasses({ scope: all, window: day })],
@@ -187,6 +190,7 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
     ['alias history (30 d, one alias, one tenant)', 'alias-history', () => findings.aliasTargets({ scope: one, window: month, alias: sample.requested_model }, month.from)],
     ['alias history (30 d, one alias, all tenants)', 'alias-history', () => findings.aliasTargets({ scope: all, window: month, alias: sample.requested_model }, month.from)],
     ['coverage (24 h, all)', 'coverage', () => findings.coverage({ scope: all, window: day })],
+    ['coverage (24 h, one gateway)', 'coverage', () => findings.coverage({ scope: all, window: day, gateway: 'gw-3' })],
   ];
   const out: ExplainResult[] = [];
   for (const [name, path, issue] of cases) {
@@ -239,11 +243,23 @@ export async function runQueryExplain(opts: { rows?: number; keep?: boolean; log
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, keep: { type: 'boolean', default: false }, json: { type: 'string' }, plans: { type: 'boolean', default: false } } });
-  const rows = values.rows ? Number(values.rows.replace(/_/g, '')) : DEFAULT_ROWS;
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, keep: { type: 'boolean', default: false }, json: { type: 'string' }, plans: { type: 'boolean', default: false }, 'database-url': { type: 'string' } } });
+  let rows = values.rows ? Number(values.rows.replace(/_/g, '')) : DEFAULT_ROWS;
   if (!Number.isSafeInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer`);
-  const report = await runQueryExplain({ rows, keep: values.keep, log: (m) => process.stderr.write(`${m}\n`) });
-  process.stdout.write(`EXPLAIN ANALYZE over ${rows.toLocaleString('en-US')} records (seeded in ${report.seedSeconds?.toFixed(0)} s)\n\n`);
+  let report: ExplainReport;
+  if (values['database-url']) {
+    const pool = new pg.Pool({ connectionString: values['database-url'], max: 2 });
+    try {
+      rows = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM records')).rows[0].n);
+      const results = await explainQueryPaths(pool);
+      report = { rows, seedSeconds: null, ok: results.every((r) => !(r.mustAvoidSeqScan && r.seqScanOnRecords)), results };
+    } finally {
+      await pool.end();
+    }
+  } else {
+    report = await runQueryExplain({ rows, keep: values.keep, log: (m) => process.stderr.write(`${m}\n`) });
+  }
+  process.stdout.write(`EXPLAIN ANALYZE over ${rows.toLocaleString('en-US')} records${report.seedSeconds === null ? '' : ` (seeded in ${report.seedSeconds.toFixed(0)} s)`}\n\n`);
   for (const r of report.results) {
     const verdict = r.seqScanOnRecords ? (r.mustAvoidSeqScan ? 'SEQ SCAN (not allowed)' : 'seq scan') : 'index';
     process.stdout.write(`${verdict.padEnd(22)} ${r.executionMs.toFixed(1).padStart(9)} ms  ${r.name}  [${r.indexes.join(', ') || 'no index'}]\n`);

@@ -54,13 +54,13 @@ const int = (v: string | undefined, d: number): number => {
   return n;
 };
 const OPT = {
-  events: int(args.events, quick ? 10_000 : 100_000),
-  records: int(args.records, quick ? 100_000 : 1_000_000),
-  naiveEvents: int(args['naive-events'], quick ? 1_000 : 10_000),
+  events: int(args.events, quick ? 5_000 : 100_000),
+  records: int(args.records, quick ? 50_000 : 1_000_000),
+  naiveEvents: int(args['naive-events'], quick ? 500 : 10_000),
   batch: int(args.batch, 1000),
-  latencySeconds: int(args['latency-seconds'], quick ? 3 : 10),
-  stageEvents: quick ? 1000 : 5000,
-  appendBatches: quick ? 5 : 20,
+  latencySeconds: int(args['latency-seconds'], quick ? 2 : 10),
+  stageEvents: quick ? 500 : 5000,
+  appendBatches: quick ? 3 : 20,
   proofSeconds: quick ? 1 : 3,
   smallTree: 10_000,
   profile: args['no-profile'] !== true,
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
 
   // ---- 1. raw ceiling
   log('1. raw ceiling: kafkajs consume, no work…');
-  const consume: ConsumeRun = await consumeNoWork(kafka, TOPIC, available, OPT.concurrency);
+  const consume: ConsumeRun = await consumeNoWork(kafka, TOPIC, available, OPT.concurrency, watch);
   log(`   ${fmt(consume.eventsPerS)} events/s`);
   await db.query('CHECKPOINT');
   await createRecordsLikeTable(db.pool, 'bench_ceiling_copy');
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   copyChunks.length = 0;
   await db.query('CHECKPOINT');
   log('1. raw ceiling: consume + COPY together…');
-  const together: ConsumeRun = await consumeAndCopy(kafka, TOPIC, available, OPT.concurrency, db.pool, 'bench_ceiling_together', (seq) => rows[seq]);
+  const together: ConsumeRun = await consumeAndCopy(kafka, TOPIC, available, OPT.concurrency, db.pool, 'bench_ceiling_together', (seq) => rows[seq], watch);
   log(`   ${fmt(together.eventsPerS)} events/s`);
   const harmonic = 1 / (1 / consume.eventsPerS + 1 / copy.rowsPerS);
   await db.query('DROP TABLE bench_ceiling_copy, bench_ceiling_together');
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   // ---- 2. naive baseline
   await db.query('CHECKPOINT');
   log(`2. naive baseline: eachMessage + JSON.parse + TypeORM save, ${OPT.naiveEvents} events…`);
-  const naive: ConsumeRun = await naiveBaseline(kafka, NAIVE_TOPIC, OPT.naiveEvents - preNaive.trimmed.reduce((a, o) => a + o.low, 0), db.url);
+  const naive: ConsumeRun = await naiveBaseline(kafka, NAIVE_TOPIC, OPT.naiveEvents - preNaive.trimmed.reduce((a, o) => a + o.low, 0), db.url, watch);
   log(`   ${fmt(naive.eventsPerS)} events/s`);
   await db.query('DROP TABLE IF EXISTS bench_naive_records');
 
@@ -311,7 +311,7 @@ async function main(): Promise<void> {
   const report: Report = {
     generatedAt: new Date().toISOString(),
     durationS: (Date.now() - started) / 1000,
-    machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGiB: totalmem() / 2 ** 30, node: process.version, postgres: (await db.query<{ v: string }>('SHOW server_version'))[0].v },
+    machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGiB: totalmem() / 2 ** 30, node: process.version, postgres: (await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version },
     options: { ...OPT, quick, partitions: PARTITIONS, wireBytesPerEvent: wireBytes / OPT.events },
     broker: { preload: pre, preloadNaive: preNaive, trimmedBeforeConsumption: trimmedAtPreload },
     ceiling: { consume, copy, together, harmonicPerS: harmonic },

@@ -59,15 +59,16 @@ export async function copyBatches(pool: pg.Pool, table: string, batches: Array<{
   return { rows, seconds: cpu.wallS, rowsPerS: rows / cpu.wallS, connections, cpu };
 }
 
-export async function consumeNoWork(kafka: Kafka, topic: string, expected: number, concurrency: number): Promise<ConsumeRun> {
-  return consumeAll(kafka, topic, expected, { groupId: `bench-ceiling-consume-${Date.now()}`, concurrency, eachBatch: async () => undefined });
+export async function consumeNoWork(kafka: Kafka, topic: string, expected: number, concurrency: number, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
+  return consumeAll(kafka, topic, expected, { groupId: `bench-ceiling-consume-${Date.now()}`, concurrency, watch, eachBatch: async () => undefined });
 }
 
 /** Consume + COPY of each batch's pre-encoded rows (looked up by message key = event seq). */
-export async function consumeAndCopy(kafka: Kafka, topic: string, expected: number, concurrency: number, pool: pg.Pool, table: string, rowBySeq: (seq: number) => Buffer): Promise<ConsumeRun> {
+export async function consumeAndCopy(kafka: Kafka, topic: string, expected: number, concurrency: number, pool: pg.Pool, table: string, rowBySeq: (seq: number) => Buffer, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
   return consumeAll(kafka, topic, expected, {
     groupId: `bench-ceiling-together-${Date.now()}`,
     concurrency,
+    watch,
     eachBatch: async ({ batch }) => {
       const body = Buffer.concat(batch.messages.map((m) => rowBySeq(Number(m.key!.toString()))));
       const client = await pool.connect();

@@ -37,13 +37,14 @@ const NaiveRecordSchema = new EntitySchema<NaiveRecord>({
   ],
 });
 
-export async function naiveBaseline(kafka: Kafka, topic: string, expected: number, databaseUrl: string): Promise<ConsumeRun> {
+export async function naiveBaseline(kafka: Kafka, topic: string, expected: number, databaseUrl: string, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
   const ds = new DataSource({ type: 'postgres', url: databaseUrl, entities: [NaiveRecordSchema], synchronize: true, logging: false });
   await ds.initialize();
   const repo = ds.getRepository(NaiveRecordSchema);
   try {
     return await consumeAll(kafka, topic, expected, {
       groupId: `bench-naive-${Date.now()}`,
+      watch,
       eachMessage: async ({ message }) => {
         const e = JSON.parse(message.value!.toString('utf8')) as Record<string, string> & { provider?: string; outcome: { status: string } };
         await repo.save({

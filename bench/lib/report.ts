@@ -114,8 +114,10 @@ export function printReport(r: Report): void {
   }
   if (p.profile) {
     w();
-    w(`   CPU profile of the service during the throughput run: ${n0(p.profile.busyMs)} ms busy (${n1((p.profile.busyMs * 1000) / p.events)} µs/event), ${n0(p.profile.idleMs)} ms idle`);
-    for (const s of p.profile.stages.filter((x) => x.share >= 0.005)) row(`  ${s.stage}`, pct(s.share), `${n1((s.ms * 1000) / p.events)} µs/event`);
+    // Sample intervals count wall time, descheduled time included on a busy machine: shares
+    // are meaningful, absolute times are scaled to the CPU time /proc measured.
+    w(`   CPU profile of the service during the throughput run (share of busy samples × the ${n1(p.serviceCpuUsPerEvent)} µs/event of CPU measured)`);
+    for (const s of p.profile.stages.filter((x) => x.share >= 0.005)) row(`  ${s.stage}`, pct(s.share), `${n1(s.share * p.serviceCpuUsPerEvent)} µs/event`);
     w('   top functions by self time');
     for (const f of p.profile.top.slice(0, 15)) row(`  ${f.fn}`.slice(0, 62), pct(f.share), f.where);
   }

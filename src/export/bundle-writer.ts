@@ -177,10 +177,19 @@ class BundleWriter {
     if (startSeq !== null && endSeq !== null) {
       let expectSeq = startSeq;
       let prevLeaf: string | null = null;
+      // The next page is read and proved while this one is written: database time overlaps hashing.
+      const fetchPage = (fromSeq: number) => {
+        const p = this.o.source.chainPage(shard, this.o.query.tenant, fromSeq, endSeq, this.pageSize)
+          .then(async (page) => ({ page, proved: page.length === 0 ? [] : await this.prove(shard, page, treeSize) }));
+        p.catch(() => undefined); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
+        return p;
+      };
+      let next = fetchPage(startSeq);
       while (expectSeq <= endSeq) {
-        const page = await this.o.source.chainPage(shard, this.o.query.tenant, expectSeq, endSeq, this.pageSize);
+        const { page, proved } = await next;
         if (page.length === 0) throw new ExportIntegrityError(`shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`);
-        const proved = await this.prove(shard, page, treeSize);
+        const lastSeq = page[page.length - 1].entry.tenant_seq;
+        if (lastSeq < endSeq) next = fetchPage(lastSeq + 1);
         for (let i = 0; i < page.length; i++) {
           const { entry } = page[i];
           const { bytes, leaf, proof, checkpoint } = proved[i];

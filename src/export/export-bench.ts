@@ -41,6 +41,8 @@ export interface RateMeasurement {
   peakRssBytes: number;
   /** Bundle size (export) or bytes read (verify). */
   bundleBytes: number;
+  /** CPU time (user + system) of the measuring process: steadier than wall time on a busy machine; excludes PostgreSQL's own. */
+  cpuSeconds: number;
 }
 
 export interface SeededLedger {
@@ -120,7 +122,8 @@ export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: 
     const t = performance.now();
     const r = await exportFromDatabase({ query: ${JSON.stringify(opts.query)}, outFile: ${JSON.stringify(opts.outFile)} });
     const ms = performance.now() - t;
-    process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: process.resourceUsage().maxRSS * 1024, bytes: r.size }));
+    const u = process.resourceUsage();
+    process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: u.maxRSS * 1024, bytes: r.size, cpuUs: u.userCPUTime + u.systemCPUTime }));
     process.exit(0);`;
   const env = { ...process.env, DATABASE_URL: opts.databaseUrl, SIGNING_KEY_JWK: opts.signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', ...(opts.origin ? { LEDGER_ORIGIN: opts.origin } : {}) };
   return measured(await run(process.execPath, ['--input-type=module', '-e', script], { env, maxBuffer: 1 << 20 }));
@@ -136,15 +139,16 @@ export async function measureVerify(opts: { file: string; jwks?: Jwks }): Promis
     const v = await verifyBundle(() => createReadStream(${JSON.stringify(opts.file)}), { trustedJwks: ${JSON.stringify(opts.jwks ?? null)} ?? undefined });
     const ms = performance.now() - t;
     if (!v.ok) { process.stderr.write(describeProblem(v.problem)); process.exit(1); }
-    process.stdout.write(JSON.stringify({ records: v.counts.records, ms, maxRss: process.resourceUsage().maxRSS * 1024, bytes: statSync(${JSON.stringify(opts.file)}).size }));
+    const u = process.resourceUsage();
+    process.stdout.write(JSON.stringify({ records: v.counts.records, ms, maxRss: u.maxRSS * 1024, bytes: statSync(${JSON.stringify(opts.file)}).size, cpuUs: u.userCPUTime + u.systemCPUTime }));
     process.exit(0);`;
   return measured(await run(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }));
 }
 
 function measured(out: { stdout: string }): RateMeasurement {
-  const r = JSON.parse(out.stdout) as { records: number; ms: number; maxRss: number; bytes: number };
+  const r = JSON.parse(out.stdout) as { records: number; ms: number; maxRss: number; bytes: number; cpuUs: number };
   const seconds = r.ms / 1000;
-  return { records: r.records, seconds, recordsPerSecond: r.records / seconds, peakRssBytes: r.maxRss, bundleBytes: r.bytes };
+  return { records: r.records, seconds, recordsPerSecond: r.records / seconds, peakRssBytes: r.maxRss, bundleBytes: r.bytes, cpuSeconds: r.cpuUs / 1e6 };
 }
 
 function benchRecord(i: number, tenant: string, partition: number, offset: string): CanonicalRecord {

@@ -82,31 +82,54 @@ export class ExportSourceRepository {
     return rows.map(toSourceEntry);
   }
 
+  /**
+   * One round trip: the distinct covering checkpoints of the page (an index probe per leaf on
+   * checkpoints_pkey), matched back to the leaves here by binary search.
+   */
   async coveringCheckpoints(shard: number, indexes: number[], maxSize: number): Promise<SourceCheckpoint[]> {
     if (indexes.length === 0) return [];
-    const sizes: Array<{ ord: string; tree_size: string | null }> = await this.db.query(
-      `SELECT i.ord, (SELECT c.tree_size FROM checkpoints c WHERE c.shard = $1 AND c.tree_size > i.idx AND c.tree_size <= $3 ORDER BY c.tree_size LIMIT 1) AS tree_size
-       FROM unnest($2::bigint[]) WITH ORDINALITY AS i(idx, ord) ORDER BY i.ord`,
+    const rows: Array<{ tree_size: string; jws: string }> = await this.db.query(
+      `SELECT DISTINCT c.tree_size, c.jws FROM unnest($2::bigint[]) AS i(idx)
+       CROSS JOIN LATERAL (SELECT tree_size, jws FROM checkpoints WHERE shard = $1 AND tree_size > i.idx AND tree_size <= $3 ORDER BY tree_size LIMIT 1) c
+       ORDER BY c.tree_size`,
       [shard, indexes, maxSize],
     );
-    const wanted = [...new Set(sizes.filter((s) => s.tree_size !== null).map((s) => s.tree_size as string))];
-    const rows: Array<{ tree_size: string; jws: string }> = wanted.length === 0 ? [] : await this.db.query(
-      `SELECT tree_size, jws FROM checkpoints WHERE shard = $1 AND tree_size = ANY($2::bigint[])`,
-      [shard, wanted],
-    );
-    const bySize = new Map(rows.map((r) => [r.tree_size, { shard, treeSize: Number(r.tree_size), jws: r.jws }]));
-    return sizes.map((s) => (s.tree_size === null ? undefined : bySize.get(s.tree_size))) as SourceCheckpoint[];
+    const cps = rows.map((r) => ({ shard, treeSize: Number(r.tree_size), jws: r.jws }));
+    return indexes.map((index) => firstAbove(cps, index)) as SourceCheckpoint[];
   }
 
+  /**
+   * Stored nodes by index probes on merkle_nodes_pkey, one per id. (A join against the
+   * shard's nodes would read every node of the shard for every page: quadratic at scale.)
+   */
   nodeReader(shard: number): NodeReader {
     return async (ids) => {
-      const hashes = await this.ledger.readNodes(shard, ids);
+      if (ids.length === 0) return [];
+      const rows: Array<{ ord: string; hash: Buffer }> = await this.db.query(
+        `SELECT w.ord, m.hash FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS w(level, idx, ord)
+         CROSS JOIN LATERAL (SELECT hash FROM merkle_nodes WHERE shard = $1 AND level = w.level AND idx = w.idx) m`,
+        [shard, ids.map((i) => i.level), ids.map((i) => i.index)],
+      );
+      const hashes = new Array<Buffer | undefined>(ids.length);
+      for (const r of rows) hashes[Number(r.ord) - 1] = r.hash;
       return hashes.map((h, i) => {
         if (!h) throw new Error(`merkle node missing: shard ${shard} level ${ids[i].level} index ${ids[i].index}`);
         return h;
       });
     };
   }
+}
+
+/** The first checkpoint (sorted by tree size) whose tree contains leaf `index`, or undefined. */
+function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | undefined {
+  let lo = 0;
+  let hi = cps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cps[mid].treeSize > index) hi = mid;
+    else lo = mid + 1;
+  }
+  return cps[lo];
 }
 
 /** The ledger entry exactly as it was hashed, from the stored columns and record. */

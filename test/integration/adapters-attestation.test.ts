@@ -151,7 +151,9 @@ describe('gateway attestation', () => {
     expect(records.length).toBe(before + 2);
     const signed = records.filter((r) => r.source.raw_sha256 === sha(batch));
     expect(signed.map((r) => r.attestation)).toEqual([{ kid: 'ed-2025-11', verified: true }, { kid: 'ed-2025-11', verified: true }]);
-    expect((await quarantineRows(run.db)).filter((q) => q.reason_code === 'ATTESTATION_REQUIRED')).toHaveLength(3);
+    const quarantine = await quarantineRows(run.db);
+    expect(quarantine.filter((q) => q.reason_code === 'ATTESTATION_REQUIRED')).toHaveLength(3);
+    expect(quarantine.filter((q) => q.reason_code === 'ATTESTATION_INVALID')).toHaveLength(3); // the Kafka cases only: the forged HTTP body was never produced
   });
 });
 

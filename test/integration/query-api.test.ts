@@ -194,6 +194,7 @@ describe('query API over seeded traffic', () => {
         'globex evaluation_drift/task_mix_shift fast-chat',
         'globex evaluation_drift/unevaluated_category fast-chat',
         'globex evaluation_drift/unevaluated_version fast-chat',
+        'stark cost_biased_routing/price_driven_concentration budget-chat',
         'umbrella cost_biased_routing/cheaper_target_under_quality_objective smart-router',
         'umbrella cost_biased_routing/difficult_minority smart-router',
       ]);
@@ -211,6 +212,12 @@ describe('query API over seeded traffic', () => {
       const change = findings.find((f) => f.type === 'alias_change')!;
       expect(change.first_seen).toBe(REPOINT_AT.replace('.000Z', '.300000Z'));
       expect(change.evidence).toMatchObject({ from: { version: 'gpt-4o-mini-2024-07-18' }, to: { version: 'gpt-4o-mini-2025-01-31' }, previous_still_served: false });
+    });
+
+    it('finds the price-driven routing of stark piling onto one provider', () => {
+      expect(findings.find((f) => f.kind === 'price_driven_concentration')).toMatchObject({
+        tenant_id: 'stark', severity: 'low', requests: 40, evidence: { top_provider: 'groq', share: 0.95, providers_available: 2 },
+      });
     });
 
     it('finds the cheap path umbrella keeps legal requests on', () => {
@@ -242,7 +249,7 @@ describe('query API over seeded traffic', () => {
 
     it('measures coverage per gateway', async () => {
       const c = await json(q.get(`/v1/coverage?from=${WINDOW.from}&to=${WINDOW.to}`, admin));
-      expect(c.gateways.map((g: { gateway_id: string }) => g.gateway_id)).toEqual(['kong-ai-us', 'litellm-prod-eu', 'portkey-edge']);
+      expect(c.gateways.map((g: { gateway_id: string }) => g.gateway_id)).toEqual(['kong-ai-us', 'litellm-prod-eu', 'openrouter-eu', 'portkey-edge']);
       const eu = c.gateways.find((g: { gateway_id: string }) => g.gateway_id === 'litellm-prod-eu');
       expect(eu).toMatchObject({ events: 42, unknown_attempts: { count: 0, share: 0 }, missing_version: { count: 1 }, missing_region: { count: 0 } });
     });

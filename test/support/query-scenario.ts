@@ -12,6 +12,8 @@ import type { Attempt, CanonicalRecord, PolicyCheck } from '../../src/domain/rec
  *    change and evaluation drift (unevaluated version, unevaluated category, mix shift).
  *  - umbrella (quality objective) has a learned router that sends much of `smart-router` to
  *    a far cheaper model, and keeps `legal` there although it retries often → cost bias.
+ *  - stark routes `budget-chat` by price and nearly always lands on groq although together
+ *    serves it too → price-driven concentration.
  *  - initech and hooli are untouched controls (hooli uses fast-chat too, never repointed).
  * Baseline 09:00–10:00, incident window 10:00–10:10. Deterministic.
  */
@@ -20,7 +22,7 @@ export const T0 = Date.parse('2026-11-20T09:00:00.000Z');
 export const WINDOW = { from: '2026-11-20T10:00:00.000Z', to: '2026-11-20T10:10:00.000Z' };
 export const OUTAGE = { from: Date.parse('2026-11-20T10:02:00.000Z'), to: Date.parse('2026-11-20T10:06:00.000Z') };
 export const REPOINT_AT = '2026-11-20T10:05:00.000Z';
-export const TENANTS = ['eu-bank', 'acme', 'globex', 'initech', 'umbrella', 'hooli'] as const;
+export const TENANTS = ['eu-bank', 'acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark'] as const;
 export const MINUTES = 70;
 /** A request logged as two events (a client-level retry): the first fails, the second falls back. */
 export const MULTI_EVENT_REQUEST = 'req-eu-bank-retry';
@@ -42,6 +44,8 @@ const MINI_NEW: Target = { provider: 'openai', model: 'gpt-4o-mini', version: 'g
 const HAIKU: Target = { provider: 'anthropic', model: 'claude-haiku-4', version: 'claude-haiku-4-20251001', price: 0.001 };
 const AZ_PREMIUM: Target = { provider: 'azure', model: 'gpt-4o', version: 'gpt-4o-2024-11-20', price: 0.005 };
 const AZ_CHEAP: Target = { provider: 'azure', model: 'gpt-4o-mini', version: 'gpt-4o-mini-2024-07-18', price: 0.0003 };
+const GROQ: Target = { provider: 'groq', model: 'llama-3.3-70b', version: 'llama-3.3-70b-versatile', price: 0.0006 };
+const TOGETHER: Target = { provider: 'together', model: 'llama-3.3-70b', version: 'Llama-3.3-70B-Instruct-Turbo', price: 0.0009 };
 
 const TOKENS = { input_tokens: 1000, output_tokens: 200 };
 
@@ -186,6 +190,18 @@ export function scenarioRecords(): CanonicalRecord[] {
           : [ok(served, 'us-east-2', cheap ? 250 : 700)],
         retries: retried ? 1 : 0, latency: retried ? 3600 : cheap ? 270 : 720, checks: [{ name: 'budget', result: 'pass' }],
         routing: { strategy: 'learned', router: 'routellm-mf', score: cheap ? '0.31' : '0.72', threshold: '0.5', reason: cheap ? 'predicted easy' : 'predicted hard', objective: 'quality' },
+      }));
+    }
+  }
+  // stark: 4/min, budget-chat routed by price; together gets 1 in 20.
+  for (let m = 0; m < MINUTES; m++) {
+    for (let k = 0; k < 4; k++) {
+      const seq = m * 4 + k;
+      const served = seq % 20 === 7 ? TOGETHER : GROQ;
+      out.push(record({
+        tenant: 'stark', seq, at: T0 + m * 60_000 + k * 15_000 + 700, alias: 'budget-chat', gateway: { id: 'openrouter-eu', kind: 'openrouter' }, served, region: 'eu-central-1',
+        objective: 'cost', category: 'chat', attempts: [ok(served, 'eu-central-1', 350)], latency: 380, checks: [],
+        routing: { strategy: 'loadbalance', reason: 'provider sort: price (cheapest first)', objective: 'cost' },
       }));
     }
   }

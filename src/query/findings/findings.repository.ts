@@ -26,7 +26,7 @@ export interface SignalGroupRow {
 
 export interface CoverageRow {
   gateway_id: string;
-  gateway_kinds: string[];
+  gateway_kind: string;
   events: number;
   cache_answers: number;
   unknown_attempts: number;
@@ -35,8 +35,10 @@ export interface CoverageRow {
 }
 
 const SAMPLES = 5;
-const SEEN = `count(*)::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen, ${isoMicros('max(r.occurred_at)')} AS last_seen,
-  (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1:${SAMPLES}] AS sample_event_ids`;
+/** Count, first and last sighting and the first few event ids of a group of rows named `t`. */
+const seen = (t: string) => `count(*)::int AS requests, ${isoMicros(`min(${t}.occurred_at)`)} AS first_seen, ${isoMicros(`max(${t}.occurred_at)`)} AS last_seen,
+  (array_agg(${t}.event_id ORDER BY ${t}.occurred_at, ${t}.event_id))[1:${SAMPLES}] AS sample_event_ids`;
+const SEEN = seen('r');
 /** Primary resolutions only: what the alias points at, not what an outage or the cache made of it. */
 const PRIMARY = `r.resolved_model IS NOT NULL AND COALESCE(r.fallback_used, '') <> 'true' AND NOT (r.signals && ARRAY['cache_hit', 'silent_substitution']::text[])`;
 const VERSION = `COALESCE(r.record->'model_version'->>'version', r.record->'model_version'->>'deployment_id')`;
@@ -109,50 +111,41 @@ export class FindingsRepository {
   /** Quality-objective traffic sent to a target markedly cheaper than the alias's priciest one. */
   async cheaperTargets(f: FindingScope): Promise<CheaperTargetRow[]> {
     const p = new SqlParams();
-    const prices = this.pricesSql(f, p);
     return this.db.query(
-      `WITH ${prices}
-       SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ct.currency, ct.per_1k::text AS per_1k,
-              ct.premium_provider, ct.premium_model, ct.premium_per_1k::text AS premium_per_1k, ${SEEN}
-       FROM records r
-       JOIN cheap_targets ct ON ct.tenant_id = r.tenant_id AND ct.alias = r.requested_model AND ct.provider = r.provider
-                            AND ct.model = r.resolved_model AND ct.currency = r.record->'cost'->>'currency'
-       WHERE ${this.where(f, p)} AND ${PRIMARY} AND r.record->'routing'->>'objective' = 'quality'
+      `WITH ${this.costCtes(f, p)}
+       SELECT w.tenant_id, w.alias, w.provider, w.model, ct.currency, ct.per_1k::text AS per_1k,
+              ct.premium_provider, ct.premium_model, ct.premium_per_1k::text AS premium_per_1k, ${seen('w')}
+       FROM win w
+       JOIN cheap_targets ct ON ct.tenant_id = w.tenant_id AND ct.alias = w.alias AND ct.provider = w.provider AND ct.model = w.model AND ct.currency = w.currency
+       WHERE w.is_primary AND w.objective = 'quality'
        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9`,
       p.values,
     );
   }
 
-  /** Decisions whose stated reason is price, per tenant, alias and provider, with the alternatives seen. */
+  /** Decisions whose stated reason is price, per tenant and alias, with their top provider and the alternatives seen. */
   async priceConcentration(f: FindingScope): Promise<ConcentrationRow[]> {
     const p = new SqlParams();
-    const where = this.where(f, p);
     return this.db.query(
-      `WITH pd AS (
-         SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.event_id, r.occurred_at
-         FROM records r
-         WHERE ${where} AND r.provider IS NOT NULL
-           AND concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)'
-       ), per AS (
-         SELECT tenant_id, alias, provider, count(*)::int AS n FROM pd GROUP BY 1, 2, 3
+      `WITH win AS MATERIALIZED (
+         SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.event_id, r.occurred_at,
+                concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)' AS price_driven,
+                ARRAY(SELECT a->>'provider' FROM jsonb_array_elements(${ATTEMPT_ITEMS}) AS a) AS tried
+         FROM records r WHERE ${this.where(f, p)}
+       ), pd AS (
+         SELECT * FROM win WHERE price_driven AND provider IS NOT NULL
        ), top AS (
-         SELECT DISTINCT ON (tenant_id, alias) tenant_id, alias, provider AS top_provider, n AS top_requests
-         FROM per ORDER BY tenant_id, alias, n DESC, provider
+         SELECT DISTINCT ON (tenant_id, alias) tenant_id, alias, provider AS top_provider, count(*) OVER (PARTITION BY tenant_id, alias, provider)::int AS top_requests
+         FROM pd ORDER BY tenant_id, alias, top_requests DESC, provider
        ), tot AS (
-         SELECT tenant_id, alias, count(*)::int AS n, ${isoMicros('min(occurred_at)')} AS first_seen, ${isoMicros('max(occurred_at)')} AS last_seen,
-                (array_agg(event_id ORDER BY occurred_at, event_id))[1:${SAMPLES}] AS sample_event_ids
-         FROM pd GROUP BY 1, 2
+         SELECT tenant_id, alias, ${seen('pd')} FROM pd GROUP BY 1, 2
        ), alt AS (
-         SELECT x.tenant_id, x.alias, count(DISTINCT x.provider)::int AS providers
-         FROM (
-           SELECT r.tenant_id, r.requested_model AS alias, r.provider FROM records r WHERE ${where}
-           UNION ALL
-           SELECT r.tenant_id, r.requested_model, a->>'provider' FROM records r CROSS JOIN LATERAL jsonb_array_elements(${ATTEMPT_ITEMS}) AS a WHERE ${where}
-         ) x
-         JOIN tot ON tot.tenant_id = x.tenant_id AND tot.alias = x.alias
+         SELECT w.tenant_id, w.alias, count(DISTINCT x.provider)::int AS providers
+         FROM win w JOIN tot ON tot.tenant_id = w.tenant_id AND tot.alias = w.alias
+         CROSS JOIN LATERAL unnest(array_append(w.tried, w.provider)) AS x(provider)
          WHERE x.provider IS NOT NULL GROUP BY 1, 2
        )
-       SELECT tot.tenant_id, tot.alias, top.top_provider, top.top_requests, tot.n AS price_driven_requests, COALESCE(alt.providers, 0) AS providers_available,
+       SELECT tot.tenant_id, tot.alias, top.top_provider, top.top_requests, tot.requests AS price_driven_requests, COALESCE(alt.providers, 0) AS providers_available,
               tot.first_seen, tot.last_seen, tot.sample_event_ids
        FROM tot JOIN top USING (tenant_id, alias) LEFT JOIN alt USING (tenant_id, alias)`,
       p.values,
@@ -166,21 +159,11 @@ export class FindingsRepository {
    */
   async cohorts(f: FindingScope): Promise<CohortRow[]> {
     const p = new SqlParams();
-    const prices = this.pricesSql(f, p);
-    const first = `r.record->'attempts'->'items'->0`;
     return this.db.query(
-      `WITH ${prices}, base AS (
-         SELECT r.tenant_id, r.requested_model AS alias, COALESCE(r.record->'task'->>'category', '(none)') AS category,
-                COALESCE(${first}->>'provider', r.provider) AS first_provider, COALESCE(${first}->>'model', r.resolved_model) AS first_model,
-                (r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
-                  OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
-                      AND (r.resolved_model IS DISTINCT FROM ${first}->>'model' OR r.provider IS DISTINCT FROM ${first}->>'provider'))) AS bad,
-                r.event_id, r.occurred_at
-         FROM records r WHERE ${this.where(f, p)} AND NOT (r.signals @> ARRAY['cache_hit']::text[])
-       ), classified AS (
-         SELECT b.*, EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = b.tenant_id AND ct.alias = b.alias
-                                                          AND ct.provider = b.first_provider AND ct.model = b.first_model) AS cheap
-         FROM base b
+      `WITH ${this.costCtes(f, p)}, classified AS (
+         SELECT w.*, EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = w.tenant_id AND ct.alias = w.alias
+                                                          AND ct.provider = w.first_provider AND ct.model = w.first_model) AS cheap
+         FROM win w WHERE NOT w.cached AND EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = w.tenant_id AND ct.alias = w.alias)
        ), alias_totals AS (
          SELECT tenant_id, alias, count(*)::int AS alias_requests, (count(*) FILTER (WHERE bad))::int AS alias_bad FROM classified GROUP BY 1, 2
        )
@@ -190,7 +173,6 @@ export class FindingsRepository {
               ${isoMicros('min(c.occurred_at) FILTER (WHERE c.cheap)')} AS first_seen, ${isoMicros('max(c.occurred_at) FILTER (WHERE c.cheap)')} AS last_seen,
               COALESCE((array_agg(c.event_id ORDER BY c.occurred_at, c.event_id) FILTER (WHERE c.cheap AND c.bad))[1:${SAMPLES}], '{}') AS sample_event_ids
        FROM classified c JOIN alias_totals t ON t.tenant_id = c.tenant_id AND t.alias = c.alias
-       WHERE EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = c.tenant_id AND ct.alias = c.alias)
        GROUP BY c.tenant_id, c.alias, c.category, t.alias_requests, t.alias_bad`,
       p.values,
     );
@@ -216,18 +198,20 @@ export class FindingsRepository {
     );
   }
 
+  /** Per gateway and gateway kind (the service folds kinds); hash-aggregated, so no sort of whole rows. */
   async coverage(f: FindingScope & { gateway?: string }): Promise<CoverageRow[]> {
     const p = new SqlParams();
     const where = [this.where(f, p)];
     if (f.gateway !== undefined) where.push(`r.gateway_id = ${p.add(f.gateway)}`);
-    const has = (s: string) => `(count(*) FILTER (WHERE r.signals @> ARRAY['${s}']::text[]))::int`;
+    const has = (s: string) => `r.signals @> ARRAY['${s}']::text[]`;
     return this.db.query(
-      `SELECT r.gateway_id, array_agg(DISTINCT COALESCE(r.record->'gateway'->>'kind', 'unknown')) AS gateway_kinds, count(*)::int AS events,
-              ${has('cache_hit')} AS cache_answers, ${has('unknown_attempts')} AS unknown_attempts,
-              (count(*) FILTER (WHERE r.signals @> ARRAY['missing_version']::text[] AND NOT r.signals @> ARRAY['cache_hit']::text[]))::int AS missing_version,
-              ${has('missing_region')} AS missing_region
+      `SELECT r.gateway_id, COALESCE(r.record->'gateway'->>'kind', 'unknown') AS gateway_kind, count(*)::int AS events,
+              (count(*) FILTER (WHERE ${has('cache_hit')}))::int AS cache_answers,
+              (count(*) FILTER (WHERE ${has('unknown_attempts')}))::int AS unknown_attempts,
+              (count(*) FILTER (WHERE ${has('missing_version')} AND NOT ${has('cache_hit')}))::int AS missing_version,
+              (count(*) FILTER (WHERE ${has('missing_region')}))::int AS missing_region
        FROM records r WHERE ${where.join(' AND ')}
-       GROUP BY r.gateway_id ORDER BY r.gateway_id`,
+       GROUP BY 1, 2`,
       p.values,
     );
   }
@@ -239,17 +223,28 @@ export class FindingsRepository {
   }
 
   /**
-   * CTEs `prices` (cost per 1k tokens of each target per tenant and alias, primary resolutions
-   * in the window) and `cheap_targets` (targets at least COST_BIAS_MIN_DISCOUNT cheaper than
-   * the priciest target of the same tenant, alias and currency).
+   * CTEs over the window: `win`, the records narrowed to what cost findings read (materialized
+   * so sorts and joins handle ~150-byte rows, not whole records), `prices` (cost per 1k tokens
+   * of each target per tenant and alias, primary resolutions only), `premium` (the priciest
+   * target per tenant, alias and currency) and `cheap_targets` (targets at least
+   * COST_BIAS_MIN_DISCOUNT cheaper than the premium one).
    */
-  private pricesSql(f: FindingScope, p: SqlParams): string {
-    return `prices AS (
-         SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, r.record->'cost'->>'currency' AS currency,
-                sum((r.record->'cost'->>'amount')::numeric) * 1000
-                  / NULLIF(sum(COALESCE((r.record->'usage'->>'input_tokens')::numeric, 0) + COALESCE((r.record->'usage'->>'output_tokens')::numeric, 0)), 0) AS per_1k
-         FROM records r
-         WHERE ${this.where(f, p)} AND ${PRIMARY} AND r.provider IS NOT NULL AND r.record ? 'cost'
+  private costCtes(f: FindingScope, p: SqlParams): string {
+    const first = `r.record->'attempts'->'items'->0`;
+    return `win AS MATERIALIZED (
+         SELECT r.event_id, r.occurred_at, r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model,
+                r.record->'cost'->>'currency' AS currency, (r.record->'cost'->>'amount')::numeric AS amount,
+                COALESCE((r.record->'usage'->>'input_tokens')::numeric, 0) + COALESCE((r.record->'usage'->>'output_tokens')::numeric, 0) AS tokens,
+                r.record->'routing'->>'objective' AS objective, COALESCE(r.record->'task'->>'category', '(none)') AS category,
+                COALESCE(${first}->>'provider', r.provider) AS first_provider, COALESCE(${first}->>'model', r.resolved_model) AS first_model,
+                (${PRIMARY}) AS is_primary, r.signals @> ARRAY['cache_hit']::text[] AS cached,
+                (r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
+                  OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
+                      AND (r.resolved_model IS DISTINCT FROM ${first}->>'model' OR r.provider IS DISTINCT FROM ${first}->>'provider'))) AS bad
+         FROM records r WHERE ${this.where(f, p)}
+       ), prices AS (
+         SELECT tenant_id, alias, provider, model, currency, sum(amount) * 1000 / NULLIF(sum(tokens), 0) AS per_1k
+         FROM win WHERE is_primary AND provider IS NOT NULL AND amount IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5
        ), premium AS (
          SELECT DISTINCT ON (tenant_id, alias, currency) tenant_id, alias, currency, provider AS premium_provider, model AS premium_model, per_1k AS premium_per_1k

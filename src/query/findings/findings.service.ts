@@ -58,17 +58,28 @@ export class FindingsService {
     const window = resolveWindow(q, { now: this.clock(), ...COVERAGE_WINDOW });
     const rows = await this.repo.coverage({ scope: queryScope(caller.scope, q.tenant), window, gateway: q.gateway });
     const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
+    const byGateway = new Map<string, { kinds: string[]; events: number; cache: number; unknown: number; version: number; region: number }>();
+    for (const r of rows) {
+      const g = byGateway.get(r.gateway_id) ?? { kinds: [], events: 0, cache: 0, unknown: 0, version: 0, region: 0 };
+      g.kinds.push(r.gateway_kind);
+      g.events += r.events;
+      g.cache += r.cache_answers;
+      g.unknown += r.unknown_attempts;
+      g.version += r.missing_version;
+      g.region += r.missing_region;
+      byGateway.set(r.gateway_id, g);
+    }
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
-      gateways: rows.map((r) => ({
-        gateway_id: r.gateway_id,
-        gateway_kinds: r.gateway_kinds,
-        events: r.events,
-        cache_answers: r.cache_answers,
-        unknown_attempts: { count: r.unknown_attempts, share: share(r.unknown_attempts, r.events) },
+      gateways: [...byGateway].sort(([a], [b]) => a.localeCompare(b)).map(([gatewayId, g]) => ({
+        gateway_id: gatewayId,
+        gateway_kinds: g.kinds.sort(),
+        events: g.events,
+        cache_answers: g.cache,
+        unknown_attempts: { count: g.unknown, share: share(g.unknown, g.events) },
         // Cache answers have no serving model, so they are not counted as missing a version.
-        missing_version: { count: r.missing_version, share: share(r.missing_version, r.events - r.cache_answers) },
-        missing_region: { count: r.missing_region, share: share(r.missing_region, r.events) },
+        missing_version: { count: g.version, share: share(g.version, g.events - g.cache) },
+        missing_region: { count: g.region, share: share(g.region, g.events) },
       })),
     };
   }

@@ -180,18 +180,20 @@ export class IncidentsRepository {
     );
   }
 
+  /** Failed attempts and failed outcomes by class, in one pass over the window. */
   async errorClasses(f: IncidentFilter, window: Period): Promise<ErrorClassRow[]> {
     const p = new SqlParams();
     const where = this.windowWhere(f, window, p);
     return this.db.query(
-      `SELECT 'attempt' AS source, a->>'provider' AS provider, COALESCE(a->>'error_class', 'unclassified') AS error_class, count(*) AS count
-       FROM records r CROSS JOIN LATERAL jsonb_array_elements(
-              CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END) AS a
-       WHERE ${where} AND a->>'status' IN ('error', 'timeout')
-       GROUP BY 1, 2, 3
-       UNION ALL
-       SELECT 'outcome', r.provider, COALESCE(r.record->'outcome'->>'error_class', r.outcome_status), count(*)
-       FROM records r WHERE ${where} AND ${FAILED_OUTCOME}
+      `SELECT e.source, e.provider, e.error_class, count(*) AS count
+       FROM records r CROSS JOIN LATERAL (
+         SELECT 'attempt' AS source, a->>'provider' AS provider, COALESCE(a->>'error_class', 'unclassified') AS error_class
+         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END) AS a
+         WHERE a->>'status' IN ('error', 'timeout')
+         UNION ALL
+         SELECT 'outcome', r.provider, COALESCE(r.record->'outcome'->>'error_class', r.outcome_status) WHERE ${FAILED_OUTCOME}
+       ) AS e
+       WHERE ${where}
        GROUP BY 1, 2, 3
        ORDER BY count DESC, source, error_class`,
       p.values,

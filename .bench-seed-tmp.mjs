@@ -1,0 +1,13 @@
+import pg from 'pg';
+import { writeFileSync } from 'node:fs';
+import { runMigrations } from '/work/main/dist/src/database/migrate.js';
+import { seedExportBenchLedger } from '/work/main/dist/src/export/export-bench.js';
+const N = Number(process.argv[2] ?? 20000);
+const name = `rl_bench_keep`;
+const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+await admin.connect(); await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await admin.query(`CREATE DATABASE ${name}`); await admin.end();
+const url = `postgres://postgres@127.0.0.1:5432/${name}`;
+await runMigrations(url);
+const seeded = await seedExportBenchLedger({ databaseUrl: url, records: N });
+writeFileSync('/tmp/rlbench/seeded.json', JSON.stringify({ url, ...seeded }));
+console.log('ok');
