@@ -68,9 +68,9 @@ export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, l
       `WITH g AS (
          SELECT i,
                 'tenant-' || ((i * 7919) % ${TENANTS}) AS tenant,
-                'alias-' || (i % 10) AS alias,
+                'alias-' || ((i / 3) % 10) AS alias,
                 (ARRAY['openai','anthropic','azure','bedrock','vertex','mistral'])[1 + (i % 6)] AS provider,
-                (ARRAY['us-east-1','eu-west-1','us-west-2','ap-south-1'])[1 + (i % 4)] AS region,
+                (ARRAY['us-east-1','eu-west-1','us-west-2','ap-south-1'])[1 + ((i / 11) % 4)] AS region,
                 i % 29 = 0 AS fallback, i % 13 = 0 AS cached, i % 97 = 0 AS failed, i % 31 = 0 AS skipped_check,
                 ((i * 7919) % ${TENANTS}) < 5 AS eu_only,
                 to_timestamp(${start / 1000} + (i::float8 / $2) * ${SPAN_DAYS * 86400}) AS at,
@@ -84,7 +84,7 @@ export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, l
                             request_id, trace_id, gateway_id, requested_model, resolved_model, provider, region_served, fallback_used, cache_status,
                             outcome_status, signals, record)
        SELECT 'syn-' || i, (i % 8)::int, i / 8, tenant, i, NULL, sha256(('l' || i)::bytea), sha256(('c' || i)::bytea), at, at + interval '40 ms',
-              request_id, CASE WHEN i % 10 = 0 THEN NULL ELSE md5(request_id) END, 'gw-' || (i % 5), alias,
+              request_id, CASE WHEN i % 10 = 0 THEN NULL ELSE md5(request_id) END, 'gw-' || ((i / 7) % 5), alias,
               CASE WHEN failed THEN NULL ELSE model END, CASE WHEN failed THEN NULL ELSE provider END, region,
               fallback::text, CASE WHEN cached THEN 'hit' ELSE 'miss' END, CASE WHEN failed THEN 'error' ELSE 'success' END,
               array_remove(ARRAY[
@@ -94,7 +94,7 @@ export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, l
               ], NULL),
               jsonb_strip_nulls(jsonb_build_object(
                 'schema_version', '1', 'event_id', 'syn-' || i, 'occurred_at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                'gateway', jsonb_build_object('id', 'gw-' || (i % 5), 'kind', 'native'), 'tenant_id', tenant, 'request_id', request_id,
+                'gateway', jsonb_build_object('id', 'gw-' || ((i / 7) % 5), 'kind', 'native'), 'tenant_id', tenant, 'request_id', request_id,
                 'requested_model', alias, 'resolved_model', jsonb_build_object('value', model, 'asserted_by', 'gateway'), 'provider', provider,
                 'model_version', CASE WHEN i % 17 = 0 THEN NULL ELSE jsonb_build_object('version', version) END,
                 'region', jsonb_build_object('served', region, 'required', CASE WHEN eu_only THEN '["eu"]'::jsonb END),

@@ -9,9 +9,9 @@
  *                          [--out PATH] [--no-profile] [--keep]
  */
 import 'reflect-metadata';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string' },
     batch: { type: 'string' },
     'latency-seconds': { type: 'string' },
+    'export-records': { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
@@ -60,6 +61,7 @@ const OPT = {
   batch: int(args.batch, 1000),
   latencySeconds: int(args['latency-seconds'], quick ? 2 : 10),
   stageEvents: quick ? 500 : 5000,
+  exportRecords: int(args['export-records'], quick ? 2_000 : 20_000),
   appendBatches: quick ? 3 : 20,
   proofSeconds: quick ? 1 : 3,
   smallTree: 10_000,
@@ -113,6 +115,7 @@ interface LatencyPhase {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  mkdirSync(dirname(OUT), { recursive: true });
   log(`events ${OPT.events}, naive ${OPT.naiveEvents}, records (ledger) ${OPT.records}, partitions ${PARTITIONS}, batch ${OPT.batch}${quick ? ', quick' : ''}`);
 
   const dk: DevKafka = await startDevKafka({
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
   await db.query('CHECKPOINT');
   log('3. pipeline: starting the service (child process)…');
   const dataDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
+  if (!args.keep) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
   let joinSnap: CpuSnapshot | undefined;
   let joinedAt = 0;
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
   cleanups.unshift(() => svc.stop());
   svcPid = svc.pid;
   await joined;
-  const profilePath = join(dataDir, 'pipeline.cpuprofile');
+  const profilePath = join(dirname(OUT), 'pipeline.cpuprofile');
   const doneAt = await waitConsumed(db.pool, kafka, PIPELINE_GROUP, TOPIC, { timeoutMs: 900_000, describe: () => svc.output().slice(-3000) });
   const doneSnap = cpuSnapshot({ ...watch, service: svcPid });
   if (OPT.profile) await svc.request({ cmd: 'profile-stop', path: profilePath }, 'profile-stopped', 120_000);
@@ -305,6 +309,13 @@ async function main(): Promise<void> {
     quick,
     shards: shards.filter((s) => s.shard < PARTITIONS),
     seedRecords: (n) => seedRecords(db, n),
+    createDatabase: async () => {
+      const extra = await createBenchDatabase('rl_bench_hook');
+      cleanups.push(() => extra.drop());
+      return { url: extra.url };
+    },
+    exportRecords: OPT.exportRecords,
+    tmpDir: dataDir,
     log,
   });
 
@@ -317,6 +328,7 @@ async function main(): Promise<void> {
     ceiling: { consume, copy, together, harmonicPerS: harmonic },
     naive,
     pipeline: {
+      profilePath: OPT.profile ? profilePath : undefined,
       events: appended, expected: available, seconds: pipeSeconds, eventsPerS: pipeRate, cpu: pipeCpu,
       serviceCpuUsPerEvent: ((pipeCpu.watchedS.service ?? NaN) * 1e6) / appended,
       postgresCpuUsPerEvent: ((pipeCpu.postgresS ?? NaN) * 1e6) / appended,

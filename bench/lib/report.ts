@@ -37,6 +37,7 @@ export interface Report {
   ceiling: { consume: ConsumeRun; copy: CopyRun; together: ConsumeRun; harmonicPerS: number };
   naive: ConsumeRun;
   pipeline: {
+    profilePath?: string;
     events: number;
     expected: number;
     seconds: number;
@@ -120,6 +121,7 @@ export function printReport(r: Report): void {
     for (const s of p.profile.stages.filter((x) => x.share >= 0.005)) row(`  ${s.stage}`, pct(s.share), `${n1(s.share * p.serviceCpuUsPerEvent)} µs/event`);
     w('   top functions by self time');
     for (const f of p.profile.top.slice(0, 15)) row(`  ${f.fn}`.slice(0, 62), pct(f.share), f.where);
+    w(`   profile: ${p.profilePath} (open in Chrome DevTools → Performance)`);
   }
   w();
   w('4. Ratios against targets');
@@ -127,6 +129,10 @@ export function printReport(r: Report): void {
   row('pipeline ÷ raw ceiling (consume + COPY, measured)', `${n2(r.ratios.ceiling.value)} ×`, `target ≥ 0.7 ×  ${mark(r.ratios.ceiling)}`);
   row('pipeline ÷ harmonic ceiling (for reference)', `${n2(r.ratios.ceilingHarmonic.value)} ×`);
   row('pipeline ÷ naive baseline', `${n1(r.ratios.naive.value)} ×`, `target ≥ 20 ×  ${mark(r.ratios.naive)}`);
+  const cpuOf = (c: CpuDelta, events: number, node: number | undefined) => ((node ?? NaN) + (c.postgresS ?? 0) + (c.watchedS.broker ?? 0)) * 1e6 / events;
+  const ceilCpu = cpuOf(r.ceiling.together.cpu, r.ceiling.together.events, r.ceiling.together.cpu.selfS);
+  const pipeCpu = cpuOf(p.cpu, p.events, p.cpu.watchedS.service);
+  row('CPU per event (Node + PostgreSQL + broker): pipeline ÷ ceiling', `${n1(pipeCpu / ceilCpu)} ×`, `${n0(pipeCpu)} vs ${n0(ceilCpu)} µs: the load-independent view of the first ratio`);
   row('ingest → checkpoint p99 at half of peak', `${n0(r.ratios.latencyHalfP99.value)} ms`, `target < 1,000 ms  ${mark(r.ratios.latencyHalfP99)}`);
   w();
   w('5. Ledger');

@@ -19,7 +19,7 @@ interface ChildMessage {
 
 export class ServiceChild {
   private out = '';
-  private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void }> = [];
+  private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }> = [];
   private exitCode: number | null | undefined;
 
   private constructor(readonly child: ChildProcess, private readonly onJoined?: (at: number, pid: number) => void) {
@@ -30,7 +30,10 @@ export class ServiceChild {
     child.stderr!.on('data', keep);
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'joined') this.onJoined?.(m.at as number, child.pid!);
-      if (m.type === 'error') this.out += `\n[bench] child error: ${String(m.message)}\n`;
+      if (m.type === 'error') {
+        this.out += `\n[bench] child error: ${String(m.message)}\n`;
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`service child: ${String(m.message)}`));
+      }
       const i = this.waiters.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
     });
@@ -69,6 +72,11 @@ export class ServiceChild {
           clearTimeout(timer);
           this.child.off('exit', onExit);
           resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          this.child.off('exit', onExit);
+          reject(e);
         },
       });
     });

@@ -131,7 +131,7 @@ export function report(v: BundleVerdict, file: string, jwksFile: string | undefi
   lines.push('          lie outside the range.');
   lines.push('  attested (the ledger\'s signature only): the list of shards; a tenant\'s chain length where no later');
   lines.push('          neighbour exists; that occurred_at follows the chain order outside the exported segment.');
-  lines.push('  not covered: anything appended after each shard\'s anchor checkpoint (see docs/bundle-format.md §7).');
+  lines.push('  not covered: anything appended after each shard\'s anchor checkpoint (see docs/bundle-format.md §6.3).');
   for (const w of v.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

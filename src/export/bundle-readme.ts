@@ -20,7 +20,7 @@ What this bundle proves
   an unbroken hash chain (tenant_seq, tenant_prev), and the chain entries just before and just
   after them (completeness.jsonl) are proven too and lie outside the range.
 - What rests on the ledger's signature alone (attested, not provable offline) and what the
-  bundle does not cover is listed in docs/bundle-format.md, section 7, and printed by the
+  bundle does not cover is listed in docs/bundle-format.md, section 6.3, and printed by the
   verifier.
 
 How to verify

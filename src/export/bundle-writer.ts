@@ -230,18 +230,21 @@ class BundleWriter {
       if (!covering[i]) throw new ExportIntegrityError(`shard ${shard}: leaf ${e.entry.index} is covered by no signed checkpoint up to tree size ${treeSize}`);
       return inclusionProofRanges(e.entry.index, covering[i].treeSize);
     });
-    const all = rangesPer.flat();
-    const ids = nodeIdsForRanges(all);
-    const hashes = ids.length === 0 ? [] : rangeHashesFromNodes(all, ids, await this.o.source.nodeReader(shard)(ids));
-    let at = 0;
+    // Neighbouring leaves share most of their audit paths: plan and hash each range once.
+    const unique = new Map<string, LeafRange>();
+    for (const ranges of rangesPer) for (const r of ranges) unique.set(`${r.begin}:${r.end}`, r);
+    const distinct = [...unique.values()];
+    const ids = nodeIdsForRanges(distinct);
+    const hashes = ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
+    const hexByRange = new Map<string, string>();
+    distinct.forEach((r, i) => hexByRange.set(`${r.begin}:${r.end}`, hashes[i].toString('hex')));
     return page.map((e, i) => {
       const bytes = ledgerEntryBytes(e.entry);
       const leaf = leafHash(bytes);
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(`record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`);
       }
-      const proof = hashes.slice(at, at + rangesPer[i].length).map((h) => h.toString('hex'));
-      at += rangesPer[i].length;
+      const proof = rangesPer[i].map((r) => hexByRange.get(`${r.begin}:${r.end}`)!);
       return { bytes, leaf, proof, checkpoint: covering[i] };
     });
   }

@@ -90,6 +90,11 @@ export class ExportRepository {
     await this.db.query(`UPDATE exports SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1 AND status IN ('queued', 'running')`, [id, error.slice(0, 2000)]);
   }
 
+  /** Gives a running job back to the queue (this instance is shutting down; the next boot resumes it). */
+  async requeue(id: string): Promise<void> {
+    await this.db.query(`UPDATE exports SET status = 'queued', started_at = NULL, heartbeat_at = NULL, records_done = 0 WHERE id = $1 AND status = 'running'`, [id]);
+  }
+
   async queuedIds(): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.db.query(`SELECT id FROM exports WHERE status = 'queued' ORDER BY created_at`);
     return rows.map((r) => r.id);

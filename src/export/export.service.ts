@@ -164,7 +164,8 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
       this.log.log(`export ${id}: ${result.manifest.counts.records} records, ${result.size} bytes in ${Date.now() - started} ms`);
     } catch (e) {
       if (e instanceof ExportAbortedError) {
-        await this.jobs.fail(id, 'interrupted: the service shut down while writing the bundle; request a new export');
+        await this.jobs.requeue(id);
+        this.log.warn(`export ${id}: interrupted by shutdown, queued again for the next start`);
         return;
       }
       this.log.error(`export ${id} failed: ${(e as Error).stack ?? (e as Error).message}`);

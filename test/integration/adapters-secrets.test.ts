@@ -141,9 +141,8 @@ describe('secret planting: no planted secret or content survives anywhere, for e
   });
 });
 
-describe('known leaks: truncated payloads dead-lettered with secrets inside JSON-in-a-string (redact.ts)', () => {
-  // it.failing: passes while the leak exists; once redactForDeadLetter is fixed it fails, and `.failing` should go.
-  it.failing.each(LEAKING_CUTS)('%s cut after %s: what quarantine and the DLQ would store keeps no planted value', (name, marker) => {
+describe('truncated payloads dead-lettered with secrets inside JSON-in-a-string (redact.ts)', () => {
+  it.each(LEAKING_CUTS)('%s cut after %s: what quarantine and the DLQ would store keeps no planted value', (name, marker) => {
     const stored = redactForDeadLetter(cutAfter(fixture(name).bytes, marker)).toString('utf8');
     expect(planted(stored)).toEqual([]);
   });

@@ -263,11 +263,28 @@ export function redactForDeadLetter(payload: Buffer): Buffer {
  * fields ("content", "prompt", "text", ...) are masked up to their closing quote or the end of
  * the text, after redactText. Content inside arrays of plain strings is not found this way.
  */
+/** A string value short and plain enough to keep in a dead letter (a model name, an id, a status). */
+const PLAIN_VALUE = /^[A-Za-z0-9_.:/@-]{0,64}$/;
+
+/**
+ * Text that looks like JSON but does not parse (truncated, or broken on purpose). Keys stay so
+ * a person can see what was sent; string values stay only when they are short plain tokens.
+ * Anything longer — prose, a JSON document inside a string such as Portkey's x-portkey-config,
+ * prompt text under an OTLP stringValue — is masked, and so is an unterminated last value,
+ * since the cut may fall in the middle of anything.
+ */
 function redactJsonishText(text: string): string {
-  return redactText(text).replace(
+  const contentMasked = redactText(text).replace(
     /("(?:content|prompt|text|completion|input|output|query|system|instructions|arguments)"\s*:\s*")(?:[^"\\]|\\.)*("|$)/gi,
     (_m, head: string, tail: string) => `${head}[CONTENT]${tail}`,
   );
+  return contentMasked.replace(/"((?:[^"\\]|\\.)*)("\s*:|"|$)/g, (whole: string, body: string, end: string) => {
+    if (end.endsWith(':') || body === '[CONTENT]') return whole;
+    if (end === '"' && PLAIN_VALUE.test(body)) return whole;
+    const url = end === '"' ? stripUrl(body) : undefined;
+    if (url?.host) return `"${new URL(body.trim()).protocol}//${url.host}${url.path ?? ''}"`;
+    return `"${REDACTED}${end}`;
+  });
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

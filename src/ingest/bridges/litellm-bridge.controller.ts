@@ -17,7 +17,7 @@ import { HttpIngestService, type IngestAccepted } from '../http-ingest.service.j
  */
 @ApiTags('ingest')
 @Controller('v1/ingest/litellm')
-@Roles('ingest')
+@Roles('ingest', 'admin')
 @AnonymousOutsideProduction()
 export class LitellmBridgeController {
   constructor(private readonly ingest: HttpIngestService) {}

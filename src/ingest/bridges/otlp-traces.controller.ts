@@ -22,7 +22,7 @@ const GRPC_UNAVAILABLE = 14;
  */
 @ApiTags('ingest')
 @Controller('v1/traces')
-@Roles('ingest')
+@Roles('ingest', 'admin')
 @AnonymousOutsideProduction()
 export class OtlpTracesController {
   private readonly log = new Logger(OtlpTracesController.name);
