@@ -12,6 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 export interface BenchFigure {
   name: string;
@@ -55,6 +56,7 @@ export interface HookResult {
 
 export const HOOKS: Array<{ section: string; module: string }> = [
   { section: 'query: request/trace lookup, 1-hour incident reconstruction (issue 6)', module: '../../src/query/query-bench.js' },
+  { section: 'query plans: EXPLAIN ANALYZE of the query paths (bench/query-explain.ts)', module: '../query-explain.js' },
   { section: 'export + offline verification (issue 7)', module: '../../src/export/export-bench.js' },
 ];
 
@@ -68,7 +70,11 @@ export async function runHooks(ctx: BenchHookContext): Promise<HookResult[]> {
       continue;
     }
     try {
-      const mod = (await import(url.href)) as { runBench?: (c: BenchHookContext) => Promise<BenchFigure[]> } & Partial<ExportBenchModule>;
+      const mod = (await import(url.href)) as { runBench?: (c: BenchHookContext) => Promise<BenchFigure[]> } & Partial<ExportBenchModule> & Partial<QueryExplainModule>;
+      if (typeof mod.runBench !== 'function' && isQueryExplain(mod)) {
+        out.push({ section: h.section, module: shown, ran: true, figures: await queryExplain(mod, ctx) });
+        continue;
+      }
       if (typeof mod.runBench !== 'function' && isExportBench(mod)) {
         out.push({ section: h.section, module: shown, ran: true, figures: await exportBench(mod, ctx) });
         continue;
@@ -126,4 +132,33 @@ async function exportBench(mod: ExportBenchModule, ctx: BenchHookContext): Promi
     { name: 'verification: peak RSS of the verifying process', value: mib(ver.peakRssBytes), unit: 'MiB', note: 'flat memory: compare runs at different --export-records' },
     { name: 'seeding the export ledger (LedgerAppendService)', value: seedS, unit: 's' },
   ];
+}
+
+/**
+ * bench/query-explain.ts (issue 6) checks the query paths' plans: one EXPLAIN ANALYZE per
+ * query, run here on the pipeline's ledger. Single executions, not p50/p99: the lookup
+ * latency figures come with src/query/query-bench.ts.
+ */
+interface QueryExplainModule {
+  explainQueryPaths(pool: pg.Pool): Promise<Array<{ name: string; path: string; mustAvoidSeqScan: boolean; seqScanOnRecords: boolean; indexes: string[]; executionMs: number }>>;
+}
+
+function isQueryExplain(m: Partial<QueryExplainModule>): m is QueryExplainModule {
+  return typeof m.explainQueryPaths === 'function';
+}
+
+async function queryExplain(mod: QueryExplainModule, ctx: BenchHookContext): Promise<BenchFigure[]> {
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  try {
+    const results = await mod.explainQueryPaths(pool);
+    return results.map((r) => ({
+      name: `${r.name}`,
+      value: r.executionMs,
+      unit: 'ms',
+      pass: r.mustAvoidSeqScan ? !r.seqScanOnRecords : undefined,
+      note: `${r.seqScanOnRecords ? 'seq scan' : 'index'} [${r.indexes.join(', ') || 'no index'}], one EXPLAIN ANALYZE`,
+    }));
+  } finally {
+    await pool.end();
+  }
 }

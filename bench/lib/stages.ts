@@ -186,6 +186,20 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
         await service.appendBatch({ topic, partition: opts.shard + 1, groupId: 'bench-stages', items: items[k], nextOffset: String((k + 1) * B) });
       }
     }, 'reads, COPYs, heads, offsets, consistency proof, signature, commit'));
+    // The fixed cost per batch (round trips, heads, offsets, checkpoint, commit) shows with tiny batches.
+    const small = 10;
+    const smallBatches = Math.max(10, Math.min(100, Math.floor(n / small)));
+    const tiny: DecodedItem[][] = [];
+    for (let k = 0; k < smallBatches; k++) {
+      tiny.push(decodeBatch(Array.from({ length: small }, (_, j) => ({ offset: String(k * small + j), value: wireOf(benchEvent(opts.baseSeq + 2 * n + k * small + j)), headers: { ...WIRE_HEADERS } })), { ...ctx, partition: opts.shard + 2 }));
+    }
+    const fixed = await measureAsync(`append transaction, batches of ${small} (wall per event)`, smallBatches * small, async () => {
+      for (let k = 0; k < tiny.length; k++) {
+        await service.appendBatch({ topic, partition: opts.shard + 2, groupId: 'bench-stages', items: tiny[k], nextOffset: String((k + 1) * small) });
+      }
+    });
+    fixed.note = `${((fixed.wallUsPerEvent * small) / 1000).toFixed(1)} ms per batch: the per-batch fixed cost`;
+    out.push(fixed);
   } finally {
     await ds.destroy();
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { redactForDeadLetter, redactHeaders } from '../domain/privacy/redact.js';
 import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
@@ -7,6 +8,9 @@ import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
  * quarantine, preserving offset order. Pure: no I/O, so the consumer and the HTTP
  * ingest share it and tests drive it directly.
  */
+
+/** How much of a message over MAX_MESSAGE_BYTES its dead letter keeps (see decodeMessage). */
+export const OVERSIZED_DEAD_LETTER_KEEP_BYTES = 64 * 1024;
 
 export interface RawMessage {
   offset: string;
@@ -51,12 +55,17 @@ export function decodeBatch(messages: RawMessage[], ctx: DecodeContext): Decoded
 
 export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] {
   // Poison is kept for people to read, so secrets are masked before it is stored or dead-lettered.
-  const poison = (reasonCode: string, reason: string, eventId?: string): Poison => ({
-    kind: 'poison', offset: m.offset, reasonCode, reason, payload: m.value ? redactForDeadLetter(m.value) : Buffer.alloc(0), headers: redactHeaders(m.headers), eventId,
+  const poison = (reasonCode: string, reason: string, eventId?: string, value: Buffer | null = m.value): Poison => ({
+    kind: 'poison', offset: m.offset, reasonCode, reason, payload: value ? redactForDeadLetter(value) : Buffer.alloc(0), headers: redactHeaders(m.headers), eventId,
   });
   if (!m.value || m.value.length === 0) return [poison('EMPTY', 'message has no value')];
   if (m.value.length > ctx.maxMessageBytes) {
-    return [poison('TOO_LARGE', `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit`)];
+    // Keep a bounded prefix, not the whole: the DLQ topic has a size limit too (Kafka's default
+    // message.max.bytes is ~1 MB), and a dead letter it refuses fails the batch again and again,
+    // stalling the partition; the dev broker drops any set over 5 MiB with its older neighbours.
+    const sha = createHash('sha256').update(m.value).digest('hex');
+    const kept = m.value.subarray(0, OVERSIZED_DEAD_LETTER_KEEP_BYTES);
+    return [poison('TOO_LARGE', `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit; the dead letter keeps its first ${kept.length} bytes (SHA-256 of the whole message: ${sha})`, undefined, kept)];
   }
   let adapted: ReturnType<EventDecoder>;
   try {

@@ -94,6 +94,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
     await producer.disconnect();
     await waitConsumed(db, kafka.brokers, { timeoutMs: 300_000, describe: () => `${exited ?? ''}\n${service.output().slice(-3000)}` });
     const output = service.output();
+    const exitedDuringRun = exited;
     await service.kill('SIGTERM');
     // The whole log as the broker holds it: how many copies of each message the producer left.
     await pollUntil(async () => {
@@ -126,7 +127,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
       brokers: 3,
       faults: faults.length,
       fault_list: faults.join(' | '),
-      service_exits: exited ?? 0,
+      service_exits: exitedDuringRun ?? 0,
       messages_produced: workload.length,
       copies_in_log: logCopies,
       producer_retry_duplicates: logCopies - workload.length,
@@ -142,7 +143,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
       verify: verify.code === 0 ? 'VERIFIED' : `exit ${verify.code}`,
     });
 
-    expect(exited).toBeUndefined();
+    expect(exitedDuringRun).toBeUndefined();
     expect(missing.slice(0, 10)).toEqual([]);
     expect(rows).toHaveLength(distinct.size);
     expect(quarantine.length).toBe(qOffsets.size);

@@ -39,8 +39,10 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
   let kafka: DevKafka;
   let db: TestDatabase;
   let svc: ChaosService | undefined;
+  let tap: { stop(): Promise<void> } | undefined;
 
   afterAll(async () => {
+    await tap?.stop().catch(() => undefined);
     await svc?.kill('SIGKILL');
     await kafka?.stop();
     await db?.drop();
@@ -84,6 +86,7 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
     db = await createTestDatabase('rl_chaos_poison');
     await db.query(`INSERT INTO gateways (id, kind, attestation_required, public_keys) VALUES ($1, 'native', true, $2::jsonb)`, [attestor.gatewayId, JSON.stringify({ keys: [attestor.publicJwk] })]);
     const dlq = await tapTopic(kafka.brokers, DLQ);
+    tap = dlq;
     svc = await startService({
       DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`,
       MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_COMMIT_INTERVAL_MS: '1000',
@@ -93,12 +96,15 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
     void service.exited.then(({ code, signal }) => (exitedDuringRun = `exit ${code ?? signal}`));
 
     // gzip: the dev broker trims any message set over 5 MiB at once, and a 10 MB string compresses well.
-    const producer = new PacedProducer(kafka.brokers, db, { maxBacklog: 400, chunk: 100, gzip: true });
+    const producer = new PacedProducer(kafka.brokers, db, { maxBacklog: 400, chunk: 100, gzip: true, stallMs: 90_000 });
     await producer.connect();
     const started = Date.now();
     try {
       await producer.sendAll(stream.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers, 'x-chaos-id': m.id } })), () => exitedDuringRun !== undefined);
       await waitConsumed(db, kafka.brokers, { timeoutMs: 300_000, describe: () => `${exitedDuringRun ?? ''}\n${service.output().slice(-3000)}` });
+    } catch (e) {
+      process.stdout.write(`service output (tail):\n${service.output().slice(-6000)}\n`);
+      throw e;
     } finally {
       await producer.disconnect();
     }
@@ -111,6 +117,7 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
     );
     await pollUntil(() => dlq.messages.length >= quarantine.length, { timeoutMs: 60_000, what: () => `${quarantine.length} dead letters (have ${dlq.messages.length})` }).catch(() => undefined);
     await dlq.stop();
+    tap = undefined;
     const records = await db.query<{ event_id: string; request_id: string; tenant_id: string; verified: string | null }>(
       `SELECT event_id, record->>'request_id' AS request_id, record->>'tenant_id' AS tenant_id, record->'attestation'->>'verified' AS verified FROM records`,
     );

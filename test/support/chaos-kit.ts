@@ -193,7 +193,7 @@ export class PacedProducer {
   constructor(
     private readonly brokers: string[],
     private readonly db: Queryable,
-    private readonly opts: { topic?: string; maxBacklog: number; chunk?: number; gzip?: boolean },
+    private readonly opts: { topic?: string; maxBacklog: number; chunk?: number; gzip?: boolean; stallMs?: number },
   ) {
     this.producer = kafkaFor(brokers, 'chaos-producer').producer({ allowAutoTopicCreation: false });
   }
@@ -230,13 +230,22 @@ export class PacedProducer {
     }
   }
 
+  /** Waits for room; throws when the ledger makes no progress for `stallMs` (the consumer is stuck). */
   private async waitBacklog(topic: string, stop: () => boolean): Promise<void> {
+    let lastProgress = Date.now();
+    let lastConsumed = '';
     for (;;) {
       if (stop()) return;
       const [highs, consumed] = await Promise.all([highWatermarks(this.brokers, topic).catch(() => undefined), consumedOffsets(this.db, topic).catch(() => undefined)]);
       if (highs && consumed) {
         const worst = Math.max(0, ...[...highs].map(([p, h]) => Number(h - (consumed.get(p) ?? 0n))));
         if (worst < this.opts.maxBacklog) return;
+        if (fmt(consumed) !== lastConsumed) {
+          lastConsumed = fmt(consumed);
+          lastProgress = Date.now();
+        } else if (Date.now() - lastProgress > (this.opts.stallMs ?? 180_000)) {
+          throw new Error(`the ledger consumed nothing for ${this.opts.stallMs ?? 180_000} ms: stored offsets ${lastConsumed}, high watermarks ${fmt(highs)}`);
+        }
       }
       await sleep(100);
     }

@@ -85,7 +85,7 @@ export const KINDS: Array<[string, KindMaker]> = [
   ['huge-array', (i) => ({ key: `p-ha-${i}`, value: json({ ...base(26, i), attempts: { completeness: 'full', count: 20_000, items: Array.from({ length: 20_000 }, (_, k) => ({ index: k % 10_000, provider: 'openai', status: 'error' })) } }), expect: 'poison' })],
   ['prototype-keys', (i) => ({ key: `p-pk-${i}`, value: Buffer.from(JSON.stringify(base(27, i)).replace(/^{/, i % 2 ? '{"__proto__":{"polluted":true},' : '{"constructor":{"prototype":{"polluted":true}},')), expect: 'poison' })],
   ['oversized-id', (i) => ({ key: `p-oi-${i}`, value: json({ ...base(28, i), event_id: `evt-${'9'.repeat(5000)}-${i}` }), expect: 'poison' })],
-  ['impossible-timestamp', (i) => ({ key: `p-it-${i}`, value: json({ ...base(29, i), occurred_at: ['2026-02-30T00:00:00.000Z', '2026-11-25T25:00:00.000Z', '2026-11-25T10:00:00Z', '+275760-09-13T00:00:00.000Z'][i % 4] }), expect: 'poison' })],
+  ['impossible-timestamp', (i) => ({ key: `p-it-${i}`, value: json({ ...base(29, i), occurred_at: ['2026-02-30T00:00:00.000Z', '2026-11-25T25:00:00.000Z', '2026-11-25T10:00:00Z', '0000-01-01T00:00:00.000Z', '2026-11-31T10:00:00.000Z'][i % 5] }), expect: 'poison' })],
   ['raw-control-characters', (i) => ({ key: `p-cc-${i}`, value: Buffer.from(JSON.stringify(base(30, i)).replace('"req-', '"req-\n\t\x01')), expect: 'poison' })],
   ['conflicting-resend', (i, { validIds }) => { const e = validEvent(validIds(i)); return { key: e.request_id, value: json({ ...e, provider: 'tampered-provider', usage: { input_tokens: 1, output_tokens: 1 } }), expect: 'conflict', eventId: e.event_id }; }],
   // Controls: hostile-looking but valid; stored exactly once and byte-exact.
