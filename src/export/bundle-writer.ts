@@ -193,7 +193,8 @@ class BundleWriter {
         for (let i = 0; i < page.length; i++) {
           const { entry } = page[i];
           const { bytes, leaf, proof, checkpoint } = proved[i];
-          if (entry.tenant_seq !== expectSeq || entry.tenant_prev !== (expectSeq === startSeq ? entry.tenant_prev : prevLeaf) || entry.index >= treeSize) {
+          const linked = expectSeq === startSeq || entry.tenant_prev === prevLeaf;
+          if (entry.tenant_seq !== expectSeq || !linked || entry.index >= treeSize) {
             throw new ExportIntegrityError(`shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${page[i].eventId})`);
           }
           await cps.cite(checkpoint);

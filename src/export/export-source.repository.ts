@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import { merkleNodeReader } from '../ledger/merkle-node-store.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
@@ -98,25 +99,8 @@ export class ExportSourceRepository {
     return indexes.map((index) => firstAbove(cps, index)) as SourceCheckpoint[];
   }
 
-  /**
-   * Stored nodes by index probes on merkle_nodes_pkey, one per id. (A join against the
-   * shard's nodes would read every node of the shard for every page: quadratic at scale.)
-   */
   nodeReader(shard: number): NodeReader {
-    return async (ids) => {
-      if (ids.length === 0) return [];
-      const rows: Array<{ ord: string; hash: Buffer }> = await this.db.query(
-        `SELECT w.ord, m.hash FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS w(level, idx, ord)
-         CROSS JOIN LATERAL (SELECT hash FROM merkle_nodes WHERE shard = $1 AND level = w.level AND idx = w.idx) m`,
-        [shard, ids.map((i) => i.level), ids.map((i) => i.index)],
-      );
-      const hashes = new Array<Buffer | undefined>(ids.length);
-      for (const r of rows) hashes[Number(r.ord) - 1] = r.hash;
-      return hashes.map((h, i) => {
-        if (!h) throw new Error(`merkle node missing: shard ${shard} level ${ids[i].level} index ${ids[i].index}`);
-        return h;
-      });
-    };
+    return merkleNodeReader((sql, params) => this.db.query(sql, params), shard);
   }
 }
 

@@ -5,6 +5,8 @@ import type { DataSource } from 'typeorm';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, type CopyValue } from '../database/copy-text.js';
 import type { NodeId } from '../domain/merkle/append.js';
+import type { NodeReader } from '../domain/merkle/prover.js';
+import { merkleNodeReader } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, ShardHead, TenantHead } from './append-plan.js';
 import type { Signal } from '../domain/record/derive-signals.js';
@@ -165,21 +167,9 @@ export class LedgerAppendRepository {
     );
   }
 
-  /** Reads complete-subtree hashes for proofs, in the order asked. Throws if one is missing. */
-  async readNodes(c: Pick<PoolClient, 'query'>, shard: number, ids: NodeId[]): Promise<Buffer[]> {
-    if (ids.length === 0) return [];
-    const { rows } = await c.query<{ level: number; idx: string; hash: Buffer }>(
-      `SELECT n.level, n.idx, n.hash FROM merkle_nodes n
-       JOIN unnest($2::smallint[], $3::bigint[]) AS want(level, idx) ON n.level = want.level AND n.idx = want.idx
-       WHERE n.shard = $1`,
-      [shard, ids.map((i) => i.level), ids.map((i) => i.index)],
-    );
-    const byKey = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
-    return ids.map((id) => {
-      const h = byKey.get(`${id.level}/${id.index}`);
-      if (!h) throw new Error(`merkle node missing: shard ${shard} level ${id.level} index ${id.index}`);
-      return h;
-    });
+  /** A proof node reader inside the caller's transaction (it sees this batch's nodes). */
+  nodeReader(c: Pick<PoolClient, 'query'>, shard: number): NodeReader {
+    return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard);
   }
 
   private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {

@@ -139,7 +139,7 @@ export class LedgerAppendService {
   private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, key: Awaited<ReturnType<SigningKeyService['current']>>) {
     const prevSize = await this.repo.latestCheckpointSize(c, head.shard);
     const proof = prevSize && prevSize < head.treeSize
-      ? await consistencyProof((ids) => this.repo.readNodes(c, head.shard, ids), prevSize, head.treeSize)
+      ? await consistencyProof(this.repo.nodeReader(c, head.shard), prevSize, head.treeSize)
       : [];
     const payload: Checkpoint = {
       origin: this.config.ledgerOrigin,

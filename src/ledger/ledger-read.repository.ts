@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import type { NodeId } from '../domain/merkle/range.js';
+import type { NodeReader } from '../domain/merkle/prover.js';
+import { merkleNodeReader, readMerkleNodes } from './merkle-node-store.js';
 import type { StoredCheckpoint, StoredEntryRow } from '../domain/verification/shard-verifier.js';
 
 export interface CheckpointRow extends StoredCheckpoint {
@@ -103,16 +105,12 @@ export class LedgerReadRepository {
     ];
   }
 
-  async readNodes(shard: number, ids: NodeId[]): Promise<Array<Buffer | undefined>> {
-    if (ids.length === 0) return [];
-    const rows: Array<{ level: number; idx: string; hash: Buffer }> = await this.db.query(
-      `SELECT n.level, n.idx, n.hash FROM merkle_nodes n
-       JOIN unnest($2::smallint[], $3::bigint[]) AS want(level, idx) ON n.level = want.level AND n.idx = want.idx
-       WHERE n.shard = $1`,
-      [shard, ids.map((i) => i.level), ids.map((i) => i.index)],
-    );
-    const byKey = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
-    return ids.map((id) => byKey.get(`${id.level}/${id.index}`));
+  readNodes(shard: number, ids: NodeId[]): Promise<Array<Buffer | undefined>> {
+    return readMerkleNodes((sql, params) => this.db.query(sql, params), shard, ids);
+  }
+
+  nodeReader(shard: number): NodeReader {
+    return merkleNodeReader((sql, params) => this.db.query(sql, params), shard);
   }
 
   async shards(): Promise<Array<{ shard: number; treeSize: number; rootHash: Buffer }>> {

@@ -40,6 +40,9 @@ export class LedgerService {
 
   /** Everything needed to verify one record offline: entry, inclusion proof, signed checkpoint. */
   async receipt(eventId: string): Promise<Receipt> {
+    // No stored event id holds U+0000 (validation refuses it), and PostgreSQL cannot even take it
+    // as a parameter: answer 404 rather than let the query fail as a 500.
+    if (eventId.includes('\u0000')) throw new LedgerNotFoundError('no record with that event_id');
     const row = await this.repo.entryByEventId(eventId);
     if (!row) throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
     const cp = await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
@@ -159,13 +162,7 @@ export class LedgerService {
   }
 
   private nodeReader(shard: number): NodeReader {
-    return async (ids) => {
-      const hashes = await this.repo.readNodes(shard, ids);
-      return hashes.map((h, i) => {
-        if (!h) throw new Error(`merkle node missing: shard ${shard} level ${ids[i].level} index ${ids[i].index}`);
-        return h;
-      });
-    };
+    return this.repo.nodeReader(shard);
   }
 }
 

@@ -22,7 +22,7 @@ import {
   archiveEntries, drain, FileDigest, LineError, lines, readWhole, ArchiveError, type ArchiveEntry, type BundleOpener,
 } from './bundle-archive.js';
 import {
-  BUNDLE_ENTRY_ORDER, FILE, HASHED_FILES, MANIFEST_TYP, checkpointLineDefect, completenessLineDefect, manifestDefect,
+  BUNDLE_ENTRY_ORDER, FILE, MANIFEST_TYP, checkpointLineDefect, completenessLineDefect, manifestDefect,
   occurredInRange, proofLineDefect, recordMatchesFilters,
   type BoundaryEntry, type CheckpointLine, type CompletenessLine, type Manifest, type ProofLine,
 } from './bundle-format.js';
