@@ -21,7 +21,6 @@ import type { DataSource } from 'typeorm';
 import type { TenantScope } from '../src/auth/principal.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { DecisionsRepository } from '../src/query/decisions/decisions.repository.js';
-import { EvaluationsRepository } from '../src/query/evaluations/evaluations.repository.js';
 import { FindingsRepository } from '../src/query/findings/findings.repository.js';
 import { IncidentsRepository } from '../src/query/incidents/incidents.repository.js';
 
@@ -155,8 +154,6 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
   const decisions = new DecisionsRepository(c.db);
   const incidents = new IncidentsRepository(c.db);
   const findings = new FindingsRepository(c.db);
-  const evaluations = new EvaluationsRepository(c.db);
-  void evaluations;
   const cases: Array<[string, QueryPath, () => Promise<unknown>]> = [
     ['request (one tenant)', 'request', () => decisions.byRequestId(one, sample.request_id)],
     ['request (all tenants)', 'request', () => decisions.byRequestId(all, sample.request_id)],

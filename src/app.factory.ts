@@ -7,6 +7,7 @@ import express from 'express';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { rejectNulInUrl, verifyJsonBody } from './common/request-guards.js';
 
 /** Routes whose body the ingest path needs as raw bytes (raw_sha256, NDJSON, OTLP). */
 const RAW_BODY_ROUTES = ['/v1/events', '/v1/ingest', '/v1/traces'];
@@ -15,7 +16,8 @@ const RAW_BODY_ROUTES = ['/v1/events', '/v1/ingest', '/v1/traces'];
 export async function createApp(config: AppConfig, opts: { shutdownHooks?: boolean } = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: false });
   app.use(RAW_BODY_ROUTES, express.raw({ type: () => true, limit: config.maxMessageBytes * 16 }));
-  app.use(express.json({ limit: '1mb' }));
+  app.use(rejectNulInUrl);
+  app.use(express.json({ limit: '1mb', verify: verifyJsonBody }));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   if (opts.shutdownHooks !== false) app.enableShutdownHooks();

@@ -35,7 +35,8 @@ export function toProblem(exception: unknown): { type: string; title: string; st
     const extra = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
     const detail = Array.isArray(extra.message) ? (extra.message as string[]).join('; ') : typeof extra.message === 'string' ? extra.message : exception.message;
     const { message: _m, statusCode: _s, error: _e, ...rest } = extra;
-    return { type: 'about:blank', title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error', status, detail, ...rest };
+    // The HTTP status wins over any `status` member of the exception body (readyz sends one).
+    return { type: 'about:blank', title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error', ...rest, status, detail };
   }
   const err = exception as { code?: string; message?: string; errors?: unknown; type?: string; status?: number };
   // body-parser errors (bad JSON, too large) carry their own 4xx status.

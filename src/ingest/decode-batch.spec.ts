@@ -47,3 +47,13 @@ describe('decodeBatch', () => {
     expect(items.map((i) => (i.kind === 'record' ? i.record.event_id : i.kind))).toEqual(['x1', 'x2']);
   });
 });
+
+describe('decodeBatch refuses what JSON.parse would silently change', () => {
+  it('quarantines duplicate member names and invalid UTF-8', () => {
+    const dup = JSON.stringify(sampleRecord()).replace('"tenant_id":"acme"', '"tenant_id":"acme","tenant_id":"other"');
+    const badUtf8 = Buffer.concat([Buffer.from(JSON.stringify(sampleRecord()).slice(0, 40)), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const items = decodeBatch([msg(0, dup), msg(1, badUtf8)], ctx);
+    expect(items.map((i) => (i.kind === 'poison' ? i.reasonCode : i.kind))).toEqual(['DUPLICATE_KEY', 'INVALID_UTF8']);
+    expect(items[0].kind === 'poison' && items[0].reason).toContain('tenant_id');
+  });
+});

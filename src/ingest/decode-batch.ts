@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { redactForDeadLetter, redactHeaders } from '../domain/privacy/redact.js';
 import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
+import { isUtf8 } from 'node:buffer';
+import { firstDuplicateKey } from '../domain/json/duplicate-keys.js';
 
 /**
  * Turns the raw messages of one Kafka batch into records to append and poison to
@@ -67,6 +69,12 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
     const kept = m.value.subarray(0, OVERSIZED_DEAD_LETTER_KEEP_BYTES);
     return [poison('TOO_LARGE', `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit; the dead letter keeps its first ${kept.length} bytes (SHA-256 of the whole message: ${sha})`, undefined, kept)];
   }
+  // Bytes JSON.parse would silently alter: invalid UTF-8 becomes U+FFFD, and of duplicate
+  // member names the last one wins. The ledger refuses both rather than store a guess.
+  if (!isUtf8(m.value)) return [poison('INVALID_UTF8', 'payload is not valid UTF-8')];
+  const text = m.value.toString('utf8');
+  const duplicate = /^\s*(\ufeff)?\s*[[{]/.test(text) ? firstDuplicateKey(text) : undefined;
+  if (duplicate) return [poison('DUPLICATE_KEY', `member "${duplicate}" appears twice in the same JSON object`)];
   let adapted: ReturnType<EventDecoder>;
   try {
     adapted = ctx.decode({ payload: m.value, headers: m.headers, receivedAt: ctx.receivedAt });

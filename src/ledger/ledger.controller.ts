@@ -1,6 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/roles.decorator.js';
+import { AnonymousOutsideProduction, Roles } from '../auth/roles.decorator.js';
+import type { AuthenticatedRequest } from '../auth/jwt-auth.guard.js';
+import { READ_ROLES } from '../auth/principal.js';
 import { CheckpointsQueryDto, ConsistencyQueryDto } from './dto/ledger-query.dto.js';
 import { LedgerService } from './ledger.service.js';
 
@@ -15,10 +17,13 @@ export class LedgerController {
     return this.ledger.jwks();
   }
 
+  /** The receipt holds the whole record, so it is tenant-scoped like every other read. */
   @Get('v1/records/:eventId/receipt')
+  @Roles(...READ_ROLES)
+  @AnonymousOutsideProduction()
   @ApiOperation({ summary: 'Entry, inclusion proof and signed checkpoint: verifiable with the JWKS alone' })
-  receipt(@Param('eventId') eventId: string) {
-    return this.ledger.receipt(eventId);
+  receipt(@Param('eventId') eventId: string, @Req() req: AuthenticatedRequest) {
+    return this.ledger.receipt(eventId, req.principal?.scope);
   }
 
   @Get('v1/ledger/checkpoints')

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { scopeIncludes, type TenantScope } from '../auth/principal.js';
 import { verifyCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../domain/merkle/prover.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
@@ -39,12 +40,13 @@ export class LedgerService {
   }
 
   /** Everything needed to verify one record offline: entry, inclusion proof, signed checkpoint. */
-  async receipt(eventId: string): Promise<Receipt> {
+  async receipt(eventId: string, scope?: TenantScope): Promise<Receipt> {
     // No stored event id holds U+0000 (validation refuses it), and PostgreSQL cannot even take it
     // as a parameter: answer 404 rather than let the query fail as a 500.
     if (eventId.includes('\u0000')) throw new LedgerNotFoundError('no record with that event_id');
     const row = await this.repo.entryByEventId(eventId);
-    if (!row) throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
+    // Outside the caller's tenants a record does not exist: 404, so ids reveal nothing.
+    if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id))) throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
     const cp = await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
     if (!cp) throw new LedgerNotFoundError(`record ${eventId} is not yet covered by a signed checkpoint`);
     const proof = await inclusionProof(this.nodeReader(row.entry.shard), row.entry.index, cp.treeSize);

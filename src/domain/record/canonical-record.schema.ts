@@ -34,12 +34,18 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const DECIMAL = /^-?\d{1,18}(\.\d{1,18})?$/;
 const CURRENCY = /^[A-Z]{3}$/;
 
+function roundTrips(v: string): boolean {
+  const t = Date.parse(v);
+  return !Number.isNaN(t) && new Date(t).toISOString() === v;
+}
+
 function IsTimestamp(options?: ValidationOptions) {
   return ValidateBy(
     {
       name: 'isTimestamp',
       validator: {
-        validate: (v: unknown) => typeof v === 'string' && RFC3339_UTC_MS.test(v) && !Number.isNaN(Date.parse(v)),
+        // Must round-trip: JavaScript rolls 2026-02-30 over to March 2, PostgreSQL refuses it.
+        validate: (v: unknown) => typeof v === 'string' && RFC3339_UTC_MS.test(v) && !v.startsWith('0000') && roundTrips(v),
         defaultMessage: () => 'must be an RFC 3339 UTC timestamp with milliseconds (2026-01-31T12:00:00.000Z)',
       },
     },

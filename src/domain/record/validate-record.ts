@@ -9,6 +9,7 @@ export type RecordValidation =
   | { ok: false; errors: string[] };
 
 const MAX_DEPTH = 8;
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Validates an untrusted value as a canonical v1 record. On success the returned record is
@@ -52,6 +53,8 @@ function jsonShapeErrors(value: unknown, path: string, depth: number): string[] 
       } else {
         for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
           if (!k.isWellFormed() || k.includes('\u0000')) out.push(`${at}: a key contains a lone surrogate or NUL`);
+          // Object machinery, never data: class-validator's whitelist would not see them.
+          if (RESERVED_KEYS.has(k)) out.push(`${path ? `${path}.${k}` : k}: reserved name, not allowed as a member`);
           out.push(...jsonShapeErrors(v, path ? `${path}.${k}` : k, depth + 1));
         }
       }

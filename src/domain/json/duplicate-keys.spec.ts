@@ -1,0 +1,23 @@
+import { firstDuplicateKey } from './duplicate-keys.js';
+
+describe('firstDuplicateKey', () => {
+  it.each([
+    ['{"a":1,"b":2}', undefined],
+    ['{"a":1,"a":2}', 'a'],
+    ['{"x":{"t":"a","t":"b"}}', 'x.t'],
+    ['{"a":"a","b":{"a":1}}', undefined],
+    ['[{"a":1},{"a":2}]', undefined],
+    ['{"s":"has \\" quote, and \\"a\\":","s2":1}', undefined],
+    ['{"k\\u0061":1,"ka":2}', 'ka'],
+    ['{"arr":[{"z":1,"z":2}]}', 'arr.z'],
+    ['{"a":[1,2],"b":[{"c":{}}],"a":0}', 'a'],
+    ['{"broken', undefined],
+  ])('%s → %s', (text, expected) => {
+    expect(firstDuplicateKey(text)).toBe(expected);
+  });
+
+  it('agrees with JSON.parse on documents without duplicates', () => {
+    const doc = { a: { b: [1, { c: 'x"y', d: [] }], e: {} }, f: 'g' };
+    expect(firstDuplicateKey(JSON.stringify(doc))).toBeUndefined();
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * JSON.parse keeps the last of duplicate member names, so `{"tenant_id":"a","tenant_id":"b"}`
+ * would be stored under tenant b while another reader of the same bytes sees a. RFC 8259 leaves
+ * duplicates undefined and RFC 8785 forbids them: a ledger must refuse them.
+ *
+ * A single pass over the text tracking strings and the member names of each open object.
+ * Returns the first duplicated name with its path, or undefined. Precondition: none — it is
+ * meant for untrusted text and never throws; malformed JSON is JSON.parse's to report.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  const stack: Array<Set<string> | null> = []; // null for arrays
+  const path: string[] = [];
+  let i = 0;
+  let expectKey = false;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const end = stringEnd(text, i);
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const raw = text.slice(i + 1, end);
+        const name = raw.includes('\\') ? safeUnescape(raw) : raw;
+        if (top.has(name)) return [...path.slice(0, stack.length - 1), name].filter((p) => p !== '').join('.');
+        top.add(name);
+        path[stack.length - 1] = name;
+        expectKey = false;
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      path[stack.length - 1] = '';
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      path.length = Math.max(0, stack.length);
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+    i++;
+  }
+  return undefined;
+}
+
+/** Index of the closing quote of the string opening at `start` (or the text's end). */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c /* \ */) i += 2;
+    else if (c === 0x22) return i;
+    else i++;
+  }
+  return text.length;
+}
+
+function safeUnescape(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
+}
