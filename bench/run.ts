@@ -6,7 +6,7 @@
  *
  *   node dist/bench/run.js [--events N] [--records N] [--naive-events N] [--quick]
  *                          [--partitions P] [--batch B] [--latency-seconds S]
- *                          [--out PATH] [--no-profile] [--keep]
+ *                          [--export-records N] [--out PATH] [--no-profile] [--keep]
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

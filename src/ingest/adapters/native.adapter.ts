@@ -36,8 +36,9 @@ function adaptOne(doc: unknown, index: number, total: number, sha: string): Adap
   const record = { ...doc, source: { ...senderSource, format: 'native', adapter_version: nativeAdapter.version, raw_sha256: sha } };
   const v = validateRecord(record);
   if (!v.ok) throw new DecodeError('INVALID_RECORD', `${where}: not a valid canonical v1 record: ${redactText(v.errors.join('; '))}`);
-  const clean = scrub(v.record, notes);
-  return finalize(clean, [...(clean.normalization_notes ?? []), ...notes], where);
+  const scrubbed = scrub(v.record, notes);
+  // Validated just above; only a scrub that changed something needs the check again.
+  return finalize(scrubbed.record, [...(scrubbed.record.normalization_notes ?? []), ...notes], where, { alreadyValid: !scrubbed.changed });
 }
 
 /**
@@ -45,7 +46,7 @@ function adaptOne(doc: unknown, index: number, total: number, sha: string): Adap
  * hashes only), but free-text members could still carry a pasted key or an e-mail, and a sender
  * may put a raw e-mail in end_user_hash. Those are masked/hashed here, with a note.
  */
-function scrub(r: CanonicalRecord, notes: string[]): CanonicalRecord {
+function scrub(r: CanonicalRecord, notes: string[]): { record: CanonicalRecord; changed: boolean } {
   let changed = false;
   const clean = (s: string | undefined): string | undefined => {
     if (s === undefined) return s;
@@ -66,6 +67,7 @@ function scrub(r: CanonicalRecord, notes: string[]): CanonicalRecord {
   if (r.end_user_hash !== undefined && !/^[0-9a-f]{64}$/.test(r.end_user_hash)) {
     out.end_user_hash = endUserHash(r.end_user_hash);
     notes.push('end_user_hash was not a SHA-256; hashed by the ledger');
+    changed = true;
   }
-  return out;
+  return { record: out, changed };
 }
