@@ -75,6 +75,7 @@ describe('chaos: HTTP API abuse and token attacks', () => {
 
     const statuses = new Map<string, number>();
     const fivexx: string[] = [];
+    const veryBig = Buffer.alloc(80 * 1024 * 1024, 0x20);
     const call = async (method: string, path: string, init: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; text: string }> => {
       let status = 0;
       let text = '';
@@ -84,6 +85,13 @@ describe('chaos: HTTP API abuse and token attacks', () => {
         text = await res.text().catch(() => '');
       } catch (e) {
         text = (e as Error).message;
+      }
+      // An 80 MB body: the server answers 413 as soon as the limit is crossed and closes the
+      // connection without reading the rest (as HTTP allows), so fetch, still sending, may see
+      // the socket close instead of the answer. That is a refusal, not a server failure.
+      if (status === 0 && init.body === veryBig) {
+        statuses.set('closed-over-limit', (statuses.get('closed-over-limit') ?? 0) + 1);
+        return { status, text };
       }
       const cls = status === 0 ? 'no-answer' : `${Math.floor(status / 100)}xx`;
       statuses.set(cls, (statuses.get(cls) ?? 0) + 1);
@@ -130,7 +138,6 @@ describe('chaos: HTTP API abuse and token attacks', () => {
     // TRACE and CONNECT are refused by Node's fetch itself, before anything reaches the server.
     const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'PROPFIND', 'PURGE'];
     const authFor = (): Record<string, string> => (random() < 0.8 ? { authorization: `Bearer ${admin}` } : random() < 0.5 ? {} : { authorization: pick([`Bearer ${token({}, {}, attacker)}`, 'Bearer', 'Basic YTpi', `Bearer ${'a'.repeat(20_000)}`, 'Bearer a.b.c']) });
-    const veryBig = Buffer.alloc(80 * 1024 * 1024, 0x20);
     let hugeSent = 0;
     for (let n = 0; n < FUZZ; n++) {
       const r = random();
