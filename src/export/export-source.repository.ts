@@ -1,22 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
-import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import { merkleNodeReader } from '../ledger/merkle-node-store.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
+import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
 
-interface ChainDbRow {
-  event_id: string;
-  shard: number;
-  leaf_index: string;
-  tenant_id: string;
-  tenant_seq: string;
-  tenant_prev: Buffer | null;
-  leaf_hash: Buffer;
-  record: object;
-}
+type ChainDbRow = EntryDbRow;
 
 /**
  * The ledger reads an export needs (SQL only). Every query is bounded by the anchor's tree
@@ -116,16 +107,6 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
   return cps[lo];
 }
 
-/** The ledger entry exactly as it was hashed, from the stored columns and record. */
 function toSourceEntry(r: ChainDbRow): SourceEntry {
-  const entry: LedgerEntry = {
-    v: 1,
-    shard: r.shard,
-    index: Number(r.leaf_index),
-    tenant_id: r.tenant_id,
-    tenant_seq: Number(r.tenant_seq),
-    tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
-    record: r.record,
-  };
-  return { eventId: r.event_id, entry, leafHash: r.leaf_hash };
+  return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash };
 }

@@ -13,14 +13,7 @@ export interface CheckpointRow extends StoredCheckpoint {
   kid: string;
 }
 
-interface RecordDbRow {
-  event_id: string;
-  shard: number;
-  leaf_index: string;
-  tenant_id: string;
-  tenant_seq: string;
-  tenant_prev: Buffer | null;
-  leaf_hash: Buffer;
+interface RecordDbRow extends EntryDbRow {
   record: CanonicalRecord;
 }
 
@@ -172,9 +165,25 @@ function toCheckpointRow(r: CheckpointDbRow): CheckpointRow {
   };
 }
 
-/** Rebuilds the ledger entry exactly as it was hashed, from the stored columns and record. */
-function toEntryRow(r: RecordDbRow): StoredEntryRow {
-  const entry: LedgerEntry = {
+/** The stored columns a ledger entry is rebuilt from. */
+export interface EntryDbRow {
+  event_id: string;
+  shard: number;
+  leaf_index: string;
+  tenant_id: string;
+  tenant_seq: string;
+  tenant_prev: Buffer | null;
+  leaf_hash: Buffer;
+  record: object;
+}
+
+/**
+ * Rebuilds the ledger entry exactly as it was hashed, from the stored columns and record.
+ * The one place that knows how a records row maps to a Merkle leaf input (verify, receipts
+ * and exports all go through it).
+ */
+export function entryFromRow(r: EntryDbRow): LedgerEntry {
+  return {
     v: 1,
     shard: r.shard,
     index: Number(r.leaf_index),
@@ -183,5 +192,8 @@ function toEntryRow(r: RecordDbRow): StoredEntryRow {
     tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
     record: r.record,
   };
-  return { eventId: r.event_id, entry, storedLeafHash: r.leaf_hash };
+}
+
+function toEntryRow(r: RecordDbRow): StoredEntryRow {
+  return { eventId: r.event_id, entry: entryFromRow(r), storedLeafHash: r.leaf_hash };
 }
