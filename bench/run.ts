@@ -61,7 +61,7 @@ const OPT = {
   batch: int(args.batch, 1000),
   latencySeconds: int(args['latency-seconds'], quick ? 2 : 10),
   stageEvents: quick ? 500 : 5000,
-  exportRecords: int(args['export-records'], quick ? 2_000 : 20_000),
+  exportRecords: int(args['export-records'], quick ? 2_000 : 100_000),
   appendBatches: quick ? 3 : 20,
   proofSeconds: quick ? 1 : 3,
   smallTree: 10_000,

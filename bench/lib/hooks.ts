@@ -118,7 +118,7 @@ function isExportBench(m: Partial<ExportBenchModule>): m is ExportBenchModule {
  * getrusage maxRSS of a child keeps the high-water mark of the process it was forked from
  * across execve on Linux (a parent at 400 MiB: the child reports 404 MiB, its VmHWM 39 MiB).
  */
-const RSS_NOTE = 'getrusage maxRSS: inherits the bench\'s own high-water mark across fork+exec (upper bound; VmHWM is the child\'s own)';
+const RSS_NOTE = 'VmHWM of the child process that did the work (its own high-water mark)';
 
 async function exportBench(mod: ExportBenchModule, ctx: BenchHookContext): Promise<BenchFigure[]> {
   const db = await ctx.createDatabase();

@@ -8,7 +8,8 @@
  *   const ver = await measureVerify({ file: outFile, jwks: seeded.jwks });
  *
  * Export and verify each run in a fresh `node` child process, so `peakRssBytes` is that
- * process's own high-water mark (getrusage maxRSS) and not the harness's. Both need the
+ * process's own high-water mark: VmHWM from /proc/self/status, because getrusage maxRSS of a
+ * child inherits the parent's high-water mark across fork+exec. Both need the
  * compiled tree (`npm run build`). The database must be migrated.
  */
 import 'reflect-metadata';
@@ -37,7 +38,7 @@ export interface RateMeasurement {
   records: number;
   seconds: number;
   recordsPerSecond: number;
-  /** High-water mark of the measuring process's resident set (getrusage maxRSS). */
+  /** High-water mark of the measuring process's resident set (VmHWM). */
   peakRssBytes: number;
   /** Bundle size (export) or bytes read (verify). */
   bundleBytes: number;
@@ -118,12 +119,14 @@ export async function seedExportBenchLedger(opts: {
 export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: string; query: ExportQuery; outFile: string; origin?: string }): Promise<RateMeasurement> {
   const module = distModule('src/export/standalone-export.js');
   const script = `
+    import { readFileSync } from 'node:fs';
     import { exportFromDatabase } from ${JSON.stringify(module)};
+    const peak = () => { try { return Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; } catch { return process.resourceUsage().maxRSS * 1024; } };
     const t = performance.now();
     const r = await exportFromDatabase({ query: ${JSON.stringify(opts.query)}, outFile: ${JSON.stringify(opts.outFile)} });
     const ms = performance.now() - t;
     const u = process.resourceUsage();
-    process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: u.maxRSS * 1024, bytes: r.size, cpuUs: u.userCPUTime + u.systemCPUTime }));
+    process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: peak(), bytes: r.size, cpuUs: u.userCPUTime + u.systemCPUTime }));
     process.exit(0);`;
   const env = { ...process.env, DATABASE_URL: opts.databaseUrl, SIGNING_KEY_JWK: opts.signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', ...(opts.origin ? { LEDGER_ORIGIN: opts.origin } : {}) };
   return measured(await run(process.execPath, ['--input-type=module', '-e', script], { env, maxBuffer: 1 << 20 }));
@@ -133,14 +136,15 @@ export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: 
 export async function measureVerify(opts: { file: string; jwks?: Jwks }): Promise<RateMeasurement> {
   const module = distModule('src/domain/bundle/verify-bundle.js');
   const script = `
-    import { createReadStream, statSync } from 'node:fs';
+    import { createReadStream, readFileSync, statSync } from 'node:fs';
+    const peak = () => { try { return Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; } catch { return process.resourceUsage().maxRSS * 1024; } };
     import { verifyBundle, describeProblem } from ${JSON.stringify(module)};
     const t = performance.now();
     const v = await verifyBundle(() => createReadStream(${JSON.stringify(opts.file)}), { trustedJwks: ${JSON.stringify(opts.jwks ?? null)} ?? undefined });
     const ms = performance.now() - t;
     if (!v.ok) { process.stderr.write(describeProblem(v.problem)); process.exit(1); }
     const u = process.resourceUsage();
-    process.stdout.write(JSON.stringify({ records: v.counts.records, ms, maxRss: u.maxRSS * 1024, bytes: statSync(${JSON.stringify(opts.file)}).size, cpuUs: u.userCPUTime + u.systemCPUTime }));
+    process.stdout.write(JSON.stringify({ records: v.counts.records, ms, maxRss: peak(), bytes: statSync(${JSON.stringify(opts.file)}).size, cpuUs: u.userCPUTime + u.systemCPUTime }));
     process.exit(0);`;
   return measured(await run(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }));
 }
