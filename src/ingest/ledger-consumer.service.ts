@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
-import { LedgerAppendService, type AppendBatchResult } from '../ledger/ledger-append.service.js';
+import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeBatch } from './decode-batch.js';
@@ -108,14 +108,30 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
     );
     await heartbeat();
-    const result = await this.appendWithRetry({
+    const input = {
       topic: batch.topic,
       partition: batch.partition,
       groupId: this.config.kafka.groupId,
       items,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-      deadLetter: (rows) => this.deadLetter(rows),
-    });
+      deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
+    };
+    let result: AppendBatchResult;
+    try {
+      result = await this.appendWithRetry(input);
+    } catch (e) {
+      if (!(e instanceof OffsetGapError)) throw e;
+      // The fetch position ran ahead of what PostgreSQL holds (a retried or restarted batch
+      // after a database outage, a seek lost in a rebalance). If the broker still has the
+      // messages, go back for them; only a gap the broker trimmed away is accepted, loudly.
+      const low = await this.logStartOffset(batch.topic, batch.partition);
+      if (BigInt(low) <= BigInt(e.expected)) {
+        this.log.warn(`${e.message}: seeking back to ${e.expected}`);
+        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: e.expected });
+        return;
+      }
+      result = await this.appendWithRetry({ ...input, acceptGapFrom: low });
+    }
     resolveOffset(batch.lastOffset());
     this.observe(batch.messages.length, result, started, batch);
     if (result.checkpoint) {
@@ -128,6 +144,17 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         .catch((e) => this.log.warn(`checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`));
     }
     await heartbeat();
+  }
+
+  /** The partition's log start offset: messages below it are gone from the broker. */
+  private async logStartOffset(topic: string, partition: number): Promise<string> {
+    const admin = this.kafka.kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.low ?? '0';
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0]): Promise<AppendBatchResult> {

@@ -21,6 +21,12 @@ export interface AppendBatchInput {
   items: DecodedItem[];
   /** Offset after the last message of the batch: what the next batch must start at. */
   nextOffset: string;
+  /**
+   * The broker's log start offset for this partition, when the caller has checked it: a batch
+   * that starts after the stored offset is accepted only if the missing messages are below it
+   * (trimmed by retention: gone for good). Otherwise appendBatch throws OffsetGapError.
+   */
+  acceptGapFrom?: string;
   /** Called inside the transaction, before commit, with everything being quarantined. */
   deadLetter?: (rows: QuarantineRow[]) => Promise<void>;
 }
@@ -35,6 +41,14 @@ export interface AppendBatchResult {
   /** Set when the batch starts after the stored offset (the broker trimmed or skipped data). */
   gap?: { expected: string; got: string };
   checkpoint?: StoredCheckpointRow & { payload: Checkpoint };
+}
+
+/** A batch began after the stored offset: the messages in between were never appended. */
+export class OffsetGapError extends Error {
+  readonly code = 'OFFSET_GAP';
+  constructor(readonly partition: number, readonly expected: string, readonly got: string) {
+    super(`partition ${partition}: the ledger stored up to offset ${expected} but the batch starts at ${got}`);
+  }
 }
 
 /**
@@ -78,6 +92,13 @@ export class LedgerAppendService {
     const fresh = stored === null ? input.items : input.items.filter((i) => BigInt(i.offset) >= stored);
     const result: AppendBatchResult = { appended: 0, duplicates: 0, conflicts: 0, quarantined: 0, alreadyConsumed: input.items.length - fresh.length };
     if (stored !== null && fresh.length > 0 && BigInt(fresh[0].offset) > stored) {
+      // The batch skips messages the ledger never stored. Unless the caller knows they are gone
+      // from the broker, refuse: appending would make the skip permanent.
+      const low = input.acceptGapFrom === undefined ? undefined : BigInt(input.acceptGapFrom);
+      const gone = low !== undefined && stored < low && BigInt(fresh[0].offset) <= low;
+      if (!gone) {
+        throw new OffsetGapError(input.partition, stored.toString(), fresh[0].offset);
+      }
       result.gap = { expected: stored.toString(), got: fresh[0].offset };
     }
     if (fresh.length === 0) return result;
