@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { pollUntil } from '../support/poll-until.js';
 import { buildWorkload, freePort } from '../support/workload.js';
 import {
-  FULL, PacedProducer, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
+  FULL, PacedProducer, consumedOffsets, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
 } from '../support/chaos-kit.js';
 
 /**
@@ -28,6 +28,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
   let kafka: DevKafka;
   let db: TestDatabase;
   let svc: ChaosService | undefined;
+  const fmtOffsets = (m: Map<number, bigint>) => JSON.stringify(Object.fromEntries([...m].map(([p, o]) => [p, String(o)])));
 
   afterAll(async () => {
     await svc?.kill('SIGKILL');
@@ -56,19 +57,41 @@ describe('chaos: broker outages and injected protocol errors', () => {
     void service.exited.then(({ code, signal }) => (exited = `exit ${code ?? signal}`));
     const stored = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n);
 
+    // Production lasts as long as the faults do, so every fault meets live traffic: paced while
+    // faults remain, and once the workload is exhausted it re-sends earlier valid messages (each a
+    // redelivery the ledger must absorb as a duplicate). Without this the workload could end
+    // before the last faults, and a caught-up consumer has nothing left to show progress on.
     const producer = new PacedProducer(kafka.brokers, db, { maxBacklog: 1500 });
     await producer.connect();
+    let faultsDone = false;
+    let redelivered = 0;
+    const records = messages.filter((_, i) => workload[i].expect === 'record');
     const production = (async () => {
       for (let i = 0; i < messages.length; i += 100) {
         await producer.sendWithRetry(TOPIC, messages.slice(i, i + 100));
-        await sleep(FULL ? 60 : 250);
+        await sleep(faultsDone ? 50 : FULL ? 60 : 400);
+      }
+      for (let j = 0; !faultsDone; j += 50) {
+        const again = records.slice(j % records.length, (j % records.length) + 50).map((m) => ({ ...m, headers: { 'x-chaos-id': 'redelivery' } }));
+        await producer.sendWithRetry(TOPIC, again);
+        redelivered += again.length;
+        await sleep(250);
       }
     })();
 
     const faults: string[] = [];
+    // Resumed = the ledger consumes everything the log held once the fault was lifted; production
+    // goes on meanwhile, so this also needs fetch, commit and rebalance to work again.
     const progress = async (what: string) => {
-      const n = await stored();
-      await pollUntil(async () => (await stored()) > n || exited !== undefined, { timeoutMs: 90_000, what: () => `progress after ${what}\n${service.output().slice(-3000)}` });
+      const highs = await highWatermarks(kafka.brokers, TOPIC);
+      let consumed = new Map<number, bigint>();
+      await pollUntil(
+        async () => {
+          consumed = await consumedOffsets(db, TOPIC).catch(() => consumed);
+          return [...highs].every(([p, h]) => (consumed.get(p) ?? 0n) >= h) || exited !== undefined;
+        },
+        { timeoutMs: 120_000, what: () => `progress after ${what}: consumed ${fmtOffsets(consumed)} to reach ${fmtOffsets(highs)}\n${service.output().slice(-3000)}` },
+      );
       if (exited) throw new Error(`service ${exited} after ${what}:\n${service.output().slice(-4000)}`);
     };
     const fault = async (name: string, commands: string[], holdMs: number, undo: string[] = []) => {
@@ -89,6 +112,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
     await fault('leader of partition 0 moved 1 -> 3', [`leader ${TOPIC} 0 3`], 2000);
     await fault('broker 3 down 2s (leads partitions 0, 2)', ['down 3'], 2000, ['up 3']);
     for (const api of ['Fetch', 'OffsetCommit', 'Heartbeat', 'Produce']) await kafka.command(`clear-errors ${api}`);
+    faultsDone = true;
 
     await production;
     await producer.disconnect();
@@ -120,6 +144,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
     const conflictIdx = workload.map((m, i) => (m.expect === 'conflict' ? i : -1)).filter((i) => i >= 0);
     const conflictMismatch = conflictIdx.filter((i) => quarantine.filter((q) => q.reason_code === 'CONFLICT' && q.event_id === workload[i].eventId).length !== (copies.get(`conflict:${i}`) ?? 0));
     const logCopies = [...copies.values()].reduce((n, c) => n + c, 0);
+    const workloadCopies = logCopies - (copies.get('redelivery') ?? 0);
     const shape = await ledgerShape(db);
     const verify = await verifyCli(db.url);
 
@@ -129,8 +154,9 @@ describe('chaos: broker outages and injected protocol errors', () => {
       fault_list: faults.join(' | '),
       service_exits: exitedDuringRun ?? 0,
       messages_produced: workload.length,
+      redelivered_while_faults_lasted: redelivered,
       copies_in_log: logCopies,
-      producer_retry_duplicates: logCopies - workload.length,
+      producer_retry_duplicates: workloadCopies - workload.length,
       distinct_valid: distinct.size,
       stored: rows.length,
       missing: missing.length,
