@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { pollUntil } from '../support/poll-until.js';
 import { buildWorkload, freePort } from '../support/workload.js';
 import {
-  FULL, PacedProducer, consumedOffsets, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
+  FULL, PacedProducer, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
 } from '../support/chaos-kit.js';
 
 /**
@@ -28,7 +28,6 @@ describe('chaos: broker outages and injected protocol errors', () => {
   let kafka: DevKafka;
   let db: TestDatabase;
   let svc: ChaosService | undefined;
-  const fmtOffsets = (m: Map<number, bigint>) => JSON.stringify(Object.fromEntries([...m].map(([p, o]) => [p, String(o)])));
 
   afterAll(async () => {
     await svc?.kill('SIGKILL');
@@ -83,15 +82,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
     // Resumed = the ledger consumes everything the log held once the fault was lifted; production
     // goes on meanwhile, so this also needs fetch, commit and rebalance to work again.
     const progress = async (what: string) => {
-      const highs = await highWatermarks(kafka.brokers, TOPIC);
-      let consumed = new Map<number, bigint>();
-      await pollUntil(
-        async () => {
-          consumed = await consumedOffsets(db, TOPIC).catch(() => consumed);
-          return [...highs].every(([p, h]) => (consumed.get(p) ?? 0n) >= h) || exited !== undefined;
-        },
-        { timeoutMs: 120_000, what: () => `progress after ${what}: consumed ${fmtOffsets(consumed)} to reach ${fmtOffsets(highs)}\n${service.output().slice(-3000)}` },
-      );
+      await waitConsumed(db, kafka.brokers, { timeoutMs: 120_000, stop: () => exited !== undefined, describe: () => `progress after ${what}\n${service.output().slice(-3000)}` });
       if (exited) throw new Error(`service ${exited} after ${what}:\n${service.output().slice(-4000)}`);
     };
     const fault = async (name: string, commands: string[], holdMs: number, undo: string[] = []) => {

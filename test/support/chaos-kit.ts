@@ -165,15 +165,18 @@ export async function consumedOffsets(db: Queryable, topic = 'routing.decisions'
   return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
 }
 
-/** Waits until the stored offsets of every partition reach the topic's high watermarks. */
-export async function waitConsumed(db: Queryable, brokers: string[], opts: { topic?: string; timeoutMs?: number; describe?: () => string } = {}): Promise<void> {
+/**
+ * Waits until the stored offsets of every partition reach the topic's high watermarks as they
+ * stand now (at or past them: production may go on meanwhile); `stop` ends the wait early.
+ */
+export async function waitConsumed(db: Queryable, brokers: string[], opts: { topic?: string; timeoutMs?: number; describe?: () => string; stop?: () => boolean } = {}): Promise<void> {
   const topic = opts.topic ?? 'routing.decisions';
   const highs = await highWatermarks(brokers, topic);
   let last = new Map<number, bigint>();
   await pollUntil(
     async () => {
       last = await consumedOffsets(db, topic).catch(() => last);
-      return [...highs].every(([p, high]) => high === 0n || last.get(p) === high);
+      return opts.stop?.() || [...highs].every(([p, high]) => high === 0n || (last.get(p) ?? 0n) >= high);
     },
     { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 250, what: () => `consumed ${fmt(last)} to reach ${fmt(highs)}\n${opts.describe?.() ?? ''}` },
   );
