@@ -94,7 +94,7 @@ export async function appendCost(pool: pg.Pool, shard: number, batches: number, 
       const t2 = performance.now();
       await repo.insertNodes(client, shard, r.nodes);
       const t3 = performance.now();
-      await repo.advanceShardHead(client, head.treeSize, { shard, treeSize: r.treeSize, frontier: r.frontier, root: r.root });
+      await client.query('UPDATE shard_heads SET tree_size = $2, root_hash = $3, frontier = $4 WHERE shard = $1', [shard, r.treeSize, r.root, r.frontier]);
       const t4 = performance.now();
       await consistencyProof(repo.nodeReader(client, shard), head.treeSize, r.treeSize);
       const t5 = performance.now();

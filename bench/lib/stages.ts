@@ -10,16 +10,17 @@ import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { signCheckpoint } from '../../src/domain/checkpoint/checkpoint-jws.js';
 import { generateSigningKey } from '../../src/domain/checkpoint/signing-key.js';
-import { contentHash, ledgerEntryBytes, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
+import { canonicalRecordForm, contentHash, ledgerEntryBytes, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { EMPTY_ROOT, leafHash } from '../../src/domain/merkle/hasher.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { deriveSignals } from '../../src/domain/record/derive-signals.js';
+import { recordCopyValues } from '../../src/ledger/record-columns.js';
 import { validateRecord } from '../../src/domain/record/validate-record.js';
 import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
 import { decodeBatch, type DecodedItem, type DecodedRecord } from '../../src/ingest/decode-batch.js';
-import { planAppend } from '../../src/ledger/append-plan.js';
-import { LedgerAppendRepository, type RecordRow } from '../../src/ledger/ledger-append.repository.js';
+import { planAppend, type PlannedEntry } from '../../src/ledger/append-plan.js';
+import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repository.js';
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import type { PoolClient } from 'pg';
@@ -52,19 +53,6 @@ async function measureAsync(stage: string, events: number, fn: () => Promise<voi
   await fn();
   const d = cpuDelta(a, cpuSnapshot());
   return { stage, cpuUsPerEvent: (d.selfS * 1e6) / events, wallUsPerEvent: (d.wallS * 1e6) / events, pgUsPerEvent: d.postgresS === undefined ? undefined : (d.postgresS * 1e6) / events, note };
-}
-
-/** The rows insertRecords encodes, built the way it builds them (for timing copyLine alone). */
-function recordValues(row: RecordRow): unknown[] {
-  const { planned: { record: r, entry, leafHash: lh }, contentSha256, signals } = row;
-  return [
-    r.event_id, entry.shard, entry.index, entry.tenant_id, entry.tenant_seq,
-    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'), lh, contentSha256,
-    r.occurred_at, r.received_at ?? r.occurred_at, r.request_id, r.trace_id, r.gateway.id, r.requested_model,
-    r.resolved_model?.value, r.provider, r.region?.served,
-    r.fallback_used === undefined ? null : String(r.fallback_used), r.cache?.status, r.outcome.status,
-    signals, JSON.stringify(r), r.source.topic, r.source.partition, r.source.offset,
-  ];
 }
 
 /**
@@ -106,9 +94,13 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   out.push(measure('canonicalize: canonicalJson(record)', n, () => {
     for (const r of records) canonicalJson(r);
   }));
-  out.push(measure('content hash: contentHash(record) (canonicalize a copy + SHA-256)', n, () => {
+  out.push(measure('content hash alone: contentHash(record) (canonicalize a copy + SHA-256; the pipeline uses the next line)', n, () => {
     for (const r of records) contentHash(r);
   }));
+  out.push(measure('canonicalize once: canonicalRecordForm(record) (stored bytes + content hash, as the append does it)', n, () => {
+    for (const r of records) canonicalRecordForm(r);
+  }));
+  const formed = records.map((record) => ({ record, form: canonicalRecordForm(record) }));
   const entries: LedgerEntry[] = records.map((record, i) => ({ v: 1, shard: opts.shard, index: i, tenant_id: record.tenant_id, tenant_seq: 0, tenant_prev: null, record }));
   out.push(measure('leaf hash: ledgerEntryLeafHash(entry) (checks + canonicalize + SHA-256)', n, () => {
     for (const e of entries) ledgerEntryLeafHash(e);
@@ -122,8 +114,8 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
     let state = { treeSize: 0, frontier: [] as Buffer[] };
     for (let i = 0; i < n; i += B) state = appendLeaves(state, leaves.slice(i, i + B));
   }));
-  out.push(measure('plan: planAppend (leaf hashes + Merkle + tenant chain)', n, () => {
-    for (let i = 0; i < n; i += B) planAppend({ shard: opts.shard, treeSize: 0, frontier: [] }, new Map(), records.slice(i, i + B));
+  out.push(measure('plan: planAppend (leaf hashes from the canonical bytes + Merkle + tenant chain)', n, () => {
+    for (let i = 0; i < n; i += B) planAppend({ shard: opts.shard, treeSize: 0, frontier: [] }, new Map(), formed.slice(i, i + B));
   }));
   out.push(measure('signals: deriveSignals', n, () => {
     for (const r of records) deriveSignals(r);
@@ -132,14 +124,14 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   let head: { shard: number; treeSize: number; frontier: Buffer[] } = { shard: opts.shard, treeSize: 0, frontier: [] };
   const tenantHeads = new Map<string, { nextSeq: number; lastLeafHash: Buffer }>();
   for (let i = 0; i < n; i += B) {
-    const p = planAppend(head, tenantHeads, records.slice(i, i + B));
+    const p = planAppend(head, tenantHeads, formed.slice(i, i + B));
     plans.push(p);
     head = p.head;
     for (const [t, h] of p.tenantHeads) tenantHeads.set(t, h);
   }
-  const rows: RecordRow[][] = plans.map((p) => p.entries.map((planned) => ({ planned, contentSha256: contentHash(planned.record), signals: deriveSignals(planned.record) })));
-  out.push(measure('DB write, Node side: COPY text of the records rows (JSON.stringify + copyLine)', n, () => {
-    for (const b of rows) b.map((r) => copyLine(recordValues(r) as never)).join('');
+  const rows: PlannedEntry[][] = plans.map((p) => p.entries);
+  out.push(measure('DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here)', n, () => {
+    for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
   }));
   out.push(measure('DB write, Node side: COPY text of the Merkle node rows', n, () => {
     for (const p of plans) p.nodes.map((x) => copyLine([opts.shard, x.level, x.index, x.hash])).join('');
@@ -174,7 +166,7 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   await ds.initialize();
   try {
     const keys = { current: async () => key } as unknown as SigningKeyService;
-    const service = new LedgerAppendService(config, ds, keys);
+    const service = new LedgerAppendService(config, ds, keys, repo);
     // Fresh event ids and another shard: the rows above already hold these events.
     const again = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + n + i)));
     const items: DecodedItem[][] = [];

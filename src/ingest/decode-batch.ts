@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import type { DecodedItem, Poison } from '../ledger/ledger-input.js';
 import { redactForDeadLetter, redactHeaders } from '../domain/privacy/redact.js';
 import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
 import { isUtf8 } from 'node:buffer';
@@ -23,23 +23,7 @@ export interface RawMessage {
 /** Format detection + gateway adapter: one payload may hold several events. Throws DecodeError on undecodable input. */
 export type EventDecoder = (raw: RawEvent) => AdaptedRecord[];
 
-export interface DecodedRecord {
-  kind: 'record';
-  offset: string;
-  record: CanonicalRecord;
-}
-
-export interface Poison {
-  kind: 'poison';
-  offset: string;
-  reasonCode: string;
-  reason: string;
-  payload: Buffer;
-  headers: Record<string, string | undefined>;
-  eventId?: string;
-}
-
-export type DecodedItem = DecodedRecord | Poison;
+export type { DecodedItem, DecodedRecord, Poison } from '../ledger/ledger-input.js';
 
 export interface DecodeContext {
   topic: string;

@@ -35,6 +35,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     private readonly metrics: MetricsService,
     private readonly db: DataSource,
     private readonly gateways: GatewayRegistry,
+    private readonly appendRepo: LedgerAppendRepository,
   ) {}
 
   /** Ready once the consumer has joined its group and has not crashed. */
@@ -86,7 +87,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     const topic = this.config.kafka.topics.decisions;
     const partitions = assignment[topic] ?? [];
     try {
-      const stored = await new LedgerAppendRepository().storedOffsets(this.db, this.config.kafka.groupId, topic);
+      const stored = await this.appendRepo.storedOffsets(this.db, this.config.kafka.groupId, topic);
       for (const p of partitions) {
         const offset = stored.get(p);
         if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });

@@ -1,7 +1,8 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { appendLeaves } from '../domain/merkle/append.js';
 import type { NodeId } from '../domain/merkle/append.js';
-import { ledgerEntryLeafHash, type LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import { leafHash } from '../domain/merkle/hasher.js';
+import { ledgerEntryBytesWithRecordJson, type CanonicalRecordForm, type LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 
 /**
  * Pure planning of one batch's append to a shard: given the shard's head and the heads of
@@ -20,8 +21,17 @@ export interface TenantHead {
   lastLeafHash: Buffer;
 }
 
+/** A record to append, canonicalized once (canonicalRecordForm). */
+export interface FormedRecord {
+  record: CanonicalRecord;
+  form: CanonicalRecordForm;
+}
+
 export interface PlannedEntry {
   record: CanonicalRecord;
+  /** canonicalJson(record): embedded in the leaf, stored as is. */
+  recordJson: string;
+  contentSha256: Buffer;
   entry: LedgerEntry;
   leafHash: Buffer;
 }
@@ -38,9 +48,9 @@ export interface AppendPlan {
  * Precondition: `records` are new to the ledger (not yet stored, no duplicate event_id) and
  * in the order they must appear in the log.
  */
-export function planAppend(head: ShardHead, tenantHeads: ReadonlyMap<string, TenantHead>, records: CanonicalRecord[]): AppendPlan {
+export function planAppend(head: ShardHead, tenantHeads: ReadonlyMap<string, TenantHead>, records: FormedRecord[]): AppendPlan {
   const touched = new Map<string, TenantHead>();
-  const entries: PlannedEntry[] = records.map((record, i) => {
+  const entries: PlannedEntry[] = records.map(({ record, form }, i) => {
     const tenant = touched.get(record.tenant_id) ?? tenantHeads.get(record.tenant_id);
     const entry: LedgerEntry = {
       v: 1,
@@ -51,9 +61,9 @@ export function planAppend(head: ShardHead, tenantHeads: ReadonlyMap<string, Ten
       tenant_prev: tenant ? tenant.lastLeafHash.toString('hex') : null,
       record,
     };
-    const leafHash = ledgerEntryLeafHash(entry);
-    touched.set(record.tenant_id, { nextSeq: entry.tenant_seq + 1, lastLeafHash: leafHash });
-    return { record, entry, leafHash };
+    const hash = leafHash(ledgerEntryBytesWithRecordJson(entry, form.json));
+    touched.set(record.tenant_id, { nextSeq: entry.tenant_seq + 1, lastLeafHash: hash });
+    return { record, recordJson: form.json, contentSha256: form.contentSha256, entry, leafHash: hash };
   });
   const appended = appendLeaves({ treeSize: head.treeSize, frontier: head.frontier }, entries.map((e) => e.leafHash));
   return {

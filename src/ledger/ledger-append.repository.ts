@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
@@ -8,8 +9,8 @@ import type { NodeId } from '../domain/merkle/append.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { merkleNodeReader } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
-import type { AppendPlan, ShardHead, TenantHead } from './append-plan.js';
-import type { Signal } from '../domain/record/derive-signals.js';
+import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
+import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
 
 /**
  * SQL of the append transaction. Every method runs on the caller's client inside the
@@ -40,29 +41,99 @@ export interface QuarantineRow {
   payload: Buffer;
 }
 
-export interface RecordRow {
-  planned: AppendPlan['entries'][number];
-  contentSha256: Buffer;
-  signals: Signal[];
+/** What the append transaction reads after locking the shard, in one round trip. */
+export interface BatchState {
+  /** The consumed offset stored for this partition, null before its first batch. */
+  nextOffset: bigint | null;
+  /** Tree size of the shard's latest checkpoint, null before its first. */
+  checkpointSize: number | null;
+  /** Content hashes of the batch's event ids already in the ledger. */
+  seen: Map<string, Buffer>;
+  /** Heads of the batch's tenants in this shard. */
+  tenantHeads: Map<string, TenantHead>;
 }
 
+/** The small writes that close an append, done in one statement. */
+export interface BatchClose {
+  shard: number;
+  fromSize: number;
+  head: AppendPlan['head'];
+  tenantHeads: Map<string, TenantHead>;
+  checkpoint: StoredCheckpointRow;
+}
+
+@Injectable()
 export class LedgerAppendRepository {
-  /** Locks the shard head row for this transaction, creating it for a new shard. */
+  /**
+   * Locks the shard head row for this transaction, creating it for a new shard. The lock is its
+   * own statement on purpose: every read after it (a new snapshot under READ COMMITTED) sees
+   * whatever the previous holder of the lock committed.
+   */
   async lockShard(c: PoolClient, shard: number): Promise<ShardHead> {
-    await c.query('INSERT INTO shard_heads (shard, tree_size, root_hash) VALUES ($1, 0, $2) ON CONFLICT (shard) DO NOTHING', [shard, EMPTY_ROOT]);
-    const { rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(
-      'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE',
-      [shard],
-    );
+    const lock = 'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE';
+    let { rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock, [shard]);
+    if (rows.length === 0) {
+      await c.query('INSERT INTO shard_heads (shard, tree_size, root_hash) VALUES ($1, 0, $2) ON CONFLICT (shard) DO NOTHING', [shard, EMPTY_ROOT]);
+      ({ rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock, [shard]));
+    }
     return { shard, treeSize: Number(rows[0].tree_size), frontier: rows[0].frontier };
   }
 
-  async nextOffset(c: PoolClient, groupId: string, topic: string, partition: number): Promise<bigint | null> {
-    const { rows } = await c.query<{ next_offset: string }>(
-      'SELECT next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3',
-      [groupId, topic, partition],
+  /**
+   * Everything the append decides on, read under the shard lock in one statement: the stored
+   * offset, the latest checkpoint size, which event ids are already stored (and with which
+   * content hash), and the tenant heads. Hashes travel as hex inside json aggregates.
+   */
+  async batchState(c: PoolClient, q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] }): Promise<BatchState> {
+    const { rows } = await c.query<{ next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null }>(
+      `SELECT
+         (SELECT next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
+         (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
+         (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE event_id = ANY($5::text[])) AS seen,
+         (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
+            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants`,
+      [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
     );
-    return rows.length ? BigInt(rows[0].next_offset) : null;
+    const r = rows[0];
+    return {
+      nextOffset: r.next_offset === null ? null : BigInt(r.next_offset),
+      checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
+      seen: new Map((r.seen ?? []).map(([id, hash]) => [id, Buffer.from(hash, 'hex')])),
+      tenantHeads: new Map((r.tenants ?? []).map(([tenant, seq, hash]) => [tenant, { nextSeq: Number(seq), lastLeafHash: Buffer.from(hash, 'hex') }])),
+    };
+  }
+
+  /**
+   * Closes an append in one statement: the shard head's compare-and-set on tree size (two
+   * writers can never fork a shard: ShardForkError, and the caller rolls back), the tenant heads,
+   * the signed checkpoint and the consumed offset.
+   */
+  async closeBatch(c: PoolClient, b: BatchClose, offset: { groupId: string; topic: string; partition: number; nextOffset: string }): Promise<void> {
+    const tenants = [...b.tenantHeads.keys()];
+    const cp = b.checkpoint;
+    const { rows } = await c.query<{ advanced: string }>(
+      `WITH head AS (
+         UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
+       ), tenant AS (
+         INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
+         SELECT $1, t, s, h FROM unnest($6::text[], $7::bigint[], $8::bytea[]) AS u(t, s, h)
+         ON CONFLICT (shard, tenant_id) DO UPDATE SET next_seq = EXCLUDED.next_seq, last_leaf_hash = EXCLUDED.last_leaf_hash
+       ), checkpoint AS (
+         INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
+         VALUES ($1, $3, $4, $9, $10, $11, $12, $13)
+       ), consumed AS (
+         INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($14, $15, $16, $17)
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+       )
+       SELECT count(*) AS advanced FROM head`,
+      [
+        b.shard, b.fromSize, b.head.treeSize, b.head.root, b.head.frontier,
+        tenants, tenants.map((t) => b.tenantHeads.get(t)!.nextSeq), tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
+        cp.signedAt, cp.kid, cp.jws, cp.prevTreeSize, cp.consistencyProof,
+        offset.groupId, offset.topic, offset.partition, offset.nextOffset,
+      ],
+    );
+    if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
   }
 
   /** Stored next offsets of a topic, outside any transaction (used to seek on group join). */
@@ -74,67 +145,14 @@ export class LedgerAppendRepository {
     return new Map(rows.map((r) => [r.partition, r.next_offset]));
   }
 
-  /** content hashes of the given event ids that are already in the ledger. */
-  async existingContentHashes(c: PoolClient, eventIds: string[]): Promise<Map<string, Buffer>> {
-    if (eventIds.length === 0) return new Map();
-    const { rows } = await c.query<{ event_id: string; content_sha256: Buffer }>(
-      'SELECT event_id, content_sha256 FROM records WHERE event_id = ANY($1::text[])',
-      [eventIds],
-    );
-    return new Map(rows.map((r) => [r.event_id, r.content_sha256]));
-  }
-
-  async tenantHeads(c: PoolClient, shard: number, tenants: string[]): Promise<Map<string, TenantHead>> {
-    if (tenants.length === 0) return new Map();
-    const { rows } = await c.query<{ tenant_id: string; next_seq: string; last_leaf_hash: Buffer }>(
-      'SELECT tenant_id, next_seq, last_leaf_hash FROM tenant_heads WHERE shard = $1 AND tenant_id = ANY($2::text[])',
-      [shard, tenants],
-    );
-    return new Map(rows.map((r) => [r.tenant_id, { nextSeq: Number(r.next_seq), lastLeafHash: r.last_leaf_hash }]));
-  }
-
-  async insertRecords(c: PoolClient, rows: RecordRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.copy(
-      c,
-      `COPY records (event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, content_sha256,
-        occurred_at, received_at, request_id, trace_id, gateway_id, requested_model, resolved_model, provider,
-        region_served, fallback_used, cache_status, outcome_status, signals, record, kafka_topic, kafka_partition, kafka_offset)
-       FROM STDIN`,
-      rows.map(({ planned: { record: r, entry, leafHash }, contentSha256, signals }) => [
-        r.event_id, entry.shard, entry.index, entry.tenant_id, entry.tenant_seq,
-        entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'), leafHash, contentSha256,
-        r.occurred_at, r.received_at ?? r.occurred_at, r.request_id, r.trace_id, r.gateway.id, r.requested_model,
-        r.resolved_model?.value, r.provider, r.region?.served,
-        r.fallback_used === undefined ? null : String(r.fallback_used), r.cache?.status, r.outcome.status,
-        signals, JSON.stringify(r), r.source.topic, r.source.partition, r.source.offset,
-      ]),
-    );
+  async insertRecords(c: PoolClient, entries: PlannedEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.copy(c, `COPY records (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`, entries.map(recordCopyValues));
   }
 
   async insertNodes(c: PoolClient, shard: number, nodes: Array<NodeId & { hash: Buffer }>): Promise<void> {
     if (nodes.length === 0) return;
     await this.copy(c, 'COPY merkle_nodes (shard, level, idx, hash) FROM STDIN', nodes.map((n) => [shard, n.level, n.index, n.hash]));
-  }
-
-  /** Compare-and-set on tree size: two writers can never fork a shard. */
-  async advanceShardHead(c: PoolClient, fromSize: number, head: AppendPlan['head']): Promise<void> {
-    const res = await c.query(
-      'UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2',
-      [head.shard, fromSize, head.treeSize, head.root, head.frontier],
-    );
-    if (res.rowCount !== 1) throw new ShardForkError(head.shard, fromSize);
-  }
-
-  async upsertTenantHeads(c: PoolClient, shard: number, heads: Map<string, TenantHead>): Promise<void> {
-    if (heads.size === 0) return;
-    const tenants = [...heads.keys()];
-    await c.query(
-      `INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
-       SELECT $1, t, s, h FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS u(t, s, h)
-       ON CONFLICT (shard, tenant_id) DO UPDATE SET next_seq = EXCLUDED.next_seq, last_leaf_hash = EXCLUDED.last_leaf_hash`,
-      [shard, tenants, tenants.map((t) => heads.get(t)!.nextSeq), tenants.map((t) => heads.get(t)!.lastLeafHash)],
-    );
   }
 
   async storeOffset(c: PoolClient, groupId: string, topic: string, partition: number, nextOffset: string): Promise<void> {
@@ -151,19 +169,6 @@ export class LedgerAppendRepository {
       c,
       'COPY quarantine (reason_code, reason, event_id, existing_sha256, incoming_sha256, topic, partition, "offset", headers, payload) FROM STDIN',
       rows.map((q) => [q.reasonCode, q.reason, q.eventId, q.existingSha256, q.incomingSha256, q.topic, q.partition, q.offset, JSON.stringify(q.headers), q.payload]),
-    );
-  }
-
-  async latestCheckpointSize(c: PoolClient, shard: number): Promise<number | null> {
-    const { rows } = await c.query<{ tree_size: string }>('SELECT max(tree_size) AS tree_size FROM checkpoints WHERE shard = $1', [shard]);
-    return rows[0]?.tree_size == null ? null : Number(rows[0].tree_size);
-  }
-
-  async insertCheckpoint(c: PoolClient, cp: StoredCheckpointRow): Promise<void> {
-    await c.query(
-      `INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [cp.shard, cp.treeSize, cp.rootHash, cp.signedAt, cp.kid, cp.jws, cp.prevTreeSize, cp.consistencyProof],
     );
   }
 

@@ -1,16 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PoolClient } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
-import { contentHash } from '../domain/ledger-entry/ledger-entry.js';
+import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof } from '../domain/merkle/prover.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
-import { deriveSignals } from '../domain/record/derive-signals.js';
-import type { CanonicalRecord } from '../domain/record/canonical-record.js';
-import type { DecodedItem } from '../ingest/decode-batch.js';
-import { planAppend } from './append-plan.js';
-import { LedgerAppendRepository, type QuarantineRow, type RecordRow, type StoredCheckpointRow } from './ledger-append.repository.js';
+import type { DecodedItem, Poison } from './ledger-input.js';
+import { planAppend, type FormedRecord } from './append-plan.js';
+import { LedgerAppendRepository, type QuarantineRow, type StoredCheckpointRow } from './ledger-append.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
 
 export interface AppendBatchInput {
@@ -59,22 +57,22 @@ export class OffsetGapError extends Error {
  */
 @Injectable()
 export class LedgerAppendService {
-  private readonly log = new Logger(LedgerAppendService.name);
-  private readonly repo = new LedgerAppendRepository();
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DataSource,
     private readonly keys: SigningKeyService,
+    private readonly repo: LedgerAppendRepository,
   ) {}
 
   async appendBatch(input: AppendBatchInput): Promise<AppendBatchResult> {
     const key = await this.keys.current();
+    // Pure CPU work first, outside the transaction: the shard lock is held only for I/O.
+    const prepared = prepareBatch(input.items);
     const qr = this.db.createQueryRunner('master');
     const client = (await qr.connect()) as PoolClient;
     try {
       await client.query('BEGIN');
-      const result = await this.appendInTransaction(client, input, key);
+      const result = await this.appendInTransaction(client, input, prepared, key);
       await client.query('COMMIT');
       return result;
     } catch (e) {
@@ -85,12 +83,15 @@ export class LedgerAppendService {
     }
   }
 
-  private async appendInTransaction(c: PoolClient, input: AppendBatchInput, key: Awaited<ReturnType<SigningKeyService['current']>>): Promise<AppendBatchResult> {
+  private async appendInTransaction(c: PoolClient, input: AppendBatchInput, prepared: PreparedBatch, key: SigningKey): Promise<AppendBatchResult> {
     const shard = input.partition;
     const head = await this.repo.lockShard(c, shard);
-    const stored = await this.repo.nextOffset(c, input.groupId, input.topic, input.partition);
-    const fresh = stored === null ? input.items : input.items.filter((i) => BigInt(i.offset) >= stored);
-    const result: AppendBatchResult = { appended: 0, duplicates: 0, conflicts: 0, quarantined: 0, alreadyConsumed: input.items.length - fresh.length };
+    const state = await this.repo.batchState(c, {
+      groupId: input.groupId, topic: input.topic, partition: input.partition, shard, eventIds: prepared.eventIds, tenants: prepared.tenants,
+    });
+    const stored = state.nextOffset;
+    const fresh = stored === null ? prepared.items : prepared.items.filter((i) => BigInt(i.offset) >= stored);
+    const result: AppendBatchResult = { appended: 0, duplicates: 0, conflicts: 0, quarantined: 0, alreadyConsumed: prepared.items.length - fresh.length };
     if (stored !== null && fresh.length > 0 && BigInt(fresh[0].offset) > stored) {
       // The batch skips messages the ledger never stored. Unless the caller knows they are gone
       // from the broker, refuse: appending would make the skip permanent.
@@ -105,60 +106,55 @@ export class LedgerAppendService {
 
     const quarantine: QuarantineRow[] = [];
     const source = { topic: input.topic, partition: input.partition };
-    const candidates: Array<{ record: CanonicalRecord; hash: Buffer }> = [];
+    // The unique key on event_id is the real guard; the read under the shard lock only tells a
+    // re-delivery (same content: a no-op) from a conflict (quarantined, never overwritten).
+    const seen = state.seen;
+    const fresher: FormedRecord[] = [];
     for (const item of fresh) {
       if (item.kind === 'poison') {
         quarantine.push({ reasonCode: item.reasonCode, reason: item.reason, eventId: item.eventId, headers: item.headers, payload: item.payload, ...source, offset: item.offset });
-      } else {
-        candidates.push({ record: item.record, hash: contentHash(item.record) });
+        continue;
       }
-    }
-
-    // The unique key on event_id is the real guard; this read (under the shard lock) only
-    // tells a re-delivery (same content: a no-op) from a conflict (quarantined, never overwritten).
-    const seen = await this.repo.existingContentHashes(c, candidates.map((x) => x.record.event_id));
-    const fresher: Array<{ record: CanonicalRecord; hash: Buffer }> = [];
-    for (const x of candidates) {
-      const prior = seen.get(x.record.event_id);
+      const { record, form } = item;
+      const prior = seen.get(record.event_id);
       if (!prior) {
-        seen.set(x.record.event_id, x.hash);
-        fresher.push(x);
-      } else if (prior.equals(x.hash)) {
+        seen.set(record.event_id, form.contentSha256);
+        fresher.push(item);
+      } else if (prior.equals(form.contentSha256)) {
         result.duplicates++;
       } else {
         result.conflicts++;
         quarantine.push({
           reasonCode: 'CONFLICT',
-          reason: `event_id ${x.record.event_id} already in the ledger with different content (existing ${prior.toString('hex')}, incoming ${x.hash.toString('hex')})`,
-          eventId: x.record.event_id, existingSha256: prior, incomingSha256: x.hash,
-          headers: {}, payload: Buffer.from(JSON.stringify(x.record)), ...source, offset: x.record.source.offset,
+          reason: `event_id ${record.event_id} already in the ledger with different content (existing ${prior.toString('hex')}, incoming ${form.contentSha256.toString('hex')})`,
+          eventId: record.event_id, existingSha256: prior, incomingSha256: form.contentSha256,
+          headers: {}, payload: Buffer.from(form.json), ...source, offset: record.source.offset,
         });
       }
     }
 
-    if (fresher.length > 0) {
-      const tenants = [...new Set(fresher.map((x) => x.record.tenant_id))];
-      const plan = planAppend(head, await this.repo.tenantHeads(c, shard, tenants), fresher.map((x) => x.record));
-      const rows: RecordRow[] = plan.entries.map((planned, i) => ({ planned, contentSha256: fresher[i].hash, signals: deriveSignals(planned.record) }));
-      await this.repo.insertRecords(c, rows);
-      await this.repo.insertNodes(c, shard, plan.nodes);
-      await this.repo.advanceShardHead(c, head.treeSize, plan.head);
-      await this.repo.upsertTenantHeads(c, shard, plan.tenantHeads);
-      result.appended = rows.length;
-      result.checkpoint = await this.checkpoint(c, plan.head, key);
-    }
     if (quarantine.length > 0) {
       await input.deadLetter?.(quarantine);
       await this.repo.quarantine(c, quarantine);
       result.quarantined = quarantine.length;
     }
-    await this.repo.storeOffset(c, input.groupId, input.topic, input.partition, input.nextOffset);
+    const offset = { groupId: input.groupId, topic: input.topic, partition: input.partition, nextOffset: input.nextOffset };
+    if (fresher.length === 0) {
+      await this.repo.storeOffset(c, offset.groupId, offset.topic, offset.partition, offset.nextOffset);
+      return result;
+    }
+    const plan = planAppend(head, state.tenantHeads, fresher);
+    await this.repo.insertRecords(c, plan.entries);
+    await this.repo.insertNodes(c, shard, plan.nodes);
+    const checkpoint = await this.checkpoint(c, plan.head, state.checkpointSize, key);
+    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, checkpoint }, offset);
+    result.appended = plan.entries.length;
+    result.checkpoint = checkpoint;
     return result;
   }
 
   /** Signs the new tree head, with the consistency proof from the shard's previous checkpoint. */
-  private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, key: Awaited<ReturnType<SigningKeyService['current']>>) {
-    const prevSize = await this.repo.latestCheckpointSize(c, head.shard);
+  private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey) {
     const proof = prevSize && prevSize < head.treeSize
       ? await consistencyProof(this.repo.nodeReader(c, head.shard), prevSize, head.treeSize)
       : [];
@@ -173,7 +169,31 @@ export class LedgerAppendService {
       shard: head.shard, treeSize: head.treeSize, rootHash: head.root, signedAt: new Date(payload.timestamp),
       kid: key.kid, jws: await signCheckpoint(payload, key), prevTreeSize: prevSize, consistencyProof: proof,
     };
-    await this.repo.insertCheckpoint(c, row);
     return { ...row, payload };
   }
+}
+
+type SigningKey = Awaited<ReturnType<SigningKeyService['current']>>;
+
+/** A batch with each record canonicalized once, and the ids and tenants the append must look up. */
+interface PreparedBatch {
+  items: Array<Poison | (FormedRecord & { kind: 'record'; offset: string })>;
+  eventIds: string[];
+  tenants: string[];
+}
+
+/**
+ * Canonicalizes every record once (canonicalRecordForm): the content hash, the leaf and the
+ * stored column all use these bytes.
+ */
+function prepareBatch(items: DecodedItem[]): PreparedBatch {
+  const eventIds: string[] = [];
+  const tenants = new Set<string>();
+  const out = items.map((item) => {
+    if (item.kind === 'poison') return item;
+    eventIds.push(item.record.event_id);
+    tenants.add(item.record.tenant_id);
+    return { kind: 'record' as const, offset: item.offset, record: item.record, form: canonicalRecordForm(item.record) };
+  });
+  return { items: out, eventIds, tenants: [...tenants] };
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LedgerAppendRepository } from './ledger-append.repository.js';
 import { LedgerAppendService } from './ledger-append.service.js';
 import { LedgerController } from './ledger.controller.js';
 import { LedgerReadRepository } from './ledger-read.repository.js';
@@ -6,8 +7,8 @@ import { LedgerService } from './ledger.service.js';
 import { SigningKeyService } from './signing-key.service.js';
 
 @Module({
-  providers: [SigningKeyService, LedgerAppendService, LedgerReadRepository, LedgerService],
+  providers: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerReadRepository, LedgerService],
   controllers: [LedgerController],
-  exports: [SigningKeyService, LedgerAppendService, LedgerService, LedgerReadRepository],
+  exports: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerService, LedgerReadRepository],
 })
 export class LedgerModule {}

@@ -1,12 +1,15 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { deriveSignals, type Signal } from '../domain/record/derive-signals.js';
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import type { CopyValue } from '../database/copy-text.js';
 
 /**
  * The `records` columns copied out of the record so that queries can filter and index them
  * (tenant/provider/model and time, request and trace ids, findings' signals). They are not part
- * of any leaf hash: the record (jsonb) is. Full verification checks that every stored row still
+ * of any leaf hash: the record is. Full verification checks that every stored row still
  * equals what its signed record says — otherwise a superuser could change what a query answers
- * without touching a hash. Mirrors LedgerAppendRepository.insertRecords: change both together.
+ * without touching a hash. The one place that maps a record to its `records` row: the append
+ * repository and the bench's ceiling both write rows through recordCopyValues.
  */
 export interface QueryColumns {
   occurred_at: string;
@@ -82,4 +85,32 @@ function normal(v: unknown, isTime: boolean): string | undefined {
   }
   if (Array.isArray(v)) return JSON.stringify(v.map(String));
   return String(v);
+}
+
+/** One appended record: what its `records` row is made of. */
+export interface RecordRowSource {
+  entry: Pick<LedgerEntry, 'shard' | 'index' | 'tenant_id' | 'tenant_seq' | 'tenant_prev'>;
+  record: CanonicalRecord;
+  /** canonicalJson(record): the bytes the leaf embeds, stored as they are. */
+  recordJson: string;
+  leafHash: Buffer;
+  contentSha256: Buffer;
+}
+
+/** The `records` columns, in the order recordCopyValues gives their values. */
+export const RECORD_ROW_COLUMNS = [
+  'event_id', 'shard', 'leaf_index', 'tenant_id', 'tenant_seq', 'tenant_prev', 'leaf_hash', 'content_sha256',
+  ...QUERY_COLUMN_NAMES, 'record',
+] as const;
+
+/** The values of one `records` row for COPY, in RECORD_ROW_COLUMNS order. */
+export function recordCopyValues(row: RecordRowSource): CopyValue[] {
+  const { entry, record, recordJson } = row;
+  const q = queryColumns(record);
+  return [
+    record.event_id, entry.shard, entry.index, entry.tenant_id, entry.tenant_seq,
+    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'), row.leafHash, row.contentSha256,
+    ...QUERY_COLUMN_NAMES.map((column) => q[column]),
+    recordJson,
+  ];
 }

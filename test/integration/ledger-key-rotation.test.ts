@@ -3,7 +3,7 @@ import { exportPrivateJwk, generateSigningKey } from '../../src/domain/checkpoin
 import { verifyReceipt } from '../../src/domain/receipt/receipt.js';
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import { LedgerService } from '../../src/ledger/ledger.service.js';
-import type { DecodedItem } from '../../src/ingest/decode-batch.js';
+import type { DecodedItem } from '../../src/ledger/ledger-input.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startLedgerContext } from '../support/ledger-context.js';
 import { validEvent } from '../support/workload.js';

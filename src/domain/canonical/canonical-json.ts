@@ -54,6 +54,19 @@ export class CanonicalizationError extends Error {
  * record) throws a RangeError. That is still a rejection, never a wrong byte string.
  */
 export function canonicalJson(value: unknown): string {
+  // The common case in one allocation-light walk: no paths, no cycle set. Anything unusual
+  // (an error to report with its path, a number for the library, a cycle or very deep
+  // nesting) bails out to the checked walk below, which decides exactly as before.
+  try {
+    return quickCanonical(value, 0);
+  } catch (e) {
+    if (e !== BAIL) throw e;
+  }
+  return checkedCanonical(value);
+}
+
+/** The checked walk: precise errors with paths, cycle detection, library delegation. */
+function checkedCanonical(value: unknown): string {
   const walk = { needsLibrary: false, ancestors: new Set<object>() };
   const fast = fastCanonical(value, '', walk);
   if (!walk.needsLibrary) return fast;
@@ -66,6 +79,58 @@ export function canonicalJson(value: unknown): string {
 /** UTF-8 bytes of {@link canonicalJson}: what gets hashed. */
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/** Thrown by quickCanonical to hand a value to the checked walk. Never escapes this module. */
+const BAIL = Symbol('canonical-json bail');
+/** Deeper than this, the quick walk defers to the checked one (which detects cycles). */
+const QUICK_MAX_DEPTH = 64;
+
+/**
+ * The same bytes as the checked walk for values made only of well-formed strings, booleans,
+ * null, safe integers, arrays without holes or undefined, and plain objects; throws BAIL for
+ * everything else, so the checked walk can reject or delegate it with the reason.
+ */
+function quickCanonical(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormed(value)) throw BAIL;
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw BAIL;
+      return JSON.stringify(value);
+    case 'object': {
+      if (value === null) return 'null';
+      if (depth > QUICK_MAX_DEPTH) throw BAIL;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) throw BAIL;
+          out += (i === 0 ? '' : ',') + quickCanonical(item, depth + 1);
+        }
+        return out + ']';
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== null && Object.getPrototypeOf(prototype) !== null) throw BAIL;
+      const object = value as Record<string, unknown>;
+      const keys = Object.keys(object).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const member = object[key];
+        if (member === undefined) continue;
+        if (!isWellFormed(key)) throw BAIL;
+        out += (first ? '' : ',') + JSON.stringify(key) + ':' + quickCanonical(member, depth + 1);
+        first = false;
+      }
+      return out + '}';
+    }
+    default:
+      throw BAIL;
+  }
 }
 
 interface Walk {

@@ -8,7 +8,7 @@
  * "Complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
 import { createHash } from 'node:crypto';
-import { canonicalBytes } from '../canonical/canonical-json.js';
+import { canonicalBytes, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 
@@ -87,6 +87,73 @@ export function contentHash(record: object): Buffer {
   return createHash('sha256').update(canonicalBytes(withoutLedgerAssignedFields(record))).digest();
 }
 
+/**
+ * A record canonicalized once for everything the append needs: its RFC 8785 bytes (what the
+ * leaf embeds and what is stored) and its content hash. `json` equals canonicalJson(record)
+ * and `contentSha256` equals contentHash(record); the spec checks both against the
+ * `canonicalize` package on generated records.
+ */
+export interface CanonicalRecordForm {
+  json: string;
+  contentSha256: Buffer;
+}
+
+/**
+ * canonicalJson(record) and contentHash(record) from ONE canonicalization of the record's
+ * members: JCS is compositional, so an object's canonical form is its sorted members'
+ * canonical forms joined, and the content form differs only in the top-level members the
+ * ledger assigns (received_at left out, source without topic/partition/offset/raw_sha256).
+ * Throws what canonicalJson(record) throws, with the same path.
+ */
+export function canonicalRecordForm(record: object): CanonicalRecordForm {
+  assertPlainObject(record, 'BAD_RECORD', 'record');
+  let json: string;
+  let content: string;
+  try {
+    ({ json, content } = joinMembers(record as Record<string, unknown>));
+  } catch (error) {
+    // Re-run the whole walk so the error names its path from the record's root.
+    canonicalJson(record);
+    throw error;
+  }
+  return { json, contentSha256: createHash('sha256').update(content, 'utf8').digest() };
+}
+
+function joinMembers(record: Record<string, unknown>): { json: string; content: string } {
+  const prototype: unknown = Object.getPrototypeOf(record);
+  // Not a plain object: let the whole walk reject it with its reason.
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) canonicalJson(record);
+  let json = '{';
+  let content = '{';
+  for (const key of Object.keys(record).sort()) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const name = `${canonicalJson(key)}:`;
+    const member = name + canonicalJson(value);
+    json += (json.length === 1 ? '' : ',') + member;
+    if (key === 'received_at') continue;
+    const kept = key === 'source' && isPlainObjectValue(value) ? name + canonicalJson(withoutAssignedSource(value)) : member;
+    content += (content.length === 1 ? '' : ',') + kept;
+  }
+  return { json: `${json}}`, content: `${content}}` };
+}
+
+/**
+ * ledgerEntryBytes(entry), given `recordJson` = canonicalJson(entry.record) computed before
+ * (canonicalRecordForm): the entry's members sort as index, record, shard, tenant_id,
+ * tenant_prev, tenant_seq, v, so the record's bytes are spliced in, not recomputed.
+ * Same preconditions as ledgerEntryBytes; the caller guarantees recordJson matches entry.record.
+ */
+export function ledgerEntryBytesWithRecordJson(entry: LedgerEntry, recordJson: string): Buffer {
+  assertLedgerEntry(entry);
+  const prev = entry.tenant_prev === null ? 'null' : `"${entry.tenant_prev}"`;
+  return Buffer.from(
+    `{"index":${entry.index},"record":${recordJson},"shard":${entry.shard},"tenant_id":${canonicalJson(entry.tenant_id)},` +
+      `"tenant_prev":${prev},"tenant_seq":${entry.tenant_seq},"v":${entry.v}}`,
+    'utf8',
+  );
+}
+
 /** A stored entry with the leaf hash it is claimed to have. */
 export interface TenantChainLink {
   entry: LedgerEntry;
@@ -153,6 +220,18 @@ function linkBreak(links: TenantChainLink[], position: number): TenantChainBreak
   if (entry.tenant_prev !== previous.leafHash.toString('hex')) return fail('PREV_MISMATCH', 'tenant_prev is not the previous leaf hash');
   if (entry.index <= previous.entry.index) return fail('INDEX_NOT_INCREASING', `index ${entry.index} after ${previous.entry.index}`);
   return null;
+}
+
+function isPlainObjectValue(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function withoutAssignedSource(source: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) {
+    if (!(LEDGER_ASSIGNED_SOURCE_FIELDS as readonly string[]).includes(key)) kept[key] = source[key];
+  }
+  return kept;
 }
 
 function withoutLedgerAssignedFields(record: object): object {

@@ -47,6 +47,8 @@ function adaptOne(doc: unknown, index: number, total: number, sha: string): Adap
  * may put a raw e-mail in end_user_hash. Those are masked/hashed here, with a note.
  */
 function scrub(r: CanonicalRecord, notes: string[]): { record: CanonicalRecord; changed: boolean } {
+  // Most records carry nothing to mask: copy only the members that change, so the common case
+  // allocates nothing (the ledger's hot path runs this for every native event).
   let changed = false;
   const clean = (s: string | undefined): string | undefined => {
     if (s === undefined) return s;
@@ -54,20 +56,34 @@ function scrub(r: CanonicalRecord, notes: string[]): { record: CanonicalRecord; 
     if (c !== s) changed = true;
     return c;
   };
-  const out: CanonicalRecord = {
-    ...r,
-    endpoint: r.endpoint && { ...r.endpoint, path: clean(r.endpoint.path) },
-    routing: r.routing && { ...r.routing, reason: clean(r.routing.reason) },
-    outcome: { ...r.outcome, error_class: clean(r.outcome.error_class) },
-    policy_checks: r.policy_checks?.map((p) => ({ ...p, detail: clean(p.detail) })),
-    task: r.task && { ...r.task, tags: r.task.tags?.map((t) => clean(t) as string) },
-    normalization_notes: r.normalization_notes?.map((n) => clean(n) as string),
+  const cleanList = (list: string[] | undefined): string[] | undefined => {
+    if (list === undefined) return list;
+    const before = changed;
+    changed = false;
+    const out = list.map((t) => clean(t) as string);
+    const listChanged = changed;
+    changed = before || listChanged;
+    return listChanged ? out : list;
   };
+  const out: CanonicalRecord = { ...r };
+  const path = clean(r.endpoint?.path);
+  if (r.endpoint && path !== r.endpoint.path) out.endpoint = { ...r.endpoint, path };
+  const reason = clean(r.routing?.reason);
+  if (r.routing && reason !== r.routing.reason) out.routing = { ...r.routing, reason };
+  const errorClass = clean(r.outcome.error_class);
+  if (errorClass !== r.outcome.error_class) out.outcome = { ...r.outcome, error_class: errorClass };
+  if (r.policy_checks?.some((p) => p.detail !== undefined && redactText(p.detail) !== p.detail)) {
+    out.policy_checks = r.policy_checks.map((p) => (p.detail === undefined ? p : { ...p, detail: clean(p.detail) }));
+  }
+  const tags = cleanList(r.task?.tags);
+  if (r.task && tags !== r.task.tags) out.task = { ...r.task, tags };
+  const normalizationNotes = cleanList(r.normalization_notes);
+  if (normalizationNotes !== r.normalization_notes) out.normalization_notes = normalizationNotes;
   if (changed) notes.push('credential- or e-mail-like text in free-text fields masked');
   if (r.end_user_hash !== undefined && !/^[0-9a-f]{64}$/.test(r.end_user_hash)) {
     out.end_user_hash = endUserHash(r.end_user_hash);
     notes.push('end_user_hash was not a SHA-256; hashed by the ledger');
     changed = true;
   }
-  return { record: out, changed };
+  return { record: changed ? out : r, changed };
 }

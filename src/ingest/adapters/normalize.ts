@@ -404,11 +404,41 @@ const MAX_NOTE = 2048;
 export function finalize(record: CanonicalRecord, notes: string[], label: string, opts: { alreadyValid?: boolean } = {}): AdaptedRecord {
   const unique = [...new Set(notes)].map((n) => (n.length <= MAX_NOTE ? n : n.slice(0, MAX_NOTE)));
   const kept = unique.length <= MAX_NOTES ? unique : [...unique.slice(0, MAX_NOTES - 1), `${unique.length - MAX_NOTES + 1} more notes left out`];
-  const built = compact({ ...record, normalization_notes: kept.length ? kept : undefined });
+  // The deep copy is only needed when it would change something: an undefined member or an
+  // empty object somewhere, or notes other than the record's own. A native record that needed
+  // no scrubbing is none of these, and skipping the copy is most of finalize's cost for it.
+  const built = needsCompact(record)
+    ? compact({ ...record, normalization_notes: kept.length ? kept : undefined })
+    : sameNotes(record.normalization_notes, kept) ? record : withNotes(record, kept);
   if (opts.alreadyValid) return { record: built, notes: kept };
   const v = validateRecord(built);
   if (!v.ok) throw new DecodeError('INVALID_RECORD', `${label}: the event maps to an invalid record: ${redactText(v.errors.join('; '))}`);
   return { record: v.record, notes: kept };
+}
+
+/** A shallow copy of `record` with its notes replaced (none: the member is left out). */
+function withNotes(record: CanonicalRecord, notes: string[]): CanonicalRecord {
+  const { normalization_notes: _old, ...rest } = record;
+  return notes.length ? { ...rest, normalization_notes: notes } : rest;
+}
+
+function sameNotes(own: string[] | undefined, kept: string[]): boolean {
+  if (kept.length === 0) return own === undefined;
+  return own !== undefined && own.length === kept.length && own.every((n, i) => n === kept[i]);
+}
+
+/** True when compact(value) would differ from value: an undefined member or an empty object (not array) anywhere. */
+function needsCompact(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(needsCompact);
+  if (!isObjectLike(value)) return false;
+  let members = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined || needsCompact(v)) return true;
+    members++;
+  }
+  return members === 0;
 }
 
 export function rawSha256(raw: RawEvent): string {
