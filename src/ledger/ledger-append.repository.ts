@@ -62,6 +62,10 @@ export interface BatchClose {
   checkpoint: StoredCheckpointRow;
 }
 
+/**
+ * The batch's own statements are named, so each connection parses and plans them once instead
+ * of once per batch (PostgreSQL keeps a named statement for the life of the connection).
+ */
 @Injectable()
 export class LedgerAppendRepository {
   /**
@@ -70,11 +74,11 @@ export class LedgerAppendRepository {
    * whatever the previous holder of the lock committed.
    */
   async lockShard(c: PoolClient, shard: number): Promise<ShardHead> {
-    const lock = 'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE';
-    let { rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock, [shard]);
+    const lock = { name: 'ledger-lock-shard', text: 'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE', values: [shard] };
+    let { rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock);
     if (rows.length === 0) {
       await c.query('INSERT INTO shard_heads (shard, tree_size, root_hash) VALUES ($1, 0, $2) ON CONFLICT (shard) DO NOTHING', [shard, EMPTY_ROOT]);
-      ({ rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock, [shard]));
+      ({ rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock));
     }
     return { shard, treeSize: Number(rows[0].tree_size), frontier: rows[0].frontier };
   }
@@ -85,15 +89,16 @@ export class LedgerAppendRepository {
    * content hash), and the tenant heads. Hashes travel as hex inside json aggregates.
    */
   async batchState(c: PoolClient, q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] }): Promise<BatchState> {
-    const { rows } = await c.query<{ next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null }>(
-      `SELECT
+    const { rows } = await c.query<{ next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null }>({
+      name: 'ledger-batch-state',
+      text: `SELECT
          (SELECT next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
          (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
          (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE event_id = ANY($5::text[])) AS seen,
          (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
             FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants`,
-      [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
-    );
+      values: [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
+    });
     const r = rows[0];
     return {
       nextOffset: r.next_offset === null ? null : BigInt(r.next_offset),
@@ -111,8 +116,9 @@ export class LedgerAppendRepository {
   async closeBatch(c: PoolClient, b: BatchClose, offset: { groupId: string; topic: string; partition: number; nextOffset: string }): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
     const cp = b.checkpoint;
-    const { rows } = await c.query<{ advanced: string }>(
-      `WITH head AS (
+    const { rows } = await c.query<{ advanced: string }>({
+      name: 'ledger-close-batch',
+      text: `WITH head AS (
          UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
        ), tenant AS (
          INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
@@ -126,13 +132,13 @@ export class LedgerAppendRepository {
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
        )
        SELECT count(*) AS advanced FROM head`,
-      [
+      values: [
         b.shard, b.fromSize, b.head.treeSize, b.head.root, b.head.frontier,
         tenants, tenants.map((t) => b.tenantHeads.get(t)!.nextSeq), tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
         cp.signedAt, cp.kid, cp.jws, cp.prevTreeSize, cp.consistencyProof,
         offset.groupId, offset.topic, offset.partition, offset.nextOffset,
       ],
-    );
+    });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
   }
 

@@ -8,7 +8,7 @@
  * "Complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
 import { createHash } from 'node:crypto';
-import { canonicalBytes, canonicalJson } from '../canonical/canonical-json.js';
+import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 
@@ -107,14 +107,23 @@ export interface CanonicalRecordForm {
  */
 export function canonicalRecordForm(record: object): CanonicalRecordForm {
   assertPlainObject(record, 'BAD_RECORD', 'record');
+  const copy = canonicalCopy(record) as Record<string, unknown> | undefined;
   let json: string;
   let content: string;
-  try {
-    ({ json, content } = joinMembers(record as Record<string, unknown>));
-  } catch (error) {
-    // Re-run the whole walk so the error names its path from the record's root.
-    canonicalJson(record);
-    throw error;
+  if (copy !== undefined) {
+    // Members of the copy are in canonical order, and so is any subset of them.
+    json = JSON.stringify(copy);
+    const { received_at: _receivedAt, ...rest } = copy;
+    if (isPlainObjectValue(rest.source)) rest.source = withoutAssignedSource(rest.source);
+    content = JSON.stringify(rest);
+  } else {
+    try {
+      ({ json, content } = joinMembers(record as Record<string, unknown>));
+    } catch (error) {
+      // Re-run the whole walk so the error names its path from the record's root.
+      canonicalJson(record);
+      throw error;
+    }
   }
   return { json, contentSha256: createHash('sha256').update(content, 'utf8').digest() };
 }
