@@ -107,15 +107,12 @@ export interface CanonicalRecordForm {
  */
 export function canonicalRecordForm(record: object): CanonicalRecordForm {
   assertPlainObject(record, 'BAD_RECORD', 'record');
-  const copy = canonicalCopy(record) as Record<string, unknown> | undefined;
+  const parts = sortedParts(record as Record<string, unknown>);
   let json: string;
   let content: string;
-  if (copy !== undefined) {
-    // Members of the copy are in canonical order, and so is any subset of them.
-    json = JSON.stringify(copy);
-    const { received_at: _receivedAt, ...rest } = copy;
-    if (isPlainObjectValue(rest.source)) rest.source = withoutAssignedSource(rest.source);
-    content = JSON.stringify(rest);
+  if (parts !== undefined) {
+    json = joinObject([parts.before, parts.receivedAt, parts.between, parts.source, parts.after]);
+    content = joinObject([parts.before, parts.between, parts.contentSource, parts.after]);
   } else {
     try {
       ({ json, content } = joinMembers(record as Record<string, unknown>));
@@ -126,6 +123,47 @@ export function canonicalRecordForm(record: object): CanonicalRecordForm {
     }
   }
   return { json, contentSha256: createHash('sha256').update(content, 'utf8').digest() };
+}
+
+/**
+ * The record's canonical members as JSON text in three runs around the two members the two
+ * forms treat differently (received_at, source), each run written by one JSON.stringify of a
+ * key-sorted copy; undefined when a member is outside canonicalCopy's fast path.
+ */
+function sortedParts(record: Record<string, unknown>): { before: string; receivedAt: string; between: string; source: string; contentSource: string; after: string } | undefined {
+  const prototype: unknown = Object.getPrototypeOf(record);
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) return undefined;
+  const runs: Array<Record<string, unknown>> = [{}, {}, {}];
+  let receivedAt = '';
+  let source = '';
+  let contentSource = '';
+  for (const key of Object.keys(record).sort()) {
+    const value = record[key];
+    if (value === undefined) continue;
+    if (key === '__proto__' || (key.charCodeAt(0) >= 0x30 && key.charCodeAt(0) <= 0x39)) return undefined;
+    const copy = canonicalCopy(value);
+    if (copy === undefined || canonicalCopy(key) === undefined) return undefined;
+    if (key === 'received_at') {
+      receivedAt = `"received_at":${JSON.stringify(copy)}`;
+    } else if (key === 'source') {
+      source = `"source":${JSON.stringify(copy)}`;
+      contentSource = isPlainObjectValue(copy) ? `"source":${JSON.stringify(withoutAssignedSource(copy))}` : source;
+    } else {
+      // Keys arrive sorted, so each run is filled in canonical order.
+      runs[key < 'received_at' ? 0 : key < 'source' ? 1 : 2][key] = copy;
+    }
+  }
+  const inner = (o: Record<string, unknown>) => JSON.stringify(o).slice(1, -1);
+  return { before: inner(runs[0]), receivedAt, between: inner(runs[1]), source, contentSource, after: inner(runs[2]) };
+}
+
+function joinObject(parts: string[]): string {
+  let out = '{';
+  for (const part of parts) {
+    if (part === '') continue;
+    out += (out.length === 1 ? '' : ',') + part;
+  }
+  return `${out}}`;
 }
 
 function joinMembers(record: Record<string, unknown>): { json: string; content: string } {
