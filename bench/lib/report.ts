@@ -134,6 +134,9 @@ export function printReport(r: Report): void {
   const pipeCpu = cpuOf(p.cpu, p.events, p.cpu.watchedS.service);
   row('CPU per event (Node + PostgreSQL + broker): pipeline ÷ ceiling', `${n1(pipeCpu / ceilCpu)} ×`, `${n0(pipeCpu)} vs ${n0(ceilCpu)} µs: the load-independent view of the first ratio`);
   row('ingest → checkpoint p99 at half of peak', `${n0(r.ratios.latencyHalfP99.value)} ms`, `target < 1,000 ms  ${mark(r.ratios.latencyHalfP99)}`);
+  const within = (value: number, target: number) => (Number.isFinite(value) ? (value <= target ? 'PASS' : 'MISS') : '');
+  row('service CPU per event (Node, from /proc)', `${n1(p.serviceCpuUsPerEvent)} µs`, `target ≤ 50 µs  ${within(p.serviceCpuUsPerEvent, 50)}`);
+  row('PostgreSQL CPU per stored record', `${n1(p.postgresCpuUsPerEvent)} µs`, `target ≤ 40 µs  ${within(p.postgresCpuUsPerEvent, 40)}`);
   w();
   w('5. Ledger');
   for (const a of [r.ledger.appendSmall, r.ledger.appendBig]) {
