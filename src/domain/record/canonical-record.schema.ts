@@ -34,7 +34,8 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const DECIMAL = /^-?\d{1,18}(\.\d{1,18})?$/;
 const CURRENCY = /^[A-Z]{3}$/;
 
-function roundTrips(v: string): boolean {
+/** True when `v` names a real instant: JavaScript rolls 2026-02-30 over to March 2, PostgreSQL refuses it. */
+export function roundTrips(v: string): boolean {
   const t = Date.parse(v);
   return !Number.isNaN(t) && new Date(t).toISOString() === v;
 }
@@ -144,7 +145,8 @@ export class AttemptSchema {
 export class AttemptsSchema {
   @IsIn(['full', 'targets_only', 'count_only', 'none']) completeness: string;
   @OptionalCount() count?: number;
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @ValidateNested({ each: true }) @Type(() => AttemptSchema) items?: AttemptSchema[];
+  // IsObject each: ValidateNested alone lets an array through where an attempt belongs ([[]]).
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => AttemptSchema) items?: AttemptSchema[];
 }
 
 export class CacheSchema {
@@ -235,7 +237,7 @@ export class CanonicalRecordSchema {
   @OptionalNested(() => UsageSchema) usage?: UsageSchema;
   @OptionalNested(() => LatencySchema) latency?: LatencySchema;
   @OptionalNested(() => CostSchema) cost?: CostSchema;
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @ValidateNested({ each: true }) @Type(() => PolicyCheckSchema) policy_checks?: PolicyCheckSchema[];
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => PolicyCheckSchema) policy_checks?: PolicyCheckSchema[];
   @IsObject() @ValidateNested() @Type(() => OutcomeSchema) outcome: OutcomeSchema;
   @OptionalNested(() => DisclosureSchema) disclosure?: DisclosureSchema;
   @OptionalNested(() => ContentSchema) content?: ContentSchema;
