@@ -114,7 +114,7 @@ export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, l
                 'policy_checks', jsonb_build_array(jsonb_build_object('name', 'pii-redaction', 'required', true, 'result', CASE WHEN skipped_check THEN 'skipped' ELSE 'pass' END)),
                 'outcome', jsonb_build_object('status', CASE WHEN failed THEN 'error' ELSE 'success' END),
                 'source', jsonb_build_object('format', 'native', 'raw_sha256', encode(sha256(('r' || i)::bytea), 'hex'))
-              ))
+              ))::text
        FROM r`,
       [from, rows, to],
     );

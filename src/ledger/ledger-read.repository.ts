@@ -13,9 +13,7 @@ export interface CheckpointRow extends StoredCheckpoint {
   kid: string;
 }
 
-interface RecordDbRow extends EntryDbRow {
-  record: CanonicalRecord;
-}
+type RecordDbRow = EntryDbRow;
 
 /** Read-side SQL of the ledger: entries, nodes, checkpoints. */
 @Injectable()
@@ -174,7 +172,8 @@ export interface EntryDbRow {
   tenant_seq: string;
   tenant_prev: Buffer | null;
   leaf_hash: Buffer;
-  record: object;
+  /** The record's canonical JSON as stored (text), or already parsed. */
+  record: string | object;
 }
 
 /**
@@ -190,7 +189,7 @@ export function entryFromRow(r: EntryDbRow): LedgerEntry {
     tenant_id: r.tenant_id,
     tenant_seq: Number(r.tenant_seq),
     tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
-    record: r.record,
+    record: typeof r.record === 'string' ? (JSON.parse(r.record) as object) : r.record,
   };
 }
 

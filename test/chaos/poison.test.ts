@@ -119,7 +119,7 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
     await dlq.stop();
     tap = undefined;
     const records = await db.query<{ event_id: string; request_id: string; tenant_id: string; verified: string | null }>(
-      `SELECT event_id, record->>'request_id' AS request_id, record->>'tenant_id' AS tenant_id, record->'attestation'->>'verified' AS verified FROM records`,
+      `SELECT event_id, record::jsonb->>'request_id' AS request_id, record::jsonb->>'tenant_id' AS tenant_id, record::jsonb->'attestation'->>'verified' AS verified FROM records`,
     );
     const recordsById = new Map<string, typeof records>();
     for (const r of records) recordsById.set(r.event_id, [...(recordsById.get(r.event_id) ?? []), r]);

@@ -4,6 +4,7 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { contentHash, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { queryColumns } from '../../src/ledger/record-columns.js';
+import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.js';
 import { freePort, validEvent } from '../support/workload.js';
@@ -29,7 +30,8 @@ interface Row {
   tenant_seq: string;
   tenant_prev: Buffer | null;
   leaf_hash: Buffer;
-  record: Record<string, unknown>;
+  /** The record's canonical JSON, as stored. */
+  record: string;
 }
 
 /** What the verify output must name: an event id, or a shard position when no record is left to name. */
@@ -64,7 +66,7 @@ async function rowAt(db: ScratchDatabase, shard: number, leaf: number): Promise<
 }
 
 function entryOf(r: Row): LedgerEntry {
-  return { v: 1, shard: r.shard, index: Number(r.leaf_index), tenant_id: r.tenant_id, tenant_seq: Number(r.tenant_seq), tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null, record: r.record };
+  return { v: 1, shard: r.shard, index: Number(r.leaf_index), tenant_id: r.tenant_id, tenant_seq: Number(r.tenant_seq), tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null, record: JSON.parse(r.record) as Record<string, unknown> };
 }
 
 async function headOf(db: ScratchDatabase, shard: number): Promise<{ size: number; frontier: Buffer[] }> {
@@ -79,7 +81,7 @@ async function checkpointSizes(db: ScratchDatabase, shard: number): Promise<numb
 /** A forged record for `tenant` at the end of its chain in `shard`, with a correct leaf hash. */
 async function forgeEntry(db: ScratchDatabase, shard: number, index: number, eventId: string): Promise<{ entry: LedgerEntry; leaf: Buffer; record: Record<string, unknown> }> {
   const [t] = await db.query<{ tenant_id: string; next_seq: string; last_leaf_hash: Buffer }>('SELECT tenant_id, next_seq, last_leaf_hash FROM tenant_heads WHERE shard = $1 ORDER BY tenant_id LIMIT 1', [shard]);
-  const template = (await rowAt(db, shard, 0)).record;
+  const template = JSON.parse((await rowAt(db, shard, 0)).record) as Record<string, unknown>;
   const record = { ...template, event_id: eventId, request_id: `req-${eventId}`, tenant_id: t.tenant_id, provider: 'forged-provider' };
   const entry: LedgerEntry = { v: 1, shard, index, tenant_id: t.tenant_id, tenant_seq: Number(t.next_seq), tenant_prev: t.last_leaf_hash.toString('hex'), record };
   return { entry, leaf: ledgerEntryLeafHash(entry), record };
@@ -96,7 +98,7 @@ async function insertForged(db: ScratchDatabase, f: Awaited<ReturnType<typeof fo
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
     [f.record.event_id as string, f.entry.shard, f.entry.index, f.entry.tenant_id, f.entry.tenant_seq, Buffer.from(f.entry.tenant_prev!, 'hex'), f.leaf,
       contentHash(f.record), q.occurred_at, q.received_at, q.request_id, q.trace_id, q.gateway_id, q.requested_model, q.resolved_model, q.provider,
-      q.region_served, q.fallback_used, q.cache_status, q.outcome_status, `{${q.signals.join(',')}}`, f.record, q.kafka_topic, q.kafka_partition, q.kafka_offset],
+      q.region_served, q.fallback_used, q.cache_status, q.outcome_status, `{${q.signals.join(',')}}`, canonicalJson(f.record), q.kafka_topic, q.kafka_partition, q.kafka_offset],
   );
 }
 
@@ -105,7 +107,7 @@ const CASES: Case[] = [
     table: 'records', kind: 'edit', name: 'record content (jsonb)',
     apply: async (db) => {
       const v = await rowAt(db, 1, 123);
-      await tamper(db, `UPDATE records SET record = jsonb_set(record, '{provider}', '"cheaper-provider"') WHERE event_id = $1`, [v.event_id]);
+      await tamper(db, `UPDATE records SET record = jsonb_set(record::jsonb, '{provider}', '"cheaper-provider"')::text WHERE event_id = $1`, [v.event_id]);
       return { code: /LEAF_HASH_MISMATCH/, names: v.event_id };
     },
   },
@@ -129,9 +131,9 @@ const CASES: Case[] = [
     table: 'records', kind: 'edit', name: 'record and its stored leaf hash recomputed to match',
     apply: async (db) => {
       const v = await rowAt(db, 0, 200);
-      const record = { ...v.record, provider: 'cheaper-provider' };
+      const record = { ...(JSON.parse(v.record) as Record<string, unknown>), provider: 'cheaper-provider' };
       const leaf = ledgerEntryLeafHash({ ...entryOf(v), record });
-      await tamper(db, `UPDATE records SET record = $1, provider = 'cheaper-provider', leaf_hash = $2 WHERE event_id = $3`, [record, leaf, v.event_id]);
+      await tamper(db, `UPDATE records SET record = $1, provider = 'cheaper-provider', leaf_hash = $2 WHERE event_id = $3`, [canonicalJson(record), leaf, v.event_id]);
       return { code: /./, names: v.event_id };
     },
   },

@@ -83,7 +83,7 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
     expect(clean.code).toBe(0);
 
     const [victim] = await db.query<{ event_id: string }>("SELECT event_id FROM records WHERE event_id = 'evt-001234'");
-    await tamper(db, `UPDATE records SET record = jsonb_set(record, '{provider}', '"cheaper-provider"') WHERE event_id = $1`, [victim.event_id]);
+    await tamper(db, `UPDATE records SET record = jsonb_set(record::jsonb, '{provider}', '"cheaper-provider"')::text WHERE event_id = $1`, [victim.event_id]);
     const edited = await verifyCli(db);
     expect(edited.code).toBe(1);
     expect(edited.out).toMatch(/TAMPERED: .*First: \[LEAF_HASH_MISMATCH\] shard \d+ leaf \d+ record evt-001234/);

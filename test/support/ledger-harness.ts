@@ -140,7 +140,7 @@ export async function readTopic(brokers: string[], topic: string): Promise<Topic
 }
 
 export async function ledgerRecords(db: TestDatabase): Promise<CanonicalRecord[]> {
-  return (await db.query<{ record: CanonicalRecord }>('SELECT record FROM records ORDER BY shard, leaf_index')).map((r) => r.record);
+  return (await db.query<{ record: string }>('SELECT record FROM records ORDER BY shard, leaf_index')).map((r) => JSON.parse(r.record) as CanonicalRecord);
 }
 
 export interface QuarantineRow {

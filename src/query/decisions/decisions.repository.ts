@@ -75,24 +75,33 @@ export class DecisionsRepository {
 
   async byEventId(scope: TenantScope, eventId: string): Promise<DecisionDetailRow | undefined> {
     const p = new SqlParams();
-    const rows: DecisionDetailRow[] = await this.db.query(`SELECT ${DETAIL} FROM records r WHERE r.event_id = ${p.add(eventId)} AND ${scopeCondition(scope, p)}`, p.values);
-    return rows[0];
+    const rows: StoredDetailRow[] = await this.db.query(`SELECT ${DETAIL} FROM records r WHERE r.event_id = ${p.add(eventId)} AND ${scopeCondition(scope, p)}`, p.values);
+    return rows.map(parsed)[0];
   }
 
   /** Every event of one request, oldest first (a request may span tenants only if ids collide; all stay in scope). */
   async byRequestId(scope: TenantScope, requestId: string): Promise<DecisionDetailRow[]> {
     const p = new SqlParams();
-    return this.db.query(
+    const rows: StoredDetailRow[] = await this.db.query(
       `SELECT ${DETAIL} FROM records r WHERE r.request_id = ${p.add(requestId)} AND ${scopeCondition(scope, p)} ORDER BY r.occurred_at, r.event_id`,
       p.values,
     );
+    return rows.map(parsed);
   }
 
   async byTraceId(scope: TenantScope, traceId: string): Promise<DecisionDetailRow[]> {
     const p = new SqlParams();
-    return this.db.query(
+    const rows: StoredDetailRow[] = await this.db.query(
       `SELECT ${DETAIL} FROM records r WHERE r.trace_id = ${p.add(traceId)} AND ${scopeCondition(scope, p)} ORDER BY r.occurred_at, r.event_id`,
       p.values,
     );
+    return rows.map(parsed);
   }
+}
+
+/** A detail row as stored: the record is its canonical JSON text. */
+type StoredDetailRow = Omit<DecisionDetailRow, 'record'> & { record: string };
+
+function parsed(row: StoredDetailRow): DecisionDetailRow {
+  return { ...row, record: JSON.parse(row.record) as CanonicalRecord };
 }

@@ -59,7 +59,7 @@ export class FindingsRepository {
       `SELECT r.tenant_id, r.requested_model AS alias,
               r.record->'attempts'->'items'->0->>'provider' AS first_provider, r.record->'attempts'->'items'->0->>'model' AS first_model,
               r.provider, r.resolved_model AS model, r.fallback_used, r.record->'disclosure'->>'model_substituted_notice' AS notice, ${SEEN}
-       FROM records r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['silent_substitution']::text[]
+       FROM records_json r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['silent_substitution']::text[]
        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
       p.values,
     );
@@ -70,7 +70,7 @@ export class FindingsRepository {
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, r.region_served, r.record->'region'->'required' AS required,
               r.provider, r.fallback_used = 'true' AS on_fallback_path, ${SEEN}
-       FROM records r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['residency_violation']::text[]
+       FROM records_json r WHERE ${this.where(f, p)} AND r.signals @> ARRAY['residency_violation']::text[]
        GROUP BY 1, 2, 3, 4, 5, 6`,
       p.values,
     );
@@ -82,7 +82,7 @@ export class FindingsRepository {
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, c->>'name' AS check_name, c->>'result' AS result,
               r.fallback_used = 'true' AS on_fallback_path, r.provider, ${SEEN}
-       FROM records r CROSS JOIN LATERAL jsonb_array_elements(r.record->'policy_checks') AS c
+       FROM records_json r CROSS JOIN LATERAL jsonb_array_elements(r.record->'policy_checks') AS c
        WHERE ${this.where(f, p)} AND r.signals @> ARRAY['policy_bypass']::text[]
          AND c->>'required' = 'true' AND c->>'result' IN ('skipped', 'error')
        GROUP BY 1, 2, 3, 4, 5, 6`,
@@ -102,7 +102,7 @@ export class FindingsRepository {
       `SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ${VERSION} AS version,
               count(*)::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen, ${isoMicros('max(r.occurred_at)')} AS last_seen,
               (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1] AS first_event_id
-       FROM records r WHERE ${where.join(' AND ')}
+       FROM records_json r WHERE ${where.join(' AND ')}
        GROUP BY 1, 2, 3, 4, 5`,
       p.values,
     );
@@ -131,7 +131,7 @@ export class FindingsRepository {
          SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.event_id, r.occurred_at,
                 concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)' AS price_driven,
                 ARRAY(SELECT a->>'provider' FROM jsonb_array_elements(${ATTEMPT_ITEMS}) AS a) AS tried
-         FROM records r WHERE ${this.where(f, p)}
+         FROM records_json r WHERE ${this.where(f, p)}
        ), pd AS (
          SELECT * FROM win WHERE price_driven AND provider IS NOT NULL
        ), top AS (
@@ -192,7 +192,7 @@ export class FindingsRepository {
               (count(*) FILTER (WHERE ${inWindow}))::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen_ever,
               ${isoMicros(`min(r.occurred_at) FILTER (WHERE ${inWindow})`)} AS first_seen, ${isoMicros(`max(r.occurred_at) FILTER (WHERE ${inWindow})`)} AS last_seen,
               COALESCE((array_agg(r.event_id ORDER BY r.occurred_at, r.event_id) FILTER (WHERE ${inWindow}))[1:${SAMPLES}], '{}') AS sample_event_ids
-       FROM records r WHERE ${where.join(' AND ')}
+       FROM records_json r WHERE ${where.join(' AND ')}
        GROUP BY 1, 2, 3, 4, 5, 6`,
       p.values,
     );
@@ -210,7 +210,7 @@ export class FindingsRepository {
               (count(*) FILTER (WHERE ${has('unknown_attempts')}))::int AS unknown_attempts,
               (count(*) FILTER (WHERE ${has('missing_version')} AND NOT ${has('cache_hit')}))::int AS missing_version,
               (count(*) FILTER (WHERE ${has('missing_region')}))::int AS missing_region
-       FROM records r WHERE ${where.join(' AND ')}
+       FROM records_json r WHERE ${where.join(' AND ')}
        GROUP BY 1, 2`,
       p.values,
     );
@@ -241,7 +241,7 @@ export class FindingsRepository {
                 (r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
                   OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
                       AND (r.resolved_model IS DISTINCT FROM ${first}->>'model' OR r.provider IS DISTINCT FROM ${first}->>'provider'))) AS bad
-         FROM records r WHERE ${this.where(f, p)}
+         FROM records_json r WHERE ${this.where(f, p)}
        ), prices AS (
          SELECT tenant_id, alias, provider, model, currency, sum(amount) * 1000 / NULLIF(sum(tokens), 0) AS per_1k
          FROM win WHERE is_primary AND provider IS NOT NULL AND amount IS NOT NULL

@@ -112,7 +112,7 @@ export class IncidentsRepository {
               round(avg(${LATENCY}), 1) AS latency_avg_ms,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY ${LATENCY}) AS latency_p50_ms,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY ${LATENCY}) AS latency_p95_ms
-       FROM records r
+       FROM records_json r
        WHERE r.occurred_at >= ${b[0]} AND r.occurred_at < ${w[1]} AND (r.occurred_at >= ${w[0]} OR r.occurred_at < ${b[1]}) AND ${where}
        GROUP BY 1`,
       p.values,
@@ -128,7 +128,7 @@ export class IncidentsRepository {
     return this.db.query(
       `WITH c AS (
          SELECT r.occurred_at >= ${w[0]} AS in_window, r.record->'cost'->>'currency' AS currency, (r.record->'cost'->>'amount')::numeric AS amount
-         FROM records r
+         FROM records_json r
          WHERE r.occurred_at >= ${b[0]} AND r.occurred_at < ${w[1]} AND (r.occurred_at >= ${w[0]} OR r.occurred_at < ${b[1]})
            AND r.record ? 'cost' AND ${where}
        ), agg AS (
@@ -152,7 +152,7 @@ export class IncidentsRepository {
       `SELECT r.tenant_id, r.requested_model, r.provider AS served_provider, r.resolved_model AS served_model,
               count(*) AS requests, count(*) FILTER (WHERE ${AFFECTED}) AS affected,
               count(*) FILTER (WHERE r.fallback_used = 'true') AS fallbacks, count(*) FILTER (WHERE ${FAILED_OUTCOME}) AS errors
-       FROM records r WHERE ${where}
+       FROM records_json r WHERE ${where}
        GROUP BY 1, 2, 3, 4
        HAVING count(*) FILTER (WHERE ${AFFECTED}) > 0
        ORDER BY affected DESC, 1, 2, 3, 4`,
@@ -170,7 +170,7 @@ export class IncidentsRepository {
                 (SELECT jsonb_agg(jsonb_build_object('provider', a->>'provider', 'model', a->>'model', 'region', a->>'region',
                                                      'status', a->>'status', 'error_class', a->>'error_class') ORDER BY ord)
                  FROM jsonb_array_elements(r.record->'attempts'->'items') WITH ORDINALITY AS t(a, ord)) AS steps
-         FROM records r
+         FROM records_json r
          WHERE ${where} AND jsonb_typeof(r.record->'attempts'->'items') = 'array' AND jsonb_array_length(r.record->'attempts'->'items') > 1
        )
        SELECT steps, count(*) AS requests, array_agg(DISTINCT tenant_id ORDER BY tenant_id) AS tenants,
@@ -186,7 +186,7 @@ export class IncidentsRepository {
     const where = this.windowWhere(f, window, p);
     return this.db.query(
       `SELECT e.source, e.provider, e.error_class, count(*) AS count
-       FROM records r CROSS JOIN LATERAL (
+       FROM records_json r CROSS JOIN LATERAL (
          SELECT 'attempt' AS source, a->>'provider' AS provider, COALESCE(a->>'error_class', 'unclassified') AS error_class
          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END) AS a
          WHERE a->>'status' IN ('error', 'timeout')
@@ -208,7 +208,7 @@ export class IncidentsRepository {
               count(*) AS requests, count(*) FILTER (WHERE ${AFFECTED}) AS affected,
               count(*) FILTER (WHERE r.fallback_used = 'true') AS fallbacks, count(*) FILTER (WHERE ${FAILED_OUTCOME}) AS errors,
               round(avg(${LATENCY}), 1) AS latency_avg_ms
-       FROM records r WHERE ${where} GROUP BY 1 ORDER BY 1`,
+       FROM records_json r WHERE ${where} GROUP BY 1 ORDER BY 1`,
       p.values,
     );
   }
@@ -218,7 +218,7 @@ export class IncidentsRepository {
     const where = this.windowWhere(f, window, p);
     return this.db.query(
       `SELECT r.event_id, ${isoMicros('r.occurred_at')} AS occurred_key, r.tenant_id, r.request_id, r.requested_model, r.provider, r.resolved_model, r.outcome_status, r.signals
-       FROM records r WHERE ${where} AND ${AFFECTED}
+       FROM records_json r WHERE ${where} AND ${AFFECTED}
        ORDER BY r.occurred_at, r.event_id LIMIT ${p.add(limit)}`,
       p.values,
     );

@@ -1,0 +1,79 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
+import { ledgerEntryBytesWithRecordJson, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
+import { leafHash } from '../../src/domain/merkle/hasher.js';
+import { ADMIN_URL } from '../support/test-database.js';
+
+/**
+ * The migration that turns records.record from jsonb into the record's canonical JSON text must
+ * convert existing rows exactly: the stored text is the bytes the leaf hash was made from.
+ */
+describe('migration RecordsCanonicalText: jsonb records become their canonical bytes', () => {
+  const name = `rl_mig_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  let db: pg.Pool;
+
+  // Member order unsorted, unicode beyond the BMP, escapes, nested arrays: jsonb's text form
+  // would differ from RFC 8785 on each of these.
+  const records = [
+    { tenant_id: 'acme', event_id: 'e-1', zeta: 'last', alpha: { b: 2, a: [1, { d: 'x', c: 'y' }] }, note: 'caf\u00e9 \u{1F600} "quoted" \\ tab\t' },
+    { source: { raw_sha256: 'ab'.repeat(32), format: 'native' }, event_id: 'e-2', tenant_id: 'beta', long_key_name_first: true, k: -0, n: 9007199254740991 },
+    { event_id: 'e-3', tenant_id: 'other', '\u00e9': 1, e: 2, E: 3, '': 'empty key' },
+  ];
+  const entries: LedgerEntry[] = records.map((record, i) => ({ v: 1, shard: 0, index: i, tenant_id: record.tenant_id, tenant_seq: 0, tenant_prev: null, record }));
+
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    // The schema as it was before this migration, holding records as jsonb.
+    const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, -1) } as never);
+    await before.initialize();
+    await before.runMigrations({ transaction: 'each' });
+    for (const e of entries) {
+      const r = e.record as { event_id: string };
+      await before.query(
+        `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
+         VALUES ($1, 0, $2, $3, 0, $4, $4, now(), now(), 'req', 'gw', 'alias', 'success', $5::jsonb)`,
+        [r.event_id, e.index, e.tenant_id, ledgerEntryLeafHash(e), JSON.stringify(e.record)],
+      );
+    }
+    await before.destroy();
+    const after = new DataSource(dataSourceOptions({ url, poolSize: 1 }));
+    await after.initialize();
+    await after.runMigrations({ transaction: 'each' });
+    await after.destroy();
+    db = new pg.Pool({ connectionString: url, max: 1 });
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('stores each record as exactly its canonical JSON, the bytes its leaf hash was made from', async () => {
+    const { rows } = await db.query<{ event_id: string; record: string; leaf_hash: Buffer; type: string }>(
+      `SELECT event_id, record, leaf_hash, pg_typeof(record)::text AS type FROM records ORDER BY leaf_index`,
+    );
+    expect(rows).toHaveLength(records.length);
+    rows.forEach((row, i) => {
+      expect(row.type).toBe('text');
+      expect(row.record).toBe(canonicalJson(records[i]));
+      expect(leafHash(ledgerEntryBytesWithRecordJson(entries[i], row.record)).equals(row.leaf_hash)).toBe(true);
+    });
+  });
+
+  it('presents records as jsonb through records_json, and keeps records append-only', async () => {
+    const { rows } = await db.query<{ record: object }>(`SELECT record FROM records_json ORDER BY leaf_index`);
+    expect(rows.map((r) => r.record)).toEqual(records.map((r) => JSON.parse(JSON.stringify(r))));
+    await expect(db.query(`UPDATE records SET record = '{}' WHERE event_id = 'e-1'`)).rejects.toThrow(/append-only/);
+  });
+});
