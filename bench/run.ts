@@ -279,7 +279,7 @@ async function main(): Promise<void> {
     `SELECT (SELECT count(*) FROM records) AS records, pg_relation_size('records') AS heap,
             pg_total_relation_size('records') - pg_relation_size('records') - pg_indexes_size('records') AS toast,
             pg_indexes_size('records') AS indexes, pg_total_relation_size('records') AS total,
-            pg_total_relation_size('merkle_nodes') AS nodes, pg_total_relation_size('checkpoints') AS checkpoints`,
+            pg_total_relation_size('merkle_tiles') + pg_total_relation_size('merkle_partial_tiles') AS nodes, pg_total_relation_size('checkpoints') AS checkpoints`,
   );
   const shards = (await db.query<{ shard: number; tree_size: string }>('SELECT shard, tree_size FROM shard_heads ORDER BY shard')).map((s) => ({ shard: s.shard, treeSize: Number(s.tree_size) }));
 

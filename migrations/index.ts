@@ -2,6 +2,7 @@ import { InitialSchema1764086400000 } from './1764086400000-initial-schema.js';
 import { QueryIndexesEvaluations1764174600000 } from './1764174600000-query-indexes-evaluations.js';
 import { Exports1764180000000 } from './1764180000000-exports.js';
 import { RecordsCanonicalText1764190000000 } from './1764190000000-records-canonical-text.js';
+import { MerkleTiles1764200000000 } from './1764200000000-merkle-tiles.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
-export const MIGRATIONS = [InitialSchema1764086400000, QueryIndexesEvaluations1764174600000, Exports1764180000000, RecordsCanonicalText1764190000000];
+export const MIGRATIONS = [InitialSchema1764086400000, QueryIndexesEvaluations1764174600000, Exports1764180000000, RecordsCanonicalText1764190000000, MerkleTiles1764200000000];

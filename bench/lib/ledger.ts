@@ -2,9 +2,9 @@
  * Section 5, the ledger: the cost of appending to a small and a large tree, and how many
  * receipts and proofs per second the read side serves.
  *
- * A large shard is seeded directly (appendLeaves over synthetic leaf hashes, its nodes COPYed
- * into merkle_nodes, its head written): proofs and appends need only the nodes and the head,
- * not the records.
+ * A large shard is seeded directly (appendLeaves over synthetic leaf hashes, its Merkle tiles
+ * COPYed into merkle_tiles and merkle_partial_tiles, its head written): proofs and appends need
+ * only the tiles and the head, not the records.
  */
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import { copyLine } from '../../src/database/copy-text.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { leafHash } from '../../src/domain/merkle/hasher.js';
+import { tilesAfterAppend, type Tile, type TileWrites } from '../../src/domain/merkle/tiles.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../../src/domain/merkle/prover.js';
 import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repository.js';
 import { LedgerReadRepository } from '../../src/ledger/ledger-read.repository.js';
@@ -27,28 +28,50 @@ function syntheticLeaves(shard: number, from: number, count: number): Buffer[] {
   return Array.from({ length: count }, (_, j) => leafHash(Buffer.from(`bench leaf ${shard}/${from + j}`)));
 }
 
-/** Seeds `shard` with a tree of `size` synthetic leaves: every node and the head. */
+/** Writes an append's tiles as the append transaction does (LedgerAppendRepository.closeBatch). */
+async function writeTiles(client: PoolClient, shard: number, w: TileWrites): Promise<void> {
+  for (const t of w.full) await client.query('INSERT INTO merkle_tiles (shard, level, idx, hashes) VALUES ($1, $2, $3, $4)', [shard, t.level, t.index, t.hashes]);
+  for (const t of w.partial) {
+    await client.query(
+      'INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) VALUES ($1, $2, $3, $4) ON CONFLICT (shard, level) DO UPDATE SET idx = EXCLUDED.idx, hashes = EXCLUDED.hashes',
+      [shard, t.level, t.index, t.hashes],
+    );
+  }
+  if (w.clearedLevels.length) await client.query('DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($2::smallint[])', [shard, w.clearedLevels]);
+}
+
+async function partialTiles(client: PoolClient, shard: number): Promise<Map<number, Tile>> {
+  const { rows } = await client.query<{ level: number; idx: string; hashes: Buffer }>('SELECT level, idx, hashes FROM merkle_partial_tiles WHERE shard = $1', [shard]);
+  return new Map(rows.map((r) => [r.level, { level: r.level, index: Number(r.idx), hashes: r.hashes }]));
+}
+
+/** Seeds `shard` with a tree of `size` synthetic leaves: its tiles and its head. `nodes`: tree nodes the tiles stand for. */
 export async function seedShard(pool: pg.Pool, shard: number, size: number): Promise<{ seconds: number; nodes: number }> {
   const started = performance.now();
   const client = await pool.connect();
   let nodes = 0;
   try {
     await client.query('BEGIN');
-    const copy = client.query(copyFrom('COPY merkle_nodes (shard, level, idx, hash) FROM STDIN'));
+    const copy = client.query(copyFrom('COPY merkle_tiles (shard, level, idx, hashes) FROM STDIN'));
     let state = { treeSize: 0, frontier: [] as Buffer[] };
     let root: Buffer | undefined;
+    let partials = new Map<number, Tile>();
     for (let i = 0; i < size; i += 65_536) {
       const r = appendLeaves(state, syntheticLeaves(shard, i, Math.min(65_536, size - i)));
       state = { treeSize: r.treeSize, frontier: r.frontier };
       root = r.root;
       nodes += r.nodes.length;
-      if (!copy.write(r.nodes.map((x) => copyLine([shard, x.level, x.index, x.hash])).join(''))) await once(copy, 'drain');
+      const w = tilesAfterAppend(partials, r.nodes);
+      for (const l of w.clearedLevels) partials.delete(l);
+      partials = new Map([...partials, ...w.partial.map((t) => [t.level, t] as const)]);
+      if (!copy.write(w.full.map((t) => copyLine([shard, t.level, t.index, t.hashes])).join(''))) await once(copy, 'drain');
     }
     copy.end();
     await finished(copy);
+    await writeTiles(client, shard, { full: [], partial: [...partials.values()], clearedLevels: [] });
     await client.query('INSERT INTO shard_heads (shard, tree_size, root_hash, frontier) VALUES ($1, $2, $3, $4)', [shard, state.treeSize, root, state.frontier]);
     await client.query('COMMIT');
-    await client.query('ANALYZE merkle_nodes');
+    await client.query('ANALYZE merkle_tiles');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
@@ -92,7 +115,7 @@ export async function appendCost(pool: pg.Pool, shard: number, batches: number, 
       const t1 = performance.now();
       const r = appendLeaves(head, leaves);
       const t2 = performance.now();
-      await repo.insertNodes(client, shard, r.nodes);
+      await writeTiles(client, shard, tilesAfterAppend(await partialTiles(client, shard), r.nodes));
       const t3 = performance.now();
       await client.query('UPDATE shard_heads SET tree_size = $2, root_hash = $3, frontier = $4 WHERE shard = $1', [shard, r.treeSize, r.root, r.frontier]);
       const t4 = performance.now();

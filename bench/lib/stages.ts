@@ -13,6 +13,7 @@ import { generateSigningKey } from '../../src/domain/checkpoint/signing-key.js';
 import { canonicalRecordForm, contentHash, ledgerEntryBytes, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { EMPTY_ROOT, leafHash } from '../../src/domain/merkle/hasher.js';
+import { tilesAfterAppend, type Tile } from '../../src/domain/merkle/tiles.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { deriveSignals } from '../../src/domain/record/derive-signals.js';
 import { recordCopyValues } from '../../src/ledger/record-columns.js';
@@ -133,8 +134,13 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   out.push(measure('DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here)', n, () => {
     for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
   }));
-  out.push(measure('DB write, Node side: COPY text of the Merkle node rows', n, () => {
-    for (const p of plans) p.nodes.map((x) => copyLine([opts.shard, x.level, x.index, x.hash])).join('');
+  out.push(measure(`Merkle tiles: tilesAfterAppend, batches of ${B} (the append's tile writes)`, n, () => {
+    const partials = new Map<number, Tile>();
+    for (const p of plans) {
+      const w = tilesAfterAppend(partials, p.nodes);
+      for (const l of w.clearedLevels) partials.delete(l);
+      for (const t of w.partial) partials.set(t.level, t);
+    }
   }));
   const key = await generateSigningKey();
   const cp = { origin: 'routing-ledger.local/dev', shard: opts.shard, tree_size: 1000, root_hash: EMPTY_ROOT.toString('hex'), timestamp: new Date().toISOString() };
@@ -148,11 +154,10 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   const repo = new LedgerAppendRepository();
   const client = (await opts.pool.connect()) as PoolClient;
   try {
-    out.push(await measureAsync(`DB write: insertRecords + insertNodes, one transaction per batch of ${B} (wall)`, n, async () => {
+    out.push(await measureAsync(`DB write: insertRecords, one transaction per batch of ${B} (wall)`, n, async () => {
       for (let i = 0; i < plans.length; i++) {
         await client.query('BEGIN');
         await repo.insertRecords(client, rows[i]);
-        await repo.insertNodes(client, opts.shard, plans[i].nodes);
         await client.query('COMMIT');
       }
     }));

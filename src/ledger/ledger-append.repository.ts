@@ -5,9 +5,9 @@ import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, type CopyValue } from '../database/copy-text.js';
-import type { NodeId } from '../domain/merkle/append.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
-import { merkleNodeReader } from './merkle-node-store.js';
+import type { Tile, TileWrites } from '../domain/merkle/tiles.js';
+import { merkleNodeReader, tileKey } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
 import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
@@ -51,6 +51,8 @@ export interface BatchState {
   seen: Map<string, Buffer>;
   /** Heads of the batch's tenants in this shard. */
   tenantHeads: Map<string, TenantHead>;
+  /** The shard's right-edge partial Merkle tiles, by tile level. */
+  partialTiles: Map<number, Tile>;
 }
 
 /** The small writes that close an append, done in one statement. */
@@ -59,6 +61,7 @@ export interface BatchClose {
   fromSize: number;
   head: AppendPlan['head'];
   tenantHeads: Map<string, TenantHead>;
+  tiles: TileWrites;
   checkpoint: StoredCheckpointRow;
 }
 
@@ -89,14 +92,18 @@ export class LedgerAppendRepository {
    * content hash), and the tenant heads. Hashes travel as hex inside json aggregates.
    */
   async batchState(c: PoolClient, q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] }): Promise<BatchState> {
-    const { rows } = await c.query<{ next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null }>({
+    const { rows } = await c.query<{
+      next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null;
+      partials: Array<[number, string, string]> | null;
+    }>({
       name: 'ledger-batch-state',
       text: `SELECT
          (SELECT next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
          (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
          (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE event_id = ANY($5::text[])) AS seen,
          (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
-            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants`,
+            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants,
+         (SELECT json_agg(json_build_array(level, idx::text, encode(hashes, 'hex'))) FROM merkle_partial_tiles WHERE shard = $4) AS partials`,
       values: [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
     });
     const r = rows[0];
@@ -105,17 +112,20 @@ export class LedgerAppendRepository {
       checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
       seen: new Map((r.seen ?? []).map(([id, hash]) => [id, Buffer.from(hash, 'hex')])),
       tenantHeads: new Map((r.tenants ?? []).map(([tenant, seq, hash]) => [tenant, { nextSeq: Number(seq), lastLeafHash: Buffer.from(hash, 'hex') }])),
+      partialTiles: new Map((r.partials ?? []).map(([level, idx, hashes]) => [level, { level, index: Number(idx), hashes: Buffer.from(hashes, 'hex') }])),
     };
   }
 
   /**
    * Closes an append in one statement: the shard head's compare-and-set on tree size (two
-   * writers can never fork a shard: ShardForkError, and the caller rolls back), the tenant heads,
-   * the signed checkpoint and the consumed offset.
+   * writers can never fork a shard: ShardForkError, and the caller rolls back), the Merkle tiles
+   * (full ones inserted for good, each level's partial one replaced or, once full, removed), the
+   * tenant heads, the signed checkpoint and the consumed offset.
    */
   async closeBatch(c: PoolClient, b: BatchClose, offset: { groupId: string; topic: string; partition: number; nextOffset: string }): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
     const cp = b.checkpoint;
+    const { full, partial, clearedLevels } = b.tiles;
     const { rows } = await c.query<{ advanced: string }>({
       name: 'ledger-close-batch',
       text: `WITH head AS (
@@ -130,6 +140,13 @@ export class LedgerAppendRepository {
        ), consumed AS (
          INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($14, $15, $16, $17)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+       ), full_tiles AS (
+         INSERT INTO merkle_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($18::smallint[], $19::bigint[], $20::bytea[]) AS t(l, i, h)
+       ), partial_tiles AS (
+         INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($21::smallint[], $22::bigint[], $23::bytea[]) AS t(l, i, h)
+         ON CONFLICT (shard, level) DO UPDATE SET idx = EXCLUDED.idx, hashes = EXCLUDED.hashes
+       ), filled_tiles AS (
+         DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($24::smallint[])
        )
        SELECT count(*) AS advanced FROM head`,
       values: [
@@ -137,6 +154,9 @@ export class LedgerAppendRepository {
         tenants, tenants.map((t) => b.tenantHeads.get(t)!.nextSeq), tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
         cp.signedAt, cp.kid, cp.jws, cp.prevTreeSize, cp.consistencyProof,
         offset.groupId, offset.topic, offset.partition, offset.nextOffset,
+        full.map((t) => t.level), full.map((t) => t.index), full.map((t) => t.hashes),
+        partial.map((t) => t.level), partial.map((t) => t.index), partial.map((t) => t.hashes),
+        clearedLevels,
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
@@ -156,11 +176,6 @@ export class LedgerAppendRepository {
     await this.copy(c, `COPY records (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`, entries.map(recordCopyValues));
   }
 
-  async insertNodes(c: PoolClient, shard: number, nodes: Array<NodeId & { hash: Buffer }>): Promise<void> {
-    if (nodes.length === 0) return;
-    await this.copy(c, 'COPY merkle_nodes (shard, level, idx, hash) FROM STDIN', nodes.map((n) => [shard, n.level, n.index, n.hash]));
-  }
-
   async storeOffset(c: PoolClient, groupId: string, topic: string, partition: number, nextOffset: string): Promise<void> {
     await c.query(
       `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
@@ -178,9 +193,13 @@ export class LedgerAppendRepository {
     );
   }
 
-  /** A proof node reader inside the caller's transaction (it sees this batch's nodes). */
-  nodeReader(c: Pick<PoolClient, 'query'>, shard: number): NodeReader {
-    return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard);
+  /**
+   * A proof node reader inside the caller's transaction; `pending` are tiles this transaction
+   * will write (closeBatch), read before the stored ones.
+   */
+  nodeReader(c: Pick<PoolClient, 'query'>, shard: number, pending?: TileWrites): NodeReader {
+    const overlay = new Map([...(pending?.full ?? []), ...(pending?.partial ?? [])].map((t) => [tileKey(t), t]));
+    return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard, overlay);
   }
 
   private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof } from '../domain/merkle/prover.js';
+import { tilesAfterAppend, type TileWrites } from '../domain/merkle/tiles.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison } from './ledger-input.js';
 import { planAppend, type FormedRecord } from './append-plan.js';
@@ -144,19 +145,19 @@ export class LedgerAppendService {
       return result;
     }
     const plan = planAppend(head, state.tenantHeads, fresher);
+    const tiles = tilesAfterAppend(state.partialTiles, plan.nodes);
     await this.repo.insertRecords(c, plan.entries);
-    await this.repo.insertNodes(c, shard, plan.nodes);
-    const checkpoint = await this.checkpoint(c, plan.head, state.checkpointSize, key);
-    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, checkpoint }, offset);
+    const checkpoint = await this.checkpoint(c, plan.head, state.checkpointSize, key, tiles);
+    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint }, offset);
     result.appended = plan.entries.length;
     result.checkpoint = checkpoint;
     return result;
   }
 
   /** Signs the new tree head, with the consistency proof from the shard's previous checkpoint. */
-  private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey) {
+  private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey, tiles: TileWrites) {
     const proof = prevSize && prevSize < head.treeSize
-      ? await consistencyProof(this.repo.nodeReader(c, head.shard), prevSize, head.treeSize)
+      ? await consistencyProof(this.repo.nodeReader(c, head.shard, tiles), prevSize, head.treeSize)
       : [];
     const payload: Checkpoint = {
       origin: this.config.ledgerOrigin,

@@ -68,31 +68,36 @@ export class LedgerReadRepository {
   }
 
   /**
-   * The first stored Merkle node the shard's tree cannot have: the tree of size n holds complete
-   * subtrees only, so level l has indexes below floor(n / 2^l). A stray node is never served by a
-   * proof today, but the append that reaches its position fails on the primary key.
+   * The first stored Merkle tile hash the shard's tree cannot have, as the tree node it would be:
+   * at tile level L the tree of size n has floor(n / 256^L) hashes, so a full tile, or a partial
+   * one wider than that, holds nodes beyond the tree. A stray tile is never served by a proof,
+   * but the append that reaches its position fails on the primary key.
    */
   async firstNodeOutsideTree(shard: number): Promise<{ level: number; index: number } | undefined> {
-    const rows: Array<{ level: number; idx: string }> = await this.db.query(
-      `SELECT n.level, n.idx FROM merkle_nodes n JOIN shard_heads h ON h.shard = n.shard
-       WHERE n.shard = $1 AND (n.level < 0 OR n.level > 62 OR n.idx < 0 OR n.idx >= (h.tree_size >> n.level))
-       ORDER BY n.level, n.idx LIMIT 1`,
+    const rows: Array<{ level: number; first: string }> = await this.db.query(
+      `SELECT t.level, greatest(t.idx * 256, floor(h.tree_size / (256::numeric ^ t.level)))::bigint AS first
+       FROM (SELECT level, idx, length(hashes) / 32 AS width FROM merkle_tiles WHERE shard = $1
+             UNION ALL SELECT level, idx, length(hashes) / 32 FROM merkle_partial_tiles WHERE shard = $1) t
+       JOIN shard_heads h ON h.shard = $1
+       WHERE t.level < 0 OR t.level > 7 OR t.idx < 0 OR t.idx * 256 + t.width > floor(h.tree_size / (256::numeric ^ t.level))
+       ORDER BY t.level, t.idx LIMIT 1`,
       [shard],
     );
-    return rows[0] && { level: rows[0].level, index: Number(rows[0].idx) };
+    return rows[0] && { level: rows[0].level * 8, index: Number(rows[0].first) };
   }
 
-  /** Records and nodes filed under a shard that has no head: outside every tree. */
+  /** Records and tiles filed under a shard that has no head: outside every tree. */
   async rowsOfUnknownShards(): Promise<Array<{ shard: number; what: string; eventId?: string; leafIndex?: number }>> {
     const records: Array<{ shard: number; event_id: string; leaf_index: string }> = await this.db.query(
       `SELECT DISTINCT ON (shard) shard, event_id, leaf_index FROM records WHERE shard NOT IN (SELECT shard FROM shard_heads) ORDER BY shard, leaf_index`,
     );
-    const nodes: Array<{ shard: number; n: string }> = await this.db.query(
-      `SELECT shard, count(*) AS n FROM merkle_nodes WHERE shard NOT IN (SELECT shard FROM shard_heads) GROUP BY shard ORDER BY shard`,
+    const tiles: Array<{ shard: number; n: string }> = await this.db.query(
+      `SELECT shard, count(*) AS n FROM (SELECT shard FROM merkle_tiles UNION ALL SELECT shard FROM merkle_partial_tiles) t
+       WHERE shard NOT IN (SELECT shard FROM shard_heads) GROUP BY shard ORDER BY shard`,
     );
     return [
       ...records.map((r) => ({ shard: r.shard, what: 'record', eventId: r.event_id, leafIndex: Number(r.leaf_index) })),
-      ...nodes.map((n) => ({ shard: n.shard, what: `${n.n} Merkle node(s)` })),
+      ...tiles.map((n) => ({ shard: n.shard, what: `${n.n} Merkle tile(s)` })),
     ];
   }
 

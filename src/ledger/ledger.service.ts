@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { scopeIncludes, type TenantScope } from '../auth/principal.js';
 import { verifyCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../domain/merkle/prover.js';
+import { TILE_HEIGHT } from '../domain/merkle/tiles.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { ShardVerifier, type StoredEntryRow, type VerificationProblem } from '../domain/verification/shard-verifier.js';
@@ -138,7 +139,7 @@ export class LedgerService {
     }
     const node = await this.repo.firstNodeOutsideTree(v.shard);
     if (node) {
-      v.report({ code: 'STRAY_NODE', leafIndex: node.index * 2 ** node.level, message: `stored Merkle node level ${node.level} index ${node.index} lies outside the shard's tree of size ${treeSize} (it would block the append that reaches it)` });
+      v.report({ code: 'STRAY_NODE', leafIndex: node.index * 2 ** node.level, message: `a stored Merkle tile holds node level ${node.level} index ${node.index}, outside the shard's tree of size ${treeSize} (it would block the append that reaches it)` });
     }
     const signed = checkpoints.length ? checkpoints[checkpoints.length - 1].treeSize : 0;
     if (signed < treeSize) {
@@ -147,9 +148,12 @@ export class LedgerService {
     }
   }
 
-  /** The stored nodes proofs are built from must equal the recomputed ones. */
+  /**
+   * The stored Merkle data proofs are built from must equal the recomputed tree: every node at a
+   * tile level (the hashes tiles hold, src/domain/merkle/tiles.ts) is compared with its tile.
+   */
   private async compareNodes(v: ShardVerifier, chunk: Array<{ row: StoredEntryRow }>): Promise<void> {
-    const nodes = v.lastNodes;
+    const nodes = v.lastNodes.filter((n) => n.level % TILE_HEIGHT === 0);
     const stored = await this.repo.readNodes(v.shard, nodes);
     for (let i = 0; i < nodes.length; i++) {
       if (!stored[i]?.equals(nodes[i].hash)) {

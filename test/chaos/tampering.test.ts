@@ -6,6 +6,7 @@ import type { CanonicalRecord } from '../../src/domain/record/canonical-record.j
 import { queryColumns } from '../../src/ledger/record-columns.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
+import { tilesAfterAppend } from '../../src/domain/merkle/tiles.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.js';
 import { freePort, validEvent } from '../support/workload.js';
 import { FULL, kafkaFor, scaled, startService, summary, verifyCli, waitConsumed } from '../support/chaos-kit.js';
@@ -38,7 +39,7 @@ interface Row {
 type Expect = { code: RegExp; names: string };
 
 interface Case {
-  table: 'records' | 'merkle_nodes' | 'checkpoints';
+  table: 'records' | 'merkle_tiles' | 'checkpoints';
   kind: 'edit' | 'delete' | 'insert' | 'reorder';
   name: string;
   /** Tampers with the copy; returns what verify must report. */
@@ -178,7 +179,14 @@ const CASES: Case[] = [
       const f = await forgeEntry(db, 1, head.size, 'forged-append-2');
       await insertForged(db, f);
       const grown = appendLeaves({ treeSize: head.size, frontier: head.frontier }, [f.leaf]);
-      for (const n of grown.nodes) await tamper(db, 'INSERT INTO merkle_nodes (shard, level, idx, hash) VALUES (1, $1, $2, $3)', [n.level, n.index, n.hash]);
+      const partials = new Map((await db.query<{ level: number; idx: string; hashes: Buffer }>('SELECT level, idx, hashes FROM merkle_partial_tiles WHERE shard = 1'))
+        .map((r) => [r.level, { level: r.level, index: Number(r.idx), hashes: r.hashes }]));
+      const tiles = tilesAfterAppend(partials, grown.nodes);
+      for (const t of tiles.full) await tamper(db, 'INSERT INTO merkle_tiles (shard, level, idx, hashes) VALUES (1, $1, $2, $3)', [t.level, t.index, t.hashes]);
+      for (const t of tiles.partial) {
+        await tamper(db, 'INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) VALUES (1, $1, $2, $3) ON CONFLICT (shard, level) DO UPDATE SET idx = EXCLUDED.idx, hashes = EXCLUDED.hashes', [t.level, t.index, t.hashes]);
+      }
+      for (const level of tiles.clearedLevels) await tamper(db, 'DELETE FROM merkle_partial_tiles WHERE shard = 1 AND level = $1', [level]);
       await tamper(db, 'UPDATE shard_heads SET tree_size = $1, root_hash = $2, frontier = $3 WHERE shard = 1', [grown.treeSize, grown.root, `{${grown.frontier.map((h) => `"\\\\x${h.toString('hex')}"`).join(',')}}`]);
       await tamper(db, `UPDATE tenant_heads SET next_seq = $1, last_leaf_hash = $2 WHERE shard = 1 AND tenant_id = $3`, [f.entry.tenant_seq + 1, f.leaf, f.entry.tenant_id]);
       return { code: /./, names: 'forged-append-2' };
@@ -216,35 +224,52 @@ const CASES: Case[] = [
     },
   },
   {
-    table: 'merkle_nodes', kind: 'edit', name: 'an interior node hash',
+    table: 'merkle_tiles', kind: 'edit', name: 'a leaf hash inside a full tile',
     apply: async (db) => {
-      const first = await rowAt(db, 0, 3 * 4);
-      await tamper(db, 'UPDATE merkle_nodes SET hash = $1 WHERE shard = 0 AND level = 2 AND idx = 3', [randomBytes(32)]);
+      const first = await rowAt(db, 0, 12);
+      await tamper(db, 'UPDATE merkle_tiles SET hashes = overlay(hashes placing $1 from 12 * 32 + 1 for 32) WHERE shard = 0 AND level = 0 AND idx = 0', [randomBytes(32)]);
       return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 0 leaf 12` };
     },
   },
   {
-    table: 'merkle_nodes', kind: 'delete', name: 'a leaf node',
+    table: 'merkle_tiles', kind: 'edit', name: 'a leaf hash inside the right-edge partial tile',
     apply: async (db) => {
-      const first = await rowAt(db, 1, 99);
-      await tamper(db, 'DELETE FROM merkle_nodes WHERE shard = 1 AND level = 0 AND idx = 99');
-      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 1 leaf 99` };
+      const first = await rowAt(db, 0, 256 + 5);
+      await tamper(db, 'UPDATE merkle_partial_tiles SET hashes = overlay(hashes placing $1 from 5 * 32 + 1 for 32) WHERE shard = 0 AND level = 0', [randomBytes(32)]);
+      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 0 leaf 261` };
     },
   },
   {
-    table: 'merkle_nodes', kind: 'insert', name: 'a stray node beyond the tree (blocks the next append)',
+    table: 'merkle_tiles', kind: 'delete', name: 'a full tile',
+    apply: async (db) => {
+      const first = await rowAt(db, 1, 0);
+      await tamper(db, 'DELETE FROM merkle_tiles WHERE shard = 1 AND level = 0 AND idx = 0');
+      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 1 leaf 0` };
+    },
+  },
+  {
+    table: 'merkle_tiles', kind: 'insert', name: 'a stray full tile beyond the tree (blocks the append that reaches it)',
     apply: async (db) => {
       const { size } = await headOf(db, 2);
-      await tamper(db, 'INSERT INTO merkle_nodes (shard, level, idx, hash) VALUES (2, 0, $1, $2)', [size, randomBytes(32)]);
-      return { code: /./, names: `shard 2 leaf ${size}` };
+      const idx = Math.floor(size / 256) + 1;
+      await tamper(db, 'INSERT INTO merkle_tiles (shard, level, idx, hashes) VALUES (2, 0, $1, $2)', [idx, randomBytes(8192)]);
+      return { code: /STRAY_NODE/, names: `shard 2 leaf ${idx * 256}` };
     },
   },
   {
-    table: 'merkle_nodes', kind: 'reorder', name: 'two sibling nodes swap hashes',
+    table: 'merkle_tiles', kind: 'insert', name: 'hashes appended to a partial tile beyond the tree',
     apply: async (db) => {
-      const first = await rowAt(db, 2, 8);
-      await tamper(db, `UPDATE merkle_nodes m SET hash = o.hash FROM merkle_nodes o WHERE m.shard = 2 AND o.shard = 2 AND m.level = 3 AND o.level = 3 AND ((m.idx = 1 AND o.idx = 2) OR (m.idx = 2 AND o.idx = 1))`);
-      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 2 leaf 8` };
+      const { size } = await headOf(db, 1);
+      await tamper(db, 'UPDATE merkle_partial_tiles SET hashes = hashes || $1 WHERE shard = 1 AND level = 0', [randomBytes(32)]);
+      return { code: /STRAY_NODE/, names: `shard 1 leaf ${size}` };
+    },
+  },
+  {
+    table: 'merkle_tiles', kind: 'reorder', name: 'two hashes swap places inside a tile',
+    apply: async (db) => {
+      const first = await rowAt(db, 2, 256);
+      await tamper(db, 'UPDATE merkle_partial_tiles SET hashes = substring(hashes from 33 for 32) || substring(hashes from 1 for 32) || substring(hashes from 65) WHERE shard = 2 AND level = 0');
+      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 2 leaf 256` };
     },
   },
   {
@@ -369,7 +394,7 @@ describe('chaos: tampering with superuser SQL is found by npm run verify', () =>
       detected: results.filter((r) => r.detected).length,
       named_first_record: results.filter((r) => r.detected && r.named).length,
       records: byTable('records'),
-      merkle_nodes: byTable('merkle_nodes'),
+      merkle_tiles: byTable('merkle_tiles'),
       checkpoints: byTable('checkpoints'),
       missed: results.filter((r) => !r.detected).map((r) => `${r.table}/${r.name}`).join('; ') || 'none',
       unnamed: results.filter((r) => r.detected && !r.named).map((r) => `${r.table}/${r.name}`).join('; ') || 'none',

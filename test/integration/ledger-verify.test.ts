@@ -91,7 +91,7 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
 
   it('names the first record after a deletion, and refuses plain UPDATE/DELETE/TRUNCATE', async () => {
     await expect(db.query("UPDATE records SET provider = 'x' WHERE event_id = 'evt-000001'")).rejects.toThrow(/append-only/);
-    await expect(db.query("DELETE FROM merkle_nodes WHERE shard = 0")).rejects.toThrow(/append-only/);
+    await expect(db.query("DELETE FROM merkle_tiles")).rejects.toThrow(/append-only/);
     await expect(db.query('TRUNCATE checkpoints')).rejects.toThrow(/append-only/);
     await expect(db.query("SET ROLE routing_ledger_app; DELETE FROM records WHERE event_id = 'evt-000001'")).rejects.toThrow(/permission denied/);
     await db.query('RESET ROLE');

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { RecordsCanonicalText1764190000000 } from '../../migrations/1764190000000-records-canonical-text.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { ledgerEntryBytesWithRecordJson, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
@@ -32,7 +33,7 @@ describe('migration RecordsCanonicalText: jsonb records become their canonical b
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
     // The schema as it was before this migration, holding records as jsonb.
-    const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, -1) } as never);
+    const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(RecordsCanonicalText1764190000000)) } as never);
     await before.initialize();
     await before.runMigrations({ transaction: 'each' });
     for (const e of entries) {

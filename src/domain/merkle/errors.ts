@@ -16,6 +16,8 @@ export type MerkleProofErrorCode =
   | 'BAD_HASH_SIZE'
   /** A frontier does not have one hash per set bit of its tree size. */
   | 'BAD_FRONTIER'
+  /** New tile hashes do not continue the stored right-edge tile (a tile is missing or damaged). */
+  | 'TILE_GAP'
   /** The proof has more or fewer elements than the sizes imply. */
   | 'BAD_PROOF_LENGTH'
   /** The proof is well-formed but the recomputed root differs from the expected one. */

@@ -5,3 +5,4 @@ export * from './range.js';
 export * from './append.js';
 export * from './prover.js';
 export * from './verifier.js';
+export * from './tiles.js';

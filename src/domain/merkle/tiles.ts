@@ -1,0 +1,140 @@
+/**
+ * Merkle data stored as tiles, in the layout of C2SP tlog-tiles (https://c2sp.org/tlog-tiles),
+ * as Go's sumdb and Tessera store theirs: the tile at tile level L and index N holds the hashes
+ * of the tree nodes at tree level 8·L with node indexes N·256 … N·256+W−1, concatenated (W ≤ 256;
+ * W < 256 only for the right-edge tile of a tree whose size is not a multiple of 256^(L+1)).
+ * Level-0 tiles hold the leaf hashes.
+ *
+ * Every node a proof needs is a tile hash or is computed from one tile: node (level l, index i)
+ * with L = floor(l/8) and h = l − 8L is the RFC 6962 hash of the complete subtree over the
+ * tile-level hashes [i·2^h, (i+1)·2^h), an aligned run of at most 128 that never crosses a tile
+ * boundary. A partial tile is a prefix of every wider version of itself, so reading a node from
+ * a wider stored tile is exact. One row per 256 hashes instead of one per node: the append
+ * writes ~1/128 of the rows it used to, and the layout is the one witnesses and clients read.
+ */
+import { MerkleProofError } from './errors.js';
+import { HASH_SIZE, nodeHash } from './hasher.js';
+import type { NodeId, StoredNode } from './range.js';
+
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 2 ** TILE_HEIGHT;
+
+/** A stored tile: `level` is the tile level L, `hashes` W concatenated 32-byte hashes. */
+export interface Tile {
+  level: number;
+  index: number;
+  hashes: Buffer;
+}
+
+export interface TileId {
+  level: number;
+  index: number;
+}
+
+export function tileWidth(t: Tile): number {
+  return t.hashes.length / HASH_SIZE;
+}
+
+/** Hashes the tree of size `treeSize` has at tile level L (whole or partial tiles included). */
+export function hashesAtTileLevel(treeSize: number, level: number): number {
+  return Math.floor(treeSize / TILE_WIDTH ** level);
+}
+
+/** The tile holding the hashes node `id` is computed from, and where in it they are. */
+export function tileOfNode(id: NodeId): { tile: TileId; offset: number; count: number } {
+  const level = Math.floor(id.level / TILE_HEIGHT);
+  const count = 2 ** (id.level - level * TILE_HEIGHT);
+  const first = id.index * count;
+  return { tile: { level, index: Math.floor(first / TILE_WIDTH) }, offset: first % TILE_WIDTH, count };
+}
+
+/** The tiles the given nodes need, each once. */
+export function tilesForNodes(ids: NodeId[]): TileId[] {
+  const out = new Map<string, TileId>();
+  for (const id of ids) {
+    const { tile } = tileOfNode(id);
+    out.set(`${tile.level}/${tile.index}`, tile);
+  }
+  return [...out.values()];
+}
+
+/**
+ * The hash of node `id` from its tile, or undefined when the tile is missing or too narrow to
+ * hold the node (the node is not in the stored tree).
+ */
+export function nodeFromTile(id: NodeId, tile: Tile | undefined): Buffer | undefined {
+  const { offset, count } = tileOfNode(id);
+  if (!tile || tileWidth(tile) < offset + count) return undefined;
+  let level: Buffer[] = [];
+  for (let k = 0; k < count; k++) level.push(tile.hashes.subarray((offset + k) * HASH_SIZE, (offset + k + 1) * HASH_SIZE));
+  while (level.length > 1) {
+    const up: Buffer[] = [];
+    for (let k = 0; k < level.length; k += 2) up.push(nodeHash(level[k], level[k + 1]));
+    level = up;
+  }
+  return Buffer.from(level[0]);
+}
+
+/** What an append changes in tile storage. */
+export interface TileWrites {
+  /** Tiles that became full (W = 256): written once, never changed again. */
+  full: Tile[];
+  /** The new right-edge partial tile of each level that has one. */
+  partial: Tile[];
+  /** Levels whose stored partial tile became full and have no partial any more. */
+  clearedLevels: number[];
+}
+
+/**
+ * The tile writes of an append: `created` is every node appendLeaves returned (any level;
+ * only levels divisible by 8 are stored), `partials` the shard's stored right-edge partial
+ * tiles by tile level. Precondition, checked: at each tile level the new hashes continue the
+ * stored partial tile (or start a new tile when there is none); otherwise TILE_GAP.
+ */
+export function tilesAfterAppend(partials: ReadonlyMap<number, Tile>, created: StoredNode[]): TileWrites {
+  const byTile = new Map<string, { level: number; index: number; hashes: Buffer[]; first: number }>();
+  for (const n of created) {
+    if (n.level % TILE_HEIGHT !== 0) continue;
+    const level = n.level / TILE_HEIGHT;
+    const index = Math.floor(n.index / TILE_WIDTH);
+    const key = `${level}/${index}`;
+    let t = byTile.get(key);
+    if (!t) byTile.set(key, (t = { level, index, hashes: [], first: n.index % TILE_WIDTH }));
+    if (n.index % TILE_WIDTH !== t.first + t.hashes.length) throw new MerkleProofError('TILE_GAP', `node ${n.level}/${n.index} is not next in its tile`);
+    t.hashes.push(n.hash);
+  }
+  const writes: TileWrites = { full: [], partial: [], clearedLevels: [] };
+  const partialLevels = new Set<number>();
+  for (const t of byTile.values()) {
+    const stored = partials.get(t.level);
+    const prefix = stored && stored.index === t.index ? stored.hashes : Buffer.alloc(0);
+    if (prefix.length / HASH_SIZE !== t.first) {
+      throw new MerkleProofError('TILE_GAP', `tile ${t.level}/${t.index}: new hashes start at ${t.first} but ${prefix.length / HASH_SIZE} are stored`);
+    }
+    const tile: Tile = { level: t.level, index: t.index, hashes: Buffer.concat([prefix, ...t.hashes]) };
+    if (tileWidth(tile) === TILE_WIDTH) writes.full.push(tile);
+    else {
+      writes.partial.push(tile);
+      partialLevels.add(t.level);
+    }
+  }
+  for (const level of partials.keys()) {
+    if (!partialLevels.has(level) && writes.full.some((t) => t.level === level && t.index === partials.get(level)!.index)) writes.clearedLevels.push(level);
+  }
+  return writes;
+}
+
+/**
+ * The tile path of C2SP tlog-tiles: `tile/<L>/<N>[.p/<W>]`, N written in groups of three digits,
+ * every group but the last prefixed with `x` (1234067 → x001/x234/067).
+ */
+export function tilePath(level: number, index: number, width = TILE_WIDTH): string {
+  const groups: string[] = [];
+  let n = index;
+  do {
+    groups.unshift(String(n % 1000).padStart(3, '0'));
+    n = Math.floor(n / 1000);
+  } while (n > 0);
+  const path = groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
+  return `tile/${level}/${path}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
+}
