@@ -234,9 +234,11 @@ const CASES: Case[] = [
   {
     table: 'merkle_tiles', kind: 'edit', name: 'a leaf hash inside the right-edge partial tile',
     apply: async (db) => {
-      const first = await rowAt(db, 0, 256 + 5);
+      const [partial] = await db.query<{ idx: string }>('SELECT idx FROM merkle_partial_tiles WHERE shard = 0 AND level = 0');
+      const leaf = Number(partial.idx) * 256 + 5;
+      const first = await rowAt(db, 0, leaf);
       await tamper(db, 'UPDATE merkle_partial_tiles SET hashes = overlay(hashes placing $1 from 5 * 32 + 1 for 32) WHERE shard = 0 AND level = 0', [randomBytes(32)]);
-      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 0 leaf 261` };
+      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 0 leaf ${leaf}` };
     },
   },
   {
@@ -267,9 +269,11 @@ const CASES: Case[] = [
   {
     table: 'merkle_tiles', kind: 'reorder', name: 'two hashes swap places inside a tile',
     apply: async (db) => {
-      const first = await rowAt(db, 2, 256);
+      const [partial] = await db.query<{ idx: string }>('SELECT idx FROM merkle_partial_tiles WHERE shard = 2 AND level = 0');
+      const leaf = Number(partial.idx) * 256;
+      const first = await rowAt(db, 2, leaf);
       await tamper(db, 'UPDATE merkle_partial_tiles SET hashes = substring(hashes from 33 for 32) || substring(hashes from 1 for 32) || substring(hashes from 65) WHERE shard = 2 AND level = 0');
-      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 2 leaf 256` };
+      return { code: /NODE_MISMATCH/, names: `${first.event_id}|shard 2 leaf ${leaf}` };
     },
   },
   {
