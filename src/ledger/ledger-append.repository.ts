@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, type CopyValue } from '../database/copy-text.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import type { Tile, TileWrites } from '../domain/merkle/tiles.js';
-import { merkleNodeReader, tileKey } from './merkle-node-store.js';
+import { TileCache, merkleNodeReader, tileKey } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
 import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
@@ -71,6 +71,9 @@ export interface BatchClose {
  */
 @Injectable()
 export class LedgerAppendRepository {
+  /** Full tiles' subtrees for the checkpoints' consistency proofs (full tiles never change). */
+  private readonly tiles = new TileCache(256);
+
   /**
    * Locks the shard head row for this transaction, creating it for a new shard. The lock is its
    * own statement on purpose: every read after it (a new snapshot under READ COMMITTED) sees
@@ -199,7 +202,7 @@ export class LedgerAppendRepository {
    */
   nodeReader(c: Pick<PoolClient, 'query'>, shard: number, pending?: TileWrites): NodeReader {
     const overlay = new Map([...(pending?.full ?? []), ...(pending?.partial ?? [])].map((t) => [tileKey(t), t]));
-    return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard, overlay);
+    return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard, overlay, this.tiles);
   }
 
   private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {

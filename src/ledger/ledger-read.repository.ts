@@ -4,7 +4,7 @@ import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import type { NodeId } from '../domain/merkle/range.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
-import { merkleNodeReader, readMerkleNodes } from './merkle-node-store.js';
+import { TileCache, merkleNodeReader, readMerkleNodes } from './merkle-node-store.js';
 import type { StoredCheckpoint, StoredEntryRow } from '../domain/verification/shard-verifier.js';
 
 export interface CheckpointRow extends StoredCheckpoint {
@@ -18,6 +18,9 @@ type RecordDbRow = EntryDbRow;
 /** Read-side SQL of the ledger: entries, nodes, checkpoints. */
 @Injectable()
 export class LedgerReadRepository {
+  /** Full tiles' subtrees for proofs and receipts (never for verification: readNodes reads the database). */
+  private readonly tiles = new TileCache();
+
   constructor(private readonly db: DataSource) {}
 
   async entryByEventId(eventId: string): Promise<StoredEntryRow | undefined> {
@@ -106,7 +109,7 @@ export class LedgerReadRepository {
   }
 
   nodeReader(shard: number): NodeReader {
-    return merkleNodeReader((sql, params) => this.db.query(sql, params), shard);
+    return merkleNodeReader((sql, params) => this.db.query(sql, params), shard, undefined, this.tiles);
   }
 
   async shards(): Promise<Array<{ shard: number; treeSize: number; rootHash: Buffer }>> {

@@ -5,7 +5,7 @@ import { MerkleProofError } from './errors.js';
 import { leafHash } from './hasher.js';
 import { consistencyProof, inclusionProof, type NodeReader } from './prover.js';
 import { nodeKey, type NodeId, type StoredNode } from './range.js';
-import { TILE_WIDTH, nodeFromTile, tilePath, tilesAfterAppend, tilesForNodes, tileOfNode, type Tile } from './tiles.js';
+import { TILE_WIDTH, nodeFromSubtree, nodeFromTile, tilePath, tileSubtree, tilesAfterAppend, tilesForNodes, tileOfNode, type Tile } from './tiles.js';
 
 const leaf = (i: number) => leafHash(createHash('sha256').update(`leaf ${i}`).digest());
 
@@ -59,6 +59,18 @@ describe('tiles (C2SP tlog-tiles layout)', () => {
         expect(nodeFromTile(n, store.tile(tile.level, tile.index))?.equals(n.hash)).toBe(true);
       }
     }), { numRuns: 60 });
+  });
+
+  it('precompute, per tile, exactly the nodes the tile holds (full or partial)', () => {
+    const { nodes, store } = grow([300, 70]);
+    for (const n of nodes.values()) {
+      const { tile } = tileOfNode(n);
+      const t = store.tile(tile.level, tile.index)!;
+      expect(nodeFromSubtree(n, tileSubtree(t))?.equals(n.hash)).toBe(true);
+    }
+    const partial = store.partials.get(0)!;
+    expect(nodeFromSubtree({ level: 7, index: 2 }, tileSubtree(partial))).toBeUndefined();
+    expect(nodeFromSubtree({ level: 5, index: 8 }, tileSubtree(partial))?.equals(nodes.get('5/8')!.hash)).toBe(true);
   });
 
   it('give the same inclusion and consistency proofs as the stored nodes did', async () => {

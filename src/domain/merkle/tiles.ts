@@ -138,3 +138,32 @@ export function tilePath(level: number, index: number, width = TILE_WIDTH): stri
   const path = groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
   return `tile/${level}/${path}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
 }
+
+/**
+ * Every complete node of a tile's subtree, level by level: `levels[h]` holds the
+ * floor(W / 2^h) hashes of tree level 8·L + h under the tile, concatenated. What a tile of
+ * width W holds never changes as the tile grows (a wider version has it as prefix), so a
+ * reader can keep this and answer those nodes without hashing again.
+ */
+export function tileSubtree(tile: Tile): Buffer[] {
+  const levels = [tile.hashes];
+  for (let h = 1; h <= TILE_HEIGHT; h++) {
+    const below = levels[h - 1];
+    const n = Math.floor(below.length / (2 * HASH_SIZE));
+    const up = Buffer.allocUnsafe(n * HASH_SIZE);
+    for (let k = 0; k < n; k++) {
+      nodeHash(below.subarray(2 * k * HASH_SIZE, (2 * k + 1) * HASH_SIZE), below.subarray((2 * k + 1) * HASH_SIZE, (2 * k + 2) * HASH_SIZE)).copy(up, k * HASH_SIZE);
+    }
+    levels.push(up);
+  }
+  return levels;
+}
+
+/** Node `id` from the subtree of its tile (tileSubtree), or undefined when the tile does not hold it yet. */
+export function nodeFromSubtree(id: NodeId, levels: Buffer[]): Buffer | undefined {
+  const { offset, count } = tileOfNode(id);
+  const h = Math.log2(count);
+  const k = offset / count;
+  if ((k + 1) * HASH_SIZE > levels[h].length) return undefined;
+  return Buffer.from(levels[h].subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE));
+}
