@@ -20,7 +20,10 @@ export interface RawMessage {
   headers: Record<string, string | undefined>;
 }
 
-/** Format detection + gateway adapter: one payload may hold several events. Throws DecodeError on undecodable input. */
+/**
+ * Format detection + gateway adapter: one payload may hold several events. Throws DecodeError on
+ * undecodable input. The records returned are new objects each call: the caller may change them.
+ */
 export type EventDecoder = (raw: RawEvent) => AdaptedRecord[];
 
 export type { DecodedItem, DecodedRecord, Poison } from '../ledger/ledger-input.js';
@@ -70,13 +73,12 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
   if (adapted.length === 0) return [];
   // Every adapter ends in finalize(), which validates the record: that is the one gate. The
   // members stamped here are the ledger's own and valid by construction (RFC 3339 ms, ints).
-  return adapted.map(({ record }): DecodedItem => ({
-    kind: 'record',
-    offset: m.offset,
-    record: {
-      ...record,
-      received_at: ctx.receivedAt.toISOString(),
-      source: { ...record.source, topic: ctx.topic, partition: ctx.partition, offset: m.offset },
-    },
-  }));
+  // Stamped in place: a decoder returns objects of its own making for each call (EventDecoder),
+  // and a spread copy would cost the record its fast layout for every later reader.
+  const receivedAt = ctx.receivedAt.toISOString();
+  return adapted.map(({ record }): DecodedItem => {
+    record.received_at = receivedAt;
+    record.source = { ...record.source, topic: ctx.topic, partition: ctx.partition, offset: m.offset };
+    return { kind: 'record', offset: m.offset, record };
+  });
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { firstDuplicateKey } from './duplicate-keys.js';
 
 describe('firstDuplicateKey', () => {
@@ -19,5 +20,15 @@ describe('firstDuplicateKey', () => {
   it('agrees with JSON.parse on documents without duplicates', () => {
     const doc = { a: { b: [1, { c: 'x"y', d: [] }], e: {} }, f: 'g' };
     expect(firstDuplicateKey(JSON.stringify(doc))).toBeUndefined();
+  });
+
+  it('finds no duplicate in what JSON.stringify writes, and finds one spliced into it, whatever the strings hold', () => {
+    fc.assert(fc.property(fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1, maxKeys: 6 }), (doc) => {
+      const text = JSON.stringify(doc);
+      expect(firstDuplicateKey(text)).toBeUndefined();
+      const [first] = Object.keys(doc);
+      const doubled = `{${JSON.stringify(first)}:0,${text.slice(1)}`;
+      expect(firstDuplicateKey(doubled)).toBe(first);
+    }), { numRuns: 1000 });
   });
 });

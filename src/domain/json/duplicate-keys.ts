@@ -45,14 +45,18 @@ export function firstDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-/** Index of the closing quote of the string opening at `start` (or the text's end). */
+/**
+ * Index of the closing quote of the string opening at `start` (or the text's end): the next
+ * quote not escaped, i.e. preceded by an even run of backslashes. indexOf jumps over string
+ * contents natively, which is most of a record's bytes.
+ */
 function stringEnd(text: string, start: number): number {
-  let i = start + 1;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c /* \ */) i += 2;
-    else if (c === 0x22) return i;
-    else i++;
+  let i = text.indexOf('"', start + 1);
+  while (i !== -1) {
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return i;
+    i = text.indexOf('"', i + 1);
   }
   return text.length;
 }

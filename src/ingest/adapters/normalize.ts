@@ -416,10 +416,15 @@ export function finalize(record: CanonicalRecord, notes: string[], label: string
   return { record: v.record, notes: kept };
 }
 
-/** A shallow copy of `record` with its notes replaced (none: the member is left out). */
+/**
+ * `record` with its notes replaced (none: the member is removed), in place: finalize is the
+ * last step of an adapter, on a record that adapter built for this call, and a copy would cost
+ * the record the fast object layout later readers (validation, canonicalization) rely on.
+ */
 function withNotes(record: CanonicalRecord, notes: string[]): CanonicalRecord {
-  const { normalization_notes: _old, ...rest } = record;
-  return notes.length ? { ...rest, normalization_notes: notes } : rest;
+  if (notes.length) record.normalization_notes = notes;
+  else delete record.normalization_notes;
+  return record;
 }
 
 function sameNotes(own: string[] | undefined, kept: string[]): boolean {
