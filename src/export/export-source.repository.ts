@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
-import { merkleNodeReader } from '../ledger/merkle-node-store.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
@@ -90,8 +89,9 @@ export class ExportSourceRepository {
     return indexes.map((index) => firstAbove(cps, index)) as SourceCheckpoint[];
   }
 
+  /** Proofs for a bundle through the ledger's tile cache: an export walks the same tiles again and again. */
   nodeReader(shard: number): NodeReader {
-    return merkleNodeReader((sql, params) => this.db.query(sql, params), shard);
+    return this.ledger.nodeReader(shard);
   }
 }
 
