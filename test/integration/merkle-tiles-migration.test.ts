@@ -1,64 +1,45 @@
-import pg from 'pg';
-import { randomBytes, createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../migrations/index.js';
+import type pg from 'pg';
+import { createHash } from 'node:crypto';
 import { MerkleTiles1764200000000 } from '../../migrations/1764200000000-merkle-tiles.js';
-import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { leafHash } from '../../src/domain/merkle/hasher.js';
 import { consistencyProof, inclusionProof } from '../../src/domain/merkle/prover.js';
 import type { StoredNode } from '../../src/domain/merkle/range.js';
 import { merkleNodeReader } from '../../src/ledger/merkle-node-store.js';
-import { ADMIN_URL } from '../support/test-database.js';
+import { upgradedDatabase } from '../support/migration-upgrade.js';
 
 /**
  * The migration that replaces merkle_nodes with tiles must carry every stored tree over: after
  * it, proofs served from the tiles equal the proofs served from the nodes before.
  */
 describe('migration MerkleTiles: merkle_nodes become C2SP tiles', () => {
-  const name = `rl_tiles_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   const sizes = new Map([[0, 70_000], [1, 256], [2, 3]]);
   const nodes = new Map<number, Map<string, Buffer>>();
   let db: pg.Pool;
+  let drop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(MerkleTiles1764200000000)) } as never);
-    await before.initialize();
-    await before.runMigrations({ transaction: 'each' });
-    for (const [shard, size] of sizes) {
-      // Grown in batches, as the append did: every complete-subtree node stored.
-      const all: StoredNode[] = [];
-      let state = { treeSize: 0, frontier: [] as Buffer[] };
-      for (let i = 0; i < size; i += 9_000) {
-        const r = appendLeaves(state, Array.from({ length: Math.min(9_000, size - i) }, (_, k) => leafHash(createHash('sha256').update(`${shard}/${i + k}`).digest())));
-        all.push(...r.nodes);
-        state = r;
+    ({ pool: db, drop } = await upgradedDatabase(MerkleTiles1764200000000, async (before) => {
+      for (const [shard, size] of sizes) {
+        // Grown in batches, as the append did: every complete-subtree node stored.
+        const all: StoredNode[] = [];
+        let state = { treeSize: 0, frontier: [] as Buffer[] };
+        for (let i = 0; i < size; i += 9_000) {
+          const r = appendLeaves(state, Array.from({ length: Math.min(9_000, size - i) }, (_, k) => leafHash(createHash('sha256').update(`${shard}/${i + k}`).digest())));
+          all.push(...r.nodes);
+          state = r;
+        }
+        nodes.set(shard, new Map(all.map((n) => [`${n.level}/${n.index}`, n.hash])));
+        await before.query(
+          `INSERT INTO merkle_nodes (shard, level, idx, hash) SELECT $1, l, i, h FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS u(l, i, h)`,
+          [shard, all.map((n) => n.level), all.map((n) => n.index), all.map((n) => n.hash)],
+        );
       }
-      nodes.set(shard, new Map(all.map((n) => [`${n.level}/${n.index}`, n.hash])));
-      await before.query(
-        `INSERT INTO merkle_nodes (shard, level, idx, hash) SELECT $1, l, i, h FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS u(l, i, h)`,
-        [shard, all.map((n) => n.level), all.map((n) => n.index), all.map((n) => n.hash)],
-      );
-    }
-    await before.destroy();
-    const after = new DataSource(dataSourceOptions({ url, poolSize: 1 }));
-    await after.initialize();
-    await after.runMigrations({ transaction: 'each' });
-    await after.destroy();
-    db = new pg.Pool({ connectionString: url, max: 1 });
+    }));
   });
 
   afterAll(async () => {
-    await db?.end();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop?.();
   });
 
   it('keeps full tiles in merkle_tiles and one partial tile per level', async () => {

@@ -1,22 +1,17 @@
-import pg from 'pg';
-import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../migrations/index.js';
+import type pg from 'pg';
 import { RecordsCanonicalText1764190000000 } from '../../migrations/1764190000000-records-canonical-text.js';
-import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { ledgerEntryBytesWithRecordJson, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../../src/domain/merkle/hasher.js';
-import { ADMIN_URL } from '../support/test-database.js';
+import { upgradedDatabase } from '../support/migration-upgrade.js';
 
 /**
  * The migration that turns records.record from jsonb into the record's canonical JSON text must
  * convert existing rows exactly: the stored text is the bytes the leaf hash was made from.
  */
 describe('migration RecordsCanonicalText: jsonb records become their canonical bytes', () => {
-  const name = `rl_mig_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   let db: pg.Pool;
+  let drop: (() => Promise<void>) | undefined;
 
   // Member order unsorted, unicode beyond the BMP, escapes, nested arrays: jsonb's text form
   // would differ from RFC 8785 on each of these.
@@ -28,36 +23,21 @@ describe('migration RecordsCanonicalText: jsonb records become their canonical b
   const entries: LedgerEntry[] = records.map((record, i) => ({ v: 1, shard: 0, index: i, tenant_id: record.tenant_id, tenant_seq: 0, tenant_prev: null, record }));
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
     // The schema as it was before this migration, holding records as jsonb.
-    const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(RecordsCanonicalText1764190000000)) } as never);
-    await before.initialize();
-    await before.runMigrations({ transaction: 'each' });
-    for (const e of entries) {
-      const r = e.record as { event_id: string };
-      await before.query(
-        `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
-         VALUES ($1, 0, $2, $3, 0, $4, $4, now(), now(), 'req', 'gw', 'alias', 'success', $5::jsonb)`,
-        [r.event_id, e.index, e.tenant_id, ledgerEntryLeafHash(e), JSON.stringify(e.record)],
-      );
-    }
-    await before.destroy();
-    const after = new DataSource(dataSourceOptions({ url, poolSize: 1 }));
-    await after.initialize();
-    await after.runMigrations({ transaction: 'each' });
-    await after.destroy();
-    db = new pg.Pool({ connectionString: url, max: 1 });
+    ({ pool: db, drop } = await upgradedDatabase(RecordsCanonicalText1764190000000, async (before) => {
+      for (const e of entries) {
+        const r = e.record as { event_id: string };
+        await before.query(
+          `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
+           VALUES ($1, 0, $2, $3, 0, $4, $4, now(), now(), 'req', 'gw', 'alias', 'success', $5::jsonb)`,
+          [r.event_id, e.index, e.tenant_id, ledgerEntryLeafHash(e), JSON.stringify(e.record)],
+        );
+      }
+    }));
   });
 
   afterAll(async () => {
-    await db?.end();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop?.();
   });
 
   it('stores each record as exactly its canonical JSON, the bytes its leaf hash was made from', async () => {

@@ -1,0 +1,46 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { ADMIN_URL } from './test-database.js';
+
+/**
+ * A fresh database migrated up to (not including) `migration`, for tests of what a migration does
+ * to existing rows: `seed` writes them in the old schema, then every remaining migration runs.
+ * Returns a pool on the upgraded database and a function that drops it.
+ */
+export async function upgradedDatabase(
+  migration: (typeof MIGRATIONS)[number],
+  seed: (before: DataSource) => Promise<void>,
+): Promise<{ pool: pg.Pool; drop: () => Promise<void> }> {
+  const name = `rl_upgrade_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(migration)) } as never);
+  await before.initialize();
+  await before.runMigrations({ transaction: 'each' });
+  await seed(before);
+  await before.destroy();
+  const after = new DataSource(dataSourceOptions({ url, poolSize: 1 }));
+  await after.initialize();
+  await after.runMigrations({ transaction: 'each' });
+  await after.destroy();
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  return {
+    pool,
+    drop: async () => {
+      await pool.end();
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
