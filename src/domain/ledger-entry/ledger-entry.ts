@@ -7,7 +7,7 @@
  * prove that no record of that tenant was left out between two exported ones (LEDGER.md,
  * "Complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
@@ -122,7 +122,7 @@ export function canonicalRecordForm(record: object): CanonicalRecordForm {
       throw error;
     }
   }
-  return { json, contentSha256: createHash('sha256').update(content, 'utf8').digest() };
+  return { json, contentSha256: hash('sha256', content, 'buffer') };
 }
 
 /**

@@ -4,7 +4,7 @@
  * The one-byte prefixes keep a leaf from ever hashing like an inner node (second-preimage
  * resistance): without them, the 64 bytes "left || right" could be presented as a leaf.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { MerkleProofError } from './errors.js';
 
 /** Size in bytes of every leaf, node and root hash. */
@@ -20,13 +20,17 @@ export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 
 /** SHA-256(0x00 || data): the hash of one leaf's input bytes. */
 export function leafHash(data: Uint8Array): Buffer {
-  return createHash('sha256').update(Uint8Array.of(LEAF_PREFIX)).update(data).digest();
+  // One-shot crypto.hash: no Hash object per call (this runs for every record and node).
+  return hash('sha256', Buffer.concat([LEAF_PREFIX_BYTES, data]), 'buffer');
 }
 
 /** SHA-256(0x01 || left || right): the hash of an inner node from its two children. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Uint8Array.of(NODE_PREFIX)).update(left).update(right).digest();
+  return hash('sha256', Buffer.concat([NODE_PREFIX_BYTES, left, right]), 'buffer');
 }
+
+const LEAF_PREFIX_BYTES = Uint8Array.of(LEAF_PREFIX);
+const NODE_PREFIX_BYTES = Uint8Array.of(NODE_PREFIX);
 
 /** Throws BAD_HASH_SIZE unless `hash` is exactly HASH_SIZE bytes; checked before hashing. */
 export function assertHashSize(hash: Uint8Array, what: string): void {
