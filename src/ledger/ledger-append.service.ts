@@ -4,8 +4,9 @@ import type { PoolClient } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
-import { consistencyProof } from '../domain/merkle/prover.js';
-import { tilesAfterAppend, type TileWrites } from '../domain/merkle/tiles.js';
+import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../domain/merkle/prover.js';
+import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
+import { tilesAfterAppend } from '../domain/merkle/tiles.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison } from './ledger-input.js';
 import { planAppend, type FormedRecord } from './append-plan.js';
@@ -147,7 +148,9 @@ export class LedgerAppendService {
     const plan = planAppend(head, state.tenantHeads, fresher);
     const tiles = tilesAfterAppend(state.partialTiles, plan.nodes);
     await this.repo.insertRecords(c, plan.entries);
-    const checkpoint = await this.checkpoint(c, plan.head, state.checkpointSize, key, tiles);
+    // The proof from the previous checkpoint reads the old frontier and this append's nodes.
+    const known = [...frontierNodes(head), ...plan.nodes];
+    const checkpoint = await this.checkpoint(plan.head, state.checkpointSize, key, readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)));
     await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint }, offset);
     result.appended = plan.entries.length;
     result.checkpoint = checkpoint;
@@ -155,9 +158,9 @@ export class LedgerAppendService {
   }
 
   /** Signs the new tree head, with the consistency proof from the shard's previous checkpoint. */
-  private async checkpoint(c: PoolClient, head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey, tiles: TileWrites) {
+  private async checkpoint(head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey, nodes: NodeReader) {
     const proof = prevSize && prevSize < head.treeSize
-      ? await consistencyProof(this.repo.nodeReader(c, head.shard, tiles), prevSize, head.treeSize)
+      ? await consistencyProof(nodes, prevSize, head.treeSize)
       : [];
     const payload: Checkpoint = {
       origin: this.config.ledgerOrigin,
@@ -197,4 +200,9 @@ function prepareBatch(items: DecodedItem[]): PreparedBatch {
     return { kind: 'record' as const, offset: item.offset, record: item.record, form: canonicalRecordForm(item.record) };
   });
   return { items: out, eventIds, tenants: [...tenants] };
+}
+
+/** The old tree's frontier as stored nodes: one maximal complete subtree per set bit of its size. */
+function frontierNodes(head: { treeSize: number; frontier: Buffer[] }): StoredNode[] {
+  return completeSubtrees({ begin: 0, end: head.treeSize }).map((id, i) => ({ ...id, hash: head.frontier[i] }));
 }

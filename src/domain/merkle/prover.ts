@@ -11,7 +11,7 @@
  */
 import { MerkleProofError, NodeReaderError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
-import { assertCount, completeSubtrees, largestPowerOfTwoBelow, nodeKey, type LeafRange, type NodeId } from './range.js';
+import { assertCount, completeSubtrees, largestPowerOfTwoBelow, nodeKey, type LeafRange, type NodeId, type StoredNode } from './range.js';
 
 export type { LeafRange, NodeId } from './range.js';
 
@@ -81,6 +81,25 @@ export function rangeHashesFromNodes(ranges: LeafRange[], ids: NodeId[], hashes:
 
 // ---------------------------------------------------------------------------------------------
 // Reading
+
+/**
+ * A reader that answers from `known` nodes (hashes the caller holds in memory: an append's old
+ * frontier and the nodes it just created) and asks `read` only for the rest, in one call.
+ * Signing a checkpoint right after an append needs no stored node at all when the previous
+ * checkpoint is the old tree: every node of that consistency proof lies in the old frontier or
+ * in the appended leaves' range.
+ */
+export function readerWithKnownNodes(known: StoredNode[], read: NodeReader): NodeReader {
+  const byKey = new Map(known.map((n) => [nodeKey(n), n.hash]));
+  return async (ids) => {
+    const out = ids.map((id) => byKey.get(nodeKey(id)));
+    const missing = ids.filter((_, i) => out[i] === undefined);
+    if (missing.length === 0) return out as Buffer[];
+    const fetched = await read(missing);
+    let next = 0;
+    return out.map((hash) => hash ?? fetched[next++]);
+  };
+}
 
 /** The RFC 6962 audit path for leaf `index` in the tree of the first `size` leaves. */
 export async function inclusionProof(read: NodeReader, index: number, size: number): Promise<Buffer[]> {

@@ -16,6 +16,7 @@ import {
   inclusionProof,
   inclusionProofNodeIds,
   rootAtSize,
+  readerWithKnownNodes,
   rootNodeIds,
   type NodeReader,
 } from './prover.js';
@@ -313,6 +314,35 @@ describe('properties: random trees appended in random batches', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('the consistency proof across one append needs only the old frontier and the appended nodes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 700 }), fc.integer({ min: 1, max: 300 }), fc.nat(), async (oldSize, added, salt) => {
+        const store = new MemoryStore();
+        store.append(Array.from({ length: oldSize }, (_, i) => leafFor(i, salt)));
+        const old = store.state;
+        const appended = store.append(Array.from({ length: added }, (_, i) => leafFor(oldSize + i, salt)));
+        const known = [...completeSubtrees({ begin: 0, end: old.treeSize }).map((id, i) => ({ ...id, hash: old.frontier[i] })), ...appended.nodes];
+        let fallbackReads = 0;
+        const fromKnown = await consistencyProof(readerWithKnownNodes(known, async (ids) => { fallbackReads += ids.length; return store.read(ids); }), oldSize, oldSize + added);
+        expect(hexes(fromKnown)).toEqual(hexes(await consistencyProof(store.read, oldSize, oldSize + added)));
+        expect(fallbackReads).toBe(0);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('a reader with known nodes asks its fallback for the rest, in the order asked', async () => {
+    const store = new MemoryStore();
+    store.append(Array.from({ length: 40 }, (_, i) => leafFor(i)));
+    const ids = consistencyProofNodeIds(3, 37);
+    const known = [{ ...ids[1], hash: Buffer.alloc(32, 7) }];
+    const asked: NodeId[][] = [];
+    const hashes = await readerWithKnownNodes(known, async (rest) => { asked.push(rest); return store.read(rest); })(ids);
+    expect(asked).toEqual([ids.filter((_, i) => i !== 1)]);
+    expect(hashes[1]).toEqual(Buffer.alloc(32, 7));
+    expect(hexes(hashes.filter((_, i) => i !== 1))).toEqual(hexes(await store.read(ids.filter((_, i) => i !== 1))));
   });
 
   it('consistency proofs from stored nodes equal the reference, verify, and fail with a flipped byte', async () => {
