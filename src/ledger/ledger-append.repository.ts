@@ -11,6 +11,8 @@ import { TileCache, merkleNodeReader, tileKey } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
 import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
+import type { SummaryRow } from '../domain/summary/traffic-summary.js';
+import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
 
 /**
  * SQL of the append transaction. Every method runs on the caller's client inside the
@@ -63,7 +65,34 @@ export interface BatchClose {
   tenantHeads: Map<string, TenantHead>;
   tiles: TileWrites;
   checkpoint: StoredCheckpointRow;
+  /** The appended records' per-minute summaries, added into traffic_minutes. */
+  summaries: SummaryRow[];
 }
+
+/** The closing statement of an append (closeBatch). */
+const CLOSE_BATCH_SQL = `WITH head AS (
+         UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
+       ), tenant AS (
+         INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
+         SELECT $1, t, s, h FROM unnest($6::text[], $7::bigint[], $8::bytea[]) AS u(t, s, h)
+         ON CONFLICT (shard, tenant_id) DO UPDATE SET next_seq = EXCLUDED.next_seq, last_leaf_hash = EXCLUDED.last_leaf_hash
+       ), checkpoint AS (
+         INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
+         VALUES ($1, $3, $4, $9, $10, $11, $12, $13)
+       ), consumed AS (
+         INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($14, $15, $16, $17)
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+       ), full_tiles AS (
+         INSERT INTO merkle_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($18::smallint[], $19::bigint[], $20::bytea[]) AS t(l, i, h)
+       ), partial_tiles AS (
+         INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($21::smallint[], $22::bigint[], $23::bytea[]) AS t(l, i, h)
+         ON CONFLICT (shard, level) DO UPDATE SET idx = EXCLUDED.idx, hashes = EXCLUDED.hashes
+       ), filled_tiles AS (
+         DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($24::smallint[])
+       ), summaries AS (
+         ${upsertSummariesSql('$25')}
+       )
+       SELECT count(*) AS advanced FROM head`;
 
 /**
  * The batch's own statements are named, so each connection parses and plans them once instead
@@ -123,7 +152,8 @@ export class LedgerAppendRepository {
    * Closes an append in one statement: the shard head's compare-and-set on tree size (two
    * writers can never fork a shard: ShardForkError, and the caller rolls back), the Merkle tiles
    * (full ones inserted for good, each level's partial one replaced or, once full, removed), the
-   * tenant heads, the signed checkpoint and the consumed offset.
+   * tenant heads, the signed checkpoint, the consumed offset and the traffic summaries (they
+   * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
   async closeBatch(c: PoolClient, b: BatchClose, offset: { groupId: string; topic: string; partition: number; nextOffset: string }): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
@@ -131,27 +161,7 @@ export class LedgerAppendRepository {
     const { full, partial, clearedLevels } = b.tiles;
     const { rows } = await c.query<{ advanced: string }>({
       name: 'ledger-close-batch',
-      text: `WITH head AS (
-         UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
-       ), tenant AS (
-         INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
-         SELECT $1, t, s, h FROM unnest($6::text[], $7::bigint[], $8::bytea[]) AS u(t, s, h)
-         ON CONFLICT (shard, tenant_id) DO UPDATE SET next_seq = EXCLUDED.next_seq, last_leaf_hash = EXCLUDED.last_leaf_hash
-       ), checkpoint AS (
-         INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
-         VALUES ($1, $3, $4, $9, $10, $11, $12, $13)
-       ), consumed AS (
-         INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($14, $15, $16, $17)
-         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
-       ), full_tiles AS (
-         INSERT INTO merkle_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($18::smallint[], $19::bigint[], $20::bytea[]) AS t(l, i, h)
-       ), partial_tiles AS (
-         INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($21::smallint[], $22::bigint[], $23::bytea[]) AS t(l, i, h)
-         ON CONFLICT (shard, level) DO UPDATE SET idx = EXCLUDED.idx, hashes = EXCLUDED.hashes
-       ), filled_tiles AS (
-         DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($24::smallint[])
-       )
-       SELECT count(*) AS advanced FROM head`,
+      text: CLOSE_BATCH_SQL,
       values: [
         b.shard, b.fromSize, b.head.treeSize, b.head.root, b.head.frontier,
         tenants, tenants.map((t) => b.tenantHeads.get(t)!.nextSeq), tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
@@ -159,7 +169,7 @@ export class LedgerAppendRepository {
         offset.groupId, offset.topic, offset.partition, offset.nextOffset,
         full.map((t) => t.level), full.map((t) => t.index), full.map((t) => t.hashes),
         partial.map((t) => t.level), partial.map((t) => t.index), partial.map((t) => t.hashes),
-        clearedLevels,
+        clearedLevels, summaryRowsParam(b.summaries),
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);

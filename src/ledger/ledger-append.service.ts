@@ -7,6 +7,7 @@ import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../domain/merkle/prover.js';
 import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
 import { tilesAfterAppend } from '../domain/merkle/tiles.js';
+import { summarizeRecords } from '../domain/summary/traffic-summary.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison } from './ledger-input.js';
 import { planAppend, type FormedRecord } from './append-plan.js';
@@ -151,7 +152,8 @@ export class LedgerAppendService {
     // The proof from the previous checkpoint reads the old frontier and this append's nodes.
     const known = [...frontierNodes(head), ...plan.nodes];
     const checkpoint = await this.checkpoint(plan.head, state.checkpointSize, key, readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)));
-    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint }, offset);
+    const summaries = summarizeRecords(plan.entries.map((e) => e.record));
+    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint, summaries }, offset);
     result.appended = plan.entries.length;
     result.checkpoint = checkpoint;
     return result;

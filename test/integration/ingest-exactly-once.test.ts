@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { pollUntil } from '../support/poll-until.js';
 import { buildWorkload, freePort, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
+import { storedAndRecomputedSummaries } from '../support/summary-check.js';
 
 const { Kafka, logLevel } = kafkajs;
 jest.setTimeout(600_000);
@@ -140,6 +141,11 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
       expect(h.tree_size).toBe(h.n);
       expect(h.cp).toBe(h.tree_size);
     }
+
+    // The traffic summaries count exactly the stored records: duplicates and conflicts added nothing.
+    const { stored, recomputed } = await storedAndRecomputedSummaries(first.db);
+    expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+    expect(stored).toEqual(recomputed);
   });
 
   it('ends in the same table, row for row, when the consumer is SIGKILLed mid-stream and restarted', async () => {
@@ -161,6 +167,10 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
       await waitConsumed(run, () => svc);
       const rows = await ledgerRows(run.db);
       expect(rows).toEqual(firstRows);
+      // Batches redelivered after each SIGKILL were counted once in the summaries too.
+      const { stored, recomputed } = await storedAndRecomputedSummaries(run.db);
+      expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+      expect(stored).toEqual(recomputed);
       const q = await run.db.query<{ n: string }>(`SELECT count(*) AS n FROM quarantine`);
       expect(Number(q[0].n)).toBe(150);
     } finally {

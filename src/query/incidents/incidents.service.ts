@@ -4,7 +4,11 @@ import { links } from '../decisions/present.js';
 import { QUERY_CLOCK, type Clock } from '../common/clock.js';
 import { resolveWindow } from '../common/time-window.js';
 import { DEFAULT_AFFECTED_LIMIT, type ReconstructIncidentDto } from './incidents.dto.js';
-import { IncidentsRepository, type IncidentFilter, type PeriodStatsRow } from './incidents.repository.js';
+import { IncidentsRepository, type IncidentFilter, type Period } from './incidents.repository.js';
+import { summarizeRecords, type SummaryRow } from '../../domain/summary/traffic-summary.js';
+import {
+  affectedByTarget, costs, errorClasses, fallbackChains, minutesToList, periodTotals, rowsInvolving, timeline, type PeriodTotals,
+} from '../../domain/summary/incident-rollup.js';
 
 /** Longest incident window: the per-minute timeline stays at most 1,440 points. */
 export const MAX_INCIDENT_WINDOW_MS = 24 * 3_600_000;
@@ -12,13 +16,13 @@ export const MAX_INCIDENT_WINDOW_MS = 24 * 3_600_000;
 export const BASELINE_MS = 3_600_000;
 export const MAX_CHAINS = 50;
 
-const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
-
 /**
  * Reconstructs what an incident window did to traffic: who was hit (tenant × alias × served
  * target), through which fallback chains, with which errors, at what cost and latency
- * against the hour before, minute by minute. Read-only over records; the same request gives
- * the same answer as long as no late events arrive for the window.
+ * against the hour before, minute by minute. Counts come from the per-minute summaries the
+ * append maintains (src/domain/summary/), so the cost grows with the minutes in the window,
+ * not the records; the same request gives the same answer as long as no late events arrive
+ * for the window.
  */
 @Injectable()
 export class IncidentsService {
@@ -31,17 +35,14 @@ export class IncidentsService {
     const window = resolveWindow({ from: q.from, to: q.to }, { now: this.clock(), defaultMs: MAX_INCIDENT_WINDOW_MS, maxMs: MAX_INCIDENT_WINDOW_MS });
     const baseline = { from: new Date(window.from.getTime() - BASELINE_MS), to: window.from };
     const f: IncidentFilter = { scope: queryScope(caller.scope, q.tenant), provider: q.provider, model: q.model, region: q.region, gateway: q.gateway };
-    const [stats, costs, groups, chains, errors, minutes, affected] = await Promise.all([
-      this.repo.periodStats(f, window, baseline),
-      this.repo.costs(f, window, baseline),
-      this.repo.groups(f, window),
-      this.repo.chains(f, window, MAX_CHAINS),
-      this.repo.errorClasses(f, window),
-      this.repo.timeline(f, window),
-      this.repo.affected(f, window, q.affected_limit ?? DEFAULT_AFFECTED_LIMIT),
-    ]);
-    const w = periodOf(stats, 'window');
-    const b = periodOf(stats, 'baseline');
+    const [windowRows, baselineRows] = await Promise.all([this.rowsOf(f, window), this.rowsOf(f, baseline)]);
+    const wr = rowsInvolving(windowRows, f);
+    const br = rowsInvolving(baselineRows, f);
+    const w = periodTotals(wr);
+    const b = periodTotals(br);
+    const limit = q.affected_limit ?? DEFAULT_AFFECTED_LIMIT;
+    const affected = await this.affectedRequests(f, window, wr, limit);
+    const groups = affectedByTarget(wr);
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
       baseline: { from: baseline.from.toISOString(), to: baseline.to.toISOString() },
@@ -56,32 +57,28 @@ export class IncidentsService {
       affected_by_target: groups.map((g) => ({
         tenant_id: g.tenant_id,
         requested_alias: g.requested_model,
-        served: { provider: g.served_provider, model: g.served_model },
-        requests: Number(g.requests),
-        affected: Number(g.affected),
-        fallbacks: Number(g.fallbacks),
-        failed: Number(g.errors),
+        served: { provider: g.provider, model: g.resolved_model },
+        requests: g.requests,
+        affected: g.affected,
+        fallbacks: g.fallbacks,
+        failed: g.errors,
       })),
-      fallback_chains: chains.map((c) => ({ steps: c.steps, requests: Number(c.requests), tenants: c.tenants, example_event_id: c.example_event_id })),
-      error_classes: errors.map((e) => ({ source: e.source, provider: e.provider, error_class: e.error_class, count: Number(e.count) })),
+      fallback_chains: fallbackChains(wr, MAX_CHAINS),
+      error_classes: errorClasses(wr),
       deltas: {
         latency_ms: {
-          window: { avg: w.latencyAvg, p50: w.latencyP50, p95: w.latencyP95 },
-          baseline: { avg: b.latencyAvg, p50: b.latencyP50, p95: b.latencyP95 },
-          delta: { avg: diff(w.latencyAvg, b.latencyAvg), p50: diff(w.latencyP50, b.latencyP50), p95: diff(w.latencyP95, b.latencyP95) },
+          window: latencyOf(w),
+          baseline: latencyOf(b),
+          delta: { avg: diff(w.latencyAvg, b.latencyAvg), p50: diff(w.p50?.value ?? null, b.p50?.value ?? null), p95: diff(w.p95?.value ?? null, b.p95?.value ?? null) },
+          percentiles: PERCENTILE_NOTE,
         },
         requests: { window: w.requests, baseline: b.requests },
         affected_rate: { window: rate(w.affected, w.requests), baseline: rate(b.affected, b.requests) },
         // Per currency, exact decimals as strings (never floats), like the record's cost.
-        cost: costs.map((c) => ({
-          currency: c.currency,
-          window: { requests: Number(c.window_requests), total: c.window_total, per_request: c.window_per_request },
-          baseline: { requests: Number(c.baseline_requests), total: c.baseline_total, per_request: c.baseline_per_request },
-          delta_per_request: c.delta_per_request,
-        })),
+        cost: costs(wr, br),
       },
-      timeline: minutes.map((m) => ({
-        minute: m.minute, requests: Number(m.requests), affected: Number(m.affected), fallbacks: Number(m.fallbacks), failed: Number(m.errors), latency_avg_ms: num(m.latency_avg_ms),
+      timeline: timeline(wr).map((m) => ({
+        minute: m.minute, requests: m.requests, affected: m.affected, fallbacks: m.fallbacks, failed: m.errors, latency_avg_ms: m.latency_avg_ms,
       })),
       affected_requests: affected.map((a) => ({
         event_id: a.event_id, occurred_at: a.occurred_key, tenant_id: a.tenant_id, request_id: a.request_id, requested_model: a.requested_model,
@@ -91,14 +88,39 @@ export class IncidentsService {
       affected_requests_truncated: affected.length < w.affected,
     };
   }
+
+  /**
+   * Summary rows of a period: the stored rows of its whole minutes, plus its partial edge
+   * minutes summarized from their records by the same function the append uses, so any
+   * window gives exactly what its records say.
+   */
+  private async rowsOf(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
+    const inner = { from: new Date(Math.ceil(period.from.getTime() / MINUTE) * MINUTE), to: new Date(Math.floor(period.to.getTime() / MINUTE) * MINUTE) };
+    if (inner.from >= inner.to) return summarizeRecords(await this.repo.recordsBetween(f, period));
+    const [stored, head, tail] = await Promise.all([
+      this.repo.summaryRows(f, inner),
+      period.from < inner.from ? this.repo.recordsBetween(f, { from: period.from, to: inner.from }) : [],
+      inner.to < period.to ? this.repo.recordsBetween(f, { from: inner.to, to: period.to }) : [],
+    ]);
+    return [...stored, ...summarizeRecords([...head, ...tail])];
+  }
+
+  /** The first affected requests, read only from the minutes the summaries say hold them. */
+  private async affectedRequests(f: IncidentFilter, window: Period, rows: SummaryRow[], limit: number) {
+    const minutes = minutesToList(rows, limit);
+    if (minutes.length === 0 || limit === 0) return [];
+    const from = new Date(Math.max(window.from.getTime(), Date.parse(minutes[0])));
+    const to = new Date(Math.min(window.to.getTime(), Date.parse(minutes[minutes.length - 1]) + MINUTE));
+    return this.repo.affected(f, { from, to }, limit);
+  }
 }
 
-function periodOf(rows: PeriodStatsRow[], period: 'window' | 'baseline') {
-  const r = rows.find((x) => x.period === period);
-  return {
-    requests: Number(r?.requests ?? 0), affected: Number(r?.affected ?? 0), fallbacks: Number(r?.fallbacks ?? 0), errors: Number(r?.errors ?? 0),
-    latencyAvg: num(r?.latency_avg_ms), latencyP50: num(r?.latency_p50_ms), latencyP95: num(r?.latency_p95_ms),
-  };
+const MINUTE = 60_000;
+
+const PERCENTILE_NOTE = 'p50 and p95 are read from fixed latency buckets (interpolated inside the bucket); the true value lies in the bucket given beside each';
+
+function latencyOf(t: PeriodTotals) {
+  return { avg: t.latencyAvg, p50: t.p50?.value ?? null, p95: t.p95?.value ?? null, p50_bucket_ms: t.p50?.bucket ?? null, p95_bucket_ms: t.p95?.bucket ?? null };
 }
 
 function diff(a: number | null, b: number | null): number | null {

@@ -1,0 +1,66 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
+
+/**
+ * Per-minute traffic summaries (src/domain/summary/traffic-summary.ts), written by the append
+ * transaction beside the records they count, so they commit exactly once with them. Incident
+ * reconstruction reads these instead of the records of its window.
+ *
+ * Keys may be NULL (a record without a served provider, a cost or attempts), and NULLs must
+ * still collide for the upsert to add into one row: the unique index is NULLS NOT DISTINCT
+ * (PostgreSQL 15 and later).
+ *
+ * Existing records are summarized here in JavaScript, by the same function the append uses,
+ * in chunks of leaf order.
+ */
+export class TrafficMinutes1764210000000 implements MigrationInterface {
+  name = 'TrafficMinutes1764210000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE FUNCTION rl_add_counts(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT array_agg(COALESCE(x, 0) + COALESCE(y, 0) ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+      $$`);
+    await q.query(`
+      CREATE TABLE traffic_minutes (
+        minute timestamptz NOT NULL,
+        tenant_id text NOT NULL,
+        gateway_id text NOT NULL,
+        requested_model text NOT NULL,
+        provider text,
+        resolved_model text,
+        region_served text,
+        outcome_status text NOT NULL,
+        outcome_error_class text,
+        fallback_used text,
+        currency text,
+        chain jsonb,
+        requests bigint NOT NULL,
+        affected bigint NOT NULL,
+        fallbacks bigint NOT NULL,
+        errors bigint NOT NULL,
+        cache_hits bigint NOT NULL,
+        latency_n bigint NOT NULL,
+        latency_sum_ms bigint NOT NULL,
+        latency_buckets bigint[] NOT NULL,
+        cost_n bigint NOT NULL,
+        cost_sum numeric NOT NULL,
+        first_at timestamptz NOT NULL,
+        first_event_id text NOT NULL
+      )`);
+    await q.query(`
+      CREATE UNIQUE INDEX traffic_minutes_key ON traffic_minutes
+        (minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain)
+        NULLS NOT DISTINCT`);
+    await q.query(`CREATE INDEX traffic_minutes_tenant_minute ON traffic_minutes (tenant_id, minute)`);
+    await q.query(`COMMENT ON TABLE traffic_minutes IS 'per-minute additive traffic summaries, maintained by the append transaction'`);
+    await q.query(`GRANT SELECT, INSERT, UPDATE ON traffic_minutes TO routing_ledger_app`);
+
+    await summarizeStoredRecords((sql, params) => q.query(sql, params));
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE traffic_minutes`);
+    await q.query(`DROP FUNCTION rl_add_counts(bigint[], bigint[])`);
+  }
+}

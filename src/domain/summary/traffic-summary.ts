@@ -1,0 +1,250 @@
+/**
+ * Per-minute traffic summaries: what incident reconstruction reads instead of every record.
+ *
+ * One row per minute × every dimension an incident groups or filters by (tenant, gateway,
+ * requested alias, served provider/model/region, outcome, fallback, cost currency, and the
+ * attempt chain), holding additive counts only: requests, affected, fallbacks, failures, cache
+ * hits, latency sum and a fixed-bucket histogram, exact cost sum, and the earliest event as an
+ * example. Additive means two summaries of disjoint record sets merge by adding, so the append
+ * transaction adds each batch's rows to the stored ones and a window is the sum of its minutes.
+ *
+ * The attempt chain is part of the key because an outage shows in the attempts, not in who
+ * served: "requests that tried openai" is answerable from rows only if each row knows its
+ * chain. Chains are few (the distinct routes a gateway takes), so rows stay few.
+ */
+import type { CanonicalRecord } from '../record/canonical-record.js';
+
+/**
+ * Upper bounds (exclusive) of the latency histogram's buckets, in ms; the last bucket is open.
+ * A percentile read from it is known to within its bucket: answers give the bucket's bounds.
+ */
+export const LATENCY_BUCKET_BOUNDS_MS = [
+  25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 30000, 60000,
+] as const;
+export const LATENCY_BUCKETS = LATENCY_BUCKET_BOUNDS_MS.length + 1;
+
+/** One attempt of the chain as summaries keep it (null where the attempt does not say). */
+export interface ChainStep {
+  provider: string | null;
+  model: string | null;
+  region: string | null;
+  status: string | null;
+  error_class: string | null;
+}
+
+export interface SummaryKey {
+  /** Start of the minute, ISO 8601 UTC with milliseconds. */
+  minute: string;
+  tenant_id: string;
+  gateway_id: string;
+  requested_model: string;
+  provider: string | null;
+  resolved_model: string | null;
+  region_served: string | null;
+  outcome_status: string;
+  outcome_error_class: string | null;
+  /** As the records column holds it: 'true', 'false', 'unknown', or null when not said. */
+  fallback_used: string | null;
+  currency: string | null;
+  /** The attempts in order; null when the record has no attempt list. */
+  chain: ChainStep[] | null;
+}
+
+export interface SummaryCounts {
+  requests: number;
+  /** Needed a fallback or a retry, did not succeed, or had a failed attempt. */
+  affected: number;
+  fallbacks: number;
+  /** Outcome other than success. */
+  errors: number;
+  cache_hits: number;
+  latency_n: number;
+  latency_sum_ms: number;
+  latency_buckets: number[];
+  cost_n: number;
+  /** Exact decimal text; "0" when no record of the row has a cost. */
+  cost_sum: string;
+  /** The earliest record (by occurred_at, then event_id): an example to open. */
+  first_at: string;
+  first_event_id: string;
+}
+
+export type SummaryRow = SummaryKey & SummaryCounts;
+
+/** Whether an incident hurt this request (the same rule the affected-request list applies). */
+export function isAffected(r: CanonicalRecord): boolean {
+  if (r.fallback_used === true || r.outcome.status !== 'success' || (r.retries ?? 0) > 0) return true;
+  const items = r.attempts?.items;
+  return Array.isArray(items) && items.some((a) => a.status === 'error' || a.status === 'timeout');
+}
+
+/** The attempt chain as summaries key it. */
+export function chainOf(r: CanonicalRecord): ChainStep[] | null {
+  const items = r.attempts?.items;
+  if (!Array.isArray(items)) return null;
+  return items.map((a) => ({
+    provider: a.provider ?? null, model: a.model ?? null, region: a.region ?? null, status: a.status ?? null, error_class: a.error_class ?? null,
+  }));
+}
+
+export function minuteOf(timestamp: string): string {
+  const ms = Date.parse(timestamp);
+  return new Date(ms - (((ms % 60_000) + 60_000) % 60_000)).toISOString();
+}
+
+export function latencyBucket(ms: number): number {
+  let i = 0;
+  while (i < LATENCY_BUCKET_BOUNDS_MS.length && ms >= LATENCY_BUCKET_BOUNDS_MS[i]) i++;
+  return i;
+}
+
+export function summaryKeyOf(r: CanonicalRecord): SummaryKey {
+  return {
+    minute: minuteOf(r.occurred_at),
+    tenant_id: r.tenant_id,
+    gateway_id: r.gateway.id,
+    requested_model: r.requested_model,
+    provider: r.provider ?? null,
+    resolved_model: r.resolved_model?.value ?? null,
+    region_served: r.region?.served ?? null,
+    outcome_status: r.outcome.status,
+    outcome_error_class: r.outcome.error_class ?? null,
+    fallback_used: r.fallback_used === undefined ? null : String(r.fallback_used),
+    currency: r.cost?.currency ?? null,
+    chain: chainOf(r),
+  };
+}
+
+/** A stable text form of a key, for grouping (member order fixed by summaryKeyOf). */
+export function keyText(k: SummaryKey): string {
+  return JSON.stringify([k.minute, k.tenant_id, k.gateway_id, k.requested_model, k.provider, k.resolved_model, k.region_served,
+    k.outcome_status, k.outcome_error_class, k.fallback_used, k.currency, k.chain]);
+}
+
+/** The summary rows of some records, one per distinct key, in first-seen order. */
+export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
+  for (const r of records) {
+    const key = summaryKeyOf(r);
+    const text = keyText(key);
+    const row = rows.get(text);
+    const one = countsOf(r);
+    if (row) addCounts(row, one);
+    else rows.set(text, { ...key, ...one });
+  }
+  return [...rows.values()];
+}
+
+function countsOf(r: CanonicalRecord): SummaryCounts {
+  const latency = r.latency?.total_ms;
+  const buckets = new Array<number>(LATENCY_BUCKETS).fill(0);
+  if (latency !== undefined) buckets[latencyBucket(latency)] = 1;
+  return {
+    requests: 1,
+    affected: isAffected(r) ? 1 : 0,
+    fallbacks: r.fallback_used === true ? 1 : 0,
+    errors: r.outcome.status !== 'success' ? 1 : 0,
+    cache_hits: r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit' ? 1 : 0,
+    latency_n: latency === undefined ? 0 : 1,
+    latency_sum_ms: latency ?? 0,
+    latency_buckets: buckets,
+    cost_n: r.cost ? 1 : 0,
+    cost_sum: r.cost ? normalizeDecimal(r.cost.amount) : '0',
+    first_at: r.occurred_at,
+    first_event_id: r.event_id,
+  };
+}
+
+/** Adds `b` into `a` (same key). */
+export function addCounts(a: SummaryCounts, b: SummaryCounts): void {
+  a.requests += b.requests;
+  a.affected += b.affected;
+  a.fallbacks += b.fallbacks;
+  a.errors += b.errors;
+  a.cache_hits += b.cache_hits;
+  a.latency_n += b.latency_n;
+  a.latency_sum_ms += b.latency_sum_ms;
+  a.latency_buckets = a.latency_buckets.map((n, i) => n + (b.latency_buckets[i] ?? 0));
+  a.cost_n += b.cost_n;
+  a.cost_sum = addDecimals(a.cost_sum, b.cost_sum);
+  if (earlier(b, a)) {
+    a.first_at = b.first_at;
+    a.first_event_id = b.first_event_id;
+  }
+}
+
+function earlier(b: Pick<SummaryCounts, 'first_at' | 'first_event_id'>, a: Pick<SummaryCounts, 'first_at' | 'first_event_id'>): boolean {
+  const tb = epochMicros(b.first_at);
+  const ta = epochMicros(a.first_at);
+  return tb < ta || (tb === ta && b.first_event_id < a.first_event_id);
+}
+
+/** Microseconds since the epoch: PostgreSQL's precision, so both order records alike. */
+export function epochMicros(timestamp: string): number {
+  const fraction = /\.(\d+)/.exec(timestamp)?.[1] ?? '';
+  return Math.floor(Date.parse(timestamp) / 1000) * 1_000_000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+}
+
+/** Rows merged by key (counts added), e.g. the stored rows of a window and its edges' rows. */
+export function mergeRows(rows: Iterable<SummaryRow>): SummaryRow[] {
+  const out = new Map<string, SummaryRow>();
+  for (const r of rows) {
+    const text = keyText(r);
+    const have = out.get(text);
+    if (have) addCounts(have, r);
+    else out.set(text, { ...r, latency_buckets: [...r.latency_buckets] });
+  }
+  return [...out.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact decimals (the record's grammar: at most 18 integer and 18 fractional digits), summed as
+// scaled BigInts so that no float ever touches a cost.
+
+const SCALE = 18;
+
+function toScaled(d: string): bigint {
+  const negative = d.startsWith('-');
+  const [int, frac = ''] = (negative ? d.slice(1) : d).split('.');
+  const v = BigInt(int || '0') * 10n ** BigInt(SCALE) + BigInt((frac + '0'.repeat(SCALE)).slice(0, SCALE) || '0');
+  return negative ? -v : v;
+}
+
+function fromScaled(v: bigint): string {
+  const negative = v < 0n;
+  const abs = negative ? -v : v;
+  const unit = 10n ** BigInt(SCALE);
+  const frac = (abs % unit).toString().padStart(SCALE, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${abs / unit}${frac ? `.${frac}` : ''}`;
+}
+
+export function addDecimals(a: string, b: string): string {
+  return fromScaled(toScaled(a) + toScaled(b));
+}
+
+export function subtractDecimals(a: string, b: string): string {
+  return fromScaled(toScaled(a) - toScaled(b));
+}
+
+/** d × k for a count k, exact. */
+export function multiplyDecimal(d: string, k: number): string {
+  return fromScaled(toScaled(d) * BigInt(k));
+}
+
+export function normalizeDecimal(d: string): string {
+  return fromScaled(toScaled(d));
+}
+
+/** a ÷ n rounded half away from zero to `places` digits (exact, as text); null for n = 0. */
+export function divideDecimal(a: string, n: number, places = 8): string | null {
+  if (n === 0) return null;
+  const scaled = toScaled(a) * 10n ** BigInt(places);
+  const den = BigInt(n) * 10n ** BigInt(SCALE);
+  const negative = scaled < 0n;
+  const abs = negative ? -scaled : scaled;
+  let q = abs / den;
+  if ((abs % den) * 2n >= den) q++;
+  const unit = 10n ** BigInt(places);
+  const text = `${q / unit}.${(q % unit).toString().padStart(places, '0')}`;
+  return negative && q !== 0n ? `-${text}` : text;
+}

@@ -1,0 +1,26 @@
+import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import { summarizeRecords } from '../domain/summary/traffic-summary.js';
+import { upsertSummariesSql, summaryRowsParam } from './summary-sql.js';
+
+type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/**
+ * Adds the summaries of every stored record into traffic_minutes, in chunks of leaf order, with
+ * the function the append uses. For an empty traffic_minutes next to records written without
+ * it (the migration that creates the table; databases seeded by bulk SQL): run on a table that
+ * already counts the records, it counts them twice.
+ */
+export async function summarizeStoredRecords(query: Query, chunk = 5000): Promise<number> {
+  let done = 0;
+  for (let after: { shard: number; leaf: string } | null = null; ;) {
+    const rows = (await query(
+      `SELECT shard, leaf_index, record FROM records ${after === null ? '' : 'WHERE (shard, leaf_index) > ($2, $3)'} ORDER BY shard, leaf_index LIMIT $1`,
+      after === null ? [chunk] : [chunk, after.shard, after.leaf],
+    )) as Array<{ shard: number; leaf_index: string; record: string }>;
+    if (rows.length === 0) return done;
+    await query(upsertSummariesSql('$1'), [summaryRowsParam(summarizeRecords(rows.map((r) => JSON.parse(r.record) as CanonicalRecord)))]);
+    done += rows.length;
+    const last = rows[rows.length - 1];
+    after = { shard: last.shard, leaf: last.leaf_index };
+  }
+}

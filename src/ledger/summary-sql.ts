@@ -1,0 +1,54 @@
+import type { SummaryRow } from '../domain/summary/traffic-summary.js';
+
+/**
+ * SQL that adds summary rows into traffic_minutes (one statement, any number of rows: they
+ * travel as one jsonb array). A key already stored gets the counts added; a new key is
+ * inserted. Rows must have distinct keys (summarizeRecords gives that), since one statement
+ * cannot update a row twice.
+ */
+
+const KEY = 'minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain';
+const COUNTS = 'requests, affected, fallbacks, errors, cache_hits, latency_n, latency_sum_ms, latency_buckets, cost_n, cost_sum, first_at, first_event_id';
+const RECORDSET = `minute timestamptz, tenant_id text, gateway_id text, requested_model text, provider text, resolved_model text, region_served text,
+  outcome_status text, outcome_error_class text, fallback_used text, currency text, chain jsonb, requests bigint, affected bigint, fallbacks bigint,
+  errors bigint, cache_hits bigint, latency_n bigint, latency_sum_ms bigint, latency_buckets bigint[], cost_n bigint, cost_sum numeric,
+  first_at timestamptz, first_event_id text`;
+
+/** The upsert, reading its rows from the jsonb parameter `param` (e.g. "$24"). */
+export function upsertSummariesSql(param: string): string {
+  const earlier = '(EXCLUDED.first_at, EXCLUDED.first_event_id) < (t.first_at, t.first_event_id)';
+  return `INSERT INTO traffic_minutes AS t (${KEY}, ${COUNTS})
+    SELECT ${KEY}, ${COUNTS} FROM jsonb_to_recordset(${param}::jsonb) AS s(${RECORDSET})
+    ON CONFLICT (${KEY}) DO UPDATE SET
+      requests = t.requests + EXCLUDED.requests, affected = t.affected + EXCLUDED.affected, fallbacks = t.fallbacks + EXCLUDED.fallbacks,
+      errors = t.errors + EXCLUDED.errors, cache_hits = t.cache_hits + EXCLUDED.cache_hits, latency_n = t.latency_n + EXCLUDED.latency_n,
+      latency_sum_ms = t.latency_sum_ms + EXCLUDED.latency_sum_ms, latency_buckets = rl_add_counts(t.latency_buckets, EXCLUDED.latency_buckets),
+      cost_n = t.cost_n + EXCLUDED.cost_n, cost_sum = t.cost_sum + EXCLUDED.cost_sum,
+      first_at = CASE WHEN ${earlier} THEN EXCLUDED.first_at ELSE t.first_at END,
+      first_event_id = CASE WHEN ${earlier} THEN EXCLUDED.first_event_id ELSE t.first_event_id END`;
+}
+
+/** The rows as the upsert's jsonb parameter. */
+export function summaryRowsParam(rows: SummaryRow[]): string {
+  return JSON.stringify(rows);
+}
+
+/** Every column of traffic_minutes, as summaryFromRow reads them. */
+export const SUMMARY_SELECT = `to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS minute, tenant_id, gateway_id, requested_model,
+  provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain, requests, affected, fallbacks,
+  errors, cache_hits, latency_n, latency_sum_ms, latency_buckets, cost_n, cost_sum::text AS cost_sum,
+  to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS first_at, first_event_id`;
+
+/** A traffic_minutes row (selected with SUMMARY_SELECT) as a SummaryRow. */
+export function summaryFromRow(r: Record<string, unknown>): SummaryRow {
+  const n = (v: unknown) => Number(v);
+  return {
+    minute: r.minute as string, tenant_id: r.tenant_id as string, gateway_id: r.gateway_id as string, requested_model: r.requested_model as string,
+    provider: r.provider as string | null, resolved_model: r.resolved_model as string | null, region_served: r.region_served as string | null,
+    outcome_status: r.outcome_status as string, outcome_error_class: r.outcome_error_class as string | null, fallback_used: r.fallback_used as string | null,
+    currency: r.currency as string | null, chain: r.chain as SummaryRow['chain'],
+    requests: n(r.requests), affected: n(r.affected), fallbacks: n(r.fallbacks), errors: n(r.errors), cache_hits: n(r.cache_hits),
+    latency_n: n(r.latency_n), latency_sum_ms: n(r.latency_sum_ms), latency_buckets: (r.latency_buckets as unknown[]).map(n),
+    cost_n: n(r.cost_n), cost_sum: r.cost_sum as string, first_at: r.first_at as string, first_event_id: r.first_event_id as string,
+  };
+}
