@@ -6,7 +6,7 @@ import { summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
  * transaction beside the records they count, so they commit exactly once with them. Incident
  * reconstruction reads these instead of the records of its window.
  *
- * Keys may be NULL (a record without a served provider, a cost or attempts), and NULLs must
+ * Rows are per shard (src/ledger/summary-sql.ts says why). Keys may be NULL (a record without a served provider, a cost or attempts), and NULLs must
  * still collide for the upsert to add into one row: the unique index is NULLS NOT DISTINCT
  * (PostgreSQL 15 and later).
  *
@@ -23,6 +23,7 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
       $$`);
     await q.query(`
       CREATE TABLE traffic_minutes (
+        shard integer NOT NULL,
         minute timestamptz NOT NULL,
         tenant_id text NOT NULL,
         gateway_id text NOT NULL,
@@ -50,8 +51,9 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
       )`);
     await q.query(`
       CREATE UNIQUE INDEX traffic_minutes_key ON traffic_minutes
-        (minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain)
+        (shard, minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain)
         NULLS NOT DISTINCT`);
+    await q.query(`CREATE INDEX traffic_minutes_minute ON traffic_minutes (minute)`);
     await q.query(`CREATE INDEX traffic_minutes_tenant_minute ON traffic_minutes (tenant_id, minute)`);
     await q.query(`COMMENT ON TABLE traffic_minutes IS 'per-minute additive traffic summaries, maintained by the append transaction'`);
     await q.query(`GRANT SELECT, INSERT, UPDATE ON traffic_minutes TO routing_ledger_app`);

@@ -90,7 +90,7 @@ const CLOSE_BATCH_SQL = `WITH head AS (
        ), filled_tiles AS (
          DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($24::smallint[])
        ), summaries AS (
-         ${upsertSummariesSql('$25')}
+         ${upsertSummariesSql('$1', '$25')}
        )
        SELECT count(*) AS advanced FROM head`;
 

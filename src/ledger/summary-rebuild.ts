@@ -18,7 +18,10 @@ export async function summarizeStoredRecords(query: Query, chunk = 5000): Promis
       after === null ? [chunk] : [chunk, after.shard, after.leaf],
     )) as Array<{ shard: number; leaf_index: string; record: string }>;
     if (rows.length === 0) return done;
-    await query(upsertSummariesSql('$1'), [summaryRowsParam(summarizeRecords(rows.map((r) => JSON.parse(r.record) as CanonicalRecord)))]);
+    for (const shard of new Set(rows.map((r) => r.shard))) {
+      const records = rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord);
+      await query(upsertSummariesSql('$1', '$2'), [shard, summaryRowsParam(summarizeRecords(records))]);
+    }
     done += rows.length;
     const last = rows[rows.length - 1];
     after = { shard: last.shard, leaf: last.leaf_index };

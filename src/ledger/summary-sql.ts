@@ -5,6 +5,10 @@ import type { SummaryRow } from '../domain/summary/traffic-summary.js';
  * travel as one jsonb array). A key already stored gets the counts added; a new key is
  * inserted. Rows must have distinct keys (summarizeRecords gives that), since one statement
  * cannot update a row twice.
+ *
+ * Rows are kept per shard: a shard has one writer at a time (the append holds its head lock),
+ * so two appends never wait on, or deadlock over, the same summary row. Readers add the shards
+ * up (mergeRows).
  */
 
 const KEY = 'minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain';
@@ -14,12 +18,12 @@ const RECORDSET = `minute timestamptz, tenant_id text, gateway_id text, requeste
   errors bigint, cache_hits bigint, latency_n bigint, latency_sum_ms bigint, latency_buckets bigint[], cost_n bigint, cost_sum numeric,
   first_at timestamptz, first_event_id text`;
 
-/** The upsert, reading its rows from the jsonb parameter `param` (e.g. "$24"). */
-export function upsertSummariesSql(param: string): string {
+/** The upsert of one shard's rows: `shard` and `rows` name its parameters (e.g. "$1", "$25"). */
+export function upsertSummariesSql(shard: string, rows: string): string {
   const earlier = '(EXCLUDED.first_at, EXCLUDED.first_event_id) < (t.first_at, t.first_event_id)';
-  return `INSERT INTO traffic_minutes AS t (${KEY}, ${COUNTS})
-    SELECT ${KEY}, ${COUNTS} FROM jsonb_to_recordset(${param}::jsonb) AS s(${RECORDSET})
-    ON CONFLICT (${KEY}) DO UPDATE SET
+  return `INSERT INTO traffic_minutes AS t (shard, ${KEY}, ${COUNTS})
+    SELECT ${shard}::integer, ${KEY}, ${COUNTS} FROM jsonb_to_recordset(${rows}::jsonb) AS s(${RECORDSET})
+    ON CONFLICT (shard, ${KEY}) DO UPDATE SET
       requests = t.requests + EXCLUDED.requests, affected = t.affected + EXCLUDED.affected, fallbacks = t.fallbacks + EXCLUDED.fallbacks,
       errors = t.errors + EXCLUDED.errors, cache_hits = t.cache_hits + EXCLUDED.cache_hits, latency_n = t.latency_n + EXCLUDED.latency_n,
       latency_sum_ms = t.latency_sum_ms + EXCLUDED.latency_sum_ms, latency_buckets = rl_add_counts(t.latency_buckets, EXCLUDED.latency_buckets),

@@ -33,7 +33,7 @@ describe('migration RecordsCanonicalText: jsonb records become their canonical b
           [r.event_id, e.index, e.tenant_id, ledgerEntryLeafHash(e), JSON.stringify(e.record)],
         );
       }
-    }));
+    }, { stopAfter: true }));
   });
 
   afterAll(async () => {

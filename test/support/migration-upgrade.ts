@@ -7,12 +7,15 @@ import { ADMIN_URL } from './test-database.js';
 
 /**
  * A fresh database migrated up to (not including) `migration`, for tests of what a migration does
- * to existing rows: `seed` writes them in the old schema, then every remaining migration runs.
+ * to existing rows: `seed` writes them in the old schema, then every remaining migration runs
+ * (or, with `stopAfter`, only up to and including `migration`: for seeds that later migrations
+ * need not accept, such as rows no ingest could have written).
  * Returns a pool on the upgraded database and a function that drops it.
  */
 export async function upgradedDatabase(
   migration: (typeof MIGRATIONS)[number],
   seed: (before: DataSource) => Promise<void>,
+  opts: { stopAfter?: boolean } = {},
 ): Promise<{ pool: pg.Pool; drop: () => Promise<void> }> {
   const name = `rl_upgrade_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
@@ -31,7 +34,8 @@ export async function upgradedDatabase(
   await before.runMigrations({ transaction: 'each' });
   await seed(before);
   await before.destroy();
-  const after = new DataSource(dataSourceOptions({ url, poolSize: 1 }));
+  const upTo = opts.stopAfter ? MIGRATIONS.slice(0, MIGRATIONS.indexOf(migration) + 1) : MIGRATIONS;
+  const after = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: upTo } as never);
   await after.initialize();
   await after.runMigrations({ transaction: 'each' });
   await after.destroy();

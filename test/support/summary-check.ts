@@ -1,19 +1,19 @@
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
-import { epochMicros, keyText, normalizeDecimal, summarizeRecords, type SummaryRow } from '../../src/domain/summary/traffic-summary.js';
+import { epochMicros, keyText, mergeRows, normalizeDecimal, summarizeRecords, type SummaryRow } from '../../src/domain/summary/traffic-summary.js';
 import { SUMMARY_SELECT, summaryFromRow } from '../../src/ledger/summary-sql.js';
 import type { TestDatabase } from './test-database.js';
 
 type Comparable = Omit<SummaryRow, 'first_at' | 'cost_sum'> & { first_at_us: number; cost_sum: string };
 
 /**
- * traffic_minutes as stored, and as recomputed from every stored record, in one comparable form
+ * traffic_minutes as stored (shards added up), and as recomputed from every stored record, in one comparable form
  * (decimals normalized, instants in µs), both sorted by key: equal when the summaries count
  * exactly the records.
  */
 export async function storedAndRecomputedSummaries(db: Pick<TestDatabase, 'query'>): Promise<{ stored: Comparable[]; recomputed: Comparable[] }> {
   const stored = (await db.query(`SELECT ${SUMMARY_SELECT} FROM traffic_minutes`)).map(summaryFromRow);
   const records = (await db.query<{ record: string }>('SELECT record FROM records')).map((r) => JSON.parse(r.record) as CanonicalRecord);
-  return { stored: comparable(stored), recomputed: comparable(summarizeRecords(records)) };
+  return { stored: comparable(mergeRows(stored)), recomputed: comparable(summarizeRecords(records)) };
 }
 
 function comparable(rows: SummaryRow[]): Comparable[] {
