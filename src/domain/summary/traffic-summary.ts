@@ -88,8 +88,21 @@ export function chainOf(r: CanonicalRecord): ChainStep[] | null {
 }
 
 export function minuteOf(timestamp: string): string {
-  const ms = Date.parse(timestamp);
-  return new Date(ms - (((ms % 60_000) + 60_000) % 60_000)).toISOString();
+  return minuteText(Date.parse(timestamp));
+}
+
+// Records of a batch fall in a few minutes: their ISO text is made once per minute, not per record.
+const minuteTexts = new Map<number, string>();
+
+function minuteText(ms: number): string {
+  const minute = ms - (((ms % 60_000) + 60_000) % 60_000);
+  let text = minuteTexts.get(minute);
+  if (text === undefined) {
+    if (minuteTexts.size >= 4096) minuteTexts.clear();
+    text = new Date(minute).toISOString();
+    minuteTexts.set(minute, text);
+  }
+  return text;
 }
 
 export function latencyBucket(ms: number): number {
@@ -123,36 +136,62 @@ export function keyText(k: SummaryKey): string {
 
 /** The summary rows of some records, one per distinct key, in first-seen order. */
 export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow[] {
-  const rows = new Map<string, SummaryRow>();
+  // Accumulated in place (integers, a scaled BigInt cost, µs instants) and turned into rows once:
+  // this runs for every appended record, inside the append transaction.
+  const groups = new Map<string, Accumulator>();
   for (const r of records) {
     const key = summaryKeyOf(r);
     const text = keyText(key);
-    const row = rows.get(text);
-    const one = countsOf(r);
-    if (row) addCounts(row, one);
-    else rows.set(text, { ...key, ...one });
+    let acc = groups.get(text);
+    if (!acc) {
+      acc = { key, requests: 0, affected: 0, fallbacks: 0, errors: 0, cacheHits: 0, latencyN: 0, latencySum: 0,
+        buckets: new Array<number>(LATENCY_BUCKETS).fill(0), costN: 0, cost: 0n, firstUs: Infinity, firstAt: r.occurred_at, firstEventId: r.event_id };
+      groups.set(text, acc);
+    }
+    acc.requests++;
+    if (isAffected(r)) acc.affected++;
+    if (r.fallback_used === true) acc.fallbacks++;
+    if (r.outcome.status !== 'success') acc.errors++;
+    if (r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit') acc.cacheHits++;
+    const latency = r.latency?.total_ms;
+    if (latency !== undefined) {
+      acc.latencyN++;
+      acc.latencySum += latency;
+      acc.buckets[latencyBucket(latency)]++;
+    }
+    if (r.cost) {
+      acc.costN++;
+      acc.cost += toScaled(r.cost.amount);
+    }
+    const at = epochMicros(r.occurred_at);
+    if (at < acc.firstUs || (at === acc.firstUs && r.event_id < acc.firstEventId)) {
+      acc.firstUs = at;
+      acc.firstAt = r.occurred_at;
+      acc.firstEventId = r.event_id;
+    }
   }
-  return [...rows.values()];
+  return [...groups.values()].map((g) => ({
+    ...g.key, requests: g.requests, affected: g.affected, fallbacks: g.fallbacks, errors: g.errors, cache_hits: g.cacheHits,
+    latency_n: g.latencyN, latency_sum_ms: g.latencySum, latency_buckets: g.buckets, cost_n: g.costN, cost_sum: fromScaled(g.cost),
+    first_at: g.firstAt, first_event_id: g.firstEventId,
+  }));
 }
 
-function countsOf(r: CanonicalRecord): SummaryCounts {
-  const latency = r.latency?.total_ms;
-  const buckets = new Array<number>(LATENCY_BUCKETS).fill(0);
-  if (latency !== undefined) buckets[latencyBucket(latency)] = 1;
-  return {
-    requests: 1,
-    affected: isAffected(r) ? 1 : 0,
-    fallbacks: r.fallback_used === true ? 1 : 0,
-    errors: r.outcome.status !== 'success' ? 1 : 0,
-    cache_hits: r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit' ? 1 : 0,
-    latency_n: latency === undefined ? 0 : 1,
-    latency_sum_ms: latency ?? 0,
-    latency_buckets: buckets,
-    cost_n: r.cost ? 1 : 0,
-    cost_sum: r.cost ? normalizeDecimal(r.cost.amount) : '0',
-    first_at: r.occurred_at,
-    first_event_id: r.event_id,
-  };
+interface Accumulator {
+  key: SummaryKey;
+  requests: number;
+  affected: number;
+  fallbacks: number;
+  errors: number;
+  cacheHits: number;
+  latencyN: number;
+  latencySum: number;
+  buckets: number[];
+  costN: number;
+  cost: bigint;
+  firstUs: number;
+  firstAt: string;
+  firstEventId: string;
 }
 
 /** Adds `b` into `a` (same key). */
@@ -164,7 +203,7 @@ export function addCounts(a: SummaryCounts, b: SummaryCounts): void {
   a.cache_hits += b.cache_hits;
   a.latency_n += b.latency_n;
   a.latency_sum_ms += b.latency_sum_ms;
-  a.latency_buckets = a.latency_buckets.map((n, i) => n + (b.latency_buckets[i] ?? 0));
+  for (let i = 0; i < a.latency_buckets.length; i++) a.latency_buckets[i] += b.latency_buckets[i] ?? 0;
   a.cost_n += b.cost_n;
   a.cost_sum = addDecimals(a.cost_sum, b.cost_sum);
   if (earlier(b, a)) {
@@ -203,10 +242,16 @@ export function mergeRows(rows: Iterable<SummaryRow>): SummaryRow[] {
 
 const SCALE = 18;
 
+const ZEROS = '0'.repeat(SCALE);
+
 function toScaled(d: string): bigint {
   const negative = d.startsWith('-');
-  const [int, frac = ''] = (negative ? d.slice(1) : d).split('.');
-  const v = BigInt(int || '0') * 10n ** BigInt(SCALE) + BigInt((frac + '0'.repeat(SCALE)).slice(0, SCALE) || '0');
+  const abs = negative ? d.slice(1) : d;
+  const dot = abs.indexOf('.');
+  const int = dot === -1 ? abs : abs.slice(0, dot);
+  const frac = dot === -1 ? '' : abs.slice(dot + 1, dot + 1 + SCALE);
+  // One BigInt parse of the digits with the fraction padded to SCALE places.
+  const v = BigInt((int || '0') + frac + ZEROS.slice(frac.length));
   return negative ? -v : v;
 }
 
