@@ -20,6 +20,12 @@ export interface SourceEntry {
   entry: LedgerEntry;
   /** The leaf hash the ledger stored (the writer re-derives it and refuses a mismatch). */
   leafHash: Buffer;
+  /**
+   * The record's canonical JSON as stored, when the source has it: the entry's bytes are then
+   * spliced around it instead of recanonicalizing the parsed record. The leaf check still
+   * applies, so stored text that is not what was signed is refused all the same.
+   */
+  recordJson?: string;
 }
 
 export interface BundleSource {

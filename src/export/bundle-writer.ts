@@ -19,7 +19,7 @@ import tar from 'tar-stream';
 import { canonicalBytes } from '../domain/canonical/canonical-json.js';
 import { signJws } from '../domain/checkpoint/checkpoint-jws.js';
 import type { SigningKey } from '../domain/checkpoint/signing-key.js';
-import { ledgerEntryBytes } from '../domain/ledger-entry/ledger-entry.js';
+import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import { consistencyProof, inclusionProofRanges, nodeIdsForRanges, rangeHashesFromNodes } from '../domain/merkle/prover.js';
 import type { LeafRange } from '../domain/merkle/range.js';
@@ -240,7 +240,7 @@ class BundleWriter {
     const hexByRange = new Map<string, string>();
     distinct.forEach((r, i) => hexByRange.set(`${r.begin}:${r.end}`, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      const bytes = ledgerEntryBytes(e.entry);
+      const bytes = e.recordJson === undefined ? ledgerEntryBytes(e.entry) : ledgerEntryBytesWithRecordJson(e.entry, e.recordJson);
       const leaf = leafHash(bytes);
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(`record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`);

@@ -108,5 +108,5 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
 }
 
 function toSourceEntry(r: ChainDbRow): SourceEntry {
-  return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash };
+  return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash, recordJson: typeof r.record === 'string' ? r.record : undefined };
 }
