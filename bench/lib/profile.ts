@@ -38,6 +38,7 @@ const STAGE_RULES: Array<[string, (f: CallFrame) => boolean]> = [
   ['Merkle proof (consistency proof for the checkpoint)', (f) => f.url.includes('/domain/merkle/prover')],
   ['hash (leaf + content SHA-256)', (f) => f.url.includes('/domain/merkle/hasher') || f.url.includes('/domain/ledger-entry/')],
   ['sign checkpoint (Ed25519 JWS)', (f) => f.url.includes('/domain/checkpoint/') || f.url.includes('/node_modules/jose/')],
+  ['traffic summaries (summarizeRecords)', (f) => f.url.includes('/domain/summary/')],
   ['plan (append-plan, signals)', (f) => f.url.includes('/ledger/append-plan') || f.url.includes('/domain/record/derive-signals')],
   ['DB write: COPY encoding (copy-text)', (f) => f.url.includes('/database/copy-text')],
   ['DB write: repository + pg driver', (f) => f.url.includes('/ledger/ledger-append.repository') || f.url.includes('/node_modules/pg') || f.url.includes('/node_modules/pg-copy-streams/') || f.url.includes('/node_modules/pg-protocol/')],

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyLine, type CopyValue } from '../database/copy-text.js';
+import { copyChunks, type CopyValue } from '../database/copy-text.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import type { Tile, TileWrites } from '../domain/merkle/tiles.js';
 import { TileCache, merkleNodeReader, tileKey } from './merkle-node-store.js';
@@ -216,8 +216,7 @@ export class LedgerAppendRepository {
   }
 
   private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {
-    const body = rows.map(copyLine).join('');
-    await pipeline(Readable.from([body]), c.query(copyFrom(sql)));
+    await pipeline(Readable.from(copyChunks(rows)), c.query(copyFrom(sql)));
   }
 }
 
