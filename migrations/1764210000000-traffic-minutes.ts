@@ -6,9 +6,9 @@ import { summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
  * transaction beside the records they count, so they commit exactly once with them. Incident
  * reconstruction reads these instead of the records of its window.
  *
- * Rows are per shard (src/ledger/summary-sql.ts says why). Keys may be NULL (a record without a served provider, a cost or attempts), and NULLs must
- * still collide for the upsert to add into one row: the unique index is NULLS NOT DISTINCT
- * (PostgreSQL 15 and later).
+ * Rows are per shard and found by the SHA-256 of their key text (src/ledger/summary-sql.ts says
+ * why); the key columns, NULL where a record has no served provider, cost or attempts, are
+ * stored for reading.
  *
  * Existing records are summarized here in JavaScript, by the same function the append uses,
  * in chunks of leaf order.
@@ -24,6 +24,7 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE traffic_minutes (
         shard integer NOT NULL,
+        key_sha256 bytea NOT NULL,
         minute timestamptz NOT NULL,
         tenant_id text NOT NULL,
         gateway_id text NOT NULL,
@@ -49,10 +50,7 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
         first_at timestamptz NOT NULL,
         first_event_id text NOT NULL
       )`);
-    await q.query(`
-      CREATE UNIQUE INDEX traffic_minutes_key ON traffic_minutes
-        (shard, minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain)
-        NULLS NOT DISTINCT`);
+    await q.query(`ALTER TABLE traffic_minutes ADD CONSTRAINT traffic_minutes_key UNIQUE (shard, key_sha256)`);
     await q.query(`CREATE INDEX traffic_minutes_minute ON traffic_minutes (minute)`);
     await q.query(`CREATE INDEX traffic_minutes_tenant_minute ON traffic_minutes (tenant_id, minute)`);
     await q.query(`COMMENT ON TABLE traffic_minutes IS 'per-minute additive traffic summaries, maintained by the append transaction'`);
