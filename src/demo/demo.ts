@@ -107,7 +107,7 @@ async function ensureDatabase(adminUrl: string): Promise<string | undefined> {
 }
 
 async function streamTraffic(brokers: string[], databaseUrl: string, rate: number, speed: number, durationMs?: number): Promise<void> {
-  const producer = new kafkajs.Kafka({ clientId: 'demo-traffic', brokers, logLevel: kafkajs.logLevel.NOTHING }).producer();
+  const producer = new kafkajs.Kafka({ clientId: 'demo-traffic', brokers, logLevel: kafkajs.logLevel.NOTHING }).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   cleanups.unshift(() => producer.disconnect());
   const db = new pg.Client({ connectionString: databaseUrl });

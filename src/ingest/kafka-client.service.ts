@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 
 /**
- * The one kafkajs client of the process and its idempotent producer (HTTP ingest,
- * dead letters, checkpoints). kafkajs stays inside src/ingest.
+ * The one kafkajs client of the process and its producer (HTTP ingest, dead letters,
+ * checkpoints), acks from all in-sync replicas. Not idempotent: a retried send may duplicate a
+ * message, which the ledger absorbs (event ids deduplicate; dead letters and checkpoints are
+ * at-least-once by design). kafkajs stays inside src/ingest.
  */
 @Injectable()
 export class KafkaClientService implements OnModuleDestroy {
@@ -37,7 +39,9 @@ export class KafkaClientService implements OnModuleDestroy {
 
   private connectedProducer(): Promise<Producer> {
     this.producer ??= (async () => {
-      const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5 });
+      // The partitioner is named (kafkajs's default, Java-compatible murmur2) so that kafkajs does
+      // not print its partitioner-migration warning at every start.
+      const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
       await p.connect();
       return p;
     })().catch((e) => {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { BridgeMessage, BridgeSink } from './portkey-bridge.js';
 
 /** A producer for the bridge commands (kafkajs stays in src/ingest): acks from all in-sync replicas. */
@@ -15,7 +15,7 @@ export class KafkaEventSink implements BridgeSink {
       retry: { initialRetryTime: 200, retries: 8 },
       logCreator: () => ({ namespace, log }) => opts.log(`kafkajs ${namespace}: ${log.message}`),
     });
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   connect(): Promise<void> {
