@@ -259,6 +259,28 @@ describe('query API over seeded traffic', () => {
       expect((await json(q.get(`/v1/findings?from=2026-11-20T09:00:00Z&to=${WINDOW.from}&type=residency_violation`, admin))).findings).toEqual([]);
     });
 
+    it('pages findings with limit and cursor: every finding once, in the unpaged order, the window kept', async () => {
+      const all = await json(q.get(`/v1/findings?from=${WINDOW.from}&to=${WINDOW.to}`, admin));
+      expect(all.findings.length).toBeGreaterThan(3);
+      const seen: unknown[] = [];
+      let page = await json(q.get(`/v1/findings?from=${WINDOW.from}&to=${WINDOW.to}&limit=3`, admin));
+      for (let pages = 1; ; pages++) {
+        expect(page.findings.length).toBeLessThanOrEqual(3);
+        expect(page.counts).toEqual(all.counts);
+        expect(page.window).toEqual(all.window);
+        seen.push(...page.findings);
+        if (page.next_cursor === null) break;
+        expect(pages).toBeLessThan(20);
+        // The cursor carries the window: no from/to needed on the next call.
+        page = await json(q.get(`/v1/findings?limit=3&cursor=${page.next_cursor}`, admin));
+      }
+      expect(seen).toEqual(all.findings);
+      expect((await q.get(`/v1/findings?limit=3&cursor=not-a-cursor`, admin)).status).toBe(400);
+      const first = await json(q.get(`/v1/findings?from=${WINDOW.from}&to=${WINDOW.to}&limit=3`, admin));
+      expect((await q.get(`/v1/findings?from=2026-11-20T09:00:00Z&to=${WINDOW.to}&limit=3&cursor=${first.next_cursor}`, admin)).status).toBe(400);
+      expect((await q.get(`/v1/findings?limit=0`, admin)).status).toBe(400);
+    });
+
     it('draws the alias history per tenant', async () => {
       const h = await json(q.get(`/v1/aliases/fast-chat/history?from=2026-11-20T08:00:00Z&to=${WINDOW.to}`, admin));
       expect(h.tenants.map((t: { tenant_id: string; change_points: unknown[] }) => [t.tenant_id, t.change_points.length])).toEqual([['globex', 1], ['hooli', 0]]);

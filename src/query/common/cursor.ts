@@ -36,3 +36,35 @@ export function decodeCursor(cursor: string): Keyset {
   if (typeof id !== 'string' || id.length === 0 || id.length > 512) throw new BadCursorError('cursor event id is malformed');
   return { occurredAt: t, eventId: id };
 }
+
+/**
+ * A page position in a list computed whole on every call (findings): the window it was computed
+ * over (so that "now" does not move under the pages) and how many items came before.
+ */
+export interface OffsetPosition {
+  from: string;
+  to: string;
+  offset: number;
+}
+
+export function encodeOffsetCursor(p: OffsetPosition): string {
+  return Buffer.from(JSON.stringify({ v: VERSION, k: 'offset', from: p.from, to: p.to, n: p.offset })).toString('base64url');
+}
+
+/** Throws BadCursorError (400) for anything encodeOffsetCursor did not produce. */
+export function decodeOffsetCursor(cursor: string): OffsetPosition {
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new BadCursorError('cursor is not a cursor this API returned');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new BadCursorError('cursor is not a cursor this API returned');
+  }
+  const { v, k, from, to, n } = (value ?? {}) as { v?: unknown; k?: unknown; from?: unknown; to?: unknown; n?: unknown };
+  if (v !== VERSION || k !== 'offset') throw new BadCursorError('cursor is not a cursor of this list; start again without one');
+  for (const t of [from, to]) {
+    if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t))) throw new BadCursorError('cursor window is malformed');
+  }
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new BadCursorError('cursor position is malformed');
+  return { from: from as string, to: to as string, offset: n };
+}

@@ -1,6 +1,9 @@
-import { IsIn, IsISO8601, IsOptional, IsString, Length } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { FINDING_TYPES } from './finding.js';
+
+export const MAX_FINDINGS_PAGE = 1000;
 
 class WindowQueryDto {
   @ApiPropertyOptional({ description: 'Window start (inclusive), RFC 3339; default: `to` minus the endpoint default' })
@@ -28,6 +31,14 @@ export class FindingsQueryDto extends WindowQueryDto {
   @ApiPropertyOptional({ enum: ['high', 'medium', 'low'], description: 'Only findings at least this severe' })
   @IsOptional() @IsIn(['high', 'medium', 'low'])
   min_severity?: 'high' | 'medium' | 'low';
+
+  @ApiPropertyOptional({ maximum: MAX_FINDINGS_PAGE, description: 'At most this many findings per page (default: all); `next_cursor` continues' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_FINDINGS_PAGE)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque: the next_cursor of the previous page (it carries the window; send the same filters)' })
+  @IsOptional() @IsString() @Length(1, 2048)
+  cursor?: string;
 }
 
 /** Default window 30 days, at most 90. */

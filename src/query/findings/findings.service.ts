@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { queryScope, type Principal } from '../../auth/principal.js';
 import { QUERY_CLOCK, type Clock } from '../common/clock.js';
+import { decodeOffsetCursor, encodeOffsetCursor } from '../common/cursor.js';
+import { BadCursorError } from '../common/query.errors.js';
 import { resolveWindow } from '../common/time-window.js';
 import { EvaluationsRepository } from '../evaluations/evaluations.repository.js';
 import { aliasHistories } from './alias-history.js';
@@ -38,14 +40,24 @@ export class FindingsService {
   ) {}
 
   async findings(q: FindingsQueryDto, caller: Principal) {
-    const window = resolveWindow(q, { now: this.clock(), ...FINDINGS_WINDOW });
+    // A cursor carries the window its first page was computed over, so "now" cannot move under the pages.
+    const at = q.cursor ? decodeOffsetCursor(q.cursor) : undefined;
+    if (at && ((q.from && Date.parse(q.from) !== Date.parse(at.from)) || (q.to && Date.parse(q.to) !== Date.parse(at.to)))) {
+      throw new BadCursorError('cursor belongs to another window: send the same from/to, or none');
+    }
+    const window = resolveWindow(at ? { from: at.from, to: at.to } : q, { now: this.clock(), ...FINDINGS_WINDOW });
     const f: FindingScope = { scope: queryScope(caller.scope, q.tenant), window, alias: q.alias };
     const types: readonly FindingType[] = q.type ? [q.type] : FINDING_TYPES;
     const found = (await Promise.all(types.map((t) => this.compute(t, f)))).flat();
     const min = SEVERITY_RANK[q.min_severity ?? 'low'];
     const findings = sortFindings(found.filter((x) => SEVERITY_RANK[x.severity] <= min));
     const counts = Object.fromEntries(types.map((t) => [t, findings.filter((x) => x.type === t).length]));
-    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, counts, findings };
+    const range = { from: window.from.toISOString(), to: window.to.toISOString() };
+    if (q.limit === undefined && !at) return { window: range, counts, findings };
+    const offset = at?.offset ?? 0;
+    const end = q.limit === undefined ? findings.length : offset + q.limit;
+    const next = end < findings.length ? encodeOffsetCursor({ ...range, offset: end }) : null;
+    return { window: range, counts, findings: findings.slice(offset, end), next_cursor: next };
   }
 
   async aliasHistory(alias: string, q: AliasHistoryQueryDto, caller: Principal) {
