@@ -8,6 +8,8 @@ const USAGE = `usage: routing-ledger <command> [args]
 commands:
   verify-bundle <bundle.tar.gz> [--jwks trusted.json] [--origin O] [--json]
       check an audit bundle offline: signatures, hashes, proofs, completeness
+  verify-receipt <receipt.json> --jwks keys.json [--origin O]
+      check one record's receipt offline: leaf hash, checkpoint signature, inclusion proof
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -16,6 +18,10 @@ async function main(argv: string[]): Promise<number> {
     case 'verify-bundle': {
       const { verifyBundleCommand } = await import('./verify-bundle.js');
       return verifyBundleCommand(rest);
+    }
+    case 'verify-receipt': {
+      const { verifyReceiptCommand } = await import('./verify-receipt.js');
+      return verifyReceiptCommand(rest);
     }
     case undefined:
     case '-h':

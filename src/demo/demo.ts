@@ -9,6 +9,9 @@ import { createApp } from '../app.factory.js';
 import { DEFAULTS, loadConfig } from '../config/app-config.js';
 import { runMigrations } from '../database/migrate.js';
 import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from './traffic.js';
+import { loadOrCreateDevAuthKey } from '../auth/auth-keys.js';
+import { ALL_TENANTS } from '../auth/principal.js';
+import { mintToken } from '../auth/token-mint.js';
 
 /**
  * `npm run demo`: the whole service on embedded defaults. Starts the dev Kafka broker,
@@ -60,8 +63,12 @@ async function main(): Promise<void> {
   cleanups.unshift(() => app.close());
   say(`service listening on http://127.0.0.1:${config.port}`);
   printCurls(config.port);
+  // The development key the service trusts outside production (DATA_DIR), as `npm run token` uses.
+  const token = config.auth.jwksFile || config.auth.jwksUrl
+    ? undefined
+    : await mintToken(await loadOrCreateDevAuthKey(config.dataDir), { subject: 'demo', roles: ['admin'], tenants: [ALL_TENANTS] }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 });
 
-  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined);
+  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined, { base: `http://127.0.0.1:${config.port}`, token });
 }
 
 /** DATABASE_URL, else the local server, else an embedded PostgreSQL in DATA_DIR/pg. */
@@ -106,7 +113,7 @@ async function ensureDatabase(adminUrl: string): Promise<string | undefined> {
   }
 }
 
-async function streamTraffic(brokers: string[], databaseUrl: string, rate: number, speed: number, durationMs?: number): Promise<void> {
+async function streamTraffic(brokers: string[], databaseUrl: string, rate: number, speed: number, durationMs: number | undefined, api: { base: string; token?: string }): Promise<void> {
   const producer = new kafkajs.Kafka({ clientId: 'demo-traffic', brokers, logLevel: kafkajs.logLevel.NOTHING }).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   cleanups.unshift(() => producer.disconnect());
@@ -117,6 +124,7 @@ async function streamTraffic(brokers: string[], databaseUrl: string, rate: numbe
   const started = Date.now();
   let seq = 0;
   let lastReport = started;
+  let answered = false;
   for (;;) {
     const elapsed = Date.now() - started;
     if (durationMs !== undefined && elapsed >= durationMs) break;
@@ -135,6 +143,15 @@ async function streamTraffic(brokers: string[], databaseUrl: string, rate: numbe
       const story = elapsed * speed;
       const phase = story >= OUTAGE_WINDOW_MS.from && story < OUTAGE_WINDOW_MS.to ? ' [OpenAI outage in progress]' : '';
       say(`produced ${seq}, ledger ${r.records} records (${r.fallbacks} fallbacks), ${r.checkpoints} signed checkpoints, ${r.quarantined} quarantined${phase}`);
+      if (!answered && Number(r.fallbacks) > 0) {
+        const { rows: [fell] } = await db.query<{ event_id: string; request_id: string }>(
+          `SELECT event_id, request_id FROM records WHERE 'fallback' = ANY(signals) ORDER BY occurred_at LIMIT 1`,
+        );
+        // The outage in wall-clock time: the story clock runs `speed` times faster than the wall.
+        const outage = { from: new Date(started + OUTAGE_WINDOW_MS.from / speed), to: new Date(started + OUTAGE_WINDOW_MS.to / speed) };
+        printAnswers(api, fell, outage);
+        answered = true;
+      }
     }
     await new Promise((res) => setTimeout(res, 250));
   }
@@ -151,6 +168,24 @@ function printCurls(port: number): void {
     `curl -s ${base}/v1/ledger/checkpoints`,
     `curl -s -XPOST ${base}/v1/events -H 'content-type: application/json' -d @test/fixtures/event.json`,
     `open ${base}/docs   # OpenAPI`,
+  ]) {
+    process.stdout.write(`    ${line}\n`);
+  }
+}
+
+/** The questions the ledger exists for, as commands to paste, once the outage has left records. */
+function printAnswers(api: { base: string; token?: string }, fell: { event_id: string; request_id: string }, outage: { from: Date; to: Date }): void {
+  const auth = api.token ? ` -H "authorization: Bearer $TOKEN"` : '';
+  const window = JSON.stringify({ from: outage.from.toISOString(), to: outage.to.toISOString(), provider: 'openai' });
+  say('the first fallbacks are in the ledger; ask it what happened:');
+  for (const line of [
+    ...(api.token ? [`export TOKEN=${api.token}   # admin development token, all tenants, 12 h`] : ['# the service trusts AUTH_JWKS_*: use a token of that issuer as $TOKEN']),
+    `curl -s${auth} ${api.base}/v1/requests/${encodeURIComponent(fell.request_id)}   # what answered this request, and every attempt`,
+    `curl -s${auth} ${api.base}/v1/decisions/${encodeURIComponent(fell.event_id)}/explain   # why, in words`,
+    `curl -s${auth} -XPOST ${api.base}/v1/incidents/reconstruct -H 'content-type: application/json' -d '${window}'   # the outage: who fell back, for which tenants`,
+    `curl -s${auth} "${api.base}/v1/findings?limit=5"   # silent degradation, residency, policy bypass, alias changes`,
+    `curl -s${auth} ${api.base}/v1/records/${encodeURIComponent(fell.event_id)}/receipt > receipt.json && curl -s ${api.base}/.well-known/jwks.json > jwks.json`,
+    `node dist/src/cli/routing-ledger.js verify-receipt receipt.json --jwks jwks.json   # checked offline, no database`,
   ]) {
     process.stdout.write(`    ${line}\n`);
   }
