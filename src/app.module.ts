@@ -9,6 +9,7 @@ import { IngestModule } from './ingest/ingest.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueryModule } from './query/query.module.js';
+import { TlogModule } from './tlog/tlog.module.js';
 
 @Module({})
 export class AppModule {
@@ -23,6 +24,7 @@ export class AppModule {
         IngestModule,
         QueryModule,
         ExportModule,
+        TlogModule,
       ],
       controllers: [HealthController],
     };

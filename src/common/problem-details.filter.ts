@@ -7,6 +7,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   NOT_FOUND: 404,
   BAD_CURSOR: 400,
   BAD_QUERY: 400,
+  BAD_TILE_PATH: 400,
+  /** An entry longer than a tlog-tiles entry bundle can carry (uint16 length). */
+  ENTRY_TOO_LARGE: 501,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
 };

@@ -6,3 +6,4 @@ export * from './append.js';
 export * from './prover.js';
 export * from './verifier.js';
 export * from './tiles.js';
+export * from './entry-bundle.js';

@@ -13,8 +13,9 @@
  * writes ~1/128 of the rows it used to, and the layout is the one witnesses and clients read.
  */
 import { MerkleProofError } from './errors.js';
-import { HASH_SIZE, nodeHash } from './hasher.js';
-import type { NodeId, StoredNode } from './range.js';
+import { rootFromFrontier } from './append.js';
+import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
+import { completeSubtrees, type NodeId, type StoredNode } from './range.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
@@ -129,6 +130,15 @@ export function tilesAfterAppend(partials: ReadonlyMap<number, Tile>, created: S
  * every group but the last prefixed with `x` (1234067 → x001/x234/067).
  */
 export function tilePath(level: number, index: number, width = TILE_WIDTH): string {
+  return `tile/${level}/${indexPath(index, width)}`;
+}
+
+/** The path of an entry bundle: `tile/entries/<N>[.p/<W>]`, N and W as in tilePath. */
+export function entryBundlePath(index: number, width = TILE_WIDTH): string {
+  return `tile/entries/${indexPath(index, width)}`;
+}
+
+function indexPath(index: number, width: number): string {
   const groups: string[] = [];
   let n = index;
   do {
@@ -136,7 +146,52 @@ export function tilePath(level: number, index: number, width = TILE_WIDTH): stri
     n = Math.floor(n / 1000);
   } while (n > 0);
   const path = groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
-  return `tile/${level}/${path}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
+  return `${path}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
+}
+
+/** What a tlog-tiles path asks for: W hashes of tile (L, N), or W entries of bundle N. */
+export type TileRequest = { kind: 'hashes'; level: number; index: number; width: number } | { kind: 'entries'; index: number; width: number };
+
+/** The highest tile level the spec allows in a path. */
+export const MAX_TILE_PATH_LEVEL = 63;
+
+export class TilePathError extends Error {
+  override readonly name = 'TilePathError';
+  readonly code = 'BAD_TILE_PATH';
+}
+
+/**
+ * Parses `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]` as tlog-tiles writes them: L in
+ * 0..63 and W in 1..255 without leading zeroes, N in three-digit groups. Only the one canonical
+ * spelling is accepted (no `x000/` groups in front), so one tile has one URL and one cache entry.
+ * Throws TilePathError.
+ */
+export function parseTilePath(path: string): TileRequest {
+  const bad = (why: string) => new TilePathError(`${JSON.stringify(path)}: ${why}`);
+  const segments = typeof path === 'string' ? path.split('/') : [];
+  if (segments.length < 3 || segments[0] !== 'tile') throw bad('expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]');
+  const entries = segments[1] === 'entries';
+  if (!entries && !/^(0|[1-9][0-9]?)$/.test(segments[1])) throw bad('L must be a decimal 0..63 without leading zeroes');
+  const level = entries ? 0 : Number(segments[1]);
+  if (level > MAX_TILE_PATH_LEVEL) throw bad('L must be at most 63');
+  let groups = segments.slice(2);
+  let width = TILE_WIDTH;
+  if (groups.length >= 2 && groups[groups.length - 2].endsWith('.p')) {
+    const w = groups[groups.length - 1];
+    if (!/^[1-9][0-9]{0,2}$/.test(w) || Number(w) >= TILE_WIDTH) throw bad('W must be a decimal 1..255 without leading zeroes');
+    width = Number(w);
+    groups = [...groups.slice(0, -2), groups[groups.length - 2].slice(0, -2)];
+  }
+  // Six groups reach 10^18, well past 2^53: more cannot be an index.
+  if (groups.length > 6) throw bad('N has too many groups');
+  if (!groups.slice(0, -1).every((g) => /^x[0-9]{3}$/.test(g)) || !/^[0-9]{3}$/.test(groups[groups.length - 1])) {
+    throw bad('N must be three-digit groups, all but the last prefixed with x');
+  }
+  const index = groups.reduce((n, g) => n * 1000 + Number(g.replace('x', '')), 0);
+  if (!Number.isSafeInteger(index)) throw bad('N is beyond 2^53 - 1');
+  const canonical = entries ? entryBundlePath(index, width) : tilePath(level, index, width);
+  if (canonical !== path) throw bad(`not the canonical spelling ${canonical}`);
+  return entries ? { kind: 'entries', index, width } : { kind: 'hashes', level, index, width };
 }
 
 /**
@@ -166,4 +221,30 @@ export function nodeFromSubtree(id: NodeId, levels: Buffer[]): Buffer | undefine
   const k = offset / count;
   if ((k + 1) * HASH_SIZE > levels[h].length) return undefined;
   return Buffer.from(levels[h].subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE));
+}
+
+/**
+ * The tiles a client fetches to compute the root of a tree of `treeSize` leaves, each with the
+ * width that tree gives it (256, or the partial width of the right edge).
+ */
+export function rootTiles(treeSize: number): Array<TileId & { width: number }> {
+  return tilesForNodes(completeSubtrees({ begin: 0, end: treeSize })).map((t) => ({
+    ...t,
+    width: Math.min(TILE_WIDTH, hashesAtTileLevel(treeSize, t.level) - t.index * TILE_WIDTH),
+  }));
+}
+
+/**
+ * The root of a tree of `treeSize` leaves from tiles alone (rootTiles names them): its frontier
+ * read from the tiles, folded from the right. Throws BAD_FRONTIER when a tile is missing or too
+ * narrow for a node.
+ */
+export function rootFromTiles(treeSize: number, tile: (id: TileId) => Tile | undefined): Buffer {
+  if (treeSize === 0) return Buffer.from(EMPTY_ROOT);
+  const frontier = completeSubtrees({ begin: 0, end: treeSize }).map((id) => {
+    const hash = nodeFromTile(id, tile(tileOfNode(id).tile));
+    if (!hash) throw new MerkleProofError('BAD_FRONTIER', `no tile holds node ${id.level}/${id.index} of the tree of size ${treeSize}`);
+    return hash;
+  });
+  return rootFromFrontier(frontier);
 }

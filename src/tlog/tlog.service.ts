@@ -1,0 +1,98 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { verifyCheckpoint } from '../domain/checkpoint/checkpoint-jws.js';
+import type { Jwks } from '../domain/checkpoint/signing-key.js';
+import { ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
+import { encodeEntryBundle } from '../domain/merkle/entry-bundle.js';
+import { leafHash } from '../domain/merkle/hasher.js';
+import { TILE_WIDTH } from '../domain/merkle/tiles.js';
+import { ed25519NoteSigner, formatVerifierKey } from '../domain/note/note-keys.js';
+import { signNote } from '../domain/note/signed-note.js';
+import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
+import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
+import { LedgerNotFoundError } from '../ledger/ledger.service.js';
+import { SigningKeyService } from '../ledger/signing-key.service.js';
+import { TlogRepository } from './tlog.repository.js';
+
+/** The stored ledger no longer matches what was signed: never served, always logged. */
+export class TlogIntegrityError extends Error {
+  readonly code = 'INTEGRITY';
+}
+
+/**
+ * The ledger as C2SP tiled logs, one per shard: checkpoints as signed notes, tiles, entry bundles.
+ *
+ * Notes are signed when served, not at append: the append transaction (the ingest hot path)
+ * stays as it is, and the note restates a checkpoint the append already signed as a JWS. The
+ * JWS is verified first, so a row altered in the database is refused rather than re-signed.
+ * Ed25519 is deterministic, so the same checkpoint and key always give the same note; the
+ * last note per shard is kept until the shard's latest checkpoint or the key changes.
+ */
+@Injectable()
+export class TlogService {
+  private readonly notes = new Map<number, { jws: string; kid: string; note: string }>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly keys: SigningKeyService,
+    private readonly ledger: LedgerReadRepository,
+    private readonly repo: TlogRepository,
+  ) {}
+
+  /** One verifier key per shard, for the key that signs notes now (see docs/ledger-format.md §14). */
+  async verifierKeys(): Promise<string> {
+    const key = await this.keys.current();
+    const publicKey = Buffer.from(key.publicJwk.x as string, 'base64url');
+    const shards = await this.repo.shards();
+    return shards.map((s) => `${formatVerifierKey(shardOrigin(this.config.ledgerOrigin, s), publicKey)}\n`).join('');
+  }
+
+  /** The shard's latest checkpoint as a signed note. */
+  async checkpointNote(shard: number): Promise<string> {
+    const [row] = await this.ledger.checkpoints(shard, { order: 'desc', limit: 1 });
+    if (!row) throw new LedgerNotFoundError(`shard ${shard} has no checkpoint`);
+    const key = await this.keys.current();
+    const cached = this.notes.get(shard);
+    if (cached && cached.jws === row.jws && cached.kid === key.kid) return cached.note;
+    const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, { shard, origin: this.config.ledgerOrigin });
+    if (cp.tree_size !== row.treeSize || cp.root_hash !== row.rootHash.toString('hex')) {
+      throw new TlogIntegrityError(`shard ${shard}: the stored checkpoint row differs from its signed JWS`);
+    }
+    const origin = shardOrigin(cp.origin, shard);
+    const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash: Buffer.from(cp.root_hash, 'hex') });
+    const note = signNote(text, [ed25519NoteSigner(origin, key.privateKey)]);
+    this.notes.set(shard, { jws: row.jws, kid: key.kid, note });
+    return note;
+  }
+
+  /**
+   * The first `width` hashes of tile (level, index). A full tile (width 256) exists once the tree
+   * has filled it; a partial request is answered from whatever is stored at that position, full
+   * or partial, since a narrower tile is always a prefix of a wider one.
+   */
+  async tile(shard: number, level: number, index: number, width: number): Promise<Buffer> {
+    const stored = await this.repo.tile(shard, level, index);
+    if (!stored || (width === TILE_WIDTH && !stored.full) || stored.hashes.length < width * 32) {
+      throw new LedgerNotFoundError(`shard ${shard} has no tile ${level}/${index} of width ${width}`);
+    }
+    return stored.hashes.subarray(0, width * 32);
+  }
+
+  /**
+   * Entry bundle `index` of width `width`: each entry's leaf input (the ledger entry bytes with
+   * the record's stored canonical text spliced in), checked against its stored leaf hash.
+   */
+  async entryBundle(shard: number, index: number, width: number): Promise<Buffer> {
+    const from = index * TILE_WIDTH;
+    const rows = await this.repo.entries(shard, from, from + width);
+    if (rows.length !== width) throw new LedgerNotFoundError(`shard ${shard} has no entry bundle ${index} of width ${width}`);
+    const entries = rows.map((r, i) => {
+      if (r.entry.index !== from + i) throw new TlogIntegrityError(`shard ${shard}: leaf ${from + i} is missing from the records`);
+      const bytes = ledgerEntryBytesWithRecordJson(r.entry, r.recordJson);
+      if (!leafHash(bytes).equals(r.leafHash)) throw new TlogIntegrityError(`shard ${shard}: leaf ${r.entry.index} no longer hashes to its stored leaf hash`);
+      return bytes;
+    });
+    return encodeEntryBundle(entries);
+  }
+}
