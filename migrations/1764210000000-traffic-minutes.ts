@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
+import { LATENCY_BUCKET_COLUMNS } from '../src/ledger/summary-sql.js';
 
 /**
  * Per-minute traffic summaries (src/domain/summary/traffic-summary.ts), written by the append
@@ -17,10 +18,6 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
   name = 'TrafficMinutes1764210000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE FUNCTION rl_add_counts(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT array_agg(COALESCE(x, 0) + COALESCE(y, 0) ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
-      $$`);
     await q.query(`
       CREATE TABLE traffic_minutes (
         shard integer NOT NULL,
@@ -44,7 +41,7 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
         cache_hits bigint NOT NULL,
         latency_n bigint NOT NULL,
         latency_sum_ms bigint NOT NULL,
-        latency_buckets bigint[] NOT NULL,
+        ${LATENCY_BUCKET_COLUMNS.map((c) => `${c} bigint NOT NULL`).join(',\n        ')},
         cost_n bigint NOT NULL,
         cost_sum numeric NOT NULL,
         first_at timestamptz NOT NULL,
@@ -61,6 +58,5 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE traffic_minutes`);
-    await q.query(`DROP FUNCTION rl_add_counts(bigint[], bigint[])`);
   }
 }
