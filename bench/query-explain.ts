@@ -152,7 +152,6 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
   const mid = sample.occurred_at.getTime();
   const hour = { from: new Date(mid - 1_800_000), to: new Date(mid + 1_800_000) };
   const hourMinutes = { from: new Date(Math.ceil(hour.from.getTime() / 60_000) * 60_000), to: new Date(Math.floor(hour.to.getTime() / 60_000) * 60_000) };
-  const edge = { from: new Date(hourMinutes.from.getTime() - 30_000), to: hourMinutes.from };
   const day = { from: new Date(mid - 43_200_000), to: new Date(mid + 43_200_000) };
   const month = { from: new Date(sample.max_at.getTime() - 30 * 86_400_000), to: new Date(sample.max_at.getTime() + 1) };
 
@@ -169,7 +168,6 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
     ...([['all tenants, provider', { scope: all, provider: 'openai' }], ['one tenant', { scope: one }], ['3 tenants, model+region', { scope: some, model: sample.requested_model, region: 'us-east-1' }]] as const)
       .flatMap(([label, f]): Array<[string, QueryPath, () => Promise<unknown>]> => [
         [`incident summary rows, whole minutes (${label})`, 'incident', () => incidents.summaryRows(f, hourMinutes)],
-        [`incident edge records, partial minute (${label})`, 'incident', () => incidents.recordsBetween(f, edge)],
         [`incident affected (${label})`, 'incident', () => incidents.affected(f, hour, 100)],
       ]),
     ['decisions page (all tenants)', 'decisions', () => decisions.list(all, {}, 51)],

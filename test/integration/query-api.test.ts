@@ -171,23 +171,26 @@ describe('query API over seeded traffic', () => {
       expect(initech.fallback_chains).toEqual([]);
     });
 
-    it('counts a window that cuts minutes in half exactly as its records say (edges read from records)', async () => {
+    it('reads a window that cuts minutes in whole minutes, says so, and counts exactly the records of what it read', async () => {
       const from = '2026-11-20T10:02:30.500Z';
       const to = '2026-11-20T10:04:45Z';
       const cut = await json(q.post('/v1/incidents/reconstruct', { from, to, provider: 'openai' }, admin));
+      expect(cut.requested_window).toEqual({ from, to: '2026-11-20T10:04:45.000Z' });
+      expect(cut.window).toEqual({ from: '2026-11-20T10:02:00.000Z', to: '2026-11-20T10:05:00.000Z' });
       const at = (t: string) => Date.parse(t);
-      const involved = records.filter((r) => at(r.occurred_at) >= at(from) && at(r.occurred_at) < at(to) && (r.provider === 'openai' || r.attempts?.items?.some((a) => a.provider === 'openai')));
+      const involvedIn = (a: number, b: number) => records.filter((r) => at(r.occurred_at) >= a && at(r.occurred_at) < b
+        && (r.provider === 'openai' || r.attempts?.items?.some((x) => x.provider === 'openai')));
+      const involved = involvedIn(at(cut.window.from), at(cut.window.to));
       expect(involved.length).toBeGreaterThan(0);
       expect(cut.summary.requests).toBe(involved.length);
       expect(cut.summary.fallbacks).toBe(involved.filter((r) => r.fallback_used === true).length);
       expect(cut.timeline.reduce((n: number, m: { requests: number }) => n + m.requests, 0)).toBe(involved.length);
-      const baseline = records.filter((r) => at(r.occurred_at) >= at(from) - 3_600_000 && at(r.occurred_at) < at(from)
-        && (r.provider === 'openai' || r.attempts?.items?.some((a) => a.provider === 'openai')));
-      expect(cut.deltas.requests.baseline).toBe(baseline.length);
-      const p95 = cut.deltas.latency_ms.window;
-      expect(p95.p95_bucket_ms[0]).toBeLessThanOrEqual(p95.p95);
+      expect(cut.timeline.map((m: { minute: string }) => m.minute.slice(11, 16))).toEqual(['10:02', '10:03', '10:04']);
+      expect(cut.deltas.requests.baseline).toBe(involvedIn(at(cut.window.from) - 3_600_000, at(cut.window.from)).length);
+      const w = cut.deltas.latency_ms.window;
+      expect(w.p95_bucket_ms[0]).toBeLessThanOrEqual(w.p95);
       expect(cut.affected_requests.length).toBe(Math.min(100, cut.summary.affected_requests));
-      expect(cut.affected_requests.every((a: { occurred_at: string }) => at(a.occurred_at) >= at(from) && at(a.occurred_at) < at(to))).toBe(true);
+      expect(cut.affected_requests.every((a: { occurred_at: string }) => at(a.occurred_at) >= at(cut.window.from) && at(a.occurred_at) < at(cut.window.to))).toBe(true);
     });
 
     it('refuses windows that are inverted or longer than a day', async () => {

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TenantScope } from '../../auth/principal.js';
 import { isoMicros, scopeCondition, SqlParams } from '../common/sql.js';
-import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import type { SummaryRow } from '../../domain/summary/traffic-summary.js';
 import { SUMMARY_SELECT, summaryFromRow } from '../../ledger/summary-sql.js';
 
@@ -36,8 +35,8 @@ const AFFECTED = `(r.fallback_used = 'true' OR r.outcome_status <> 'success'
   OR jsonb_path_exists(r.record, '$.attempts.items[*] ? (@.status == "error" || @.status == "timeout")'))`;
 
 /**
- * Reads of incident reconstruction: summary rows of whole minutes (traffic_minutes), the records
- * of the partial minutes at a period's edges, and the affected requests themselves. The list
+ * Reads of incident reconstruction: summary rows of whole minutes (traffic_minutes) and the
+ * affected requests themselves. The list
  * filters on what the record says about provider, model and region, including the attempt
  * chain: in an outage the failing provider appears only in attempts, not as the one that served.
  */
@@ -52,15 +51,6 @@ export class IncidentsRepository {
     if (f.gateway) where.push(`t.gateway_id = ${p.add(f.gateway)}`);
     const rows: Array<Record<string, unknown>> = await this.db.query(`SELECT ${SUMMARY_SELECT} FROM traffic_minutes t WHERE ${where.join(' AND ')}`, p.values);
     return rows.map(summaryFromRow);
-  }
-
-  /** The records of [from, to), for the partial minutes at a period's edges. */
-  async recordsBetween(f: IncidentFilter, period: Period): Promise<CanonicalRecord[]> {
-    const p = new SqlParams();
-    const where = [`r.occurred_at >= ${p.add(period.from)}`, `r.occurred_at < ${p.add(period.to)}`, scopeCondition(f.scope, p)];
-    if (f.gateway) where.push(`r.gateway_id = ${p.add(f.gateway)}`);
-    const rows: Array<{ record: string }> = await this.db.query(`SELECT r.record FROM records r WHERE ${where.join(' AND ')}`, p.values);
-    return rows.map((r) => JSON.parse(r.record) as CanonicalRecord);
   }
 
   async affected(f: IncidentFilter, window: Period, limit: number): Promise<AffectedRow[]> {

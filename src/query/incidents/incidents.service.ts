@@ -5,7 +5,7 @@ import { QUERY_CLOCK, type Clock } from '../common/clock.js';
 import { resolveWindow } from '../common/time-window.js';
 import { DEFAULT_AFFECTED_LIMIT, type ReconstructIncidentDto } from './incidents.dto.js';
 import { IncidentsRepository, type IncidentFilter, type Period } from './incidents.repository.js';
-import { summarizeRecords, type SummaryRow } from '../../domain/summary/traffic-summary.js';
+import type { SummaryRow } from '../../domain/summary/traffic-summary.js';
 import {
   affectedByTarget, costs, errorClasses, fallbackChains, minutesToList, periodTotals, rowsInvolving, timeline, type PeriodTotals,
 } from '../../domain/summary/incident-rollup.js';
@@ -32,7 +32,11 @@ export class IncidentsService {
   ) {}
 
   async reconstruct(q: ReconstructIncidentDto, caller: Principal) {
-    const window = resolveWindow({ from: q.from, to: q.to }, { now: this.clock(), defaultMs: MAX_INCIDENT_WINDOW_MS, maxMs: MAX_INCIDENT_WINDOW_MS });
+    const asked = resolveWindow({ from: q.from, to: q.to }, { now: this.clock(), defaultMs: MAX_INCIDENT_WINDOW_MS, maxMs: MAX_INCIDENT_WINDOW_MS });
+    // Summaries are per minute, so the window is read in whole minutes: `from` rounded down, `to`
+    // up. Reading the records of partial edge minutes instead made the cost grow with the
+    // traffic of a minute (seconds at a few thousand events/s); the answer says what was read.
+    const window = { from: new Date(Math.floor(asked.from.getTime() / MINUTE) * MINUTE), to: new Date(Math.ceil(asked.to.getTime() / MINUTE) * MINUTE) };
     const baseline = { from: new Date(window.from.getTime() - BASELINE_MS), to: window.from };
     const f: IncidentFilter = { scope: queryScope(caller.scope, q.tenant), provider: q.provider, model: q.model, region: q.region, gateway: q.gateway };
     const [windowRows, baselineRows] = await Promise.all([this.rowsOf(f, window), this.rowsOf(f, baseline)]);
@@ -45,6 +49,7 @@ export class IncidentsService {
     const groups = affectedByTarget(wr);
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
+      requested_window: { from: asked.from.toISOString(), to: asked.to.toISOString() },
       baseline: { from: baseline.from.toISOString(), to: baseline.to.toISOString() },
       filters: { provider: q.provider ?? null, model: q.model ?? null, region: q.region ?? null, gateway: q.gateway ?? null, tenant: q.tenant ?? null },
       summary: {
@@ -89,20 +94,9 @@ export class IncidentsService {
     };
   }
 
-  /**
-   * Summary rows of a period: the stored rows of its whole minutes, plus its partial edge
-   * minutes summarized from their records by the same function the append uses, so any
-   * window gives exactly what its records say.
-   */
-  private async rowsOf(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
-    const inner = { from: new Date(Math.ceil(period.from.getTime() / MINUTE) * MINUTE), to: new Date(Math.floor(period.to.getTime() / MINUTE) * MINUTE) };
-    if (inner.from >= inner.to) return summarizeRecords(await this.repo.recordsBetween(f, period));
-    const [stored, head, tail] = await Promise.all([
-      this.repo.summaryRows(f, inner),
-      period.from < inner.from ? this.repo.recordsBetween(f, { from: period.from, to: inner.from }) : [],
-      inner.to < period.to ? this.repo.recordsBetween(f, { from: inner.to, to: period.to }) : [],
-    ]);
-    return [...stored, ...summarizeRecords([...head, ...tail])];
+  /** Summary rows of a period of whole minutes. */
+  private rowsOf(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
+    return this.repo.summaryRows(f, period);
   }
 
   /** The first affected requests, read only from the minutes the summaries say hold them. */
