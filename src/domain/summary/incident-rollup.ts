@@ -1,8 +1,8 @@
 /**
  * Incident answers computed from summary rows (traffic-summary.ts): who was hit, through which
  * chains, with which errors, at what cost and latency, minute by minute. Pure; the caller
- * fetches the rows of a period (stored minutes plus its partial edge minutes summarized from
- * records) and this module never sees a record.
+ * fetches the rows of a period (the stored rows of its minutes, one per shard and key) and this
+ * module never sees a record.
  *
  * Orderings are by code unit (not a database collation), so equal inputs give equal answers
  * wherever they are computed.
@@ -236,7 +236,7 @@ function differenceOfQuotients(a: string, m: number, b: string, n: number): stri
   return divideDecimal(subtractDecimals(multiplyDecimal(a, n), multiplyDecimal(b, m)), m * n);
 }
 
-/** Rows of a filter's traffic, merged across the stored minutes and the edges. */
+/** Rows of a filter's traffic, merged across shards (and any other split of the same key). */
 export function rowsInvolving(rows: SummaryRow[], f: InvolvementFilter): SummaryRow[] {
   return mergeRows(rows.filter((r) => involves(r, f)));
 }

@@ -224,7 +224,7 @@ export function epochMicros(timestamp: string): number {
   return Math.floor(Date.parse(timestamp) / 1000) * 1_000_000 + Number(fraction.padEnd(6, '0').slice(0, 6));
 }
 
-/** Rows merged by key (counts added), e.g. the stored rows of a window and its edges' rows. */
+/** Rows merged by key (counts added), e.g. the stored rows of several shards. */
 export function mergeRows(rows: Iterable<SummaryRow>): SummaryRow[] {
   const out = new Map<string, SummaryRow>();
   for (const r of rows) {
