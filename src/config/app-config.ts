@@ -19,6 +19,7 @@ export const DEFAULTS = {
   PARTITIONS_CONSUMED_CONCURRENTLY: 2,
   DB_POOL_SIZE: 6,
   DB_APP_ROLE: 'routing_ledger_app',
+  DEFAULT_TENANT: 'default',
   NODE_ENV: 'development',
   KAFKA_COMMIT_INTERVAL_MS: 5000,
   KAFKA_SESSION_TIMEOUT_MS: 30000,
@@ -51,6 +52,12 @@ class EnvironmentSchema {
   /** The role the service SETs after connecting: it may insert, never update or delete ledger rows. Empty disables. */
   @IsString() @Matches(/^([a-z_][a-z0-9_]{0,62})?$/, { message: 'must be a PostgreSQL role name or empty' }) DB_APP_ROLE: string = DEFAULTS.DB_APP_ROLE;
   @IsIn(['development', 'production', 'test'], { message: 'must be development, production or test' }) NODE_ENV: string = DEFAULTS.NODE_ENV;
+  /**
+   * The tenant of events that name none (a single-tenant LiteLLM proxy, an OTel SDK) and arrive
+   * without x-routing-tenant or a single-tenant ingest token. Empty: such events are quarantined
+   * (NO_TENANT), the strict behaviour.
+   */
+  @IsString() @Matches(/^([^\s@]{1,200})?$/, { message: 'must be a tenant id (no spaces, no @) or empty' }) DEFAULT_TENANT: string = DEFAULTS.DEFAULT_TENANT;
 
   /** Ledger signing key: a private Ed25519 JWK as JSON, or a file holding one. Required in production. */
   @IsOptional() @IsString() SIGNING_KEY_JWK?: string;
@@ -80,6 +87,8 @@ export interface AppConfig {
   ledgerOrigin: string;
   dbPoolSize: number;
   dbAppRole: string;
+  /** DEFAULT_TENANT, or undefined when it is empty (strict: tenantless events are quarantined). */
+  defaultTenant: string | undefined;
   env: 'development' | 'production' | 'test';
   signingKey: { jwk?: string; file?: string };
   auth: { jwksFile?: string; jwksUrl?: string; issuer: string; audience: string };
@@ -97,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (env[key] !== undefined && env[key] !== '') raw[key] = env[key]!;
   }
   if (env.DB_APP_ROLE === '') raw.DB_APP_ROLE = '';
+  if (env.DEFAULT_TENANT === '') raw.DEFAULT_TENANT = '';
   const parsed = plainToInstance(EnvironmentSchema, raw);
   const errors = validateSync(parsed, { skipMissingProperties: false });
   if (errors.length > 0) {
@@ -127,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ledgerOrigin: parsed.LEDGER_ORIGIN,
     dbPoolSize: parsed.DB_POOL_SIZE,
     dbAppRole: parsed.DB_APP_ROLE,
+    defaultTenant: parsed.DEFAULT_TENANT === '' ? undefined : parsed.DEFAULT_TENANT,
     env: parsed.NODE_ENV as AppConfig['env'],
     signingKey: { jwk: parsed.SIGNING_KEY_JWK, file: parsed.SIGNING_KEY_FILE },
     auth: { jwksFile: parsed.AUTH_JWKS_FILE, jwksUrl: parsed.AUTH_JWKS_URL, issuer: parsed.AUTH_ISSUER, audience: parsed.AUTH_AUDIENCE },

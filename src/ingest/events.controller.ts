@@ -1,7 +1,8 @@
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import type { AuthenticatedRequest } from '../auth/jwt-auth.guard.js';
 import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AnonymousOutsideProduction, Roles } from '../auth/roles.decorator.js';
-import { HttpIngestService, type IngestAccepted } from './http-ingest.service.js';
+import { HttpIngestService, withTokenTenant, type IngestAccepted } from './http-ingest.service.js';
 
 @ApiTags('ingest')
 @Controller('v1/events')
@@ -16,7 +17,7 @@ export class EventsController {
   @ApiBody({ schema: { type: 'object' } })
   @ApiAcceptedResponse({ description: 'Produced to the decisions topic; event ids returned' })
   @ApiBadRequestResponse({ description: 'Problem details listing each invalid item and why' })
-  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>): Promise<IngestAccepted> {
-    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), headers);
+  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest): Promise<IngestAccepted> {
+    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal));
   }
 }

@@ -3,6 +3,7 @@ import type { Message } from 'kafkajs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { SourceFormat } from '../domain/record/canonical-record.js';
+import { ALL_TENANTS, type Principal } from '../auth/principal.js';
 import { ROUTING_HEADERS } from './adapters/adapter.js';
 import { SIGNATURE_HEADER } from './adapters/attestation.js';
 import { splitPayloadsExact } from './bridges/json-split.js';
@@ -139,6 +140,19 @@ export function routeHeaders(headers: Record<string, string | undefined>, format
     throw new IngestRejected([{ index: 0, errors: [`this route takes ${format} events; ${ROUTING_HEADERS.format} says "${named.slice(0, 32)}"`] }]);
   }
   out[ROUTING_HEADERS.format] = format;
+  return out;
+}
+
+/**
+ * The request's headers with x-routing-token-tenant set from the caller's token when it names
+ * exactly one tenant, and removed otherwise: a sender cannot claim a token tenant it was not
+ * given. Adapters use it only when the event and x-routing-tenant name no tenant.
+ */
+export function withTokenTenant(headers: Record<string, string | undefined>, caller: Principal | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== ROUTING_HEADERS.tokenTenant) out[k] = v;
+  const scope = caller?.scope;
+  if (scope?.kind === 'tenants' && scope.tenants.length === 1 && scope.tenants[0] !== ALL_TENANTS) out[ROUTING_HEADERS.tokenTenant] = scope.tenants[0];
   return out;
 }
 

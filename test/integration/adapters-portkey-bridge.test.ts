@@ -59,7 +59,8 @@ function sse(res: ServerResponse, event: string, data: string, id?: string): voi
 }
 
 beforeAll(async () => {
-  run = await startLedgerRun();
+  // Strict tenancy (DEFAULT_TENANT empty): the entry without a tenant is quarantined, as the bridge warned.
+  run = await startLedgerRun({ env: { DEFAULT_TENANT: '' } });
   server = createServer((req, res) => {
     if (req.url === '/log/stream') {
       connections++;
@@ -122,11 +123,11 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
     expect(cli.stderr()).not.toContain(API_KEY);
   });
 
-  it('reads NDJSON from stdin; says which entries the ledger will quarantine', async () => {
+  it('reads NDJSON from stdin; says which entries name no tenant', async () => {
     const noTenant = JSON.stringify(otherCall('span-no-tenant', 3333));
     const cli = runCli(['--ndjson', '-', '--gateway-id', 'portkey-stdin'], { KAFKA_BROKERS: run.kafka.brokers.join(',') }, `${STDIN_LINES.join('\n')}\n${noTenant}\n`);
     expect(await cli.exit).toBe(0);
-    expect(cli.stderr()).toContain('line 3: the ledger will quarantine this entry: NO_TENANT');
+    expect(cli.stderr()).toContain('line 3: no tenant in this entry; pass --tenant');
   });
 
   it('refuses bad usage with exit code 2', async () => {

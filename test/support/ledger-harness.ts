@@ -37,7 +37,7 @@ export interface ProducedMessage {
   headers?: Record<string, string>;
 }
 
-export async function startLedgerRun(opts: { partitions?: number } = {}): Promise<LedgerRun> {
+export async function startLedgerRun(opts: { partitions?: number; env?: Record<string, string> } = {}): Promise<LedgerRun> {
   const kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: opts.partitions ?? 2 }, { name: DLQ, partitions: 1 }, { name: CHECKPOINTS, partitions: 1 }] });
   const db = await createTestDatabase('rl_adapters');
   const env = {
@@ -48,6 +48,10 @@ export async function startLedgerRun(opts: { partitions?: number } = {}): Promis
     MAX_MESSAGE_BYTES: String(256 * 1024),
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_COMMIT_INTERVAL_MS: '1000',
+    // Strict tenancy unless a test asks otherwise: a tenantless payload stays an error the adapter
+    // tests can see (test/integration/tenant-resolution.test.ts covers the default tenant).
+    DEFAULT_TENANT: '',
+    ...opts.env,
   };
   let svc: ServiceProcess;
   try {

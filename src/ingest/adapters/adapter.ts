@@ -66,7 +66,18 @@ export const ROUTING_HEADERS = {
   gatewayId: 'x-routing-gateway-id',
   requestedModel: 'x-routing-requested-model',
   requestId: 'x-routing-request-id',
+  /**
+   * The tenant of the ingest token that sent the event over HTTP, when the token names exactly
+   * one. Set by the ledger's HTTP routes only (a value the client sent is dropped there).
+   */
+  tokenTenant: 'x-routing-token-tenant',
 } as const;
+
+/**
+ * The ledger's DEFAULT_TENANT, handed to the adapters by the decoder (GatewayRegistry), never
+ * forwarded or taken from a sender: the last place a tenant is taken from.
+ */
+export const DEFAULT_TENANT_HEADER = 'x-routing-default-tenant';
 
 /**
  * Deterministic event id for gateways without a stable one (principle 5): UUIDv5 over

@@ -1,7 +1,7 @@
 import type { CanonicalRecord, SourceFormat } from '../../domain/record/canonical-record.js';
 import { validateRecord } from '../../domain/record/validate-record.js';
 import { isEmail, redactText, sha256Hex } from '../../domain/privacy/redact.js';
-import { DecodeError, ROUTING_HEADERS, type AdaptedRecord, type RawEvent } from './adapter.js';
+import { DEFAULT_TENANT_HEADER, DecodeError, ROUTING_HEADERS, type AdaptedRecord, type RawEvent } from './adapter.js';
 
 /**
  * Shared, pure helpers of the gateway adapters: payload parsing, units (time, money, counts),
@@ -337,7 +337,9 @@ export function gatewayId(raw: RawEvent, fromPayload: string | undefined, format
 
 /**
  * The tenant, from the first payload candidate that is set, else the x-routing-tenant header,
- * else DecodeError('NO_TENANT'): a record without a tenant cannot be attributed or queried.
+ * else the ingest token's only tenant, else the ledger's DEFAULT_TENANT, else
+ * DecodeError('NO_TENANT'): a record without a tenant cannot be attributed or queried. A note
+ * says where the tenant came from whenever it is not the event itself.
  * An e-mail address is never used as a tenant id (it would store personal data in the record).
  */
 export function resolveTenant(raw: RawEvent, candidates: Array<[string, unknown]>, label: string, notes: string[]): string {
@@ -355,8 +357,18 @@ export function resolveTenant(raw: RawEvent, candidates: Array<[string, unknown]
     notes.push(`tenant_id from the ${ROUTING_HEADERS.tenant} header`);
     return h;
   }
+  const token = id(header(raw, ROUTING_HEADERS.tokenTenant));
+  if (token && !isEmail(token)) {
+    notes.push('tenant_id from the ingest token, whose only tenant it is');
+    return token;
+  }
+  const fallback = id(header(raw, DEFAULT_TENANT_HEADER));
+  if (fallback) {
+    notes.push(`tenant_id is the ledger's DEFAULT_TENANT "${fallback}": neither the event, the ${ROUTING_HEADERS.tenant} header nor the ingest token named one`);
+    return fallback;
+  }
   const looked = candidates.map(([s]) => s).join(', ');
-  throw new DecodeError('NO_TENANT', `${label}: no tenant in the event (${looked || 'no candidate fields'}) and no ${ROUTING_HEADERS.tenant} header`);
+  throw new DecodeError('NO_TENANT', `${label}: no tenant in the event (${looked || 'no candidate fields'}), no ${ROUTING_HEADERS.tenant} header, no single-tenant ingest token, and DEFAULT_TENANT is empty`);
 }
 
 // ---------------------------------------------------------------------------------------------

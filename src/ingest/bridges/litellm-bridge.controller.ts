@@ -1,14 +1,15 @@
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import type { AuthenticatedRequest } from '../../auth/jwt-auth.guard.js';
 import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AnonymousOutsideProduction, Roles } from '../../auth/roles.decorator.js';
-import { HttpIngestService, type IngestAccepted } from '../http-ingest.service.js';
+import { HttpIngestService, withTokenTenant, type IngestAccepted } from '../http-ingest.service.js';
 
 /**
  * Target of LiteLLM's `generic_api` logger (callbacks: ["generic_api"], GENERIC_LOGGER_ENDPOINT
  * = https://<ledger>/v1/ingest/litellm): StandardLoggingPayload as a JSON array (log_format
  * json_array, the default), NDJSON (ndjson) or one object per request (single); spend-log rows
- * too. Set x-routing-gateway-id / x-routing-tenant in the logger's headers where the payload has
- * no team. Each event becomes one message on the decisions topic (its exact bytes,
+ * too. A payload without a team takes x-routing-tenant from the logger's headers, else the ingest
+ * token's tenant when it names exactly one, else the ledger's DEFAULT_TENANT. Each event becomes one message on the decisions topic (its exact bytes,
  * x-routing-format: litellm).
  *
  * Not all-or-nothing: LiteLLM clears its queue whatever the answer and never retries, so an event
@@ -28,7 +29,7 @@ export class LitellmBridgeController {
   @ApiBody({ schema: { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object' }] } })
   @ApiAcceptedResponse({ description: 'Produced to the decisions topic; event ids returned, undecodable events listed under `quarantined`' })
   @ApiBadRequestResponse({ description: 'The body is empty, not JSON, or names another format' })
-  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>): Promise<IngestAccepted> {
-    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), headers, { format: 'litellm', invalid: 'quarantine', exactSplit: true });
+  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest): Promise<IngestAccepted> {
+    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal), { format: 'litellm', invalid: 'quarantine', exactSplit: true });
   }
 }

@@ -1,4 +1,6 @@
-import { Body, Controller, Headers, HttpCode, Logger, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import type { AuthenticatedRequest } from '../../auth/jwt-auth.guard.js';
+import { withTokenTenant } from '../http-ingest.service.js';
 import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AnonymousOutsideProduction, Roles } from '../../auth/roles.decorator.js';
@@ -36,14 +38,14 @@ export class OtlpTracesController {
   @ApiOkResponse({ description: '{"partialSuccess":{}}, or {"partialSuccess":{"rejectedSpans":n,"errorMessage":"..."}}' })
   @ApiBadRequestResponse({ description: 'google.rpc.Status: the body is not an OTLP/JSON traces export' })
   @ApiServiceUnavailableResponse({ description: 'google.rpc.Status: Kafka unavailable; retry' })
-  async export(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Res({ passthrough: true }) res: Response): Promise<OtlpExportResponse | OtlpStatus> {
+  async export(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<OtlpExportResponse | OtlpStatus> {
     const type = (headers['content-type'] ?? '').toLowerCase();
     if (type.includes('protobuf')) {
       res.status(415);
       return { code: GRPC_INVALID_ARGUMENT, message: 'OTLP/HTTP protobuf is not supported here; export with the JSON encoding (http/json)' };
     }
     try {
-      return await this.otlp.export(Buffer.isBuffer(body) ? body : Buffer.alloc(0), headers);
+      return await this.otlp.export(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal));
     } catch (e) {
       const err = e as Error & { code?: string; errors?: Array<{ errors: string[] }> };
       if (e instanceof OtlpRequestError || err.code === 'INGEST_REJECTED') {

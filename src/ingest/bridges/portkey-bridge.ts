@@ -161,7 +161,11 @@ function accept(text: string, where: string, opts: BridgeOptions, sender: Batchi
   } catch (e) {
     stats.undecodable++;
     const code = e instanceof DecodeError ? e.code : 'DECODE_FAILED';
-    opts.log(`${where}: the ledger will quarantine this entry: ${code}: ${redactText((e as Error).message)}`);
+    if (code === 'NO_TENANT') {
+      opts.log(`${where}: no tenant in this entry; pass --tenant (the ledger files it under its DEFAULT_TENANT, or quarantines it as NO_TENANT when DEFAULT_TENANT is empty)`);
+    } else {
+      opts.log(`${where}: the ledger will quarantine this entry: ${code}: ${redactText((e as Error).message)}`);
+    }
   }
   sender.add({ value: payload, headers });
 }

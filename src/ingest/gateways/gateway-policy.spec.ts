@@ -1,8 +1,10 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { DecodeError } from '../adapters/adapter.js';
+import { DecodeError, type AdaptedRecord, type RawEvent } from '../adapters/adapter.js';
+import type { Principal } from '../../auth/principal.js';
+import { withTokenTenant } from '../http-ingest.service.js';
 import { decodeEvent } from '../adapters/format-detection.js';
 import { fixtureBytes, fixtureJson, rawEvent } from '../adapters/fixtures/fixture-kit.js';
-import { ATTESTATION_INVALID, ATTESTATION_REQUIRED, attestingDecoder, gatewaySnapshot, publicKeyProblems, type GatewayRow } from './gateway-policy.js';
+import { ATTESTATION_INVALID, ATTESTATION_REQUIRED, attestingDecoder, gatewaySnapshot, publicKeyProblems, withDefaultTenant, type GatewayRow } from './gateway-policy.js';
 
 const ed = generateKeyPairSync('ed25519');
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -111,5 +113,31 @@ describe('publicKeyProblems', () => {
     const s = gatewaySnapshot([row('gw', true, [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', kid: 'bad' }, jwk(ed.publicKey, 'good')])], (_id, p) => skipped.push(p));
     expect([...s.get('gw')!.byKid.keys()]).toEqual(['good']);
     expect(skipped.join()).toContain('keys[0]');
+  });
+});
+
+describe('withDefaultTenant and withTokenTenant: tenant headers only the ledger sets', () => {
+  const seen: Array<Record<string, string | undefined>> = [];
+  const spy = (raw: RawEvent): AdaptedRecord[] => {
+    seen.push(raw.headers);
+    return [];
+  };
+
+  it('hands the default to the adapters and drops one a sender put on the event', () => {
+    seen.length = 0;
+    withDefaultTenant(spy, 'solo')({ payload: Buffer.from('{}'), headers: { 'X-Routing-Default-Tenant': 'spoof', a: '1' }, receivedAt: new Date() });
+    withDefaultTenant(spy, undefined)({ payload: Buffer.from('{}'), headers: { 'x-routing-default-tenant': 'spoof' }, receivedAt: new Date() });
+    expect(seen).toEqual([{ a: '1', 'x-routing-default-tenant': 'solo' }, {}]);
+  });
+
+  it('sets the token tenant only for a token of exactly one tenant, and never keeps the sender\'s', () => {
+    const one: Principal = { subject: 's', roles: ['ingest'], scope: { kind: 'tenants', tenants: ['solo'] } };
+    const two: Principal = { subject: 's', roles: ['ingest'], scope: { kind: 'tenants', tenants: ['a', 'b'] } };
+    const all: Principal = { subject: 's', roles: ['admin'], scope: { kind: 'all' } };
+    const spoofed = { 'X-Routing-Token-Tenant': 'spoof', b: '2' };
+    expect(withTokenTenant(spoofed, one)).toEqual({ b: '2', 'x-routing-token-tenant': 'solo' });
+    expect(withTokenTenant(spoofed, two)).toEqual({ b: '2' });
+    expect(withTokenTenant(spoofed, all)).toEqual({ b: '2' });
+    expect(withTokenTenant(spoofed, undefined)).toEqual({ b: '2' });
   });
 });

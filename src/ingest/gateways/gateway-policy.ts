@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { redactText } from '../../domain/privacy/redact.js';
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
-import { DecodeError, type AdaptedRecord, type RawEvent } from '../adapters/adapter.js';
+import { DEFAULT_TENANT_HEADER, DecodeError, type AdaptedRecord, type RawEvent } from '../adapters/adapter.js';
 import { attestationDecision, attestationOf, verifyAttestation, type AttestationCheck, type KeyResolver } from '../adapters/attestation.js';
 import type { EventDecoder } from '../decode-batch.js';
 
@@ -124,6 +124,20 @@ export function keyResolverOf(policy: GatewayPolicy | undefined): KeyResolver {
  * check (`{kid, verified: true}`) or removed when unsigned. Whatever `attestation` a payload
  * claimed (a native record may carry one) is never kept: only the ledger's own check is recorded.
  */
+/**
+ * A decoder whose adapters may fall back to `tenant` (DEFAULT_TENANT) for an event that names
+ * none. The fallback travels as a header only the ledger sets: one a sender put on the event is
+ * removed first, whether or not a default is configured.
+ */
+export function withDefaultTenant(decode: EventDecoder, tenant: string | undefined): EventDecoder {
+  return (raw: RawEvent): AdaptedRecord[] => {
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(raw.headers)) if (k.toLowerCase() !== DEFAULT_TENANT_HEADER) headers[k] = v;
+    if (tenant) headers[DEFAULT_TENANT_HEADER] = tenant;
+    return decode({ ...raw, headers });
+  };
+}
+
 export function attestingDecoder(decode: EventDecoder, snapshot: GatewaySnapshot): EventDecoder {
   return (raw: RawEvent): AdaptedRecord[] => {
     const adapted = decode(raw);

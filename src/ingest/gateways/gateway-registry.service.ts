@@ -1,10 +1,12 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
 import type { KeyResolver } from '../adapters/attestation.js';
 import { decodeEvent } from '../adapters/format-detection.js';
 import type { EventDecoder } from '../decode-batch.js';
 import type { RegisterGatewayDto } from './dto/register-gateway.dto.js';
 import { GatewayRepository } from './gateway.repository.js';
-import { attestingDecoder, gatewaySnapshot, keyResolverOf, type GatewayRow, type GatewaySnapshot } from './gateway-policy.js';
+import { attestingDecoder, gatewaySnapshot, keyResolverOf, withDefaultTenant, type GatewayRow, type GatewaySnapshot } from './gateway-policy.js';
 
 /**
  * How often every instance re-reads the `gateways` table. A registration made on this instance
@@ -38,7 +40,10 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
   private started = 0;
   private applied = 0;
 
-  constructor(private readonly repo: GatewayRepository) {}
+  constructor(
+    private readonly repo: GatewayRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.refresh();
@@ -60,9 +65,9 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
     this.snapshot = gatewaySnapshot(rows, (id, problem) => this.log.warn(`gateway "${id}": ${problem}; that key is not used`));
   }
 
-  /** Format detection + adapter + attestation, for the current snapshot (the consumer takes one per batch). */
+  /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
   decoder(): EventDecoder {
-    return attestingDecoder(decodeEvent, this.snapshot);
+    return attestingDecoder(withDefaultTenant(decodeEvent, this.config.defaultTenant), this.snapshot);
   }
 
   keyResolver(gatewayId: string): KeyResolver {
