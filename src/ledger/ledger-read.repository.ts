@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
-import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import type { NodeId } from '../domain/merkle/range.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { TileCache, merkleNodeReader, readMerkleNodes } from './merkle-node-store.js';

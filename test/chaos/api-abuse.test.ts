@@ -79,7 +79,7 @@ describe('chaos: HTTP API abuse and token attacks', () => {
     const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
     const call = async (method: string, path: string, init: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; text: string }> => {
       let status = 0;
-      let text = '';
+      let text: string;
       try {
         const res = await fetch(`${service.base}${path}`, { method, headers: init.headers, body: init.body as never, signal: AbortSignal.timeout(30_000) });
         status = res.status;

@@ -29,6 +29,7 @@ const EM_DASH = '\u2014';
 /** The spec requires accepting at least 16; more is a note nobody should have to check. */
 export const MAX_NOTE_SIGNATURES = 100;
 /** Control characters other than newline are refused anywhere in a note. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
 
 /** Parses a signed note without verifying anything. Throws MALFORMED_NOTE. */

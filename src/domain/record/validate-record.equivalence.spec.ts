@@ -119,6 +119,7 @@ function at(v: Json, path: Array<string | number>): Json {
  * Where the two may differ by design: string lengths. The schema counts UTF-16 units
  * (stricter); class-validator counts a surrogate pair as one and skips U+FE0E/U+FE0F.
  */
+// eslint-disable-next-line no-misleading-character-class -- lone surrogates and selectors, on purpose
 const LENGTH_COUNTED_DIFFERENTLY = /[\ud800-\udfff\ufe0e\ufe0f]/;
 
 function sameVerdict(value: unknown): void {
