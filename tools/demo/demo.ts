@@ -4,14 +4,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import kafkajs from 'kafkajs';
-import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
-import { createApp } from '../app.factory.js';
-import { DEFAULTS, loadConfig } from '../config/app-config.js';
-import { runMigrations } from '../database/migrate.js';
-import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from './traffic.js';
-import { loadOrCreateDevAuthKey } from '../auth/auth-keys.js';
-import { ALL_TENANTS } from '../auth/principal.js';
-import { mintToken } from '../auth/token-mint.js';
+import { startDevKafka, type DevKafka } from '../dev-kafka/dev-kafka.js';
+import { createApp } from '../../src/app.factory.js';
+import { DEFAULTS, loadConfig } from '../../src/config/app-config.js';
+import { runMigrations } from '../../src/database/migrate.js';
+import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from '../../src/demo/traffic.js';
+import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
+import { ALL_TENANTS } from '../../src/auth/principal.js';
+import { mintToken } from '../../src/auth/token-mint.js';
 
 /**
  * `npm run demo`: the whole service on embedded defaults. Starts the dev Kafka broker,
