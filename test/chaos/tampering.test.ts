@@ -4,6 +4,7 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { contentHash, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { queryColumns } from '../../src/ledger/record-columns.js';
+import { entryFromRow, type EntryDbRow } from '../../src/ledger/ledger-read.repository.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { tilesAfterAppend } from '../../src/domain/merkle/tiles.js';
@@ -23,17 +24,8 @@ const TOPIC = 'routing.decisions';
 const PARTITIONS = 3;
 const EVENTS = scaled(1500, 6000);
 
-interface Row {
-  event_id: string;
-  shard: number;
-  leaf_index: string;
-  tenant_id: string;
-  tenant_seq: string;
-  tenant_prev: Buffer | null;
-  leaf_hash: Buffer;
-  /** The record's canonical JSON, as stored. */
-  record: string;
-}
+/** A records row as stored: the record is its canonical JSON text. */
+type Row = EntryDbRow & { record: string };
 
 /** What the verify output must name: an event id, or a shard position when no record is left to name. */
 type Expect = { code: RegExp; names: string };
@@ -66,9 +58,7 @@ async function rowAt(db: ScratchDatabase, shard: number, leaf: number): Promise<
   return r;
 }
 
-function entryOf(r: Row): LedgerEntry {
-  return { v: 1, shard: r.shard, index: Number(r.leaf_index), tenant_id: r.tenant_id, tenant_seq: Number(r.tenant_seq), tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null, record: JSON.parse(r.record) as Record<string, unknown> };
-}
+const entryOf = entryFromRow;
 
 async function headOf(db: ScratchDatabase, shard: number): Promise<{ size: number; frontier: Buffer[] }> {
   const [h] = await db.query<{ tree_size: string; frontier: Buffer[] }>('SELECT tree_size, frontier FROM shard_heads WHERE shard = $1', [shard]);

@@ -8,7 +8,7 @@
  * wherever they are computed.
  */
 import {
-  LATENCY_BUCKET_BOUNDS_MS, addDecimals, divideDecimal, epochMicros, mergeRows, multiplyDecimal, subtractDecimals, type ChainStep, type SummaryRow,
+  LATENCY_BUCKET_BOUNDS_MS, addDecimals, divideDecimal, epochMicros, mergeRows, multiplyDecimal, subtractDecimals, addTraffic, type ChainStep, type SummaryRow, type TrafficCounts,
 } from './traffic-summary.js';
 
 export interface InvolvementFilter {
@@ -46,20 +46,15 @@ export interface PeriodTotals {
 }
 
 export function periodTotals(rows: SummaryRow[]): PeriodTotals {
-  const t = { requests: 0, affected: 0, fallbacks: 0, errors: 0, latencyN: 0, latencySum: 0 };
+  const t = zeroTraffic();
   const buckets = new Array<number>(LATENCY_BUCKET_BOUNDS_MS.length + 1).fill(0);
   for (const r of rows) {
-    t.requests += r.requests;
-    t.affected += r.affected;
-    t.fallbacks += r.fallbacks;
-    t.errors += r.errors;
-    t.latencyN += r.latency_n;
-    t.latencySum += r.latency_sum_ms;
+    addTraffic(t, r);
     r.latency_buckets.forEach((n, i) => (buckets[i] += n));
   }
   return {
     requests: t.requests, affected: t.affected, fallbacks: t.fallbacks, errors: t.errors,
-    latencyAvg: t.latencyN === 0 ? null : round1(t.latencySum / t.latencyN),
+    latencyAvg: averageLatency(t),
     p50: percentileFromBuckets(buckets, 0.5),
     p95: percentileFromBuckets(buckets, 0.95),
   };
@@ -179,20 +174,25 @@ export interface MinutePoint {
 
 /** One point per minute that has requests, in time order. */
 export function timeline(rows: SummaryRow[]): MinutePoint[] {
-  const minutes = new Map<string, MinutePoint & { n: number; sum: number }>();
+  const minutes = new Map<string, TrafficCounts>();
   for (const r of rows) {
-    const m = minutes.get(r.minute) ?? { minute: r.minute, requests: 0, affected: 0, fallbacks: 0, errors: 0, latency_avg_ms: null, n: 0, sum: 0 };
-    m.requests += r.requests;
-    m.affected += r.affected;
-    m.fallbacks += r.fallbacks;
-    m.errors += r.errors;
-    m.n += r.latency_n;
-    m.sum += r.latency_sum_ms;
+    const m = minutes.get(r.minute) ?? zeroTraffic();
+    addTraffic(m, r);
     minutes.set(r.minute, m);
   }
-  return [...minutes.values()]
-    .sort((a, b) => cmp(a.minute, b.minute))
-    .map(({ n, sum, ...m }) => ({ ...m, latency_avg_ms: n === 0 ? null : round1(sum / n) }));
+  return [...minutes.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([minute, m]) => ({
+      minute, requests: m.requests, affected: m.affected, fallbacks: m.fallbacks, errors: m.errors, latency_avg_ms: averageLatency(m),
+    }));
+}
+
+function zeroTraffic(): TrafficCounts {
+  return { requests: 0, affected: 0, fallbacks: 0, errors: 0, latency_n: 0, latency_sum_ms: 0 };
+}
+
+function averageLatency(t: TrafficCounts): number | null {
+  return t.latency_n === 0 ? null : round1(t.latency_sum_ms / t.latency_n);
 }
 
 export interface CurrencyCost {

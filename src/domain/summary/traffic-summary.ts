@@ -194,15 +194,22 @@ interface Accumulator {
   firstEventId: string;
 }
 
-/** Adds `b` into `a` (same key). */
-export function addCounts(a: SummaryCounts, b: SummaryCounts): void {
+/** The counts every roll-up adds: per key, per minute, per period. */
+export type TrafficCounts = Pick<SummaryCounts, 'requests' | 'affected' | 'fallbacks' | 'errors' | 'latency_n' | 'latency_sum_ms'>;
+
+export function addTraffic(a: TrafficCounts, b: TrafficCounts): void {
   a.requests += b.requests;
   a.affected += b.affected;
   a.fallbacks += b.fallbacks;
   a.errors += b.errors;
-  a.cache_hits += b.cache_hits;
   a.latency_n += b.latency_n;
   a.latency_sum_ms += b.latency_sum_ms;
+}
+
+/** Adds `b` into `a` (same key). */
+export function addCounts(a: SummaryCounts, b: SummaryCounts): void {
+  addTraffic(a, b);
+  a.cache_hits += b.cache_hits;
   for (let i = 0; i < a.latency_buckets.length; i++) a.latency_buckets[i] += b.latency_buckets[i] ?? 0;
   a.cost_n += b.cost_n;
   a.cost_sum = addDecimals(a.cost_sum, b.cost_sum);

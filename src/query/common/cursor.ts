@@ -21,15 +21,20 @@ export function encodeCursor(k: Keyset): string {
   return Buffer.from(JSON.stringify({ v: VERSION, t: k.occurredAt, id: k.eventId })).toString('base64url');
 }
 
+/** The JSON inside a cursor; BadCursorError (400) when it is not base64url JSON of bounded size. */
+function cursorJson(cursor: string): unknown {
+  const refuse = () => new BadCursorError('cursor is not a cursor this API returned');
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw refuse();
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw refuse();
+  }
+}
+
 /** Throws BadCursorError (400) for anything encodeCursor did not produce. */
 export function decodeCursor(cursor: string): Keyset {
-  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new BadCursorError('cursor is not a cursor this API returned');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new BadCursorError('cursor is not a cursor this API returned');
-  }
+  const value = cursorJson(cursor);
   const { v, t, id } = (value ?? {}) as { v?: unknown; t?: unknown; id?: unknown };
   if (v !== VERSION) throw new BadCursorError('cursor is from another version of this API; start again without one');
   if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t))) throw new BadCursorError('cursor timestamp is malformed');
@@ -53,13 +58,7 @@ export function encodeOffsetCursor(p: OffsetPosition): string {
 
 /** Throws BadCursorError (400) for anything encodeOffsetCursor did not produce. */
 export function decodeOffsetCursor(cursor: string): OffsetPosition {
-  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new BadCursorError('cursor is not a cursor this API returned');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new BadCursorError('cursor is not a cursor this API returned');
-  }
+  const value = cursorJson(cursor);
   const { v, k, from, to, n } = (value ?? {}) as { v?: unknown; k?: unknown; from?: unknown; to?: unknown; n?: unknown };
   if (v !== VERSION || k !== 'offset') throw new BadCursorError('cursor is not a cursor of this list; start again without one');
   for (const t of [from, to]) {
