@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Read side of issue 6: indexes the query, incident and findings paths need (each one
+ * Read side: indexes the query, incident and findings paths need (each one
  * justified by an EXPLAIN on 1M rows, see bench/query-explain.ts), and the evaluations
  * registry that evaluation-drift findings compare live traffic against.
  *

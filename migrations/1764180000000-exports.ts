@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Export jobs (issue 7): one row per requested audit bundle. Not a ledger table: a job's
+ * Export jobs: one row per requested audit bundle. Not a ledger table: a job's
  * status and progress change, so the service role may UPDATE it; nothing here is trusted by a
  * bundle's verifier (the bundle proves itself). The bundle file lives in DATA_DIR/exports/.
  */

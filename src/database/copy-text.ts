@@ -1,6 +1,6 @@
 /**
  * Encodes rows for PostgreSQL `COPY ... FROM STDIN` in text format, the fastest bulk path
- * (PERFORMANCE.md: ~1.5x an unnest INSERT). Only the types the ledger writes are supported.
+ * (about 1.5× an unnest INSERT of the same rows, measured on the ledger's rows). Only the types the ledger writes are supported.
  */
 export type CopyValue = string | number | bigint | boolean | Buffer | string[] | null | undefined;
 

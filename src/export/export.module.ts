@@ -5,7 +5,7 @@ import { ExportRepository } from './export.repository.js';
 import { ExportSourceRepository } from './export-source.repository.js';
 import { ExportService } from './export.service.js';
 
-/** Signed audit bundles (issue 7): export jobs, the bundle writer's database source, the API. */
+/** Signed audit bundles: export jobs, the bundle writer's database source, the API. */
 @Module({
   imports: [LedgerModule],
   providers: [ExportService, ExportRepository, ExportSourceRepository],

@@ -4,8 +4,8 @@
  * A leaf is not the bare record but the record wrapped with its place in the log: the shard,
  * the leaf index, and a per-tenant chain (tenant_seq, tenant_prev). Committing to the index
  * means a leaf cannot be replayed at another position; the tenant chain lets a tenant's export
- * prove that no record of that tenant was left out between two exported ones (LEDGER.md,
- * "Complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
+ * prove that no record of that tenant was left out between two exported ones (docs/ledger-format.md
+ * §10, "Tenant chains and complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
 import { createHash, hash } from 'node:crypto';
 import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
- * Principle 4 of RECORD.md: no content, no secrets. Everything here is pure and synchronous so
+ * Principle 4 of docs/record.md: no content, no secrets. Everything here is pure and synchronous so
  * adapters, loggers and the dead-letter path can all call it before a byte is stored.
  *
  * What is a secret here: API keys (sk-..., AIza..., AKIA..., gh*_..., JWTs), Authorization /

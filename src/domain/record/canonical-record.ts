@@ -1,5 +1,5 @@
 /**
- * The canonical routing record, schema v1 (see docs/record.md and RECORD.md).
+ * The canonical routing record, schema v1 (docs/record.md; JSON Schema in docs/record.schema.json).
  *
  * One record per routing decision, whatever gateway sent it. It is what gets canonicalized
  * (RFC 8785), hashed into the Merkle log, exported and verified.

@@ -9,7 +9,7 @@ import { otelAdapter } from './otel.adapter.js';
 import { portkeyAdapter, portkeyShape } from './portkey.adapter.js';
 
 /**
- * Which adapter reads a payload (issue 5, item 1). An explicit name wins: the `x-routing-format`
+ * Which adapter reads a payload. An explicit name wins: the `x-routing-format`
  * header (Kafka or HTTP) or a `application/vnd.routing-ledger.<format>+json` content type; both
  * present and different is a conflict. Without one, the payload is sniffed conservatively: each
  * format has markers no other format's payload carries, and exactly one format must match —

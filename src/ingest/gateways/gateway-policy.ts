@@ -6,7 +6,7 @@ import { attestationDecision, attestationOf, verifyAttestation, type Attestation
 import type { EventDecoder } from '../decode-batch.js';
 
 /**
- * Gateway attestation policy, the pure part of the registry (issue 5, item 6): registered
+ * Gateway attestation policy, the pure part of the registry: registered
  * gateways as a snapshot of imported public keys and `attestation_required` flags, and the
  * decoder that applies them to every event on the one ledger path (Kafka consumer and HTTP
  * validation alike). No I/O: GatewayRegistry loads the rows and hands the snapshot in.
