@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './hasher.js';
 export * from './range.js';
+export * from './preconditions.js';
 export * from './append.js';
 export * from './prover.js';
 export * from './verifier.js';

@@ -9,8 +9,9 @@
  * and pure, so a repository can fetch a whole proof in one query; the async functions here do
  * exactly one NodeReader call per proof.
  */
-import { MerkleProofError, NodeReaderError } from './errors.js';
+import { NodeReaderError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
+import { assertConsistencySizes, assertIndexInTree } from './preconditions.js';
 import { assertCount, completeSubtrees, largestPowerOfTwoBelow, nodeKey, type LeafRange, type NodeId, type StoredNode } from './range.js';
 
 export type { LeafRange, NodeId } from './range.js';
@@ -181,17 +182,4 @@ function lookup(byKey: Map<string, Buffer>, id: NodeId): Buffer {
   const hash = byKey.get(nodeKey(id));
   if (hash === undefined) throw new NodeReaderError('READER_RESULT_LENGTH', `node ${nodeKey(id)} was not supplied`);
   return hash;
-}
-
-function assertIndexInTree(index: number, size: number): void {
-  assertCount(index, 'index');
-  assertCount(size, 'size');
-  if (index >= size) throw new MerkleProofError('INDEX_OUT_OF_RANGE', `index ${index} is not below size ${size}`);
-}
-
-function assertConsistencySizes(size1: number, size2: number): void {
-  assertCount(size1, 'size1');
-  assertCount(size2, 'size2');
-  if (size2 < size1) throw new MerkleProofError('SIZE_DECREASED', `size2 ${size2} < size1 ${size1}`);
-  if (size1 === 0) throw new MerkleProofError('EMPTY_TREE_CONSISTENCY', 'a consistency proof from the empty tree is meaningless');
 }

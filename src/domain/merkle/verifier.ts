@@ -12,7 +12,8 @@
  */
 import { MerkleProofError } from './errors.js';
 import { assertHashSize, nodeHash } from './hasher.js';
-import { assertCount, bitAt, bitLength, onesCount, shiftRight, trailingZeros, xor } from './range.js';
+import { assertConsistencySizes, assertIndexInTree } from './preconditions.js';
+import { bitAt, bitLength, onesCount, shiftRight, trailingZeros, xor } from './range.js';
 
 /**
  * Throws unless `proof` shows that `leafHash` is leaf `index` of the tree of `size` leaves whose
@@ -41,7 +42,7 @@ export function rootFromInclusionProof(
   size: number,
   proof: Uint8Array[],
 ): Buffer {
-  assertIndexInRange(index, size);
+  assertIndexInTree(index, size);
   assertHashSize(leafHash, 'leaf hash');
   assertProofHashes(proof);
   const { inner, border } = inclusionProofShape(index, size);
@@ -135,21 +136,6 @@ function chainBorderRight(seed: Uint8Array, proof: Uint8Array[]): Buffer {
   let hash: Buffer = Buffer.from(seed);
   for (const sibling of proof) hash = nodeHash(sibling, hash);
   return hash;
-}
-
-function assertIndexInRange(index: number, size: number): void {
-  assertCount(index, 'index');
-  assertCount(size, 'size');
-  if (index >= size) throw new MerkleProofError('INDEX_OUT_OF_RANGE', `index ${index} is not below size ${size}`);
-}
-
-function assertConsistencySizes(size1: number, size2: number): void {
-  assertCount(size1, 'size1');
-  assertCount(size2, 'size2');
-  if (size2 < size1) throw new MerkleProofError('SIZE_DECREASED', `size2 ${size2} < size1 ${size1}`);
-  if (size1 === 0) {
-    throw new MerkleProofError('EMPTY_TREE_CONSISTENCY', 'a consistency proof from the empty tree is meaningless');
-  }
 }
 
 function assertProofHashes(proof: Uint8Array[]): void {
