@@ -11,6 +11,7 @@ import { createHash, hash } from 'node:crypto';
 import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
+import { tenantChainLinkBreak, type TenantChainFault } from './tenant-chain.js';
 
 export const LEDGER_ENTRY_VERSION = 1;
 
@@ -207,14 +208,7 @@ export interface TenantChainLink {
   leafHash: Buffer;
 }
 
-export type TenantChainBreakCode =
-  | 'BAD_ENTRY'
-  | 'LEAF_HASH_MISMATCH'
-  | 'OTHER_TENANT'
-  | 'OTHER_SHARD'
-  | 'SEQ_GAP'
-  | 'PREV_MISMATCH'
-  | 'INDEX_NOT_INCREASING';
+export type TenantChainBreakCode = 'BAD_ENTRY' | 'LEAF_HASH_MISMATCH' | 'OTHER_TENANT' | 'OTHER_SHARD' | TenantChainFault;
 
 export interface TenantChainBreak {
   /** Position in the array passed in. */
@@ -261,12 +255,9 @@ function linkBreak(links: TenantChainLink[], position: number): TenantChainBreak
   const previous = links[position - 1];
   if (entry.tenant_id !== links[0].entry.tenant_id) return fail('OTHER_TENANT', `tenant ${entry.tenant_id} in a chain of ${links[0].entry.tenant_id}`);
   if (entry.shard !== links[0].entry.shard) return fail('OTHER_SHARD', `shard ${entry.shard} in a chain of shard ${links[0].entry.shard}`);
-  if (entry.tenant_seq !== previous.entry.tenant_seq + 1) {
-    return fail('SEQ_GAP', `tenant_seq ${entry.tenant_seq} follows ${previous.entry.tenant_seq}`);
-  }
-  if (entry.tenant_prev !== previous.leafHash.toString('hex')) return fail('PREV_MISMATCH', 'tenant_prev is not the previous leaf hash');
-  if (entry.index <= previous.entry.index) return fail('INDEX_NOT_INCREASING', `index ${entry.index} after ${previous.entry.index}`);
-  return null;
+  const { tenant_seq, index } = previous.entry;
+  const broken = tenantChainLinkBreak({ tenant_seq, index, leaf_hash: previous.leafHash.toString('hex') }, entry);
+  return broken && fail(broken.code, `${broken.message} (expected ${broken.expected}, found ${broken.found})`);
 }
 
 function isPlainObjectValue(value: unknown): value is Record<string, unknown> {

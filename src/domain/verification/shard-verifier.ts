@@ -2,6 +2,7 @@ import { appendLeaves, rootFromFrontier } from '../merkle/append.js';
 import { EMPTY_ROOT } from '../merkle/hasher.js';
 import { verifyConsistency } from '../merkle/verifier.js';
 import { ledgerEntryLeafHash, type LedgerEntry } from '../ledger-entry/ledger-entry.js';
+import { tenantChainLinkBreak, type ChainPredecessor, type TenantChainFault } from '../ledger-entry/tenant-chain.js';
 import type { StoredNode } from '../merkle/range.js';
 
 /**
@@ -15,7 +16,8 @@ export type VerificationProblemCode =
   | 'LEAF_HASH_MISMATCH'
   | 'LEAF_INDEX_GAP'
   | 'ENTRY_MISPLACED'
-  | 'TENANT_CHAIN_BROKEN'
+  /** A broken tenant chain link: the same codes as the bundle verifier (tenant-chain.ts). */
+  | TenantChainFault
   | 'ROOT_MISMATCH'
   | 'CHECKPOINT_SIGNATURE_INVALID'
   | 'CHECKPOINT_BEYOND_TREE'
@@ -57,7 +59,8 @@ export interface StoredCheckpoint {
 export class ShardVerifier {
   private treeSize = 0;
   private frontier: Buffer[] = [];
-  private readonly tenants = new Map<string, { nextSeq: number; lastLeafHash: Buffer }>();
+  /** Each tenant's last entry so far: what its next entry must link to. */
+  private readonly tenants = new Map<string, ChainPredecessor>();
   private readonly roots = new Map<number, Buffer>();
   /** The first problem found per kind of check; verification continues to count the rest. */
   readonly problems: VerificationProblem[] = [];
@@ -140,16 +143,15 @@ export class ShardVerifier {
 
   private checkTenantLink(row: StoredEntryRow, leaf: Buffer): void {
     const { entry } = row;
-    const head = this.tenants.get(entry.tenant_id);
-    const expectedSeq = head?.nextSeq ?? 0;
-    const expectedPrev = head ? head.lastLeafHash.toString('hex') : null;
-    if (entry.tenant_seq !== expectedSeq || entry.tenant_prev !== expectedPrev) {
+    const broken = tenantChainLinkBreak(this.tenants.get(entry.tenant_id) ?? null, entry);
+    if (broken) {
+      const where = `tenant ${entry.tenant_id} chain broken at record ${row.eventId}`;
       this.report({
-        code: 'TENANT_CHAIN_BROKEN', leafIndex: entry.index, eventId: row.eventId,
-        message: `tenant ${entry.tenant_id} chain broken at record ${row.eventId}: expected seq ${expectedSeq} after ${expectedPrev ?? 'nothing'}, found seq ${entry.tenant_seq} after ${entry.tenant_prev ?? 'nothing'}`,
+        code: broken.code, leafIndex: entry.index, eventId: row.eventId,
+        message: `${where}: ${broken.message} (expected ${broken.expected}, found ${broken.found})`,
       });
     }
-    this.tenants.set(entry.tenant_id, { nextSeq: entry.tenant_seq + 1, lastLeafHash: leaf });
+    this.tenants.set(entry.tenant_id, { tenant_seq: entry.tenant_seq, leaf_hash: leaf.toString('hex'), index: entry.index });
   }
 
   report(p: Omit<VerificationProblem, 'shard'>): void {
