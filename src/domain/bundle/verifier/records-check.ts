@@ -1,0 +1,265 @@
+/**
+ * records.jsonl: the tenant's records, sorted by shard then tenant_seq, each a canonical
+ * ledger entry proven by the proofs.jsonl line of the same number. Per shard the records must
+ * be exactly the segment completeness.jsonl announces: linked to the neighbour before it, to
+ * each other, and to the neighbour after it, with no record missing, added or moved.
+ */
+import { CanonicalizationError } from '../../canonical/canonical-json.js';
+import { ledgerEntryBytes, LedgerEntryError, type LedgerEntry } from '../../ledger-entry/ledger-entry.js';
+import { tenantChainLinkBreak, type ChainPredecessor } from '../../ledger-entry/tenant-chain.js';
+import { leafHash } from '../../merkle/hasher.js';
+import type { ArchiveEntry, BundleOpener, FileDigest } from '../bundle-archive.js';
+import { FILE, occurredInRange, recordMatchesFilters, type Manifest } from '../bundle-format.js';
+import type { BundleContext, ShardState } from './bundle-context.js';
+import type { CheckpointRoots } from './checkpoints-check.js';
+import { fail, type BundleProblem, type ProblemPlace } from './bundle-problem.js';
+import { eventIdOf, parseJson } from './bundle-parse.js';
+import { ProofLines } from './proof-lines.js';
+
+const PROGRESS_EVERY = 1000;
+
+/** The record on the previous line: what the next record of its shard must link to. */
+interface PrevRecord extends ChainPredecessor {
+  shard: number;
+  line: number;
+  eventId?: string;
+  inRange: boolean;
+}
+
+export class RecordsCheck {
+  private prev?: PrevRecord;
+  /** A gap is reported one line late, so that the next line can tell a swap from a removal. */
+  private pendingGap?: BundleProblem;
+
+  constructor(
+    private readonly ctx: BundleContext,
+    private readonly roots: CheckpointRoots,
+    private readonly open: BundleOpener,
+  ) {}
+
+  async read(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
+    const m = this.ctx.requireManifest(FILE.records);
+    const proofs = await ProofLines.open(this.open, this.ctx, this.roots);
+    let lineNo = 0;
+    for await (const bytes of this.ctx.linesOf(entry, digest, FILE.records)) {
+      lineNo++;
+      await this.checkLine(bytes, lineNo, m, proofs);
+      if (this.ctx.counts.records % PROGRESS_EVERY === 0) this.progress(m);
+    }
+    if (this.pendingGap) fail(this.pendingGap);
+    if (this.prev) this.closeShard(this.prev);
+    await proofs.checkEnd(lineNo);
+    this.progress(m);
+    this.checkShardCounts();
+    this.ctx.checkFileDigest(FILE.records, digest);
+  }
+
+  private async checkLine(bytes: Buffer, lineNo: number, m: Manifest, proofs: ProofLines): Promise<void> {
+    const { entry: e, leaf } = parseRecord(bytes, lineNo);
+    const record = eventIdOf(e);
+    const at = { file: FILE.records, line: lineNo, record };
+    if (e.tenant_id !== m.query.tenant) {
+      fail({
+        code: 'WRONG_TENANT',
+        ...at,
+        expected: m.query.tenant,
+        found: e.tenant_id,
+        message: 'a record of another tenant',
+      });
+    }
+    const shard = this.enterShard(e, at);
+    this.checkPlace(shard, e, at);
+    const inRange = occurredInRange(e.record, m.query);
+    if (inRange) {
+      this.ctx.counts.records_in_range++;
+      if (recordMatchesFilters(e.record, m.query.filters)) this.ctx.counts.matching++;
+    } else {
+      this.ctx.counts.context_records++;
+      if (!this.prev) {
+        const found = String((e.record as { occurred_at?: unknown }).occurred_at);
+        const message = `the first record of shard ${e.shard} must be inside the range`;
+        fail({ code: 'SEGMENT_NOT_IN_RANGE', ...at, found, message });
+      }
+    }
+    await proofs.checkNext(lineNo, e, leaf, record);
+    shard.records++;
+    this.ctx.counts.records++;
+    const link = { tenant_seq: e.tenant_seq, leaf_hash: leaf.toString('hex'), index: e.index };
+    this.prev = { ...link, shard: e.shard, line: lineNo, eventId: record, inRange };
+  }
+
+  /** The record's shard: listed, not before the previous record's; a new shard closes the previous segment. */
+  private enterShard(e: LedgerEntry, at: ProblemPlace): ShardState {
+    const shard = this.ctx.shards.get(e.shard);
+    const prev = this.prev;
+    if (!shard || (prev && e.shard < prev.shard)) {
+      fail({
+        code: 'SHARD_ORDER',
+        ...at,
+        message: !shard
+          ? `record of shard ${e.shard}, which the manifest does not list`
+          : `shard ${e.shard} after shard ${prev!.shard}: records are sorted by shard, then tenant_seq`,
+      });
+    }
+    if (prev && e.shard !== prev.shard) {
+      if (this.pendingGap) fail(this.pendingGap);
+      this.closeShard(prev);
+      this.prev = undefined;
+    }
+    return shard!;
+  }
+
+  /** The record's place: below the anchor, and linked to the previous record or the segment start. */
+  private checkPlace(shard: ShardState, e: LedgerEntry, at: ProblemPlace): void {
+    const prev = this.prev;
+    if (this.pendingGap) {
+      // A gap followed by the missing seq is two records swapped, not one left out.
+      if (prev && e.tenant_seq < prev.tenant_seq) {
+        fail({
+          code: 'OUT_OF_ORDER',
+          ...at,
+          expected: `tenant_seq ${prev.tenant_seq + 1} after ${prev.tenant_seq}`,
+          found: `tenant_seq ${e.tenant_seq}`,
+          message:
+            `records.jsonl lines ${at.line! - 1} and ${at.line} are out of order (swapped): ` +
+            `tenant_seq ${e.tenant_seq} comes after ${prev.tenant_seq}`,
+        });
+      }
+      fail(this.pendingGap);
+    }
+    const anchor = shard.manifest.tree_size;
+    if (e.index >= anchor) {
+      const message = `the record lies beyond shard ${e.shard}'s anchor checkpoint`;
+      fail({ code: 'BEYOND_ANCHOR', ...at, expected: `index < ${anchor}`, found: `${e.index}`, message });
+    }
+    if (prev) this.pendingGap = linkToPrevious(prev, e, at);
+    else checkSegmentStart(shard, e, at);
+  }
+
+  /** The last record of a shard ends the segment, linked to `after`. */
+  private closeShard(last: PrevRecord): void {
+    const c = this.ctx.shards.get(last.shard)!.completeness!;
+    const at = { file: FILE.records, line: last.line, record: last.eventId };
+    if (last.tenant_seq !== c.last_seq) {
+      const missing = last.tenant_seq < c.last_seq!;
+      fail({
+        code: missing ? 'RANGE_END_MISSING' : 'BAD_COMPLETENESS',
+        ...at,
+        expected: `tenant_seq ${c.last_seq} (completeness.jsonl)`,
+        found: `tenant_seq ${last.tenant_seq}`,
+        message: missing
+          ? `shard ${last.shard}'s records must end at tenant_seq ${c.last_seq}: ` +
+            `${c.last_seq! - last.tenant_seq} record(s) at the end of the range are missing`
+          : `shard ${last.shard}'s records go past the segment completeness.jsonl announces`,
+      });
+    }
+    if (!last.inRange) {
+      fail({
+        code: 'SEGMENT_NOT_IN_RANGE',
+        ...at,
+        message: `the last record of shard ${last.shard} must be inside the range`,
+      });
+    }
+    const broken = c.after ? tenantChainLinkBreak(last, c.after.entry) : null;
+    if (broken) {
+      const context = `the entry after the range in shard ${last.shard} must link to the last exported record`;
+      fail({
+        file: FILE.completeness,
+        record: eventIdOf(c.after!.entry),
+        ...broken,
+        message: `${broken.message}: ${context} (records.jsonl line ${last.line})`,
+      });
+    }
+  }
+
+  /** Every shard that has records in the range has as many as the manifest says. */
+  private checkShardCounts(): void {
+    for (const s of this.ctx.shards.values()) {
+      const c = s.completeness!;
+      const shard = s.manifest.shard;
+      if (c.first_seq !== null && s.records === 0) {
+        fail({
+          code: 'RANGE_START_MISSING',
+          file: FILE.records,
+          expected: `records of shard ${shard} from tenant_seq ${c.first_seq} to ${c.last_seq}`,
+          found: 'none',
+          message: `every record of shard ${shard} is missing`,
+        });
+      }
+      if (s.records !== s.manifest.records) {
+        fail({
+          code: 'COUNT_MISMATCH',
+          file: FILE.records,
+          expected: `${s.manifest.records} (manifest)`,
+          found: `${s.records}`,
+          message: `number of records of shard ${shard}`,
+        });
+      }
+    }
+  }
+
+  private progress(m: Manifest): void {
+    this.ctx.opts.onProgress?.({ file: FILE.records, done: this.ctx.counts.records, total: m.counts.records });
+  }
+}
+
+/** A records.jsonl line: a valid ledger entry in canonical form, and its leaf hash. */
+function parseRecord(bytes: Buffer, lineNo: number): { entry: LedgerEntry; leaf: Buffer } {
+  const value = parseJson(bytes, FILE.records, lineNo) as LedgerEntry;
+  const at = { file: FILE.records, line: lineNo, record: eventIdOf(value) };
+  let canonical: Buffer;
+  try {
+    canonical = ledgerEntryBytes(value);
+  } catch (e) {
+    if (e instanceof LedgerEntryError || e instanceof CanonicalizationError) {
+      fail({ code: 'BAD_ENTRY', ...at, message: `not a valid ledger entry: ${e.message} (${e.code})` });
+    }
+    throw e;
+  }
+  if (!canonical!.equals(bytes)) {
+    fail({ code: 'NON_CANONICAL', ...at, message: 'the line is not the RFC 8785 canonical form of its entry' });
+  }
+  return { entry: value, leaf: leafHash(bytes) };
+}
+
+/** The first record of a shard starts the segment completeness.jsonl announces, linked to `before`. */
+function checkSegmentStart(shard: ShardState, e: LedgerEntry, at: ProblemPlace): void {
+  const c = shard.completeness!;
+  if (c.first_seq === null) {
+    const message =
+      `completeness.jsonl says the tenant has no record in the range in shard ${e.shard}, ` +
+      'but records.jsonl has some';
+    fail({ code: 'BAD_COMPLETENESS', ...at, message });
+  }
+  if (e.tenant_seq !== c.first_seq) {
+    const missing = e.tenant_seq > c.first_seq!;
+    fail({
+      code: missing ? 'RANGE_START_MISSING' : 'BAD_COMPLETENESS',
+      ...at,
+      expected: `tenant_seq ${c.first_seq} (completeness.jsonl)`,
+      found: `tenant_seq ${e.tenant_seq}`,
+      message: missing
+        ? `shard ${e.shard}'s records must start at tenant_seq ${c.first_seq}: ` +
+          `${e.tenant_seq - c.first_seq!} record(s) at the start of the range are missing`
+        : `shard ${e.shard}'s records start before the segment completeness.jsonl announces`,
+    });
+  }
+  const before = c.before ? { ...c.before.entry, leaf_hash: c.before.leaf_hash } : null;
+  const broken = tenantChainLinkBreak(before, e);
+  if (broken) {
+    const context = `the first record of shard ${e.shard} must link to the proven entry before the range`;
+    fail({ ...at, ...broken, message: `${broken.message}: ${context}` });
+  }
+}
+
+/**
+ * The chain link from the previous record of the same shard (docs/ledger-format.md §10). A
+ * gap is returned, not thrown, so that the next line can tell a swap from a removal.
+ */
+function linkToPrevious(prev: PrevRecord, e: LedgerEntry, at: ProblemPlace): BundleProblem | undefined {
+  const broken = tenantChainLinkBreak(prev, e);
+  if (!broken) return undefined;
+  const problem = { ...at, ...broken, message: `${broken.message} (previous record: records.jsonl line ${prev.line})` };
+  if (broken.code === 'SEQ_GAP') return problem;
+  fail(problem);
+}
