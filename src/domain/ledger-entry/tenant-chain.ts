@@ -40,7 +40,10 @@ export type ChainedEntry = Pick<LedgerEntry, 'tenant_id' | 'shard' | 'tenant_seq
  * then index), or null when it holds. `previous` null means `entry` starts the tenant's chain
  * in its shard: tenant_seq 0 and tenant_prev null.
  */
-export function tenantChainLinkBreak(previous: ChainPredecessor | null, entry: ChainedEntry): TenantChainLinkBreak | null {
+export function tenantChainLinkBreak(
+  previous: ChainPredecessor | null,
+  entry: ChainedEntry,
+): TenantChainLinkBreak | null {
   return seqBreak(previous, entry) ?? prevBreak(previous, entry) ?? indexBreak(previous, entry);
 }
 

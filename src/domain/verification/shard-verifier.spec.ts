@@ -8,7 +8,13 @@ describe('ShardVerifier names tenant chain faults with the shared codes', () => 
     for (let i = 0; i < n; i++) {
       const tenant_prev = i === 0 ? null : out[i - 1].storedLeafHash.toString('hex');
       const entry: LedgerEntry = {
-        v: 1, shard: 0, index: i, tenant_id: 'acme', tenant_seq: i, tenant_prev, record: { tenant_id: 'acme', event_id: `e${i}` },
+        v: 1,
+        shard: 0,
+        index: i,
+        tenant_id: 'acme',
+        tenant_seq: i,
+        tenant_prev,
+        record: { tenant_id: 'acme', event_id: `e${i}` },
       };
       out.push({ eventId: `e${i}`, entry, storedLeafHash: ledgerEntryLeafHash(entry) });
     }
