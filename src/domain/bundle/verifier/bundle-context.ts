@@ -5,7 +5,7 @@
  */
 import type { Jwks } from '../../checkpoint/signing-key.js';
 import { LineError, lines, type ArchiveEntry, type FileDigest } from '../bundle-archive.js';
-import type { CompletenessLine, Manifest } from '../bundle-format.js';
+import type { CompletenessLine, Manifest, ManifestFile } from '../bundle-format.js';
 import { fail } from './bundle-problem.js';
 
 export interface VerifyProgress {
@@ -113,15 +113,7 @@ export class BundleContext {
         message: `${file} does not have the size the signed manifest gives it`,
       });
     }
-    if (sha !== listed.sha256) {
-      fail({
-        code: 'FILE_HASH_MISMATCH',
-        file,
-        expected: `sha256 ${listed.sha256} (manifest)`,
-        found: `sha256 ${sha}`,
-        message: `${file} is not the file the signed manifest describes`,
-      });
-    }
+    if (sha !== listed.sha256) failHashMismatch(listed, sha);
   }
 
   /** The lines of a .jsonl entry; a line too long or unterminated is a BAD_LINE of `file`. */
@@ -133,4 +125,16 @@ export class BundleContext {
       throw e;
     }
   }
+}
+
+/** FILE_HASH_MISMATCH: the file read, whose SHA-256 is `sha`, is not the one the manifest lists. */
+export function failHashMismatch(listed: ManifestFile, sha: string): never {
+  const file = listed.name;
+  fail({
+    code: 'FILE_HASH_MISMATCH',
+    file,
+    expected: `sha256 ${listed.sha256} (manifest)`,
+    found: `sha256 ${sha}`,
+    message: `${file} is not the file the signed manifest describes`,
+  });
 }

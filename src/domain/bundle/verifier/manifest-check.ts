@@ -7,7 +7,7 @@ import { assertWithinKeyValidity, JwsVerificationError, verifyJws } from '../../
 import type { Jwks } from '../../checkpoint/signing-key.js';
 import type { FileDigest } from '../bundle-archive.js';
 import { FILE, MANIFEST_TYP, manifestDefect, type Manifest } from '../bundle-format.js';
-import type { BundleContext } from './bundle-context.js';
+import { failHashMismatch, type BundleContext } from './bundle-context.js';
 import { fail } from './bundle-problem.js';
 import { parseCanonical } from './bundle-parse.js';
 
@@ -111,18 +111,9 @@ export class ManifestCheck {
 
   /** README.txt, read before the manifest, against what the manifest lists for it. */
   private checkReadmeDigest(digest: FileDigest): void {
-    const file = FILE.readme;
-    const listed = this.ctx.manifest!.files.find((f) => f.name === file)!;
+    const listed = this.ctx.manifest!.files.find((f) => f.name === FILE.readme)!;
     const sha = digest.hex();
-    if (digest.bytes !== listed.size || sha !== listed.sha256) {
-      fail({
-        code: 'FILE_HASH_MISMATCH',
-        file,
-        expected: `sha256 ${listed.sha256} (manifest)`,
-        found: `sha256 ${sha}`,
-        message: `${file} is not the file the signed manifest describes`,
-      });
-    }
+    if (digest.bytes !== listed.size || sha !== listed.sha256) failHashMismatch(listed, sha);
   }
 }
 

@@ -140,19 +140,7 @@ export class RecordsCheck {
   private closeShard(last: PrevRecord): void {
     const c = this.ctx.shards.get(last.shard)!.completeness!;
     const at = { file: FILE.records, line: last.line, record: last.eventId };
-    if (last.tenant_seq !== c.last_seq) {
-      const missing = last.tenant_seq < c.last_seq!;
-      fail({
-        code: missing ? 'RANGE_END_MISSING' : 'BAD_COMPLETENESS',
-        ...at,
-        expected: `tenant_seq ${c.last_seq} (completeness.jsonl)`,
-        found: `tenant_seq ${last.tenant_seq}`,
-        message: missing
-          ? `shard ${last.shard}'s records must end at tenant_seq ${c.last_seq}: ` +
-            `${c.last_seq! - last.tenant_seq} record(s) at the end of the range are missing`
-          : `shard ${last.shard}'s records go past the segment completeness.jsonl announces`,
-      });
-    }
+    if (last.tenant_seq !== c.last_seq) segmentEdgeMismatch('end', last.shard, c.last_seq!, last.tenant_seq, at);
     if (!last.inRange) {
       fail({
         code: 'SEGMENT_NOT_IN_RANGE',
@@ -231,25 +219,39 @@ function checkSegmentStart(shard: ShardState, e: LedgerEntry, at: ProblemPlace):
       'but records.jsonl has some';
     fail({ code: 'BAD_COMPLETENESS', ...at, message });
   }
-  if (e.tenant_seq !== c.first_seq) {
-    const missing = e.tenant_seq > c.first_seq!;
-    fail({
-      code: missing ? 'RANGE_START_MISSING' : 'BAD_COMPLETENESS',
-      ...at,
-      expected: `tenant_seq ${c.first_seq} (completeness.jsonl)`,
-      found: `tenant_seq ${e.tenant_seq}`,
-      message: missing
-        ? `shard ${e.shard}'s records must start at tenant_seq ${c.first_seq}: ` +
-          `${e.tenant_seq - c.first_seq!} record(s) at the start of the range are missing`
-        : `shard ${e.shard}'s records start before the segment completeness.jsonl announces`,
-    });
-  }
+  if (e.tenant_seq !== c.first_seq) segmentEdgeMismatch('start', e.shard, c.first_seq!, e.tenant_seq, at);
   const before = c.before ? { ...c.before.entry, leaf_hash: c.before.leaf_hash } : null;
   const broken = tenantChainLinkBreak(before, e);
   if (broken) {
     const context = `the first record of shard ${e.shard} must link to the proven entry before the range`;
     fail({ ...at, ...broken, message: `${broken.message}: ${context}` });
   }
+}
+
+/**
+ * A shard's first (`start`) or last (`end`) record is not at the tenant_seq completeness.jsonl
+ * announces: records are missing at that edge of the range, or the segment is wrong.
+ */
+function segmentEdgeMismatch(
+  edge: 'start' | 'end',
+  shard: number,
+  announced: number,
+  found: number,
+  at: ProblemPlace,
+): never {
+  const missing = edge === 'start' ? found > announced : found < announced;
+  const count = Math.abs(found - announced);
+  const beyond = edge === 'start' ? 'start before' : 'go past';
+  fail({
+    code: missing ? (edge === 'start' ? 'RANGE_START_MISSING' : 'RANGE_END_MISSING') : 'BAD_COMPLETENESS',
+    ...at,
+    expected: `tenant_seq ${announced} (completeness.jsonl)`,
+    found: `tenant_seq ${found}`,
+    message: missing
+      ? `shard ${shard}'s records must ${edge} at tenant_seq ${announced}: ` +
+        `${count} record(s) at the ${edge} of the range are missing`
+      : `shard ${shard}'s records ${beyond} the segment completeness.jsonl announces`,
+  });
 }
 
 /**
