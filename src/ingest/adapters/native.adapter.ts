@@ -1,8 +1,10 @@
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import { validateRecord } from '../../domain/record/validate-record.js';
 import { endUserHash, redactText } from '../../domain/privacy/redact.js';
+import { isObject } from '../../domain/normalize/json-value.js';
 import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import { finalize, isObject, parseDocuments, rawSha256 } from './normalize.js';
+import { finalize } from './finalize.js';
+import { adaptDocuments } from './payload.js';
 
 /**
  * Canonical v1 records sent as-is by senders that already speak our format (one JSON object, a
@@ -14,15 +16,10 @@ import { finalize, isObject, parseDocuments, rawSha256 } from './normalize.js';
 export const nativeAdapter: Adapter = {
   format: 'native',
   version: 'native/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'native');
-    const sha = rawSha256(raw);
-    return docs.map((doc, i) => adaptOne(doc, i, docs.length, sha));
-  },
+  adapt: (raw) => adaptDocuments(raw, 'native', adaptOne),
 };
 
-function adaptOne(doc: unknown, index: number, total: number, sha: string): AdaptedRecord {
-  const where = total > 1 ? `native: event ${index}` : 'native';
+function adaptOne(_raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
   if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: a canonical record must be a JSON object`);
   if (doc.schema_version !== '1') {
     throw new DecodeError('UNSUPPORTED_SCHEMA_VERSION', `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`);
