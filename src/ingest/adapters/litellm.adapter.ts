@@ -9,7 +9,7 @@ import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord
 import { finalize } from './finalize.js';
 import { headerIn } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
-import { adaptDocuments, recordSource } from './payload.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
 import { requiredTime } from './required-time.js';
 
 /**
@@ -26,11 +26,7 @@ import { requiredTime } from './required-time.js';
  * was skipped, so a served group different from the requested alias counts as a fallback whatever
  * the counter says. `startTime` is epoch seconds (float) or a naive string (UTC).
  */
-export const litellmAdapter: Adapter = {
-  format: 'litellm',
-  version: 'litellm/1',
-  adapt: (raw) => adaptDocuments(raw, 'litellm', adaptOne),
-};
+export const litellmAdapter: Adapter = documentAdapter('litellm', 'litellm/1', adaptOne);
 
 /** LiteLLM writes this in place of messages/response when `turn_off_message_logging` is on. */
 const LITELLM_REDACTED = 'redacted-by-litellm';
@@ -44,8 +40,8 @@ interface View {
   tags: Json | undefined;
 }
 
-function viewOf(doc: unknown, where: string, notes: string[]): View {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each LiteLLM event must be a JSON object`);
+function viewOf(json: unknown, where: string, notes: string[]): View {
+  const doc = documentObject(json, where, 'each LiteLLM event');
   const ev = isObject(doc.standard_logging_object) ? doc.standard_logging_object : doc;
   const isSpendRow = 'spend' in ev && 'request_id' in ev && !('hidden_params' in ev);
   if (!isSpendRow && !('model_group' in ev || 'hidden_params' in ev || 'response_cost' in ev)) {

@@ -4,7 +4,7 @@ import { endUserHash, redactText } from '../../domain/privacy/redact.js';
 import { isObject } from '../../domain/normalize/json-value.js';
 import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
 import { finalize } from './finalize.js';
-import { adaptDocuments } from './payload.js';
+import { documentAdapter, documentObject } from './payload.js';
 
 /**
  * Canonical v1 records sent as-is by senders that already speak our format (one JSON object, a
@@ -13,14 +13,10 @@ import { adaptDocuments } from './payload.js';
  * raw_sha256 is always the SHA-256 of the payload bytes as received, whatever the sender wrote,
  * so the hash can be re-checked against the stored original.
  */
-export const nativeAdapter: Adapter = {
-  format: 'native',
-  version: 'native/1',
-  adapt: (raw) => adaptDocuments(raw, 'native', adaptOne),
-};
+export const nativeAdapter: Adapter = documentAdapter('native', 'native/1', adaptOne);
 
-function adaptOne(_raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: a canonical record must be a JSON object`);
+function adaptOne(_raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'a canonical record');
   if (doc.schema_version !== '1') {
     throw new DecodeError('UNSUPPORTED_SCHEMA_VERSION', `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`);
   }

@@ -8,7 +8,7 @@ import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, type AdaptedReco
 import { finalize } from './finalize.js';
 import { header } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
-import { adaptDocuments, recordSource } from './payload.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
 import { requiredTime } from './required-time.js';
 
 /**
@@ -25,11 +25,7 @@ import { requiredTime } from './required-time.js';
  * such as openrouter/auto; otherwise it is "unknown". OpenRouter's generation id is stable and
  * unique, so it is the event id.
  */
-export const openrouterAdapter: Adapter = {
-  format: 'openrouter',
-  version: 'openrouter/1',
-  adapt: (raw) => adaptDocuments(raw, 'openrouter', adaptOne),
-};
+export const openrouterAdapter: Adapter = documentAdapter('openrouter', 'openrouter/1', adaptOne);
 
 /** Whether a JSON object is an OpenRouter generation (or its `{data}` wrapper). */
 export function isOpenRouterGeneration(doc: JsonObject): boolean {
@@ -37,8 +33,8 @@ export function isOpenRouterGeneration(doc: JsonObject): boolean {
   return Array.isArray(g.provider_responses) || (typeof g.id === 'string' && g.id.startsWith('gen-') && ('total_cost' in g || 'provider_name' in g || 'native_tokens_prompt' in g));
 }
 
-function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each OpenRouter event must be a JSON object`);
+function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'each OpenRouter event');
   const g = obj(doc.data) ?? doc;
   if (!isOpenRouterGeneration(doc)) throw new DecodeError('NOT_OPENROUTER', `${where}: not an OpenRouter generation object (no gen- id or provider_responses)`);
   const notes: string[] = [];

@@ -1,7 +1,7 @@
 import { sha256Hex } from '../../domain/privacy/redact.js';
-import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
-import { parseJsonText } from '../../domain/normalize/json-value.js';
-import { DecodeError, type Adapter, type RawEvent } from './adapter.js';
+import type { CanonicalRecord, SourceFormat } from '../../domain/record/canonical-record.js';
+import { isObject, parseJsonText, type JsonObject } from '../../domain/normalize/json-value.js';
+import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
 
 /**
  * The payload side of every adapter: the JSON documents a payload holds, the hash of its bytes
@@ -57,6 +57,17 @@ export function adaptDocuments<T>(raw: RawEvent, label: string, mapDocument: Doc
   const docs = parseDocuments(raw.payload, label);
   const sha = rawSha256(raw);
   return docs.map((doc, i) => mapDocument(raw, doc, docs.length > 1 ? `${label}: event ${i}` : label, sha));
+}
+
+/** An adapter that makes one record of each document of the payload, `format` naming it in errors. */
+export function documentAdapter(format: SourceFormat, version: string, mapDocument: DocumentMapping<AdaptedRecord>): Adapter {
+  return { format, version, adapt: (raw) => adaptDocuments(raw, format, mapDocument) };
+}
+
+/** A document that must be a JSON object (an event, a record): DecodeError('NOT_AN_OBJECT') naming `what` if not. */
+export function documentObject(doc: unknown, where: string, what: string): JsonObject {
+  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: ${what} must be a JSON object`);
+  return doc;
 }
 
 /** source: the adapter that read the payload and the payload's hash, the ledger's to set. */

@@ -9,7 +9,7 @@ import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, deriveEventId, t
 import { finalize } from './finalize.js';
 import { header, headerIn } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
-import { adaptDocuments, recordSource } from './payload.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
 import { requiredTime } from './required-time.js';
 
 /**
@@ -33,14 +33,10 @@ import { requiredTime } from './required-time.js';
  * Portkey has no stable event id: ids are derived from the trace id (or log id) and the option
  * index and status.
  */
-export const portkeyAdapter: Adapter = {
-  format: 'portkey',
-  version: 'portkey/1',
-  adapt: (raw) => adaptDocuments(raw, 'portkey', adaptOne),
-};
+export const portkeyAdapter: Adapter = documentAdapter('portkey', 'portkey/1', adaptOne);
 
-function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each Portkey event must be a JSON object`);
+function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'each Portkey event');
   const shape = portkeyShape(doc);
   if (shape === 'stream') return fromStream(raw, doc, where, sha);
   if (shape === 'export') return fromExport(raw, doc, where, sha);
