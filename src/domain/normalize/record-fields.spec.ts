@@ -1,5 +1,5 @@
 import { endUserHash } from '../privacy/redact.js';
-import { assertedValue, endpointOfUrl, hashedEndUser, httpStatus, safeText } from './record-fields.js';
+import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from './record-fields.js';
 
 describe('record fields from gateway values', () => {
   it('asserts a model only when there is one', () => {
@@ -22,5 +22,13 @@ describe('record fields from gateway values', () => {
     expect(hashedEndUser(undefined)).toBeUndefined();
     expect(safeText('x'.repeat(300))).toHaveLength(256);
     expect(safeText('ping someone@example.com')).not.toContain('someone@example.com');
+  });
+
+  it('reads cached and reasoning tokens from an OpenAI-style usage object', () => {
+    const usage = { prompt_tokens_details: { cached_tokens: 12 }, completion_tokens_details: { reasoning_tokens: '7' } };
+    expect(cachedInputTokens(usage)).toBe(12);
+    expect(reasoningTokens(usage)).toBe(7);
+    expect(cachedInputTokens({ prompt_tokens_details: { cached_tokens: -1 } })).toBeUndefined();
+    expect(reasoningTokens(undefined)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import type { AssertedValue, Asserter, CanonicalRecord } from '../record/canonical-record.js';
 import { endUserHash, redactText, stripUrl } from '../privacy/redact.js';
-import { str } from './json-value.js';
+import { count, obj, str, type JsonObject } from './json-value.js';
 
 /**
  * Record members every adapter fills the same way from a gateway value, so each rule (what is
@@ -29,6 +29,16 @@ export function httpStatus(code: number | undefined): number | undefined {
 export function endpointOfUrl(url: unknown): CanonicalRecord['endpoint'] {
   const s = str(url);
   return s ? stripUrl(s) : undefined;
+}
+
+/** usage.cached_input_tokens from an OpenAI-style usage object (`prompt_tokens_details.cached_tokens`). */
+export function cachedInputTokens(usage: JsonObject | undefined): number | undefined {
+  return count(obj(usage?.prompt_tokens_details)?.cached_tokens);
+}
+
+/** usage.reasoning_tokens from an OpenAI-style usage object (`completion_tokens_details.reasoning_tokens`). */
+export function reasoningTokens(usage: JsonObject | undefined): number | undefined {
+  return count(obj(usage?.completion_tokens_details)?.reasoning_tokens);
 }
 
 /** end_user_hash: the end user is never stored, only its hash. */

@@ -3,7 +3,7 @@ import { contentSha256, sha256Hex } from '../../domain/privacy/redact.js';
 import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
 import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
-import { assertedValue, endpointOfUrl, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
+import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
 import { msBetween, parseTime, toMs } from '../../domain/normalize/time.js';
 import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
 import { finalize } from './finalize.js';
@@ -209,8 +209,8 @@ function usageOf(v: View, response: JsonObject | undefined): CanonicalRecord['us
   return {
     input_tokens: count(v.ev.prompt_tokens),
     output_tokens: count(v.ev.completion_tokens),
-    cached_input_tokens: count(obj(u?.prompt_tokens_details)?.cached_tokens) ?? count(u?.cache_read_input_tokens),
-    reasoning_tokens: count(obj(u?.completion_tokens_details)?.reasoning_tokens),
+    cached_input_tokens: cachedInputTokens(u) ?? count(u?.cache_read_input_tokens),
+    reasoning_tokens: reasoningTokens(u),
   };
 }
 

@@ -3,7 +3,7 @@ import { contentSha256, redactValue, sha256Hex } from '../../domain/privacy/reda
 import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
 import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
-import { assertedValue, endpointOfUrl, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
+import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
 import { parseHttpDate, parseTime, toMs } from '../../domain/normalize/time.js';
 import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
 import { finalize } from './finalize.js';
@@ -245,9 +245,17 @@ function usageOf(body: JsonObject | undefined): CanonicalRecord['usage'] {
   return {
     input_tokens: count(u?.prompt_tokens) ?? count(u?.input_tokens),
     output_tokens: count(u?.completion_tokens) ?? count(u?.output_tokens),
-    cached_input_tokens: count(obj(u?.prompt_tokens_details)?.cached_tokens),
-    reasoning_tokens: count(obj(u?.completion_tokens_details)?.reasoning_tokens),
+    cached_input_tokens: cachedInputTokens(u),
+    reasoning_tokens: reasoningTokens(u),
   };
+}
+
+/**
+ * Hashes of the content only, not the whole bodies: the prompt is messages (chat), prompt (text)
+ * or input (responses API); the completion is choices (chat/text) or output (responses API).
+ */
+function contentHashes(request: JsonObject | undefined, response: JsonObject | undefined): CanonicalRecord['content'] {
+  return { prompt_sha256: contentSha256(request?.messages ?? request?.prompt ?? request?.input), response_sha256: contentSha256(response?.choices ?? response?.output ?? response?.content) };
 }
 
 /** Portkey metadata (x-portkey-metadata header or the log's metadata): `_user` is the end user. */
@@ -358,16 +366,11 @@ function fromCapture(raw: RawEvent, doc: JsonObject, where: string, sha: string)
     latency: { total_ms: toMs(res.time ?? res.response_time) },
     policy_checks: hookChecks(resBody),
     outcome,
-    content: { prompt_sha256: contentSha256(reqBody?.messages ?? reqBody?.prompt ?? reqBody?.input), response_sha256: responseHash(resBody) },
+    content: contentHashes(reqBody, resBody),
     source: recordSource(portkeyAdapter, sha),
   };
   if (res.streamingMode === true) notes.push('streamed response: Portkey reports no time to first token');
   return finalize(record, notes, where);
-}
-
-/** The completion content: choices (chat/text) or output (responses API); not the whole body. */
-function responseHash(body: JsonObject | undefined): string | undefined {
-  return contentSha256(body?.choices ?? body?.output ?? body?.content);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,7 +424,7 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
     latency: { total_ms: toMs(row.response_time) },
     cost: gatewayCost(cost, currency),
     outcome,
-    content: { prompt_sha256: contentSha256(reqBody?.messages ?? reqBody?.prompt ?? reqBody?.input), response_sha256: responseHash(resBody) },
+    content: contentHashes(reqBody, resBody),
     source: recordSource(portkeyAdapter, sha),
   };
   if (retrySuccess !== undefined) notes.push('retries from retry_success_count');
@@ -430,7 +433,7 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
 }
 
 function cachedOnly(body: JsonObject | undefined): { cached_input_tokens?: number } {
-  return { cached_input_tokens: count(obj(obj(body?.usage)?.prompt_tokens_details)?.cached_tokens) };
+  return { cached_input_tokens: cachedInputTokens(obj(body?.usage)) };
 }
 
 /** The export says which strategy ran (`mode`), not which target served: a fallback mode alone is not a fallback. */
@@ -495,7 +498,7 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     latency: { total_ms: toMs(entry.duration) },
     policy_checks: hookChecks(finalBody),
     outcome,
-    content: { prompt_sha256: contentSha256(requestBody?.messages ?? requestBody?.prompt ?? requestBody?.input), response_sha256: responseHash(finalBody) },
+    content: contentHashes(requestBody, finalBody),
     source: recordSource(portkeyAdapter, sha),
   };
   if (tried.length > 1) notes.push(`${tried.length} targets tried in one request (one requestOptions entry each): a fallback`);
