@@ -12,7 +12,9 @@ export function costAmount(v: unknown, field: string, scale = 0): { amount?: str
   const amount = scale === 0 ? base : shiftDecimal(base, scale);
   if (amount === undefined) return { note: `${field} could not be converted; cost left out` };
   if (!fitsRecordDecimal(amount)) {
-    return { note: `${field} has more digits than the record's decimal allows (18.18); cost left out rather than rounded` };
+    return {
+      note: `${field} has more digits than the record's decimal allows (18.18); cost left out rather than rounded`,
+    };
   }
   return { amount };
 }

@@ -49,7 +49,8 @@ export function count(v: unknown): number | undefined {
 
 /** A signed integer from a number or integer text ("-1" is Portkey's "retries exhausted"). */
 export function int(v: unknown): number | undefined {
-  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : typeof v === 'number' ? v : undefined;
+  const n =
+    typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : typeof v === 'number' ? v : undefined;
   return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
 }
 

@@ -1,7 +1,7 @@
 import { id } from './json-value.js';
 
 /**
- * Provider names as gateways spell them → the record's short names (RECORD.md lists openai,
+ * Provider names as gateways spell them → the record's short names (docs/record.md lists openai,
  * anthropic, azure, bedrock, vertex, ...). Unlisted names are kept, lower-cased; a note records
  * any mapping so the original spelling can be recovered.
  */
@@ -19,12 +19,12 @@ const PROVIDER_ALIASES: Record<string, string> = {
   'azure-openai': 'azure',
   azure_openai: 'azure',
   'azure.ai.inference': 'azure_ai',
-  'mistral_ai': 'mistral',
+  mistral_ai: 'mistral',
   'mistral-ai': 'mistral',
-  'x_ai': 'xai',
+  x_ai: 'xai',
   'together-ai': 'together',
-  'together_ai': 'together',
-  'togetherai': 'together',
+  together_ai: 'together',
+  togetherai: 'together',
 };
 
 export function normalizeProvider(name: string | undefined, notes: string[]): string | undefined {

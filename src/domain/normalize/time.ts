@@ -33,7 +33,15 @@ export function parseTime(v: unknown, field: string): ParsedTime | undefined {
   const ms = Number((frac + '000').slice(0, 3));
   let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +se, ms);
   const check = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +se));
-  if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +se > 59) return undefined;
+  if (
+    check.getUTCFullYear() !== +y ||
+    check.getUTCMonth() !== +mo - 1 ||
+    check.getUTCDate() !== +d ||
+    +h > 23 ||
+    +mi > 59 ||
+    +se > 59
+  )
+    return undefined;
   const notes: string[] = [];
   if (zone === undefined) notes.push(`${field} had no time zone; read as UTC`);
   else if (zone !== 'Z' && zone !== 'z') {

@@ -33,18 +33,32 @@ const MAX_NOTE = 2048;
  * here, and notes are bounded to the schema's limits), so the one expensive check — ~180 µs
  * of class-validator per event — is not run twice.
  */
-export function finalize(record: CanonicalRecord, notes: string[], label: string, opts: { alreadyValid?: boolean } = {}): AdaptedRecord {
+export function finalize(
+  record: CanonicalRecord,
+  notes: string[],
+  label: string,
+  opts: { alreadyValid?: boolean } = {},
+): AdaptedRecord {
   const unique = [...new Set(notes)].map((n) => (n.length <= MAX_NOTE ? n : n.slice(0, MAX_NOTE)));
-  const kept = unique.length <= MAX_NOTES ? unique : [...unique.slice(0, MAX_NOTES - 1), `${unique.length - MAX_NOTES + 1} more notes left out`];
+  const kept =
+    unique.length <= MAX_NOTES
+      ? unique
+      : [...unique.slice(0, MAX_NOTES - 1), `${unique.length - MAX_NOTES + 1} more notes left out`];
   // The deep copy is only needed when it would change something: an undefined member or an
   // empty object somewhere, or notes other than the record's own. A native record that needed
   // no scrubbing is none of these, and skipping the copy is most of finalize's cost for it.
   const built = needsCompact(record)
     ? compact({ ...record, normalization_notes: kept.length ? kept : undefined })
-    : sameNotes(record.normalization_notes, kept) ? record : withNotes(record, kept);
+    : sameNotes(record.normalization_notes, kept)
+      ? record
+      : withNotes(record, kept);
   if (opts.alreadyValid) return { record: built, notes: kept };
   const v = validateRecord(built);
-  if (!v.ok) throw new DecodeError('INVALID_RECORD', `${label}: the event maps to an invalid record: ${redactText(v.errors.join('; '))}`);
+  if (!v.ok)
+    throw new DecodeError(
+      'INVALID_RECORD',
+      `${label}: the event maps to an invalid record: ${redactText(v.errors.join('; '))}`,
+    );
   return { record: v.record, notes: kept };
 }
 

@@ -6,7 +6,12 @@ import { header } from './headers.js';
 
 /** Who an event belongs to: the gateway instance that sent it and the tenant it is for. */
 
-export function gatewayId(raw: RawEvent, fromPayload: string | undefined, format: SourceFormat, notes: string[]): string {
+export function gatewayId(
+  raw: RawEvent,
+  fromPayload: string | undefined,
+  format: SourceFormat,
+  notes: string[],
+): string {
   const h = id(header(raw, ROUTING_HEADERS.gatewayId));
   if (h) return h;
   if (fromPayload) return fromPayload;
@@ -21,7 +26,12 @@ export function gatewayId(raw: RawEvent, fromPayload: string | undefined, format
  * says where the tenant came from whenever it is not the event itself.
  * An e-mail address is never used as a tenant id (it would store personal data in the record).
  */
-export function resolveTenant(raw: RawEvent, candidates: Array<[string, unknown]>, label: string, notes: string[]): string {
+export function resolveTenant(
+  raw: RawEvent,
+  candidates: Array<[string, unknown]>,
+  label: string,
+  notes: string[],
+): string {
   for (const [source, value] of candidates) {
     const s = id(value);
     if (!s) continue;
@@ -43,9 +53,14 @@ export function resolveTenant(raw: RawEvent, candidates: Array<[string, unknown]
   }
   const fallback = id(header(raw, DEFAULT_TENANT_HEADER));
   if (fallback) {
-    notes.push(`tenant_id is the ledger's DEFAULT_TENANT "${fallback}": neither the event, the ${ROUTING_HEADERS.tenant} header nor the ingest token named one`);
+    notes.push(
+      `tenant_id is the ledger's DEFAULT_TENANT "${fallback}": neither the event, the ${ROUTING_HEADERS.tenant} header nor the ingest token named one`,
+    );
     return fallback;
   }
   const looked = candidates.map(([s]) => s).join(', ');
-  throw new DecodeError('NO_TENANT', `${label}: no tenant in the event (${looked || 'no candidate fields'}), no ${ROUTING_HEADERS.tenant} header, no single-tenant ingest token, and DEFAULT_TENANT is empty`);
+  throw new DecodeError(
+    'NO_TENANT',
+    `${label}: no tenant in the event (${looked || 'no candidate fields'}), no ${ROUTING_HEADERS.tenant} header, no single-tenant ingest token, and DEFAULT_TENANT is empty`,
+  );
 }

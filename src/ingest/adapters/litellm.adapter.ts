@@ -20,7 +20,7 @@ import { requiredTime } from './required-time.js';
  *  - LiteLLM_SpendLogs rows (litellm/proxy/_types.py SpendLogsPayload), where `metadata` and
  *    `request_tags` are JSON strings and `cache_hit` is the string "True", "False" or "None".
  *
- * Quirks handled (RECORD.md): `model_group` is the group that *served* after a fallback; the alias
+ * Quirks handled (docs/record.md): `model_group` is the group that *served* after a fallback; the alias
  * the client asked for is `metadata.original_model_group` (newer LiteLLM) or
  * `router_metadata.requested_model`. `attempted_fallbacks` may read 0 when a cooled-down primary
  * was skipped, so a served group different from the requested alias counts as a fallback whatever

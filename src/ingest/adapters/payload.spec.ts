@@ -10,7 +10,9 @@ describe('parseDocuments', () => {
   });
 
   it('names the broken NDJSON line without quoting it', () => {
-    expect(() => parseDocuments(Buffer.from('{"a":1}\n{"key":"sk-live-abcdef123456"'), 'x')).toThrow('x: payload is neither JSON nor NDJSON (line 2 is not valid JSON)');
+    expect(() => parseDocuments(Buffer.from('{"a":1}\n{"key":"sk-live-abcdef123456"'), 'x')).toThrow(
+      'x: payload is neither JSON nor NDJSON (line 2 is not valid JSON)',
+    );
   });
 });
 
@@ -31,6 +33,8 @@ describe('documentObject', () => {
   it('passes a JSON object through and refuses anything else as NOT_AN_OBJECT', () => {
     const doc = { a: 1 };
     expect(documentObject(doc, 'x', 'each X event')).toBe(doc);
-    expect(() => documentObject([doc], 'x: event 1', 'each X event')).toThrow(new DecodeError('NOT_AN_OBJECT', 'x: event 1: each X event must be a JSON object'));
+    expect(() => documentObject([doc], 'x: event 1', 'each X event')).toThrow(
+      new DecodeError('NOT_AN_OBJECT', 'x: event 1: each X event must be a JSON object'),
+    );
   });
 });

@@ -60,7 +60,11 @@ export function adaptDocuments<T>(raw: RawEvent, label: string, mapDocument: Doc
 }
 
 /** An adapter that makes one record of each document of the payload, `format` naming it in errors. */
-export function documentAdapter(format: SourceFormat, version: string, mapDocument: DocumentMapping<AdaptedRecord>): Adapter {
+export function documentAdapter(
+  format: SourceFormat,
+  version: string,
+  mapDocument: DocumentMapping<AdaptedRecord>,
+): Adapter {
   return { format, version, adapt: (raw) => adaptDocuments(raw, format, mapDocument) };
 }
 

@@ -8,7 +8,11 @@ describe('requiredTime', () => {
   });
 
   it('is BAD_TIME naming the field and the problem', () => {
-    expect(() => requiredTime('yesterday', 'created_at', 'x: event 2', [])).toThrow(expect.objectContaining({ code: 'BAD_TIME', message: 'x: event 2: created_at is not a timestamp' }) as Error);
-    expect(() => requiredTime(undefined, 'startTime', 'x', [], 'is neither epoch seconds nor a timestamp')).toThrow('x: startTime is neither epoch seconds nor a timestamp');
+    expect(() => requiredTime('yesterday', 'created_at', 'x: event 2', [])).toThrow(
+      expect.objectContaining({ code: 'BAD_TIME', message: 'x: event 2: created_at is not a timestamp' }) as Error,
+    );
+    expect(() => requiredTime(undefined, 'startTime', 'x', [], 'is neither epoch seconds nor a timestamp')).toThrow(
+      'x: startTime is neither epoch seconds nor a timestamp',
+    );
   });
 });
