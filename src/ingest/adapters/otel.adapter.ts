@@ -32,7 +32,11 @@ export const otelAdapter: Adapter = {
   adapt: (raw) => adaptDocuments(raw, 'otel', inferenceSpans).flat(),
 };
 
-/** The records of one OTLP/JSON export: one per inference span, in export order. */
+/**
+ * The records of one OTLP/JSON export: one per inference span, in export order (adapt() joins
+ * the exports of a batch: one array per payload document, none per span). Errors name the span,
+ * not the document, so `where` is not used.
+ */
 function inferenceSpans(raw: RawEvent, doc: unknown, _where: string, sha: string): AdaptedRecord[] {
   if (!isObject(doc) || !Array.isArray(doc.resourceSpans)) throw new DecodeError('NOT_OTLP', 'otel: not an OTLP/JSON traces export (no resourceSpans)');
   const out: AdaptedRecord[] = [];
