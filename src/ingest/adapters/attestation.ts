@@ -1,7 +1,7 @@
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import type { RawEvent } from './adapter.js';
-import { header } from './normalize.js';
+import { header } from './headers.js';
 
 /**
  * Gateway attestation, the pure part (issue 5, item 6): a registered gateway may sign each event

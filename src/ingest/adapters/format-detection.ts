@@ -1,9 +1,10 @@
 import type { SourceFormat } from '../../domain/record/canonical-record.js';
 import { redactText } from '../../domain/privacy/redact.js';
+import { isObject, str, type JsonObject } from '../../domain/normalize/json-value.js';
 import { DecodeError, ROUTING_HEADERS, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import { header } from './headers.js';
 import { litellmAdapter } from './litellm.adapter.js';
 import { nativeAdapter } from './native.adapter.js';
-import { header, isObject, str, type JsonObject } from './normalize.js';
 import { isOpenRouterGeneration, openrouterAdapter } from './openrouter.adapter.js';
 import { otelAdapter } from './otel.adapter.js';
 import { portkeyAdapter, portkeyShape } from './portkey.adapter.js';

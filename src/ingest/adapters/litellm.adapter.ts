@@ -1,28 +1,16 @@
 import type { CacheStatus, CanonicalRecord, OutcomeStatus, PolicyCheck, TriState } from '../../domain/record/canonical-record.js';
-import { contentSha256, endUserHash, sha256Hex, stripUrl } from '../../domain/privacy/redact.js';
+import { contentSha256, sha256Hex } from '../../domain/privacy/redact.js';
+import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
+import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import { normalizeProvider } from '../../domain/normalize/provider.js';
+import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
+import { msBetween, parseTime, toMs } from '../../domain/normalize/time.js';
 import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import {
-  costAmount,
-  count,
-  finalize,
-  gatewayId,
-  headerIn,
-  id,
-  int,
-  isObject,
-  msBetween,
-  normalizeProvider,
-  obj,
-  parseDocuments,
-  parseTime,
-  rawSha256,
-  resolveTenant,
-  safeText,
-  str,
-  toMs,
-  type Json,
-  type JsonObject,
-} from './normalize.js';
+import { finalize } from './finalize.js';
+import { headerIn } from './headers.js';
+import { gatewayId, resolveTenant } from './identity.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
+import { requiredTime } from './required-time.js';
 
 /**
  * LiteLLM proxy → canonical record. Reads the two shapes LiteLLM emits:
@@ -32,21 +20,13 @@ import {
  *  - LiteLLM_SpendLogs rows (litellm/proxy/_types.py SpendLogsPayload), where `metadata` and
  *    `request_tags` are JSON strings and `cache_hit` is the string "True", "False" or "None".
  *
- * Quirks handled (RECORD.md): `model_group` is the group that *served* after a fallback; the alias
+ * Quirks handled (docs/record.md): `model_group` is the group that *served* after a fallback; the alias
  * the client asked for is `metadata.original_model_group` (newer LiteLLM) or
  * `router_metadata.requested_model`. `attempted_fallbacks` may read 0 when a cooled-down primary
  * was skipped, so a served group different from the requested alias counts as a fallback whatever
  * the counter says. `startTime` is epoch seconds (float) or a naive string (UTC).
  */
-export const litellmAdapter: Adapter = {
-  format: 'litellm',
-  version: 'litellm/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'litellm');
-    const sha = rawSha256(raw);
-    return docs.map((doc, i) => adaptOne(raw, doc, docs.length > 1 ? `litellm: event ${i}` : 'litellm', sha));
-  },
-};
+export const litellmAdapter: Adapter = documentAdapter('litellm', 'litellm/1', adaptOne);
 
 /** LiteLLM writes this in place of messages/response when `turn_off_message_logging` is on. */
 const LITELLM_REDACTED = 'redacted-by-litellm';
@@ -60,8 +40,8 @@ interface View {
   tags: Json | undefined;
 }
 
-function viewOf(doc: unknown, where: string, notes: string[]): View {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each LiteLLM event must be a JSON object`);
+function viewOf(json: unknown, where: string, notes: string[]): View {
+  const doc = documentObject(json, where, 'each LiteLLM event');
   const ev = isObject(doc.standard_logging_object) ? doc.standard_logging_object : doc;
   const isSpendRow = 'spend' in ev && 'request_id' in ev && !('hidden_params' in ev);
   if (!isSpendRow && !('model_group' in ev || 'hidden_params' in ev || 'response_cost' in ev)) {
@@ -74,7 +54,7 @@ function viewOf(doc: unknown, where: string, notes: string[]): View {
       metadata: jsonField(ev.metadata, 'metadata', notes) ?? {},
       hidden: {},
       cost: ev.spend,
-      tags: typeof ev.request_tags === 'string' ? (tryJson(ev.request_tags) ?? undefined) : ev.request_tags,
+      tags: typeof ev.request_tags === 'string' ? (parseJsonText(ev.request_tags) ?? undefined) : ev.request_tags,
     };
   }
   return { kind: 'standard_logging_payload', ev, metadata: obj(ev.metadata) ?? {}, hidden: obj(ev.hidden_params) ?? {}, cost: ev.response_cost ?? obj(ev.hidden_params)?.response_cost, tags: ev.request_tags };
@@ -85,11 +65,7 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
   const v = viewOf(doc, where, notes);
   const { ev, metadata, hidden } = v;
 
-  const start = parseTime(ev.startTime, 'startTime');
-  if (!start) {
-    throw new DecodeError('BAD_TIME', `${where}: startTime is neither epoch seconds nor a timestamp`);
-  }
-  notes.push(...start.notes);
+  const start = requiredTime(ev.startTime, 'startTime', where, notes, 'is neither epoch seconds nor a timestamp');
   const end = parseTime(ev.endTime, 'endTime');
   const firstToken = parseTime(ev.completionStartTime, 'completionStartTime');
 
@@ -116,31 +92,30 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
   const models = modelClaims(v, notes);
   const counts = fallbackCounts(v);
   const fallback = fallbackUsed(models, counts, notes);
-  const cost = costAmount(v.cost, v.kind === 'spend_logs_row' ? 'spend' : 'response_cost');
-  if (cost.note) notes.push(cost.note);
+  const cost = costAmountNoted(v.cost, v.kind === 'spend_logs_row' ? 'spend' : 'response_cost', notes);
 
-  const response = obj(ev.response) ?? (typeof ev.response === 'string' ? obj(tryJson(ev.response)) : undefined);
+  const response = jsonObjectOf(ev.response);
   const record: CanonicalRecord = {
     schema_version: '1',
     event_id: deriveEventId(gw, nativeId, `status:${status ?? 'unknown'}`),
-    occurred_at: start.iso,
+    occurred_at: start,
     gateway: { id: gw, kind: 'litellm' },
     tenant_id: tenant,
     // LiteLLM's trace_id groups the calls of one client request (the failed primary, its
     // retries and the fallback that served), so it is the request; the call id is the event.
     request_id: id(ev.trace_id) ?? nativeId,
     session_id: id(ev.session_id) ?? id(metadata.session_id),
-    end_user_hash: endUser(v),
+    end_user_hash: hashedEndUser(id(ev.end_user) ?? id(metadata.user_api_key_end_user_id)),
     requested_model: models.requested,
-    resolved_model: models.resolved ? { value: models.resolved, asserted_by: 'gateway' } : undefined,
-    reported_model: id(response?.model) ? { value: id(response?.model) as string, asserted_by: 'provider' } : undefined,
+    resolved_model: assertedValue(models.resolved, 'gateway'),
+    reported_model: assertedValue(id(response?.model), 'provider'),
     provider: normalizeProvider(str(ev.custom_llm_provider) ?? str(obj(ev.error_information)?.llm_provider), notes),
     model_version: {
       version: id(hidden.litellm_model_name),
       deployment_id: id(ev.model_id) ?? id(hidden.model_id),
       system_fingerprint: id(response?.system_fingerprint),
     },
-    endpoint: endpointOf(ev.api_base ?? hidden.api_base),
+    endpoint: endpointOfUrl(ev.api_base ?? hidden.api_base),
     task: tagsOf(v.tags),
     attempts: attemptsOf(counts, notes),
     fallback_used: fallback,
@@ -148,15 +123,15 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
     cache: cacheOf(ev.cache_hit, ev.cache_key ?? hidden.cache_key, notes),
     usage: usageOf(v, response),
     latency: {
-      total_ms: msBetween(start.iso, end?.iso),
-      ttft_ms: ev.stream === true ? msBetween(start.iso, firstToken?.iso) : undefined,
+      total_ms: msBetween(start, end?.iso),
+      ttft_ms: ev.stream === true ? msBetween(start, firstToken?.iso) : undefined,
       gateway_overhead_ms: toMs(hidden.litellm_overhead_time_ms),
     },
-    cost: cost.amount !== undefined ? { amount: cost.amount, currency: 'USD', source: 'gateway' } : undefined,
+    cost: gatewayCost(cost),
     policy_checks: guardrailChecks(ev.guardrail_information ?? metadata.guardrail_information),
     outcome: outcomeOf(v, status, response, notes),
     content: contentOf(ev.messages, ev.response, notes),
-    source: { format: 'litellm', adapter_version: litellmAdapter.version, raw_sha256: sha },
+    source: recordSource(litellmAdapter, sha),
   };
   if (v.kind === 'spend_logs_row') notes.push('read as a LiteLLM_SpendLogs row');
   return finalize(record, notes, where);
@@ -234,8 +209,8 @@ function usageOf(v: View, response: JsonObject | undefined): CanonicalRecord['us
   return {
     input_tokens: count(v.ev.prompt_tokens),
     output_tokens: count(v.ev.completion_tokens),
-    cached_input_tokens: count(obj(u?.prompt_tokens_details)?.cached_tokens) ?? count(u?.cache_read_input_tokens),
-    reasoning_tokens: count(obj(u?.completion_tokens_details)?.reasoning_tokens),
+    cached_input_tokens: cachedInputTokens(u) ?? count(u?.cache_read_input_tokens),
+    reasoning_tokens: reasoningTokens(u),
   };
 }
 
@@ -253,7 +228,7 @@ function outcomeOf(v: View, status: string | undefined, response: JsonObject | u
   const choice = Array.isArray(response?.choices) ? obj(response?.choices[0]) : undefined;
   return {
     status: s,
-    http_status: code !== undefined && code >= 100 && code <= 599 ? code : undefined,
+    http_status: httpStatus(code),
     error_class: s === 'success' ? undefined : safeText(err?.error_class),
     finish_reason: safeText(choice?.finish_reason, 64),
   };
@@ -274,7 +249,7 @@ function guardrailChecks(info: Json | undefined): PolicyCheck[] | undefined {
 
 function contentOf(messages: Json | undefined, response: Json | undefined, notes: string[]): CanonicalRecord['content'] {
   const hash = (value: Json | undefined, field: string): string | undefined => {
-    const c = typeof value === 'string' && /^[[{]/.test(value.trim()) ? tryJson(value) : value;
+    const c = typeof value === 'string' && /^[[{]/.test(value.trim()) ? parseJsonText(value) : value;
     if (c === undefined || c === null || c === '' || (Array.isArray(c) && c.length === 0) || (isObject(c) && Object.keys(c).length === 0)) return undefined;
     if (c === LITELLM_REDACTED || JSON.stringify(c).includes(LITELLM_REDACTED)) {
       notes.push(`${field} redacted by LiteLLM (turn_off_message_logging); no hash`);
@@ -283,16 +258,6 @@ function contentOf(messages: Json | undefined, response: Json | undefined, notes
     return contentSha256(c);
   };
   return { prompt_sha256: hash(messages, 'messages'), response_sha256: hash(response, 'response') };
-}
-
-function endUser(v: View): string | undefined {
-  const u = id(v.ev.end_user) ?? id(v.metadata.user_api_key_end_user_id);
-  return u ? endUserHash(u) : undefined;
-}
-
-function endpointOf(apiBase: Json | undefined): CanonicalRecord['endpoint'] {
-  const s = str(apiBase);
-  return s ? stripUrl(s) : undefined;
 }
 
 function tagsOf(tags: Json | undefined): CanonicalRecord['task'] {
@@ -304,15 +269,7 @@ function tagsOf(tags: Json | undefined): CanonicalRecord['task'] {
 function jsonField(v: Json | undefined, field: string, notes: string[]): JsonObject | undefined {
   if (isObject(v)) return v;
   if (typeof v !== 'string' || v.trim() === '') return undefined;
-  const parsed = obj(tryJson(v));
+  const parsed = obj(parseJsonText(v));
   if (!parsed) notes.push(`${field} is not a JSON object; ignored`);
   return parsed;
-}
-
-function tryJson(s: string): Json | undefined {
-  try {
-    return JSON.parse(s) as Json;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,8 +1,10 @@
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import { validateRecord } from '../../domain/record/validate-record.js';
 import { endUserHash, redactText } from '../../domain/privacy/redact.js';
+import { isObject } from '../../domain/normalize/json-value.js';
 import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import { finalize, isObject, parseDocuments, rawSha256 } from './normalize.js';
+import { finalize } from './finalize.js';
+import { documentAdapter, documentObject } from './payload.js';
 
 /**
  * Canonical v1 records sent as-is by senders that already speak our format (one JSON object, a
@@ -11,19 +13,10 @@ import { finalize, isObject, parseDocuments, rawSha256 } from './normalize.js';
  * raw_sha256 is always the SHA-256 of the payload bytes as received, whatever the sender wrote,
  * so the hash can be re-checked against the stored original.
  */
-export const nativeAdapter: Adapter = {
-  format: 'native',
-  version: 'native/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'native');
-    const sha = rawSha256(raw);
-    return docs.map((doc, i) => adaptOne(doc, i, docs.length, sha));
-  },
-};
+export const nativeAdapter: Adapter = documentAdapter('native', 'native/1', adaptOne);
 
-function adaptOne(doc: unknown, index: number, total: number, sha: string): AdaptedRecord {
-  const where = total > 1 ? `native: event ${index}` : 'native';
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: a canonical record must be a JSON object`);
+function adaptOne(_raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'a canonical record');
   if (doc.schema_version !== '1') {
     throw new DecodeError('UNSUPPORTED_SCHEMA_VERSION', `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`);
   }

@@ -1,26 +1,15 @@
 import type { Attempt, CanonicalRecord, OutcomeStatus, TriState } from '../../domain/record/canonical-record.js';
-import { endUserHash } from '../../domain/privacy/redact.js';
+import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
+import { count, id, int, isObject, obj, str, type JsonObject } from '../../domain/normalize/json-value.js';
+import { normalizeProvider } from '../../domain/normalize/provider.js';
+import { assertedValue, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
+import { toMs } from '../../domain/normalize/time.js';
 import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import {
-  costAmount,
-  count,
-  finalize,
-  gatewayId,
-  header,
-  id,
-  int,
-  isObject,
-  normalizeProvider,
-  obj,
-  parseDocuments,
-  parseTime,
-  rawSha256,
-  resolveTenant,
-  safeText,
-  str,
-  toMs,
-  type JsonObject,
-} from './normalize.js';
+import { finalize } from './finalize.js';
+import { header } from './headers.js';
+import { gatewayId, resolveTenant } from './identity.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
+import { requiredTime } from './required-time.js';
 
 /**
  * OpenRouter generation object (GET /api/v1/generation?id=gen-..., `{ "data": {...} }`, or the
@@ -36,15 +25,7 @@ import {
  * such as openrouter/auto; otherwise it is "unknown". OpenRouter's generation id is stable and
  * unique, so it is the event id.
  */
-export const openrouterAdapter: Adapter = {
-  format: 'openrouter',
-  version: 'openrouter/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'openrouter');
-    const sha = rawSha256(raw);
-    return docs.map((doc, i) => adaptOne(raw, doc, docs.length > 1 ? `openrouter: event ${i}` : 'openrouter', sha));
-  },
-};
+export const openrouterAdapter: Adapter = documentAdapter('openrouter', 'openrouter/1', adaptOne);
 
 /** Whether a JSON object is an OpenRouter generation (or its `{data}` wrapper). */
 export function isOpenRouterGeneration(doc: JsonObject): boolean {
@@ -52,16 +33,14 @@ export function isOpenRouterGeneration(doc: JsonObject): boolean {
   return Array.isArray(g.provider_responses) || (typeof g.id === 'string' && g.id.startsWith('gen-') && ('total_cost' in g || 'provider_name' in g || 'native_tokens_prompt' in g));
 }
 
-function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
-  if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each OpenRouter event must be a JSON object`);
+function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'each OpenRouter event');
   const g = obj(doc.data) ?? doc;
   if (!isOpenRouterGeneration(doc)) throw new DecodeError('NOT_OPENROUTER', `${where}: not an OpenRouter generation object (no gen- id or provider_responses)`);
   const notes: string[] = [];
   const genId = id(g.id);
   if (!genId) throw new DecodeError('NO_EVENT_ID', `${where}: the generation has no id`);
-  const time = parseTime(g.created_at, 'created_at');
-  if (!time) throw new DecodeError('BAD_TIME', `${where}: created_at is not a timestamp`);
-  notes.push(...time.notes);
+  const occurred = requiredTime(g.created_at, 'created_at', where, notes);
 
   const responses = Array.isArray(g.provider_responses) ? g.provider_responses.filter(isObject) : undefined;
   const attempts = responses?.map((r, index): Attempt => {
@@ -71,28 +50,26 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
       provider: normalizeProvider(str(r.provider_name), []),
       model: id(r.model_permaslug),
       status: status === undefined ? 'unknown' : status >= 200 && status < 300 ? 'success' : 'error',
-      http_status: status !== undefined && status >= 100 && status <= 599 ? status : undefined,
+      http_status: httpStatus(status),
       latency_ms: toMs(r.latency),
     };
   });
   const served = responses?.at(-1);
   const { fallback, retries } = fallbackOf(attempts, notes);
-  const cost = costAmount(g.total_cost, 'total_cost');
-  if (cost.note) notes.push(cost.note);
+  const cost = costAmountNoted(g.total_cost, 'total_cost', notes);
   const gw = gatewayId(raw, undefined, 'openrouter', notes);
-  const externalUser = id(g.external_user);
 
   const record: CanonicalRecord = {
     schema_version: '1',
     event_id: genId,
-    occurred_at: time.iso,
+    occurred_at: occurred,
     gateway: { id: gw, kind: 'openrouter' },
     tenant_id: resolveTenant(raw, [['tenant_id', doc.tenant_id]], where, notes),
     request_id: id(g.request_id) ?? genId,
     session_id: id(g.session_id),
-    end_user_hash: externalUser ? endUserHash(externalUser) : undefined,
+    end_user_hash: hashedEndUser(id(g.external_user)),
     requested_model: requestedModel(raw, doc, g, notes),
-    resolved_model: id(g.model) ? { value: id(g.model) as string, asserted_by: 'gateway' } : undefined,
+    resolved_model: assertedValue(id(g.model), 'gateway'),
     provider: normalizeProvider(str(g.provider_name) ?? str(served?.provider_name), notes),
     model_version: { version: id(served?.model_permaslug) ?? id(g.model_permaslug), deployment_id: id(served?.endpoint_id) },
     region: str(g.data_region) ? { served: str(g.data_region) } : undefined,
@@ -108,9 +85,9 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
     },
     // "latency: Total latency in milliseconds" (OpenRouter API reference, GetGenerationData).
     latency: { total_ms: toMs(g.latency) },
-    cost: cost.amount !== undefined ? { amount: cost.amount, currency: 'USD', source: 'gateway' } : undefined,
+    cost: gatewayCost(cost),
     outcome: outcomeOf(g, served),
-    source: { format: 'openrouter', adapter_version: openrouterAdapter.version, raw_sha256: sha },
+    source: recordSource(openrouterAdapter, sha),
   };
   if (count(g.native_tokens_prompt) !== undefined) notes.push('usage from native_tokens_* (the provider\'s own counts), not OpenRouter\'s normalized tokens_*');
   if (g.streamed === true) notes.push('streamed generation: OpenRouter reports no time to first token');
@@ -157,7 +134,7 @@ function outcomeOf(g: JsonObject, served: JsonObject | undefined): CanonicalReco
   else if ((status !== undefined && status >= 400) || finish === 'error') s = 'error';
   return {
     status: s,
-    http_status: status !== undefined && status >= 100 && status <= 599 ? status : undefined,
+    http_status: httpStatus(status),
     error_class: s === 'error' ? safeText(g.native_finish_reason, 64) : undefined,
     finish_reason: finish,
   };

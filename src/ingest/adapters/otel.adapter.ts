@@ -1,25 +1,14 @@
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
-import { contentSha256, endUserHash, stripUrl } from '../../domain/privacy/redact.js';
+import { contentSha256 } from '../../domain/privacy/redact.js';
+import { costAmountNoted } from '../../domain/normalize/cost.js';
+import { count, id, int, isObject, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import { normalizeProvider } from '../../domain/normalize/provider.js';
+import { assertedValue, endpointOfUrl, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
+import { secondsToMs } from '../../domain/normalize/time.js';
 import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import {
-  costAmount,
-  count,
-  finalize,
-  gatewayId,
-  id,
-  int,
-  isObject,
-  normalizeProvider,
-  obj,
-  parseDocuments,
-  rawSha256,
-  resolveTenant,
-  safeText,
-  secondsToMs,
-  str,
-  type Json,
-  type JsonObject,
-} from './normalize.js';
+import { finalize } from './finalize.js';
+import { gatewayId, resolveTenant } from './identity.js';
+import { adaptDocuments, recordSource } from './payload.js';
 
 /**
  * OpenTelemetry GenAI spans (OTLP/JSON, as an SDK or collector exports to POST /v1/traces) →
@@ -40,27 +29,30 @@ import {
 export const otelAdapter: Adapter = {
   format: 'otel',
   version: 'otel/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'otel');
-    const sha = rawSha256(raw);
-    const out: AdaptedRecord[] = [];
-    for (const doc of docs) {
-      if (!isObject(doc) || !Array.isArray(doc.resourceSpans)) throw new DecodeError('NOT_OTLP', 'otel: not an OTLP/JSON traces export (no resourceSpans)');
-      for (const rs of doc.resourceSpans.filter(isObject)) {
-        const resource = attributes(obj(rs.resource)?.attributes);
-        const scopes = (Array.isArray(rs.scopeSpans) ? rs.scopeSpans : Array.isArray(rs.instrumentationLibrarySpans) ? rs.instrumentationLibrarySpans : []).filter(isObject);
-        for (const scope of scopes) {
-          for (const span of (Array.isArray(scope.spans) ? scope.spans : []).filter(isObject)) {
-            const attrs = attributes(span.attributes);
-            if (!isInferenceSpan(attrs)) continue;
-            out.push(adaptSpan(raw, resource, span, attrs, sha));
-          }
-        }
+  adapt: (raw) => adaptDocuments(raw, 'otel', inferenceSpans).flat(),
+};
+
+/**
+ * The records of one OTLP/JSON export: one per inference span, in export order (adapt() joins
+ * the exports of a batch: one array per payload document, none per span). Errors name the span,
+ * not the document, so `where` is not used.
+ */
+function inferenceSpans(raw: RawEvent, doc: unknown, _where: string, sha: string): AdaptedRecord[] {
+  if (!isObject(doc) || !Array.isArray(doc.resourceSpans)) throw new DecodeError('NOT_OTLP', 'otel: not an OTLP/JSON traces export (no resourceSpans)');
+  const out: AdaptedRecord[] = [];
+  for (const rs of doc.resourceSpans.filter(isObject)) {
+    const resource = attributes(obj(rs.resource)?.attributes);
+    const scopes = (Array.isArray(rs.scopeSpans) ? rs.scopeSpans : Array.isArray(rs.instrumentationLibrarySpans) ? rs.instrumentationLibrarySpans : []).filter(isObject);
+    for (const scope of scopes) {
+      for (const span of (Array.isArray(scope.spans) ? scope.spans : []).filter(isObject)) {
+        const attrs = attributes(span.attributes);
+        if (!isInferenceSpan(attrs)) continue;
+        out.push(adaptSpan(raw, resource, span, attrs, sha));
       }
     }
-    return out;
-  },
-};
+  }
+  return out;
+}
 
 const INFERENCE_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'completion', 'embedding']);
 
@@ -151,9 +143,9 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
     notes,
   );
   const statusCode = statusOf(span.status);
-  const httpStatus = int(a.get('http.response.status_code') ?? a.get('http.status_code'));
+  const responseStatus = int(a.get('http.response.status_code') ?? a.get('http.status_code'));
   const errorType = safeText(a.get('error.type'));
-  const isError = statusCode === 'error' || (httpStatus !== undefined && httpStatus >= 400) || errorType !== undefined;
+  const isError = statusCode === 'error' || (responseStatus !== undefined && responseStatus >= 400) || errorType !== undefined;
   const finish = finishReason(a.get('gen_ai.response.finish_reasons'));
   const requested = id(a.get('gen_ai.request.model'));
   if (!requested) notes.push('requested_model unknown: the span has no gen_ai.request.model');
@@ -175,9 +167,9 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
     request_id: `${traceId}:${spanId}`,
     trace_id: traceId,
     session_id: id(a.get('gen_ai.conversation.id')) ?? id(a.get('session.id')),
-    end_user_hash: user ? endUserHash(user) : undefined,
+    end_user_hash: hashedEndUser(user),
     requested_model: requested ?? UNKNOWN_REQUESTED_MODEL,
-    reported_model: reported ? { value: reported, asserted_by: 'provider' } : undefined,
+    reported_model: assertedValue(reported, 'provider'),
     provider: normalizeProvider(provider, notes),
     model_version: { system_fingerprint: id(a.get('openai.response.system_fingerprint')) ?? id(a.get('gen_ai.openai.response.system_fingerprint')) },
     endpoint: endpointOf(a),
@@ -193,12 +185,12 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
     cost,
     outcome: {
       status: isError ? 'error' : 'success',
-      http_status: httpStatus !== undefined && httpStatus >= 100 && httpStatus <= 599 ? httpStatus : undefined,
+      http_status: httpStatus(responseStatus),
       error_class: isError ? errorType ?? safeText(obj(span.status)?.message, 128) : undefined,
       finish_reason: finish,
     },
     content: { prompt_sha256: promptHash(a, notes), response_sha256: completionHash(a, notes) },
-    source: { format: 'otel', adapter_version: otelAdapter.version, raw_sha256: sha },
+    source: recordSource(otelAdapter, sha),
   };
   if (a.get('gen_ai.request.stream') === true || a.get('llm.is_streaming') === true) notes.push('streamed request');
   return finalize(record, notes, where);
@@ -218,8 +210,7 @@ function finishReason(v: Json | undefined): string | undefined {
 }
 
 function endpointOf(a: Map<string, Json>): CanonicalRecord['endpoint'] {
-  const url = str(a.get('url.full')) ?? str(a.get('http.url'));
-  const fromUrl = url ? stripUrl(url) : undefined;
+  const fromUrl = endpointOfUrl(str(a.get('url.full')) ?? str(a.get('http.url')));
   const host = id(a.get('server.address'))?.toLowerCase() ?? fromUrl?.host;
   // A path is only kept when it belongs to the same host (url.full may name a proxy hop).
   return host ? { host, path: fromUrl?.host === host ? fromUrl.path : undefined } : undefined;
@@ -228,11 +219,10 @@ function endpointOf(a: Map<string, Json>): CanonicalRecord['endpoint'] {
 /** `gen_ai.usage.cost` is not a semantic-convention attribute, but OpenLIT and others emit it (USD). */
 function costOf(a: Map<string, Json>, notes: string[]): CanonicalRecord['cost'] {
   if (!a.has('gen_ai.usage.cost')) return undefined;
-  const c = costAmount(a.get('gen_ai.usage.cost'), 'gen_ai.usage.cost');
-  if (c.note) notes.push(c.note);
-  if (c.amount === undefined) return undefined;
+  const amount = costAmountNoted(a.get('gen_ai.usage.cost'), 'gen_ai.usage.cost', notes);
+  if (amount === undefined) return undefined;
   notes.push('cost from gen_ai.usage.cost (not a semantic-convention attribute; computed by the instrumentation, USD assumed)');
-  return { amount: c.amount, currency: 'USD', source: 'computed' };
+  return { amount, currency: 'USD', source: 'computed' };
 }
 
 /**
@@ -278,9 +268,6 @@ function parsedJson(v: Json | undefined): Json | undefined {
   if (typeof v !== 'string') return v;
   const t = v.trim();
   if (!t.startsWith('[') && !t.startsWith('{')) return v;
-  try {
-    return JSON.parse(t) as Json;
-  } catch {
-    return v;
-  }
+  const parsed = parseJsonText(t);
+  return parsed === undefined ? v : parsed;
 }

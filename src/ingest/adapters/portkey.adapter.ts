@@ -1,29 +1,16 @@
 import type { Attempt, CacheStatus, CanonicalRecord, OutcomeStatus, PolicyCheck, RoutingStrategy, TriState } from '../../domain/record/canonical-record.js';
-import { contentSha256, endUserHash, redactValue, sha256Hex, stripUrl } from '../../domain/privacy/redact.js';
+import { contentSha256, redactValue, sha256Hex } from '../../domain/privacy/redact.js';
+import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
+import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import { normalizeProvider } from '../../domain/normalize/provider.js';
+import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
+import { parseHttpDate, parseTime, toMs } from '../../domain/normalize/time.js';
 import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
-import {
-  costAmount,
-  count,
-  finalize,
-  gatewayId,
-  header,
-  headerIn,
-  id,
-  int,
-  isObject,
-  normalizeProvider,
-  obj,
-  parseDocuments,
-  parseHttpDate,
-  parseTime,
-  rawSha256,
-  resolveTenant,
-  safeText,
-  str,
-  toMs,
-  type Json,
-  type JsonObject,
-} from './normalize.js';
+import { finalize } from './finalize.js';
+import { header, headerIn } from './headers.js';
+import { gatewayId, resolveTenant } from './identity.js';
+import { documentAdapter, documentObject, recordSource } from './payload.js';
+import { requiredTime } from './required-time.js';
 
 /**
  * Portkey AI gateway → canonical record. Three shapes, all from Portkey's public formats:
@@ -46,23 +33,16 @@ import {
  * Portkey has no stable event id: ids are derived from the trace id (or log id) and the option
  * index and status.
  */
-export const portkeyAdapter: Adapter = {
-  format: 'portkey',
-  version: 'portkey/1',
-  adapt(raw: RawEvent): AdaptedRecord[] {
-    const docs = parseDocuments(raw.payload, 'portkey');
-    const sha = rawSha256(raw);
-    return docs.map((doc, i) => {
-      const where = docs.length > 1 ? `portkey: event ${i}` : 'portkey';
-      if (!isObject(doc)) throw new DecodeError('NOT_AN_OBJECT', `${where}: each Portkey event must be a JSON object`);
-      const shape = portkeyShape(doc);
-      if (shape === 'stream') return fromStream(raw, doc, where, sha);
-      if (shape === 'export') return fromExport(raw, doc, where, sha);
-      if (shape === 'capture') return fromCapture(raw, doc, where, sha);
-      throw new DecodeError('NOT_PORTKEY', `${where}: not a Portkey log object (no x-portkey-* response headers, export columns or requestOptions)`);
-    });
-  },
-};
+export const portkeyAdapter: Adapter = documentAdapter('portkey', 'portkey/1', adaptOne);
+
+function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
+  const doc = documentObject(json, where, 'each Portkey event');
+  const shape = portkeyShape(doc);
+  if (shape === 'stream') return fromStream(raw, doc, where, sha);
+  if (shape === 'export') return fromExport(raw, doc, where, sha);
+  if (shape === 'capture') return fromCapture(raw, doc, where, sha);
+  throw new DecodeError('NOT_PORTKEY', `${where}: not a Portkey log object (no x-portkey-* response headers, export columns or requestOptions)`);
+}
 
 export type PortkeyShape = 'capture' | 'export' | 'stream';
 
@@ -99,12 +79,8 @@ function parseConfig(v: Json | undefined, notes: string[]): { config?: JsonObjec
   const s = str(v);
   if (!s) return {};
   if (s.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(s) as Json;
-      if (isObject(parsed)) return { config: parsed };
-    } catch {
-      /* fall through */
-    }
+    const parsed = obj(parseJsonText(s));
+    if (parsed) return { config: parsed };
     notes.push('x-portkey-config is not valid JSON; routing config unknown');
     return {};
   }
@@ -243,7 +219,7 @@ function outcomeOf(status: number | undefined, body: JsonObject | undefined, not
   const err = obj(body?.error);
   return {
     status: s,
-    http_status: status >= 100 && status <= 599 ? status : undefined,
+    http_status: httpStatus(status),
     error_class: s === 'success' ? undefined : safeText(err?.type) ?? safeText(err?.code),
     finish_reason: finish,
   };
@@ -269,16 +245,24 @@ function usageOf(body: JsonObject | undefined): CanonicalRecord['usage'] {
   return {
     input_tokens: count(u?.prompt_tokens) ?? count(u?.input_tokens),
     output_tokens: count(u?.completion_tokens) ?? count(u?.output_tokens),
-    cached_input_tokens: count(obj(u?.prompt_tokens_details)?.cached_tokens),
-    reasoning_tokens: count(obj(u?.completion_tokens_details)?.reasoning_tokens),
+    cached_input_tokens: cachedInputTokens(u),
+    reasoning_tokens: reasoningTokens(u),
   };
+}
+
+/**
+ * Hashes of the content only, not the whole bodies: the prompt is messages (chat), prompt (text)
+ * or input (responses API); the completion is choices (chat/text) or output (responses API).
+ */
+function contentHashes(request: JsonObject | undefined, response: JsonObject | undefined): CanonicalRecord['content'] {
+  return { prompt_sha256: contentSha256(request?.messages ?? request?.prompt ?? request?.input), response_sha256: contentSha256(response?.choices ?? response?.output ?? response?.content) };
 }
 
 /** Portkey metadata (x-portkey-metadata header or the log's metadata): `_user` is the end user. */
 function metadataOf(...candidates: Array<Json | undefined>): JsonObject {
   const out: JsonObject = {};
   for (const c of candidates) {
-    const o = typeof c === 'string' ? tryObj(c) : obj(c);
+    const o = jsonObjectOf(c);
     if (o) Object.assign(out, o);
   }
   return out;
@@ -296,8 +280,7 @@ function tenantCandidates(m: JsonObject, extra: Array<[string, Json | undefined]
 }
 
 function endUser(m: JsonObject): string | undefined {
-  const u = id(m._user) ?? id(m.user);
-  return u ? endUserHash(u) : undefined;
+  return hashedEndUser(id(m._user) ?? id(m.user));
 }
 
 function modelsOf(requested: string | undefined, notes: string[]): string {
@@ -311,23 +294,9 @@ function w3cTraceId(v: string | undefined): string | undefined {
   return v && /^[0-9a-f]{32}$/.test(v) && !/^0+$/.test(v) ? v : undefined;
 }
 
-function tryObj(s: string): JsonObject | undefined {
-  try {
-    return obj(JSON.parse(s) as Json);
-  } catch {
-    return undefined;
-  }
-}
-
-function bodyOf(v: Json | undefined): JsonObject | undefined {
-  return typeof v === 'string' ? tryObj(v) : obj(v);
-}
-
 function finalStatusOf(outcome: CanonicalRecord['outcome']): Attempt['status'] {
   return outcome.status === 'success' ? 'success' : outcome.status === 'error' ? 'error' : 'unknown';
 }
-
-const source = (sha: string): CanonicalRecord['source'] => ({ format: 'portkey', adapter_version: portkeyAdapter.version, raw_sha256: sha });
 
 // ---------------------------------------------------------------------------------------------
 // capture: request/response with x-portkey-* headers
@@ -337,8 +306,8 @@ function fromCapture(raw: RawEvent, doc: JsonObject, where: string, sha: string)
   const req = obj(doc.request) ?? {};
   const res = obj(doc.response) ?? {};
   const resHeaders = res.headers;
-  const reqBody = bodyOf(req.body);
-  const resBody = bodyOf(res.body);
+  const reqBody = jsonObjectOf(req.body);
+  const resBody = jsonObjectOf(res.body);
   const meta = metadataOf(headerIn(req.headers, 'x-portkey-metadata'), doc.metadata);
 
   const time = parseTime(doc.created_at ?? doc.createdAt ?? meta.createdAt, 'created_at');
@@ -378,11 +347,11 @@ function fromCapture(raw: RawEvent, doc: JsonObject, where: string, sha: string)
     trace_id: w3cTraceId(traceId),
     end_user_hash: endUser(meta),
     requested_model: requested,
-    resolved_model: resolved ? { value: resolved, asserted_by: 'gateway' } : undefined,
-    reported_model: id(resBody?.model) ? { value: id(resBody?.model) as string, asserted_by: 'provider' } : undefined,
+    resolved_model: assertedValue(resolved, 'gateway'),
+    reported_model: assertedValue(id(resBody?.model), 'provider'),
     provider: normalizeProvider(headerIn(resHeaders, 'x-portkey-provider') ?? targetProvider(routing.served), notes),
     model_version: { system_fingerprint: id(resBody?.system_fingerprint) },
-    endpoint: str(req.url) ? stripUrl(str(req.url) as string) : undefined,
+    endpoint: endpointOfUrl(req.url),
     routing: {
       strategy: routing.strategy,
       rule_id: configId,
@@ -397,16 +366,11 @@ function fromCapture(raw: RawEvent, doc: JsonObject, where: string, sha: string)
     latency: { total_ms: toMs(res.time ?? res.response_time) },
     policy_checks: hookChecks(resBody),
     outcome,
-    content: { prompt_sha256: contentSha256(reqBody?.messages ?? reqBody?.prompt ?? reqBody?.input), response_sha256: responseHash(resBody) },
-    source: source(sha),
+    content: contentHashes(reqBody, resBody),
+    source: recordSource(portkeyAdapter, sha),
   };
   if (res.streamingMode === true) notes.push('streamed response: Portkey reports no time to first token');
   return finalize(record, notes, where);
-}
-
-/** The completion content: choices (chat/text) or output (responses API); not the whole body. */
-function responseHash(body: JsonObject | undefined): string | undefined {
-  return contentSha256(body?.choices ?? body?.output ?? body?.content);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,11 +378,9 @@ function responseHash(body: JsonObject | undefined): string | undefined {
 
 function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string): AdaptedRecord {
   const notes: string[] = [];
-  const time = parseTime(row.created_at, 'created_at');
-  if (!time) throw new DecodeError('BAD_TIME', `${where}: created_at is not a timestamp`);
-  notes.push(...time.notes);
-  const reqBody = bodyOf(row['request.body'] ?? obj(row.request)?.body);
-  const resBody = bodyOf(row['response.body'] ?? obj(row.response)?.body);
+  const occurred = requiredTime(row.created_at, 'created_at', where, notes);
+  const reqBody = jsonObjectOf(row['request.body'] ?? obj(row.request)?.body);
+  const resBody = jsonObjectOf(row['response.body'] ?? obj(row.response)?.body);
   const meta = metadataOf(row.metadata);
   const gw = gatewayId(raw, undefined, 'portkey', notes);
   const logId = id(row.id) ?? id(row.log_id);
@@ -431,9 +393,8 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
   // "cost: Cost of the request in cents (USD)" (Portkey logs export docs): dollars = cents / 100,
   // done on the decimal digits so 0.0825 cents is exactly 0.000825 USD.
   const currency = str(row.cost_currency)?.toUpperCase() ?? 'USD';
-  const cost = costAmount(row.cost, 'cost (cents)', -2);
-  if (cost.note) notes.push(cost.note);
-  else if (cost.amount !== undefined) notes.push(`cost converted from cents: ${cost.amount} ${currency}`);
+  const cost = costAmountNoted(row.cost, 'cost (cents)', notes, -2);
+  if (cost !== undefined) notes.push(`cost converted from cents: ${cost} ${currency}`);
 
   const mode = str(row.mode)?.toLowerCase();
   const { config, configId } = parseConfig(row.config, notes);
@@ -443,17 +404,17 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
   const record: CanonicalRecord = {
     schema_version: '1',
     event_id: deriveEventId(gw, nativeId, `status:${status ?? 'unknown'}`),
-    occurred_at: time.iso,
+    occurred_at: occurred,
     gateway: { id: gw, kind: 'portkey' },
     tenant_id: resolveTenant(raw, tenantCandidates(meta, [['workspace_slug', row.workspace_slug]]), where, notes),
     request_id: traceId ?? logId ?? nativeId,
     trace_id: w3cTraceId(traceId),
     end_user_hash: endUser(meta),
     requested_model: modelsOf(id(reqBody?.model), notes),
-    resolved_model: id(row.ai_model) ? { value: id(row.ai_model) as string, asserted_by: 'gateway' } : undefined,
-    reported_model: id(resBody?.model) ? { value: id(resBody?.model) as string, asserted_by: 'provider' } : undefined,
+    resolved_model: assertedValue(id(row.ai_model), 'gateway'),
+    reported_model: assertedValue(id(resBody?.model), 'provider'),
     provider: normalizeProvider(str(row.ai_org), notes),
-    endpoint: str(row.request_url) ? stripUrl(str(row.request_url) as string) : undefined,
+    endpoint: endpointOfUrl(row.request_url),
     routing: { strategy: mode ? STRATEGY[mode] : undefined, rule_id: configId, config_hash: configHash(config), router: 'portkey' },
     attempts: { completeness: 'none' },
     fallback_used: exportFallback(mode, notes),
@@ -461,10 +422,10 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
     cache: cacheOf(str(row.cache_status), undefined, notes),
     usage: { input_tokens: count(row.req_units), output_tokens: count(row.res_units), ...cachedOnly(resBody) },
     latency: { total_ms: toMs(row.response_time) },
-    cost: cost.amount !== undefined ? { amount: cost.amount, currency, source: 'gateway' } : undefined,
+    cost: gatewayCost(cost, currency),
     outcome,
-    content: { prompt_sha256: contentSha256(reqBody?.messages ?? reqBody?.prompt ?? reqBody?.input), response_sha256: responseHash(resBody) },
-    source: source(sha),
+    content: contentHashes(reqBody, resBody),
+    source: recordSource(portkeyAdapter, sha),
   };
   if (retrySuccess !== undefined) notes.push('retries from retry_success_count');
   if (streamed) notes.push('streamed response (stream_mode TRUE): Portkey reports no time to first token');
@@ -472,7 +433,7 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
 }
 
 function cachedOnly(body: JsonObject | undefined): { cached_input_tokens?: number } {
-  return { cached_input_tokens: count(obj(obj(body?.usage)?.prompt_tokens_details)?.cached_tokens) };
+  return { cached_input_tokens: cachedInputTokens(obj(body?.usage)) };
 }
 
 /** The export says which strategy ran (`mode`), not which target served: a fallback mode alone is not a fallback. */
@@ -490,9 +451,7 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
   const tried = (entry.requestOptions as Json[]).filter(isObject);
   const first = tried[0];
   const last = tried[tried.length - 1];
-  const time = parseTime(first.createdAt, 'requestOptions[0].createdAt');
-  if (!time) throw new DecodeError('BAD_TIME', `${where}: requestOptions[0].createdAt is not a timestamp (the entry's "time" is local and not used)`);
-  notes.push(...time.notes);
+  const occurred = requiredTime(first.createdAt, 'requestOptions[0].createdAt', where, notes, 'is not a timestamp (the entry\'s "time" is local and not used)');
   const status = int(entry.status);
   // The gateway overwrites requestOptions[0].response with the final response body.
   const finalBody = obj(first.response);
@@ -521,16 +480,16 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
   const record: CanonicalRecord = {
     schema_version: '1',
     event_id: deriveEventId(gw, nativeId, `option:${str(last.lastUsedOptionIndex) ?? tried.length - 1}|status:${status ?? 'unknown'}`),
-    occurred_at: time.iso,
+    occurred_at: occurred,
     gateway: { id: gw, kind: 'portkey' },
     tenant_id: resolveTenant(raw, [], where, notes),
     request_id: nativeId,
-    end_user_hash: id(requestBody?.user) ? endUserHash(id(requestBody?.user) as string) : undefined,
+    end_user_hash: hashedEndUser(id(requestBody?.user)),
     requested_model: modelsOf(id(requestBody?.model), notes),
-    resolved_model: id(lastParams?.model) ? { value: id(lastParams?.model) as string, asserted_by: 'gateway' } : undefined,
-    reported_model: id(finalBody?.model) ? { value: id(finalBody?.model) as string, asserted_by: 'provider' } : undefined,
+    resolved_model: assertedValue(id(lastParams?.model), 'gateway'),
+    reported_model: assertedValue(id(finalBody?.model), 'provider'),
     provider: normalizeProvider(str(obj(last.providerOptions)?.provider), notes),
-    endpoint: str(obj(last.providerOptions)?.requestURL) ? stripUrl(str(obj(last.providerOptions)?.requestURL) as string) : undefined,
+    endpoint: endpointOfUrl(obj(last.providerOptions)?.requestURL),
     routing: { strategy: fallback ? 'fallback' : undefined, router: 'portkey' },
     attempts: { completeness: 'targets_only', items },
     fallback_used: fallback,
@@ -539,8 +498,8 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     latency: { total_ms: toMs(entry.duration) },
     policy_checks: hookChecks(finalBody),
     outcome,
-    content: { prompt_sha256: contentSha256(requestBody?.messages ?? requestBody?.prompt ?? requestBody?.input), response_sha256: responseHash(finalBody) },
-    source: source(sha),
+    content: contentHashes(requestBody, finalBody),
+    source: recordSource(portkeyAdapter, sha),
   };
   if (tried.length > 1) notes.push(`${tried.length} targets tried in one request (one requestOptions entry each): a fallback`);
   if (lastRetry && count(lastRetry.attempts)) notes.push('retries within a target are not itemised in the log stream');
