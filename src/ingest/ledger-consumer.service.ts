@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
+import { AppError } from '../common/app-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
@@ -163,10 +164,9 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       try {
         return await this.ledger.appendBatch(input);
       } catch (e) {
-        const err = e as { code?: string; retriable?: boolean; message: string };
-        const retriable = err.retriable === true || RETRIABLE_PG_CODES.has(err.code ?? '');
+        const retriable = e instanceof AppError ? e.retriable : RETRIABLE_PG_CODES.has((e as { code?: string }).code ?? '');
         if (!retriable || attempt >= APPEND_ATTEMPTS) throw e;
-        this.log.warn(`append of ${input.topic}/${input.partition} failed (${err.message}); retrying`);
+        this.log.warn(`append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`);
       }
     }
   }

@@ -26,6 +26,7 @@ import {
   occurredInRange, proofLineDefect, recordMatchesFilters,
   type BoundaryEntry, type CheckpointLine, type CompletenessLine, type Manifest, type ProofLine,
 } from './bundle-format.js';
+import { AppError } from '../../common/app-error.js';
 
 export type BundleProblemCode =
   | 'UNREADABLE_ARCHIVE'
@@ -80,11 +81,13 @@ export interface BundleProblem {
   message: string;
 }
 
-export class BundleVerificationError extends Error {
+export class BundleVerificationError extends AppError {
   override readonly name = 'BundleVerificationError';
+  readonly code: BundleProblemCode;
 
   constructor(readonly problem: BundleProblem) {
     super(describeProblem(problem));
+    this.code = problem.code;
   }
 }
 

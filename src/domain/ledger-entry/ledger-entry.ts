@@ -11,6 +11,7 @@ import { createHash, hash } from 'node:crypto';
 import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
+import { AppError } from '../../common/app-error.js';
 
 export const LEDGER_ENTRY_VERSION = 1;
 
@@ -38,7 +39,7 @@ export type LedgerEntryErrorCode =
   | 'BAD_RECORD'
   | 'TENANT_MISMATCH';
 
-export class LedgerEntryError extends Error {
+export class LedgerEntryError extends AppError {
   override readonly name = 'LedgerEntryError';
 
   constructor(
