@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { redactText } from '../domain/privacy/redact.js';
 import { KafkaEventSink } from '../ingest/bridges/kafka-event-sink.js';
 import { BatchingSender, fetchBody, followLogStream, loggableUrl, newStats, readNdjson, type BridgeOptions, type BridgeStats } from '../ingest/bridges/portkey-bridge.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * `bridge portkey`: Portkey gateway logs → the decisions topic, for Portkey deployments that
@@ -32,8 +33,6 @@ env: KAFKA_BROKERS (required), TOPIC_DECISIONS, KAFKA_CLIENT_ID, PORTKEY_API_KEY
 const DRAIN_DEADLINE_MS = 15_000;
 const BROKERS = /^[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*$/;
 const ID = /^[\x21-\x7e]{1,256}$/;
-
-class UsageError extends Error {}
 
 interface Args {
   stream?: string;

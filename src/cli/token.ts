@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadOrCreateDevAuthKey } from '../auth/auth-keys.js';
 import { ALL_TENANTS, ROLES, type Role } from '../auth/principal.js';
 import { DEFAULT_TOKEN_TTL, mintToken, parseTtl } from '../auth/token-mint.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * `npm run --silent token -- --role admin [--tenants a,b] [--ttl 1h] [--sub name]`
@@ -12,8 +13,6 @@ import { DEFAULT_TOKEN_TTL, mintToken, parseTtl } from '../auth/token-mint.js';
  * An admin without --tenants spans every tenant; other roles must name their tenants.
  * Exit 2 on a usage or configuration error.
  */
-class UsageError extends Error {}
-
 async function main(): Promise<string> {
   const { values } = parseArgs({
     options: { role: { type: 'string' }, tenants: { type: 'string' }, ttl: { type: 'string', default: DEFAULT_TOKEN_TTL }, sub: { type: 'string' } },

@@ -1,22 +1,10 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response, Request } from 'express';
-
-/** Domain error codes and the HTTP status each maps to; anything else is a 500. */
-const STATUS_BY_CODE: Record<string, number> = {
-  INGEST_REJECTED: 400,
-  NOT_FOUND: 404,
-  BAD_CURSOR: 400,
-  BAD_QUERY: 400,
-  BAD_TILE_PATH: 400,
-  /** An entry longer than a tlog-tiles entry bundle can carry (uint16 length). */
-  ENTRY_TOO_LARGE: 501,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-};
+import { AppError, INTERNAL_ERROR_STATUS } from './app-error.js';
 
 /**
  * Every error leaves as RFC 9457 problem details: {type, title, status, detail, ...}.
- * Domain errors carry a stable `code`; this is the one place that maps codes to HTTP.
+ * An AppError answers with the status its class declares and its code as the problem type.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -31,7 +19,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-export function toProblem(exception: unknown): { type: string; title: string; status: number; detail?: string; [k: string]: unknown } {
+/** An RFC 9457 problem details object; `instance` is added by the filter. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  [member: string]: unknown;
+}
+
+export function toProblem(exception: unknown): Problem {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const body = exception.getResponse();
@@ -41,12 +38,24 @@ export function toProblem(exception: unknown): { type: string; title: string; st
     // The HTTP status wins over any `status` member of the exception body (readyz sends one).
     return { type: 'about:blank', title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error', ...rest, status, detail };
   }
-  const err = exception as { code?: string; message?: string; errors?: unknown; type?: string; status?: number };
+  if (exception instanceof AppError) return appErrorProblem(exception);
+  const err = exception as { message?: string; type?: string; status?: number };
   // body-parser errors (bad JSON, too large) carry their own 4xx status.
   if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     return { type: 'about:blank', title: err.type ?? 'bad request', status: err.status, detail: err.message };
   }
-  const status = (err?.code && STATUS_BY_CODE[err.code]) || 500;
-  if (status === 500) return { type: 'about:blank', title: 'internal server error', status };
-  return { type: `urn:routing-ledger:error:${err.code!.toLowerCase()}`, title: err.code!.toLowerCase().replace(/_/g, ' '), status, detail: err.message, ...(err.errors ? { errors: err.errors } : {}) };
+  return internalError();
+}
+
+/** What a client learns of a server fault: nothing it could use against the server (no message, no stack). */
+function internalError(): Problem {
+  return { type: 'about:blank', title: 'internal server error', status: INTERNAL_ERROR_STATUS };
+}
+
+function appErrorProblem(e: AppError): Problem {
+  if (e.status === INTERNAL_ERROR_STATUS) return internalError();
+  // The events a rejected ingest request held, each with its reasons (IngestRejected, BodySplitError).
+  const { errors } = e as { errors?: unknown };
+  const code = e.code.toLowerCase();
+  return { type: `urn:routing-ledger:error:${code}`, title: code.replace(/_/g, ' '), status: e.status, detail: e.message, ...(errors ? { errors } : {}) };
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { AppError } from '../common/app-error.js';
 
 /**
  * Every setting the service reads, validated once at start-up. A wrong or missing value
@@ -94,7 +95,7 @@ export interface AppConfig {
   auth: { jwksFile?: string; jwksUrl?: string; issuer: string; audience: string };
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError {
   readonly code = 'CONFIG_INVALID';
 }
 

@@ -29,6 +29,7 @@ import {
 } from '../domain/bundle/bundle-format.js';
 import { bundleReadme } from './bundle-readme.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
+import { AppError } from '../common/app-error.js';
 
 /** Entries read per query (and proved per node read). Bounds memory, not correctness. */
 export const EXPORT_PAGE_SIZE = 1000;
@@ -60,14 +61,15 @@ export interface WriteBundleResult {
 }
 
 /** The ledger contradicts itself (a stored leaf hash, a chain hole): the export must not be signed. */
-export class ExportIntegrityError extends Error {
+export class ExportIntegrityError extends AppError {
   override readonly name = 'ExportIntegrityError';
   readonly code = 'LEDGER_INTEGRITY';
 }
 
-export class ExportQueryError extends Error {
+export class ExportQueryError extends AppError {
   override readonly name = 'ExportQueryError';
   readonly code = 'BAD_QUERY';
+  override readonly status = 400;
 }
 
 interface ShardPlan {

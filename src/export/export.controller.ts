@@ -1,17 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res, StreamableFile, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res, StreamableFile } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Caller } from '../auth/caller.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { CreateExportDto } from './dto/create-export.dto.js';
-import { ExportErrorsFilter } from './export-errors.filter.js';
 import { ExportService } from './export.service.js';
 
 @ApiTags('exports')
 @Controller('v1/exports')
 @Roles('auditor', 'admin')
-@UseFilters(ExportErrorsFilter)
 export class ExportController {
   constructor(private readonly exports: ExportService) {}
 

@@ -15,18 +15,23 @@ import type { CreateExportDto } from './dto/create-export.dto.js';
 import { generatorInfo } from './generator.js';
 import { ExportRepository, type ExportJob } from './export.repository.js';
 import { ExportSourceRepository } from './export-source.repository.js';
+import { AppError } from '../common/app-error.js';
 
-export class ExportNotFoundError extends Error {
+export class ExportNotFoundError extends AppError {
   readonly code = 'NOT_FOUND';
+  override readonly status = 404;
 }
 
 /** The bundle of a job that is not done (yet, or ever): 409 with the job's status. */
-export class ExportNotReadyError extends Error {
+export class ExportNotReadyError extends AppError {
   readonly code = 'EXPORT_NOT_READY';
+  override readonly status = 409;
 }
 
 /** A job abandoned because the service is shutting down; it goes back to the queue. */
-class ExportAbortedError extends Error {}
+class ExportAbortedError extends AppError {
+  readonly code = 'EXPORT_ABORTED';
+}
 
 /** Bundles written at once per instance: an export is I/O- and hash-heavy, ingestion comes first. */
 export const EXPORT_CONCURRENCY = 1;

@@ -16,9 +16,10 @@ import { DEV_KEY_FILE, SigningKeyService } from '../ledger/signing-key.service.j
 import { writeBundle, type WriteBundleResult } from './bundle-writer.js';
 import { ExportSourceRepository } from './export-source.repository.js';
 import { generatorInfo } from './generator.js';
+import { AppError } from '../common/app-error.js';
 
 /** A usage or set-up problem of a standalone export: one line, exit code 2. */
-export class ExportSetupError extends Error {
+export class ExportSetupError extends AppError {
   readonly code = 'EXPORT_SETUP';
 }
 

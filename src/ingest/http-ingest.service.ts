@@ -10,6 +10,7 @@ import { splitPayloadsExact } from './bridges/json-split.js';
 import { decodeMessage, type DecodedItem } from './decode-batch.js';
 import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 import { KafkaClientService } from './kafka-client.service.js';
+import { AppError } from '../common/app-error.js';
 
 export interface IngestAccepted {
   accepted: number;
@@ -18,8 +19,9 @@ export interface IngestAccepted {
   quarantined?: Array<{ index: number; errors: string[] }>;
 }
 
-export class IngestRejected extends Error {
+export class IngestRejected extends AppError {
   readonly code = 'INGEST_REJECTED';
+  override readonly status = 400;
   constructor(readonly errors: Array<{ index: number; errors: string[] }>) {
     super(`${errors.length} of the submitted events are invalid; none was accepted`);
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
+import kafkajs, { type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
+import { AppError } from '../common/app-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
@@ -11,9 +12,19 @@ import { headersToStrings } from './kafka-headers.js';
 import { KafkaClientService } from './kafka-client.service.js';
 import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 
+/** PostgreSQL errors an append may lose to a concurrent writer: unique violation, serialization failure, deadlock. */
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
 const FETCH_MAX_WAIT_MS = 100;
+
+/**
+ * Whether appending the same batch again may succeed. An AppError and a kafkajs error (from the
+ * dead-letter send inside the append) say so themselves; a pg error by its SQLSTATE.
+ */
+export function isRetriableAppendError(e: unknown): boolean {
+  if (e instanceof AppError || e instanceof kafkajs.KafkaJSError) return e.retriable;
+  return RETRIABLE_PG_CODES.has((e as { code?: string } | null | undefined)?.code ?? '');
+}
 
 /**
  * The ingest consumer: one kafkajs consumer group on the decisions topic, eachBatch, one
@@ -163,10 +174,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       try {
         return await this.ledger.appendBatch(input);
       } catch (e) {
-        const err = e as { code?: string; retriable?: boolean; message: string };
-        const retriable = err.retriable === true || RETRIABLE_PG_CODES.has(err.code ?? '');
-        if (!retriable || attempt >= APPEND_ATTEMPTS) throw e;
-        this.log.warn(`append of ${input.topic}/${input.partition} failed (${err.message}); retrying`);
+        if (!isRetriableAppendError(e) || attempt >= APPEND_ATTEMPTS) throw e;
+        this.log.warn(`append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`);
       }
     }
   }

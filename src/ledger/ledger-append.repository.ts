@@ -13,6 +13,7 @@ import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-p
 import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
 import type { SummaryRow } from '../domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
+import { AppError } from '../common/app-error.js';
 
 /**
  * SQL of the append transaction. Every method runs on the caller's client inside the
@@ -220,9 +221,9 @@ export class LedgerAppendRepository {
   }
 }
 
-export class ShardForkError extends Error {
+export class ShardForkError extends AppError {
   readonly code = 'SHARD_FORK';
-  readonly retriable = true;
+  override readonly retriable = true;
   constructor(shard: number, expectedSize: number) {
     super(`shard ${shard} head moved away from tree size ${expectedSize}: another writer appended first`);
   }

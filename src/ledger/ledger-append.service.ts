@@ -13,6 +13,7 @@ import type { DecodedItem, Poison } from './ledger-input.js';
 import { planAppend, type FormedRecord } from './append-plan.js';
 import { LedgerAppendRepository, type QuarantineRow, type StoredCheckpointRow } from './ledger-append.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
+import { AppError } from '../common/app-error.js';
 
 export interface AppendBatchInput {
   topic: string;
@@ -45,7 +46,7 @@ export interface AppendBatchResult {
 }
 
 /** A batch began after the stored offset: the messages in between were never appended. */
-export class OffsetGapError extends Error {
+export class OffsetGapError extends AppError {
   readonly code = 'OFFSET_GAP';
   constructor(readonly partition: number, readonly expected: string, readonly got: string) {
     super(`partition ${partition}: the ledger stored up to offset ${expected} but the batch starts at ${got}`);

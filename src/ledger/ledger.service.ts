@@ -9,12 +9,15 @@ import { ShardVerifier, type StoredEntryRow, type VerificationProblem } from '..
 import { columnMismatch } from './record-columns.js';
 import { LedgerReadRepository, type CheckpointRow } from './ledger-read.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
+import { AppError } from '../common/app-error.js';
 
-export class LedgerNotFoundError extends Error {
+export class LedgerNotFoundError extends AppError {
   readonly code = 'NOT_FOUND';
+  override readonly status = 404;
 }
-export class LedgerQueryError extends Error {
+export class LedgerQueryError extends AppError {
   readonly code = 'BAD_QUERY';
+  override readonly status = 400;
 }
 
 export interface VerificationReport {

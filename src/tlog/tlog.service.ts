@@ -14,9 +14,10 @@ import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import { LedgerNotFoundError } from '../ledger/ledger.service.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
 import { TlogRepository } from './tlog.repository.js';
+import { AppError } from '../common/app-error.js';
 
 /** The stored ledger no longer matches what was signed: never served, always logged. */
-export class TlogIntegrityError extends Error {
+export class TlogIntegrityError extends AppError {
   readonly code = 'INTEGRITY';
 }
 

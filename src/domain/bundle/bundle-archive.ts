@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { AppError } from '../../common/app-error.js';
 
 /** A source of the bundle's bytes: a fresh stream over the whole tar.gz on each call. */
 export type BundleOpener = () => Readable;
@@ -49,8 +50,9 @@ export function archiveEntries(source: Readable): { entries: AsyncIterator<Archi
 }
 
 /** The archive itself is unreadable (bad gzip, bad tar). */
-export class ArchiveError extends Error {
+export class ArchiveError extends AppError {
   override readonly name = 'ArchiveError';
+  readonly code = 'UNREADABLE_ARCHIVE';
 }
 
 /** A file's SHA-256 and size, accumulated while it is read. */
@@ -69,7 +71,7 @@ export class FileDigest {
 }
 
 /** A line too long, or a file whose last line has no newline. */
-export class LineError extends Error {
+export class LineError extends AppError {
   override readonly name = 'LineError';
 
   constructor(

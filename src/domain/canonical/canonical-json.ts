@@ -15,6 +15,7 @@
  * caller never wrote.
  */
 import canonicalize from 'canonicalize';
+import { AppError } from '../../common/app-error.js';
 
 export type CanonicalizationErrorCode =
   | 'LONE_SURROGATE'
@@ -24,7 +25,7 @@ export type CanonicalizationErrorCode =
   | 'NON_PLAIN_OBJECT'
   | 'CIRCULAR_REFERENCE';
 
-export class CanonicalizationError extends Error {
+export class CanonicalizationError extends AppError {
   override readonly name = 'CanonicalizationError';
 
   constructor(

@@ -14,6 +14,7 @@ import { canonicalBytes } from '../canonical/canonical-json.js';
 import { CHECKPOINT_TYP, CheckpointError, checkpointDefect, type Checkpoint } from './checkpoint.js';
 import { ED25519_PUBLIC_KEY_SIZE, ed25519SignatureDefect } from './ed25519.js';
 import { ED25519_CRV, JWS_ALG, ed25519Thumbprint, type Jwks, type LedgerJwk, type SigningKey } from './signing-key.js';
+import { AppError } from '../../common/app-error.js';
 
 export { CHECKPOINT_TYP, type Checkpoint } from './checkpoint.js';
 
@@ -43,7 +44,7 @@ export type JwsVerificationErrorCode =
   | 'ORIGIN_MISMATCH'
   | 'SHARD_MISMATCH';
 
-export class JwsVerificationError extends Error {
+export class JwsVerificationError extends AppError {
   override readonly name = 'JwsVerificationError';
 
   constructor(

@@ -3,6 +3,8 @@
  * Its JWS payload is the RFC 8785 canonical JSON of this object, nothing else.
  */
 
+import { AppError } from '../../common/app-error.js';
+
 export interface Checkpoint {
   /** Ledger identity (e.g. a URL-like name); a checkpoint of another ledger must not verify here. */
   origin: string;
@@ -54,7 +56,7 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends AppError {
   override readonly name = 'CheckpointError';
   readonly code = 'BAD_CHECKPOINT';
 }

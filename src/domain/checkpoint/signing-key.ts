@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type CryptoKey, type JWK } from 'jose';
+import { AppError } from '../../common/app-error.js';
 
 export const JWS_ALG = 'EdDSA';
 export const ED25519_CRV = 'Ed25519';
@@ -32,7 +33,7 @@ export interface Jwks {
 
 export type SigningKeyErrorCode = 'BAD_PRIVATE_KEY' | 'KEY_MISMATCH' | 'NOT_EXTRACTABLE';
 
-export class SigningKeyError extends Error {
+export class SigningKeyError extends AppError {
   override readonly name = 'SigningKeyError';
 
   constructor(

@@ -12,6 +12,7 @@ import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canon
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 import { tenantChainLinkBreak, type TenantChainFault } from './tenant-chain.js';
+import { AppError } from '../../common/app-error.js';
 
 export const LEDGER_ENTRY_VERSION = 1;
 
@@ -39,7 +40,7 @@ export type LedgerEntryErrorCode =
   | 'BAD_RECORD'
   | 'TENANT_MISMATCH';
 
-export class LedgerEntryError extends Error {
+export class LedgerEntryError extends AppError {
   override readonly name = 'LedgerEntryError';
 
   constructor(

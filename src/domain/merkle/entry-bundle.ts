@@ -4,19 +4,25 @@
  * hash i of level-0 tile N, so a client checks a bundle against a tile it already trusts.
  */
 
+import { AppError, INTERNAL_ERROR_STATUS } from '../../common/app-error.js';
+
 /** The largest entry a uint16 length prefix can carry. */
 export const MAX_BUNDLE_ENTRY_SIZE = 0xffff;
 
 export type EntryBundleErrorCode = 'ENTRY_TOO_LARGE' | 'MALFORMED_BUNDLE';
 
-export class EntryBundleError extends Error {
+export class EntryBundleError extends AppError {
   override readonly name = 'EntryBundleError';
+  override readonly status: number;
 
   constructor(
     readonly code: EntryBundleErrorCode,
     message: string,
   ) {
     super(message);
+    // 501: an entry longer than an entry bundle can carry is a limit of the tlog-tiles format
+    // (uint16 lengths), not a fault of the server; a malformed bundle is.
+    this.status = code === 'ENTRY_TOO_LARGE' ? 501 : INTERNAL_ERROR_STATUS;
   }
 }
 

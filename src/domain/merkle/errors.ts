@@ -3,6 +3,8 @@
  * them and the HTTP layer maps them; messages are for people and may change.
  */
 
+import { AppError } from '../../common/app-error.js';
+
 export type MerkleProofErrorCode =
   /** A size or index is not a non-negative safe integer. */
   | 'BAD_TREE_SIZE'
@@ -23,7 +25,7 @@ export type MerkleProofErrorCode =
   /** The proof is well-formed but the recomputed root differs from the expected one. */
   | 'ROOT_MISMATCH';
 
-export class MerkleProofError extends Error {
+export class MerkleProofError extends AppError {
   override readonly name = 'MerkleProofError';
 
   constructor(
@@ -41,7 +43,7 @@ export type NodeReaderErrorCode =
   | 'READER_BAD_HASH';
 
 /** A NodeReader broke its contract; the stored tree may be incomplete or corrupt. */
-export class NodeReaderError extends Error {
+export class NodeReaderError extends AppError {
   override readonly name = 'NodeReaderError';
 
   constructor(

@@ -16,6 +16,7 @@ import { MerkleProofError } from './errors.js';
 import { rootFromFrontier } from './append.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
 import { completeSubtrees, type NodeId, type StoredNode } from './range.js';
+import { AppError } from '../../common/app-error.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
@@ -155,9 +156,10 @@ export type TileRequest = { kind: 'hashes'; level: number; index: number; width:
 /** The highest tile level the spec allows in a path. */
 export const MAX_TILE_PATH_LEVEL = 63;
 
-export class TilePathError extends Error {
+export class TilePathError extends AppError {
   override readonly name = 'TilePathError';
   readonly code = 'BAD_TILE_PATH';
+  override readonly status = 400;
 }
 
 /**

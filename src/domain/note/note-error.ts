@@ -1,5 +1,7 @@
 /** Typed errors of C2SP signed notes. Codes are stable; messages are for people. */
 
+import { AppError } from '../../common/app-error.js';
+
 export type NoteErrorCode =
   /** Not a signed note: bad UTF-8, control characters, no blank line, a bad signature line. */
   | 'MALFORMED_NOTE'
@@ -18,7 +20,7 @@ export type NoteErrorCode =
   /** The note text is not a tlog-checkpoint body (origin, tree size, base64 root hash). */
   | 'BAD_CHECKPOINT';
 
-export class NoteError extends Error {
+export class NoteError extends AppError {
   override readonly name = 'NoteError';
 
   constructor(

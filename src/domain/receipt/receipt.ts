@@ -9,6 +9,7 @@ import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { Jwks } from '../checkpoint/signing-key.js';
 import { ledgerEntryLeafHash, type LedgerEntry } from '../ledger-entry/ledger-entry.js';
 import { verifyInclusion } from '../merkle/verifier.js';
+import { AppError } from '../../common/app-error.js';
 
 export interface Receipt {
   entry: LedgerEntry;
@@ -36,7 +37,7 @@ export type ReceiptVerificationErrorCode =
   /** The checkpoint is about another tree size. */
   | 'TREE_SIZE_MISMATCH';
 
-export class ReceiptVerificationError extends Error {
+export class ReceiptVerificationError extends AppError {
   override readonly name = 'ReceiptVerificationError';
 
   constructor(

@@ -1,5 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { CanonicalRecord, SourceFormat } from '../../domain/record/canonical-record.js';
+import { AppError } from '../../common/app-error.js';
 
 /**
  * The contract every gateway adapter implements (issue 5): raw bytes from Kafka or HTTP in,
@@ -35,7 +36,7 @@ export interface Adapter {
  * Undecodable input. `code` is stable (it becomes the quarantine reason code); `message` is for a
  * person reading the dead-letter queue and never quotes payload values that could be secrets.
  */
-export class DecodeError extends Error {
+export class DecodeError extends AppError {
   constructor(
     readonly code: string,
     message: string,

@@ -5,8 +5,11 @@
  * Pure; errors never quote the body (V8's JSON.parse messages carry a snippet of the input).
  */
 
-export class BodySplitError extends Error {
+import { AppError } from '../../common/app-error.js';
+
+export class BodySplitError extends AppError {
   readonly code = 'INGEST_REJECTED';
+  override readonly status = 400;
   readonly errors: Array<{ index: number; errors: string[] }>;
   constructor(reason: string) {
     super(reason);

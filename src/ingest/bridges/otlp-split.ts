@@ -5,8 +5,11 @@
  * export with it, and spans that are not GenAI inference calls never reach the topic. Pure.
  */
 
-export class OtlpRequestError extends Error {
+import { AppError } from '../../common/app-error.js';
+
+export class OtlpRequestError extends AppError {
   readonly code = 'OTLP_INVALID';
+  override readonly status = 400;
 }
 
 export interface OtlpSpanPayload {

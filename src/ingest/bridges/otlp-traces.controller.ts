@@ -1,10 +1,10 @@
 import { Body, Controller, Headers, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../../auth/jwt-auth.guard.js';
+import { AppError, INTERNAL_ERROR_STATUS } from '../../common/app-error.js';
 import { withTokenTenant } from '../http-ingest.service.js';
 import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AnonymousOutsideProduction, Roles } from '../../auth/roles.decorator.js';
-import { OtlpRequestError } from './otlp-split.js';
 import { OtlpTracesService, type OtlpExportResponse } from './otlp-traces.service.js';
 
 /** google.rpc.Status, the body of an OTLP/HTTP error response. */
@@ -47,12 +47,13 @@ export class OtlpTracesController {
     try {
       return await this.otlp.export(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal));
     } catch (e) {
-      const err = e as Error & { code?: string; errors?: Array<{ errors: string[] }> };
-      if (e instanceof OtlpRequestError || err.code === 'INGEST_REJECTED') {
+      // A client error (an unreadable export, a wrong format header) is not worth retrying.
+      if (e instanceof AppError && e.status < INTERNAL_ERROR_STATUS) {
+        const { errors } = e as { errors?: Array<{ errors: string[] }> };
         res.status(400);
-        return { code: GRPC_INVALID_ARGUMENT, message: err.errors?.flatMap((x) => x.errors).join('; ') || err.message };
+        return { code: GRPC_INVALID_ARGUMENT, message: errors?.flatMap((x) => x.errors).join('; ') || e.message };
       }
-      this.log.error(`OTLP export not taken (503): ${err.message}`);
+      this.log.error(`OTLP export not taken (503): ${(e as Error).message}`);
       res.status(503);
       return { code: GRPC_UNAVAILABLE, message: 'the ledger could not take the spans now; retry' };
     }

@@ -2,6 +2,7 @@
  * What the bundle verifier reports: the first problem it finds, where it is, with a stable
  * code (docs/bundle-format.md §9). Every check stops the verification by throwing one.
  */
+import { AppError } from '../../../common/app-error.js';
 import type { TenantChainFault } from '../../ledger-entry/tenant-chain.js';
 
 export type BundleProblemCode =
@@ -58,11 +59,13 @@ export interface BundleProblem {
 /** Where a problem is: a problem without its code and message. */
 export type ProblemPlace = Omit<BundleProblem, 'code' | 'message'>;
 
-export class BundleVerificationError extends Error {
+export class BundleVerificationError extends AppError {
   override readonly name = 'BundleVerificationError';
+  readonly code: BundleProblemCode;
 
   constructor(readonly problem: BundleProblem) {
     super(describeProblem(problem));
+    this.code = problem.code;
   }
 }
 
