@@ -1,38 +1,26 @@
-import 'reflect-metadata';
+/**
+ * Request and trace lookups and a one-hour incident reconstruction, p50/p99, through the same
+ * repositories and service the API uses, on the bench's ledger topped up to --records rows.
+ */
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../database/data-source-options.js';
-import type { Principal, TenantScope } from '../auth/principal.js';
-import { DecisionsRepository } from './decisions/decisions.repository.js';
-import { IncidentsRepository } from './incidents/incidents.repository.js';
-import { IncidentsService } from './incidents/incidents.service.js';
+import type { Principal, TenantScope } from '../../src/auth/principal.js';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { DecisionsRepository } from '../../src/query/decisions/decisions.repository.js';
+import { IncidentsRepository } from '../../src/query/incidents/incidents.repository.js';
+import { IncidentsService } from '../../src/query/incidents/incidents.service.js';
+import type { BenchFigure, BenchHook, BenchHookContext } from '../lib/hooks.js';
 
-/**
- * `npm run bench` hook (bench/lib/hooks.ts): request and trace lookups and a one-hour incident
- * reconstruction, p50/p99, through the same repositories and service the API uses, on the
- * bench's ledger topped up to --records rows. Structural types so src/ does not import bench/.
- */
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-  pass?: boolean;
-  note?: string;
-}
-
-interface HookContext {
-  databaseUrl: string;
-  records: number;
-  quick: boolean;
-  seedRecords(n: number): Promise<{ rows: number; seconds: number }>;
-  log(message: string): void;
-}
-
-/** The issue's target for point lookups at 10M records (here: at --records). */
+/** The target for point lookups, set at 10M records (bench/README.md); here measured at --records. */
 const LOOKUP_P99_TARGET_MS = 5;
 
-export async function runBench(ctx: HookContext): Promise<Figure[]> {
+export const queryHook: BenchHook = {
+  section: 'query: request/trace lookup, 1-hour incident reconstruction',
+  source: 'bench/hooks/query.ts',
+  run: measureQueries,
+};
+
+async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
   const db = new DataSource({ ...dataSourceOptions({ url: ctx.databaseUrl, poolSize: 2 }), applicationName: 'routing-ledger-query-bench' } as never);
   await db.initialize();
   try {
@@ -72,7 +60,7 @@ export async function runBench(ctx: HookContext): Promise<Figure[]> {
   }
 }
 
-function lookupFigure(name: string, ms: number[]): Figure {
+function lookupFigure(name: string, ms: number[]): BenchFigure {
   const p99 = pct(ms, 0.99);
   return { name, value: p99, unit: 'ms p99', target: `p99 < ${LOOKUP_P99_TARGET_MS} ms`, pass: p99 < LOOKUP_P99_TARGET_MS, note: `p50 ${pct(ms, 0.5).toFixed(2)} ms over ${ms.length} lookups` };
 }

@@ -1,7 +1,6 @@
 /**
- * What `npm run bench` calls to measure audit bundles (issue 7): export and verify rates in
- * records/s and peak memory, at any size (the bench uses 100k and 1M records). The harness
- * itself lives elsewhere; this module only seeds and measures.
+ * Export and offline verification of audit bundles: rates in records/s and peak memory, at any
+ * size (`--export-records`; 100k and 1M are the sizes bench/README.md reports).
  *
  *   const seeded = await seedExportBenchLedger({ databaseUrl, records: 100_000 });
  *   const exp = await measureExport({ databaseUrl, signingKeyJwk: seeded.signingKeyJwk, query: seeded.query, outFile });
@@ -9,8 +8,9 @@
  *
  * Export and verify each run in a fresh `node` child process, so `peakRssBytes` is that
  * process's own high-water mark: VmHWM from /proc/self/status, because getrusage maxRSS of a
- * child inherits the parent's high-water mark across fork+exec. Both need the
- * compiled tree (`npm run build`). The database must be migrated.
+ * child inherits the parent's high-water mark across fork+exec (a parent at 400 MiB: the child
+ * reports 404 MiB, its VmHWM 39 MiB). Both need the compiled tree (`npm run build`). The
+ * database must be migrated.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -21,18 +21,51 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { loadConfig } from '../config/app-config.js';
-import { ConfigModule } from '../config/config.module.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
-import type { ExportQuery } from '../domain/bundle/bundle-format.js';
-import { exportPrivateJwk, generateSigningKey, type Jwks } from '../domain/checkpoint/signing-key.js';
-import type { CanonicalRecord } from '../domain/record/canonical-record.js';
-import { LedgerAppendService } from '../ledger/ledger-append.service.js';
-import { LedgerModule } from '../ledger/ledger.module.js';
-import { SigningKeyService } from '../ledger/signing-key.service.js';
-import { MetricsModule } from '../metrics/metrics.module.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { ConfigModule } from '../../src/config/config.module.js';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import type { ExportQuery } from '../../src/domain/bundle/bundle-format.js';
+import { exportPrivateJwk, generateSigningKey, type Jwks } from '../../src/domain/checkpoint/signing-key.js';
+import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
+import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
+import { LedgerModule } from '../../src/ledger/ledger.module.js';
+import { SigningKeyService } from '../../src/ledger/signing-key.service.js';
+import { MetricsModule } from '../../src/metrics/metrics.module.js';
+import type { BenchFigure, BenchHook, BenchHookContext } from '../lib/hooks.js';
 
 const run = promisify(execFile);
+
+export const exportHook: BenchHook = {
+  section: 'export + offline verification',
+  source: 'bench/hooks/export.ts',
+  run: measureExportAndVerify,
+};
+
+const RSS_NOTE = 'VmHWM of the child process that did the work (its own high-water mark)';
+
+/**
+ * Seeds a ledger through LedgerAppendService on a database of its own, exports one tenant's
+ * bundle in a child process and verifies it offline in another (each child's own peak RSS).
+ */
+async function measureExportAndVerify(ctx: BenchHookContext): Promise<BenchFigure[]> {
+  const db = await ctx.createDatabase();
+  const t = performance.now();
+  ctx.log(`6. export: seeding ${ctx.exportRecords} records through LedgerAppendService…`);
+  const seeded = await seedExportBenchLedger({ databaseUrl: db.url, records: ctx.exportRecords });
+  const seedS = (performance.now() - t) / 1000;
+  const outFile = `${ctx.tmpDir}/bench-bundle.tar`;
+  ctx.log('6. export: export, then offline verification…');
+  const exp = await measureExport({ databaseUrl: db.url, signingKeyJwk: seeded.signingKeyJwk, query: seeded.query, outFile });
+  const ver = await measureVerify({ file: outFile, jwks: seeded.jwks });
+  const mib = (b: number) => b / 1048576;
+  return [
+    { name: `export, ${exp.records.toLocaleString('en')} records (one tenant)`, value: exp.recordsPerSecond, unit: 'records/s', target: '≥ 50,000', pass: exp.recordsPerSecond >= 50_000, note: `${exp.seconds.toFixed(2)} s, CPU ${exp.cpuSeconds.toFixed(2)} s, bundle ${mib(exp.bundleBytes).toFixed(1)} MiB` },
+    { name: 'export: peak RSS of the exporting process', value: mib(exp.peakRssBytes), unit: 'MiB', note: RSS_NOTE },
+    { name: `offline verification, ${ver.records.toLocaleString('en')} records`, value: ver.recordsPerSecond, unit: 'records/s', target: '≥ 100,000', pass: ver.recordsPerSecond >= 100_000, note: `${ver.seconds.toFixed(2)} s, CPU ${ver.cpuSeconds.toFixed(2)} s` },
+    { name: 'verification: peak RSS of the verifying process', value: mib(ver.peakRssBytes), unit: 'MiB', note: RSS_NOTE },
+    { name: 'seeding the export ledger (LedgerAppendService)', value: seedS, unit: 's' },
+  ];
+}
 
 export interface RateMeasurement {
   records: number;
