@@ -55,14 +55,38 @@ async function measureExportAndVerify(ctx: BenchHookContext): Promise<BenchFigur
   const seedS = (performance.now() - t) / 1000;
   const outFile = `${ctx.tmpDir}/bench-bundle.tar`;
   ctx.log('6. export: export, then offline verification…');
-  const exp = await measureExport({ databaseUrl: db.url, signingKeyJwk: seeded.signingKeyJwk, query: seeded.query, outFile });
+  const exp = await measureExport({
+    databaseUrl: db.url,
+    signingKeyJwk: seeded.signingKeyJwk,
+    query: seeded.query,
+    outFile,
+  });
   const ver = await measureVerify({ file: outFile, jwks: seeded.jwks });
   const mib = (b: number) => b / 1048576;
   return [
-    { name: `export, ${exp.records.toLocaleString('en')} records (one tenant)`, value: exp.recordsPerSecond, unit: 'records/s', target: '≥ 50,000', pass: exp.recordsPerSecond >= 50_000, note: `${exp.seconds.toFixed(2)} s, CPU ${exp.cpuSeconds.toFixed(2)} s, bundle ${mib(exp.bundleBytes).toFixed(1)} MiB` },
+    {
+      name: `export, ${exp.records.toLocaleString('en')} records (one tenant)`,
+      value: exp.recordsPerSecond,
+      unit: 'records/s',
+      target: '≥ 50,000',
+      pass: exp.recordsPerSecond >= 50_000,
+      note: `${exp.seconds.toFixed(2)} s, CPU ${exp.cpuSeconds.toFixed(2)} s, bundle ${mib(exp.bundleBytes).toFixed(1)} MiB`,
+    },
     { name: 'export: peak RSS of the exporting process', value: mib(exp.peakRssBytes), unit: 'MiB', note: RSS_NOTE },
-    { name: `offline verification, ${ver.records.toLocaleString('en')} records`, value: ver.recordsPerSecond, unit: 'records/s', target: '≥ 100,000', pass: ver.recordsPerSecond >= 100_000, note: `${ver.seconds.toFixed(2)} s, CPU ${ver.cpuSeconds.toFixed(2)} s` },
-    { name: 'verification: peak RSS of the verifying process', value: mib(ver.peakRssBytes), unit: 'MiB', note: RSS_NOTE },
+    {
+      name: `offline verification, ${ver.records.toLocaleString('en')} records`,
+      value: ver.recordsPerSecond,
+      unit: 'records/s',
+      target: '≥ 100,000',
+      pass: ver.recordsPerSecond >= 100_000,
+      note: `${ver.seconds.toFixed(2)} s, CPU ${ver.cpuSeconds.toFixed(2)} s`,
+    },
+    {
+      name: 'verification: peak RSS of the verifying process',
+      value: mib(ver.peakRssBytes),
+      unit: 'MiB',
+      note: RSS_NOTE,
+    },
     { name: 'seeding the export ledger (LedgerAppendService)', value: seedS, unit: 's' },
   ];
 }
@@ -111,9 +135,21 @@ export async function seedExportBenchLedger(opts: {
   const share = opts.tenantShare ?? 1;
   const key = await generateSigningKey();
   const signingKeyJwk = JSON.stringify(await exportPrivateJwk(key));
-  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9092', SIGNING_KEY_JWK: signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', DATA_DIR: '/tmp/routing-ledger-bench' });
+  const config = loadConfig({
+    DATABASE_URL: opts.databaseUrl,
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    SIGNING_KEY_JWK: signingKeyJwk,
+    DB_APP_ROLE: '',
+    NODE_ENV: 'test',
+    DATA_DIR: '/tmp/routing-ledger-bench',
+  });
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: shards + 1 })), MetricsModule, LedgerModule],
+    imports: [
+      ConfigModule.forRoot(config),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: shards + 1 })),
+      MetricsModule,
+      LedgerModule,
+    ],
   })
   class SeedModule {}
   const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error'] });
@@ -124,24 +160,41 @@ export async function seedExportBenchLedger(opts: {
     let done = 0;
     for (let b = 0; done < opts.records; b++) {
       // One batch per shard at a time, in parallel: each shard has its own writer, as in production.
-      await Promise.all(Array.from({ length: shards }, async (_, shard) => {
-        const n = Math.min(batchSize, opts.records - done - shard * batchSize);
-        if (n <= 0) return;
-        const items = [];
-        for (let k = 0; k < n; k++) {
-          const i = done + shard * batchSize + k;
-          const own = share >= 1 || (i * 7919) % 1000 < share * 1000;
-          if (own) tenantRecords++;
-          const offset = String(offsets[shard]++);
-          items.push({ kind: 'record' as const, offset, record: benchRecord(i, own ? BENCH_TENANT : `other-${i % 7}`, shard, offset) });
-        }
-        await append.appendBatch({ topic: BENCH_TOPIC, partition: shard, groupId: 'export-bench', items, nextOffset: String(offsets[shard]) });
-      }));
+      await Promise.all(
+        Array.from({ length: shards }, async (_, shard) => {
+          const n = Math.min(batchSize, opts.records - done - shard * batchSize);
+          if (n <= 0) return;
+          const items = [];
+          for (let k = 0; k < n; k++) {
+            const i = done + shard * batchSize + k;
+            const own = share >= 1 || (i * 7919) % 1000 < share * 1000;
+            if (own) tenantRecords++;
+            const offset = String(offsets[shard]++);
+            items.push({
+              kind: 'record' as const,
+              offset,
+              record: benchRecord(i, own ? BENCH_TENANT : `other-${i % 7}`, shard, offset),
+            });
+          }
+          await append.appendBatch({
+            topic: BENCH_TOPIC,
+            partition: shard,
+            groupId: 'export-bench',
+            items,
+            nextOffset: String(offsets[shard]),
+          });
+        }),
+      );
       done = Math.min(opts.records, done + shards * batchSize);
       opts.onProgress?.(done);
     }
     const jwks = (await app.get(SigningKeyService).jwks()) as Jwks;
-    const query: ExportQuery = { tenant: BENCH_TENANT, from: new Date(BENCH_T0).toISOString(), to: new Date(BENCH_T0 + (opts.records + 1) * 10).toISOString(), filters: {} };
+    const query: ExportQuery = {
+      tenant: BENCH_TENANT,
+      from: new Date(BENCH_T0).toISOString(),
+      to: new Date(BENCH_T0 + (opts.records + 1) * 10).toISOString(),
+      filters: {},
+    };
     return { query, signingKeyJwk, jwks, tenantRecordsInRange: tenantRecords };
   } finally {
     await app.close();
@@ -149,7 +202,13 @@ export async function seedExportBenchLedger(opts: {
 }
 
 /** Exports `query` from the database into `outFile` in a child process; rate and peak memory. */
-export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: string; query: ExportQuery; outFile: string; origin?: string }): Promise<RateMeasurement> {
+export async function measureExport(opts: {
+  databaseUrl: string;
+  signingKeyJwk: string;
+  query: ExportQuery;
+  outFile: string;
+  origin?: string;
+}): Promise<RateMeasurement> {
   const module = distModule('src/export/standalone-export.js');
   const script = `
     import { readFileSync } from 'node:fs';
@@ -161,7 +220,14 @@ export async function measureExport(opts: { databaseUrl: string; signingKeyJwk: 
     const u = process.resourceUsage();
     process.stdout.write(JSON.stringify({ records: r.manifest.counts.records, ms, maxRss: peak(), bytes: r.size, cpuUs: u.userCPUTime + u.systemCPUTime }));
     process.exit(0);`;
-  const env = { ...process.env, DATABASE_URL: opts.databaseUrl, SIGNING_KEY_JWK: opts.signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', ...(opts.origin ? { LEDGER_ORIGIN: opts.origin } : {}) };
+  const env = {
+    ...process.env,
+    DATABASE_URL: opts.databaseUrl,
+    SIGNING_KEY_JWK: opts.signingKeyJwk,
+    DB_APP_ROLE: '',
+    NODE_ENV: 'test',
+    ...(opts.origin ? { LEDGER_ORIGIN: opts.origin } : {}),
+  };
   return measured(await run(process.execPath, ['--input-type=module', '-e', script], { env, maxBuffer: 1 << 20 }));
 }
 
@@ -185,7 +251,14 @@ export async function measureVerify(opts: { file: string; jwks?: Jwks }): Promis
 function measured(out: { stdout: string }): RateMeasurement {
   const r = JSON.parse(out.stdout) as { records: number; ms: number; maxRss: number; bytes: number; cpuUs: number };
   const seconds = r.ms / 1000;
-  return { records: r.records, seconds, recordsPerSecond: r.records / seconds, peakRssBytes: r.maxRss, bundleBytes: r.bytes, cpuSeconds: r.cpuUs / 1e6 };
+  return {
+    records: r.records,
+    seconds,
+    recordsPerSecond: r.records / seconds,
+    peakRssBytes: r.maxRss,
+    bundleBytes: r.bytes,
+    cpuSeconds: r.cpuUs / 1e6,
+  };
 }
 
 function benchRecord(i: number, tenant: string, partition: number, offset: string): CanonicalRecord {
@@ -200,7 +273,13 @@ function benchRecord(i: number, tenant: string, partition: number, offset: strin
     requested_model: 'gpt-smart',
     resolved_model: { value: i % 5 === 0 ? 'claude-sonnet-4' : 'gpt-4.1', asserted_by: 'gateway' },
     provider: i % 5 === 0 ? 'anthropic' : 'openai',
-    attempts: { completeness: 'full', count: 1, items: [{ index: 0, provider: i % 5 === 0 ? 'anthropic' : 'openai', status: 'success', latency_ms: 100 + (i % 900) }] },
+    attempts: {
+      completeness: 'full',
+      count: 1,
+      items: [
+        { index: 0, provider: i % 5 === 0 ? 'anthropic' : 'openai', status: 'success', latency_ms: 100 + (i % 900) },
+      ],
+    },
     fallback_used: false,
     usage: { input_tokens: 100 + (i % 900), output_tokens: 20 + (i % 300) },
     cost: { amount: '0.0042', currency: 'USD', source: 'gateway' },
@@ -213,7 +292,11 @@ function benchRecord(i: number, tenant: string, partition: number, offset: strin
 function distModule(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'routing-ledger') break;
+    if (
+      existsSync(join(dir, 'package.json')) &&
+      JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'routing-ledger'
+    )
+      break;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('routing-ledger package root not found');
     dir = parent;

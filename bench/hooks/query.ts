@@ -21,7 +21,10 @@ export const queryHook: BenchHook = {
 };
 
 async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
-  const db = new DataSource({ ...dataSourceOptions({ url: ctx.databaseUrl, poolSize: 2 }), applicationName: 'routing-ledger-query-bench' } as never);
+  const db = new DataSource({
+    ...dataSourceOptions({ url: ctx.databaseUrl, poolSize: 2 }),
+    applicationName: 'routing-ledger-query-bench',
+  } as never);
   await db.initialize();
   try {
     const have = Number((await db.query('SELECT count(*) AS n FROM records'))[0].n);
@@ -32,11 +35,12 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
     await db.query('ANALYZE records');
     const rows = Number((await db.query('SELECT count(*) AS n FROM records'))[0].n);
     const n = ctx.quick ? 50 : 300;
-    const samples: Array<{ request_id: string; trace_id: string; tenant_id: string; occurred_at: Date }> = await db.query(
-      `SELECT request_id, trace_id, tenant_id, occurred_at FROM records TABLESAMPLE SYSTEM (2)
+    const samples: Array<{ request_id: string; trace_id: string; tenant_id: string; occurred_at: Date }> =
+      await db.query(
+        `SELECT request_id, trace_id, tenant_id, occurred_at FROM records TABLESAMPLE SYSTEM (2)
        WHERE trace_id IS NOT NULL ORDER BY random() LIMIT $1`,
-      [n],
-    );
+        [n],
+      );
     const decisions = new DecisionsRepository(db);
     const incidents = new IncidentsService(new IncidentsRepository(db), () => new Date());
     const scopeOf = (tenant: string): TenantScope => ({ kind: 'tenants', tenants: [tenant] });
@@ -46,14 +50,26 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
     const trace = await timeEach(samples, (s) => decisions.byTraceId(scopeOf(s.tenant_id), s.trace_id));
     const hourSamples = samples.slice(0, ctx.quick ? 5 : 30);
     const incident = await timeEach(hourSamples, (s) =>
-      incidents.reconstruct({ from: new Date(s.occurred_at.getTime() - 1_800_000).toISOString(), to: new Date(s.occurred_at.getTime() + 1_800_000).toISOString(), provider: 'openai' } as never, admin),
+      incidents.reconstruct(
+        {
+          from: new Date(s.occurred_at.getTime() - 1_800_000).toISOString(),
+          to: new Date(s.occurred_at.getTime() + 1_800_000).toISOString(),
+          provider: 'openai',
+        } as never,
+        admin,
+      ),
     );
 
     const at = `${rows.toLocaleString('en')} records`;
     return [
       lookupFigure(`request lookup (GET /v1/requests/{id}), ${at}`, request),
       lookupFigure(`trace lookup (GET /v1/traces/{id}), ${at}`, trace),
-      { name: `1-hour incident reconstruction (provider=openai, all tenants), ${at}`, value: pct(incident, 0.5), unit: 'ms p50', note: `p99 ${pct(incident, 0.99).toFixed(1)} ms over ${incident.length} windows` },
+      {
+        name: `1-hour incident reconstruction (provider=openai, all tenants), ${at}`,
+        value: pct(incident, 0.5),
+        unit: 'ms p50',
+        note: `p99 ${pct(incident, 0.99).toFixed(1)} ms over ${incident.length} windows`,
+      },
     ];
   } finally {
     await db.destroy();
@@ -62,7 +78,14 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
 
 function lookupFigure(name: string, ms: number[]): BenchFigure {
   const p99 = pct(ms, 0.99);
-  return { name, value: p99, unit: 'ms p99', target: `p99 < ${LOOKUP_P99_TARGET_MS} ms`, pass: p99 < LOOKUP_P99_TARGET_MS, note: `p50 ${pct(ms, 0.5).toFixed(2)} ms over ${ms.length} lookups` };
+  return {
+    name,
+    value: p99,
+    unit: 'ms p99',
+    target: `p99 < ${LOOKUP_P99_TARGET_MS} ms`,
+    pass: p99 < LOOKUP_P99_TARGET_MS,
+    note: `p50 ${pct(ms, 0.5).toFixed(2)} ms over ${ms.length} lookups`,
+  };
 }
 
 async function timeEach<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<number[]> {

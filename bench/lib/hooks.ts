@@ -74,5 +74,7 @@ export async function runHooks(ctx: BenchHookContext, hooks: readonly BenchHook[
 /** The hooks that failed, as one message naming each (undefined when all ran). */
 export function hookFailures(results: readonly HookResult[]): string | undefined {
   const failed = results.filter((r) => r.error !== undefined);
-  return failed.length === 0 ? undefined : `bench hook${failed.length > 1 ? 's' : ''} failed: ${failed.map((r) => `${r.source} (${r.error})`).join('; ')}`;
+  return failed.length === 0
+    ? undefined
+    : `bench hook${failed.length > 1 ? 's' : ''} failed: ${failed.map((r) => `${r.source} (${r.error})`).join('; ')}`;
 }

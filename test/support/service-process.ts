@@ -44,7 +44,10 @@ process.once('exit', () => {
 });
 
 /** `node <entry>` with `env` over this process's (NODE_ENV=test unless `env` sets it); PORT must be set. */
-export async function startServiceProcess(env: Record<string, string>, opts: StartServiceOptions = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  opts: StartServiceOptions = {},
+): Promise<ServiceProcess> {
   const port = Number(env.PORT);
   const entry = opts.entry ?? join(process.cwd(), 'dist', 'main.js');
   const child = spawn(process.execPath, [entry], {
@@ -87,7 +90,8 @@ export async function startServiceProcess(env: Record<string, string>, opts: Sta
     waitReady: (timeoutMs = 60_000) =>
       pollUntil(
         async () => {
-          if (!svc.alive()) throw new Error(`service exited (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`);
+          if (!svc.alive())
+            throw new Error(`service exited (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`);
           return (await readyStatus(svc)) === 200;
         },
         { timeoutMs, intervalMs: 100, what: () => `service on :${port} to become ready\n${out.slice(-3000)}` },

@@ -8,7 +8,8 @@ import { runMigrations } from '../../src/database/migrate.js';
  */
 
 /** The machine's PostgreSQL (trust auth); TEST_PG_URL (or BENCH_PG_URL) overrides it. A missing server fails the run. */
-export const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL =
+  process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** The URL of database `name` on the server of ADMIN_URL. */
 export function databaseUrl(name: string): string {
@@ -34,7 +35,8 @@ export const dropDatabase = (name: string) => adminQuery(`DROP DATABASE IF EXIST
 
 type Rows<T extends pg.QueryResultRow> = pg.QueryResult<T> | Array<pg.QueryResult<T>>;
 /** A multi-statement string answers an array of results: the last one is the one asked for. */
-const lastRows = <T extends pg.QueryResultRow>(res: Rows<T>): T[] => (Array.isArray(res) ? res[res.length - 1] : res).rows;
+const lastRows = <T extends pg.QueryResultRow>(res: Rows<T>): T[] =>
+  (Array.isArray(res) ? res[res.length - 1] : res).rows;
 
 export interface TestDatabase {
   url: string;
@@ -54,7 +56,8 @@ export async function createTestDatabase(prefix = 'rl_test', poolSize = 2): Prom
     url,
     name,
     pool,
-    query: async <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) => lastRows<T>((await pool.query(sql, params)) as Rows<T>),
+    query: async <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) =>
+      lastRows<T>((await pool.query(sql, params)) as Rows<T>),
     drop: async () => {
       await pool.end().catch(() => undefined);
       await dropDatabase(name);
