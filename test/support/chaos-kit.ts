@@ -53,7 +53,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // ---------------------------------------------------------------------------------------------
 // The service as a child process
 
-/** The service on the chaos suite's build (DIST), through the one launcher. */
+/** The service (service-process.ts) run from the chaos suite's build, DIST. */
 export type ChaosService = ServiceProcess;
 
 export function startService(env: Record<string, string>, opts: Omit<StartServiceOptions, 'entry'> = {}): Promise<ChaosService> {

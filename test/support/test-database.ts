@@ -7,7 +7,7 @@ import { runMigrations } from '../../src/database/migrate.js';
  * under a unique name, migrate it, drop it. The bench compiles this file too (tsconfig.build.json).
  */
 
-/** The machine's PostgreSQL (trust auth); TEST_PG_URL (or BENCH_PG_URL) overrides it. A missing server fails the run. */
+/** The machine's PostgreSQL (trust auth); BENCH_PG_URL, else TEST_PG_URL, overrides it. A missing server fails the run. */
 export const ADMIN_URL =
   process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
