@@ -1,5 +1,5 @@
 /**
- * EXPLAIN check of the query paths (issue 6): seeds a throwaway database with synthetic
+ * EXPLAIN check of the query paths: seeds a throwaway database with synthetic
  * `records` rows (1M by default, generated in SQL), then EXPLAIN ANALYZEs the exact SQL the
  * query repositories issue and fails when a request, trace or incident query plans a
  * sequential scan of `records`. Decisions, findings, alias-history and coverage plans are
@@ -8,24 +8,23 @@
  *   node dist/bench/query-explain.js [--rows 1000000] [--keep] [--json PATH] [--plans]
  *   node dist/bench/query-explain.js --database-url URL   (explain an already seeded database)
  *
- * The bench can call `explainQueryPaths(pool)` on a database it already filled, or
- * `runQueryExplain()` for the whole thing. Exit code 1 when a must-not-seq-scan plan does.
+ * The bench runs `queryExplainHook` (`explainQueryPaths` on the pipeline's ledger); `runQueryExplain()`
+ * does the whole thing. Exit code 1 when a must-not-seq-scan plan does.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { TenantScope } from '../src/auth/principal.js';
-import { runMigrations } from '../src/database/migrate.js';
 import { DecisionsRepository } from '../src/query/decisions/decisions.repository.js';
 import { FindingsRepository } from '../src/query/findings/findings.repository.js';
 import { IncidentsRepository } from '../src/query/incidents/incidents.repository.js';
 import { summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
+import { createTestDatabase } from '../test/support/test-database.js';
+import type { BenchFigure, BenchHook, BenchHookContext } from './lib/hooks.js';
 
-const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const DEFAULT_ROWS = 1_000_000;
 /** Synthetic traffic spans this many days, ending at SPAN_END. */
 const SPAN_DAYS = 30;
@@ -34,7 +33,7 @@ const TENANTS = 50;
 const SEED_CHUNK = 250_000;
 
 export type QueryPath = 'request' | 'trace' | 'incident' | 'decisions' | 'findings' | 'alias-history' | 'coverage';
-/** Paths that must never plan a sequential scan of records (issue 6). */
+/** Paths that must never plan a sequential scan of records. */
 export const NO_SEQ_SCAN: readonly QueryPath[] = ['request', 'trace', 'incident'];
 
 export interface ExplainResult {
@@ -212,30 +211,54 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
 export async function runQueryExplain(opts: { rows?: number; keep?: boolean; log?: (m: string) => void } = {}): Promise<ExplainReport> {
   const log = opts.log ?? (() => undefined);
   const rows = opts.rows ?? DEFAULT_ROWS;
-  const name = `rl_explain_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const db = await createTestDatabase('rl_explain');
   try {
-    await runMigrations(url);
     const t0 = Date.now();
-    await seedSyntheticRecords(pool, rows, log);
+    await seedSyntheticRecords(db.pool, rows, log);
     const seedSeconds = (Date.now() - t0) / 1000;
-    const results = await explainQueryPaths(pool);
+    const results = await explainQueryPaths(db.pool);
     return { rows, seedSeconds, ok: results.every((r) => !(r.mustAvoidSeqScan && r.seqScanOnRecords)), results };
   } finally {
-    await pool.end();
     if (!opts.keep) {
-      const a = new pg.Client({ connectionString: ADMIN_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await db.drop();
     } else {
-      log(`kept database ${name}`);
+      await db.pool.end();
+      log(`kept database ${db.name}`);
     }
+  }
+}
+
+export const queryExplainHook: BenchHook = {
+  section: 'query plans: EXPLAIN ANALYZE of the query paths',
+  source: 'bench/query-explain.ts',
+  run: explainOnLedger,
+};
+
+/**
+ * One EXPLAIN ANALYZE per query on the pipeline's ledger, one line per query path: its slowest
+ * query, and whether any scans records. Single executions, not p50/p99: the lookup latency
+ * figures come from bench/hooks/query.ts.
+ */
+async function explainOnLedger(ctx: BenchHookContext): Promise<BenchFigure[]> {
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  try {
+    const results = await explainQueryPaths(pool);
+    const paths = [...new Set(results.map((r) => r.path))];
+    return paths.map((path) => {
+      const rs = results.filter((r) => r.path === path);
+      const slowest = rs.reduce((a, b) => (b.executionMs > a.executionMs ? b : a));
+      const scans = rs.filter((r) => r.seqScanOnRecords).length;
+      const must = rs.some((r) => r.mustAvoidSeqScan);
+      return {
+        name: `${path}: slowest of ${rs.length} queries`,
+        value: slowest.executionMs,
+        unit: 'ms',
+        pass: must ? scans === 0 : undefined,
+        note: `${slowest.name}; ${scans === 0 ? 'no sequential scan of records' : `${scans} scan records sequentially`}${must ? ' (must not)' : ''}; fastest ${Math.min(...rs.map((r) => r.executionMs)).toFixed(2)} ms; one EXPLAIN ANALYZE each`,
+      };
+    });
+  } finally {
+    await pool.end();
   }
 }
 

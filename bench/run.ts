@@ -14,22 +14,23 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createServer } from 'node:net';
 import type { Message } from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../tools/dev-kafka/dev-kafka.js';
 import { consumeAndCopy, consumeNoWork, copyBatches, copyInTransaction, createRecordsLikeTable, type CopyRun } from './lib/ceiling.js';
 import type { ConsumeRun } from './lib/consumers.js';
-import { benchEvent, createBenchDatabase, quantile, WIRE_HEADERS, wireOf, type BenchDatabase } from './lib/env.js';
-import { runHooks, type HookResult } from './lib/hooks.js';
+import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
+import { serviceEnv } from '../test/support/service-env.js';
+import { benchEvent, quantile, WIRE_HEADERS, wireOf } from './lib/env.js';
+import { hookFailures, runHooks, type HookResult } from './lib/hooks.js';
 import { GZIP_BYTES_PER_EVENT_BUDGET, kafkaClient, PARTITION_BUDGET_BYTES, preload, produceAtRate, topicOffsets, type PreloadResult } from './lib/kafka.js';
 import { appendCost, proofRates, seedShard, type AppendCost, type RateFigure } from './lib/ledger.js';
 import { naiveBaseline } from './lib/naive.js';
-import { cpuDelta, cpuSnapshot, PostgresBackends, watchPostgresBackends, type CpuDelta, type CpuSnapshot } from './lib/proc.js';
+import { cpuDelta, cpuSnapshot, PostgresBackends, watchPostgresBackends, type CpuSnapshot } from './lib/proc.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { recordCopyLine } from './lib/rows.js';
 import { scrapeMetrics, ServiceChild, waitConsumed } from './lib/service.js';
 import { stageBreakdown, type StageFigure } from './lib/stages.js';
-import { printReport, type Report } from './lib/report.js';
+import { printReport, type LatencyPhase, type Report } from './lib/report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,31 +89,6 @@ const BIG_SHARD = 1001;
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const cleanups: Array<() => Promise<unknown>> = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-interface LatencyPhase {
-  targetPerS: number;
-  producedPerS: number;
-  sent: number;
-  appended: number;
-  seconds: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  drainS: number;
-  cpu: CpuDelta;
-  trimmed: boolean;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync(dirname(OUT), { recursive: true });
@@ -128,7 +104,7 @@ async function main(): Promise<void> {
   });
   cleanups.push(() => dk.stop());
   const kafka = kafkaClient(dk.brokers, 'bench');
-  const db: BenchDatabase = await createBenchDatabase();
+  const db: TestDatabase = await createTestDatabase('rl_bench', 6);
   if (!args.keep) cleanups.push(() => db.drop());
   else log(`keeping database ${db.name}`);
   const watch = { broker: dk.pid };
@@ -190,26 +166,21 @@ async function main(): Promise<void> {
   log('3. pipeline: starting the service (child process)…');
   const dataDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
   if (!args.keep) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const port = await freePort();
   let joinSnap: CpuSnapshot | undefined;
   let joinedAt = 0;
   let svcPid = 0;
   let markJoined!: () => void;
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
-  const svc = await ServiceChild.start({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: dk.brokers.join(','),
-    PORT: String(port),
-    DATA_DIR: dataDir,
+  const env = await serviceEnv({ db, brokers: dk.brokers, dataDir }, {
     TOPIC_DECISIONS: TOPIC,
     TOPIC_DLQ: 'bench.dlq',
     TOPIC_CHECKPOINTS: 'bench.checkpoints',
     KAFKA_GROUP_ID: PIPELINE_GROUP,
     KAFKA_CLIENT_ID: 'bench-pipeline',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
-    NODE_ENV: 'test',
     BENCH_PROFILE_ON_JOIN: OPT.profile ? '1' : '0',
-  }, (at, pid) => {
+  });
+  const svc = await ServiceChild.start(env, (at, pid) => {
     // The snapshot is taken as the consumer's GROUP_JOIN message arrives.
     if (joinSnap) return;
     joinSnap = cpuSnapshot({ ...watch, service: pid });
@@ -224,7 +195,7 @@ async function main(): Promise<void> {
   const doneSnap = cpuSnapshot({ ...watch, service: svcPid });
   if (OPT.profile) await svc.request({ cmd: 'profile-stop', path: profilePath }, 'profile-stopped', 120_000);
   const afterThroughput = await svc.stats();
-  const metrics = await scrapeMetrics(port);
+  const metrics = await scrapeMetrics(Number(env.PORT));
   const [{ n: appendedS }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM records');
   const appended = Number(appendedS);
   const pipeSeconds = (doneAt - joinedAt) / 1000;
@@ -310,7 +281,7 @@ async function main(): Promise<void> {
     shards: shards.filter((s) => s.shard < PARTITIONS),
     seedRecords: (n) => seedRecords(db, n),
     createDatabase: async () => {
-      const extra = await createBenchDatabase('rl_bench_hook');
+      const extra = await createTestDatabase('rl_bench_hook');
       cleanups.push(() => extra.drop());
       return { url: extra.url };
     },
@@ -362,10 +333,12 @@ async function main(): Promise<void> {
   writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
   printReport(report);
   process.stdout.write(`\nresults: ${OUT}\n`);
+  const failed = hookFailures(hooks);
+  if (failed) throw new Error(failed);
 }
 
 /** Bulk-loads `n` records rows of the real shape into `records` (for the section-6 hooks). */
-async function seedRecords(db: BenchDatabase, n: number): Promise<{ rows: number; seconds: number }> {
+async function seedRecords(db: TestDatabase, n: number): Promise<{ rows: number; seconds: number }> {
   const t = performance.now();
   const [{ c }] = await db.query<{ c: string }>('SELECT count(*) AS c FROM records WHERE shard >= 10000');
   const base = Number(c);

@@ -1,12 +1,12 @@
 /**
  * The real service (createApp + AppModule, the code `node dist/main.js` runs), started by the
- * benchmark as a child process with an IPC channel so that the bench can:
+ * benchmark through test/support/service-process.ts with an IPC channel so that the bench can:
  *  - learn the instant the ingest consumer joined its group (rates exclude the 3 s join);
  *  - start and stop a V8 CPU profile around exactly the measured window (node:inspector,
  *    the same sampler as `node --cpu-prof`);
  *  - read the child's own CPU time and peak RSS.
  * Nothing of the service is replaced: the only hook is a GROUP_JOIN listener added to the
- * consumer the service creates.
+ * consumer the service creates; SIGTERM closes it as it closes `node dist/main.js`.
  */
 import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
@@ -16,13 +16,13 @@ import { createApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { KafkaClientService } from '../src/ingest/kafka-client.service.js';
 
-type Command = { cmd: 'profile-start' } | { cmd: 'profile-stop'; path: string } | { cmd: 'stats' } | { cmd: 'stop' };
+type Command = { cmd: 'profile-start' } | { cmd: 'profile-stop'; path: string } | { cmd: 'stats' };
 
 const send = (m: object) => process.send?.(m);
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const app = await createApp(config, { shutdownHooks: false });
+  const app = await createApp(config);
   const session = new Session();
   session.connect();
   let profiling = false;
@@ -64,14 +64,9 @@ async function main(): Promise<void> {
           send({ type: 'stats', cpuS: (u.user + u.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024, rssMiB: process.memoryUsage().rss / 1048576 });
           break;
         }
-        case 'stop':
-          await app.close();
-          send({ type: 'stopped' });
-          process.exit(0);
       }
     })().catch((e: Error) => send({ type: 'error', message: e.stack ?? e.message }));
   });
-  send({ type: 'listening', port: config.port });
 }
 
 main().catch((e: Error) => {

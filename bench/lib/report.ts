@@ -8,7 +8,8 @@ import type { CpuDelta } from './proc.js';
 import type { ProfileSummary } from './profile.js';
 import type { StageFigure } from './stages.js';
 
-interface LatencyPhase {
+/** One fixed-rate latency phase of section 3. */
+export interface LatencyPhase {
   targetPerS: number;
   producedPerS: number;
   sent: number;
@@ -151,7 +152,7 @@ export function printReport(r: Report): void {
   const stored = b.heap + b.toast + b.merkleNodes;
   row('storage per record without indexes (heap + TOAST + Merkle tiles)', `${n0(stored)} B`, `target ≤ 1,536 B  ${stored <= 1536 ? 'PASS' : 'MISS'}`);
   for (const h of r.hooks) {
-    if (!h.ran) row(h.section.slice(0, 62), 'skipped', h.note ?? '');
+    if (h.error !== undefined) row(h.section.slice(0, 62), 'FAILED', `${h.source}: ${h.error}`);
     for (const f of h.figures) row(`  ${f.name}`.slice(0, 62), `${n2(f.value)} ${f.unit}`, `${f.target ? `target ${f.target} ` : ''}${f.pass === undefined ? '' : f.pass ? 'PASS' : 'MISS'}${f.note ? ` ${f.note}` : ''}`);
   }
   process.stdout.write(lines.join('\n') + '\n');

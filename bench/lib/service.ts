@@ -1,12 +1,13 @@
 /**
- * The service as a child process (bench/service-child.ts → createApp of the real AppModule),
- * and waiting for it to consume a topic up to its high watermarks (consumed_offsets in
- * PostgreSQL is the service's own record of what it has durably appended).
+ * The service as a child process (test/support/service-process.ts running
+ * bench/service-child.ts → createApp of the real AppModule) and its IPC requests, and waiting for
+ * it to consume a topic up to its high watermarks (consumed_offsets in PostgreSQL is the
+ * service's own record of what it has durably appended).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
+import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
 import { sleep } from './env.js';
 import { topicOffsets } from './kafka.js';
 
@@ -18,73 +19,60 @@ interface ChildMessage {
 }
 
 export class ServiceChild {
-  private out = '';
+  private errors = '';
   private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }> = [];
-  private exitCode: number | null | undefined;
 
-  private constructor(readonly child: ChildProcess, private readonly onJoined?: (at: number, pid: number) => void) {
-    const keep = (b: Buffer) => {
-      this.out = (this.out + b.toString()).slice(-100_000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    child.on('message', (m: ChildMessage) => {
-      if (m.type === 'joined') this.onJoined?.(m.at as number, child.pid!);
+  private constructor(private readonly proc: ServiceProcess, private readonly onJoined?: (at: number, pid: number) => void) {
+    proc.child.on('message', (m: ChildMessage) => {
+      if (m.type === 'joined') this.onJoined?.(m.at as number, proc.pid);
       if (m.type === 'error') {
-        this.out += `\n[bench] child error: ${String(m.message)}\n`;
+        this.errors += `\n[bench] child error: ${String(m.message)}\n`;
         for (const w of this.waiters.splice(0)) w.reject(new Error(`service child: ${String(m.message)}`));
       }
       const i = this.waiters.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
     });
-    child.once('exit', (code) => {
-      this.exitCode = code;
-    });
   }
 
   /** `onJoined` runs as the consumer's GROUP_JOIN message arrives (before start() resolves: the join happens inside listen()). */
   static async start(env: Record<string, string>, onJoined?: (at: number, pid: number) => void): Promise<ServiceChild> {
-    const child = fork(CHILD_ENTRY, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    const svc = new ServiceChild(child, onJoined);
-    await svc.waitFor('listening', 60_000);
+    const proc = await startServiceProcess(env, { entry: CHILD_ENTRY, ipc: true, waitReady: false });
+    const svc = new ServiceChild(proc, onJoined);
+    await proc.waitReady();
     return svc;
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.proc.pid;
   }
 
   output(): string {
-    return this.out;
+    return this.proc.output() + this.errors;
   }
 
   waitFor(type: string, timeoutMs = 30_000): Promise<ChildMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`service child: no '${type}' within ${timeoutMs} ms (exit ${this.exitCode})\n${this.out.slice(-3000)}`)), timeoutMs);
-      const onExit = (code: number | null) => {
-        clearTimeout(timer);
-        reject(new Error(`service child exited (${code}) while waiting for '${type}'\n${this.out.slice(-3000)}`));
-      };
-      this.child.once('exit', onExit);
-      this.waiters.push({
+      const waiter = {
         type,
-        resolve: (m) => {
+        resolve: (m: ChildMessage) => {
           clearTimeout(timer);
-          this.child.off('exit', onExit);
           resolve(m);
         },
-        reject: (e) => {
+        reject: (e: Error) => {
           clearTimeout(timer);
-          this.child.off('exit', onExit);
+          this.waiters = this.waiters.filter((w) => w !== waiter);
           reject(e);
         },
-      });
+      };
+      const timer = setTimeout(() => waiter.reject(new Error(`service child: no '${type}' within ${timeoutMs} ms\n${this.output().slice(-3000)}`)), timeoutMs);
+      this.waiters.push(waiter);
+      void this.proc.exited.then(({ code, signal }) => waiter.reject(new Error(`service child exited (${code ?? signal}) while waiting for '${type}'\n${this.output().slice(-3000)}`)));
     });
   }
 
   async request(cmd: object, reply: string, timeoutMs = 60_000): Promise<ChildMessage> {
     const p = this.waitFor(reply, timeoutMs);
-    this.child.send(cmd);
+    this.proc.child.send(cmd);
     return p;
   }
 
@@ -92,13 +80,9 @@ export class ServiceChild {
     return (await this.request({ cmd: 'stats' }, 'stats')) as never;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.send({ cmd: 'stop' });
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(t);
+  /** SIGTERM (the service closes as `node dist/main.js` does), SIGKILL after 20 s. */
+  stop(): Promise<void> {
+    return this.proc.stop(20_000);
   }
 }
 

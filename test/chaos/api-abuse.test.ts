@@ -3,7 +3,8 @@ import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { validEvent } from '../support/workload.js';
 import { FULL, SEED, kafkaFor, rng, scaled, startService, summary, waitConsumed, type ChaosService } from '../support/chaos-kit.js';
 
 /**
@@ -62,10 +63,9 @@ describe('chaos: HTTP API abuse and token attacks', () => {
     const token = (over: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: KeyObject = apiKey.privateKey) => jwt({ alg: 'EdDSA', typ: 'JWT', kid, ...header }, claims(over), eddsa(key));
     const admin = token({ roles: ['admin'], tenants: ['*'] });
 
-    svc = await startService({
+    svc = await startService(await serviceEnv({ db, brokers: kafka.brokers, dataDir }, {
       NODE_ENV: 'production', SIGNING_KEY_JWK: JSON.stringify(ledgerKey.export({ format: 'jwk' })), AUTH_JWKS_FILE: `${dataDir}/api-jwks.json`, AUTH_ISSUER: ISS, AUTH_AUDIENCE: AUD,
-      DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '6000',
-    });
+    }));
     const service = svc;
     const producer = kafkaFor(kafka.brokers).producer();
     await producer.connect();

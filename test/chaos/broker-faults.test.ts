@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { pollUntil } from '../support/poll-until.js';
-import { buildWorkload, freePort } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { buildWorkload } from '../support/workload.js';
 import {
   FULL, PacedProducer, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
 } from '../support/chaos-kit.js';
@@ -47,10 +48,7 @@ describe('chaos: broker outages and injected protocol errors', () => {
     const workload = buildWorkload({ total: DISTINCT + DUPLICATES + CONFLICTS + POISON, duplicates: DUPLICATES, conflicts: CONFLICTS, poison: POISON });
     const messages = workload.map((m, i) => ({ key: m.key, value: m.value, headers: { 'x-chaos-id': `${m.expect}:${i}` } }));
     const tap = await tapTopic(kafka.brokers, TOPIC);
-    svc = await startService({
-      DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`,
-      MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_COMMIT_INTERVAL_MS: '500',
-    });
+    svc = await startService(await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '500' }));
     const service = svc;
     let exited: string | undefined;
     void service.exited.then(({ code, signal }) => (exited = `exit ${code ?? signal}`));

@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { pollUntil } from '../support/poll-until.js';
-import { buildWorkload, freePort } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { buildWorkload } from '../support/workload.js';
 import {
   FULL, PacedProducer, SEED, ledgerShape, offsetGapLines, rng, scaled, sleep, startService, summary, verifyCli, waitConsumed, type ChaosService,
 } from '../support/chaos-kit.js';
@@ -45,15 +46,7 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
 
     kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
     db = await createTestDatabase('rl_chaos_crash');
-    const env = {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      PORT: String(await freePort()),
-      DATA_DIR: `/tmp/${db.name}`,
-      MAX_MESSAGE_BYTES: String(64 * 1024),
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_COMMIT_INTERVAL_MS: '1000',
-    };
+    const env = await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' });
     const stored = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n);
 
     svc = await startService(env);

@@ -3,7 +3,8 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { runMigrations } from '../../src/database/migrate.js';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { pollUntil } from '../support/poll-until.js';
-import { buildWorkload, freePort } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { buildWorkload } from '../support/workload.js';
 import {
   FULL, PacedProducer, ledgerShape, offsetGapLines, readyStatus, scaled, sleep, startService, summary, verifyCli, waitConsumed, type ChaosService, type Queryable,
 } from '../support/chaos-kit.js';
@@ -42,10 +43,9 @@ describe('chaos: PostgreSQL crashes, restarts and refuses connections mid-ingest
     const db: Queryable = { query: (sql, params) => pg.query(DB, sql, params) };
     const workload = buildWorkload({ total: DISTINCT + 200 + 20 + 20, duplicates: 200, conflicts: 20, poison: 20 });
     kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: 4 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
-    svc = await startService({
-      DATABASE_URL: pg.url(DB), KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `${pg.dir}/data-dir`,
-      MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_COMMIT_INTERVAL_MS: '1000',
-    });
+    svc = await startService(await serviceEnv({ db: { url: pg.url(DB), name: DB }, brokers: kafka.brokers, dataDir: `${pg.dir}/data-dir` }, {
+      MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000',
+    }));
     const service = svc;
     let exited: string | undefined;
     void service.exited.then(({ code, signal }) => (exited = `exit ${code ?? signal}`));

@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { pollUntil } from '../support/poll-until.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { validEvent } from '../support/workload.js';
 import { KINDS, makeAttestor, type PoisonMessage } from '../support/poison-kinds.js';
 import {
   FULL, PacedProducer, SEED, rng, scaled, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
@@ -87,10 +88,7 @@ describe('chaos: poison input never stops ingestion and never goes unaccounted',
     await db.query(`INSERT INTO gateways (id, kind, attestation_required, public_keys) VALUES ($1, 'native', true, $2::jsonb)`, [attestor.gatewayId, JSON.stringify({ keys: [attestor.publicJwk] })]);
     const dlq = await tapTopic(kafka.brokers, DLQ);
     tap = dlq;
-    svc = await startService({
-      DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`,
-      MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_COMMIT_INTERVAL_MS: '1000',
-    });
+    svc = await startService(await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), KAFKA_COMMIT_INTERVAL_MS: '1000' }));
     const service = svc;
     let exitedDuringRun: string | undefined;
     void service.exited.then(({ code, signal }) => (exitedDuringRun = `exit ${code ?? signal}`));

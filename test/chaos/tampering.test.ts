@@ -8,8 +8,9 @@ import { entryFromRow, type EntryDbRow } from '../../src/ledger/ledger-read.repo
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { tilesAfterAppend } from '../../src/domain/merkle/tiles.js';
-import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
+import { serviceEnv } from '../support/service-env.js';
+import { validEvent } from '../support/workload.js';
 import { FULL, kafkaFor, scaled, startService, summary, verifyCli, waitConsumed } from '../support/chaos-kit.js';
 
 /**
@@ -333,9 +334,7 @@ describe('chaos: tampering with superuser SQL is found by npm run verify', () =>
   it(`detects each of ${CASES.length} edits, deletions, insertions and reorderings, naming the first affected record`, async () => {
     kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
     base = await createScratchDatabase('rl_chaos_tamper');
-    const svc = await startService({
-      DATABASE_URL: base.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${base.name}`, KAFKA_SESSION_TIMEOUT_MS: '6000',
-    });
+    const svc = await startService(await serviceEnv({ db: base, brokers: kafka.brokers }));
     try {
       const producer = kafkaFor(kafka.brokers).producer();
       await producer.connect();

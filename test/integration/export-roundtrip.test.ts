@@ -16,7 +16,8 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { pollUntil } from '../support/poll-until.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { validEvent } from '../support/workload.js';
 
 const { Kafka, logLevel } = kafkajs;
 jest.setTimeout(300_000);
@@ -39,10 +40,7 @@ beforeAll(async () => {
   db = await createTestDatabase('rl_export_rt');
   dataDir = `/tmp/${db.name}`;
   await mkdir(dataDir, { recursive: true });
-  svc = await startServiceProcess({
-    DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: dataDir,
-    KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_COMMIT_INTERVAL_MS: '1000', LEDGER_ORIGIN: 'routing-ledger.test/roundtrip',
-  });
+  svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers, dataDir }, { KAFKA_COMMIT_INTERVAL_MS: '1000', LEDGER_ORIGIN: 'routing-ledger.test/roundtrip' }));
 });
 
 afterAll(async () => {

@@ -4,7 +4,8 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { pollUntil } from '../support/poll-until.js';
-import { buildWorkload, freePort, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { buildWorkload, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
 import { storedAndRecomputedSummaries } from '../support/summary-check.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -24,15 +25,7 @@ interface Run {
 async function setUpRun(): Promise<Run> {
   const kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: DLQ, partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
   const db = await createTestDatabase();
-  const env = {
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    PORT: String(await freePort()),
-    DATA_DIR: `/tmp/${db.name}`,
-    MAX_MESSAGE_BYTES: String(64 * 1024),
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_COMMIT_INTERVAL_MS: '1000',
-  };
+  const env = await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' });
   return { kafka, db, env };
 }
 

@@ -7,7 +7,8 @@ import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { pollUntil } from '../support/poll-until.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { serviceEnv } from '../support/service-env.js';
+import { validEvent } from '../support/workload.js';
 
 jest.setTimeout(300_000);
 const run = promisify(execFile);
@@ -39,7 +40,7 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
   beforeAll(async () => {
     kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: 3 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
     db = await createTestDatabase();
-    svc = await startServiceProcess({ DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers }));
     base = `http://127.0.0.1:${svc.port}`;
     const producer = new kafkajs.Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).producer();
     await producer.connect();
@@ -58,7 +59,7 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
   });
 
   it('serves receipts that verify offline against the published JWKS', async () => {
-    svc = await startServiceProcess({ DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers }));
     base = `http://127.0.0.1:${svc.port}`;
     const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
     for (const id of ['evt-000000', 'evt-000777', 'evt-001999']) {

@@ -1,9 +1,10 @@
 import { appendFileSync } from 'node:fs';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { IHeaders, Message } from 'kafkajs';
 import { pollUntil } from './poll-until.js';
+import { readyStatus, startServiceProcess, type ServiceProcess, type StartServiceOptions } from './service-process.js';
 
 /**
  * Shared pieces of the chaos suite (test/chaos): scale, seeded randomness, the summary file,
@@ -52,72 +53,14 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 // ---------------------------------------------------------------------------------------------
 // The service as a child process
 
-export interface ChaosService {
-  readonly port: number;
-  readonly base: string;
-  readonly child: ChildProcess;
-  output(): string;
-  /** true while the process runs. */
-  alive(): boolean;
-  /** Resolves with the exit code (null when killed by a signal). */
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** The service (service-process.ts) run from the chaos suite's build, DIST. */
+export type ChaosService = ServiceProcess;
+
+export function startService(env: Record<string, string>, opts: Omit<StartServiceOptions, 'entry'> = {}): Promise<ChaosService> {
+  return startServiceProcess(env, { ...opts, entry: join(DIST, 'main.js') });
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
-/** `node <DIST>/main.js` with the given env; waits for /readyz unless told not to. */
-export async function startService(env: Record<string, string>, opts: { waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<ChaosService> {
-  const port = Number(env.PORT);
-  const child = spawn(process.execPath, [join(DIST, 'main.js')], { env: { ...process.env, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-400_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  live.add(child);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  const svc: ChaosService = {
-    port,
-    base: `http://127.0.0.1:${port}`,
-    child,
-    exited,
-    output: () => out,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    kill: async (signal = 'SIGTERM') => {
-      if (svc.alive()) child.kill(signal);
-      return (await exited).code;
-    },
-  };
-  if (opts.waitReady !== false) await waitReady(svc, opts.readyTimeoutMs ?? 60_000);
-  return svc;
-}
-
-export async function waitReady(svc: ChaosService, timeoutMs = 60_000): Promise<void> {
-  await pollUntil(
-    async () => {
-      if (!svc.alive()) throw new Error(`service exited (${svc.child.exitCode ?? svc.child.signalCode}):\n${svc.output().slice(-4000)}`);
-      return (await readyStatus(svc)) === 200;
-    },
-    { timeoutMs, intervalMs: 100, what: () => `service on :${svc.port} to become ready\n${svc.output().slice(-3000)}` },
-  );
-}
-
-/** GET /readyz status, or 0 when the request itself fails or takes over 8 s. */
-export async function readyStatus(svc: { base: string }): Promise<number> {
-  const res = await fetch(`${svc.base}/readyz`, { signal: AbortSignal.timeout(8000) }).catch(() => undefined);
-  await res?.arrayBuffer().catch(() => undefined);
-  return res?.status ?? 0;
-}
+export { readyStatus };
 
 /** `npm run verify` against a database: exit code and stdout+stderr. */
 export function verifyCli(databaseUrl: string): Promise<{ code: number; out: string }> {

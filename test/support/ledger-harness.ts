@@ -7,7 +7,7 @@ import type { CanonicalRecord } from '../../src/domain/record/canonical-record.j
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { pollUntil } from './poll-until.js';
-import { freePort } from './workload.js';
+import { serviceEnv } from './service-env.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -40,19 +40,14 @@ export interface ProducedMessage {
 export async function startLedgerRun(opts: { partitions?: number; env?: Record<string, string> } = {}): Promise<LedgerRun> {
   const kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: opts.partitions ?? 2 }, { name: DLQ, partitions: 1 }, { name: CHECKPOINTS, partitions: 1 }] });
   const db = await createTestDatabase('rl_adapters');
-  const env = {
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    PORT: String(await freePort()),
-    DATA_DIR: `/tmp/${db.name}`,
+  const env = await serviceEnv({ db, brokers: kafka.brokers }, {
     MAX_MESSAGE_BYTES: String(256 * 1024),
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_COMMIT_INTERVAL_MS: '1000',
     // Strict tenancy unless a test asks otherwise: a tenantless payload stays an error the adapter
     // tests can see (test/integration/tenant-resolution.test.ts covers the default tenant).
     DEFAULT_TENANT: '',
     ...opts.env,
-  };
+  });
   let svc: ServiceProcess;
   try {
     svc = await startServiceProcess(env);

@@ -1,9 +1,8 @@
 import pg from 'pg';
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
-import { ADMIN_URL } from './test-database.js';
+import { adminQuery, databaseUrl, dropDatabase, uniqueDatabaseName } from './test-database.js';
 
 /**
  * A fresh database migrated up to (not including) `migration`, for tests of what a migration does
@@ -17,18 +16,9 @@ export async function upgradedDatabase(
   seed: (before: DataSource) => Promise<void>,
   opts: { stopAfter?: boolean } = {},
 ): Promise<{ pool: pg.Pool; drop: () => Promise<void> }> {
-  const name = `rl_upgrade_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
+  const name = uniqueDatabaseName('rl_upgrade');
+  const url = databaseUrl(name);
+  await adminQuery(`CREATE DATABASE ${name}`);
   const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(migration)) } as never);
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
@@ -44,7 +34,7 @@ export async function upgradedDatabase(
     pool,
     drop: async () => {
       await pool.end();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropDatabase(name);
     },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './workload.js';
+import { freePort } from './service-env.js';
 
 const run = promisify(execFile);
 

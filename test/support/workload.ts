@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { sampleRecord } from '../fixtures/sample-record.js';
 
@@ -77,15 +76,4 @@ export function buildWorkload(opts: { total: number; duplicates: number; conflic
   }
   while (x < extras.length) merged.push(extras[x++]);
   return merged;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
