@@ -15,7 +15,7 @@ const RAW_BODY_ROUTES = ['/v1/events', '/v1/ingest', '/v1/traces'];
 /** `shutdownHooks`: let Nest handle SIGTERM/SIGINT (off when the caller owns the process, as the demo does). */
 export async function createApp(config: AppConfig, opts: { shutdownHooks?: boolean } = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: false });
-  app.use(RAW_BODY_ROUTES, express.raw({ type: () => true, limit: config.maxMessageBytes * 16 }));
+  app.use(RAW_BODY_ROUTES, express.raw({ type: () => true, limit: config.ingest.maxMessageBytes * 16 }));
   app.use(rejectNulInUrl);
   app.use(express.json({ limit: '1mb', verify: verifyJsonBody }));
   app.useGlobalFilters(new ProblemDetailsFilter());

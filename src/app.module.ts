@@ -18,7 +18,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: config.dbPoolSize, appRole: config.dbAppRole })),
+        TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: config.database.poolSize, appRole: config.database.appRole })),
         MetricsModule,
         LedgerModule,
         IngestModule,

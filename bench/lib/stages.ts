@@ -171,7 +171,7 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   await ds.initialize();
   try {
     const keys = { current: async () => key } as unknown as SigningKeyService;
-    const service = new LedgerAppendService(config, ds, keys, repo);
+    const service = new LedgerAppendService(config.signing, ds, keys, repo);
     // Fresh event ids and another shard: the rows above already hold these events.
     const again = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + n + i)));
     const items: DecodedItem[][] = [];

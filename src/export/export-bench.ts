@@ -80,7 +80,7 @@ export async function seedExportBenchLedger(opts: {
   const signingKeyJwk = JSON.stringify(await exportPrivateJwk(key));
   const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9092', SIGNING_KEY_JWK: signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', DATA_DIR: '/tmp/routing-ledger-bench' });
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: shards + 1 })), MetricsModule, LedgerModule],
+    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: shards + 1 })), MetricsModule, LedgerModule],
   })
   class SeedModule {}
   const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error'] });

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { IngestConfig, KafkaConfig } from '../config/app-config.js';
 import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -29,7 +29,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private crashed?: Error;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
+    @Inject(CONFIG.ingest) private readonly ingest: IngestConfig,
     private readonly kafka: KafkaClientService,
     private readonly ledger: LedgerAppendService,
     private readonly metrics: MetricsService,
@@ -44,7 +45,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { groupId, topics } = this.config.kafka;
+    const { groupId, topics } = this.kafkaConfig;
     const consumer = this.kafka.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -52,8 +53,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       // A fetch waits this long when the partition is empty; the dev broker holds it for the
       // whole wait even when data arrives meanwhile, so keep it short (tools/dev-kafka/README.md).
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
-      sessionTimeout: this.config.kafka.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(this.config.kafka.sessionTimeoutMs / 3)),
+      sessionTimeout: this.kafkaConfig.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(this.kafkaConfig.sessionTimeoutMs / 3)),
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => void this.seekToStoredOffsets(e.payload.memberAssignment));
@@ -71,9 +72,9 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     await consumer.subscribe({ topic: topics.decisions, fromBeginning: true });
     await consumer.run({
       autoCommit: true,
-      autoCommitInterval: this.config.kafka.commitIntervalMs,
+      autoCommitInterval: this.kafkaConfig.commitIntervalMs,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.config.kafka.partitionsConsumedConcurrently,
+      partitionsConsumedConcurrently: this.kafkaConfig.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -84,16 +85,16 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
-    const topic = this.config.kafka.topics.decisions;
+    const topic = this.kafkaConfig.topics.decisions;
     const partitions = assignment[topic] ?? [];
     try {
-      const stored = await this.appendRepo.storedOffsets(this.db, this.config.kafka.groupId, topic);
+      const stored = await this.appendRepo.storedOffsets(this.db, this.kafkaConfig.groupId, topic);
       for (const p of partitions) {
         const offset = stored.get(p);
         if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });
       }
       this.joined = true;
-      this.log.log(`joined group ${this.config.kafka.groupId}: ${topic} partitions [${partitions.join(', ')}]`);
+      this.log.log(`joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`);
     } catch (e) {
       // The in-transaction offset check still prevents duplicates; we only lose the shortcut.
       this.log.error(`could not seek to stored offsets: ${(e as Error).message}`);
@@ -106,13 +107,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     const started = process.hrtime.bigint();
     const items = decodeBatch(
       batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
-      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
+      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.ingest.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
     );
     await heartbeat();
     const input = {
       topic: batch.topic,
       partition: batch.partition,
-      groupId: this.config.kafka.groupId,
+      groupId: this.kafkaConfig.groupId,
       items,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
       deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
@@ -138,7 +139,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     if (result.checkpoint) {
       const cp = result.checkpoint;
       await this.kafka
-        .send(this.config.kafka.topics.checkpoints, [{
+        .send(this.kafkaConfig.topics.checkpoints, [{
           key: String(cp.shard),
           value: JSON.stringify({ jws: cp.jws, prev_tree_size: cp.prevTreeSize, consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')) }),
         }])
@@ -185,7 +186,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         'x-dlq-source-offset': r.offset ?? '',
       },
     }));
-    await this.kafka.send(this.config.kafka.topics.deadLetter, messages);
+    await this.kafka.send(this.kafkaConfig.topics.deadLetter, messages);
   }
 
   private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch']): void {
