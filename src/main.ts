@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.http.port, '0.0.0.0');
-  new Logger('main').log(`routing-ledger listening on :${config.http.port} (topic ${config.kafka.topics.decisions}, group ${config.kafka.groupId})`);
+  new Logger('main').log({
+    msg: `routing-ledger listening on :${config.http.port} (topic ${config.kafka.topics.decisions}, group ${config.kafka.groupId})`,
+    port: config.http.port, topic: config.kafka.topics.decisions, groupId: config.kafka.groupId,
+  });
 }
 
 main().catch((e: unknown) => {

@@ -15,6 +15,15 @@ const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
 const FETCH_MAX_WAIT_MS = 100;
 
+/** The log fields that place a batch: its topic, partition (= shard) and first and last offsets. */
+interface BatchFields {
+  topic: string;
+  partition: number;
+  shard: number;
+  firstOffset: string | null;
+  lastOffset: string;
+}
+
 /**
  * The ingest consumer: one kafkajs consumer group on the decisions topic, eachBatch, one
  * ledger transaction per batch. PostgreSQL, not Kafka, holds the truth about what was
@@ -61,7 +70,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) {
         this.crashed = e.payload.error;
-        this.log.error(`consumer crashed and will not restart: ${e.payload.error.message}`);
+        this.log.error({ msg: `consumer crashed and will not restart: ${e.payload.error.message}`, groupId });
         // Exit non-zero so a supervisor restarts us (kafkajs' own example exits 0).
         process.exitCode = 1;
         process.kill(process.pid, 'SIGTERM');
@@ -94,10 +103,10 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });
       }
       this.joined = true;
-      this.log.log(`joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`);
+      this.log.log({ msg: `joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`, groupId: this.kafkaConfig.groupId, topic, partitions });
     } catch (e) {
       // The in-transaction offset check still prevents duplicates; we only lose the shortcut.
-      this.log.error(`could not seek to stored offsets: ${(e as Error).message}`);
+      this.log.error({ msg: `could not seek to stored offsets: ${(e as Error).message}`, groupId: this.kafkaConfig.groupId, topic, partitions });
       this.joined = true;
     }
   }
@@ -118,9 +127,11 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
       deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
     };
+    // Every line about this batch carries where it came from, as fields (the partition is the ledger shard).
+    const where = { topic: batch.topic, partition: batch.partition, shard: batch.partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() };
     let result: AppendBatchResult;
     try {
-      result = await this.appendWithRetry(input);
+      result = await this.appendWithRetry(input, where);
     } catch (e) {
       if (!(e instanceof OffsetGapError)) throw e;
       // The fetch position ran ahead of what PostgreSQL holds (a retried or restarted batch
@@ -128,14 +139,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       // messages, go back for them; only a gap the broker trimmed away is accepted, loudly.
       const low = await this.logStartOffset(batch.topic, batch.partition);
       if (BigInt(low) <= BigInt(e.expected)) {
-        this.log.warn(`${e.message}: seeking back to ${e.expected}`);
+        this.log.warn({ msg: `${e.message}: seeking back to ${e.expected}`, ...where, expectedOffset: e.expected });
         this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: e.expected });
         return;
       }
-      result = await this.appendWithRetry({ ...input, acceptGapFrom: low });
+      result = await this.appendWithRetry({ ...input, acceptGapFrom: low }, where);
     }
     resolveOffset(batch.lastOffset());
-    this.observe(batch.messages.length, result, started, batch);
+    this.observe(batch.messages.length, result, started, batch, where);
     if (result.checkpoint) {
       const cp = result.checkpoint;
       await this.kafka
@@ -143,7 +154,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
           key: String(cp.shard),
           value: JSON.stringify({ jws: cp.jws, prev_tree_size: cp.prevTreeSize, consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')) }),
         }])
-        .catch((e) => this.log.warn(`checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`));
+        .catch((e) => this.log.warn({ msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`, ...where, treeSize: cp.treeSize }));
     }
     await heartbeat();
   }
@@ -159,7 +170,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0]): Promise<AppendBatchResult> {
+  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0], where: BatchFields): Promise<AppendBatchResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ledger.appendBatch(input);
@@ -167,7 +178,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         const err = e as { code?: string; retriable?: boolean; message: string };
         const retriable = err.retriable === true || RETRIABLE_PG_CODES.has(err.code ?? '');
         if (!retriable || attempt >= APPEND_ATTEMPTS) throw e;
-        this.log.warn(`append of ${input.topic}/${input.partition} failed (${err.message}); retrying`);
+        this.log.warn({ msg: `append of ${input.topic}/${input.partition} failed (${err.message}); retrying`, ...where, attempt });
       }
     }
   }
@@ -189,10 +200,11 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     await this.kafka.send(this.kafkaConfig.topics.deadLetter, messages);
   }
 
-  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch']): void {
+  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch'], where: BatchFields): void {
     const m = this.metrics;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     m.batchSize.observe(count);
-    m.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    m.batchSeconds.observe(seconds);
     m.events.inc({ result: 'appended' }, r.appended);
     m.events.inc({ result: 'duplicate' }, r.duplicates);
     m.events.inc({ result: 'conflict' }, r.conflicts);
@@ -202,7 +214,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
     if (r.gap) {
       m.offsetGaps.inc();
-      this.log.error(`partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`);
+      this.log.error({
+        msg: `partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`,
+        ...where, expectedOffset: r.gap.expected, gotOffset: r.gap.got,
+      });
     }
+    this.log.debug({
+      msg: 'batch appended', ...where, messages: count, appended: r.appended, duplicates: r.duplicates, conflicts: r.conflicts,
+      quarantined: r.quarantined, alreadyConsumed: r.alreadyConsumed, checkpointTreeSize: r.checkpoint?.treeSize, ms: Math.round(seconds * 1000),
+    });
   }
 }
