@@ -22,7 +22,9 @@ const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
 @Module({})
 export class LoggingModule {
   static forRoot(config: LoggingConfig, opts: { file?: string } = {}): DynamicModule {
-    const destination = opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: false }) : pino.destination({ dest: 1, sync: true });
+    const destination = opts.file
+      ? pino.destination({ dest: opts.file, mkdir: true, sync: false })
+      : pino.destination({ dest: 1, sync: true });
     return {
       module: LoggingModule,
       imports: [
@@ -37,9 +39,14 @@ export class LoggingModule {
               // Lines logged during a request carry only its id; the closing line has the rest.
               quietReqLogger: true,
               autoLogging: { ignore: (req: IncomingMessage) => UNLOGGED_PATHS.has(pathOf(req.url)) },
-              customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+              customLogLevel: (_req, res, err) =>
+                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
               serializers: {
-                req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: pathOf(req.url) }),
+                req: (req: { id: string; method: string; url: string }) => ({
+                  id: req.id,
+                  method: req.method,
+                  path: pathOf(req.url),
+                }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
               },
             },

@@ -14,16 +14,20 @@ type LogLine = Record<string, unknown> & { level: string; msg: string };
 
 /** Every line the service wrote; a line that is not a JSON object fails the test. */
 function logLines(svc: ServiceProcess): LogLine[] {
-  return svc.output().split('\n').filter((l) => l.trim() !== '').map((l) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(l);
-    } catch {
-      throw new Error(`not a JSON log line: ${l}`);
-    }
-    expect(parsed).toEqual(expect.objectContaining({ level: expect.any(String), time: expect.any(String) }));
-    return parsed as LogLine;
-  });
+  return svc
+    .output()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(l);
+      } catch {
+        throw new Error(`not a JSON log line: ${l}`);
+      }
+      expect(parsed).toEqual(expect.objectContaining({ level: expect.any(String), time: expect.any(String) }));
+      return parsed as LogLine;
+    });
 }
 
 describe('service logs: JSON lines with request ids and batch positions', () => {
@@ -33,11 +37,21 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
   let base: string;
 
   beforeAll(async () => {
-    kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: 2 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+    kafka = await startDevKafka({
+      topics: [
+        { name: TOPIC, partitions: 2 },
+        { name: 'routing.decisions.dlq', partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
     db = await createTestDatabase();
     svc = await startServiceProcess({
-      DATABASE_URL: db.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(await freePort()), DATA_DIR: `/tmp/${db.name}`,
-      KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'debug',
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      PORT: String(await freePort()),
+      DATA_DIR: `/tmp/${db.name}`,
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      LOG_LEVEL: 'debug',
     });
     base = `http://127.0.0.1:${svc.port}`;
   });
@@ -51,18 +65,29 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
   it('writes only JSON lines', () => {
     const lines = logLines(svc);
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.find((l) => /routing-ledger listening on/.test(l.msg))).toEqual(expect.objectContaining({ level: 'info', port: svc.port, topic: TOPIC }));
+    expect(lines.find((l) => /routing-ledger listening on/.test(l.msg))).toEqual(
+      expect.objectContaining({ level: 'info', port: svc.port, topic: TOPIC }),
+    );
   });
 
-  it('tags a request\'s lines with its x-request-id and answers with it', async () => {
-    const res = await fetch(`${base}/v1/records/no-such-event/receipt?sig=not-for-logs`, { headers: { 'x-request-id': 'test-req-0001', authorization: 'Bearer not-for-logs' } });
+  it("tags a request's lines with its x-request-id and answers with it", async () => {
+    const res = await fetch(`${base}/v1/records/no-such-event/receipt?sig=not-for-logs`, {
+      headers: { 'x-request-id': 'test-req-0001', authorization: 'Bearer not-for-logs' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('x-request-id')).toBe('test-req-0001');
-    await pollUntil(() => logLines(svc).some((l) => l.requestId === 'test-req-0001' && l.msg === 'request completed'), { timeoutMs: 10_000, what: 'a log line with requestId test-req-0001' });
+    await pollUntil(() => logLines(svc).some((l) => l.requestId === 'test-req-0001' && l.msg === 'request completed'), {
+      timeoutMs: 10_000,
+      what: 'a log line with requestId test-req-0001',
+    });
     const mine = logLines(svc).filter((l) => l.requestId === 'test-req-0001');
-    expect(mine.find((l) => l.msg === 'request completed')).toEqual(expect.objectContaining({
-      level: 'warn', req: { id: 'test-req-0001', method: 'GET', path: '/v1/records/no-such-event/receipt' }, res: { statusCode: 401 },
-    }));
+    expect(mine.find((l) => l.msg === 'request completed')).toEqual(
+      expect.objectContaining({
+        level: 'warn',
+        req: { id: 'test-req-0001', method: 'GET', path: '/v1/records/no-such-event/receipt' },
+        res: { statusCode: 401 },
+      }),
+    );
     // Neither the token nor the query string is logged.
     expect(svc.output()).not.toContain('not-for-logs');
   });
@@ -72,20 +97,48 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
     expect(res.status).toBe(200);
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    await pollUntil(async () => logLines(svc).some((l) => l.requestId === id && l.msg === 'request completed'), { timeoutMs: 10_000, what: `a log line with requestId ${id}` });
+    await pollUntil(async () => logLines(svc).some((l) => l.requestId === id && l.msg === 'request completed'), {
+      timeoutMs: 10_000,
+      what: `a log line with requestId ${id}`,
+    });
   });
 
   it('logs each appended batch with its topic, partition, shard and offsets as fields', async () => {
-    const producer = new kafkajs.Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).producer();
+    const producer = new kafkajs.Kafka({
+      clientId: 't',
+      brokers: kafka.brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).producer();
     await producer.connect();
-    await producer.send({ topic: TOPIC, messages: Array.from({ length: EVENTS }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: JSON.stringify(validEvent(i)) })) });
+    await producer.send({
+      topic: TOPIC,
+      messages: Array.from({ length: EVENTS }, (_, i) => ({
+        partition: i % 2,
+        key: `k${i}`,
+        value: JSON.stringify(validEvent(i)),
+      })),
+    });
     await producer.disconnect();
-    await pollUntil(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS, { timeoutMs: 60_000, what: `${EVENTS} records` });
+    await pollUntil(
+      async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS,
+      { timeoutMs: 60_000, what: `${EVENTS} records` },
+    );
     const batchLines = () => logLines(svc).filter((l) => l.msg === 'batch appended');
-    await pollUntil(() => batchLines().reduce((n, b) => n + Number(b.appended), 0) === EVENTS, { timeoutMs: 10_000, what: `batch lines covering ${EVENTS} appended events` });
+    await pollUntil(() => batchLines().reduce((n, b) => n + Number(b.appended), 0) === EVENTS, {
+      timeoutMs: 10_000,
+      what: `batch lines covering ${EVENTS} appended events`,
+    });
     const batches = batchLines();
     for (const b of batches) {
-      expect(b).toEqual(expect.objectContaining({ level: 'debug', topic: TOPIC, partition: expect.any(Number), firstOffset: expect.any(String), lastOffset: expect.any(String) }));
+      expect(b).toEqual(
+        expect.objectContaining({
+          level: 'debug',
+          topic: TOPIC,
+          partition: expect.any(Number),
+          firstOffset: expect.any(String),
+          lastOffset: expect.any(String),
+        }),
+      );
       expect(b.shard).toBe(b.partition);
       expect(BigInt(b.lastOffset as string) - BigInt(b.firstOffset as string) + 1n).toBe(BigInt(b.messages as number));
     }
