@@ -1,5 +1,8 @@
 import { jest } from '@jest/globals';
 import kafkajs from 'kafkajs';
+import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
+import { ALL_TENANTS } from '../../src/auth/principal.js';
+import { mintToken } from '../../src/auth/token-mint.js';
 import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
@@ -90,6 +93,33 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
     );
     // Neither the token nor the query string is logged.
     expect(svc.output()).not.toContain('not-for-logs');
+  });
+
+  it("tags the lines the service's own code writes during a request", async () => {
+    const key = await loadOrCreateDevAuthKey(`/tmp/${db.name}`);
+    const token = await mintToken(
+      key,
+      { subject: 'test', roles: ['admin'], tenants: [ALL_TENANTS] },
+      { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 },
+    );
+    const res = await fetch(`${base}/v1/gateways`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'x-request-id': 'test-req-0002',
+      },
+      body: JSON.stringify({ id: 'gw-logs-1', kind: 'native' }),
+    });
+    expect(res.status).toBe(201);
+    await pollUntil(() => logLines(svc).some((l) => l.requestId === 'test-req-0002' && l.msg === 'request completed'), {
+      timeoutMs: 10_000,
+      what: 'the request completed line of test-req-0002',
+    });
+    // GatewayRegistry logs the registration: a line of the service, not of the HTTP logger.
+    expect(logLines(svc).find((l) => /gateway "gw-logs-1" registered/.test(l.msg))).toEqual(
+      expect.objectContaining({ level: 'info', context: 'GatewayRegistry', requestId: 'test-req-0002' }),
+    );
   });
 
   it('gives a request without an id a new one, in the header and the log', async () => {
