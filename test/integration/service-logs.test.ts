@@ -3,14 +3,12 @@ import kafkajs from 'kafkajs';
 import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
 import { ALL_TENANTS } from '../../src/auth/principal.js';
 import { mintToken } from '../../src/auth/token-mint.js';
-import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+import { startLedgerRun, TOPIC, type LedgerRun } from '../support/ledger-harness.js';
+import type { ServiceProcess } from '../support/service-process.js';
 import { pollUntil } from '../support/poll-until.js';
-import { freePort, validEvent } from '../support/workload.js';
+import { validEvent } from '../support/workload.js';
 
 jest.setTimeout(180_000);
-const TOPIC = 'routing.decisions';
 const EVENTS = 30;
 
 type LogLine = Record<string, unknown> & { level: string; msg: string };
@@ -34,35 +32,17 @@ function logLines(svc: ServiceProcess): LogLine[] {
 }
 
 describe('service logs: JSON lines with request ids and batch positions', () => {
-  let kafka: DevKafka;
-  let db: TestDatabase;
+  let run: LedgerRun;
   let svc: ServiceProcess;
   let base: string;
 
   beforeAll(async () => {
-    kafka = await startDevKafka({
-      topics: [
-        { name: TOPIC, partitions: 2 },
-        { name: 'routing.decisions.dlq', partitions: 1 },
-        { name: 'routing.checkpoints', partitions: 1 },
-      ],
-    });
-    db = await createTestDatabase();
-    svc = await startServiceProcess({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      PORT: String(await freePort()),
-      DATA_DIR: `/tmp/${db.name}`,
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      LOG_LEVEL: 'debug',
-    });
-    base = `http://127.0.0.1:${svc.port}`;
+    run = await startLedgerRun({ partitions: 2, env: { LOG_LEVEL: 'debug' } });
+    ({ svc, baseUrl: base } = run);
   });
 
   afterAll(async () => {
-    await svc?.kill('SIGKILL');
-    await kafka?.stop();
-    await db?.drop();
+    await run?.stop();
   });
 
   it('writes only JSON lines', () => {
@@ -96,7 +76,7 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
   });
 
   it("tags the lines the service's own code writes during a request", async () => {
-    const key = await loadOrCreateDevAuthKey(`/tmp/${db.name}`);
+    const key = await loadOrCreateDevAuthKey(run.env.DATA_DIR);
     const token = await mintToken(
       key,
       { subject: 'test', roles: ['admin'], tenants: [ALL_TENANTS] },
@@ -136,7 +116,7 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
   it('logs each appended batch with its topic, partition, shard and offsets as fields', async () => {
     const producer = new kafkajs.Kafka({
       clientId: 't',
-      brokers: kafka.brokers,
+      brokers: run.kafka.brokers,
       logLevel: kafkajs.logLevel.NOTHING,
     }).producer();
     await producer.connect();
@@ -150,7 +130,7 @@ describe('service logs: JSON lines with request ids and batch positions', () => 
     });
     await producer.disconnect();
     await pollUntil(
-      async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS,
+      async () => Number((await run.db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS,
       { timeoutMs: 60_000, what: `${EVENTS} records` },
     );
     const batchLines = () => logLines(svc).filter((l) => l.msg === 'batch appended');
