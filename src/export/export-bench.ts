@@ -21,14 +21,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfigSections } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import type { ExportQuery } from '../domain/bundle/bundle-format.js';
 import { exportPrivateJwk, generateSigningKey, type Jwks } from '../domain/checkpoint/signing-key.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { LedgerAppendService } from '../ledger/ledger-append.service.js';
-import { LedgerModule } from '../ledger/ledger.module.js';
+import { LedgerCoreModule } from '../ledger/ledger.module.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 
@@ -78,9 +78,9 @@ export async function seedExportBenchLedger(opts: {
   const share = opts.tenantShare ?? 1;
   const key = await generateSigningKey();
   const signingKeyJwk = JSON.stringify(await exportPrivateJwk(key));
-  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9092', SIGNING_KEY_JWK: signingKeyJwk, DB_APP_ROLE: '', NODE_ENV: 'test', DATA_DIR: '/tmp/routing-ledger-bench' });
+  const config = loadConfigSections(['runtime', 'database', 'signing'], { DATABASE_URL: opts.databaseUrl, SIGNING_KEY_JWK: signingKeyJwk, NODE_ENV: 'test', DATA_DIR: '/tmp/routing-ledger-bench' });
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: shards + 1 })), MetricsModule, LedgerModule],
+    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: shards + 1 })), MetricsModule, LedgerCoreModule],
   })
   class SeedModule {}
   const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error'] });
