@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { LoggingConfig } from '../config/app-config.js';
 import { ensureRequestId } from './request-id.js';
 
-/** Polled by orchestrators and tests many times a second: their requests are not logged (their errors still are). */
+/** Polled many times a second by orchestrators and tests: no closing line for their requests. */
 const UNLOGGED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
@@ -22,9 +22,8 @@ const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
 @Module({})
 export class LoggingModule {
   static forRoot(config: LoggingConfig, opts: { file?: string } = {}): DynamicModule {
-    const destination = opts.file
-      ? pino.destination({ dest: opts.file, mkdir: true, sync: false })
-      : pino.destination({ dest: 1, sync: true });
+    // Synchronous writes: the last lines before a crash or process.exit() are the ones that matter.
+    const destination = pino.destination({ dest: opts.file ?? 1, mkdir: opts.file !== undefined, sync: true });
     return {
       module: LoggingModule,
       imports: [
