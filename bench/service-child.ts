@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     });
     return c;
   };
-  await app.listen(config.port, '127.0.0.1');
+  await app.listen(config.http.port, '127.0.0.1');
   process.on('message', (m: Command) => {
     void (async () => {
       switch (m.cmd) {

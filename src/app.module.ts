@@ -7,18 +7,21 @@ import { ExportModule } from './export/export.module.js';
 import { HealthController } from './health/health.controller.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueryModule } from './query/query.module.js';
 import { TlogModule } from './tlog/tlog.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `logFile`: where the JSON logs go instead of stdout. */
+  static forRoot(config: AppConfig, opts: { logFile?: string } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: config.dbPoolSize, appRole: config.dbAppRole })),
+        LoggingModule.forRoot(config.logging, { file: opts.logFile }),
+        TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: config.database.poolSize, appRole: config.database.appRole })),
         MetricsModule,
         LedgerModule,
         IngestModule,

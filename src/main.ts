@@ -15,8 +15,11 @@ async function main(): Promise<void> {
     throw e;
   }
   const app = await createApp(config);
-  await app.listen(config.port, '0.0.0.0');
-  new Logger('main').log(`routing-ledger listening on :${config.port} (topic ${config.kafka.topics.decisions}, group ${config.kafka.groupId})`);
+  await app.listen(config.http.port, '0.0.0.0');
+  new Logger('main').log({
+    msg: `routing-ledger listening on :${config.http.port} (topic ${config.kafka.topics.decisions}, group ${config.kafka.groupId})`,
+    port: config.http.port, topic: config.kafka.topics.decisions, groupId: config.kafka.groupId,
+  });
 }
 
 main().catch((e: unknown) => {

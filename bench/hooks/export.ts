@@ -21,14 +21,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { loadConfig } from '../../src/config/app-config.js';
+import { loadConfigSections } from '../../src/config/app-config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import type { ExportQuery } from '../../src/domain/bundle/bundle-format.js';
 import { exportPrivateJwk, generateSigningKey, type Jwks } from '../../src/domain/checkpoint/signing-key.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
-import { LedgerModule } from '../../src/ledger/ledger.module.js';
+import { LedgerCoreModule } from '../../src/ledger/ledger.module.js';
 import { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import type { BenchFigure, BenchHook, BenchHookContext } from '../lib/hooks.js';
@@ -135,20 +135,18 @@ export async function seedExportBenchLedger(opts: {
   const share = opts.tenantShare ?? 1;
   const key = await generateSigningKey();
   const signingKeyJwk = JSON.stringify(await exportPrivateJwk(key));
-  const config = loadConfig({
+  const config = loadConfigSections(['runtime', 'database', 'signing'], {
     DATABASE_URL: opts.databaseUrl,
-    KAFKA_BROKERS: '127.0.0.1:9092',
     SIGNING_KEY_JWK: signingKeyJwk,
-    DB_APP_ROLE: '',
     NODE_ENV: 'test',
     DATA_DIR: '/tmp/routing-ledger-bench',
   });
   @Module({
     imports: [
       ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: shards + 1 })),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: shards + 1 })),
       MetricsModule,
-      LedgerModule,
+      LedgerCoreModule,
     ],
   })
   class SeedModule {}

@@ -4,7 +4,7 @@
  * report wall µs per event with the Node and PostgreSQL CPU they used.
  */
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config/app-config.js';
+import { loadConfigSection } from '../../src/config/app-config.js';
 import { copyLine } from '../../src/database/copy-text.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
@@ -166,12 +166,12 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   }
 
   // The whole append transaction of the service, without Kafka: reads, COPYs, heads, checkpoint.
-  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9', NODE_ENV: 'test', DB_APP_ROLE: '' });
+  const signing = loadConfigSection('signing', { NODE_ENV: 'test' });
   const ds = new DataSource(dataSourceOptions({ url: opts.databaseUrl, poolSize: 2 }));
   await ds.initialize();
   try {
     const keys = { current: async () => key } as unknown as SigningKeyService;
-    const service = new LedgerAppendService(config, ds, keys, repo);
+    const service = new LedgerAppendService(signing, ds, keys, repo);
     // Fresh event ids and another shard: the rows above already hold these events.
     const again = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + n + i)));
     const items: DecodedItem[][] = [];

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
-import type { AppConfig } from '../config/app-config.js';
+import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
 import { exportPrivateJwk, generateSigningKey, importSigningKey, type SigningKey } from '../domain/checkpoint/signing-key.js';
 
 /**
@@ -25,14 +25,14 @@ export interface VerificationKeys {
   detail: string;
 }
 
-export async function verificationKeys(config: AppConfig): Promise<VerificationKeys> {
-  if (config.auth.jwksUrl) return { source: 'jwks-url', getKey: createRemoteJWKSet(new URL(config.auth.jwksUrl)), detail: config.auth.jwksUrl };
-  if (config.auth.jwksFile) {
-    return { source: 'jwks-file', getKey: createLocalJWKSet(publicKeysOnly(JSON.parse(await readFile(config.auth.jwksFile, 'utf8')))), detail: config.auth.jwksFile };
+export async function verificationKeys(auth: AuthConfig, runtime: RuntimeConfig): Promise<VerificationKeys> {
+  if (auth.jwksUrl) return { source: 'jwks-url', getKey: createRemoteJWKSet(new URL(auth.jwksUrl)), detail: auth.jwksUrl };
+  if (auth.jwksFile) {
+    return { source: 'jwks-file', getKey: createLocalJWKSet(publicKeysOnly(JSON.parse(await readFile(auth.jwksFile, 'utf8')))), detail: auth.jwksFile };
   }
-  if (config.env === 'production') return { source: 'none', detail: 'no AUTH_JWKS_URL or AUTH_JWKS_FILE in production' };
-  const key = await loadOrCreateDevAuthKey(config.dataDir);
-  return { source: 'dev-key', getKey: createLocalJWKSet({ keys: [key.publicJwk] }), detail: join(config.dataDir, DEV_AUTH_KEY_FILE) };
+  if (runtime.env === 'production') return { source: 'none', detail: 'no AUTH_JWKS_URL or AUTH_JWKS_FILE in production' };
+  const key = await loadOrCreateDevAuthKey(runtime.dataDir);
+  return { source: 'dev-key', getKey: createLocalJWKSet({ keys: [key.publicJwk] }), detail: join(runtime.dataDir, DEV_AUTH_KEY_FILE) };
 }
 
 /**

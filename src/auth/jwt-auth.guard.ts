@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
 import { ForbiddenError, UnauthenticatedError } from './auth.errors.js';
 import { verificationKeys } from './auth-keys.js';
 import { hasAnyRole, type Principal, type Role } from './principal.js';
@@ -15,7 +15,7 @@ export type AuthenticatedRequest = Request & { principal?: Principal };
 
 /**
  * Guards routes marked with @Roles: a valid bearer token with one of the roles, or 401/403.
- * Routes without @Roles are public. The guard needs only the app config and the Reflector,
+ * Routes without @Roles are public. The guard needs only the auth and runtime config and the Reflector,
  * so any module can host a @Roles route without importing an auth module (the ledger and
  * ingest modules do).
  */
@@ -23,7 +23,8 @@ export type AuthenticatedRequest = Request & { principal?: Principal };
 export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.auth) private readonly auth: AuthConfig,
+    @Inject(CONFIG.runtime) private readonly runtime: RuntimeConfig,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -32,11 +33,11 @@ export class JwtAuthGuard implements CanActivate {
     if (!roles) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = req.headers.authorization;
-    if (header === undefined && this.config.env !== 'production' && this.reflector.getAllAndOverride<boolean>(ANONYMOUS_OUTSIDE_PRODUCTION_KEY, targets)) {
+    if (header === undefined && this.runtime.env !== 'production' && this.reflector.getAllAndOverride<boolean>(ANONYMOUS_OUTSIDE_PRODUCTION_KEY, targets)) {
       return true;
     }
     try {
-      const principal = await (await verifierFor(this.config)).verify(bearerToken(header));
+      const principal = await (await verifierFor(this.auth, this.runtime)).verify(bearerToken(header));
       if (!hasAnyRole(principal, roles)) throw new ForbiddenError(`this endpoint needs one of the roles ${roles.join(', ')}`);
       req.principal = principal;
       return true;
@@ -60,19 +61,19 @@ function bearerToken(header: string | undefined): string {
  * hosts a guarded controller), so a remote JWKS is fetched and cached once. A failure to load
  * the keys (an unreadable JWKS file) is not cached: the next request tries again.
  */
-const verifiers = new WeakMap<AppConfig, Promise<TokenVerifier>>();
+const verifiers = new WeakMap<AuthConfig, Promise<TokenVerifier>>();
 const log = new Logger('auth');
 
-export function verifierFor(config: AppConfig): Promise<TokenVerifier> {
-  let v = verifiers.get(config);
+export function verifierFor(auth: AuthConfig, runtime: RuntimeConfig): Promise<TokenVerifier> {
+  let v = verifiers.get(auth);
   if (!v) {
-    v = verificationKeys(config).then((keys) => {
+    v = verificationKeys(auth, runtime).then((keys) => {
       if (keys.source === 'none') log.error(`every bearer token will be refused: ${keys.detail}`);
       else log.log(`bearer tokens verified against ${keys.source} ${keys.detail}`);
-      return new TokenVerifier(keys.getKey, { issuer: config.auth.issuer, audience: config.auth.audience });
+      return new TokenVerifier(keys.getKey, { issuer: auth.issuer, audience: auth.audience });
     });
-    v.catch(() => verifiers.delete(config));
-    verifiers.set(config, v);
+    v.catch(() => verifiers.delete(auth));
+    verifiers.set(auth, v);
   }
   return v;
 }

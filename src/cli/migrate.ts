@@ -1,13 +1,17 @@
 import 'reflect-metadata';
+import { ConfigError, loadConfigSection, type DatabaseConfig } from '../config/app-config.js';
 import { runMigrations } from '../database/migrate.js';
 
 /** `npm run migration:run`: migrates the database named by DATABASE_URL. */
-const url = process.env.DATABASE_URL;
-if (!url) {
-  process.stderr.write('configuration error: DATABASE_URL is required\n');
+let database: DatabaseConfig;
+try {
+  database = loadConfigSection('database');
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`${e.message}\n`);
   process.exit(2);
 }
-runMigrations(url).then(
+runMigrations(database.url).then(
   (applied) => {
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
   },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/app-config.js';
+import { ConfigError, loadConfigSections } from '../config/app-config.js';
 import { loadOrCreateDevAuthKey } from '../auth/auth-keys.js';
 import { ALL_TENANTS, ROLES, type Role } from '../auth/principal.js';
 import { DEFAULT_TOKEN_TTL, mintToken, parseTtl } from '../auth/token-mint.js';
@@ -35,14 +35,13 @@ async function main(): Promise<string> {
     }
   })();
 
-  // Checked before loadConfig, whose production rules (a ledger signing key) are beside the point here.
   if (process.env.NODE_ENV === 'production') throw new UsageError('refusing to mint a development token with NODE_ENV=production: use your identity provider');
-  // Only DATA_DIR and AUTH_* matter here; the rest gets placeholders.
-  const config = loadConfig({ DATABASE_URL: 'postgres://unused/unused', KAFKA_BROKERS: '127.0.0.1:9092', ...process.env });
+  // DATA_DIR (where the development key lives) and AUTH_*: no database, no Kafka.
+  const config = loadConfigSections(['runtime', 'auth']);
   if (config.auth.jwksFile || config.auth.jwksUrl) {
     throw new UsageError('the service verifies tokens against AUTH_JWKS_FILE / AUTH_JWKS_URL, not the development key: mint tokens with that issuer');
   }
-  const key = await loadOrCreateDevAuthKey(config.dataDir, (m) => process.stderr.write(`${m}\n`));
+  const key = await loadOrCreateDevAuthKey(config.runtime.dataDir, (m) => process.stderr.write(`${m}\n`));
   return mintToken(
     key,
     { subject: values.sub ?? `dev-cli:${roles.join('+')}`, roles: roles as Role[], tenants },

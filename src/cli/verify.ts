@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConfigError, loadConfig } from '../config/app-config.js';
+import { ConfigError, loadConfigSections } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
-import { LedgerModule } from '../ledger/ledger.module.js';
+import { LedgerCoreModule } from '../ledger/ledger.module.js';
 import { LedgerService } from '../ledger/ledger.service.js';
 
 /**
@@ -14,10 +14,10 @@ import { LedgerService } from '../ledger/ledger.service.js';
  * naming the first record that differs; 2 on a usage or configuration error.
  */
 async function main(): Promise<number> {
-  // Verification needs only the database: Kafka settings are irrelevant here.
-  const config = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', ...process.env, DB_APP_ROLE: process.env.DB_APP_ROLE ?? '' });
+  // The database, and what the ledger's key service is built with (it reads the key history from the database).
+  const config = loadConfigSections(['database', 'runtime', 'signing']);
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: 2 })), LedgerModule],
+    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 2 })), LedgerCoreModule],
   })
   class VerifyModule {}
   const app = await NestFactory.createApplicationContext(VerifyModule, { logger: ['error'] });

@@ -5,8 +5,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForbiddenError } from '../auth/auth.errors.js';
 import { scopeIncludes, type Principal } from '../auth/principal.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { RuntimeConfig, SigningConfig } from '../config/app-config.js';
 import { FILTER_FIELDS, type ExportFilters, type ExportQuery } from '../domain/bundle/bundle-format.js';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
@@ -70,7 +70,8 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
   private readonly abort = new AbortController();
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.runtime) private readonly runtime: RuntimeConfig,
+    @Inject(CONFIG.signing) private readonly signing: SigningConfig,
     private readonly jobs: ExportRepository,
     private readonly source: ExportSourceRepository,
     private readonly keys: SigningKeyService,
@@ -153,11 +154,11 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
         source: this.source.source(() => this.keys.jwks() as Promise<Jwks>),
         query: { tenant: job.tenant, from: job.from, to: job.to, filters: job.filters },
         exportId: id,
-        origin: this.config.ledgerOrigin,
+        origin: this.signing.ledgerOrigin,
         generator: generatorInfo(),
         signingKey: await this.keys.current(),
         outFile: this.bundlePath(id),
-        workDir: join(this.config.dataDir, 'exports', `${id}.parts`),
+        workDir: join(this.runtime.dataDir, 'exports', `${id}.parts`),
         onProgress: ({ done, total }) => {
           if (this.abort.signal.aborted) throw new ExportAbortedError('shutting down');
           if (Date.now() - lastProgress < PROGRESS_INTERVAL_MS) return;
@@ -179,7 +180,7 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
   }
 
   private bundlePath(id: string): string {
-    return join(this.config.dataDir, 'exports', `${id}.tar.gz`);
+    return join(this.runtime.dataDir, 'exports', `${id}.tar.gz`);
   }
 }
 

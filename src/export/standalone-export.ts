@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { JWK } from 'jose';
-import { loadConfig, type AppConfig } from '../config/app-config.js';
+import { loadConfigSections, type SigningConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import type { ExportQuery } from '../domain/bundle/bundle-format.js';
 import { importSigningKey, type Jwks, type SigningKey } from '../domain/checkpoint/signing-key.js';
-import { LedgerModule } from '../ledger/ledger.module.js';
+import { LedgerCoreModule } from '../ledger/ledger.module.js';
 import { DEV_KEY_FILE, SigningKeyService } from '../ledger/signing-key.service.js';
 import { writeBundle, type WriteBundleResult } from './bundle-writer.js';
 import { ExportSourceRepository } from './export-source.repository.js';
@@ -41,10 +41,10 @@ export interface StandaloneExportOptions {
  */
 export async function exportFromDatabase(opts: StandaloneExportOptions): Promise<WriteBundleResult> {
   const env = opts.env ?? process.env;
-  // Exports need only the database: Kafka settings are irrelevant here.
-  const config = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', ...env, DB_APP_ROLE: env.DB_APP_ROLE ?? '' });
+  // The database and the ledger's key: no Kafka, no HTTP.
+  const config = loadConfigSections(['database', 'runtime', 'signing'], env);
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: 3, applicationName: 'routing-ledger-export' })), LedgerModule],
+    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 3, applicationName: 'routing-ledger-export' })), LedgerCoreModule],
     providers: [ExportSourceRepository],
   })
   class StandaloneExportModule {}
@@ -52,13 +52,13 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
   try {
     const keys = app.get(SigningKeyService);
     const jwks = () => keys.jwks() as Promise<Jwks>;
-    const signingKey = await currentLedgerKey(config, await jwks());
+    const signingKey = await currentLedgerKey(config.signing, config.runtime.dataDir, await jwks());
     const exportId = opts.exportId ?? `cli-${randomUUID()}`;
     return await writeBundle({
       source: app.get(ExportSourceRepository).source(jwks),
       query: opts.query,
       exportId,
-      origin: config.ledgerOrigin,
+      origin: config.signing.ledgerOrigin,
       generator: generatorInfo(),
       signingKey,
       outFile: opts.outFile,
@@ -71,12 +71,12 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
 }
 
 /** The configured signing key, provided it is the ledger's current key (open validity window). */
-export async function currentLedgerKey(config: AppConfig, jwks: Jwks): Promise<SigningKey> {
+export async function currentLedgerKey(signing: SigningConfig, dataDir: string, jwks: Jwks): Promise<SigningKey> {
   let key: SigningKey;
-  if (config.signingKey.jwk) key = await importSigningKey(JSON.parse(config.signingKey.jwk) as JWK);
-  else if (config.signingKey.file) key = await importSigningKey(JSON.parse(await readFile(config.signingKey.file, 'utf8')) as JWK);
+  if (signing.jwk) key = await importSigningKey(JSON.parse(signing.jwk) as JWK);
+  else if (signing.file) key = await importSigningKey(JSON.parse(await readFile(signing.file, 'utf8')) as JWK);
   else {
-    const path = join(config.dataDir, DEV_KEY_FILE);
+    const path = join(dataDir, DEV_KEY_FILE);
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') throw new ExportSetupError(`no signing key: set SIGNING_KEY_FILE or SIGNING_KEY_JWK to the ledger's key (no development key at ${path})`);
       throw e;

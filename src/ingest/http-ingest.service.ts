@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Message } from 'kafkajs';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { IngestConfig, KafkaConfig } from '../config/app-config.js';
 import type { SourceFormat } from '../domain/record/canonical-record.js';
 import { ALL_TENANTS, type Principal } from '../auth/principal.js';
 import { ROUTING_HEADERS } from './adapters/adapter.js';
@@ -80,7 +80,8 @@ const FORWARDED_HEADERS = [
 @Injectable()
 export class HttpIngestService {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
+    @Inject(CONFIG.ingest) private readonly ingestConfig: IngestConfig,
     private readonly kafka: KafkaClientService,
     private readonly gateways: GatewayRegistry,
   ) {}
@@ -100,7 +101,7 @@ export class HttpIngestService {
   /** Decodes each payload as the consumer will (same decoder, same registry snapshot). No I/O. */
   check(payloads: Buffer[], headers: Record<string, string | undefined>): PayloadCheck[] {
     const ctx = {
-      topic: this.config.kafka.topics.decisions, partition: 0, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder(),
+      topic: this.kafkaConfig.topics.decisions, partition: 0, maxMessageBytes: this.ingestConfig.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder(),
     };
     return payloads.map((payload, index) => {
       const items: DecodedItem[] = decodeMessage({ offset: String(index), value: payload, headers }, ctx);
@@ -125,7 +126,7 @@ export class HttpIngestService {
       const format = forwarded[ROUTING_HEADERS.format] ?? first?.format;
       return { key: first?.request_id ?? null, value: c.payload, headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) } };
     });
-    await this.kafka.send(this.config.kafka.topics.decisions, messages);
+    await this.kafka.send(this.kafkaConfig.topics.decisions, messages);
   }
 }
 

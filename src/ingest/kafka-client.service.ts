@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { KafkaConfig } from '../config/app-config.js';
 
 /**
  * The one kafkajs client of the process and its producer (HTTP ingest, dead letters,
@@ -15,10 +15,10 @@ export class KafkaClientService implements OnModuleDestroy {
   readonly kafka: Kafka;
   private producer?: Promise<Producer>;
 
-  constructor(@Inject(APP_CONFIG) readonly config: AppConfig) {
+  constructor(@Inject(CONFIG.kafka) readonly config: KafkaConfig) {
     this.kafka = new Kafka({
-      clientId: config.kafka.clientId,
-      brokers: config.kafka.brokers,
+      clientId: config.clientId,
+      brokers: config.brokers,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 200, retries: 8 },
       logCreator: () => ({ namespace, level, log }) => {

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { DataSource } from 'typeorm';
 import kafkajs, { type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
 import { AppError } from '../common/app-error.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { IngestConfig, KafkaConfig } from '../config/app-config.js';
 import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -16,6 +16,15 @@ import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
 const FETCH_MAX_WAIT_MS = 100;
+
+/** The log fields that place a batch: its topic, partition (= shard) and first and last offsets. */
+interface BatchFields {
+  topic: string;
+  partition: number;
+  shard: number;
+  firstOffset: string | null;
+  lastOffset: string;
+}
 
 /**
  * Whether appending the same batch again may succeed. An AppError and a kafkajs error (from the
@@ -40,7 +49,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private crashed?: Error;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
+    @Inject(CONFIG.ingest) private readonly ingest: IngestConfig,
     private readonly kafka: KafkaClientService,
     private readonly ledger: LedgerAppendService,
     private readonly metrics: MetricsService,
@@ -55,7 +65,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { groupId, topics } = this.config.kafka;
+    const { groupId, topics } = this.kafkaConfig;
     const consumer = this.kafka.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -63,15 +73,15 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       // A fetch waits this long when the partition is empty; the dev broker holds it for the
       // whole wait even when data arrives meanwhile, so keep it short (tools/dev-kafka/README.md).
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
-      sessionTimeout: this.config.kafka.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(this.config.kafka.sessionTimeoutMs / 3)),
+      sessionTimeout: this.kafkaConfig.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(this.kafkaConfig.sessionTimeoutMs / 3)),
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => void this.seekToStoredOffsets(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) {
         this.crashed = e.payload.error;
-        this.log.error(`consumer crashed and will not restart: ${e.payload.error.message}`);
+        this.log.error({ msg: `consumer crashed and will not restart: ${e.payload.error.message}`, groupId });
         // Exit non-zero so a supervisor restarts us (kafkajs' own example exits 0).
         process.exitCode = 1;
         process.kill(process.pid, 'SIGTERM');
@@ -82,9 +92,9 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     await consumer.subscribe({ topic: topics.decisions, fromBeginning: true });
     await consumer.run({
       autoCommit: true,
-      autoCommitInterval: this.config.kafka.commitIntervalMs,
+      autoCommitInterval: this.kafkaConfig.commitIntervalMs,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.config.kafka.partitionsConsumedConcurrently,
+      partitionsConsumedConcurrently: this.kafkaConfig.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -95,19 +105,19 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
-    const topic = this.config.kafka.topics.decisions;
+    const topic = this.kafkaConfig.topics.decisions;
     const partitions = assignment[topic] ?? [];
     try {
-      const stored = await this.appendRepo.storedOffsets(this.db, this.config.kafka.groupId, topic);
+      const stored = await this.appendRepo.storedOffsets(this.db, this.kafkaConfig.groupId, topic);
       for (const p of partitions) {
         const offset = stored.get(p);
         if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });
       }
       this.joined = true;
-      this.log.log(`joined group ${this.config.kafka.groupId}: ${topic} partitions [${partitions.join(', ')}]`);
+      this.log.log({ msg: `joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`, groupId: this.kafkaConfig.groupId, topic, partitions });
     } catch (e) {
       // The in-transaction offset check still prevents duplicates; we only lose the shortcut.
-      this.log.error(`could not seek to stored offsets: ${(e as Error).message}`);
+      this.log.error({ msg: `could not seek to stored offsets: ${(e as Error).message}`, groupId: this.kafkaConfig.groupId, topic, partitions });
       this.joined = true;
     }
   }
@@ -117,20 +127,22 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     const started = process.hrtime.bigint();
     const items = decodeBatch(
       batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
-      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.config.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
+      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.ingest.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
     );
     await heartbeat();
     const input = {
       topic: batch.topic,
       partition: batch.partition,
-      groupId: this.config.kafka.groupId,
+      groupId: this.kafkaConfig.groupId,
       items,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
       deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
     };
+    // Every line about this batch carries where it came from, as fields (the partition is the ledger shard).
+    const where = { topic: batch.topic, partition: batch.partition, shard: batch.partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() };
     let result: AppendBatchResult;
     try {
-      result = await this.appendWithRetry(input);
+      result = await this.appendWithRetry(input, where);
     } catch (e) {
       if (!(e instanceof OffsetGapError)) throw e;
       // The fetch position ran ahead of what PostgreSQL holds (a retried or restarted batch
@@ -138,22 +150,22 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       // messages, go back for them; only a gap the broker trimmed away is accepted, loudly.
       const low = await this.logStartOffset(batch.topic, batch.partition);
       if (BigInt(low) <= BigInt(e.expected)) {
-        this.log.warn(`${e.message}: seeking back to ${e.expected}`);
+        this.log.warn({ msg: `${e.message}: seeking back to ${e.expected}`, ...where, expectedOffset: e.expected });
         this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: e.expected });
         return;
       }
-      result = await this.appendWithRetry({ ...input, acceptGapFrom: low });
+      result = await this.appendWithRetry({ ...input, acceptGapFrom: low }, where);
     }
     resolveOffset(batch.lastOffset());
-    this.observe(batch.messages.length, result, started, batch);
+    this.observe(batch.messages.length, result, started, batch, where);
     if (result.checkpoint) {
       const cp = result.checkpoint;
       await this.kafka
-        .send(this.config.kafka.topics.checkpoints, [{
+        .send(this.kafkaConfig.topics.checkpoints, [{
           key: String(cp.shard),
           value: JSON.stringify({ jws: cp.jws, prev_tree_size: cp.prevTreeSize, consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')) }),
         }])
-        .catch((e) => this.log.warn(`checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`));
+        .catch((e) => this.log.warn({ msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`, ...where, treeSize: cp.treeSize }));
     }
     await heartbeat();
   }
@@ -169,13 +181,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0]): Promise<AppendBatchResult> {
+  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0], where: BatchFields): Promise<AppendBatchResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ledger.appendBatch(input);
       } catch (e) {
         if (!isRetriableAppendError(e) || attempt >= APPEND_ATTEMPTS) throw e;
-        this.log.warn(`append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`);
+        this.log.warn({ msg: `append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`, ...where, attempt });
       }
     }
   }
@@ -194,13 +206,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         'x-dlq-source-offset': r.offset ?? '',
       },
     }));
-    await this.kafka.send(this.config.kafka.topics.deadLetter, messages);
+    await this.kafka.send(this.kafkaConfig.topics.deadLetter, messages);
   }
 
-  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch']): void {
+  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch'], where: BatchFields): void {
     const m = this.metrics;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     m.batchSize.observe(count);
-    m.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    m.batchSeconds.observe(seconds);
     m.events.inc({ result: 'appended' }, r.appended);
     m.events.inc({ result: 'duplicate' }, r.duplicates);
     m.events.inc({ result: 'conflict' }, r.conflicts);
@@ -210,7 +223,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
     if (r.gap) {
       m.offsetGaps.inc();
-      this.log.error(`partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`);
+      this.log.error({
+        msg: `partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`,
+        ...where, expectedOffset: r.gap.expected, gotOffset: r.gap.got,
+      });
     }
+    this.log.debug({
+      msg: 'batch appended', ...where, messages: count, appended: r.appended, duplicates: r.duplicates, conflicts: r.conflicts,
+      quarantined: r.quarantined, alreadyConsumed: r.alreadyConsumed, checkpointTreeSize: r.checkpoint?.treeSize, ms: Math.round(seconds * 1000),
+    });
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PoolClient } from 'pg';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { SigningConfig } from '../config/app-config.js';
 import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../domain/merkle/prover.js';
 import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
@@ -62,7 +62,7 @@ export class OffsetGapError extends AppError {
 @Injectable()
 export class LedgerAppendService {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.signing) private readonly signing: SigningConfig,
     private readonly db: DataSource,
     private readonly keys: SigningKeyService,
     private readonly repo: LedgerAppendRepository,
@@ -166,7 +166,7 @@ export class LedgerAppendService {
       ? await consistencyProof(nodes, prevSize, head.treeSize)
       : [];
     const payload: Checkpoint = {
-      origin: this.config.ledgerOrigin,
+      origin: this.signing.ledgerOrigin,
       shard: head.shard,
       tree_size: head.treeSize,
       root_hash: head.root.toString('hex'),

@@ -6,9 +6,19 @@ import { LedgerReadRepository } from './ledger-read.repository.js';
 import { LedgerService } from './ledger.service.js';
 import { SigningKeyService } from './signing-key.service.js';
 
+/**
+ * The ledger's services without its routes, for the CLIs (verify, export): the routes' guard
+ * needs the auth configuration, which a command-line tool has no use for.
+ */
 @Module({
   providers: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerReadRepository, LedgerService],
-  controllers: [LedgerController],
   exports: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerService, LedgerReadRepository],
+})
+export class LedgerCoreModule {}
+
+@Module({
+  imports: [LedgerCoreModule],
+  controllers: [LedgerController],
+  exports: [LedgerCoreModule],
 })
 export class LedgerModule {}

@@ -4,8 +4,8 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { JWK } from 'jose';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { RuntimeConfig, SigningConfig } from '../config/app-config.js';
 import { exportPrivateJwk, generateSigningKey, importSigningKey, type SigningKey } from '../domain/checkpoint/signing-key.js';
 
 export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
@@ -23,7 +23,8 @@ export class SigningKeyService {
   private key?: Promise<SigningKey>;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.signing) private readonly signing: SigningConfig,
+    @Inject(CONFIG.runtime) private readonly runtime: RuntimeConfig,
     private readonly db: DataSource,
   ) {}
 
@@ -35,7 +36,7 @@ export class SigningKeyService {
   current(): Promise<SigningKey> {
     if (!this.key) {
       const loading = (async () => {
-        const key = await loadOrCreateSigningKey(this.config, (m) => this.log.warn(m));
+        const key = await loadOrCreateSigningKey(this.signing, this.runtime.dataDir, (m) => this.log.warn(m));
         await this.register(key);
         return key;
       })();
@@ -76,10 +77,10 @@ function withWindow(jwk: JWK, from: Date, until: Date | null): JWK {
 }
 
 /** Key from SIGNING_KEY_JWK, else SIGNING_KEY_FILE, else (development only) DATA_DIR/ledger-signing-key.jwk. */
-export async function loadOrCreateSigningKey(config: AppConfig, warn: (m: string) => void): Promise<SigningKey> {
-  if (config.signingKey.jwk) return importSigningKey(JSON.parse(config.signingKey.jwk) as JWK);
-  if (config.signingKey.file) return importSigningKey(JSON.parse(await readFile(config.signingKey.file, 'utf8')) as JWK);
-  const path = join(config.dataDir, DEV_KEY_FILE);
+export async function loadOrCreateSigningKey(signing: SigningConfig, dataDir: string, warn: (m: string) => void): Promise<SigningKey> {
+  if (signing.jwk) return importSigningKey(JSON.parse(signing.jwk) as JWK);
+  if (signing.file) return importSigningKey(JSON.parse(await readFile(signing.file, 'utf8')) as JWK);
+  const path = join(dataDir, DEV_KEY_FILE);
   try {
     return await importSigningKey(JSON.parse(await readFile(path, 'utf8')) as JWK);
   } catch (e) {
@@ -87,7 +88,7 @@ export async function loadOrCreateSigningKey(config: AppConfig, warn: (m: string
   }
   warn(`no SIGNING_KEY_FILE or SIGNING_KEY_JWK: generating a development signing key at ${path} — do not use it in production`);
   const key = await generateSigningKey();
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true });
   // Written whole to a private file, then linked into place: link() creates the name atomically
   // or fails with EEXIST, so no process ever reads a half-written key ('wx' creates the file
   // empty and writes it afterwards: a concurrent reader parsed "" and crashed the consumer).

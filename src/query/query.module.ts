@@ -1,7 +1,7 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { verifierFor } from '../auth/jwt-auth.guard.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
 import { QUERY_CLOCK, systemClock } from './common/clock.js';
 import { DecisionsController } from './decisions/decisions.controller.js';
 import { DecisionsRepository } from './decisions/decisions.repository.js';
@@ -31,10 +31,13 @@ import { IncidentsService } from './incidents/incidents.service.js';
   ],
 })
 export class QueryModule implements OnModuleInit {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(CONFIG.auth) private readonly auth: AuthConfig,
+    @Inject(CONFIG.runtime) private readonly runtime: RuntimeConfig,
+  ) {}
 
   /** Loads the token keys at start-up: an unreadable AUTH_JWKS_FILE stops the service here, not at the first request. */
   async onModuleInit(): Promise<void> {
-    await verifierFor(this.config);
+    await verifierFor(this.auth, this.runtime);
   }
 }

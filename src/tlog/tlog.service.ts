@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/app-config.js';
+import { CONFIG } from '../config/config.module.js';
+import type { SigningConfig } from '../config/app-config.js';
 import { verifyCheckpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import { ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
@@ -35,7 +35,7 @@ export class TlogService {
   private readonly notes = new Map<number, { jws: string; kid: string; note: string }>();
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.signing) private readonly signing: SigningConfig,
     private readonly keys: SigningKeyService,
     private readonly ledger: LedgerReadRepository,
     private readonly repo: TlogRepository,
@@ -46,7 +46,7 @@ export class TlogService {
     const key = await this.keys.current();
     const publicKey = Buffer.from(key.publicJwk.x as string, 'base64url');
     const shards = await this.repo.shards();
-    return shards.map((s) => `${formatVerifierKey(shardOrigin(this.config.ledgerOrigin, s), publicKey)}\n`).join('');
+    return shards.map((s) => `${formatVerifierKey(shardOrigin(this.signing.ledgerOrigin, s), publicKey)}\n`).join('');
   }
 
   /** The shard's latest checkpoint as a signed note. */
@@ -56,7 +56,7 @@ export class TlogService {
     const key = await this.keys.current();
     const cached = this.notes.get(shard);
     if (cached && cached.jws === row.jws && cached.kid === key.kid) return cached.note;
-    const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, { shard, origin: this.config.ledgerOrigin });
+    const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, { shard, origin: this.signing.ledgerOrigin });
     if (cp.tree_size !== row.treeSize || cp.root_hash !== row.rootHash.toString('hex')) {
       throw new TlogIntegrityError(`shard ${shard}: the stored checkpoint row differs from its signed JWS`);
     }

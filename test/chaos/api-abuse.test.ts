@@ -251,7 +251,15 @@ describe('chaos: HTTP API abuse and token attacks', () => {
     // The server's own account of each 500 (ProblemDetailsFilter logs the stack): one line per distinct cause.
     const causes = new Map<string, number>();
     for (const line of service.output().split('\n')) {
-      const m = /\[http\] \S*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD|PROPFIND|PURGE) (\/[^\s:]*): (.*)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+      // JSON log lines (src/logging/logging.module.ts): the filter's lines have context "http", the stack in msg.
+      const entry = ((): { context?: string; msg?: string } => {
+        try {
+          return JSON.parse(line) ?? {};
+        } catch {
+          return {}; // not a log line, or cut by the output buffer
+        }
+      })();
+      const m = entry.context === 'http' ? /^(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD|PROPFIND|PURGE) (\/[^\s:]*): (.*)/.exec(entry.msg?.split('\n')[0] ?? '') : null;
       if (m) causes.set(`${m[1]} ${m[2].replace(/\/(evt|req)[^/]*|\/%[0-9A-F]{2}[^/]*/g, '/:id')} ${m[3].slice(0, 200)}`, (causes.get(`${m[1]} ${m[2].replace(/\/(evt|req)[^/]*|\/%[0-9A-F]{2}[^/]*/g, '/:id')} ${m[3].slice(0, 200)}`) ?? 0) + 1);
     }
     for (const [c, n] of causes) process.stdout.write(`  500-cause x${n} ${c}\n`);

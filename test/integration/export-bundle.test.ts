@@ -17,7 +17,7 @@ import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
 import { mintToken } from '../../src/auth/token-mint.js';
 import type { Role } from '../../src/auth/principal.js';
 import { ProblemDetailsFilter } from '../../src/common/problem-details.filter.js';
-import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { loadConfigSections, type AppConfig } from '../../src/config/app-config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { FILE, type ProofLine } from '../../src/domain/bundle/bundle-format.js';
@@ -44,7 +44,7 @@ const TO = new Date(T0 + 80 * 60_000).toISOString();
 
 let db: TestDatabase;
 let dataDir: string;
-let config: AppConfig;
+let config: Pick<AppConfig, 'runtime' | 'database' | 'signing' | 'auth'>;
 let ledgerKey: SigningKey;
 let app: INestApplication;
 let base: string;
@@ -112,15 +112,15 @@ beforeAll(async () => {
   dataDir = `/tmp/${db.name}`;
   await mkdir(dataDir, { recursive: true });
   ledgerKey = await generateSigningKey();
-  config = loadConfig({
-    DATABASE_URL: db.url, KAFKA_BROKERS: '127.0.0.1:9092', DATA_DIR: dataDir, NODE_ENV: 'test',
+  config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], {
+    DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test',
     SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(ledgerKey)), LEDGER_ORIGIN: 'routing-ledger.test/export',
   });
   authKey = await loadOrCreateDevAuthKey(dataDir);
   @Module({
     imports: [
       ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: 4, appRole: config.dbAppRole })),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 4, appRole: config.database.appRole })),
       MetricsModule, LedgerModule, ExportModule,
     ],
   })
@@ -219,7 +219,7 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     const out = join(dataDir, 'cli.tar.gz');
     const jwksFile = join(dataDir, 'trusted-jwks.json');
     await writeFile(jwksFile, JSON.stringify(await trustedJwks()));
-    const env = { ...process.env, DATABASE_URL: db.url, SIGNING_KEY_JWK: config.signingKey.jwk!, DATA_DIR: dataDir, LEDGER_ORIGIN: config.ledgerOrigin, NODE_ENV: 'test' };
+    const env = { ...process.env, DATABASE_URL: db.url, SIGNING_KEY_JWK: config.signing.jwk!, DATA_DIR: dataDir, LEDGER_ORIGIN: config.signing.ledgerOrigin, NODE_ENV: 'test' };
     const exported = await run(process.execPath, ['dist/src/cli/export.js', '--tenant', 'acme', '--from', FROM, '--to', TO, '--out', out, '--filter', 'provider=openai'], { env });
     expect(exported.stdout).toMatch(/^wrote .*cli\.tar\.gz/);
     const verified = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle', out, '--jwks', jwksFile], { env });

@@ -82,7 +82,7 @@ describe('the ledger as C2SP tiled logs: signed-note checkpoints, tiles, entry b
 
   it('publishes one verifier key per shard, for the key of the JWKS', async () => {
     const lines = (await (await q.get('/tlog/keys')).text()).split('\n').filter((l) => l !== '');
-    const origin = q.config.ledgerOrigin;
+    const origin = q.config.signing.ledgerOrigin;
     expect(lines.map((l) => parseVerifierKey(l).name)).toEqual([`${origin}/shard/0`, `${origin}/shard/1`]);
     const jwks = (await (await q.get('/.well-known/jwks.json')).json()) as { keys: Array<{ x: string; valid_until?: string }> };
     const current = jwks.keys.filter((k) => k.valid_until === undefined).map((k) => Buffer.from(k.x, 'base64url'));
@@ -92,7 +92,7 @@ describe('the ledger as C2SP tiled logs: signed-note checkpoints, tiles, entry b
 
   it('serves each shard\'s latest checkpoint as a note that verifies, with the JSON checkpoint\'s size and root', async () => {
     const { note, checkpoint } = await verifiedCheckpoint(0);
-    expect(checkpoint.origin).toBe(`${q.config.ledgerOrigin}/shard/0`);
+    expect(checkpoint.origin).toBe(`${q.config.signing.ledgerOrigin}/shard/0`);
     expect(checkpoint.treeSize).toBe(600);
     expect(parseNote(note).signatures.map((s) => s.name)).toEqual([checkpoint.origin]);
     const latest = (await (await q.get('/v1/ledger/checkpoints')).json()) as { latest: Array<{ shard: number; tree_size: number; root_hash: string }> };

@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import express from 'express';
-import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { loadConfigSections, type AppConfig } from '../../src/config/app-config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { ProblemDetailsFilter } from '../../src/common/problem-details.filter.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
@@ -25,7 +25,7 @@ import { mintToken } from '../../src/auth/token-mint.js';
 export interface QueryApp {
   app: NestExpressApplication;
   base: string;
-  config: AppConfig;
+  config: Pick<AppConfig, 'runtime' | 'database' | 'signing' | 'auth'>;
   append: LedgerAppendService;
   token(roles: Role[] | Role, tenants: string[], ttlSeconds?: number): Promise<string>;
   get(path: string, token?: string): Promise<Response>;
@@ -34,11 +34,11 @@ export interface QueryApp {
 }
 
 export async function startQueryApp(opts: { databaseUrl: string; dataDir: string; env?: Record<string, string>; controllers?: Type[]; providers?: Provider[] }): Promise<QueryApp> {
-  const config = loadConfig({ DATABASE_URL: opts.databaseUrl, KAFKA_BROKERS: '127.0.0.1:9092', DATA_DIR: opts.dataDir, NODE_ENV: 'test', ...opts.env });
+  const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], { DATABASE_URL: opts.databaseUrl, DATA_DIR: opts.dataDir, NODE_ENV: 'test', ...opts.env });
   @Module({
     imports: [
       ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(dataSourceOptions({ url: config.databaseUrl, poolSize: 8, appRole: config.dbAppRole })),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 8, appRole: config.database.appRole })),
       MetricsModule,
       LedgerModule,
       QueryModule,
@@ -55,7 +55,7 @@ export async function startQueryApp(opts: { databaseUrl: string; dataDir: string
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   await app.listen(0, '127.0.0.1');
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const key = await loadOrCreateDevAuthKey(config.dataDir);
+  const key = await loadOrCreateDevAuthKey(config.runtime.dataDir);
   const auth = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
   return {
     app,

@@ -58,17 +58,19 @@ async function main(): Promise<void> {
   say(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
 
   const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.brokers.join(','), PORT: args.port, DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_GROUP_ID: `routing-ledger-demo-${RUN_ID}` });
-  const app = await createApp(config, { shutdownHooks: false });
-  await app.listen(config.port, '127.0.0.1');
+  // The service logs JSON (LOG_LEVEL); to a file, so that this terminal keeps the walkthrough.
+  const logFile = join(dataDir, 'demo-service.log');
+  const app = await createApp(config, { shutdownHooks: false, logFile });
+  await app.listen(config.http.port, '127.0.0.1');
   cleanups.unshift(() => app.close());
-  say(`service listening on http://127.0.0.1:${config.port}`);
-  printCurls(config.port);
+  say(`service listening on http://127.0.0.1:${config.http.port}; its JSON logs go to ${logFile}`);
+  printCurls(config.http.port);
   // The development key the service trusts outside production (DATA_DIR), as `npm run token` uses.
   const token = config.auth.jwksFile || config.auth.jwksUrl
     ? undefined
-    : await mintToken(await loadOrCreateDevAuthKey(config.dataDir), { subject: 'demo', roles: ['admin'], tenants: [ALL_TENANTS] }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 });
+    : await mintToken(await loadOrCreateDevAuthKey(config.runtime.dataDir), { subject: 'demo', roles: ['admin'], tenants: [ALL_TENANTS] }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 });
 
-  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined, { base: `http://127.0.0.1:${config.port}`, token });
+  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined, { base: `http://127.0.0.1:${config.http.port}`, token });
 }
 
 /** DATABASE_URL, else the local server, else an embedded PostgreSQL in DATA_DIR/pg. */

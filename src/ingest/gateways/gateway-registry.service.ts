@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/app-config.js';
+import { CONFIG } from '../../config/config.module.js';
+import type { IngestConfig } from '../../config/app-config.js';
 import type { KeyResolver } from '../adapters/attestation.js';
 import { decodeEvent } from '../adapters/format-detection.js';
 import type { EventDecoder } from '../decode-batch.js';
@@ -42,7 +42,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly repo: GatewayRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CONFIG.ingest) private readonly ingest: IngestConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -67,7 +67,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
 
   /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
   decoder(): EventDecoder {
-    return attestingDecoder(withDefaultTenant(decodeEvent, this.config.defaultTenant), this.snapshot);
+    return attestingDecoder(withDefaultTenant(decodeEvent, this.ingest.defaultTenant), this.snapshot);
   }
 
   keyResolver(gatewayId: string): KeyResolver {
