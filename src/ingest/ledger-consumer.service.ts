@@ -101,7 +101,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
 
   /** kafkajs has disconnected `crashed` for good: start a new consumer after a backoff. */
   private restartAfterCrash(crashed: Consumer, error: Error): void {
-    if (this.stopping || crashed !== this.consumer) return;
+    // One restart per consumer: a failed start may both reject and emit CRASH.
+    if (this.stopping || crashed !== this.consumer || this.restartTimer) return;
     this.crashed = error;
     this.joined = false;
     const delay = Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** this.restarts);
