@@ -105,7 +105,7 @@ if [[ ! -f "$lib" || ! -f "$rdk/.fingerprint" || "$(cat "$rdk/.fingerprint")" !=
   dsc="$(fetch_source)"
   started=$SECONDS
   rm -rf "$rdk"
-  dpkg-source -x "$dsc" "$rdk" >&2
+  dpkg-source --no-copy -x "$dsc" "$rdk" >&2
   for p in "$here"/patches/*.patch; do
     say "applying $(basename "$p")"
     patch -d "$rdk" -p1 --quiet --forward <"$p" >&2
