@@ -16,6 +16,9 @@ import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
 const FETCH_MAX_WAIT_MS = 100;
+/** Backoff of the consumer's restarts after a crash kafkajs gives up on: doubling, capped. */
+const RESTART_FIRST_DELAY_MS = 1_000;
+const RESTART_MAX_DELAY_MS = 30_000;
 
 /** The log fields that place a batch: its topic, partition (= shard) and first and last offsets. */
 interface BatchFields {
@@ -40,6 +43,11 @@ export function isRetriableAppendError(e: unknown): boolean {
  * ledger transaction per batch. PostgreSQL, not Kafka, holds the truth about what was
  * consumed: on every group join it seeks each assigned partition to the stored offset, and
  * Kafka offsets are committed only occasionally, as a hint for tools.
+ *
+ * kafkajs restarts its consumer after a retriable crash; after a non-retriable one (e.g. an
+ * error code it does not retry, from the broker or the group coordinator) it leaves it stopped.
+ * The service then starts a new consumer itself, with backoff, so that one bad answer does not
+ * end ingestion for good; the ledger's offset checks keep the restart free of duplicates.
  */
 @Injectable()
 export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -47,6 +55,9 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private consumer?: Consumer;
   private joined = false;
   private crashed?: Error;
+  private restarts = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private stopping = false;
 
   constructor(
     @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
@@ -65,6 +76,10 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.startConsumer();
+  }
+
+  private async startConsumer(): Promise<void> {
     const { groupId, topics } = this.kafkaConfig;
     const consumer = this.kafka.kafka.consumer({
       groupId,
@@ -77,15 +92,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       heartbeatInterval: Math.min(3000, Math.floor(this.kafkaConfig.sessionTimeoutMs / 3)),
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => void this.seekToStoredOffsets(e.payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.crashed = undefined;
+      this.restarts = 0;
+      void this.seekToStoredOffsets(e.payload.memberAssignment);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) {
-        this.crashed = e.payload.error;
-        this.log.error({ msg: `consumer crashed and will not restart: ${e.payload.error.message}`, groupId });
-        // Exit non-zero so a supervisor restarts us (kafkajs' own example exits 0).
-        process.exitCode = 1;
-        process.kill(process.pid, 'SIGTERM');
-      }
+      // restart: true means kafkajs restarts this consumer itself.
+      if (!e.payload.restart) this.restartAfterCrash(consumer, e.payload.error);
     });
     consumer.on(consumer.events.STOP, () => (this.joined = false));
     await consumer.connect();
@@ -100,8 +114,35 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     // disconnect() waits for the batch in flight: its transaction commits or rolls back whole.
     await this.consumer?.disconnect();
+  }
+
+  /** kafkajs has disconnected `crashed` for good: start a new consumer after a backoff. */
+  private restartAfterCrash(crashed: Consumer, error: Error): void {
+    // One restart per consumer: a failed start may both reject and emit CRASH.
+    if (this.stopping || crashed !== this.consumer || this.restartTimer) return;
+    this.crashed = error;
+    this.joined = false;
+    const delay = Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** this.restarts);
+    this.restarts++;
+    this.log.error({
+      msg: `consumer crashed and kafkajs will not restart it (${error.name}: ${error.message}); starting a new consumer in ${delay} ms`,
+      groupId: this.kafkaConfig.groupId,
+      restarts: this.restarts,
+    });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.metrics.consumerRestarts.inc();
+      this.startConsumer().catch((e: Error) => {
+        const failed = this.consumer!;
+        void failed.disconnect().catch(() => undefined);
+        this.restartAfterCrash(failed, e);
+      });
+    }, delay);
   }
 
   private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {

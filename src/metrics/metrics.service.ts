@@ -34,6 +34,11 @@ export class MetricsService {
     help: 'Batches that started after the stored offset (messages trimmed by the broker before being consumed)',
     registers: [this.registry],
   });
+  readonly consumerRestarts = new Counter({
+    name: 'routing_ledger_consumer_restarts_total',
+    help: 'Restarts of the Kafka consumer by the service after a crash kafkajs does not restart itself',
+    registers: [this.registry],
+  });
   readonly checkpoints = new Counter({
     name: 'routing_ledger_checkpoints_signed_total',
     help: 'Signed checkpoints',

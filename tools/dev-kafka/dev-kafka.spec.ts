@@ -211,6 +211,150 @@ describe('dev-kafka launcher', () => {
     TEST_TIMEOUT_MS,
   );
 
+  describe('a consumer group of several members (patches/mock-cgrp-multi-member.patch)', () => {
+    const PARTITIONS = 8;
+
+    interface Member {
+      name: string;
+      consumer: Consumer;
+      received: Received[];
+      /** Partitions of the last GROUP_JOIN; undefined before the first. */
+      owned?: number[];
+      crashes: string[];
+    }
+
+    /** Starts a member of `groupId` (committing after each batch) and waits for its GROUP_JOIN. */
+    async function join(kafka: KafkaClient, groupId: string, topic: string, name: string): Promise<Member> {
+      const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1_000, maxWaitTimeInMs: MAX_WAIT_MS });
+      const member: Member = { name, consumer, received: [], crashes: [] };
+      consumer.on(consumer.events.GROUP_JOIN, (e) => (member.owned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)));
+      consumer.on(consumer.events.CRASH, (e) => member.crashes.push(e.payload.error.message));
+      cleanups.push(() => consumer.disconnect());
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          for (const m of batch.messages) {
+            member.received.push({ value: m.value?.toString() ?? '', partition: batch.partition, offset: m.offset });
+            resolveOffset(m.offset);
+          }
+          if (batch.messages.length > 0) {
+            await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+          }
+          await heartbeat();
+        },
+      });
+      await until(`${name} to join ${groupId}`, () => member.owned !== undefined);
+      return member;
+    }
+
+    /** Every member owns at least one partition and every partition is owned by exactly one member. */
+    function ownedByExactlyOne(members: Member[]): boolean {
+      const owners = members.flatMap((m) => m.owned ?? []);
+      return members.every((m) => (m.owned?.length ?? 0) > 0) && owners.length === PARTITIONS && new Set(owners).size === PARTITIONS;
+    }
+
+    /** Produces `prefix-<n>` messages, 40 every 50 ms, until stopped; resolves to the count sent. */
+    function keepProducing(producer: Awaited<ReturnType<typeof producerFor>>, topic: string, prefix: string) {
+      let running = true;
+      let sent = 0;
+      const done = (async () => {
+        while (running) {
+          await producer.send({ topic, messages: messages(prefix, sent, 40) });
+          sent += 40;
+          await sleep(50);
+        }
+        return sent;
+      })();
+      cleanups.push(async () => {
+        running = false;
+        await done.catch(() => undefined);
+      });
+      return {
+        sent: () => sent,
+        stop: async () => {
+          running = false;
+          return done;
+        },
+      };
+    }
+
+    const distinctValues = (members: Member[]) => new Set(members.flatMap((m) => m.received.map((r) => r.value)));
+    /** What the member received of the messages sent after the first `sent`. */
+    const receivedAfter = (m: Member, sent: number) => m.received.filter((r) => Number(r.value.slice(2)) >= sent);
+
+    /** A broker with a fresh topic of PARTITIONS partitions, a producer and a fresh group id. */
+    async function groupSetUp() {
+      const topic = fresh('t');
+      const dk = await broker({ topics: [{ name: topic, partitions: PARTITIONS }] });
+      const kafka = client(dk);
+      return { topic, groupId: fresh('g'), kafka, producer: await producerFor(kafka) };
+    }
+
+    /** Stops the flow; every message it sent reaches some member, and no member crashed. */
+    async function expectEveryMessage(flow: ReturnType<typeof keepProducing>, members: Member[]): Promise<void> {
+      const total = await flow.stop();
+      await until(`all ${total} messages`, () => distinctValues(members).size >= total);
+      expect(distinctValues(members)).toEqual(new Set(values('m', 0, total)));
+      expect(members.flatMap((m) => m.crashes)).toEqual([]);
+    }
+
+    it(
+      'gives 2, then 3 members joining one after the other while messages flow each a share of the partitions, and delivers every message',
+      async () => {
+        const { topic, groupId, kafka, producer } = await groupSetUp();
+
+        const a = await join(kafka, groupId, topic, 'a');
+        expect(a.owned).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        const flow = keepProducing(producer, topic, 'm');
+        await until('messages to flow to a', () => a.received.length >= 200);
+
+        const b = await join(kafka, groupId, topic, 'b');
+        await until('a and b to share the partitions', () => ownedByExactlyOne([a, b]));
+        const sentWithTwo = flow.sent();
+        await until('b to consume', () => receivedAfter(b, sentWithTwo).length > 0);
+
+        const c = await join(kafka, groupId, topic, 'c');
+        await until('a, b and c to share the partitions', () => ownedByExactlyOne([a, b, c]));
+        const sentWithThree = flow.sent();
+        await until('c to consume', () => receivedAfter(c, sentWithThree).length > 0);
+
+        await expectEveryMessage(flow, [a, b, c]);
+        expect(ownedByExactlyOne([a, b, c])).toBe(true);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'hands the partitions of a member that leaves to the others',
+      async () => {
+        const { topic, groupId, kafka, producer } = await groupSetUp();
+
+        const a = await join(kafka, groupId, topic, 'a');
+        const b = await join(kafka, groupId, topic, 'b');
+        const c = await join(kafka, groupId, topic, 'c');
+        await until('a, b and c to share the partitions', () => ownedByExactlyOne([a, b, c]));
+        const flow = keepProducing(producer, topic, 'm');
+        await until('messages to flow', () => distinctValues([a, b, c]).size >= 200);
+
+        const leaving = b.owned ?? [];
+        await b.consumer.disconnect();
+        await until('a and c to take over b’s partitions', () => ownedByExactlyOne([a, c]));
+        expect([...(a.owned ?? []), ...(c.owned ?? [])]).toEqual(expect.arrayContaining(leaving));
+
+        const sentAfterLeave = flow.sent();
+        await until('consumption past the rebalance', () => [a, c].some((m) => receivedAfter(m, sentAfterLeave).length > 0));
+        await sleep(1_000); // ~20 more sends, so that every partition gets some
+        await expectEveryMessage(flow, [a, b, c]);
+        // b's partitions are read by the others after it left.
+        const readAfter = new Set([a, c].flatMap((m) => receivedAfter(m, sentAfterLeave).map((r) => r.partition)));
+        expect([...readAfter]).toEqual(expect.arrayContaining(leaving));
+      },
+      TEST_TIMEOUT_MS,
+    );
+  });
+
   it('creates topics on command', async () => {
     const dk = await broker({ topics: [] });
     const topic = fresh('t');

@@ -92,14 +92,29 @@ async function groupJoin(): Promise<void> {
       rejoin[`sessionTimeout=${sessionTimeout}`] = await runConsumer(b, topic, () => {});
       await b.disconnect();
     }
-    // A second member joining a group that is up.
+    // A second, then a third member joining a group that is up (the stock 2.0.2 mock failed the
+    // late follower's SyncGroup with INVALID_REQUEST, a kafkajs crash: patches/).
     const gid = `g-${randomUUID()}`;
-    const first = kafka.consumer({ groupId: gid, sessionTimeout: 10_000 });
+    const crashes: string[] = [];
+    const member = () => {
+      const c = kafka.consumer({ groupId: gid, sessionTimeout: 10_000 });
+      c.on(c.events.CRASH, (e) => crashes.push(e.payload.error.message));
+      return c;
+    };
+    const first = member();
     await runConsumer(first, topic, () => {});
-    const second = kafka.consumer({ groupId: gid, sessionTimeout: 10_000 });
+    const second = member();
     const secondJoin = await runConsumer(second, topic, () => {});
-    await Promise.all([first.disconnect(), second.disconnect()]);
-    report('group-join', { freshGroupMs: times, rejoinAfterLeaveMs: rejoin, secondMemberJoinMs_sessionTimeout10000: secondJoin });
+    const third = member();
+    const thirdJoin = await runConsumer(third, topic, () => {});
+    await Promise.all([first.disconnect(), second.disconnect(), third.disconnect()]);
+    report('group-join', {
+      freshGroupMs: times,
+      rejoinAfterLeaveMs: rejoin,
+      secondMemberJoinMs_sessionTimeout10000: secondJoin,
+      thirdMemberJoinMs_sessionTimeout10000: thirdJoin,
+      crashes,
+    });
   });
 }
 
