@@ -8,7 +8,7 @@ import { validEvent } from '../support/workload.js';
 import { FULL, SEED, kafkaFor, rng, scaled, startService, summary, waitConsumed, type ChaosService } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 6. The service runs as in production (NODE_ENV=production, a configured
+ * API abuse. The service runs as in production (NODE_ENV=production, a configured
  * checkpoint key and API JWKS) and is fuzzed over HTTP: every route the app serves, random
  * paths and methods, invalid JSON, huge bodies, wrong content types, bad cursors and
  * injection-shaped filter values. Not one answer may be a 5xx. Then forged and misissued

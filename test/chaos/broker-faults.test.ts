@@ -9,7 +9,7 @@ import {
 } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 3. Three dev brokers (librdkafka's mock cluster) and its fault injection through
+ * Broker faults. Three dev brokers (librdkafka's mock cluster) and its fault injection through
  * the launcher: a partition leader down and up, injected Fetch, OffsetCommit, Heartbeat and
  * Produce errors, a leader moved, during ingest. The service must stay up, resume, and neither
  * lose nor double anything: every distinct event stored once, every Kafka copy of a poison or

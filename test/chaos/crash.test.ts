@@ -9,7 +9,7 @@ import {
 } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 1. The service runs as a child process while the workload is produced; it is
+ * Crash recovery. The service runs as a child process while the workload is produced; it is
  * SIGKILLed at random points (most mid-ingest at a random stored-record count, every third
  * while it is still starting up: migrations, key loading, group join) and restarted. After
  * the last restart the ledger must hold every distinct valid event exactly once, in gap-free

@@ -10,7 +10,7 @@ import {
 } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 2. A PostgreSQL cluster owned by the test (initdb in a temporary directory, a
+ * Database faults. A PostgreSQL cluster owned by the test (initdb in a temporary directory, a
  * spare port) is crashed (`pg_ctl stop -m immediate`) and restarted, stopped cleanly and
  * restarted, and made to refuse every TCP connection for 30 s (pg_hba `reject` + reload, TCP
  * backends terminated), all mid-ingest. /readyz must answer 503 while the database is

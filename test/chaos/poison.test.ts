@@ -10,7 +10,7 @@ import {
 } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 4. Over a thousand poison messages of 30+ kinds, interleaved with valid events
+ * Poison. Over a thousand poison messages of 30+ kinds, interleaved with valid events
  * (and a few hostile-looking valid controls): every poison message lands in the quarantine
  * table exactly once and in the DLQ topic with a reason, the service never stops, and every
  * valid event around them is stored exactly once, byte-exact.

@@ -14,7 +14,7 @@ import { validEvent } from '../support/workload.js';
 import { FULL, kafkaFor, scaled, startService, summary, verifyCli, waitConsumed } from '../support/chaos-kit.js';
 
 /**
- * Issue 9, item 5. One ledger is built by the real service; every case then tampers with a
+ * Tampering. One ledger is built by the real service; every case then tampers with a
  * fresh copy of it (CREATE DATABASE ... TEMPLATE) as a superuser with the append-only triggers
  * disabled (session_replication_role = replica), and `npm run verify` must exit 1 naming the
  * first affected record: its event id where the record still exists, else its shard and leaf.

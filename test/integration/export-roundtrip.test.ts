@@ -1,5 +1,5 @@
 /**
- * Issue 7's round trip, end to end through real processes: events produced to Kafka (dev
+ * The export round trip, end to end through real processes: events produced to Kafka (dev
  * broker), ingested by the service (`node dist/main.js`), exported over HTTP by an auditor,
  * downloaded, and verified by the offline CLI (`routing-ledger verify-bundle`) as a separate
  * process holding nothing but the bundle and the JWKS. Needs `npm run build` first.

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { validEvent } from './workload.js';
 
 /**
- * The poison catalogue of the chaos suite (issue 9, item 4): each kind makes one message from
+ * The poison catalogue of the chaos suite: each kind makes one message from
  * an index, and says what the ledger must do with it. Most are poison (quarantine + DLQ with a
  * reason); a few look hostile but are valid and must be stored byte-exact (COPY escaping,
  * injection-shaped strings, a properly signed event), as controls.

@@ -65,7 +65,7 @@ export function ensureDevKafkaBuilt(): string {
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     const detail = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim() || e.message;
-    throw new Error(`dev-kafka build failed: ${detail}`);
+    throw new Error(`dev-kafka build failed: ${detail}`, { cause: err });
   }
   return join(root, BINARY);
 }

@@ -3,7 +3,7 @@ import type { CanonicalRecord, SourceFormat } from '../../domain/record/canonica
 import { AppError } from '../../common/app-error.js';
 
 /**
- * The contract every gateway adapter implements (issue 5): raw bytes from Kafka or HTTP in,
+ * The contract every gateway adapter implements: raw bytes from Kafka or HTTP in,
  * canonical v1 records plus the adapter's normalization notes out. Adapters are pure
  * functions of their input: no clock, no randomness, no I/O, no Nest/kafkajs imports, so the
  * same bytes always give the same records (and the same event ids) on every replay.

@@ -4,7 +4,7 @@ import type { RawEvent } from './adapter.js';
 import { header } from './headers.js';
 
 /**
- * Gateway attestation, the pure part (issue 5, item 6): a registered gateway may sign each event
+ * Gateway attestation, the pure part: a registered gateway may sign each event
  * with a compact JWS (EdDSA over Ed25519, or ES256) sent in the `x-routing-signature` header. The
  * signed payload is the event's raw bytes, either detached (RFC 7515 Appendix F:
  * `<protected>..<signature>`, the usual form since the bytes already travel as the message) or
