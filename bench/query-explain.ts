@@ -59,7 +59,11 @@ export interface ExplainReport {
  * append-only ledger; ~3 % fallbacks with a two-step attempt chain, some residency
  * violations and skipped checks, cache hits, errors. Shapes follow the canonical record.
  */
-export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, log: (m: string) => void = () => undefined): Promise<void> {
+export async function seedSyntheticRecords(
+  pool: pg.Pool,
+  rows = DEFAULT_ROWS,
+  log: (m: string) => void = () => undefined,
+): Promise<void> {
   const start = SPAN_END - SPAN_DAYS * 86_400_000;
   for (let from = 1; from <= rows; from += SEED_CHUNK) {
     const to = Math.min(rows, from + SEED_CHUNK - 1);
@@ -130,8 +134,21 @@ export async function seedSyntheticRecords(pool: pg.Pool, rows = DEFAULT_ROWS, l
 /** A DataSource stand-in that records the SQL a repository issues instead of running it. */
 function capturing(): { db: DataSource; take: () => { sql: string; params: unknown[] } } {
   let last: { sql: string; params: unknown[] } | undefined;
-  const db = { query: async (sql: string, params: unknown[] = []) => { last = { sql, params }; return []; } } as unknown as DataSource;
-  return { db, take: () => { if (!last) throw new Error('the repository issued no SQL'); const l = last; last = undefined; return l; } };
+  const db = {
+    query: async (sql: string, params: unknown[] = []) => {
+      last = { sql, params };
+      return [];
+    },
+  } as unknown as DataSource;
+  return {
+    db,
+    take: () => {
+      if (!last) throw new Error('the repository issued no SQL');
+      const l = last;
+      last = undefined;
+      return l;
+    },
+  };
 }
 
 /**
@@ -139,20 +156,37 @@ function capturing(): { db: DataSource; take: () => { sql: string; params: unkno
  * (a real request id, trace id and tenants). Works on any database holding records.
  */
 export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]> {
-  const sample = (await pool.query<{ request_id: string; trace_id: string; tenant_id: string; requested_model: string; occurred_at: Date; max_at: Date }>(
-    `SELECT r.request_id, r.trace_id, r.tenant_id, r.requested_model, r.occurred_at, (SELECT max(occurred_at) FROM records) AS max_at
+  const sample = (
+    await pool.query<{
+      request_id: string;
+      trace_id: string;
+      tenant_id: string;
+      requested_model: string;
+      occurred_at: Date;
+      max_at: Date;
+    }>(
+      `SELECT r.request_id, r.trace_id, r.tenant_id, r.requested_model, r.occurred_at, (SELECT max(occurred_at) FROM records) AS max_at
      FROM records r WHERE r.trace_id IS NOT NULL ORDER BY r.occurred_at DESC OFFSET (SELECT count(*) / 2 FROM records) LIMIT 1`,
-  )).rows[0];
+    )
+  ).rows[0];
   if (!sample) throw new Error('no records to explain against');
-  const tenants = (await pool.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM records ORDER BY 1 LIMIT 3')).rows.map((r) => r.tenant_id);
+  const tenants = (
+    await pool.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM records ORDER BY 1 LIMIT 3')
+  ).rows.map((r) => r.tenant_id);
   const all: TenantScope = { kind: 'all' };
   const one: TenantScope = { kind: 'tenants', tenants: [sample.tenant_id] };
   const some: TenantScope = { kind: 'tenants', tenants };
   const mid = sample.occurred_at.getTime();
   const hour = { from: new Date(mid - 1_800_000), to: new Date(mid + 1_800_000) };
-  const hourMinutes = { from: new Date(Math.ceil(hour.from.getTime() / 60_000) * 60_000), to: new Date(Math.floor(hour.to.getTime() / 60_000) * 60_000) };
+  const hourMinutes = {
+    from: new Date(Math.ceil(hour.from.getTime() / 60_000) * 60_000),
+    to: new Date(Math.floor(hour.to.getTime() / 60_000) * 60_000),
+  };
   const day = { from: new Date(mid - 43_200_000), to: new Date(mid + 43_200_000) };
-  const month = { from: new Date(sample.max_at.getTime() - 30 * 86_400_000), to: new Date(sample.max_at.getTime() + 1) };
+  const month = {
+    from: new Date(sample.max_at.getTime() - 30 * 86_400_000),
+    to: new Date(sample.max_at.getTime() + 1),
+  };
 
   const c = capturing();
   const decisions = new DecisionsRepository(c.db);
@@ -164,27 +198,76 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
     ['trace (one tenant)', 'trace', () => decisions.byTraceId(one, sample.trace_id)],
     ['trace (all tenants)', 'trace', () => decisions.byTraceId(all, sample.trace_id)],
     ['decision by id', 'request', () => decisions.byEventId(one, 'syn-1')],
-    ...([['all tenants, provider', { scope: all, provider: 'openai' }], ['one tenant', { scope: one }], ['3 tenants, model+region', { scope: some, model: sample.requested_model, region: 'us-east-1' }]] as const)
-      .flatMap(([label, f]): Array<[string, QueryPath, () => Promise<unknown>]> => [
-        [`incident summary rows, whole minutes (${label})`, 'incident', () => incidents.summaryRows(f, hourMinutes)],
-        [`incident affected (${label})`, 'incident', () => incidents.affected(f, hour, 100)],
-      ]),
+    ...(
+      [
+        ['all tenants, provider', { scope: all, provider: 'openai' }],
+        ['one tenant', { scope: one }],
+        ['3 tenants, model+region', { scope: some, model: sample.requested_model, region: 'us-east-1' }],
+      ] as const
+    ).flatMap(([label, f]): Array<[string, QueryPath, () => Promise<unknown>]> => [
+      [`incident summary rows, whole minutes (${label})`, 'incident', () => incidents.summaryRows(f, hourMinutes)],
+      [`incident affected (${label})`, 'incident', () => incidents.affected(f, hour, 100)],
+    ]),
     ['decisions page (all tenants)', 'decisions', () => decisions.list(all, {}, 51)],
-    ['decisions page (one tenant, after cursor)', 'decisions', () => decisions.list(one, { after: { occurredAt: sample.occurred_at.toISOString(), eventId: 'syn-0' } }, 51)],
-    ['decisions page (3 tenants, signal)', 'decisions', () => decisions.list(some, { signal: 'residency_violation' }, 51)],
-    ['decisions page (all, provider+window)', 'decisions', () => decisions.list(all, { provider: 'anthropic', from: day.from, to: day.to }, 51)],
+    [
+      'decisions page (one tenant, after cursor)',
+      'decisions',
+      () => decisions.list(one, { after: { occurredAt: sample.occurred_at.toISOString(), eventId: 'syn-0' } }, 51),
+    ],
+    [
+      'decisions page (3 tenants, signal)',
+      'decisions',
+      () => decisions.list(some, { signal: 'residency_violation' }, 51),
+    ],
+    [
+      'decisions page (all, provider+window)',
+      'decisions',
+      () => decisions.list(all, { provider: 'anthropic', from: day.from, to: day.to }, 51),
+    ],
     ['decisions page (one tenant, gateway)', 'decisions', () => decisions.list(one, { gateway: 'gw-3' }, 51)],
-    ['incident summary rows (all tenants, gateway)', 'incident', () => incidents.summaryRows({ scope: all, gateway: 'gw-3' }, hourMinutes)],
-    ['findings silent degradation (24 h, all)', 'findings', () => findings.silentDegradation({ scope: all, window: day })],
-    ['findings residency (31 d, one tenant)', 'findings', () => findings.residencyViolations({ scope: one, window: month })],
+    [
+      'incident summary rows (all tenants, gateway)',
+      'incident',
+      () => incidents.summaryRows({ scope: all, gateway: 'gw-3' }, hourMinutes),
+    ],
+    [
+      'findings silent degradation (24 h, all)',
+      'findings',
+      () => findings.silentDegradation({ scope: all, window: day }),
+    ],
+    [
+      'findings residency (31 d, one tenant)',
+      'findings',
+      () => findings.residencyViolations({ scope: one, window: month }),
+    ],
     ['findings policy bypass (24 h, all)', 'findings', () => findings.policyBypasses({ scope: all, window: day })],
-    ['findings alias targets (24 h + 30 d look-back, one tenant)', 'findings', () => findings.aliasTargets({ scope: one, window: day }, month.from)],
+    [
+      'findings alias targets (24 h + 30 d look-back, one tenant)',
+      'findings',
+      () => findings.aliasTargets({ scope: one, window: day }, month.from),
+    ],
     ['findings cheaper targets (24 h, all)', 'findings', () => findings.cheaperTargets({ scope: all, window: day })],
-    ['findings price concentration (24 h, all)', 'findings', () => findings.priceConcentration({ scope: all, window: day })],
+    [
+      'findings price concentration (24 h, all)',
+      'findings',
+      () => findings.priceConcentration({ scope: all, window: day }),
+    ],
     ['findings cohorts (24 h, all)', 'findings', () => findings.cohorts({ scope: all, window: day })],
-    ['findings served versions (24 h + look-back, one tenant)', 'findings', () => findings.servedVersions({ scope: one, window: day }, month.from)],
-    ['alias history (30 d, one alias, one tenant)', 'alias-history', () => findings.aliasTargets({ scope: one, window: month, alias: sample.requested_model }, month.from)],
-    ['alias history (30 d, one alias, all tenants)', 'alias-history', () => findings.aliasTargets({ scope: all, window: month, alias: sample.requested_model }, month.from)],
+    [
+      'findings served versions (24 h + look-back, one tenant)',
+      'findings',
+      () => findings.servedVersions({ scope: one, window: day }, month.from),
+    ],
+    [
+      'alias history (30 d, one alias, one tenant)',
+      'alias-history',
+      () => findings.aliasTargets({ scope: one, window: month, alias: sample.requested_model }, month.from),
+    ],
+    [
+      'alias history (30 d, one alias, all tenants)',
+      'alias-history',
+      () => findings.aliasTargets({ scope: all, window: month, alias: sample.requested_model }, month.from),
+    ],
     ['coverage (24 h, all)', 'coverage', () => findings.coverage({ scope: all, window: day })],
     ['coverage (24 h, one gateway)', 'coverage', () => findings.coverage({ scope: all, window: day, gateway: 'gw-3' })],
   ];
@@ -199,7 +282,13 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
       path,
       mustAvoidSeqScan: NO_SEQ_SCAN.includes(path),
       seqScanOnRecords: /Seq Scan on records\b/.test(plan),
-      indexes: [...new Set([...plan.matchAll(/(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) (\w+)/g)].map((m) => m[1]))].sort(),
+      indexes: [
+        ...new Set(
+          [...plan.matchAll(/(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) (\w+)/g)].map(
+            (m) => m[1],
+          ),
+        ),
+      ].sort(),
       executionMs: Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN),
       plan,
     });
@@ -208,7 +297,9 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
 }
 
 /** Creates a database, migrates, seeds `rows` records, explains every path, drops it (unless keep). */
-export async function runQueryExplain(opts: { rows?: number; keep?: boolean; log?: (m: string) => void } = {}): Promise<ExplainReport> {
+export async function runQueryExplain(
+  opts: { rows?: number; keep?: boolean; log?: (m: string) => void } = {},
+): Promise<ExplainReport> {
   const log = opts.log ?? (() => undefined);
   const rows = opts.rows ?? DEFAULT_ROWS;
   const db = await createTestDatabase('rl_explain');
@@ -263,7 +354,15 @@ async function explainOnLedger(ctx: BenchHookContext): Promise<BenchFigure[]> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, keep: { type: 'boolean', default: false }, json: { type: 'string' }, plans: { type: 'boolean', default: false }, 'database-url': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      plans: { type: 'boolean', default: false },
+      'database-url': { type: 'string' },
+    },
+  });
   let rows = values.rows ? Number(values.rows.replace(/_/g, '')) : DEFAULT_ROWS;
   if (!Number.isSafeInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer`);
   let report: ExplainReport;
@@ -272,27 +371,44 @@ async function main(): Promise<number> {
     try {
       rows = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM records')).rows[0].n);
       const results = await explainQueryPaths(pool);
-      report = { rows, seedSeconds: null, ok: results.every((r) => !(r.mustAvoidSeqScan && r.seqScanOnRecords)), results };
+      report = {
+        rows,
+        seedSeconds: null,
+        ok: results.every((r) => !(r.mustAvoidSeqScan && r.seqScanOnRecords)),
+        results,
+      };
     } finally {
       await pool.end();
     }
   } else {
     report = await runQueryExplain({ rows, keep: values.keep, log: (m) => process.stderr.write(`${m}\n`) });
   }
-  process.stdout.write(`EXPLAIN ANALYZE over ${rows.toLocaleString('en-US')} records${report.seedSeconds === null ? '' : ` (seeded in ${report.seedSeconds.toFixed(0)} s)`}\n\n`);
+  process.stdout.write(
+    `EXPLAIN ANALYZE over ${rows.toLocaleString('en-US')} records${report.seedSeconds === null ? '' : ` (seeded in ${report.seedSeconds.toFixed(0)} s)`}\n\n`,
+  );
   for (const r of report.results) {
     const verdict = r.seqScanOnRecords ? (r.mustAvoidSeqScan ? 'SEQ SCAN (not allowed)' : 'seq scan') : 'index';
-    process.stdout.write(`${verdict.padEnd(22)} ${r.executionMs.toFixed(1).padStart(9)} ms  ${r.name}  [${r.indexes.join(', ') || 'no index'}]\n`);
-    if (values.plans || (r.mustAvoidSeqScan && r.seqScanOnRecords)) process.stdout.write(`${r.plan.replace(/^/gm, '    ')}\n`);
+    process.stdout.write(
+      `${verdict.padEnd(22)} ${r.executionMs.toFixed(1).padStart(9)} ms  ${r.name}  [${r.indexes.join(', ') || 'no index'}]\n`,
+    );
+    if (values.plans || (r.mustAvoidSeqScan && r.seqScanOnRecords))
+      process.stdout.write(`${r.plan.replace(/^/gm, '    ')}\n`);
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
-  process.stdout.write(report.ok ? '\nOK: no sequential scan of records on the request, trace and incident paths\n' : '\nFAIL: a request, trace or incident query scans records sequentially\n');
+  process.stdout.write(
+    report.ok
+      ? '\nOK: no sequential scan of records on the request, trace and incident paths\n'
+      : '\nFAIL: a request, trace or incident query scans records sequentially\n',
+  );
   return report.ok ? 0 : 1;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then((code) => process.exit(code), (e: Error) => {
-    process.stderr.write(`query-explain failed: ${e.stack ?? e.message}\n`);
-    process.exit(2);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`query-explain failed: ${e.stack ?? e.message}\n`);
+      process.exit(2);
+    },
+  );
 }

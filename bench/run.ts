@@ -16,13 +16,28 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Message } from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../tools/dev-kafka/dev-kafka.js';
-import { consumeAndCopy, consumeNoWork, copyBatches, copyInTransaction, createRecordsLikeTable, type CopyRun } from './lib/ceiling.js';
+import {
+  consumeAndCopy,
+  consumeNoWork,
+  copyBatches,
+  copyInTransaction,
+  createRecordsLikeTable,
+  type CopyRun,
+} from './lib/ceiling.js';
 import type { ConsumeRun } from './lib/consumers.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
 import { serviceEnv } from '../test/support/service-env.js';
 import { benchEvent, quantile, WIRE_HEADERS, wireOf } from './lib/env.js';
 import { hookFailures, runHooks, type HookResult } from './lib/hooks.js';
-import { GZIP_BYTES_PER_EVENT_BUDGET, kafkaClient, PARTITION_BUDGET_BYTES, preload, produceAtRate, topicOffsets, type PreloadResult } from './lib/kafka.js';
+import {
+  GZIP_BYTES_PER_EVENT_BUDGET,
+  kafkaClient,
+  PARTITION_BUDGET_BYTES,
+  preload,
+  produceAtRate,
+  topicOffsets,
+  type PreloadResult,
+} from './lib/kafka.js';
 import { appendCost, proofRates, seedShard, type AppendCost, type RateFigure } from './lib/ledger.js';
 import { naiveBaseline } from './lib/naive.js';
 import { cpuDelta, cpuSnapshot, PostgresBackends, watchPostgresBackends, type CpuSnapshot } from './lib/proc.js';
@@ -72,7 +87,10 @@ const OPT = {
 };
 OPT.naiveEvents = Math.min(OPT.naiveEvents, OPT.events);
 // Enough partitions that the gzip'd backlog stays under the broker's 5 MiB per partition.
-const PARTITIONS = int(args.partitions, Math.max(8, Math.ceil((OPT.events * GZIP_BYTES_PER_EVENT_BUDGET) / PARTITION_BUDGET_BYTES)));
+const PARTITIONS = int(
+  args.partitions,
+  Math.max(8, Math.ceil((OPT.events * GZIP_BYTES_PER_EVENT_BUDGET) / PARTITION_BUDGET_BYTES)),
+);
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = args.out ?? join(REPO_ROOT, 'bench', 'results.json');
 
@@ -92,7 +110,9 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync(dirname(OUT), { recursive: true });
-  log(`events ${OPT.events}, naive ${OPT.naiveEvents}, records (ledger) ${OPT.records}, partitions ${PARTITIONS}, batch ${OPT.batch}${quick ? ', quick' : ''}`);
+  log(
+    `events ${OPT.events}, naive ${OPT.naiveEvents}, records (ledger) ${OPT.records}, partitions ${PARTITIONS}, batch ${OPT.batch}${quick ? ', quick' : ''}`,
+  );
 
   const dk: DevKafka = await startDevKafka({
     topics: [
@@ -108,7 +128,11 @@ async function main(): Promise<void> {
   if (!args.keep) cleanups.push(() => db.drop());
   else log(`keeping database ${db.name}`);
   const watch = { broker: dk.pid };
-  const backends = new PostgresBackends(async () => (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db.name])).map((r) => r.pid));
+  const backends = new PostgresBackends(async () =>
+    (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db.name])).map(
+      (r) => r.pid,
+    ),
+  );
   await backends.start();
   watchPostgresBackends(backends);
   cleanups.unshift(async () => backends.stop());
@@ -121,16 +145,23 @@ async function main(): Promise<void> {
   for (let i = 0; i < OPT.events; i++) {
     const e = benchEvent(i);
     wires[i] = wireOf(e);
-    rows[i] = Buffer.from(recordCopyLine(e, wires[i], { shard: i % PARTITIONS, leaf: i, topic: TOPIC, offset: Math.floor(i / PARTITIONS) }));
+    rows[i] = Buffer.from(
+      recordCopyLine(e, wires[i], { shard: i % PARTITIONS, leaf: i, topic: TOPIC, offset: Math.floor(i / PARTITIONS) }),
+    );
   }
   const wireBytes = wires.reduce((a, w) => a + w.length, 0);
   const message = (i: number): Message => ({ key: String(i), value: wires[i], headers: { ...WIRE_HEADERS } });
 
   log(`preloading ${OPT.events} events into ${TOPIC} (${PARTITIONS} partitions, sets of ${OPT.batch}, gzip)…`);
   const pre: PreloadResult = await preload(kafka, TOPIC, PARTITIONS, OPT.events, OPT.batch, message, { gzip: true });
-  const preNaive: PreloadResult = await preload(kafka, NAIVE_TOPIC, PARTITIONS, OPT.naiveEvents, OPT.batch, message, { gzip: true });
+  const preNaive: PreloadResult = await preload(kafka, NAIVE_TOPIC, PARTITIONS, OPT.naiveEvents, OPT.batch, message, {
+    gzip: true,
+  });
   const trimmedAtPreload = pre.trimmed.reduce((a, o) => a + o.low, 0) + preNaive.trimmed.reduce((a, o) => a + o.low, 0);
-  if (trimmedAtPreload > 0) log(`WARNING: the broker trimmed ${trimmedAtPreload} messages before consumption (5 MiB per partition): use more --partitions or fewer --events`);
+  if (trimmedAtPreload > 0)
+    log(
+      `WARNING: the broker trimmed ${trimmedAtPreload} messages before consumption (5 MiB per partition): use more --partitions or fewer --events`,
+    );
   const available = OPT.events - pre.trimmed.reduce((a, o) => a + o.low, 0);
 
   // ---- 1. raw ceiling
@@ -141,14 +172,24 @@ async function main(): Promise<void> {
   await createRecordsLikeTable(db.pool, 'bench_ceiling_copy');
   await createRecordsLikeTable(db.pool, 'bench_ceiling_together');
   const copyChunks: Array<{ rows: number; body: Buffer }> = [];
-  for (let i = 0; i < OPT.events; i += OPT.batch) copyChunks.push({ rows: Math.min(OPT.batch, OPT.events - i), body: Buffer.concat(rows.slice(i, i + OPT.batch)) });
+  for (let i = 0; i < OPT.events; i += OPT.batch)
+    copyChunks.push({ rows: Math.min(OPT.batch, OPT.events - i), body: Buffer.concat(rows.slice(i, i + OPT.batch)) });
   log(`1. raw ceiling: COPY into a records-shaped table, ${OPT.concurrency} connections…`);
   const copy: CopyRun = await copyBatches(db.pool, 'bench_ceiling_copy', copyChunks, OPT.concurrency);
   log(`   ${fmt(copy.rowsPerS)} rows/s`);
   copyChunks.length = 0;
   await db.query('CHECKPOINT');
   log('1. raw ceiling: consume + COPY together…');
-  const together: ConsumeRun = await consumeAndCopy(kafka, TOPIC, available, OPT.concurrency, db.pool, 'bench_ceiling_together', (seq) => rows[seq], watch);
+  const together: ConsumeRun = await consumeAndCopy(
+    kafka,
+    TOPIC,
+    available,
+    OPT.concurrency,
+    db.pool,
+    'bench_ceiling_together',
+    (seq) => rows[seq],
+    watch,
+  );
   log(`   ${fmt(together.eventsPerS)} events/s`);
   const harmonic = 1 / (1 / consume.eventsPerS + 1 / copy.rowsPerS);
   await db.query('DROP TABLE bench_ceiling_copy, bench_ceiling_together');
@@ -157,7 +198,13 @@ async function main(): Promise<void> {
   // ---- 2. naive baseline
   await db.query('CHECKPOINT');
   log(`2. naive baseline: eachMessage + JSON.parse + TypeORM save, ${OPT.naiveEvents} events…`);
-  const naive: ConsumeRun = await naiveBaseline(kafka, NAIVE_TOPIC, OPT.naiveEvents - preNaive.trimmed.reduce((a, o) => a + o.low, 0), db.url, watch);
+  const naive: ConsumeRun = await naiveBaseline(
+    kafka,
+    NAIVE_TOPIC,
+    OPT.naiveEvents - preNaive.trimmed.reduce((a, o) => a + o.low, 0),
+    db.url,
+    watch,
+  );
   log(`   ${fmt(naive.eventsPerS)} events/s`);
   await db.query('DROP TABLE IF EXISTS bench_naive_records');
 
@@ -171,15 +218,18 @@ async function main(): Promise<void> {
   let svcPid = 0;
   let markJoined!: () => void;
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
-  const env = await serviceEnv({ db, brokers: dk.brokers, dataDir }, {
-    TOPIC_DECISIONS: TOPIC,
-    TOPIC_DLQ: 'bench.dlq',
-    TOPIC_CHECKPOINTS: 'bench.checkpoints',
-    KAFKA_GROUP_ID: PIPELINE_GROUP,
-    KAFKA_CLIENT_ID: 'bench-pipeline',
-    KAFKA_SESSION_TIMEOUT_MS: '10000',
-    BENCH_PROFILE_ON_JOIN: OPT.profile ? '1' : '0',
-  });
+  const env = await serviceEnv(
+    { db, brokers: dk.brokers, dataDir },
+    {
+      TOPIC_DECISIONS: TOPIC,
+      TOPIC_DLQ: 'bench.dlq',
+      TOPIC_CHECKPOINTS: 'bench.checkpoints',
+      KAFKA_GROUP_ID: PIPELINE_GROUP,
+      KAFKA_CLIENT_ID: 'bench-pipeline',
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+      BENCH_PROFILE_ON_JOIN: OPT.profile ? '1' : '0',
+    },
+  );
   const svc = await ServiceChild.start(env, (at, pid) => {
     // The snapshot is taken as the consumer's GROUP_JOIN message arrives.
     if (joinSnap) return;
@@ -191,7 +241,10 @@ async function main(): Promise<void> {
   svcPid = svc.pid;
   await joined;
   const profilePath = join(dirname(OUT), 'pipeline.cpuprofile');
-  const doneAt = await waitConsumed(db.pool, kafka, PIPELINE_GROUP, TOPIC, { timeoutMs: 900_000, describe: () => svc.output().slice(-3000) });
+  const doneAt = await waitConsumed(db.pool, kafka, PIPELINE_GROUP, TOPIC, {
+    timeoutMs: 900_000,
+    describe: () => svc.output().slice(-3000),
+  });
   const doneSnap = cpuSnapshot({ ...watch, service: svcPid });
   if (OPT.profile) await svc.request({ cmd: 'profile-stop', path: profilePath }, 'profile-stopped', 120_000);
   const afterThroughput = await svc.stats();
@@ -210,20 +263,38 @@ async function main(): Promise<void> {
   const latency = async (label: string, ratePerS: number, base: number): Promise<LatencyPhase> => {
     log(`3. pipeline: latency at ${label}, ${fmt(ratePerS)} events/s for ${OPT.latencySeconds} s…`);
     const a = cpuSnapshot({ ...watch, service: svcPid });
-    const sent = await produceAtRate(producer, TOPIC, PARTITIONS, ratePerS, OPT.latencySeconds * 1000, LATENCY_TICK_MS, (i, now) => ({
-      key: String(base + i), value: wireOf(benchEvent(base + i, now)), headers: { ...WIRE_HEADERS },
-    }));
+    const sent = await produceAtRate(
+      producer,
+      TOPIC,
+      PARTITIONS,
+      ratePerS,
+      OPT.latencySeconds * 1000,
+      LATENCY_TICK_MS,
+      (i, now) => ({
+        key: String(base + i),
+        value: wireOf(benchEvent(base + i, now)),
+        headers: { ...WIRE_HEADERS },
+      }),
+    );
     const producedDone = Date.now();
-    await waitConsumed(db.pool, kafka, PIPELINE_GROUP, TOPIC, { timeoutMs: 600_000, intervalMs: 50, describe: () => svc.output().slice(-3000) });
+    await waitConsumed(db.pool, kafka, PIPELINE_GROUP, TOPIC, {
+      timeoutMs: 600_000,
+      intervalMs: 50,
+      describe: () => svc.output().slice(-3000),
+    });
     const drainS = (Date.now() - producedDone) / 1000;
     const b = cpuSnapshot({ ...watch, service: svcPid });
-    const lats = (await db.query<{ ms: number }>(
-      `SELECT extract(epoch FROM (c.signed_at - r.occurred_at)) * 1000 AS ms
+    const lats = (
+      await db.query<{ ms: number }>(
+        `SELECT extract(epoch FROM (c.signed_at - r.occurred_at)) * 1000 AS ms
          FROM records r
          CROSS JOIN LATERAL (SELECT signed_at FROM checkpoints c WHERE c.shard = r.shard AND c.tree_size > r.leaf_index ORDER BY c.tree_size LIMIT 1) c
         WHERE r.occurred_at >= $1 AND r.occurred_at <= $2`,
-      [sent.firstAt, new Date(sent.lastAt.getTime() + 1)],
-    )).map((r) => Number(r.ms)).sort((x, y) => x - y);
+        [sent.firstAt, new Date(sent.lastAt.getTime() + 1)],
+      )
+    )
+      .map((r) => Number(r.ms))
+      .sort((x, y) => x - y);
     const offsets = await topicOffsets(kafka, TOPIC);
     return {
       targetPerS: ratePerS,
@@ -246,16 +317,33 @@ async function main(): Promise<void> {
   const profile: ProfileSummary | undefined = OPT.profile ? summarizeProfile(profilePath) : undefined;
 
   // Storage per record, before the later sections add rows.
-  const [storage] = await db.query<{ records: string; heap: string; toast: string; indexes: string; total: string; nodes: string; checkpoints: string }>(
+  const [storage] = await db.query<{
+    records: string;
+    heap: string;
+    toast: string;
+    indexes: string;
+    total: string;
+    nodes: string;
+    checkpoints: string;
+  }>(
     `SELECT (SELECT count(*) FROM records) AS records, pg_relation_size('records') AS heap,
             pg_total_relation_size('records') - pg_relation_size('records') - pg_indexes_size('records') AS toast,
             pg_indexes_size('records') AS indexes, pg_total_relation_size('records') AS total,
             pg_total_relation_size('merkle_tiles') + pg_total_relation_size('merkle_partial_tiles') AS nodes, pg_total_relation_size('checkpoints') AS checkpoints`,
   );
-  const shards = (await db.query<{ shard: number; tree_size: string }>('SELECT shard, tree_size FROM shard_heads ORDER BY shard')).map((s) => ({ shard: s.shard, treeSize: Number(s.tree_size) }));
+  const shards = (
+    await db.query<{ shard: number; tree_size: string }>('SELECT shard, tree_size FROM shard_heads ORDER BY shard')
+  ).map((s) => ({ shard: s.shard, treeSize: Number(s.tree_size) }));
 
   log(`3. pipeline: stage microbenchmarks on ${OPT.stageEvents} of the same events…`);
-  const stages: StageFigure[] = await stageBreakdown({ events: OPT.stageEvents, batchSize: OPT.batch, baseSeq: SEQ.stages, databaseUrl: db.url, pool: db.pool, shard: STAGE_SHARD });
+  const stages: StageFigure[] = await stageBreakdown({
+    events: OPT.stageEvents,
+    batchSize: OPT.batch,
+    baseSeq: SEQ.stages,
+    databaseUrl: db.url,
+    pool: db.pool,
+    shard: STAGE_SHARD,
+  });
 
   // ---- 5. ledger
   log(`5. ledger: seeding shards of ${OPT.smallTree} and ${OPT.records} leaves…`);
@@ -265,11 +353,21 @@ async function main(): Promise<void> {
   await db.query('CHECKPOINT');
   const costSmall: AppendCost = await appendCost(db.pool, SMALL_SHARD, OPT.appendBatches, OPT.batch);
   const costBig: AppendCost = await appendCost(db.pool, BIG_SHARD, OPT.appendBatches, OPT.batch);
-  const eventIds = (await db.query<{ event_id: string }>('SELECT event_id FROM records WHERE shard < $1 ORDER BY md5(event_id) LIMIT 2000', [PARTITIONS])).map((r) => r.event_id);
+  const eventIds = (
+    await db.query<{ event_id: string }>(
+      'SELECT event_id FROM records WHERE shard < $1 ORDER BY md5(event_id) LIMIT 2000',
+      [PARTITIONS],
+    )
+  ).map((r) => r.event_id);
   const biggest = shards.filter((s) => s.shard < PARTITIONS).sort((a, b) => b.treeSize - a.treeSize)[0];
   log('5. ledger: receipts and proofs per second…');
   const proofs: RateFigure[] = await proofRates({
-    databaseUrl: db.url, bigShard: BIG_SHARD, bigSize: costBig.treeSize + (OPT.appendBatches + 1) * OPT.batch, durationMs: OPT.proofSeconds * 1000, concurrency: 4, eventIds,
+    databaseUrl: db.url,
+    bigShard: BIG_SHARD,
+    bigSize: costBig.treeSize + (OPT.appendBatches + 1) * OPT.batch,
+    durationMs: OPT.proofSeconds * 1000,
+    concurrency: 4,
+    eventIds,
     pipelineShard: biggest ? { shard: biggest.shard, size: biggest.treeSize } : undefined,
   });
 
@@ -293,18 +391,32 @@ async function main(): Promise<void> {
   const report: Report = {
     generatedAt: new Date().toISOString(),
     durationS: (Date.now() - started) / 1000,
-    machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGiB: totalmem() / 2 ** 30, node: process.version, postgres: (await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version },
+    machine: {
+      loadavgStart: loadStart,
+      loadavgEnd: loadavg(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '?',
+      memGiB: totalmem() / 2 ** 30,
+      node: process.version,
+      postgres: (await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version,
+    },
     options: { ...OPT, quick, partitions: PARTITIONS, wireBytesPerEvent: wireBytes / OPT.events },
     broker: { preload: pre, preloadNaive: preNaive, trimmedBeforeConsumption: trimmedAtPreload },
     ceiling: { consume, copy, together, harmonicPerS: harmonic },
     naive,
     pipeline: {
       profilePath: OPT.profile ? profilePath : undefined,
-      events: appended, expected: available, seconds: pipeSeconds, eventsPerS: pipeRate, cpu: pipeCpu,
+      events: appended,
+      expected: available,
+      seconds: pipeSeconds,
+      eventsPerS: pipeRate,
+      cpu: pipeCpu,
       serviceCpuUsPerEvent: ((pipeCpu.watchedS.service ?? NaN) * 1e6) / appended,
       postgresCpuUsPerEvent: ((pipeCpu.postgresS ?? NaN) * 1e6) / appended,
       brokerCpuUsPerEvent: ((pipeCpu.watchedS.broker ?? NaN) * 1e6) / appended,
-      peakRssMiB: finalStats.maxRssMiB, rssAfterThroughputMiB: afterThroughput.rssMiB, peakRssAfterThroughputMiB: afterThroughput.maxRssMiB,
+      peakRssMiB: finalStats.maxRssMiB,
+      rssAfterThroughputMiB: afterThroughput.rssMiB,
+      peakRssAfterThroughputMiB: afterThroughput.maxRssMiB,
       metrics,
       latency: { tickMs: LATENCY_TICK_MS, full, half },
       stages,
@@ -349,7 +461,14 @@ async function seedRecords(db: TestDatabase, n: number): Promise<{ rows: number;
       for (let j = i; j < Math.min(n, i + 10_000); j++) {
         const seq = SEQ.hookRecords + base + j;
         const e = benchEvent(seq);
-        lines.push(recordCopyLine(e, wireOf(e), { shard: 10_000 + ((base + j) % 8), leaf: base + j, topic: 'bench.seed', offset: base + j }));
+        lines.push(
+          recordCopyLine(e, wireOf(e), {
+            shard: 10_000 + ((base + j) % 8),
+            leaf: base + j,
+            topic: 'bench.seed',
+            offset: base + j,
+          }),
+        );
       }
       await copyInTransaction(client, 'records', Buffer.from(lines.join('')));
     }

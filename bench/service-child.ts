@@ -61,7 +61,12 @@ async function main(): Promise<void> {
         }
         case 'stats': {
           const u = process.cpuUsage();
-          send({ type: 'stats', cpuS: (u.user + u.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024, rssMiB: process.memoryUsage().rss / 1048576 });
+          send({
+            type: 'stats',
+            cpuS: (u.user + u.system) / 1e6,
+            maxRssMiB: process.resourceUsage().maxRSS / 1024,
+            rssMiB: process.memoryUsage().rss / 1048576,
+          });
           break;
         }
       }

@@ -146,8 +146,12 @@ export class InitialSchema1764086400000 implements MigrationInterface {
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
     for (const table of ['records', 'merkle_nodes', 'checkpoints']) {
-      await q.query(`CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()`);
-      await q.query(`CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()`);
+      await q.query(
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()`,
+      );
+      await q.query(
+        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()`,
+      );
     }
 
     // The service's role. Roles are cluster-wide, so create it only when missing.
@@ -159,13 +163,17 @@ export class InitialSchema1764086400000 implements MigrationInterface {
       END $$`);
     await q.query(`GRANT USAGE ON SCHEMA public TO routing_ledger_app`);
     await q.query(`GRANT SELECT, INSERT ON records, merkle_nodes, checkpoints, quarantine TO routing_ledger_app`);
-    await q.query(`GRANT SELECT, INSERT, UPDATE ON shard_heads, tenant_heads, consumed_offsets, signing_keys, gateways TO routing_ledger_app`);
+    await q.query(
+      `GRANT SELECT, INSERT, UPDATE ON shard_heads, tenant_heads, consumed_offsets, signing_keys, gateways TO routing_ledger_app`,
+    );
     await q.query(`GRANT USAGE ON SEQUENCE quarantine_id_seq TO routing_ledger_app`);
     await q.query(`GRANT SELECT ON migrations TO routing_ledger_app`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE gateways, quarantine, consumed_offsets, signing_keys, checkpoints, tenant_heads, shard_heads, merkle_nodes, records`);
+    await q.query(
+      `DROP TABLE gateways, quarantine, consumed_offsets, signing_keys, checkpoints, tenant_heads, shard_heads, merkle_nodes, records`,
+    );
     await q.query(`DROP FUNCTION ledger_reject_change()`);
     await q.query(`REVOKE ALL ON SCHEMA public FROM routing_ledger_app`);
   }

@@ -48,7 +48,9 @@ export class QueryIndexesEvaluations1764174600000 implements MigrationInterface 
         CONSTRAINT evaluations_share_range CHECK (traffic_share IS NULL OR traffic_share BETWEEN 0 AND 1)
       )`);
     await q.query(`COMMENT ON COLUMN evaluations.tenant_id IS 'NULL: the evaluation covers every tenant'`);
-    await q.query(`COMMENT ON COLUMN evaluations.traffic_share IS 'share of the alias traffic this task category had in the evaluated mix'`);
+    await q.query(
+      `COMMENT ON COLUMN evaluations.traffic_share IS 'share of the alias traffic this task category had in the evaluated mix'`,
+    );
     await q.query(`CREATE INDEX evaluations_alias_idx ON evaluations (alias, task_category, evaluated_at)`);
     await q.query(`GRANT SELECT, INSERT ON evaluations TO routing_ledger_app`);
   }

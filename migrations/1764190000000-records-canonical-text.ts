@@ -40,7 +40,9 @@ export class RecordsCanonicalText1764190000000 implements MigrationInterface {
     await q.query(`ALTER TABLE records ALTER COLUMN record SET NOT NULL`);
     await q.query(`ALTER TABLE records ALTER COLUMN record SET COMPRESSION lz4`);
     await q.query(`CREATE VIEW records_json AS SELECT ${RECORD_COLUMNS}, record::jsonb AS record FROM records`);
-    await q.query(`COMMENT ON VIEW records_json IS 'records with record parsed as jsonb, for queries that read inside records'`);
+    await q.query(
+      `COMMENT ON VIEW records_json IS 'records with record parsed as jsonb, for queries that read inside records'`,
+    );
     await q.query(`GRANT SELECT ON records_json TO routing_ledger_app`);
   }
 

@@ -44,13 +44,19 @@ export class MerkleTiles1764200000000 implements MigrationInterface {
       )
       INSERT INTO merkle_partial_tiles (shard, level, idx, hashes) SELECT shard, level, idx, hashes FROM t WHERE n < 256`);
     await q.query(`DROP TABLE merkle_nodes`);
-    await q.query(`CREATE TRIGGER merkle_tiles_append_only BEFORE UPDATE OR DELETE ON merkle_tiles FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()`);
-    await q.query(`CREATE TRIGGER merkle_tiles_no_truncate BEFORE TRUNCATE ON merkle_tiles FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()`);
+    await q.query(
+      `CREATE TRIGGER merkle_tiles_append_only BEFORE UPDATE OR DELETE ON merkle_tiles FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()`,
+    );
+    await q.query(
+      `CREATE TRIGGER merkle_tiles_no_truncate BEFORE TRUNCATE ON merkle_tiles FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()`,
+    );
     await q.query(`GRANT SELECT, INSERT ON merkle_tiles TO routing_ledger_app`);
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON merkle_partial_tiles TO routing_ledger_app`);
   }
 
   async down(): Promise<void> {
-    throw new Error('MerkleTiles1764200000000 cannot be reverted: merkle_nodes held inner nodes that tiles do not store');
+    throw new Error(
+      'MerkleTiles1764200000000 cannot be reverted: merkle_nodes held inner nodes that tiles do not store',
+    );
   }
 }

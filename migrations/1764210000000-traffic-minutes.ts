@@ -50,7 +50,9 @@ export class TrafficMinutes1764210000000 implements MigrationInterface {
     await q.query(`ALTER TABLE traffic_minutes ADD CONSTRAINT traffic_minutes_key UNIQUE (shard, key_sha256)`);
     await q.query(`CREATE INDEX traffic_minutes_minute ON traffic_minutes (minute)`);
     await q.query(`CREATE INDEX traffic_minutes_tenant_minute ON traffic_minutes (tenant_id, minute)`);
-    await q.query(`COMMENT ON TABLE traffic_minutes IS 'per-minute additive traffic summaries, maintained by the append transaction'`);
+    await q.query(
+      `COMMENT ON TABLE traffic_minutes IS 'per-minute additive traffic summaries, maintained by the append transaction'`,
+    );
     await q.query(`GRANT SELECT, INSERT, UPDATE ON traffic_minutes TO routing_ledger_app`);
 
     await summarizeStoredRecords((sql, params) => q.query(sql, params));

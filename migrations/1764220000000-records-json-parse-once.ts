@@ -17,7 +17,9 @@ export class RecordsJsonParseOnce1764220000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE OR REPLACE VIEW records_json AS
-      SELECT ${COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ')}, j.record
+      SELECT ${COLUMNS.split(',')
+        .map((c) => `r.${c.trim()}`)
+        .join(', ')}, j.record
       FROM records r CROSS JOIN LATERAL (SELECT r.record::jsonb AS record OFFSET 0) j`);
   }
 

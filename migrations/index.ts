@@ -7,4 +7,12 @@ import { TrafficMinutes1764210000000 } from './1764210000000-traffic-minutes.js'
 import { RecordsJsonParseOnce1764220000000 } from './1764220000000-records-json-parse-once.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
-export const MIGRATIONS = [InitialSchema1764086400000, QueryIndexesEvaluations1764174600000, Exports1764180000000, RecordsCanonicalText1764190000000, MerkleTiles1764200000000, TrafficMinutes1764210000000, RecordsJsonParseOnce1764220000000];
+export const MIGRATIONS = [
+  InitialSchema1764086400000,
+  QueryIndexesEvaluations1764174600000,
+  Exports1764180000000,
+  RecordsCanonicalText1764190000000,
+  MerkleTiles1764200000000,
+  TrafficMinutes1764210000000,
+  RecordsJsonParseOnce1764220000000,
+];

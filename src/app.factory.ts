@@ -18,9 +18,15 @@ const RAW_BODY_ROUTES = ['/v1/events', '/v1/ingest', '/v1/traces'];
  * `shutdownHooks`: let Nest handle SIGTERM/SIGINT (off when the caller owns the process, as the demo does).
  * `logFile`: write the JSON logs there instead of stdout.
  */
-export async function createApp(config: AppConfig, opts: { shutdownHooks?: boolean; logFile?: string } = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  opts: { shutdownHooks?: boolean; logFile?: string } = {},
+): Promise<NestExpressApplication> {
   // Start-up lines are held until the JSON logger is in place, so that every line the service writes is JSON.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { logFile: opts.logFile }), { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { logFile: opts.logFile }), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
   app.use(RAW_BODY_ROUTES, express.raw({ type: () => true, limit: config.ingest.maxMessageBytes * 16 }));
@@ -29,7 +35,12 @@ export async function createApp(config: AppConfig, opts: { shutdownHooks?: boole
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   if (opts.shutdownHooks !== false) app.enableShutdownHooks();
-  const doc = new DocumentBuilder().setTitle('routing-ledger').setDescription('Auditable ledger of AI gateway routing decisions').setVersion('1').addBearerAuth().build();
+  const doc = new DocumentBuilder()
+    .setTitle('routing-ledger')
+    .setDescription('Auditable ledger of AI gateway routing decisions')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc));
   return app;
 }

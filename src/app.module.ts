@@ -21,7 +21,13 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config.logging, { file: opts.logFile }),
-        TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: config.database.poolSize, appRole: config.database.appRole })),
+        TypeOrmModule.forRoot(
+          dataSourceOptions({
+            url: config.database.url,
+            poolSize: config.database.poolSize,
+            appRole: config.database.appRole,
+          }),
+        ),
         MetricsModule,
         LedgerModule,
         IngestModule,

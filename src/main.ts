@@ -18,11 +18,13 @@ async function main(): Promise<void> {
   await app.listen(config.http.port, '0.0.0.0');
   new Logger('main').log({
     msg: `routing-ledger listening on :${config.http.port} (topic ${config.kafka.topics.decisions}, group ${config.kafka.groupId})`,
-    port: config.http.port, topic: config.kafka.topics.decisions, groupId: config.kafka.groupId,
+    port: config.http.port,
+    topic: config.kafka.topics.decisions,
+    groupId: config.kafka.groupId,
   });
 }
 
 main().catch((e: unknown) => {
-  new Logger('main').error(e instanceof Error ? e.stack ?? e.message : String(e));
+  new Logger('main').error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

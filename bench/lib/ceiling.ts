@@ -43,14 +43,21 @@ export interface CopyRun {
 }
 
 /** COPYs `batches` (each one transaction) on `connections` clients working off one queue. */
-export async function copyBatches(pool: pg.Pool, table: string, batches: Array<{ rows: number; body: Buffer }>, connections: number): Promise<CopyRun> {
+export async function copyBatches(
+  pool: pg.Pool,
+  table: string,
+  batches: Array<{ rows: number; body: Buffer }>,
+  connections: number,
+): Promise<CopyRun> {
   const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
   let next = 0;
   const before = cpuSnapshot();
   try {
-    await Promise.all(clients.map(async (c) => {
-      while (next < batches.length) await copyInTransaction(c, table, batches[next++].body);
-    }));
+    await Promise.all(
+      clients.map(async (c) => {
+        while (next < batches.length) await copyInTransaction(c, table, batches[next++].body);
+      }),
+    );
   } finally {
     for (const c of clients) c.release();
   }
@@ -59,12 +66,32 @@ export async function copyBatches(pool: pg.Pool, table: string, batches: Array<{
   return { rows, seconds: cpu.wallS, rowsPerS: rows / cpu.wallS, connections, cpu };
 }
 
-export async function consumeNoWork(kafka: Kafka, topic: string, expected: number, concurrency: number, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
-  return consumeAll(kafka, topic, expected, { groupId: `bench-ceiling-consume-${Date.now()}`, concurrency, watch, eachBatch: async () => undefined });
+export async function consumeNoWork(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  concurrency: number,
+  watch: Record<string, number | undefined>,
+): Promise<ConsumeRun> {
+  return consumeAll(kafka, topic, expected, {
+    groupId: `bench-ceiling-consume-${Date.now()}`,
+    concurrency,
+    watch,
+    eachBatch: async () => undefined,
+  });
 }
 
 /** Consume + COPY of each batch's pre-encoded rows (looked up by message key = event seq). */
-export async function consumeAndCopy(kafka: Kafka, topic: string, expected: number, concurrency: number, pool: pg.Pool, table: string, rowBySeq: (seq: number) => Buffer, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
+export async function consumeAndCopy(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  concurrency: number,
+  pool: pg.Pool,
+  table: string,
+  rowBySeq: (seq: number) => Buffer,
+  watch: Record<string, number | undefined>,
+): Promise<ConsumeRun> {
   return consumeAll(kafka, topic, expected, {
     groupId: `bench-ceiling-together-${Date.now()}`,
     concurrency,

@@ -36,7 +36,9 @@ export async function consumeAll(
     watch?: Record<string, number | undefined>;
     concurrency?: number;
     timeoutMs?: number;
-  } & ({ eachBatch: (p: EachBatchPayload) => Promise<void> } | { eachMessage: (p: EachMessagePayload) => Promise<void> }),
+  } & (
+    { eachBatch: (p: EachBatchPayload) => Promise<void> } | { eachMessage: (p: EachMessagePayload) => Promise<void> }
+  ),
 ): Promise<ConsumeRun> {
   const consumer: Consumer = kafka.consumer({ ...CONSUMER_DEFAULTS, groupId: opts.groupId });
   let joinedAt: CpuSnapshot | undefined;
@@ -62,7 +64,13 @@ export async function consumeAll(
   consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const timer = setTimeout(() => fail(new Error(`consumer ${opts.groupId}: ${handled} of ${expected} messages after ${opts.timeoutMs ?? 600_000} ms`)), opts.timeoutMs ?? 600_000);
+  const timer = setTimeout(
+    () =>
+      fail(
+        new Error(`consumer ${opts.groupId}: ${handled} of ${expected} messages after ${opts.timeoutMs ?? 600_000} ms`),
+      ),
+    opts.timeoutMs ?? 600_000,
+  );
   try {
     if ('eachBatch' in opts) {
       const each = opts.eachBatch;

@@ -23,7 +23,9 @@ export async function topicOffsets(kafka: KafkaT, topic: string): Promise<TopicO
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+    return (await admin.fetchTopicOffsets(topic))
+      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .sort((a, b) => a.partition - b.partition);
   } finally {
     await admin.disconnect();
   }
@@ -63,8 +65,14 @@ export async function preload(
     const perSend = setSize * partitions;
     for (let base = 0; base < count; base += perSend) {
       const messages: Message[] = [];
-      for (let j = 0; j < perSend && base + j < count; j++) messages.push({ ...message(base + j), partition: j % partitions });
-      await producer.send({ topic, acks: -1, compression: opts.gzip ? CompressionTypes.GZIP : CompressionTypes.None, messages });
+      for (let j = 0; j < perSend && base + j < count; j++)
+        messages.push({ ...message(base + j), partition: j % partitions });
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: opts.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
+        messages,
+      });
       sets += Math.min(partitions, messages.length);
     }
   } finally {

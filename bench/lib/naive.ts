@@ -37,8 +37,20 @@ const NaiveRecordSchema = new EntitySchema<NaiveRecord>({
   ],
 });
 
-export async function naiveBaseline(kafka: Kafka, topic: string, expected: number, databaseUrl: string, watch: Record<string, number | undefined>): Promise<ConsumeRun> {
-  const ds = new DataSource({ type: 'postgres', url: databaseUrl, entities: [NaiveRecordSchema], synchronize: true, logging: false });
+export async function naiveBaseline(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  databaseUrl: string,
+  watch: Record<string, number | undefined>,
+): Promise<ConsumeRun> {
+  const ds = new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    entities: [NaiveRecordSchema],
+    synchronize: true,
+    logging: false,
+  });
   await ds.initialize();
   const repo = ds.getRepository(NaiveRecordSchema);
   try {
@@ -46,7 +58,10 @@ export async function naiveBaseline(kafka: Kafka, topic: string, expected: numbe
       groupId: `bench-naive-${Date.now()}`,
       watch,
       eachMessage: async ({ message }) => {
-        const e = JSON.parse(message.value!.toString('utf8')) as Record<string, string> & { provider?: string; outcome: { status: string } };
+        const e = JSON.parse(message.value!.toString('utf8')) as Record<string, string> & {
+          provider?: string;
+          outcome: { status: string };
+        };
         await repo.save({
           eventId: e.event_id,
           tenantId: e.tenant_id,

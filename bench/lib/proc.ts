@@ -58,7 +58,10 @@ export class PostgresBackends {
   async start(intervalMs = 200): Promise<void> {
     this.pids = await this.list();
     this.timer = setInterval(() => {
-      this.list().then((p) => (this.pids = p), () => undefined);
+      this.list().then(
+        (p) => (this.pids = p),
+        () => undefined,
+      );
     }, intervalMs);
     this.timer.unref();
   }
@@ -98,7 +101,13 @@ export function cpuSnapshot(watch: Record<string, number | undefined> = {}): Cpu
   const u = process.cpuUsage();
   const watched: Record<string, number | undefined> = {};
   for (const [k, pid] of Object.entries(watch)) watched[k] = pid === undefined ? undefined : processCpuSeconds(pid);
-  return { at: performance.now(), self: (u.user + u.system) / 1e6, watched, postgres: postgresCpu(), machine: machineJiffies() };
+  return {
+    at: performance.now(),
+    self: (u.user + u.system) / 1e6,
+    watched,
+    postgres: postgresCpu(),
+    machine: machineJiffies(),
+  };
 }
 
 export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
@@ -113,8 +122,14 @@ export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
     selfS: b.self - a.self,
     watchedS,
     // A backend that started after `a` counts from zero; one that ended before `b` is lost.
-    postgresS: a.postgres !== undefined && b.postgres !== undefined ? Object.entries(b.postgres).reduce((t, [pid, s]) => t + s - (a.postgres![Number(pid)] ?? 0), 0) : undefined,
-    machineBusy: a.machine && b.machine && b.machine.total > a.machine.total ? (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total) : undefined,
+    postgresS:
+      a.postgres !== undefined && b.postgres !== undefined
+        ? Object.entries(b.postgres).reduce((t, [pid, s]) => t + s - (a.postgres![Number(pid)] ?? 0), 0)
+        : undefined,
+    machineBusy:
+      a.machine && b.machine && b.machine.total > a.machine.total
+        ? (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)
+        : undefined,
   };
 }
 

@@ -30,22 +30,56 @@ const STAGE_RULES: Array<[string, (f: CallFrame) => boolean]> = [
   ['(garbage collector)', (f) => f.functionName === '(garbage collector)'],
   ['(idle)', (f) => f.functionName === '(idle)'],
   ['(program)', (f) => f.functionName === '(program)'],
-  ['validate: class-validator (validateRecord)', (f) => f.url.includes('/domain/record/validate-record') || f.url.includes('/node_modules/class-validator/') || f.url.includes('/node_modules/class-transformer/')],
-  ['decode/adapt (format detection, adapter, redaction)', (f) => f.url.includes('/ingest/adapters/') || f.url.includes('/domain/privacy/')],
+  [
+    'validate: class-validator (validateRecord)',
+    (f) =>
+      f.url.includes('/domain/record/validate-record') ||
+      f.url.includes('/node_modules/class-validator/') ||
+      f.url.includes('/node_modules/class-transformer/'),
+  ],
+  [
+    'decode/adapt (format detection, adapter, redaction)',
+    (f) => f.url.includes('/ingest/adapters/') || f.url.includes('/domain/privacy/'),
+  ],
   ['decode batch (stamping, poison handling)', (f) => f.url.includes('/ingest/decode-batch')],
-  ['canonicalize (canonical JSON)', (f) => f.url.includes('/domain/canonical/') || f.url.includes('/node_modules/canonicalize/')],
-  ['Merkle append (node hashes)', (f) => f.url.includes('/domain/merkle/append') || f.url.includes('/domain/merkle/range')],
+  [
+    'canonicalize (canonical JSON)',
+    (f) => f.url.includes('/domain/canonical/') || f.url.includes('/node_modules/canonicalize/'),
+  ],
+  [
+    'Merkle append (node hashes)',
+    (f) => f.url.includes('/domain/merkle/append') || f.url.includes('/domain/merkle/range'),
+  ],
   ['Merkle proof (consistency proof for the checkpoint)', (f) => f.url.includes('/domain/merkle/prover')],
-  ['hash (leaf + content SHA-256)', (f) => f.url.includes('/domain/merkle/hasher') || f.url.includes('/domain/ledger-entry/')],
-  ['sign checkpoint (Ed25519 JWS)', (f) => f.url.includes('/domain/checkpoint/') || f.url.includes('/node_modules/jose/')],
+  [
+    'hash (leaf + content SHA-256)',
+    (f) => f.url.includes('/domain/merkle/hasher') || f.url.includes('/domain/ledger-entry/'),
+  ],
+  [
+    'sign checkpoint (Ed25519 JWS)',
+    (f) => f.url.includes('/domain/checkpoint/') || f.url.includes('/node_modules/jose/'),
+  ],
   ['traffic summaries (summarizeRecords)', (f) => f.url.includes('/domain/summary/')],
-  ['plan (append-plan, signals)', (f) => f.url.includes('/ledger/append-plan') || f.url.includes('/domain/record/derive-signals')],
+  [
+    'plan (append-plan, signals)',
+    (f) => f.url.includes('/ledger/append-plan') || f.url.includes('/domain/record/derive-signals'),
+  ],
   ['DB write: COPY encoding (copy-text)', (f) => f.url.includes('/database/copy-text')],
-  ['DB write: repository + pg driver', (f) => f.url.includes('/ledger/ledger-append.repository') || f.url.includes('/node_modules/pg') || f.url.includes('/node_modules/pg-copy-streams/') || f.url.includes('/node_modules/pg-protocol/')],
+  [
+    'DB write: repository + pg driver',
+    (f) =>
+      f.url.includes('/ledger/ledger-append.repository') ||
+      f.url.includes('/node_modules/pg') ||
+      f.url.includes('/node_modules/pg-copy-streams/') ||
+      f.url.includes('/node_modules/pg-protocol/'),
+  ],
   ['append transaction (service)', (f) => f.url.includes('/ledger/ledger-append.service')],
   ['kafkajs (fetch, decompress, decode)', (f) => f.url.includes('/node_modules/kafkajs/')],
   ['typeorm', (f) => f.url.includes('/node_modules/typeorm/')],
-  ['consumer (handleBatch)', (f) => f.url.includes('/ingest/ledger-consumer.service') || f.url.includes('/ingest/kafka-headers')],
+  [
+    'consumer (handleBatch)',
+    (f) => f.url.includes('/ingest/ledger-consumer.service') || f.url.includes('/ingest/kafka-headers'),
+  ],
   ['metrics (prom-client)', (f) => f.url.includes('/node_modules/prom-client/')],
   ['nest / express', (f) => f.url.includes('/node_modules/@nestjs/') || f.url.includes('/node_modules/express/')],
 ];
@@ -111,7 +145,9 @@ export function summarizeProfile(path: string, topN = 20): ProfileSummary {
   return {
     busyMs: busyUs / 1000,
     idleMs,
-    stages: [...stages].map(([stage, us]) => ({ stage, ms: us / 1000, share: us / busyUs })).sort((a, b) => b.ms - a.ms),
+    stages: [...stages]
+      .map(([stage, us]) => ({ stage, ms: us / 1000, share: us / busyUs }))
+      .sort((a, b) => b.ms - a.ms),
     top: [...fns.values()]
       .filter((f) => f.fn !== '(idle)')
       .sort((a, b) => b.us - a.us)

@@ -14,18 +14,38 @@ import { sha256 } from './env.js';
 export const RECORD_COLUMNS = RECORD_ROW_COLUMNS.join(', ');
 
 /** One COPY text line for `record` as if stored at (shard, leaf) from (topic, partition, offset). */
-export function recordCopyLine(record: CanonicalRecord, wire: Buffer, pos: { shard: number; leaf: number; topic: string; offset: number }): string {
+export function recordCopyLine(
+  record: CanonicalRecord,
+  wire: Buffer,
+  pos: { shard: number; leaf: number; topic: string; offset: number },
+): string {
   const receivedAt = new Date().toISOString();
   const stored: CanonicalRecord = {
     ...record,
     received_at: receivedAt,
-    source: { ...record.source, format: 'native', adapter_version: 'native/1', raw_sha256: sha256(wire).toString('hex'), topic: pos.topic, partition: pos.shard, offset: String(pos.offset) } as CanonicalRecord['source'],
+    source: {
+      ...record.source,
+      format: 'native',
+      adapter_version: 'native/1',
+      raw_sha256: sha256(wire).toString('hex'),
+      topic: pos.topic,
+      partition: pos.shard,
+      offset: String(pos.offset),
+    } as CanonicalRecord['source'],
   };
-  return copyLine(recordCopyValues({
-    entry: { shard: pos.shard, index: pos.leaf, tenant_id: stored.tenant_id, tenant_seq: pos.leaf, tenant_prev: pos.leaf === 0 ? null : sha256(`prev ${pos.leaf}`).toString('hex') },
-    record: stored,
-    recordJson: canonicalJson(stored),
-    leafHash: sha256(`leaf ${pos.leaf}`),
-    contentSha256: sha256(wire),
-  }));
+  return copyLine(
+    recordCopyValues({
+      entry: {
+        shard: pos.shard,
+        index: pos.leaf,
+        tenant_id: stored.tenant_id,
+        tenant_seq: pos.leaf,
+        tenant_prev: pos.leaf === 0 ? null : sha256(`prev ${pos.leaf}`).toString('hex'),
+      },
+      record: stored,
+      recordJson: canonicalJson(stored),
+      leafHash: sha256(`leaf ${pos.leaf}`),
+      contentSha256: sha256(wire),
+    }),
+  );
 }

@@ -22,7 +22,10 @@ export class ServiceChild {
   private errors = '';
   private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }> = [];
 
-  private constructor(private readonly proc: ServiceProcess, private readonly onJoined?: (at: number, pid: number) => void) {
+  private constructor(
+    private readonly proc: ServiceProcess,
+    private readonly onJoined?: (at: number, pid: number) => void,
+  ) {
     proc.child.on('message', (m: ChildMessage) => {
       if (m.type === 'joined') this.onJoined?.(m.at as number, proc.pid);
       if (m.type === 'error') {
@@ -64,9 +67,19 @@ export class ServiceChild {
           reject(e);
         },
       };
-      const timer = setTimeout(() => waiter.reject(new Error(`service child: no '${type}' within ${timeoutMs} ms\n${this.output().slice(-3000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          waiter.reject(new Error(`service child: no '${type}' within ${timeoutMs} ms\n${this.output().slice(-3000)}`)),
+        timeoutMs,
+      );
       this.waiters.push(waiter);
-      void this.proc.exited.then(({ code, signal }) => waiter.reject(new Error(`service child exited (${code ?? signal}) while waiting for '${type}'\n${this.output().slice(-3000)}`)));
+      void this.proc.exited.then(({ code, signal }) =>
+        waiter.reject(
+          new Error(
+            `service child exited (${code ?? signal}) while waiting for '${type}'\n${this.output().slice(-3000)}`,
+          ),
+        ),
+      );
     });
   }
 
@@ -90,16 +103,27 @@ export class ServiceChild {
  * Polls consumed_offsets until every partition of `topic` reached its high watermark (read
  * once, at call time). Returns Date.now() of the poll that saw it.
  */
-export async function waitConsumed(pool: pg.Pool, kafka: Kafka, groupId: string, topic: string, opts: { timeoutMs: number; intervalMs?: number; describe?: () => string }): Promise<number> {
+export async function waitConsumed(
+  pool: pg.Pool,
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  opts: { timeoutMs: number; intervalMs?: number; describe?: () => string },
+): Promise<number> {
   const highs = await topicOffsets(kafka, topic);
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const { rows } = await pool.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2', [groupId, topic]);
+    const { rows } = await pool.query<{ partition: number; next_offset: string }>(
+      'SELECT partition, next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2',
+      [groupId, topic],
+    );
     const at = Date.now();
     const by = new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
     if (highs.every((h) => h.high === 0 || (by.get(h.partition) ?? 0) >= h.high)) return at;
     if (at > deadline) {
-      throw new Error(`not consumed within ${opts.timeoutMs} ms: highs ${JSON.stringify(highs)}, stored ${JSON.stringify([...by])}\n${opts.describe?.() ?? ''}`);
+      throw new Error(
+        `not consumed within ${opts.timeoutMs} ms: highs ${JSON.stringify(highs)}, stored ${JSON.stringify([...by])}\n${opts.describe?.() ?? ''}`,
+      );
     }
     await sleep(opts.intervalMs ?? 20);
   }
@@ -107,7 +131,10 @@ export async function waitConsumed(pool: pg.Pool, kafka: Kafka, groupId: string,
 
 /** A few figures of the service's /metrics (batch sizes and times as the consumer saw them). */
 export async function scrapeMetrics(port: number): Promise<Record<string, number>> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => (r.ok ? r.text() : ''),
+    () => '',
+  );
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^(routing_ledger_[a-z_]+(?:_sum|_count|_total)?)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);

@@ -10,7 +10,13 @@ import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { signCheckpoint } from '../../src/domain/checkpoint/checkpoint-jws.js';
 import { generateSigningKey } from '../../src/domain/checkpoint/signing-key.js';
-import { canonicalRecordForm, contentHash, ledgerEntryBytes, ledgerEntryLeafHash, type LedgerEntry } from '../../src/domain/ledger-entry/ledger-entry.js';
+import {
+  canonicalRecordForm,
+  contentHash,
+  ledgerEntryBytes,
+  ledgerEntryLeafHash,
+  type LedgerEntry,
+} from '../../src/domain/ledger-entry/ledger-entry.js';
 import { appendLeaves } from '../../src/domain/merkle/append.js';
 import { EMPTY_ROOT, leafHash } from '../../src/domain/merkle/hasher.js';
 import { tilesAfterAppend, type Tile } from '../../src/domain/merkle/tiles.js';
@@ -49,11 +55,22 @@ function measure(stage: string, events: number, fn: () => void, note?: string): 
   return { stage, cpuUsPerEvent: (d.selfS * 1e6) / events, wallUsPerEvent: (d.wallS * 1e6) / events, note };
 }
 
-async function measureAsync(stage: string, events: number, fn: () => Promise<void>, note?: string): Promise<StageFigure> {
+async function measureAsync(
+  stage: string,
+  events: number,
+  fn: () => Promise<void>,
+  note?: string,
+): Promise<StageFigure> {
   const a = cpuSnapshot();
   await fn();
   const d = cpuDelta(a, cpuSnapshot());
-  return { stage, cpuUsPerEvent: (d.selfS * 1e6) / events, wallUsPerEvent: (d.wallS * 1e6) / events, pgUsPerEvent: d.postgresS === undefined ? undefined : (d.postgresS * 1e6) / events, note };
+  return {
+    stage,
+    cpuUsPerEvent: (d.selfS * 1e6) / events,
+    wallUsPerEvent: (d.wallS * 1e6) / events,
+    pgUsPerEvent: d.postgresS === undefined ? undefined : (d.postgresS * 1e6) / events,
+    note,
+  };
 }
 
 /**
@@ -61,7 +78,14 @@ async function measureAsync(stage: string, events: number, fn: () => Promise<voi
  * pipeline works per batch. The DB stages write to `shard` of the database at `databaseUrl`
  * (shards the pipeline does not use).
  */
-export async function stageBreakdown(opts: { events: number; batchSize: number; baseSeq: number; databaseUrl: string; pool: pg.Pool; shard: number }): Promise<StageFigure[]> {
+export async function stageBreakdown(opts: {
+  events: number;
+  batchSize: number;
+  baseSeq: number;
+  databaseUrl: string;
+  pool: pg.Pool;
+  shard: number;
+}): Promise<StageFigure[]> {
   const { events: n, batchSize: B } = opts;
   const wires = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + i)));
   const receivedAt = new Date();
@@ -69,58 +93,107 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
   const topic = 'bench.stages';
   const out: StageFigure[] = [];
 
-  out.push(measure('JSON.parse of the payload (part of decode/adapt)', n, () => {
-    for (const w of wires) JSON.parse(w.toString('utf8'));
-  }));
-  out.push(measure('decode/adapt: decodeEvent (detect + native adapter; it calls validateRecord twice)', n, () => {
-    for (const r of raws) decodeEvent(r);
-  }));
+  out.push(
+    measure('JSON.parse of the payload (part of decode/adapt)', n, () => {
+      for (const w of wires) JSON.parse(w.toString('utf8'));
+    }),
+  );
+  out.push(
+    measure('decode/adapt: decodeEvent (detect + native adapter; it calls validateRecord twice)', n, () => {
+      for (const r of raws) decodeEvent(r);
+    }),
+  );
   const adapted = raws.map((r) => decodeEvent(r)[0].record);
   const stamped = adapted.map((record, i): CanonicalRecord => ({
-    ...record, received_at: receivedAt.toISOString(), source: { ...record.source, topic, partition: opts.shard, offset: String(i) },
+    ...record,
+    received_at: receivedAt.toISOString(),
+    source: { ...record.source, topic, partition: opts.shard, offset: String(i) },
   }));
-  out.push(measure('validate: validateRecord, one call (decodeBatch gate; 3 calls per event in all)', n, () => {
-    for (const s of stamped) validateRecord(s);
-  }));
+  out.push(
+    measure('validate: validateRecord, one call (decodeBatch gate; 3 calls per event in all)', n, () => {
+      for (const s of stamped) validateRecord(s);
+    }),
+  );
   const batches: Array<Array<{ offset: string; value: Buffer; headers: Record<string, string> }>> = [];
-  for (let i = 0; i < n; i += B) batches.push(wires.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })));
+  for (let i = 0; i < n; i += B)
+    batches.push(
+      wires.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })),
+    );
   const ctx = { topic, partition: opts.shard, maxMessageBytes: 1024 * 1024, receivedAt, decode: decodeEvent };
-  out.push(measure('decodeBatch total (= decode/adapt + stamp + validate, as handleBatch calls it)', n, () => {
-    for (const b of batches) decodeBatch(b, ctx);
-  }));
+  out.push(
+    measure('decodeBatch total (= decode/adapt + stamp + validate, as handleBatch calls it)', n, () => {
+      for (const b of batches) decodeBatch(b, ctx);
+    }),
+  );
   const decoded: DecodedItem[][] = batches.map((b) => decodeBatch(b, ctx));
-  const records = decoded.flat().filter((d): d is DecodedRecord => d.kind === 'record').map((d) => d.record);
+  const records = decoded
+    .flat()
+    .filter((d): d is DecodedRecord => d.kind === 'record')
+    .map((d) => d.record);
   if (records.length !== n) throw new Error(`stage bench: ${n - records.length} events did not decode`);
 
-  out.push(measure('canonicalize: canonicalJson(record)', n, () => {
-    for (const r of records) canonicalJson(r);
-  }));
-  out.push(measure('content hash alone: contentHash(record) (canonicalize a copy + SHA-256; the pipeline uses the next line)', n, () => {
-    for (const r of records) contentHash(r);
-  }));
-  out.push(measure('canonicalize once: canonicalRecordForm(record) (stored bytes + content hash, as the append does it)', n, () => {
-    for (const r of records) canonicalRecordForm(r);
-  }));
+  out.push(
+    measure('canonicalize: canonicalJson(record)', n, () => {
+      for (const r of records) canonicalJson(r);
+    }),
+  );
+  out.push(
+    measure(
+      'content hash alone: contentHash(record) (canonicalize a copy + SHA-256; the pipeline uses the next line)',
+      n,
+      () => {
+        for (const r of records) contentHash(r);
+      },
+    ),
+  );
+  out.push(
+    measure(
+      'canonicalize once: canonicalRecordForm(record) (stored bytes + content hash, as the append does it)',
+      n,
+      () => {
+        for (const r of records) canonicalRecordForm(r);
+      },
+    ),
+  );
   const formed = records.map((record) => ({ record, form: canonicalRecordForm(record) }));
-  const entries: LedgerEntry[] = records.map((record, i) => ({ v: 1, shard: opts.shard, index: i, tenant_id: record.tenant_id, tenant_seq: 0, tenant_prev: null, record }));
-  out.push(measure('leaf hash: ledgerEntryLeafHash(entry) (checks + canonicalize + SHA-256)', n, () => {
-    for (const e of entries) ledgerEntryLeafHash(e);
+  const entries: LedgerEntry[] = records.map((record, i) => ({
+    v: 1,
+    shard: opts.shard,
+    index: i,
+    tenant_id: record.tenant_id,
+    tenant_seq: 0,
+    tenant_prev: null,
+    record,
   }));
+  out.push(
+    measure('leaf hash: ledgerEntryLeafHash(entry) (checks + canonicalize + SHA-256)', n, () => {
+      for (const e of entries) ledgerEntryLeafHash(e);
+    }),
+  );
   const leafBytes = entries.map((e) => ledgerEntryBytes(e));
-  out.push(measure('  of which SHA-256 of the leaf bytes (leafHash)', n, () => {
-    for (const b of leafBytes) leafHash(b);
-  }));
+  out.push(
+    measure('  of which SHA-256 of the leaf bytes (leafHash)', n, () => {
+      for (const b of leafBytes) leafHash(b);
+    }),
+  );
   const leaves = leafBytes.map((b) => leafHash(b));
-  out.push(measure(`Merkle: appendLeaves, batches of ${B}`, n, () => {
-    let state = { treeSize: 0, frontier: [] as Buffer[] };
-    for (let i = 0; i < n; i += B) state = appendLeaves(state, leaves.slice(i, i + B));
-  }));
-  out.push(measure('plan: planAppend (leaf hashes from the canonical bytes + Merkle + tenant chain)', n, () => {
-    for (let i = 0; i < n; i += B) planAppend({ shard: opts.shard, treeSize: 0, frontier: [] }, new Map(), formed.slice(i, i + B));
-  }));
-  out.push(measure('signals: deriveSignals', n, () => {
-    for (const r of records) deriveSignals(r);
-  }));
+  out.push(
+    measure(`Merkle: appendLeaves, batches of ${B}`, n, () => {
+      let state = { treeSize: 0, frontier: [] as Buffer[] };
+      for (let i = 0; i < n; i += B) state = appendLeaves(state, leaves.slice(i, i + B));
+    }),
+  );
+  out.push(
+    measure('plan: planAppend (leaf hashes from the canonical bytes + Merkle + tenant chain)', n, () => {
+      for (let i = 0; i < n; i += B)
+        planAppend({ shard: opts.shard, treeSize: 0, frontier: [] }, new Map(), formed.slice(i, i + B));
+    }),
+  );
+  out.push(
+    measure('signals: deriveSignals', n, () => {
+      for (const r of records) deriveSignals(r);
+    }),
+  );
   const plans: Array<ReturnType<typeof planAppend>> = [];
   let head: { shard: number; treeSize: number; frontier: Buffer[] } = { shard: opts.shard, treeSize: 0, frontier: [] };
   const tenantHeads = new Map<string, { nextSeq: number; lastLeafHash: Buffer }>();
@@ -131,36 +204,59 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
     for (const [t, h] of p.tenantHeads) tenantHeads.set(t, h);
   }
   const rows: PlannedEntry[][] = plans.map((p) => p.entries);
-  out.push(measure('DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here)', n, () => {
-    for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
-  }));
-  out.push(measure(`Merkle tiles: tilesAfterAppend, batches of ${B} (the append's tile writes)`, n, () => {
-    const partials = new Map<number, Tile>();
-    for (const p of plans) {
-      const w = tilesAfterAppend(partials, p.nodes);
-      for (const l of w.clearedLevels) partials.delete(l);
-      for (const t of w.partial) partials.set(t.level, t);
-    }
-  }));
+  out.push(
+    measure(
+      'DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here)',
+      n,
+      () => {
+        for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
+      },
+    ),
+  );
+  out.push(
+    measure(`Merkle tiles: tilesAfterAppend, batches of ${B} (the append's tile writes)`, n, () => {
+      const partials = new Map<number, Tile>();
+      for (const p of plans) {
+        const w = tilesAfterAppend(partials, p.nodes);
+        for (const l of w.clearedLevels) partials.delete(l);
+        for (const t of w.partial) partials.set(t.level, t);
+      }
+    }),
+  );
   const key = await generateSigningKey();
-  const cp = { origin: 'routing-ledger.local/dev', shard: opts.shard, tree_size: 1000, root_hash: EMPTY_ROOT.toString('hex'), timestamp: new Date().toISOString() };
+  const cp = {
+    origin: 'routing-ledger.local/dev',
+    shard: opts.shard,
+    tree_size: 1000,
+    root_hash: EMPTY_ROOT.toString('hex'),
+    timestamp: new Date().toISOString(),
+  };
   const signs = Math.max(20, Math.ceil(n / B));
   await signCheckpoint(cp, key);
-  out.push(await measureAsync(`sign: signCheckpoint, once per batch of ${B}`, signs * B, async () => {
-    for (let i = 0; i < signs; i++) await signCheckpoint(cp, key);
-  }, `${signs} signatures`));
+  out.push(
+    await measureAsync(
+      `sign: signCheckpoint, once per batch of ${B}`,
+      signs * B,
+      async () => {
+        for (let i = 0; i < signs; i++) await signCheckpoint(cp, key);
+      },
+      `${signs} signatures`,
+    ),
+  );
 
   // DB: the repository's COPYs, in one transaction per batch, on one connection.
   const repo = new LedgerAppendRepository();
   const client = (await opts.pool.connect()) as PoolClient;
   try {
-    out.push(await measureAsync(`DB write: insertRecords, one transaction per batch of ${B} (wall)`, n, async () => {
-      for (let i = 0; i < plans.length; i++) {
-        await client.query('BEGIN');
-        await repo.insertRecords(client, rows[i]);
-        await client.query('COMMIT');
-      }
-    }));
+    out.push(
+      await measureAsync(`DB write: insertRecords, one transaction per batch of ${B} (wall)`, n, async () => {
+        for (let i = 0; i < plans.length; i++) {
+          await client.query('BEGIN');
+          await repo.insertRecords(client, rows[i]);
+          await client.query('COMMIT');
+        }
+      }),
+    );
   } finally {
     client.release();
   }
@@ -176,25 +272,62 @@ export async function stageBreakdown(opts: { events: number; batchSize: number; 
     const again = Array.from({ length: n }, (_, i) => wireOf(benchEvent(opts.baseSeq + n + i)));
     const items: DecodedItem[][] = [];
     for (let i = 0; i < n; i += B) {
-      items.push(decodeBatch(again.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })), { ...ctx, partition: opts.shard + 1 }));
+      items.push(
+        decodeBatch(
+          again.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })),
+          { ...ctx, partition: opts.shard + 1 },
+        ),
+      );
     }
-    out.push(await measureAsync(`append transaction: LedgerAppendService.appendBatch, batches of ${B}, decoded input (wall)`, n, async () => {
-      for (let k = 0; k < items.length; k++) {
-        await service.appendBatch({ topic, partition: opts.shard + 1, groupId: 'bench-stages', items: items[k], nextOffset: String((k + 1) * B) });
-      }
-    }, 'reads, COPYs, heads, offsets, consistency proof, signature, commit'));
+    out.push(
+      await measureAsync(
+        `append transaction: LedgerAppendService.appendBatch, batches of ${B}, decoded input (wall)`,
+        n,
+        async () => {
+          for (let k = 0; k < items.length; k++) {
+            await service.appendBatch({
+              topic,
+              partition: opts.shard + 1,
+              groupId: 'bench-stages',
+              items: items[k],
+              nextOffset: String((k + 1) * B),
+            });
+          }
+        },
+        'reads, COPYs, heads, offsets, consistency proof, signature, commit',
+      ),
+    );
     // The fixed cost per batch (round trips, heads, offsets, checkpoint, commit) shows with tiny batches.
     const small = 10;
     const smallBatches = Math.max(10, Math.min(100, Math.floor(n / small)));
     const tiny: DecodedItem[][] = [];
     for (let k = 0; k < smallBatches; k++) {
-      tiny.push(decodeBatch(Array.from({ length: small }, (_, j) => ({ offset: String(k * small + j), value: wireOf(benchEvent(opts.baseSeq + 2 * n + k * small + j)), headers: { ...WIRE_HEADERS } })), { ...ctx, partition: opts.shard + 2 }));
+      tiny.push(
+        decodeBatch(
+          Array.from({ length: small }, (_, j) => ({
+            offset: String(k * small + j),
+            value: wireOf(benchEvent(opts.baseSeq + 2 * n + k * small + j)),
+            headers: { ...WIRE_HEADERS },
+          })),
+          { ...ctx, partition: opts.shard + 2 },
+        ),
+      );
     }
-    const fixed = await measureAsync(`append transaction, batches of ${small} (wall per event)`, smallBatches * small, async () => {
-      for (let k = 0; k < tiny.length; k++) {
-        await service.appendBatch({ topic, partition: opts.shard + 2, groupId: 'bench-stages', items: tiny[k], nextOffset: String((k + 1) * small) });
-      }
-    });
+    const fixed = await measureAsync(
+      `append transaction, batches of ${small} (wall per event)`,
+      smallBatches * small,
+      async () => {
+        for (let k = 0; k < tiny.length; k++) {
+          await service.appendBatch({
+            topic,
+            partition: opts.shard + 2,
+            groupId: 'bench-stages',
+            items: tiny[k],
+            nextOffset: String((k + 1) * small),
+          });
+        }
+      },
+    );
     fixed.note = `${((fixed.wallUsPerEvent * small) / 1000).toFixed(1)} ms per batch: the per-batch fixed cost`;
     out.push(fixed);
   } finally {

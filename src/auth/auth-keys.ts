@@ -2,7 +2,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
-import { exportPrivateJwk, generateSigningKey, importSigningKey, type SigningKey } from '../domain/checkpoint/signing-key.js';
+import {
+  exportPrivateJwk,
+  generateSigningKey,
+  importSigningKey,
+  type SigningKey,
+} from '../domain/checkpoint/signing-key.js';
 
 /**
  * Where bearer-token verification keys come from, in order:
@@ -26,13 +31,23 @@ export interface VerificationKeys {
 }
 
 export async function verificationKeys(auth: AuthConfig, runtime: RuntimeConfig): Promise<VerificationKeys> {
-  if (auth.jwksUrl) return { source: 'jwks-url', getKey: createRemoteJWKSet(new URL(auth.jwksUrl)), detail: auth.jwksUrl };
+  if (auth.jwksUrl)
+    return { source: 'jwks-url', getKey: createRemoteJWKSet(new URL(auth.jwksUrl)), detail: auth.jwksUrl };
   if (auth.jwksFile) {
-    return { source: 'jwks-file', getKey: createLocalJWKSet(publicKeysOnly(JSON.parse(await readFile(auth.jwksFile, 'utf8')))), detail: auth.jwksFile };
+    return {
+      source: 'jwks-file',
+      getKey: createLocalJWKSet(publicKeysOnly(JSON.parse(await readFile(auth.jwksFile, 'utf8')))),
+      detail: auth.jwksFile,
+    };
   }
-  if (runtime.env === 'production') return { source: 'none', detail: 'no AUTH_JWKS_URL or AUTH_JWKS_FILE in production' };
+  if (runtime.env === 'production')
+    return { source: 'none', detail: 'no AUTH_JWKS_URL or AUTH_JWKS_FILE in production' };
   const key = await loadOrCreateDevAuthKey(runtime.dataDir);
-  return { source: 'dev-key', getKey: createLocalJWKSet({ keys: [key.publicJwk] }), detail: join(runtime.dataDir, DEV_AUTH_KEY_FILE) };
+  return {
+    source: 'dev-key',
+    getKey: createLocalJWKSet({ keys: [key.publicJwk] }),
+    detail: join(runtime.dataDir, DEV_AUTH_KEY_FILE),
+  };
 }
 
 /**
@@ -60,9 +75,11 @@ export async function loadOrCreateDevAuthKey(dataDir: string, warn?: (m: string)
   warn?.(`generating a development API token key at ${path}: tokens it signs are trusted only outside production`);
   const key = await generateSigningKey();
   await mkdir(dataDir, { recursive: true });
-  await writeFile(path, JSON.stringify(await exportPrivateJwk(key)), { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
+  await writeFile(path, JSON.stringify(await exportPrivateJwk(key)), { mode: 0o600, flag: 'wx' }).catch(
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    },
+  );
   // Another process may have won the race to create it: use whatever is on disk.
   return importSigningKey(JSON.parse(await readFile(path, 'utf8')) as JWK);
 }

@@ -33,17 +33,26 @@ export class JwtAuthGuard implements CanActivate {
     if (!roles) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = req.headers.authorization;
-    if (header === undefined && this.runtime.env !== 'production' && this.reflector.getAllAndOverride<boolean>(ANONYMOUS_OUTSIDE_PRODUCTION_KEY, targets)) {
+    if (
+      header === undefined &&
+      this.runtime.env !== 'production' &&
+      this.reflector.getAllAndOverride<boolean>(ANONYMOUS_OUTSIDE_PRODUCTION_KEY, targets)
+    ) {
       return true;
     }
     try {
       const principal = await (await verifierFor(this.auth, this.runtime)).verify(bearerToken(header));
-      if (!hasAnyRole(principal, roles)) throw new ForbiddenError(`this endpoint needs one of the roles ${roles.join(', ')}`);
+      if (!hasAnyRole(principal, roles))
+        throw new ForbiddenError(`this endpoint needs one of the roles ${roles.join(', ')}`);
       req.principal = principal;
       return true;
     } catch (e) {
       // RFC 6750 §3: a 401 names the scheme, so clients know to send a bearer token.
-      if (e instanceof UnauthenticatedError) ctx.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="routing-ledger", error="invalid_token"');
+      if (e instanceof UnauthenticatedError)
+        ctx
+          .switchToHttp()
+          .getResponse<Response>()
+          .setHeader('WWW-Authenticate', 'Bearer realm="routing-ledger", error="invalid_token"');
       throw e;
     }
   }

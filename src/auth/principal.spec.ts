@@ -2,7 +2,9 @@ import { hasAnyRole, principalFromClaims, queryScope, scopeIncludes } from './pr
 
 describe('principalFromClaims', () => {
   it('keeps known roles and ignores unknown ones', () => {
-    expect(principalFromClaims({ sub: 'u', roles: ['responder', 'root'], tenants: ['a'] }).roles).toEqual(['responder']);
+    expect(principalFromClaims({ sub: 'u', roles: ['responder', 'root'], tenants: ['a'] }).roles).toEqual([
+      'responder',
+    ]);
   });
 
   it('refuses a token without a roles array', () => {
@@ -18,7 +20,9 @@ describe('principalFromClaims', () => {
   });
 
   it('refuses "*" for a role other than admin', () => {
-    expect(() => principalFromClaims({ roles: ['auditor'], tenants: ['*'] })).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
+    expect(() => principalFromClaims({ roles: ['auditor'], tenants: ['*'] })).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    );
   });
 
   it('refuses tenants that are not non-empty strings', () => {

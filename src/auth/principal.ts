@@ -38,7 +38,8 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
   if (!Array.isArray(tenants) || !tenants.every((t) => typeof t === 'string' && t.length > 0)) {
     throw new UnauthenticatedError('"tenants" claim must be an array of tenant ids');
   }
-  if (tenants.length > MAX_TENANTS_IN_TOKEN) throw new UnauthenticatedError(`"tenants" claim lists more than ${MAX_TENANTS_IN_TOKEN} tenants`);
+  if (tenants.length > MAX_TENANTS_IN_TOKEN)
+    throw new UnauthenticatedError(`"tenants" claim lists more than ${MAX_TENANTS_IN_TOKEN} tenants`);
   let scope: TenantScope;
   if (tenants.includes(ALL_TENANTS)) {
     if (!known.includes('admin')) throw new UnauthenticatedError('"tenants": ["*"] is allowed for the admin role only');
@@ -65,9 +66,11 @@ export function scopeIncludes(scope: TenantScope, tenant: string): boolean {
  */
 export function queryScope(scope: TenantScope, tenant?: string): TenantScope {
   if (tenant !== undefined) {
-    if (!scopeIncludes(scope, tenant)) throw new ForbiddenError(`tenant ${JSON.stringify(tenant)} is outside your token's scope`);
+    if (!scopeIncludes(scope, tenant))
+      throw new ForbiddenError(`tenant ${JSON.stringify(tenant)} is outside your token's scope`);
     return { kind: 'tenants', tenants: [tenant] };
   }
-  if (scope.kind === 'tenants' && scope.tenants.length === 0) throw new ForbiddenError('your token is scoped to no tenant');
+  if (scope.kind === 'tenants' && scope.tenants.length === 0)
+    throw new ForbiddenError('your token is scoped to no tenant');
   return scope;
 }

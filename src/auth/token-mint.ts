@@ -16,7 +16,8 @@ export function parseTtl(text: string): number {
   const m = /^(\d{1,7})([smhd])$/.exec(text.trim());
   if (!m) throw new Error(`--ttl ${JSON.stringify(text)}: expected a number and a unit, e.g. 15m, 1h, 7d`);
   const seconds = Number(m[1]) * TTL_UNITS[m[2]];
-  if (seconds < 1 || seconds > MAX_TOKEN_TTL_S) throw new Error(`--ttl ${text}: must be between 1s and ${MAX_TOKEN_TTL_S / 86400}d`);
+  if (seconds < 1 || seconds > MAX_TOKEN_TTL_S)
+    throw new Error(`--ttl ${text}: must be between 1s and ${MAX_TOKEN_TTL_S / 86400}d`);
   return seconds;
 }
 
@@ -27,7 +28,11 @@ export interface TokenClaims {
   tenants: string[];
 }
 
-export async function mintToken(key: SigningKey, claims: TokenClaims, opts: { issuer: string; audience: string; ttlSeconds: number; now?: Date }): Promise<string> {
+export async function mintToken(
+  key: SigningKey,
+  claims: TokenClaims,
+  opts: { issuer: string; audience: string; ttlSeconds: number; now?: Date },
+): Promise<string> {
   const iat = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   return new SignJWT({ roles: claims.roles, tenants: claims.tenants })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })

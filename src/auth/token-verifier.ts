@@ -27,7 +27,8 @@ export class TokenVerifier {
   ) {}
 
   async verify(token: string): Promise<Principal> {
-    if (!this.keys) throw new UnauthenticatedError('token verification is not configured (AUTH_JWKS_FILE or AUTH_JWKS_URL)');
+    if (!this.keys)
+      throw new UnauthenticatedError('token verification is not configured (AUTH_JWKS_FILE or AUTH_JWKS_URL)');
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {

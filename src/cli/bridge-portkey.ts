@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import { redactText } from '../domain/privacy/redact.js';
 import { KafkaEventSink } from '../ingest/bridges/kafka-event-sink.js';
-import { BatchingSender, fetchBody, followLogStream, loggableUrl, newStats, readNdjson, type BridgeOptions, type BridgeStats } from '../ingest/bridges/portkey-bridge.js';
+import {
+  BatchingSender,
+  fetchBody,
+  followLogStream,
+  loggableUrl,
+  newStats,
+  readNdjson,
+  type BridgeOptions,
+  type BridgeStats,
+} from '../ingest/bridges/portkey-bridge.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -50,7 +59,14 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Args {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { stream: { type: 'string' }, ndjson: { type: 'string' }, tenant: { type: 'string' }, 'gateway-id': { type: 'string' }, topic: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        stream: { type: 'string' },
+        ndjson: { type: 'string' },
+        tenant: { type: 'string' },
+        'gateway-id': { type: 'string' },
+        topic: { type: 'string' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (e) {
@@ -59,15 +75,25 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Args {
   if (values.help) throw new UsageError('');
   const stream = values.stream as string | undefined;
   const ndjson = values.ndjson as string | undefined;
-  if ((stream === undefined) === (ndjson === undefined)) throw new UsageError('give exactly one of --stream and --ndjson');
-  for (const [name, url] of [['--stream', stream], ['--ndjson', ndjson === '-' ? undefined : ndjson]] as const) {
-    if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw new UsageError(`${name} must be an http(s) URL${name === '--ndjson' ? ' or -' : ''}`);
+  if ((stream === undefined) === (ndjson === undefined))
+    throw new UsageError('give exactly one of --stream and --ndjson');
+  for (const [name, url] of [
+    ['--stream', stream],
+    ['--ndjson', ndjson === '-' ? undefined : ndjson],
+  ] as const) {
+    if (url !== undefined && !/^https?:\/\/\S+$/.test(url))
+      throw new UsageError(`${name} must be an http(s) URL${name === '--ndjson' ? ' or -' : ''}`);
   }
-  for (const [name, v] of [['--tenant', values.tenant], ['--gateway-id', values['gateway-id']]] as const) {
-    if (v !== undefined && !ID.test(String(v))) throw new UsageError(`${name} must be 1 to 256 printable characters without spaces`);
+  for (const [name, v] of [
+    ['--tenant', values.tenant],
+    ['--gateway-id', values['gateway-id']],
+  ] as const) {
+    if (v !== undefined && !ID.test(String(v)))
+      throw new UsageError(`${name} must be 1 to 256 printable characters without spaces`);
   }
   const brokers = env.KAFKA_BROKERS ?? '';
-  if (!BROKERS.test(brokers)) throw new UsageError(`KAFKA_BROKERS ${brokers ? 'must be comma-separated host:port pairs' : 'is required'}`);
+  if (!BROKERS.test(brokers))
+    throw new UsageError(`KAFKA_BROKERS ${brokers ? 'must be comma-separated host:port pairs' : 'is required'}`);
   const topic = (values.topic as string | undefined) ?? env.TOPIC_DECISIONS ?? 'routing.decisions';
   if (!/^[\w.-]{1,249}$/.test(topic)) throw new UsageError('--topic must be a Kafka topic name');
   return {
@@ -121,7 +147,8 @@ async function main(): Promise<number> {
     if (args.stream) {
       await followLogStream(args.stream, opts, sender, stats, stop.signal);
     } else {
-      const source = args.ndjson === '-' ? process.stdin : await fetchBody(args.ndjson!, opts.requestHeaders, stop.signal);
+      const source =
+        args.ndjson === '-' ? process.stdin : await fetchBody(args.ndjson!, opts.requestHeaders, stop.signal);
       log(`reading ${args.ndjson === '-' ? 'stdin' : loggableUrl(args.ndjson!)}`);
       await readNdjson(source, opts, sender, stats);
     }

@@ -25,7 +25,8 @@ function parseArgs(argv: string[]) {
     i++;
     if (a === '--filter') {
       const [name, ...rest] = v.split('=');
-      if (!(FILTER_FIELDS as readonly string[]).includes(name) || rest.length === 0) throw new Error(`--filter ${v}: expected NAME=VALUE with NAME one of ${FILTER_FIELDS.join(', ')}`);
+      if (!(FILTER_FIELDS as readonly string[]).includes(name) || rest.length === 0)
+        throw new Error(`--filter ${v}: expected NAME=VALUE with NAME one of ${FILTER_FIELDS.join(', ')}`);
       args.filters[name as (typeof FILTER_FIELDS)[number]] = rest.join('=');
     } else {
       args[a.slice(2) as 'tenant' | 'from' | 'to' | 'out'] = v;
@@ -34,8 +35,15 @@ function parseArgs(argv: string[]) {
   for (const k of ['tenant', 'from', 'to', 'out'] as const) if (!args[k]) throw new Error(`missing --${k}`);
   const from = new Date(args.from!);
   const to = new Date(args.to!);
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new Error('--from and --to must be RFC 3339 times');
-  return { tenant: args.tenant!, from: from.toISOString(), to: to.toISOString(), out: args.out!, filters: args.filters };
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
+    throw new Error('--from and --to must be RFC 3339 times');
+  return {
+    tenant: args.tenant!,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    out: args.out!,
+    filters: args.filters,
+  };
 }
 
 async function main(): Promise<number> {
@@ -57,7 +65,9 @@ async function main(): Promise<number> {
       last = Date.now();
       const width = 30;
       const filled = total > 0 ? Math.round((done / total) * width) : width;
-      process.stderr.write(`${tty ? '\r' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} records${tty ? '' : '\n'}`);
+      process.stderr.write(
+        `${tty ? '\r' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} records${tty ? '' : '\n'}`,
+      );
     },
   });
   if (tty) process.stderr.write('\n');

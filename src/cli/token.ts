@@ -15,14 +15,25 @@ import { UsageError } from './usage-error.js';
  */
 async function main(): Promise<string> {
   const { values } = parseArgs({
-    options: { role: { type: 'string' }, tenants: { type: 'string' }, ttl: { type: 'string', default: DEFAULT_TOKEN_TTL }, sub: { type: 'string' } },
+    options: {
+      role: { type: 'string' },
+      tenants: { type: 'string' },
+      ttl: { type: 'string', default: DEFAULT_TOKEN_TTL },
+      sub: { type: 'string' },
+    },
     strict: true,
   });
-  const roles = (values.role ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = (values.role ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   if (roles.length === 0) throw new UsageError(`--role is required: one or more of ${ROLES.join(', ')}`);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length) throw new UsageError(`unknown role ${unknown.join(', ')}: expected ${ROLES.join(', ')}`);
-  let tenants = (values.tenants ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  let tenants = (values.tenants ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (tenants.length === 0) {
     if (!roles.includes('admin')) throw new UsageError('--tenants is required unless --role includes admin');
     tenants = [ALL_TENANTS];
@@ -35,11 +46,14 @@ async function main(): Promise<string> {
     }
   })();
 
-  if (process.env.NODE_ENV === 'production') throw new UsageError('refusing to mint a development token with NODE_ENV=production: use your identity provider');
+  if (process.env.NODE_ENV === 'production')
+    throw new UsageError('refusing to mint a development token with NODE_ENV=production: use your identity provider');
   // DATA_DIR (where the development key lives) and AUTH_*: no database, no Kafka.
   const config = loadConfigSections(['runtime', 'auth']);
   if (config.auth.jwksFile || config.auth.jwksUrl) {
-    throw new UsageError('the service verifies tokens against AUTH_JWKS_FILE / AUTH_JWKS_URL, not the development key: mint tokens with that issuer');
+    throw new UsageError(
+      'the service verifies tokens against AUTH_JWKS_FILE / AUTH_JWKS_URL, not the development key: mint tokens with that issuer',
+    );
   }
   const key = await loadOrCreateDevAuthKey(config.runtime.dataDir, (m) => process.stderr.write(`${m}\n`));
   return mintToken(
@@ -52,7 +66,13 @@ async function main(): Promise<string> {
 main().then(
   (token) => process.stdout.write(`${token}\n`),
   (e: Error) => {
-    process.stderr.write(e instanceof UsageError || e instanceof ConfigError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `token: ${e.message}\n` : `token failed: ${e.stack ?? e.message}\n`);
+    process.stderr.write(
+      e instanceof UsageError ||
+        e instanceof ConfigError ||
+        (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `token: ${e.message}\n`
+        : `token failed: ${e.stack ?? e.message}\n`,
+    );
     process.exit(2);
   },
 );

@@ -2,7 +2,12 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
-import { describeProblem, verifyBundle, type BundleVerdict, type VerifyProgress } from '../domain/bundle/verify-bundle.js';
+import {
+  describeProblem,
+  verifyBundle,
+  type BundleVerdict,
+  type VerifyProgress,
+} from '../domain/bundle/verify-bundle.js';
 
 /**
  * `routing-ledger verify-bundle <file> [--jwks trusted.json] [--origin O] [--json]`: the
@@ -26,7 +31,11 @@ export interface CliIo {
   tty: boolean;
 }
 
-const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true };
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  tty: process.stderr.isTTY === true,
+};
 
 export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo): Promise<number> {
   let args: { file: string; jwks?: string; origin?: string; json: boolean };
@@ -46,7 +55,11 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
   }
   const started = Date.now();
   const progress = progressPrinter(io);
-  const verdict = await verifyBundle(() => createReadStream(args.file), { trustedJwks, origin: args.origin, onProgress: progress.update });
+  const verdict = await verifyBundle(() => createReadStream(args.file), {
+    trustedJwks,
+    origin: args.origin,
+    onProgress: progress.update,
+  });
   progress.done();
   if (args.json) io.out(`${JSON.stringify(verdict, null, 2)}\n`);
   else io.out(report(verdict, args.file, args.jwks, Date.now() - started));
@@ -111,27 +124,56 @@ export function report(v: BundleVerdict, file: string, jwksFile: string | undefi
     lines.push(`  first problem: ${describeProblem(v.problem!)}`);
     if (v.problem!.expected !== undefined) lines.push(`  expected: ${v.problem!.expected}`);
     if (v.problem!.found !== undefined) lines.push(`  found:    ${v.problem!.found}`);
-    lines.push(`  checked before it: ${c.checkpoints} checkpoints, ${c.boundary_entries} boundary entries, ${c.records} records, ${c.proofs} proofs`);
+    lines.push(
+      `  checked before it: ${c.checkpoints} checkpoints, ${c.boundary_entries} boundary entries, ${c.records} records, ${c.proofs} proofs`,
+    );
     return `${lines.join('\n')}\n`;
   }
   const q = v.query!;
   lines.push(`VERIFIED: ${file} (export ${v.export_id} of ${v.origin}, created ${v.created_at}) in ${ms} ms`);
-  lines.push(`  tenant ${q.tenant}, occurred_at in [${q.from}, ${q.to})${Object.keys(q.filters).length ? `, filters ${JSON.stringify(q.filters)}` : ''}`);
-  lines.push(`  records: ${c.records} (${c.records_in_range} in range, ${c.matching} matching the filters, ${c.context_records} out-of-range links of the chain)`);
-  lines.push(`  proofs: ${c.proofs} inclusion proofs, ${c.checkpoints} signed checkpoints, ${c.consistency_proofs} consistency proofs, ${c.boundary_entries} boundary entries, ${c.shards} shards`);
-  lines.push(`  keys: ${v.keys.source === 'trusted' ? `trusted JWKS ${jwksFile}` : "the bundle's own jwks.json"}; manifest ${v.keys.manifest_kid}, checkpoints ${v.keys.checkpoint_kids.join(', ') || '-'}`);
+  lines.push(
+    `  tenant ${q.tenant}, occurred_at in [${q.from}, ${q.to})${Object.keys(q.filters).length ? `, filters ${JSON.stringify(q.filters)}` : ''}`,
+  );
+  lines.push(
+    `  records: ${c.records} (${c.records_in_range} in range, ${c.matching} matching the filters, ${c.context_records} out-of-range links of the chain)`,
+  );
+  lines.push(
+    `  proofs: ${c.proofs} inclusion proofs, ${c.checkpoints} signed checkpoints, ${c.consistency_proofs} consistency proofs, ${c.boundary_entries} boundary entries, ${c.shards} shards`,
+  );
+  lines.push(
+    `  keys: ${v.keys.source === 'trusted' ? `trusted JWKS ${jwksFile}` : "the bundle's own jwks.json"}; manifest ${v.keys.manifest_kid}, checkpoints ${v.keys.checkpoint_kids.join(', ') || '-'}`,
+  );
   for (const s of v.shards) {
-    const segment = s.first_seq === null ? 'no record in the range' : `tenant_seq ${s.first_seq}..${s.last_seq} (${s.records} records)`;
-    const before = s.before_seq === null ? (s.first_seq === 0 || (s.first_seq === null && s.after_seq === 0) ? 'chain start proven' : s.tenant_chain_length === 0 ? 'no entries' : 'none') : `seq ${s.before_seq} proven outside`;
-    const after = s.after_seq === null ? (s.tenant_chain_length === 0 ? 'no entries' : `none: attested (the ledger signs that the tenant had ${s.tenant_chain_length} entries)`) : `seq ${s.after_seq} proven outside`;
-    lines.push(`  shard ${s.shard} as of tree_size ${s.tree_size} (signed ${s.anchor_signed_at}): ${segment}; before: ${before}; after: ${after}`);
+    const segment =
+      s.first_seq === null
+        ? 'no record in the range'
+        : `tenant_seq ${s.first_seq}..${s.last_seq} (${s.records} records)`;
+    const before =
+      s.before_seq === null
+        ? s.first_seq === 0 || (s.first_seq === null && s.after_seq === 0)
+          ? 'chain start proven'
+          : s.tenant_chain_length === 0
+            ? 'no entries'
+            : 'none'
+        : `seq ${s.before_seq} proven outside`;
+    const after =
+      s.after_seq === null
+        ? s.tenant_chain_length === 0
+          ? 'no entries'
+          : `none: attested (the ledger signs that the tenant had ${s.tenant_chain_length} entries)`
+        : `seq ${s.after_seq} proven outside`;
+    lines.push(
+      `  shard ${s.shard} as of tree_size ${s.tree_size} (signed ${s.anchor_signed_at}): ${segment}; before: ${before}; after: ${after}`,
+    );
   }
   lines.push('  proven: every record is the entry the ledger appended, included under signed checkpoints linked by');
-  lines.push('          consistency proofs; per shard, the records form an unbroken tenant chain whose proven neighbours');
+  lines.push(
+    '          consistency proofs; per shard, the records form an unbroken tenant chain whose proven neighbours',
+  );
   lines.push('          lie outside the range.');
-  lines.push('  attested (the ledger\'s signature only): the list of shards; a tenant\'s chain length where no later');
+  lines.push("  attested (the ledger's signature only): the list of shards; a tenant's chain length where no later");
   lines.push('          neighbour exists; that occurred_at follows the chain order outside the exported segment.');
-  lines.push('  not covered: anything appended after each shard\'s anchor checkpoint (see docs/bundle-format.md §6.3).');
+  lines.push("  not covered: anything appended after each shard's anchor checkpoint (see docs/bundle-format.md §6.3).");
   for (const w of v.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

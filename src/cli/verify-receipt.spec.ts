@@ -28,22 +28,52 @@ describe('routing-ledger verify-receipt', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rl-receipt-'));
     const entries: LedgerEntry[] = Array.from({ length: 5 }, (_, i) => ({
-      v: 1, shard: 1, index: i, tenant_id: 'acme', tenant_seq: i, tenant_prev: null, record: { tenant_id: 'acme', event_id: `evt-${i}` },
+      v: 1,
+      shard: 1,
+      index: i,
+      tenant_id: 'acme',
+      tenant_seq: i,
+      tenant_prev: null,
+      record: { tenant_id: 'acme', event_id: `evt-${i}` },
     }));
-    for (let i = 1; i < entries.length; i++) entries[i].tenant_prev = ledgerEntryLeafHash(entries[i - 1]).toString('hex');
+    for (let i = 1; i < entries.length; i++)
+      entries[i].tenant_prev = ledgerEntryLeafHash(entries[i - 1]).toString('hex');
     const tree = appendLeaves({ treeSize: 0, frontier: [] }, entries.map(ledgerEntryLeafHash));
     const nodes = new Map(tree.nodes.map((n) => [nodeKey(n), n.hash]));
     const key = await generateSigningKey();
-    const jws = await signCheckpoint({ origin: 'rl.test', shard: 1, tree_size: 5, root_hash: tree.root.toString('hex'), timestamp: '2026-12-01T10:00:00.000Z' }, key);
-    const receipt = buildReceipt(entries[3], await inclusionProof(async (ids) => ids.map((id) => nodes.get(nodeKey(id))!), 3, 5), 5, jws);
+    const jws = await signCheckpoint(
+      {
+        origin: 'rl.test',
+        shard: 1,
+        tree_size: 5,
+        root_hash: tree.root.toString('hex'),
+        timestamp: '2026-12-01T10:00:00.000Z',
+      },
+      key,
+    );
+    const receipt = buildReceipt(
+      entries[3],
+      await inclusionProof(async (ids) => ids.map((id) => nodes.get(nodeKey(id))!), 3, 5),
+      5,
+      jws,
+    );
     receiptFile = join(dir, 'receipt.json');
     tamperedFile = join(dir, 'tampered.json');
     jwksFile = join(dir, 'jwks.json');
     otherJwksFile = join(dir, 'other.json');
     await writeFile(receiptFile, JSON.stringify(receipt));
-    await writeFile(tamperedFile, JSON.stringify({ ...receipt, entry: { ...receipt.entry, record: { tenant_id: 'acme', event_id: 'evt-3', extra: 1 } } }));
+    await writeFile(
+      tamperedFile,
+      JSON.stringify({
+        ...receipt,
+        entry: { ...receipt.entry, record: { tenant_id: 'acme', event_id: 'evt-3', extra: 1 } },
+      }),
+    );
     await writeFile(jwksFile, JSON.stringify({ keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z')] }));
-    await writeFile(otherJwksFile, JSON.stringify({ keys: [jwksEntry(await generateSigningKey(), '2026-01-01T00:00:00.000Z')] }));
+    await writeFile(
+      otherJwksFile,
+      JSON.stringify({ keys: [jwksEntry(await generateSigningKey(), '2026-01-01T00:00:00.000Z')] }),
+    );
   });
 
   it('accepts a genuine receipt with the ledger keys and says what it proves', async () => {
@@ -53,7 +83,10 @@ describe('routing-ledger verify-receipt', () => {
   });
 
   it('refuses an edited record, other keys and another origin, naming why', async () => {
-    expect(await run([tamperedFile, '--jwks', jwksFile])).toMatchObject({ code: 1, out: expect.stringContaining('LEAF_HASH_MISMATCH') });
+    expect(await run([tamperedFile, '--jwks', jwksFile])).toMatchObject({
+      code: 1,
+      out: expect.stringContaining('LEAF_HASH_MISMATCH'),
+    });
     expect((await run([receiptFile, '--jwks', otherJwksFile])).code).toBe(1);
     expect((await run([receiptFile, '--jwks', jwksFile, '--origin', 'someone.else'])).code).toBe(1);
   });

@@ -52,7 +52,9 @@ export async function verifyReceiptCommand(argv: string[], io: ReceiptCliIo = de
   try {
     const { checkpoint } = await verifyReceipt(receipt, jwks, { origin });
     const record = (receipt.entry?.record ?? {}) as { event_id?: string };
-    io.out(`OK: record ${record.event_id ?? '?'} is leaf ${receipt.leaf_index} of shard ${receipt.shard}, included in the checkpoint of tree size ${checkpoint.tree_size} signed at ${checkpoint.timestamp} (origin ${checkpoint.origin})\n`);
+    io.out(
+      `OK: record ${record.event_id ?? '?'} is leaf ${receipt.leaf_index} of shard ${receipt.shard}, included in the checkpoint of tree size ${checkpoint.tree_size} signed at ${checkpoint.timestamp} (origin ${checkpoint.origin})\n`,
+    );
     return 0;
   } catch (e) {
     const code = (e as { code?: string }).code;

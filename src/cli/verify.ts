@@ -17,7 +17,11 @@ async function main(): Promise<number> {
   // The database, and what the ledger's key service is built with (it reads the key history from the database).
   const config = loadConfigSections(['database', 'runtime', 'signing']);
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 2 })), LedgerCoreModule],
+    imports: [
+      ConfigModule.forRoot(config),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 2 })),
+      LedgerCoreModule,
+    ],
   })
   class VerifyModule {}
   const app = await NestFactory.createApplicationContext(VerifyModule, { logger: ['error'] });
@@ -31,15 +35,21 @@ async function main(): Promise<number> {
       }
     });
     process.stderr.write('\n');
-    for (const s of report.shards) process.stdout.write(`shard ${s.shard}: ${s.records} records, ${s.checkpoints} checkpoints, root ${s.root}\n`);
+    for (const s of report.shards)
+      process.stdout.write(`shard ${s.shard}: ${s.records} records, ${s.checkpoints} checkpoints, root ${s.root}\n`);
     const records = report.shards.reduce((n, s) => n + s.records, 0);
     if (report.ok) {
-      process.stdout.write(`VERIFIED: ${records} records in ${report.shards.length} shards; every leaf, root, tenant chain, node and checkpoint signature checks out (${Date.now() - started} ms)\n`);
+      process.stdout.write(
+        `VERIFIED: ${records} records in ${report.shards.length} shards; every leaf, root, tenant chain, node and checkpoint signature checks out (${Date.now() - started} ms)\n`,
+      );
       return 0;
     }
     const first = report.first_problem!;
-    process.stdout.write(`TAMPERED: ${report.problems.length} problem(s). First: [${first.code}] shard ${first.shard}${first.leafIndex !== undefined ? ` leaf ${first.leafIndex}` : ''}${first.eventId ? ` record ${first.eventId}` : ''}: ${first.message}\n`);
-    for (const p of report.problems.slice(0, 20)) process.stdout.write(`  - [${p.code}] shard ${p.shard}: ${p.message}\n`);
+    process.stdout.write(
+      `TAMPERED: ${report.problems.length} problem(s). First: [${first.code}] shard ${first.shard}${first.leafIndex !== undefined ? ` leaf ${first.leafIndex}` : ''}${first.eventId ? ` record ${first.eventId}` : ''}: ${first.message}\n`,
+    );
+    for (const p of report.problems.slice(0, 20))
+      process.stdout.write(`  - [${p.code}] shard ${p.shard}: ${p.message}\n`);
     return 1;
   } finally {
     await app.close();

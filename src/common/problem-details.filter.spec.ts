@@ -28,7 +28,10 @@ const INTERNAL = { type: 'about:blank', title: 'internal server error', status: 
 describe('toProblem', () => {
   it('answers an AppError with the status its class declares, its code as type and title, its message as detail', () => {
     expect(toProblem(new TeapotError('here is my handle'))).toEqual({
-      type: 'urn:routing-ledger:error:short_and_stout', title: 'short and stout', status: 418, detail: 'here is my handle',
+      type: 'urn:routing-ledger:error:short_and_stout',
+      title: 'short and stout',
+      status: 418,
+      detail: 'here is my handle',
     });
   });
 
@@ -62,7 +65,10 @@ describe('toProblem', () => {
   });
 
   it('answers an unknown error with a bare 500 that leaks neither message, code nor stack', () => {
-    const pg = Object.assign(new Error('duplicate key value violates unique constraint "records_pkey" (password=hunter2)'), { code: '23505' });
+    const pg = Object.assign(
+      new Error('duplicate key value violates unique constraint "records_pkey" (password=hunter2)'),
+      { code: '23505' },
+    );
     const problem = JSON.stringify(toProblem(pg));
     expect(JSON.parse(problem)).toEqual(INTERNAL);
     expect(problem).not.toMatch(/hunter2|23505|records_pkey|at /);
@@ -73,19 +79,33 @@ describe('toProblem', () => {
   it('lists the events of a rejected ingest request with their reasons', () => {
     const errors = [{ index: 2, errors: ['no tenant'] }];
     expect(toProblem(new IngestRejected(errors))).toMatchObject({ status: 400, errors });
-    expect(toProblem(new BodySplitError('not JSON'))).toMatchObject({ status: 400, errors: [{ index: 0, errors: ['not JSON'] }] });
+    expect(toProblem(new BodySplitError('not JSON'))).toMatchObject({
+      status: 400,
+      errors: [{ index: 0, errors: ['not JSON'] }],
+    });
   });
 
   it('keeps the status and messages of Nest HttpExceptions (validation pipes), the HTTP status over a body status', () => {
     expect(toProblem(new BadRequestException(['limit must be a number', 'tenant should not be empty']))).toEqual({
-      type: 'about:blank', title: 'bad request', status: 400, detail: 'limit must be a number; tenant should not be empty',
+      type: 'about:blank',
+      title: 'bad request',
+      status: 400,
+      detail: 'limit must be a number; tenant should not be empty',
     });
-    expect(toProblem(new HttpException({ status: 'not ready', checks: { db: 'down' } }, 503))).toMatchObject({ status: 503, checks: { db: 'down' } });
+    expect(toProblem(new HttpException({ status: 'not ready', checks: { db: 'down' } }, 503))).toMatchObject({
+      status: 503,
+      checks: { db: 'down' },
+    });
   });
 
   it('keeps the 4xx status of body-parser errors', () => {
     const tooLarge = Object.assign(new Error('request entity too large'), { status: 413, type: 'entity.too.large' });
-    expect(toProblem(tooLarge)).toEqual({ type: 'about:blank', title: 'entity.too.large', status: 413, detail: 'request entity too large' });
+    expect(toProblem(tooLarge)).toEqual({
+      type: 'about:blank',
+      title: 'entity.too.large',
+      status: 413,
+      detail: 'request entity too large',
+    });
   });
 });
 
@@ -98,12 +118,18 @@ describe('ProblemDetailsFilter', () => {
       send: (b: string) => ((sent.body = b), res),
     };
     const req = { method: 'GET', path: '/v1/exports/42/bundle' };
-    const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) } as unknown as ArgumentsHost;
+    const host = {
+      switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }),
+    } as unknown as ArgumentsHost;
     new ProblemDetailsFilter().catch(new ExportNotReadyError('export 42 is running'), host);
     expect(sent.status).toBe(409);
     expect(sent.type).toBe('application/problem+json');
     expect(JSON.parse(sent.body!)).toEqual({
-      type: 'urn:routing-ledger:error:export_not_ready', title: 'export not ready', status: 409, detail: 'export 42 is running', instance: '/v1/exports/42/bundle',
+      type: 'urn:routing-ledger:error:export_not_ready',
+      title: 'export not ready',
+      status: 409,
+      detail: 'export 42 is running',
+      instance: '/v1/exports/42/bundle',
     });
   });
 });

@@ -14,8 +14,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const req = host.switchToHttp().getRequest<Request>();
     const problem = toProblem(exception);
-    if (problem.status >= 500) this.log.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
-    res.status(problem.status).type('application/problem+json').send(JSON.stringify({ ...problem, instance: req.path }));
+    if (problem.status >= 500)
+      this.log.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(JSON.stringify({ ...problem, instance: req.path }));
   }
 }
 
@@ -33,10 +37,20 @@ export function toProblem(exception: unknown): Problem {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const extra = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    const detail = Array.isArray(extra.message) ? (extra.message as string[]).join('; ') : typeof extra.message === 'string' ? extra.message : exception.message;
+    const detail = Array.isArray(extra.message)
+      ? (extra.message as string[]).join('; ')
+      : typeof extra.message === 'string'
+        ? extra.message
+        : exception.message;
     const { message: _m, statusCode: _s, error: _e, ...rest } = extra;
     // The HTTP status wins over any `status` member of the exception body (readyz sends one).
-    return { type: 'about:blank', title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error', ...rest, status, detail };
+    return {
+      type: 'about:blank',
+      title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error',
+      ...rest,
+      status,
+      detail,
+    };
   }
   if (exception instanceof AppError) return appErrorProblem(exception);
   const err = exception as { message?: string; type?: string; status?: number };
@@ -57,5 +71,11 @@ function appErrorProblem(e: AppError): Problem {
   // The events a rejected ingest request held, each with its reasons (IngestRejected, BodySplitError).
   const { errors } = e as { errors?: unknown };
   const code = e.code.toLowerCase();
-  return { type: `urn:routing-ledger:error:${code}`, title: code.replace(/_/g, ' '), status: e.status, detail: e.message, ...(errors ? { errors } : {}) };
+  return {
+    type: `urn:routing-ledger:error:${code}`,
+    title: code.replace(/_/g, ' '),
+    status: e.status,
+    detail: e.message,
+    ...(errors ? { errors } : {}),
+  };
 }

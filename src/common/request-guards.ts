@@ -33,7 +33,18 @@ export function verifyJsonBody(_req: unknown, _res: unknown, buf: Buffer): void 
 /** Path and query parameters with U+0000 can never match stored data and break SQL drivers: 400. */
 export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {
   if (req.originalUrl.includes('\u0000') || /%00/i.test(req.originalUrl)) {
-    res.status(400).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'bad request', status: 400, detail: 'the URL may not contain U+0000', instance: req.path }));
+    res
+      .status(400)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: 'about:blank',
+          title: 'bad request',
+          status: 400,
+          detail: 'the URL may not contain U+0000',
+          instance: req.path,
+        }),
+      );
     return;
   }
   next();

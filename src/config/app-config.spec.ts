@@ -5,7 +5,11 @@ const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x', KAFKA_BROKE
 describe('loadConfig', () => {
   it('applies defaults', () => {
     const c = loadConfig(base);
-    expect(c.kafka.topics).toEqual({ decisions: 'routing.decisions', deadLetter: 'routing.decisions.dlq', checkpoints: 'routing.checkpoints' });
+    expect(c.kafka.topics).toEqual({
+      decisions: 'routing.decisions',
+      deadLetter: 'routing.decisions.dlq',
+      checkpoints: 'routing.checkpoints',
+    });
     expect(c.http.port).toBe(8080);
     expect(c.ingest.maxMessageBytes).toBe(1048576);
     expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
@@ -14,12 +18,24 @@ describe('loadConfig', () => {
 
   it.each([
     [{ DATABASE_URL: undefined }, 'configuration error: DATABASE_URL is required'],
-    [{ KAFKA_BROKERS: 'localhost' }, 'configuration error: KAFKA_BROKERS "localhost" must be comma-separated host:port pairs'],
+    [
+      { KAFKA_BROKERS: 'localhost' },
+      'configuration error: KAFKA_BROKERS "localhost" must be comma-separated host:port pairs',
+    ],
     [{ PORT: 'eighty' }, 'configuration error: PORT "eighty" must be an integer'],
     [{ PORT: '70000' }, 'configuration error: PORT 70000 must not be greater than 65535'],
-    [{ DATABASE_URL: 'mysql://root:secret@h/db' }, 'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL'],
-    [{ NODE_ENV: 'production' }, 'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production'],
-    [{ LOG_LEVEL: 'loud' }, 'configuration error: LOG_LEVEL "loud" must be one of fatal, error, warn, info, debug, trace, silent'],
+    [
+      { DATABASE_URL: 'mysql://root:secret@h/db' },
+      'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL',
+    ],
+    [
+      { NODE_ENV: 'production' },
+      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      'configuration error: LOG_LEVEL "loud" must be one of fatal, error, warn, info, debug, trace, silent',
+    ],
   ])('rejects %j with one line naming the variable', (override, message) => {
     const env = { ...base, ...override } as NodeJS.ProcessEnv;
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -28,9 +44,11 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfigSection', () => {
-  it('loads one section with every other section\'s variables absent, as a CLI does', () => {
+  it("loads one section with every other section's variables absent, as a CLI does", () => {
     expect(loadConfigSection('database', { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' })).toEqual({
-      url: 'postgres://postgres@127.0.0.1:5432/x', poolSize: 6, appRole: 'routing_ledger_app',
+      url: 'postgres://postgres@127.0.0.1:5432/x',
+      poolSize: 6,
+      appRole: 'routing_ledger_app',
     });
     expect(loadConfigSections(['runtime', 'auth'], { DATA_DIR: '/tmp/keys' })).toEqual({
       runtime: { env: 'development', dataDir: '/tmp/keys' },
@@ -41,18 +59,36 @@ describe('loadConfigSection', () => {
   it('ignores bad values of the sections it does not load', () => {
     const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x', KAFKA_BROKERS: 'localhost', PORT: 'eighty' };
     expect(loadConfigSection('database', env).url).toBe(env.DATABASE_URL);
-    expect(() => loadConfigSection('kafka', env)).toThrow('configuration error: KAFKA_BROKERS "localhost" must be comma-separated host:port pairs');
+    expect(() => loadConfigSection('kafka', env)).toThrow(
+      'configuration error: KAFKA_BROKERS "localhost" must be comma-separated host:port pairs',
+    );
     expect(() => loadConfigSection('http', env)).toThrow('configuration error: PORT "eighty" must be an integer');
   });
 
   it.each([
-    ['database', { DATABASE_URL: 'mysql://root:secret@h/db' }, 'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL'],
+    [
+      'database',
+      { DATABASE_URL: 'mysql://root:secret@h/db' },
+      'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL',
+    ],
     ['database', {}, 'configuration error: DATABASE_URL is required'],
-    ['database', { DATABASE_URL: base.DATABASE_URL, DB_POOL_SIZE: '1' }, 'configuration error: DB_POOL_SIZE 1 must not be less than 2'],
+    [
+      'database',
+      { DATABASE_URL: base.DATABASE_URL, DB_POOL_SIZE: '1' },
+      'configuration error: DB_POOL_SIZE 1 must not be less than 2',
+    ],
     ['kafka', {}, 'configuration error: KAFKA_BROKERS is required'],
-    ['signing', { NODE_ENV: 'production' }, 'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production'],
-    ['runtime', { NODE_ENV: 'staging' }, 'configuration error: NODE_ENV "staging" must be development, production or test'],
-  ] as const)('section %s rejects %j with today\'s message', (name, env, message) => {
+    [
+      'signing',
+      { NODE_ENV: 'production' },
+      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+    ],
+    [
+      'runtime',
+      { NODE_ENV: 'staging' },
+      'configuration error: NODE_ENV "staging" must be development, production or test',
+    ],
+  ] as const)("section %s rejects %j with today's message", (name, env, message) => {
     expect(() => loadConfigSection(name, env)).toThrow(ConfigError);
     expect(() => loadConfigSection(name, env)).toThrow(message);
   });

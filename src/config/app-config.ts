@@ -34,36 +34,55 @@ export const DEFAULTS = {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value);
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
 
 /** NODE_ENV and DATA_DIR: the mode (production is strict about keys) and where development keys and exports live. */
 class RuntimeEnvironment {
-  @IsIn(['development', 'production', 'test'], { message: 'must be development, production or test' }) NODE_ENV: string = DEFAULTS.NODE_ENV;
+  @IsIn(['development', 'production', 'test'], { message: 'must be development, production or test' })
+  NODE_ENV: string = DEFAULTS.NODE_ENV;
   @IsString() @IsNotEmpty() DATA_DIR: string = DEFAULTS.DATA_DIR;
 }
 
 class DatabaseEnvironment {
-  @IsString() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL: string;
 
-  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(2) @Max(200) DB_POOL_SIZE: number = DEFAULTS.DB_POOL_SIZE;
+  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(2) @Max(200) DB_POOL_SIZE: number =
+    DEFAULTS.DB_POOL_SIZE;
   /** The role the service SETs after connecting: it may insert, never update or delete ledger rows. Empty disables. */
-  @IsString() @Matches(/^([a-z_][a-z0-9_]{0,62})?$/, { message: 'must be a PostgreSQL role name or empty' }) DB_APP_ROLE: string = DEFAULTS.DB_APP_ROLE;
+  @IsString()
+  @Matches(/^([a-z_][a-z0-9_]{0,62})?$/, { message: 'must be a PostgreSQL role name or empty' })
+  DB_APP_ROLE: string = DEFAULTS.DB_APP_ROLE;
 }
 
 class KafkaEnvironment {
-  @IsString() @Matches(/^[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*$/, { message: 'must be comma-separated host:port pairs' })
+  @IsString()
+  @Matches(/^[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*$/, { message: 'must be comma-separated host:port pairs' })
   KAFKA_BROKERS: string;
 
   @IsString() @IsNotEmpty() KAFKA_CLIENT_ID: string = DEFAULTS.KAFKA_CLIENT_ID;
   @IsString() @IsNotEmpty() KAFKA_GROUP_ID: string = DEFAULTS.KAFKA_GROUP_ID;
-  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_DECISIONS: string = DEFAULTS.TOPIC_DECISIONS;
-  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_DLQ: string = DEFAULTS.TOPIC_DLQ;
-  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_CHECKPOINTS: string = DEFAULTS.TOPIC_CHECKPOINTS;
-  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(64) PARTITIONS_CONSUMED_CONCURRENTLY: number = DEFAULTS.PARTITIONS_CONSUMED_CONCURRENTLY;
-  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(0) @Max(600_000) KAFKA_COMMIT_INTERVAL_MS: number = DEFAULTS.KAFKA_COMMIT_INTERVAL_MS;
+  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_DECISIONS: string =
+    DEFAULTS.TOPIC_DECISIONS;
+  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_DLQ: string =
+    DEFAULTS.TOPIC_DLQ;
+  @IsString() @Matches(/^[\w.-]{1,249}$/, { message: 'must be a Kafka topic name' }) TOPIC_CHECKPOINTS: string =
+    DEFAULTS.TOPIC_CHECKPOINTS;
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  @Max(64)
+  PARTITIONS_CONSUMED_CONCURRENTLY: number = DEFAULTS.PARTITIONS_CONSUMED_CONCURRENTLY;
+  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(0) @Max(600_000) KAFKA_COMMIT_INTERVAL_MS: number =
+    DEFAULTS.KAFKA_COMMIT_INTERVAL_MS;
   /** How long the group waits for a silent member (a killed process) before rebalancing its partitions. */
-  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(3000) @Max(600_000) KAFKA_SESSION_TIMEOUT_MS: number = DEFAULTS.KAFKA_SESSION_TIMEOUT_MS;
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(3000)
+  @Max(600_000)
+  KAFKA_SESSION_TIMEOUT_MS: number = DEFAULTS.KAFKA_SESSION_TIMEOUT_MS;
 }
 
 class HttpEnvironment {
@@ -71,17 +90,25 @@ class HttpEnvironment {
 }
 
 class IngestEnvironment {
-  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1024) @Max(64 * 1024 * 1024) MAX_MESSAGE_BYTES: number = DEFAULTS.MAX_MESSAGE_BYTES;
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_MESSAGE_BYTES: number = DEFAULTS.MAX_MESSAGE_BYTES;
   /**
    * The tenant of events that name none (a single-tenant LiteLLM proxy, an OTel SDK) and arrive
    * without x-routing-tenant or a single-tenant ingest token. Empty: such events are quarantined
    * (NO_TENANT), the strict behaviour.
    */
-  @IsString() @Matches(/^([^\s@]{1,200})?$/, { message: 'must be a tenant id (no spaces, no @) or empty' }) DEFAULT_TENANT: string = DEFAULTS.DEFAULT_TENANT;
+  @IsString()
+  @Matches(/^([^\s@]{1,200})?$/, { message: 'must be a tenant id (no spaces, no @) or empty' })
+  DEFAULT_TENANT: string = DEFAULTS.DEFAULT_TENANT;
 }
 
 class SigningEnvironment {
-  @IsString() @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be printable ASCII without spaces' }) LEDGER_ORIGIN: string = DEFAULTS.LEDGER_ORIGIN;
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be printable ASCII without spaces' })
+  LEDGER_ORIGIN: string = DEFAULTS.LEDGER_ORIGIN;
   /** Ledger signing key: a private Ed25519 JWK as JSON, or a file holding one. Required in production. */
   @IsOptional() @IsString() SIGNING_KEY_JWK?: string;
   @IsOptional() @IsString() SIGNING_KEY_FILE?: string;
@@ -193,31 +220,47 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
     }),
   }),
   http: section({ schema: HttpEnvironment, build: (p) => ({ port: p.PORT }) }),
-  runtime: section({ schema: RuntimeEnvironment, build: (p) => ({ env: p.NODE_ENV as RuntimeConfig['env'], dataDir: p.DATA_DIR }) }),
+  runtime: section({
+    schema: RuntimeEnvironment,
+    build: (p) => ({ env: p.NODE_ENV as RuntimeConfig['env'], dataDir: p.DATA_DIR }),
+  }),
   ingest: section({
     schema: IngestEnvironment,
     emptyAllowed: ['DEFAULT_TENANT'],
-    build: (p) => ({ maxMessageBytes: p.MAX_MESSAGE_BYTES, defaultTenant: p.DEFAULT_TENANT === '' ? undefined : p.DEFAULT_TENANT }),
+    build: (p) => ({
+      maxMessageBytes: p.MAX_MESSAGE_BYTES,
+      defaultTenant: p.DEFAULT_TENANT === '' ? undefined : p.DEFAULT_TENANT,
+    }),
   }),
   signing: section({
     schema: SigningEnvironment,
     build: (p, env) => {
       // Whoever signs (the service, an export) must not fall back to a generated key in production.
       if (loadConfigSection('runtime', env).env === 'production' && !p.SIGNING_KEY_JWK && !p.SIGNING_KEY_FILE) {
-        throw new ConfigError('configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production');
+        throw new ConfigError(
+          'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+        );
       }
       return { ledgerOrigin: p.LEDGER_ORIGIN, jwk: p.SIGNING_KEY_JWK, file: p.SIGNING_KEY_FILE };
     },
   }),
   auth: section({
     schema: AuthEnvironment,
-    build: (p) => ({ jwksFile: p.AUTH_JWKS_FILE, jwksUrl: p.AUTH_JWKS_URL, issuer: p.AUTH_ISSUER, audience: p.AUTH_AUDIENCE }),
+    build: (p) => ({
+      jwksFile: p.AUTH_JWKS_FILE,
+      jwksUrl: p.AUTH_JWKS_URL,
+      issuer: p.AUTH_ISSUER,
+      audience: p.AUTH_AUDIENCE,
+    }),
   }),
   logging: section({ schema: LoggingEnvironment, build: (p) => ({ level: p.LOG_LEVEL as LogLevel }) }),
 };
 
 /** Reads and validates one section. Throws ConfigError naming its first bad variable; other sections' variables are not read. */
-export function loadConfigSection<K extends ConfigSection>(name: K, env: NodeJS.ProcessEnv = process.env): AppConfig[K] {
+export function loadConfigSection<K extends ConfigSection>(
+  name: K,
+  env: NodeJS.ProcessEnv = process.env,
+): AppConfig[K] {
   const def = SECTIONS[name];
   const raw: Record<string, string> = {};
   // Fields without a default are own properties too (ES2022 class fields), so this lists every variable of the section.
@@ -233,14 +276,20 @@ export function loadConfigSection<K extends ConfigSection>(name: K, env: NodeJS.
     const c = e.constraints ?? {};
     // Name the type problem before range problems: "eighty" is not an integer, not "too big".
     const message = c.isInt ?? c.isString ?? Object.values(c)[0] ?? 'is invalid';
-    const problem = e.value === undefined ? 'is required' : `${JSON.stringify(redactValue(e.property, e.value))} ${message.replace(new RegExp(`^${e.property} `), '')}`;
+    const problem =
+      e.value === undefined
+        ? 'is required'
+        : `${JSON.stringify(redactValue(e.property, e.value))} ${message.replace(new RegExp(`^${e.property} `), '')}`;
     throw new ConfigError(`configuration error: ${e.property} ${problem}`);
   }
   return def.build(parsed, env) as AppConfig[K];
 }
 
 /** The named sections only, e.g. a CLI's `loadConfigSections(['runtime', 'auth'])`. */
-export function loadConfigSections<K extends ConfigSection>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<AppConfig, K> {
+export function loadConfigSections<K extends ConfigSection>(
+  names: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<AppConfig, K> {
   const out = {} as Pick<AppConfig, K>;
   for (const name of names) out[name] = loadConfigSection(name, env);
   return out;
@@ -252,7 +301,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 function redactValue(property: string, value: unknown): unknown {
-  if (property === 'DATABASE_URL' && typeof value === 'string') return value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  if (property === 'DATABASE_URL' && typeof value === 'string')
+    return value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   if (property.startsWith('SIGNING_KEY')) return '***';
   return value;
 }

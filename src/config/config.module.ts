@@ -22,7 +22,10 @@ export const CONFIG = {
 @Module({})
 export class ConfigModule {
   static forRoot(config: Partial<AppConfig>): DynamicModule {
-    const providers = (Object.keys(config) as ConfigSection[]).map((name) => ({ provide: CONFIG[name], useValue: config[name] }));
+    const providers = (Object.keys(config) as ConfigSection[]).map((name) => ({
+      provide: CONFIG[name],
+      useValue: config[name],
+    }));
     return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
   }
 }

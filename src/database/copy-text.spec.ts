@@ -15,10 +15,17 @@ describe('COPY text', () => {
   });
 
   it('chunks hold exactly the bytes of the joined lines, UTF-8 encoded, in order', () => {
-    fc.assert(fc.property(fc.array(fc.array(value, { minLength: 1, maxLength: 5 }), { maxLength: 60 }), fc.integer({ min: 1, max: 20 }), (rows, per) => {
-      const chunks = copyChunks(rows, per);
-      expect(Buffer.concat(chunks).equals(Buffer.from(rows.map(copyLine).join(''), 'utf8'))).toBe(true);
-      expect(chunks.length).toBe(Math.ceil(rows.length / per));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(value, { minLength: 1, maxLength: 5 }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        (rows, per) => {
+          const chunks = copyChunks(rows, per);
+          expect(Buffer.concat(chunks).equals(Buffer.from(rows.map(copyLine).join(''), 'utf8'))).toBe(true);
+          expect(chunks.length).toBe(Math.ceil(rows.length / per));
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

@@ -9,7 +9,12 @@ import { MIGRATIONS } from '../../migrations/index.js';
  * ledger tables but never update or delete them (the migration grants nothing more). The
  * migration runner connects without it, as the owner.
  */
-export function dataSourceOptions(opts: { url: string; poolSize?: number; appRole?: string; applicationName?: string }): DataSourceOptions {
+export function dataSourceOptions(opts: {
+  url: string;
+  poolSize?: number;
+  appRole?: string;
+  applicationName?: string;
+}): DataSourceOptions {
   return {
     type: 'postgres',
     url: opts.url,

@@ -65,11 +65,15 @@ export function demoEvent(seq: number, clock: DemoClock, runId = 'r0'): Canonica
 
   const primary = target(alias, clock.elapsedMs);
   const servedByFallback = outage && primary.provider === 'openai' && !cached;
-  const served = servedByFallback ? { provider: 'anthropic', model: 'claude-sonnet-4', version: 'claude-sonnet-4-20250514' } : primary;
+  const served = servedByFallback
+    ? { provider: 'anthropic', model: 'claude-sonnet-4', version: 'claude-sonnet-4-20250514' }
+    : primary;
   const servedRegion = servedByFallback && tenant.id === 'eu-bank' ? 'us-east-1' : tenant.homeRegion;
   const inputTokens = 200 + ((seq * 37) % 1800);
   const outputTokens = cached ? 0 : 40 + ((seq * 17) % 600);
-  const costMicros = cached ? 0 : Math.round((inputTokens * 2.5 + outputTokens * 10) * (served.provider === 'anthropic' ? 1.2 : 1));
+  const costMicros = cached
+    ? 0
+    : Math.round((inputTokens * 2.5 + outputTokens * 10) * (served.provider === 'anthropic' ? 1.2 : 1));
 
   return {
     schema_version: '1',
@@ -97,19 +101,54 @@ export function demoEvent(seq: number, clock: DemoClock, runId = 'r0'): Canonica
           completeness: 'full',
           count: 2,
           items: [
-            { index: 0, provider: 'openai', model: primary.model, status: 'error', error_class: 'provider_unavailable', http_status: 503, latency_ms: 1200 },
-            { index: 1, provider: 'anthropic', model: served.model, region: servedRegion, status: 'success', latency_ms: 900 + (seq % 400) },
+            {
+              index: 0,
+              provider: 'openai',
+              model: primary.model,
+              status: 'error',
+              error_class: 'provider_unavailable',
+              http_status: 503,
+              latency_ms: 1200,
+            },
+            {
+              index: 1,
+              provider: 'anthropic',
+              model: served.model,
+              region: servedRegion,
+              status: 'success',
+              latency_ms: 900 + (seq % 400),
+            },
           ],
         }
-      : { completeness: 'full', count: 1, items: [{ index: 0, provider: served.provider, model: served.model, region: servedRegion, status: 'success', latency_ms: 300 + (seq % 700) }] },
+      : {
+          completeness: 'full',
+          count: 1,
+          items: [
+            {
+              index: 0,
+              provider: served.provider,
+              model: served.model,
+              region: servedRegion,
+              status: 'success',
+              latency_ms: 300 + (seq % 700),
+            },
+          ],
+        },
     fallback_used: servedByFallback,
     retries: servedByFallback ? 1 : 0,
     cache: { status: cached ? 'semantic_hit' : 'miss' },
     usage: { input_tokens: inputTokens, output_tokens: outputTokens },
-    latency: { total_ms: cached ? 12 : servedByFallback ? 2100 + (seq % 400) : 300 + (seq % 700), gateway_overhead_ms: 4 + (seq % 6) },
+    latency: {
+      total_ms: cached ? 12 : servedByFallback ? 2100 + (seq % 400) : 300 + (seq % 700),
+      gateway_overhead_ms: 4 + (seq % 6),
+    },
     cost: { amount: (costMicros / 1_000_000).toFixed(6), currency: 'USD', source: 'gateway' },
     policy_checks: [
-      { name: 'pii-redaction', required: true, result: servedByFallback && tenant.id === 'eu-bank' ? 'skipped' : 'pass' },
+      {
+        name: 'pii-redaction',
+        required: true,
+        result: servedByFallback && tenant.id === 'eu-bank' ? 'skipped' : 'pass',
+      },
       { name: 'budget', result: 'pass' },
     ],
     outcome: { status: 'success', http_status: 200, finish_reason: 'stop' },

@@ -1,8 +1,16 @@
 import type { ExportQuery } from '../domain/bundle/bundle-format.js';
 
 /** README.txt of a bundle: what it is and how to check it, for the person who receives it. */
-export function bundleReadme(opts: { exportId: string; origin: string; query: ExportQuery; createdAt: string }): string {
-  const filters = Object.entries(opts.query.filters).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+export function bundleReadme(opts: {
+  exportId: string;
+  origin: string;
+  query: ExportQuery;
+  createdAt: string;
+}): string {
+  const filters =
+    Object.entries(opts.query.filters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ') || 'none';
   return `routing-ledger audit bundle
 ===========================
 

@@ -36,7 +36,13 @@ export interface BundleSource {
   /** Number of entries of `tenant` among leaves [0, treeSize) of `shard`. */
   tenantChainLength(shard: number, tenant: string, treeSize: number): Promise<number>;
   /** Smallest and largest tenant_seq of the tenant's entries with occurred_at in [from, to), among leaves [0, treeSize). */
-  inRangeSeqBounds(shard: number, tenant: string, from: string, to: string, treeSize: number): Promise<{ min: number; max: number } | null>;
+  inRangeSeqBounds(
+    shard: number,
+    tenant: string,
+    from: string,
+    to: string,
+    treeSize: number,
+  ): Promise<{ min: number; max: number } | null>;
   /** Largest tenant_seq of the tenant's entries with occurred_at < from, among leaves [0, treeSize). */
   lastSeqBefore(shard: number, tenant: string, from: string, treeSize: number): Promise<number | null>;
   /** The tenant's entries with fromSeq <= tenant_seq <= toSeq, by tenant_seq, at most `limit` (keyset page). */

@@ -21,11 +21,31 @@ import { signJws } from '../domain/checkpoint/checkpoint-jws.js';
 import type { SigningKey } from '../domain/checkpoint/signing-key.js';
 import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
-import { consistencyProof, inclusionProofRanges, nodeIdsForRanges, rangeHashesFromNodes } from '../domain/merkle/prover.js';
+import {
+  consistencyProof,
+  inclusionProofRanges,
+  nodeIdsForRanges,
+  rangeHashesFromNodes,
+} from '../domain/merkle/prover.js';
 import type { LeafRange } from '../domain/merkle/range.js';
 import {
-  BUNDLE_ENTRY_ORDER, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, FILE, HASHED_FILES, MANIFEST_TYP, exportQueryDefect, occurredInRange, recordMatchesFilters,
-  type BoundaryEntry, type CheckpointLine, type CompletenessLine, type ExportQuery, type Manifest, type ManifestFile, type ManifestShard, type ProofLine,
+  BUNDLE_ENTRY_ORDER,
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  FILE,
+  HASHED_FILES,
+  MANIFEST_TYP,
+  exportQueryDefect,
+  occurredInRange,
+  recordMatchesFilters,
+  type BoundaryEntry,
+  type CheckpointLine,
+  type CompletenessLine,
+  type ExportQuery,
+  type Manifest,
+  type ManifestFile,
+  type ManifestShard,
+  type ProofLine,
 } from '../domain/bundle/bundle-format.js';
 import { bundleReadme } from './bundle-readme.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
@@ -98,7 +118,14 @@ class BundleWriter {
   private readonly pageSize: number;
   private readonly files: Record<string, LineSink> = {};
   private readonly checkpointKids = new Set<string>();
-  private readonly counts = { records: 0, records_in_range: 0, matching: 0, checkpoints: 0, shards: 0, boundary_entries: 0 };
+  private readonly counts = {
+    records: 0,
+    records_in_range: 0,
+    matching: 0,
+    checkpoints: 0,
+    shards: 0,
+    boundary_entries: 0,
+  };
   private total = 0;
 
   constructor(private readonly o: WriteBundleOptions) {
@@ -114,17 +141,24 @@ class BundleWriter {
     const plans: ShardPlan[] = [];
     for (const anchor of anchors) plans.push(await this.plan(anchor));
     this.total = plans.reduce((n, p) => n + (p.firstSeq === null ? 0 : p.lastSeq! - p.firstSeq + 1), 0);
-    for (const name of [FILE.checkpoints, FILE.completeness, FILE.records, FILE.proofs]) this.files[name] = new LineSink(join(this.o.workDir, name));
+    for (const name of [FILE.checkpoints, FILE.completeness, FILE.records, FILE.proofs])
+      this.files[name] = new LineSink(join(this.o.workDir, name));
     const shards: ManifestShard[] = [];
     for (const plan of plans) shards.push(await this.writeShard(plan));
-    const parts = await Promise.all(Object.entries(this.files).map(async ([name, sink]) => [name, await sink.close()] as const));
+    const parts = await Promise.all(
+      Object.entries(this.files).map(async ([name, sink]) => [name, await sink.close()] as const),
+    );
     const createdAt = this.now().toISOString();
     const small = new Map<string, Buffer>([
-      [FILE.readme, Buffer.from(bundleReadme({ exportId: this.o.exportId, origin: this.o.origin, query, createdAt }), 'utf8')],
+      [
+        FILE.readme,
+        Buffer.from(bundleReadme({ exportId: this.o.exportId, origin: this.o.origin, query, createdAt }), 'utf8'),
+      ],
       [FILE.jwks, Buffer.from(`${JSON.stringify(jwks, null, 2)}\n`, 'utf8')],
     ]);
     const digests = new Map<string, ManifestFile>(parts.map(([name, d]) => [name, { name, ...d }]));
-    for (const [name, bytes] of small) digests.set(name, { name, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    for (const [name, bytes] of small)
+      digests.set(name, { name, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     this.counts.shards = shards.length;
     const manifest: Manifest = {
       format: BUNDLE_FORMAT,
@@ -149,14 +183,23 @@ class BundleWriter {
   /** Where the tenant's chain in this shard meets the range (docs/bundle-format.md §7.2). */
   private async plan(anchor: SourceCheckpoint): Promise<ShardPlan> {
     const { source, query } = this.o;
-    const payload = JSON.parse(Buffer.from(anchor.jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { origin?: string };
-    if (payload.origin !== this.o.origin) throw new ExportIntegrityError(`checkpoint of shard ${anchor.shard} names origin ${payload.origin}, expected ${this.o.origin}`);
+    const payload = JSON.parse(Buffer.from(anchor.jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      origin?: string;
+    };
+    if (payload.origin !== this.o.origin)
+      throw new ExportIntegrityError(
+        `checkpoint of shard ${anchor.shard} names origin ${payload.origin}, expected ${this.o.origin}`,
+      );
     const size = anchor.treeSize;
     const chainLength = await source.tenantChainLength(anchor.shard, query.tenant, size);
-    const bounds = chainLength === 0 ? null : await source.inRangeSeqBounds(anchor.shard, query.tenant, query.from, query.to, size);
+    const bounds =
+      chainLength === 0 ? null : await source.inRangeSeqBounds(anchor.shard, query.tenant, query.from, query.to, size);
     if (bounds) {
       return {
-        anchor, chainLength, firstSeq: bounds.min, lastSeq: bounds.max,
+        anchor,
+        chainLength,
+        firstSeq: bounds.min,
+        lastSeq: bounds.max,
         beforeSeq: bounds.min > 0 ? bounds.min - 1 : null,
         afterSeq: bounds.max + 1 < chainLength ? bounds.max + 1 : null,
       };
@@ -169,7 +212,9 @@ class BundleWriter {
 
   private async writeShard(plan: ShardPlan): Promise<ManifestShard> {
     const { shard, treeSize } = plan.anchor;
-    const cps = new CheckpointChain(shard, this.o.source, this.files[FILE.checkpoints], (jws) => this.noteCheckpoint(jws));
+    const cps = new CheckpointChain(shard, this.o.source, this.files[FILE.checkpoints], (jws) =>
+      this.noteCheckpoint(jws),
+    );
     // The chain run to read: neighbour before, the segment, neighbour after (any may be absent).
     const startSeq = plan.beforeSeq ?? plan.firstSeq ?? plan.afterSeq;
     const endSeq = plan.afterSeq ?? plan.lastSeq ?? plan.beforeSeq;
@@ -181,7 +226,8 @@ class BundleWriter {
       let prevLeaf: string | null = null;
       // The next page is read and proved while this one is written: database time overlaps hashing.
       const fetchPage = (fromSeq: number) => {
-        const p = this.o.source.chainPage(shard, this.o.query.tenant, fromSeq, endSeq, this.pageSize)
+        const p = this.o.source
+          .chainPage(shard, this.o.query.tenant, fromSeq, endSeq, this.pageSize)
           .then(async (page) => ({ page, proved: page.length === 0 ? [] : await this.prove(shard, page, treeSize) }));
         p.catch(() => undefined); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
         return p;
@@ -189,7 +235,10 @@ class BundleWriter {
       let next = fetchPage(startSeq);
       while (expectSeq <= endSeq) {
         const { page, proved } = await next;
-        if (page.length === 0) throw new ExportIntegrityError(`shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`);
+        if (page.length === 0)
+          throw new ExportIntegrityError(
+            `shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`,
+          );
         const lastSeq = page[page.length - 1].entry.tenant_seq;
         if (lastSeq < endSeq) next = fetchPage(lastSeq + 1);
         for (let i = 0; i < page.length; i++) {
@@ -197,11 +246,19 @@ class BundleWriter {
           const { bytes, leaf, proof, checkpoint } = proved[i];
           const linked = expectSeq === startSeq || entry.tenant_prev === prevLeaf;
           if (entry.tenant_seq !== expectSeq || !linked || entry.index >= treeSize) {
-            throw new ExportIntegrityError(`shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${page[i].eventId})`);
+            throw new ExportIntegrityError(
+              `shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${page[i].eventId})`,
+            );
           }
           await cps.cite(checkpoint);
           const leafHex = leaf.toString('hex');
-          const line: ProofLine = { shard, index: entry.index, leaf_hash: leafHex, tree_size: checkpoint.treeSize, inclusion_proof: proof };
+          const line: ProofLine = {
+            shard,
+            index: entry.index,
+            leaf_hash: leafHex,
+            tree_size: checkpoint.treeSize,
+            inclusion_proof: proof,
+          };
           if (entry.tenant_seq === plan.beforeSeq) {
             before = this.boundary(entry, line, 'before');
           } else if (entry.tenant_seq === plan.afterSeq) {
@@ -220,7 +277,13 @@ class BundleWriter {
     }
     await cps.cite(plan.anchor);
     const completeness: CompletenessLine = {
-      shard, tree_size: treeSize, tenant_chain_length: plan.chainLength, first_seq: plan.firstSeq, last_seq: plan.lastSeq, before, after,
+      shard,
+      tree_size: treeSize,
+      tenant_chain_length: plan.chainLength,
+      first_seq: plan.firstSeq,
+      last_seq: plan.lastSeq,
+      before,
+      after,
     };
     await this.files[FILE.completeness].line(canonicalBytes(completeness));
     return { shard, tree_size: treeSize, records };
@@ -228,9 +291,16 @@ class BundleWriter {
 
   /** Canonical bytes, leaf hash, covering checkpoint and audit path of each entry of a page. */
   private async prove(shard: number, page: SourceEntry[], treeSize: number) {
-    const covering = await this.o.source.coveringCheckpoints(shard, page.map((e) => e.entry.index), treeSize);
+    const covering = await this.o.source.coveringCheckpoints(
+      shard,
+      page.map((e) => e.entry.index),
+      treeSize,
+    );
     const rangesPer: LeafRange[][] = page.map((e, i) => {
-      if (!covering[i]) throw new ExportIntegrityError(`shard ${shard}: leaf ${e.entry.index} is covered by no signed checkpoint up to tree size ${treeSize}`);
+      if (!covering[i])
+        throw new ExportIntegrityError(
+          `shard ${shard}: leaf ${e.entry.index} is covered by no signed checkpoint up to tree size ${treeSize}`,
+        );
       return inclusionProofRanges(e.entry.index, covering[i].treeSize);
     });
     // Neighbouring leaves share most of their audit paths: plan and hash each range once.
@@ -238,14 +308,18 @@ class BundleWriter {
     for (const ranges of rangesPer) for (const r of ranges) unique.set(`${r.begin}:${r.end}`, r);
     const distinct = [...unique.values()];
     const ids = nodeIdsForRanges(distinct);
-    const hashes = ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
+    const hashes =
+      ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
     const hexByRange = new Map<string, string>();
     distinct.forEach((r, i) => hexByRange.set(`${r.begin}:${r.end}`, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      const bytes = e.recordJson === undefined ? ledgerEntryBytes(e.entry) : ledgerEntryBytesWithRecordJson(e.entry, e.recordJson);
+      const bytes =
+        e.recordJson === undefined ? ledgerEntryBytes(e.entry) : ledgerEntryBytesWithRecordJson(e.entry, e.recordJson);
       const leaf = leafHash(bytes);
       if (!leaf.equals(e.leafHash)) {
-        throw new ExportIntegrityError(`record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`);
+        throw new ExportIntegrityError(
+          `record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,
+        );
       }
       const proof = rangesPer[i].map((r) => hexByRange.get(`${r.begin}:${r.end}`)!);
       return { bytes, leaf, proof, checkpoint: covering[i] };
@@ -254,7 +328,9 @@ class BundleWriter {
 
   private boundary(entry: SourceEntry['entry'], line: ProofLine, side: string): BoundaryEntry {
     if (occurredInRange(entry.record, this.o.query)) {
-      throw new ExportIntegrityError(`the ${side} neighbour (shard ${entry.shard}, tenant_seq ${entry.tenant_seq}) is inside the range: the database and the record disagree on occurred_at`);
+      throw new ExportIntegrityError(
+        `the ${side} neighbour (shard ${entry.shard}, tenant_seq ${entry.tenant_seq}) is inside the range: the database and the record disagree on occurred_at`,
+      );
     }
     this.counts.boundary_entries++;
     return { entry, leaf_hash: line.leaf_hash, tree_size: line.tree_size, inclusion_proof: line.inclusion_proof };
@@ -263,7 +339,10 @@ class BundleWriter {
   private countRecord(record: object, segmentEnd: boolean): void {
     this.counts.records++;
     const inRange = occurredInRange(record, this.o.query);
-    if (segmentEnd && !inRange) throw new ExportIntegrityError('the first or last record of a segment is outside the range: the database and the record disagree on occurred_at');
+    if (segmentEnd && !inRange)
+      throw new ExportIntegrityError(
+        'the first or last record of a segment is outside the range: the database and the record disagree on occurred_at',
+      );
     if (inRange) {
       this.counts.records_in_range++;
       if (recordMatchesFilters(record, this.o.query.filters)) this.counts.matching++;
@@ -295,7 +374,11 @@ class BundleWriter {
         const bytes = small.get(name);
         const path = join(this.o.workDir, name);
         const entrySize = bytes ? bytes.length : (await stat(path)).size;
-        await addEntry(pack, { name, size: entrySize, mtime, mode: 0o644, type: 'file', uid: 0, gid: 0, uname: '', gname: '' }, bytes ?? createReadStream(path));
+        await addEntry(
+          pack,
+          { name, size: entrySize, mtime, mode: 0o644, type: 'file', uid: 0, gid: 0, uname: '', gname: '' },
+          bytes ?? createReadStream(path),
+        );
       }
       pack.finalize();
       await written;
@@ -311,7 +394,11 @@ class BundleWriter {
 }
 
 /** Adds one entry to the pack, from a buffer or a stream, honouring backpressure. */
-async function addEntry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }, content: Buffer | AsyncIterable<Buffer>): Promise<void> {
+async function addEntry(
+  pack: tar.Pack,
+  header: Partial<tar.Header> & { name: string },
+  content: Buffer | AsyncIterable<Buffer>,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     (async () => {
@@ -342,11 +429,19 @@ class CheckpointChain {
   async cite(cp: SourceCheckpoint): Promise<void> {
     if (this.last && cp.treeSize <= this.last.treeSize) {
       if (cp.treeSize === this.last.treeSize) return;
-      throw new ExportIntegrityError(`shard ${this.shard}: checkpoint ${cp.treeSize} cited after ${this.last.treeSize}`);
+      throw new ExportIntegrityError(
+        `shard ${this.shard}: checkpoint ${cp.treeSize} cited after ${this.last.treeSize}`,
+      );
     }
-    const proof = this.last ? await consistencyProof(this.source.nodeReader(this.shard), this.last.treeSize, cp.treeSize) : [];
+    const proof = this.last
+      ? await consistencyProof(this.source.nodeReader(this.shard), this.last.treeSize, cp.treeSize)
+      : [];
     const line: CheckpointLine = {
-      shard: this.shard, tree_size: cp.treeSize, jws: cp.jws, prev_tree_size: this.last?.treeSize ?? null, consistency_proof: proof.map((h) => h.toString('hex')),
+      shard: this.shard,
+      tree_size: cp.treeSize,
+      jws: cp.jws,
+      prev_tree_size: this.last?.treeSize ?? null,
+      consistency_proof: proof.map((h) => h.toString('hex')),
     };
     await this.sink.line(canonicalBytes(line));
     this.onWrite(cp.jws);

@@ -47,7 +47,13 @@ export class ExportSourceRepository {
     return rows.length === 0 ? 0 : Number(rows[0].tenant_seq) + 1;
   }
 
-  async inRangeSeqBounds(shard: number, tenant: string, from: string, to: string, treeSize: number): Promise<{ min: number; max: number } | null> {
+  async inRangeSeqBounds(
+    shard: number,
+    tenant: string,
+    from: string,
+    to: string,
+    treeSize: number,
+  ): Promise<{ min: number; max: number } | null> {
     const rows: Array<{ min: string | null; max: string | null }> = await this.db.query(
       `SELECT min(tenant_seq) AS min, max(tenant_seq) AS max FROM records
        WHERE tenant_id = $2 AND occurred_at >= $3 AND occurred_at < $4 AND shard = $1 AND leaf_index < $5`,
@@ -64,7 +70,13 @@ export class ExportSourceRepository {
     return rows[0]?.max == null ? null : Number(rows[0].max);
   }
 
-  async chainPage(shard: number, tenant: string, fromSeq: number, toSeq: number, limit: number): Promise<SourceEntry[]> {
+  async chainPage(
+    shard: number,
+    tenant: string,
+    fromSeq: number,
+    toSeq: number,
+    limit: number,
+  ): Promise<SourceEntry[]> {
     const rows: ChainDbRow[] = await this.db.query(
       `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record FROM records
        WHERE shard = $1 AND tenant_id = $2 AND tenant_seq >= $3 AND tenant_seq <= $4 ORDER BY tenant_seq LIMIT $5`,
@@ -108,5 +120,10 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
 }
 
 function toSourceEntry(r: ChainDbRow): SourceEntry {
-  return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash, recordJson: typeof r.record === 'string' ? r.record : undefined };
+  return {
+    eventId: r.event_id,
+    entry: entryFromRow(r),
+    leafHash: r.leaf_hash,
+    recordJson: typeof r.record === 'string' ? r.record : undefined,
+  };
 }

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res, StreamableFile } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Caller } from '../auth/caller.decorator.js';
 import type { Principal } from '../auth/principal.js';
@@ -33,9 +41,17 @@ export class ExportController {
   @ApiProduces('application/gzip')
   @ApiOperation({ summary: 'The bundle (tar.gz), streamed; verify it offline with `routing-ledger verify-bundle`' })
   @ApiConflictResponse({ description: 'The export is not done (queued, running or failed)' })
-  async bundle(@Param('id', new ParseUUIDPipe()) id: string, @Caller() caller: Principal, @Res({ passthrough: true }) res: Response) {
+  async bundle(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Caller() caller: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const { stream, size, fileName } = await this.exports.bundle(id, caller);
     res.setHeader('Cache-Control', 'no-store');
-    return new StreamableFile(stream, { type: 'application/gzip', disposition: `attachment; filename="${fileName}"`, length: size });
+    return new StreamableFile(stream, {
+      type: 'application/gzip',
+      disposition: `attachment; filename="${fileName}"`,
+      length: size,
+    });
   }
 }

@@ -88,7 +88,8 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
   }
 
   async create(dto: CreateExportDto, caller: Principal): Promise<ExportView> {
-    if (!scopeIncludes(caller.scope, dto.tenant)) throw new ForbiddenError(`tenant ${JSON.stringify(dto.tenant)} is outside your token's scope`);
+    if (!scopeIncludes(caller.scope, dto.tenant))
+      throw new ForbiddenError(`tenant ${JSON.stringify(dto.tenant)} is outside your token's scope`);
     const query = normalizeQuery(dto);
     const job = await this.jobs.insert({ id: randomUUID(), ...query, requestedBy: caller.subject });
     this.enqueue(job.id);
@@ -102,11 +103,15 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
   /** The finished bundle as a stream, with what the HTTP layer needs to send it. */
   async bundle(id: string, caller: Principal): Promise<{ stream: ReadStream; size: number; fileName: string }> {
     const job = await this.visibleJob(id, caller);
-    if (job.status !== 'done') throw new ExportNotReadyError(`export ${id} is ${job.status}${job.error ? `: ${job.error}` : ''}`);
+    if (job.status !== 'done')
+      throw new ExportNotReadyError(`export ${id} is ${job.status}${job.error ? `: ${job.error}` : ''}`);
     const path = this.bundlePath(id);
-    const size = await stat(path).then((s) => s.size, () => {
-      throw new ExportNotFoundError(`the bundle of export ${id} is not on this instance (DATA_DIR/exports)`);
-    });
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => {
+        throw new ExportNotFoundError(`the bundle of export ${id} is not on this instance (DATA_DIR/exports)`);
+      },
+    );
     return { stream: createReadStream(path), size, fileName: `routing-ledger-export-${id}.tar.gz` };
   }
 
@@ -166,8 +171,16 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
           void this.jobs.progress(id, done, total).catch(() => undefined);
         },
       });
-      await this.jobs.finish(id, { fileName: result.file, size: result.size, sha256: result.sha256, records: result.manifest.counts.records, counts: { ...result.manifest.counts } });
-      this.log.log(`export ${id}: ${result.manifest.counts.records} records, ${result.size} bytes in ${Date.now() - started} ms`);
+      await this.jobs.finish(id, {
+        fileName: result.file,
+        size: result.size,
+        sha256: result.sha256,
+        records: result.manifest.counts.records,
+        counts: { ...result.manifest.counts },
+      });
+      this.log.log(
+        `export ${id}: ${result.manifest.counts.records} records, ${result.size} bytes in ${Date.now() - started} ms`,
+      );
     } catch (e) {
       if (e instanceof ExportAbortedError) {
         await this.jobs.requeue(id);
@@ -195,11 +208,35 @@ export function normalizeQuery(dto: CreateExportDto): ExportQuery {
 }
 
 function present(job: ExportJob): ExportView {
-  const fraction = job.status === 'done' ? 1 : job.recordsTotal ? Math.min(1, job.recordsDone / job.recordsTotal) : job.recordsTotal === 0 ? 0 : null;
+  const fraction =
+    job.status === 'done'
+      ? 1
+      : job.recordsTotal
+        ? Math.min(1, job.recordsDone / job.recordsTotal)
+        : job.recordsTotal === 0
+          ? 0
+          : null;
   return {
-    id: job.id, status: job.status, tenant: job.tenant, from: job.from, to: job.to, filters: job.filters, requested_by: job.requestedBy,
+    id: job.id,
+    status: job.status,
+    tenant: job.tenant,
+    from: job.from,
+    to: job.to,
+    filters: job.filters,
+    requested_by: job.requestedBy,
     progress: { records_done: job.recordsDone, records_total: job.recordsTotal, fraction },
-    created_at: job.createdAt, started_at: job.startedAt, finished_at: job.finishedAt, error: job.error,
-    bundle: job.status === 'done' ? { url: `/v1/exports/${job.id}/bundle`, size: job.fileSize!, sha256: job.fileSha256!, counts: job.manifestCounts } : null,
+    created_at: job.createdAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+    error: job.error,
+    bundle:
+      job.status === 'done'
+        ? {
+            url: `/v1/exports/${job.id}/bundle`,
+            size: job.fileSize!,
+            sha256: job.fileSha256!,
+            counts: job.manifestCounts,
+          }
+        : null,
   };
 }

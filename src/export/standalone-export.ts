@@ -44,7 +44,13 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
   // The database and the ledger's key: no Kafka, no HTTP.
   const config = loadConfigSections(['database', 'runtime', 'signing'], env);
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 3, applicationName: 'routing-ledger-export' })), LedgerCoreModule],
+    imports: [
+      ConfigModule.forRoot(config),
+      TypeOrmModule.forRoot(
+        dataSourceOptions({ url: config.database.url, poolSize: 3, applicationName: 'routing-ledger-export' }),
+      ),
+      LedgerCoreModule,
+    ],
     providers: [ExportSourceRepository],
   })
   class StandaloneExportModule {}
@@ -78,13 +84,22 @@ export async function currentLedgerKey(signing: SigningConfig, dataDir: string, 
   else {
     const path = join(dataDir, DEV_KEY_FILE);
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') throw new ExportSetupError(`no signing key: set SIGNING_KEY_FILE or SIGNING_KEY_JWK to the ledger's key (no development key at ${path})`);
+      if (e.code === 'ENOENT')
+        throw new ExportSetupError(
+          `no signing key: set SIGNING_KEY_FILE or SIGNING_KEY_JWK to the ledger's key (no development key at ${path})`,
+        );
       throw e;
     });
     key = await importSigningKey(JSON.parse(text) as JWK);
   }
   const listed = jwks.keys.find((k) => k.kid === key.kid);
-  if (!listed) throw new ExportSetupError(`signing key ${key.kid} is not one of the ledger's keys (${jwks.keys.map((k) => k.kid).join(', ') || 'none registered yet'})`);
-  if (listed.valid_until !== undefined) throw new ExportSetupError(`signing key ${key.kid} was retired at ${listed.valid_until}: use the ledger's current key`);
+  if (!listed)
+    throw new ExportSetupError(
+      `signing key ${key.kid} is not one of the ledger's keys (${jwks.keys.map((k) => k.kid).join(', ') || 'none registered yet'})`,
+    );
+  if (listed.valid_until !== undefined)
+    throw new ExportSetupError(
+      `signing key ${key.kid} was retired at ${listed.valid_until}: use the ledger's current key`,
+    );
   return key;
 }

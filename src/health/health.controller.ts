@@ -20,9 +20,13 @@ export class HealthController {
   /** Readiness: PostgreSQL answers and the consumer has joined its group. */
   @Get('readyz')
   async readyz(): Promise<{ status: 'ready'; postgres: 'ok'; kafka: 'ok' }> {
-    const postgres = await this.db.query('SELECT 1').then(() => 'ok' as const, (e: Error) => e.message);
+    const postgres = await this.db.query('SELECT 1').then(
+      () => 'ok' as const,
+      (e: Error) => e.message,
+    );
     const kafka = this.consumer.ready ? ('ok' as const) : 'consumer has not joined its group';
-    if (postgres !== 'ok' || kafka !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', postgres, kafka });
+    if (postgres !== 'ok' || kafka !== 'ok')
+      throw new ServiceUnavailableException({ status: 'not ready', postgres, kafka });
     return { status: 'ready', postgres, kafka };
   }
 }

@@ -3,7 +3,13 @@ import { validateRecord } from '../domain/record/validate-record.js';
 import { decodeEvent } from './adapters/format-detection.js';
 import { decodeBatch, type DecodeContext, type RawMessage } from './decode-batch.js';
 
-const ctx: DecodeContext = { topic: 'routing.decisions', partition: 3, maxMessageBytes: 4096, receivedAt: new Date('2026-11-25T12:00:00.000Z'), decode: decodeEvent };
+const ctx: DecodeContext = {
+  topic: 'routing.decisions',
+  partition: 3,
+  maxMessageBytes: 4096,
+  receivedAt: new Date('2026-11-25T12:00:00.000Z'),
+  decode: decodeEvent,
+};
 const msg = (offset: number, value: string | Buffer | null, headers: Record<string, string> = {}): RawMessage => ({
   offset: String(offset),
   value: typeof value === 'string' ? Buffer.from(value) : value,
@@ -16,16 +22,33 @@ describe('decodeBatch', () => {
     expect(item.kind).toBe('record');
     if (item.kind !== 'record') return;
     expect(item.record.received_at).toBe('2026-11-25T12:00:00.000Z');
-    expect(item.record.source).toMatchObject({ topic: 'routing.decisions', partition: 3, offset: '7', format: 'native' });
+    expect(item.record.source).toMatchObject({
+      topic: 'routing.decisions',
+      partition: 3,
+      offset: '7',
+      format: 'native',
+    });
     expect(validateRecord(item.record).ok).toBe(true);
   });
 
   it('keeps offset order and turns each bad message into poison with a reason', () => {
     const items = decodeBatch(
-      [msg(0, JSON.stringify(sampleRecord({ event_id: 'a' }))), msg(1, null), msg(2, '{"schema_version":"1",'), msg(3, 'x'.repeat(5000)), msg(4, JSON.stringify({ ...sampleRecord(), occurred_at: 'soon' }))],
+      [
+        msg(0, JSON.stringify(sampleRecord({ event_id: 'a' }))),
+        msg(1, null),
+        msg(2, '{"schema_version":"1",'),
+        msg(3, 'x'.repeat(5000)),
+        msg(4, JSON.stringify({ ...sampleRecord(), occurred_at: 'soon' })),
+      ],
       ctx,
     );
-    expect(items.map((i) => [i.offset, i.kind])).toEqual([['0', 'record'], ['1', 'poison'], ['2', 'poison'], ['3', 'poison'], ['4', 'poison']]);
+    expect(items.map((i) => [i.offset, i.kind])).toEqual([
+      ['0', 'record'],
+      ['1', 'poison'],
+      ['2', 'poison'],
+      ['3', 'poison'],
+      ['4', 'poison'],
+    ]);
     const reasons = items.flatMap((i) => (i.kind === 'poison' ? [`${i.reasonCode}: ${i.reason}`] : []));
     expect(reasons[0]).toMatch(/^EMPTY: /);
     expect(reasons[2]).toMatch(/^TOO_LARGE: message is 5000 bytes, over the 4096-byte limit/);
@@ -34,7 +57,10 @@ describe('decodeBatch', () => {
 
   it('masks secrets in poison before it is stored or dead-lettered', () => {
     const secret = 'sk-live-abcdefghijklmnopqrstuvwxyz012345';
-    const [p] = decodeBatch([msg(0, `{"broken": "${secret}", "user": "jane.doe@example.com"`, { authorization: `Bearer ${secret}` })], ctx);
+    const [p] = decodeBatch(
+      [msg(0, `{"broken": "${secret}", "user": "jane.doe@example.com"`, { authorization: `Bearer ${secret}` })],
+      ctx,
+    );
     expect(p.kind).toBe('poison');
     if (p.kind !== 'poison') return;
     const stored = p.payload.toString() + JSON.stringify(p.headers);
@@ -43,7 +69,14 @@ describe('decodeBatch', () => {
   });
 
   it('yields one record per event of a multi-event payload', () => {
-    const items = decodeBatch([msg(9, JSON.stringify([sampleRecord({ event_id: 'x1' }), sampleRecord({ event_id: 'x2' })]), { 'x-routing-format': 'native' })], ctx);
+    const items = decodeBatch(
+      [
+        msg(9, JSON.stringify([sampleRecord({ event_id: 'x1' }), sampleRecord({ event_id: 'x2' })]), {
+          'x-routing-format': 'native',
+        }),
+      ],
+      ctx,
+    );
     expect(items.map((i) => (i.kind === 'record' ? i.record.event_id : i.kind))).toEqual(['x1', 'x2']);
   });
 });
@@ -51,7 +84,11 @@ describe('decodeBatch', () => {
 describe('decodeBatch refuses what JSON.parse would silently change', () => {
   it('quarantines duplicate member names and invalid UTF-8', () => {
     const dup = JSON.stringify(sampleRecord()).replace('"tenant_id":"acme"', '"tenant_id":"acme","tenant_id":"other"');
-    const badUtf8 = Buffer.concat([Buffer.from(JSON.stringify(sampleRecord()).slice(0, 40)), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const badUtf8 = Buffer.concat([
+      Buffer.from(JSON.stringify(sampleRecord()).slice(0, 40)),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
     const items = decodeBatch([msg(0, dup), msg(1, badUtf8)], ctx);
     expect(items.map((i) => (i.kind === 'poison' ? i.reasonCode : i.kind))).toEqual(['DUPLICATE_KEY', 'INVALID_UTF8']);
     expect(items[0].kind === 'poison' && items[0].reason).toContain('tenant_id');

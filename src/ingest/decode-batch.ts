@@ -45,7 +45,13 @@ export function decodeBatch(messages: RawMessage[], ctx: DecodeContext): Decoded
 export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] {
   // Poison is kept for people to read, so secrets are masked before it is stored or dead-lettered.
   const poison = (reasonCode: string, reason: string, eventId?: string, value: Buffer | null = m.value): Poison => ({
-    kind: 'poison', offset: m.offset, reasonCode, reason, payload: value ? redactForDeadLetter(value) : Buffer.alloc(0), headers: redactHeaders(m.headers), eventId,
+    kind: 'poison',
+    offset: m.offset,
+    reasonCode,
+    reason,
+    payload: value ? redactForDeadLetter(value) : Buffer.alloc(0),
+    headers: redactHeaders(m.headers),
+    eventId,
   });
   if (!m.value || m.value.length === 0) return [poison('EMPTY', 'message has no value')];
   if (m.value.length > ctx.maxMessageBytes) {
@@ -54,7 +60,14 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
     // stalling the partition; the dev broker drops any set over 5 MiB with its older neighbours.
     const sha = createHash('sha256').update(m.value).digest('hex');
     const kept = m.value.subarray(0, OVERSIZED_DEAD_LETTER_KEEP_BYTES);
-    return [poison('TOO_LARGE', `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit; the dead letter keeps its first ${kept.length} bytes (SHA-256 of the whole message: ${sha})`, undefined, kept)];
+    return [
+      poison(
+        'TOO_LARGE',
+        `message is ${m.value.length} bytes, over the ${ctx.maxMessageBytes}-byte limit; the dead letter keeps its first ${kept.length} bytes (SHA-256 of the whole message: ${sha})`,
+        undefined,
+        kept,
+      ),
+    ];
   }
   // Bytes JSON.parse would silently alter: invalid UTF-8 becomes U+FFFD, and of duplicate
   // member names the last one wins. The ledger refuses both rather than store a guess.

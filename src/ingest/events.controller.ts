@@ -17,7 +17,11 @@ export class EventsController {
   @ApiBody({ schema: { type: 'object' } })
   @ApiAcceptedResponse({ description: 'Produced to the decisions topic; event ids returned' })
   @ApiBadRequestResponse({ description: 'Problem details listing each invalid item and why' })
-  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest): Promise<IngestAccepted> {
+  submit(
+    @Body() body: Buffer,
+    @Headers() headers: Record<string, string | undefined>,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<IngestAccepted> {
     return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal));
   }
 }

@@ -86,29 +86,51 @@ export class HttpIngestService {
     private readonly gateways: GatewayRegistry,
   ) {}
 
-  async ingest(body: Buffer, headers: Record<string, string | undefined>, opts: IngestOptions = {}): Promise<IngestAccepted> {
+  async ingest(
+    body: Buffer,
+    headers: Record<string, string | undefined>,
+    opts: IngestOptions = {},
+  ): Promise<IngestAccepted> {
     const effective = routeHeaders(headers, opts.format);
-    const payloads = effective[SIGNATURE_HEADER] ? (body.toString('utf8').trim() ? [body] : []) : opts.exactSplit ? splitPayloadsExact(body) : splitPayloads(body);
+    const payloads = effective[SIGNATURE_HEADER]
+      ? body.toString('utf8').trim()
+        ? [body]
+        : []
+      : opts.exactSplit
+        ? splitPayloadsExact(body)
+        : splitPayloads(body);
     if (payloads.length === 0) throw new IngestRejected([{ index: 0, errors: ['body holds no events'] }]);
     const checks = this.check(payloads, effective);
     const errors = checks.filter((c) => c.errors.length > 0).map((c) => ({ index: c.index, errors: c.errors }));
     if (errors.length > 0 && opts.invalid !== 'quarantine') throw new IngestRejected(errors);
     await this.send(checks, effective);
     const records = checks.flatMap((c) => c.records);
-    return { accepted: records.length, event_ids: records.map((r) => r.event_id), ...(errors.length ? { quarantined: errors } : {}) };
+    return {
+      accepted: records.length,
+      event_ids: records.map((r) => r.event_id),
+      ...(errors.length ? { quarantined: errors } : {}),
+    };
   }
 
   /** Decodes each payload as the consumer will (same decoder, same registry snapshot). No I/O. */
   check(payloads: Buffer[], headers: Record<string, string | undefined>): PayloadCheck[] {
     const ctx = {
-      topic: this.kafkaConfig.topics.decisions, partition: 0, maxMessageBytes: this.ingestConfig.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder(),
+      topic: this.kafkaConfig.topics.decisions,
+      partition: 0,
+      maxMessageBytes: this.ingestConfig.maxMessageBytes,
+      receivedAt: new Date(),
+      decode: this.gateways.decoder(),
     };
     return payloads.map((payload, index) => {
       const items: DecodedItem[] = decodeMessage({ offset: String(index), value: payload, headers }, ctx);
       return {
         index,
         payload,
-        records: items.flatMap((it) => (it.kind === 'record' ? [{ event_id: it.record.event_id, request_id: it.record.request_id, format: it.record.source.format }] : [])),
+        records: items.flatMap((it) =>
+          it.kind === 'record'
+            ? [{ event_id: it.record.event_id, request_id: it.record.request_id, format: it.record.source.format }]
+            : [],
+        ),
         errors: items.flatMap((it) => (it.kind === 'poison' ? [it.reason] : [])),
       };
     });
@@ -124,7 +146,11 @@ export class HttpIngestService {
     const messages: Message[] = checks.map((c) => {
       const first = c.records[0];
       const format = forwarded[ROUTING_HEADERS.format] ?? first?.format;
-      return { key: first?.request_id ?? null, value: c.payload, headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) } };
+      return {
+        key: first?.request_id ?? null,
+        value: c.payload,
+        headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) },
+      };
     });
     await this.kafka.send(this.kafkaConfig.topics.decisions, messages);
   }
@@ -134,13 +160,21 @@ export class HttpIngestService {
  * Lower-cased request headers with the route's format applied. A sender that names another
  * format (header) is refused: the route decides the adapter.
  */
-export function routeHeaders(headers: Record<string, string | undefined>, format: SourceFormat | undefined): Record<string, string | undefined> {
+export function routeHeaders(
+  headers: Record<string, string | undefined>,
+  format: SourceFormat | undefined,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
   if (format === undefined) return out;
   const named = out[ROUTING_HEADERS.format]?.trim().toLowerCase();
   if (named && named !== format) {
-    throw new IngestRejected([{ index: 0, errors: [`this route takes ${format} events; ${ROUTING_HEADERS.format} says "${named.slice(0, 32)}"`] }]);
+    throw new IngestRejected([
+      {
+        index: 0,
+        errors: [`this route takes ${format} events; ${ROUTING_HEADERS.format} says "${named.slice(0, 32)}"`],
+      },
+    ]);
   }
   out[ROUTING_HEADERS.format] = format;
   return out;
@@ -151,11 +185,15 @@ export function routeHeaders(headers: Record<string, string | undefined>, format
  * exactly one tenant, and removed otherwise: a sender cannot claim a token tenant it was not
  * given. Adapters use it only when the event and x-routing-tenant name no tenant.
  */
-export function withTokenTenant(headers: Record<string, string | undefined>, caller: Principal | undefined): Record<string, string | undefined> {
+export function withTokenTenant(
+  headers: Record<string, string | undefined>,
+  caller: Principal | undefined,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== ROUTING_HEADERS.tokenTenant) out[k] = v;
   const scope = caller?.scope;
-  if (scope?.kind === 'tenants' && scope.tenants.length === 1 && scope.tenants[0] !== ALL_TENANTS) out[ROUTING_HEADERS.tokenTenant] = scope.tenants[0];
+  if (scope?.kind === 'tenants' && scope.tenants.length === 1 && scope.tenants[0] !== ALL_TENANTS)
+    out[ROUTING_HEADERS.tokenTenant] = scope.tenants[0];
   return out;
 }
 

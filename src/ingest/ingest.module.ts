@@ -13,7 +13,14 @@ import { LedgerConsumerService } from './ledger-consumer.service.js';
 
 @Module({
   imports: [LedgerModule],
-  providers: [KafkaClientService, LedgerConsumerService, HttpIngestService, GatewayRepository, GatewayRegistry, OtlpTracesService],
+  providers: [
+    KafkaClientService,
+    LedgerConsumerService,
+    HttpIngestService,
+    GatewayRepository,
+    GatewayRegistry,
+    OtlpTracesService,
+  ],
   controllers: [EventsController, LitellmBridgeController, OtlpTracesController, GatewaysController],
   exports: [LedgerConsumerService, KafkaClientService],
 })

@@ -21,12 +21,14 @@ export class KafkaClientService implements OnModuleDestroy {
       brokers: config.brokers,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 200, retries: 8 },
-      logCreator: () => ({ namespace, level, log }) => {
-        const { message, ...extra } = log;
-        const line = `${namespace}: ${message} ${Object.keys(extra).length ? JSON.stringify(extra) : ''}`;
-        if (level <= logLevel.ERROR) this.log.error(line);
-        else this.log.warn(line);
-      },
+      logCreator:
+        () =>
+        ({ namespace, level, log }) => {
+          const { message, ...extra } = log;
+          const line = `${namespace}: ${message} ${Object.keys(extra).length ? JSON.stringify(extra) : ''}`;
+          if (level <= logLevel.ERROR) this.log.error(line);
+          else this.log.warn(line);
+        },
     });
   }
 
@@ -41,7 +43,12 @@ export class KafkaClientService implements OnModuleDestroy {
     this.producer ??= (async () => {
       // The partitioner is named (kafkajs's default, Java-compatible murmur2) so that kafkajs does
       // not print its partitioner-migration warning at every start.
-      const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+      const p = this.kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: false,
+        maxInFlightRequests: 5,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await p.connect();
       return p;
     })().catch((e) => {

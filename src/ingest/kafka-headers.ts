@@ -5,7 +5,8 @@ export function headersToStrings(headers: IHeaders | undefined): Record<string, 
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     const first = Array.isArray(v) ? v[0] : v;
-    out[k.toLowerCase()] = first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    out[k.toLowerCase()] =
+      first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return out;
 }

@@ -155,10 +155,20 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         if (offset !== undefined) this.consumer!.seek({ topic, partition: p, offset });
       }
       this.joined = true;
-      this.log.log({ msg: `joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`, groupId: this.kafkaConfig.groupId, topic, partitions });
+      this.log.log({
+        msg: `joined group ${this.kafkaConfig.groupId}: ${topic} partitions [${partitions.join(', ')}]`,
+        groupId: this.kafkaConfig.groupId,
+        topic,
+        partitions,
+      });
     } catch (e) {
       // The in-transaction offset check still prevents duplicates; we only lose the shortcut.
-      this.log.error({ msg: `could not seek to stored offsets: ${(e as Error).message}`, groupId: this.kafkaConfig.groupId, topic, partitions });
+      this.log.error({
+        msg: `could not seek to stored offsets: ${(e as Error).message}`,
+        groupId: this.kafkaConfig.groupId,
+        topic,
+        partitions,
+      });
       this.joined = true;
     }
   }
@@ -168,7 +178,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     const started = process.hrtime.bigint();
     const items = decodeBatch(
       batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
-      { topic: batch.topic, partition: batch.partition, maxMessageBytes: this.ingest.maxMessageBytes, receivedAt: new Date(), decode: this.gateways.decoder() },
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        maxMessageBytes: this.ingest.maxMessageBytes,
+        receivedAt: new Date(),
+        decode: this.gateways.decoder(),
+      },
     );
     await heartbeat();
     const input = {
@@ -180,7 +196,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
     };
     // Every line about this batch carries where it came from, as fields (the partition is the ledger shard).
-    const where = { topic: batch.topic, partition: batch.partition, shard: batch.partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() };
+    const where = {
+      topic: batch.topic,
+      partition: batch.partition,
+      shard: batch.partition,
+      firstOffset: batch.firstOffset(),
+      lastOffset: batch.lastOffset(),
+    };
     let result: AppendBatchResult;
     try {
       result = await this.appendWithRetry(input, where);
@@ -202,11 +224,23 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     if (result.checkpoint) {
       const cp = result.checkpoint;
       await this.kafka
-        .send(this.kafkaConfig.topics.checkpoints, [{
-          key: String(cp.shard),
-          value: JSON.stringify({ jws: cp.jws, prev_tree_size: cp.prevTreeSize, consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')) }),
-        }])
-        .catch((e) => this.log.warn({ msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`, ...where, treeSize: cp.treeSize }));
+        .send(this.kafkaConfig.topics.checkpoints, [
+          {
+            key: String(cp.shard),
+            value: JSON.stringify({
+              jws: cp.jws,
+              prev_tree_size: cp.prevTreeSize,
+              consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')),
+            }),
+          },
+        ])
+        .catch((e) =>
+          this.log.warn({
+            msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`,
+            ...where,
+            treeSize: cp.treeSize,
+          }),
+        );
     }
     await heartbeat();
   }
@@ -222,13 +256,20 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  private async appendWithRetry(input: Parameters<LedgerAppendService['appendBatch']>[0], where: BatchFields): Promise<AppendBatchResult> {
+  private async appendWithRetry(
+    input: Parameters<LedgerAppendService['appendBatch']>[0],
+    where: BatchFields,
+  ): Promise<AppendBatchResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ledger.appendBatch(input);
       } catch (e) {
         if (!isRetriableAppendError(e) || attempt >= APPEND_ATTEMPTS) throw e;
-        this.log.warn({ msg: `append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`, ...where, attempt });
+        this.log.warn({
+          msg: `append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`,
+          ...where,
+          attempt,
+        });
       }
     }
   }
@@ -250,7 +291,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     await this.kafka.send(this.kafkaConfig.topics.deadLetter, messages);
   }
 
-  private observe(count: number, r: AppendBatchResult, started: bigint, batch: EachBatchPayload['batch'], where: BatchFields): void {
+  private observe(
+    count: number,
+    r: AppendBatchResult,
+    started: bigint,
+    batch: EachBatchPayload['batch'],
+    where: BatchFields,
+  ): void {
     const m = this.metrics;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     m.batchSize.observe(count);
@@ -261,17 +308,30 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     m.events.inc({ result: 'quarantined' }, r.quarantined);
     m.events.inc({ result: 'already_consumed' }, r.alreadyConsumed);
     if (r.checkpoint) m.checkpoints.inc();
-    m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+    m.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)),
+    );
     if (r.gap) {
       m.offsetGaps.inc();
       this.log.error({
         msg: `partition ${batch.partition}: expected offset ${r.gap.expected}, got ${r.gap.got}: the broker no longer had the messages in between`,
-        ...where, expectedOffset: r.gap.expected, gotOffset: r.gap.got,
+        ...where,
+        expectedOffset: r.gap.expected,
+        gotOffset: r.gap.got,
       });
     }
     this.log.debug({
-      msg: 'batch appended', ...where, messages: count, appended: r.appended, duplicates: r.duplicates, conflicts: r.conflicts,
-      quarantined: r.quarantined, alreadyConsumed: r.alreadyConsumed, checkpointTreeSize: r.checkpoint?.treeSize, ms: Math.round(seconds * 1000),
+      msg: 'batch appended',
+      ...where,
+      messages: count,
+      appended: r.appended,
+      duplicates: r.duplicates,
+      conflicts: r.conflicts,
+      quarantined: r.quarantined,
+      alreadyConsumed: r.alreadyConsumed,
+      checkpointTreeSize: r.checkpoint?.treeSize,
+      ms: Math.round(seconds * 1000),
     });
   }
 }

@@ -2,7 +2,11 @@ import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { appendLeaves } from '../domain/merkle/append.js';
 import type { NodeId } from '../domain/merkle/append.js';
 import { leafHash } from '../domain/merkle/hasher.js';
-import { ledgerEntryBytesWithRecordJson, type CanonicalRecordForm, type LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import {
+  ledgerEntryBytesWithRecordJson,
+  type CanonicalRecordForm,
+  type LedgerEntry,
+} from '../domain/ledger-entry/ledger-entry.js';
 
 /**
  * Pure planning of one batch's append to a shard: given the shard's head and the heads of
@@ -48,7 +52,11 @@ export interface AppendPlan {
  * Precondition: `records` are new to the ledger (not yet stored, no duplicate event_id) and
  * in the order they must appear in the log.
  */
-export function planAppend(head: ShardHead, tenantHeads: ReadonlyMap<string, TenantHead>, records: FormedRecord[]): AppendPlan {
+export function planAppend(
+  head: ShardHead,
+  tenantHeads: ReadonlyMap<string, TenantHead>,
+  records: FormedRecord[],
+): AppendPlan {
   const touched = new Map<string, TenantHead>();
   const entries: PlannedEntry[] = records.map(({ record, form }, i) => {
     const tenant = touched.get(record.tenant_id) ?? tenantHeads.get(record.tenant_id);
@@ -65,7 +73,10 @@ export function planAppend(head: ShardHead, tenantHeads: ReadonlyMap<string, Ten
     touched.set(record.tenant_id, { nextSeq: entry.tenant_seq + 1, lastLeafHash: hash });
     return { record, recordJson: form.json, contentSha256: form.contentSha256, entry, leafHash: hash };
   });
-  const appended = appendLeaves({ treeSize: head.treeSize, frontier: head.frontier }, entries.map((e) => e.leafHash));
+  const appended = appendLeaves(
+    { treeSize: head.treeSize, frontier: head.frontier },
+    entries.map((e) => e.leafHash),
+  );
   return {
     entries,
     nodes: appended.nodes,

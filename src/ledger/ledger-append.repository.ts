@@ -110,10 +110,17 @@ export class LedgerAppendRepository {
    * whatever the previous holder of the lock committed.
    */
   async lockShard(c: PoolClient, shard: number): Promise<ShardHead> {
-    const lock = { name: 'ledger-lock-shard', text: 'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE', values: [shard] };
+    const lock = {
+      name: 'ledger-lock-shard',
+      text: 'SELECT tree_size, frontier FROM shard_heads WHERE shard = $1 FOR UPDATE',
+      values: [shard],
+    };
     let { rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock);
     if (rows.length === 0) {
-      await c.query('INSERT INTO shard_heads (shard, tree_size, root_hash) VALUES ($1, 0, $2) ON CONFLICT (shard) DO NOTHING', [shard, EMPTY_ROOT]);
+      await c.query(
+        'INSERT INTO shard_heads (shard, tree_size, root_hash) VALUES ($1, 0, $2) ON CONFLICT (shard) DO NOTHING',
+        [shard, EMPTY_ROOT],
+      );
       ({ rows } = await c.query<{ tree_size: string; frontier: Buffer[] }>(lock));
     }
     return { shard, treeSize: Number(rows[0].tree_size), frontier: rows[0].frontier };
@@ -124,9 +131,15 @@ export class LedgerAppendRepository {
    * offset, the latest checkpoint size, which event ids are already stored (and with which
    * content hash), and the tenant heads. Hashes travel as hex inside json aggregates.
    */
-  async batchState(c: PoolClient, q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] }): Promise<BatchState> {
+  async batchState(
+    c: PoolClient,
+    q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] },
+  ): Promise<BatchState> {
     const { rows } = await c.query<{
-      next_offset: string | null; checkpoint_size: string | null; seen: Array<[string, string]> | null; tenants: Array<[string, string, string]> | null;
+      next_offset: string | null;
+      checkpoint_size: string | null;
+      seen: Array<[string, string]> | null;
+      tenants: Array<[string, string, string]> | null;
       partials: Array<[number, string, string]> | null;
     }>({
       name: 'ledger-batch-state',
@@ -144,8 +157,18 @@ export class LedgerAppendRepository {
       nextOffset: r.next_offset === null ? null : BigInt(r.next_offset),
       checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
       seen: new Map((r.seen ?? []).map(([id, hash]) => [id, Buffer.from(hash, 'hex')])),
-      tenantHeads: new Map((r.tenants ?? []).map(([tenant, seq, hash]) => [tenant, { nextSeq: Number(seq), lastLeafHash: Buffer.from(hash, 'hex') }])),
-      partialTiles: new Map((r.partials ?? []).map(([level, idx, hashes]) => [level, { level, index: Number(idx), hashes: Buffer.from(hashes, 'hex') }])),
+      tenantHeads: new Map(
+        (r.tenants ?? []).map(([tenant, seq, hash]) => [
+          tenant,
+          { nextSeq: Number(seq), lastLeafHash: Buffer.from(hash, 'hex') },
+        ]),
+      ),
+      partialTiles: new Map(
+        (r.partials ?? []).map(([level, idx, hashes]) => [
+          level,
+          { level, index: Number(idx), hashes: Buffer.from(hashes, 'hex') },
+        ]),
+      ),
     };
   }
 
@@ -156,7 +179,11 @@ export class LedgerAppendRepository {
    * tenant heads, the signed checkpoint, the consumed offset and the traffic summaries (they
    * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
-  async closeBatch(c: PoolClient, b: BatchClose, offset: { groupId: string; topic: string; partition: number; nextOffset: string }): Promise<void> {
+  async closeBatch(
+    c: PoolClient,
+    b: BatchClose,
+    offset: { groupId: string; topic: string; partition: number; nextOffset: string },
+  ): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
     const cp = b.checkpoint;
     const { full, partial, clearedLevels } = b.tiles;
@@ -164,13 +191,31 @@ export class LedgerAppendRepository {
       name: 'ledger-close-batch',
       text: CLOSE_BATCH_SQL,
       values: [
-        b.shard, b.fromSize, b.head.treeSize, b.head.root, b.head.frontier,
-        tenants, tenants.map((t) => b.tenantHeads.get(t)!.nextSeq), tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
-        cp.signedAt, cp.kid, cp.jws, cp.prevTreeSize, cp.consistencyProof,
-        offset.groupId, offset.topic, offset.partition, offset.nextOffset,
-        full.map((t) => t.level), full.map((t) => t.index), full.map((t) => t.hashes),
-        partial.map((t) => t.level), partial.map((t) => t.index), partial.map((t) => t.hashes),
-        clearedLevels, summaryRowsParam(b.summaries),
+        b.shard,
+        b.fromSize,
+        b.head.treeSize,
+        b.head.root,
+        b.head.frontier,
+        tenants,
+        tenants.map((t) => b.tenantHeads.get(t)!.nextSeq),
+        tenants.map((t) => b.tenantHeads.get(t)!.lastLeafHash),
+        cp.signedAt,
+        cp.kid,
+        cp.jws,
+        cp.prevTreeSize,
+        cp.consistencyProof,
+        offset.groupId,
+        offset.topic,
+        offset.partition,
+        offset.nextOffset,
+        full.map((t) => t.level),
+        full.map((t) => t.index),
+        full.map((t) => t.hashes),
+        partial.map((t) => t.level),
+        partial.map((t) => t.index),
+        partial.map((t) => t.hashes),
+        clearedLevels,
+        summaryRowsParam(b.summaries),
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
@@ -190,7 +235,13 @@ export class LedgerAppendRepository {
     await this.copy(c, `COPY records (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`, entries.map(recordCopyValues));
   }
 
-  async storeOffset(c: PoolClient, groupId: string, topic: string, partition: number, nextOffset: string): Promise<void> {
+  async storeOffset(
+    c: PoolClient,
+    groupId: string,
+    topic: string,
+    partition: number,
+    nextOffset: string,
+  ): Promise<void> {
     await c.query(
       `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
        ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
@@ -203,7 +254,18 @@ export class LedgerAppendRepository {
     await this.copy(
       c,
       'COPY quarantine (reason_code, reason, event_id, existing_sha256, incoming_sha256, topic, partition, "offset", headers, payload) FROM STDIN',
-      rows.map((q) => [q.reasonCode, q.reason, q.eventId, q.existingSha256, q.incomingSha256, q.topic, q.partition, q.offset, JSON.stringify(q.headers), q.payload]),
+      rows.map((q) => [
+        q.reasonCode,
+        q.reason,
+        q.eventId,
+        q.existingSha256,
+        q.incomingSha256,
+        q.topic,
+        q.partition,
+        q.offset,
+        JSON.stringify(q.headers),
+        q.payload,
+      ]),
     );
   }
 

@@ -48,7 +48,11 @@ export interface AppendBatchResult {
 /** A batch began after the stored offset: the messages in between were never appended. */
 export class OffsetGapError extends AppError {
   readonly code = 'OFFSET_GAP';
-  constructor(readonly partition: number, readonly expected: string, readonly got: string) {
+  constructor(
+    readonly partition: number,
+    readonly expected: string,
+    readonly got: string,
+  ) {
     super(`partition ${partition}: the ledger stored up to offset ${expected} but the batch starts at ${got}`);
   }
 }
@@ -87,15 +91,31 @@ export class LedgerAppendService {
     }
   }
 
-  private async appendInTransaction(c: PoolClient, input: AppendBatchInput, prepared: PreparedBatch, key: SigningKey): Promise<AppendBatchResult> {
+  private async appendInTransaction(
+    c: PoolClient,
+    input: AppendBatchInput,
+    prepared: PreparedBatch,
+    key: SigningKey,
+  ): Promise<AppendBatchResult> {
     const shard = input.partition;
     const head = await this.repo.lockShard(c, shard);
     const state = await this.repo.batchState(c, {
-      groupId: input.groupId, topic: input.topic, partition: input.partition, shard, eventIds: prepared.eventIds, tenants: prepared.tenants,
+      groupId: input.groupId,
+      topic: input.topic,
+      partition: input.partition,
+      shard,
+      eventIds: prepared.eventIds,
+      tenants: prepared.tenants,
     });
     const stored = state.nextOffset;
     const fresh = stored === null ? prepared.items : prepared.items.filter((i) => BigInt(i.offset) >= stored);
-    const result: AppendBatchResult = { appended: 0, duplicates: 0, conflicts: 0, quarantined: 0, alreadyConsumed: prepared.items.length - fresh.length };
+    const result: AppendBatchResult = {
+      appended: 0,
+      duplicates: 0,
+      conflicts: 0,
+      quarantined: 0,
+      alreadyConsumed: prepared.items.length - fresh.length,
+    };
     if (stored !== null && fresh.length > 0 && BigInt(fresh[0].offset) > stored) {
       // The batch skips messages the ledger never stored. Unless the caller knows they are gone
       // from the broker, refuse: appending would make the skip permanent.
@@ -116,7 +136,15 @@ export class LedgerAppendService {
     const fresher: FormedRecord[] = [];
     for (const item of fresh) {
       if (item.kind === 'poison') {
-        quarantine.push({ reasonCode: item.reasonCode, reason: item.reason, eventId: item.eventId, headers: item.headers, payload: item.payload, ...source, offset: item.offset });
+        quarantine.push({
+          reasonCode: item.reasonCode,
+          reason: item.reason,
+          eventId: item.eventId,
+          headers: item.headers,
+          payload: item.payload,
+          ...source,
+          offset: item.offset,
+        });
         continue;
       }
       const { record, form } = item;
@@ -131,8 +159,13 @@ export class LedgerAppendService {
         quarantine.push({
           reasonCode: 'CONFLICT',
           reason: `event_id ${record.event_id} already in the ledger with different content (existing ${prior.toString('hex')}, incoming ${form.contentSha256.toString('hex')})`,
-          eventId: record.event_id, existingSha256: prior, incomingSha256: form.contentSha256,
-          headers: {}, payload: Buffer.from(form.json), ...source, offset: record.source.offset,
+          eventId: record.event_id,
+          existingSha256: prior,
+          incomingSha256: form.contentSha256,
+          headers: {},
+          payload: Buffer.from(form.json),
+          ...source,
+          offset: record.source.offset,
         });
       }
     }
@@ -142,7 +175,12 @@ export class LedgerAppendService {
       await this.repo.quarantine(c, quarantine);
       result.quarantined = quarantine.length;
     }
-    const offset = { groupId: input.groupId, topic: input.topic, partition: input.partition, nextOffset: input.nextOffset };
+    const offset = {
+      groupId: input.groupId,
+      topic: input.topic,
+      partition: input.partition,
+      nextOffset: input.nextOffset,
+    };
     if (fresher.length === 0) {
       await this.repo.storeOffset(c, offset.groupId, offset.topic, offset.partition, offset.nextOffset);
       return result;
@@ -152,19 +190,31 @@ export class LedgerAppendService {
     await this.repo.insertRecords(c, plan.entries);
     // The proof from the previous checkpoint reads the old frontier and this append's nodes.
     const known = [...frontierNodes(head), ...plan.nodes];
-    const checkpoint = await this.checkpoint(plan.head, state.checkpointSize, key, readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)));
+    const checkpoint = await this.checkpoint(
+      plan.head,
+      state.checkpointSize,
+      key,
+      readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)),
+    );
     const summaries = summarizeRecords(plan.entries.map((e) => e.record));
-    await this.repo.closeBatch(c, { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint, summaries }, offset);
+    await this.repo.closeBatch(
+      c,
+      { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint, summaries },
+      offset,
+    );
     result.appended = plan.entries.length;
     result.checkpoint = checkpoint;
     return result;
   }
 
   /** Signs the new tree head, with the consistency proof from the shard's previous checkpoint. */
-  private async checkpoint(head: { shard: number; treeSize: number; root: Buffer }, prevSize: number | null, key: SigningKey, nodes: NodeReader) {
-    const proof = prevSize && prevSize < head.treeSize
-      ? await consistencyProof(nodes, prevSize, head.treeSize)
-      : [];
+  private async checkpoint(
+    head: { shard: number; treeSize: number; root: Buffer },
+    prevSize: number | null,
+    key: SigningKey,
+    nodes: NodeReader,
+  ) {
+    const proof = prevSize && prevSize < head.treeSize ? await consistencyProof(nodes, prevSize, head.treeSize) : [];
     const payload: Checkpoint = {
       origin: this.signing.ledgerOrigin,
       shard: head.shard,
@@ -173,8 +223,14 @@ export class LedgerAppendService {
       timestamp: new Date().toISOString(),
     };
     const row: StoredCheckpointRow = {
-      shard: head.shard, treeSize: head.treeSize, rootHash: head.root, signedAt: new Date(payload.timestamp),
-      kid: key.kid, jws: await signCheckpoint(payload, key), prevTreeSize: prevSize, consistencyProof: proof,
+      shard: head.shard,
+      treeSize: head.treeSize,
+      rootHash: head.root,
+      signedAt: new Date(payload.timestamp),
+      kid: key.kid,
+      jws: await signCheckpoint(payload, key),
+      prevTreeSize: prevSize,
+      consistencyProof: proof,
     };
     return { ...row, payload };
   }
@@ -200,7 +256,12 @@ function prepareBatch(items: DecodedItem[]): PreparedBatch {
     if (item.kind === 'poison') return item;
     eventIds.push(item.record.event_id);
     tenants.add(item.record.tenant_id);
-    return { kind: 'record' as const, offset: item.offset, record: item.record, form: canonicalRecordForm(item.record) };
+    return {
+      kind: 'record' as const,
+      offset: item.offset,
+      record: item.record,
+      form: canonicalRecordForm(item.record),
+    };
   });
   return { items: out, eventIds, tenants: [...tenants] };
 }

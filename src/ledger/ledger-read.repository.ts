@@ -44,7 +44,11 @@ export class LedgerReadRepository {
    * entries() plus the query columns stored beside each record (see record-columns.ts), for
    * full verification: one read serves the hash checks and the column check.
    */
-  async entriesWithColumns(shard: number, from: number, to: number): Promise<Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>> {
+  async entriesWithColumns(
+    shard: number,
+    from: number,
+    to: number,
+  ): Promise<Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>> {
     const rows: Array<RecordDbRow & Record<string, unknown>> = await this.db.query(
       `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record,
               occurred_at, received_at, request_id, trace_id, gateway_id, requested_model, resolved_model, provider,
@@ -60,13 +64,21 @@ export class LedgerReadRepository {
    * the same statement, so a concurrent append, which moves both in one transaction, is never
    * mistaken for one) or at a negative index. A verification that walks 0..size-1 cannot see it.
    */
-  async firstRecordOutsideTree(shard: number): Promise<{ eventId: string; leafIndex: number; treeSize: number } | undefined> {
+  async firstRecordOutsideTree(
+    shard: number,
+  ): Promise<{ eventId: string; leafIndex: number; treeSize: number } | undefined> {
     const rows: Array<{ event_id: string; leaf_index: string; tree_size: string }> = await this.db.query(
       `SELECT r.event_id, r.leaf_index, h.tree_size FROM records r JOIN shard_heads h ON h.shard = r.shard
        WHERE r.shard = $1 AND (r.leaf_index >= h.tree_size OR r.leaf_index < 0) ORDER BY r.leaf_index LIMIT 1`,
       [shard],
     );
-    return rows[0] && { eventId: rows[0].event_id, leafIndex: Number(rows[0].leaf_index), treeSize: Number(rows[0].tree_size) };
+    return (
+      rows[0] && {
+        eventId: rows[0].event_id,
+        leafIndex: Number(rows[0].leaf_index),
+        treeSize: Number(rows[0].tree_size),
+      }
+    );
   }
 
   /**
@@ -112,11 +124,16 @@ export class LedgerReadRepository {
   }
 
   async shards(): Promise<Array<{ shard: number; treeSize: number; rootHash: Buffer }>> {
-    const rows: Array<{ shard: number; tree_size: string; root_hash: Buffer }> = await this.db.query('SELECT shard, tree_size, root_hash FROM shard_heads ORDER BY shard');
+    const rows: Array<{ shard: number; tree_size: string; root_hash: Buffer }> = await this.db.query(
+      'SELECT shard, tree_size, root_hash FROM shard_heads ORDER BY shard',
+    );
     return rows.map((r) => ({ shard: r.shard, treeSize: Number(r.tree_size), rootHash: r.root_hash }));
   }
 
-  async checkpoints(shard: number, opts: { minSize?: number; limit?: number; order?: 'asc' | 'desc' } = {}): Promise<CheckpointRow[]> {
+  async checkpoints(
+    shard: number,
+    opts: { minSize?: number; limit?: number; order?: 'asc' | 'desc' } = {},
+  ): Promise<CheckpointRow[]> {
     const rows: CheckpointDbRow[] = await this.db.query(
       `SELECT shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof FROM checkpoints
        WHERE shard = $1 AND tree_size >= $2 ORDER BY tree_size ${opts.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $3`,
@@ -165,8 +182,14 @@ interface CheckpointDbRow {
 
 function toCheckpointRow(r: CheckpointDbRow): CheckpointRow {
   return {
-    shard: r.shard, treeSize: Number(r.tree_size), rootHash: r.root_hash, signedAt: r.signed_at, kid: r.kid, jws: r.jws,
-    prevTreeSize: r.prev_tree_size === null ? null : Number(r.prev_tree_size), consistencyProof: r.consistency_proof,
+    shard: r.shard,
+    treeSize: Number(r.tree_size),
+    rootHash: r.root_hash,
+    signedAt: r.signed_at,
+    kid: r.kid,
+    jws: r.jws,
+    prevTreeSize: r.prev_tree_size === null ? null : Number(r.prev_tree_size),
+    consistencyProof: r.consistency_proof,
   };
 }
 

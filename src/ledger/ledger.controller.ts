@@ -27,7 +27,7 @@ export class LedgerController {
   }
 
   @Get('v1/ledger/checkpoints')
-  @ApiOperation({ summary: 'Latest signed checkpoint per shard, or one shard\'s history' })
+  @ApiOperation({ summary: "Latest signed checkpoint per shard, or one shard's history" })
   async checkpoints(@Query() q: CheckpointsQueryDto) {
     if (q.shard === undefined) return { latest: await this.ledger.latestCheckpoints() };
     return { shard: q.shard, history: await this.ledger.checkpointHistory(q.shard, q.from, q.limit) };

@@ -50,7 +50,8 @@ export class LedgerService {
     if (eventId.includes('\u0000')) throw new LedgerNotFoundError('no record with that event_id');
     const row = await this.repo.entryByEventId(eventId);
     // Outside the caller's tenants a record does not exist: 404, so ids reveal nothing.
-    if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id))) throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
+    if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id)))
+      throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
     const cp = await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
     if (!cp) throw new LedgerNotFoundError(`record ${eventId} is not yet covered by a signed checkpoint`);
     const proof = await inclusionProof(this.nodeReader(row.entry.shard), row.entry.index, cp.treeSize);
@@ -70,7 +71,9 @@ export class LedgerService {
   }
 
   async checkpointHistory(shard: number, fromSize = 0, limit = 100) {
-    return (await this.repo.checkpoints(shard, { minSize: fromSize, limit: Math.min(limit, 1000) })).map(presentCheckpoint);
+    return (await this.repo.checkpoints(shard, { minSize: fromSize, limit: Math.min(limit, 1000) })).map(
+      presentCheckpoint,
+    );
   }
 
   async consistency(shard: number, from: number, to: number) {
@@ -80,7 +83,9 @@ export class LedgerService {
     const proof = await consistencyProof(this.nodeReader(shard), from, to);
     const [a, b] = await Promise.all([this.repo.checkpointAt(shard, from), this.repo.checkpointAt(shard, to)]);
     return {
-      shard, from, to,
+      shard,
+      from,
+      to,
       proof: proof.map((h) => h.toString('hex')),
       from_checkpoint: a?.jws ?? null,
       to_checkpoint: b?.jws ?? null,
@@ -100,7 +105,7 @@ export class LedgerService {
       // One signed checkpoint per batch: a few thousand per shard even at millions of records.
       const checkpoints = await this.repo.checkpoints(head.shard, { limit: Number.MAX_SAFE_INTEGER });
       let next = 0;
-      for (let pos = 0; pos < head.treeSize; ) {
+      for (let pos = 0; pos < head.treeSize;) {
         // Chunks end at checkpoint sizes so that each signed root can be compared exactly.
         const end = Math.min(head.treeSize, pos + VERIFY_CHUNK, checkpoints[next]?.treeSize ?? Infinity);
         const chunk = await this.repo.entriesWithColumns(head.shard, pos, end);
@@ -113,16 +118,31 @@ export class LedgerService {
         }
         onProgress?.(head.shard, pos, head.treeSize);
       }
-      for (; next < checkpoints.length; next++) v.checkCheckpoint(checkpoints[next], await checkSignature(checkpoints[next], jwks));
+      for (; next < checkpoints.length; next++)
+        v.checkCheckpoint(checkpoints[next], await checkSignature(checkpoints[next], jwks));
       if (!v.root.equals(head.rootHash) || v.size !== head.treeSize) {
-        v.report({ code: 'HEAD_MISMATCH', message: `shard head says size ${head.treeSize} root ${head.rootHash.toString('hex')}; recomputed size ${v.size} root ${v.root.toString('hex')}` });
+        v.report({
+          code: 'HEAD_MISMATCH',
+          message: `shard head says size ${head.treeSize} root ${head.rootHash.toString('hex')}; recomputed size ${v.size} root ${v.root.toString('hex')}`,
+        });
       }
       await this.checkOutsideTree(v, head.treeSize, checkpoints);
       report.problems.push(...v.problems);
-      report.shards.push({ shard: head.shard, records: v.size, checkpoints: checkpoints.length, root: v.root.toString('hex') });
+      report.shards.push({
+        shard: head.shard,
+        records: v.size,
+        checkpoints: checkpoints.length,
+        root: v.root.toString('hex'),
+      });
     }
     for (const u of await this.repo.rowsOfUnknownShards()) {
-      report.problems.push({ code: 'STRAY_RECORD', shard: u.shard, leafIndex: u.leafIndex, eventId: u.eventId, message: `${u.what}${u.eventId ? ` ${u.eventId}` : ''} filed under shard ${u.shard}, which has no tree` });
+      report.problems.push({
+        code: 'STRAY_RECORD',
+        shard: u.shard,
+        leafIndex: u.leafIndex,
+        eventId: u.eventId,
+        message: `${u.what}${u.eventId ? ` ${u.eventId}` : ''} filed under shard ${u.shard}, which has no tree`,
+      });
     }
     report.ok = report.problems.length === 0;
     report.first_problem = firstProblem(report.problems);
@@ -138,16 +158,30 @@ export class LedgerService {
   private async checkOutsideTree(v: ShardVerifier, treeSize: number, checkpoints: CheckpointRow[]): Promise<void> {
     const stray = await this.repo.firstRecordOutsideTree(v.shard);
     if (stray) {
-      v.report({ code: 'STRAY_RECORD', leafIndex: stray.leafIndex, eventId: stray.eventId, message: `record ${stray.eventId} claims leaf ${stray.leafIndex}, outside the shard's tree of size ${stray.treeSize}: queries return it, no proof covers it` });
+      v.report({
+        code: 'STRAY_RECORD',
+        leafIndex: stray.leafIndex,
+        eventId: stray.eventId,
+        message: `record ${stray.eventId} claims leaf ${stray.leafIndex}, outside the shard's tree of size ${stray.treeSize}: queries return it, no proof covers it`,
+      });
     }
     const node = await this.repo.firstNodeOutsideTree(v.shard);
     if (node) {
-      v.report({ code: 'STRAY_NODE', leafIndex: node.index * 2 ** node.level, message: `a stored Merkle tile holds node level ${node.level} index ${node.index}, outside the shard's tree of size ${treeSize} (it would block the append that reaches it)` });
+      v.report({
+        code: 'STRAY_NODE',
+        leafIndex: node.index * 2 ** node.level,
+        message: `a stored Merkle tile holds node level ${node.level} index ${node.index}, outside the shard's tree of size ${treeSize} (it would block the append that reaches it)`,
+      });
     }
     const signed = checkpoints.length ? checkpoints[checkpoints.length - 1].treeSize : 0;
     if (signed < treeSize) {
       const [first] = await this.repo.entries(v.shard, signed, signed + 1);
-      v.report({ code: 'UNSIGNED_RECORDS', leafIndex: signed, eventId: first?.eventId, message: `the shard holds ${treeSize} records but its latest signed checkpoint covers ${signed}: records from leaf ${signed} on were never signed` });
+      v.report({
+        code: 'UNSIGNED_RECORDS',
+        leafIndex: signed,
+        eventId: first?.eventId,
+        message: `the shard holds ${treeSize} records but its latest signed checkpoint covers ${signed}: records from leaf ${signed} on were never signed`,
+      });
     }
   }
 
@@ -164,7 +198,12 @@ export class LedgerService {
         const leafIndex = n.index * 2 ** n.level;
         // Name the record under the node's first leaf when this chunk holds it (a level-0 node always is).
         const eventId = chunk.find((c) => c.row.entry.index === leafIndex)?.row.eventId;
-        v.report({ code: 'NODE_MISMATCH', leafIndex, eventId, message: `stored Merkle node level ${n.level} index ${n.index} ${stored[i] ? 'differs from' : 'is missing; expected'} ${n.hash.toString('hex')}` });
+        v.report({
+          code: 'NODE_MISMATCH',
+          leafIndex,
+          eventId,
+          message: `stored Merkle node level ${n.level} index ${n.index} ${stored[i] ? 'differs from' : 'is missing; expected'} ${n.hash.toString('hex')}`,
+        });
         return;
       }
     }
@@ -175,10 +214,17 @@ export class LedgerService {
   }
 }
 
-async function checkSignature(cp: CheckpointRow, jwks: Awaited<ReturnType<SigningKeyService['jwks']>>): Promise<{ ok: true } | { ok: false; reason: string }> {
+async function checkSignature(
+  cp: CheckpointRow,
+  jwks: Awaited<ReturnType<SigningKeyService['jwks']>>,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const payload: Checkpoint = await verifyCheckpoint(cp.jws, jwks as never);
-    if (payload.shard !== cp.shard || payload.tree_size !== cp.treeSize || payload.root_hash !== cp.rootHash.toString('hex')) {
+    if (
+      payload.shard !== cp.shard ||
+      payload.tree_size !== cp.treeSize ||
+      payload.root_hash !== cp.rootHash.toString('hex')
+    ) {
       return { ok: false, reason: 'the signed payload does not match the stored checkpoint row' };
     }
     return { ok: true };
@@ -212,11 +258,19 @@ function firstProblem(problems: VerificationProblem[]): VerificationProblem | un
 }
 
 /** Query columns that no longer say what the signed record says (see record-columns.ts). */
-function compareColumns(v: ShardVerifier, chunk: Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>): void {
+function compareColumns(
+  v: ShardVerifier,
+  chunk: Array<{ row: StoredEntryRow; columns: Record<string, unknown> }>,
+): void {
   for (const { row, columns } of chunk) {
     const m = columnMismatch(row.entry.record as CanonicalRecord, columns);
     if (m) {
-      v.report({ code: 'COLUMN_MISMATCH', leafIndex: row.entry.index, eventId: row.eventId, message: `record ${row.eventId} at leaf ${row.entry.index}: column ${m.column} holds ${m.stored} but the signed record says ${m.expected}: queries filtering on it would answer wrongly` });
+      v.report({
+        code: 'COLUMN_MISMATCH',
+        leafIndex: row.entry.index,
+        eventId: row.eventId,
+        message: `record ${row.eventId} at leaf ${row.entry.index}: column ${m.column} holds ${m.stored} but the signed record says ${m.expected}: queries filtering on it would answer wrongly`,
+      });
     }
   }
 }

@@ -1,6 +1,14 @@
 import type { NodeId } from '../domain/merkle/range.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
-import { nodeFromSubtree, nodeFromTile, tileOfNode, tileSubtree, tilesForNodes, type Tile, type TileId } from '../domain/merkle/tiles.js';
+import {
+  nodeFromSubtree,
+  nodeFromTile,
+  tileOfNode,
+  tileSubtree,
+  tilesForNodes,
+  type Tile,
+  type TileId,
+} from '../domain/merkle/tiles.js';
 
 /** Anything that runs a query and returns rows: a pg client or a TypeORM DataSource/manager. */
 export type RowQuery = (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>;
@@ -68,7 +76,13 @@ export class TileCache {
  * stored ones (an append's own, before they are written) and wins over them; `cache`, when
  * given, answers what it holds and keeps what is read.
  */
-export async function readMerkleNodes(query: RowQuery, shard: number, ids: NodeId[], overlay?: TileMap, cache?: TileCache): Promise<Array<Buffer | undefined>> {
+export async function readMerkleNodes(
+  query: RowQuery,
+  shard: number,
+  ids: NodeId[],
+  overlay?: TileMap,
+  cache?: TileCache,
+): Promise<Array<Buffer | undefined>> {
   if (ids.length === 0) return [];
   const out = new Array<Buffer | undefined>(ids.length);
   const missing: number[] = [];

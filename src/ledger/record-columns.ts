@@ -31,8 +31,22 @@ export interface QueryColumns {
 }
 
 export const QUERY_COLUMN_NAMES = [
-  'occurred_at', 'received_at', 'request_id', 'trace_id', 'gateway_id', 'requested_model', 'resolved_model', 'provider',
-  'region_served', 'fallback_used', 'cache_status', 'outcome_status', 'signals', 'kafka_topic', 'kafka_partition', 'kafka_offset',
+  'occurred_at',
+  'received_at',
+  'request_id',
+  'trace_id',
+  'gateway_id',
+  'requested_model',
+  'resolved_model',
+  'provider',
+  'region_served',
+  'fallback_used',
+  'cache_status',
+  'outcome_status',
+  'signals',
+  'kafka_topic',
+  'kafka_partition',
+  'kafka_offset',
 ] as const satisfies ReadonlyArray<keyof QueryColumns>;
 
 export function queryColumns(r: CanonicalRecord): QueryColumns {
@@ -61,7 +75,10 @@ export function queryColumns(r: CanonicalRecord): QueryColumns {
  * compared in one normal form: timestamps as instants, numbers and bigints as decimal text,
  * arrays element by element, null and absent alike.
  */
-export function columnMismatch(record: CanonicalRecord, stored: Record<string, unknown>): { column: string; stored: string; expected: string } | undefined {
+export function columnMismatch(
+  record: CanonicalRecord,
+  stored: Record<string, unknown>,
+): { column: string; stored: string; expected: string } | undefined {
   let expected: QueryColumns;
   try {
     expected = queryColumns(record);
@@ -99,8 +116,16 @@ export interface RecordRowSource {
 
 /** The `records` columns, in the order recordCopyValues gives their values. */
 export const RECORD_ROW_COLUMNS = [
-  'event_id', 'shard', 'leaf_index', 'tenant_id', 'tenant_seq', 'tenant_prev', 'leaf_hash', 'content_sha256',
-  ...QUERY_COLUMN_NAMES, 'record',
+  'event_id',
+  'shard',
+  'leaf_index',
+  'tenant_id',
+  'tenant_seq',
+  'tenant_prev',
+  'leaf_hash',
+  'content_sha256',
+  ...QUERY_COLUMN_NAMES,
+  'record',
 ] as const;
 
 /** The values of one `records` row for COPY, in RECORD_ROW_COLUMNS order. */
@@ -108,8 +133,14 @@ export function recordCopyValues(row: RecordRowSource): CopyValue[] {
   const { entry, record, recordJson } = row;
   const q = queryColumns(record);
   return [
-    record.event_id, entry.shard, entry.index, entry.tenant_id, entry.tenant_seq,
-    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'), row.leafHash, row.contentSha256,
+    record.event_id,
+    entry.shard,
+    entry.index,
+    entry.tenant_id,
+    entry.tenant_seq,
+    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'),
+    row.leafHash,
+    row.contentSha256,
     ...QUERY_COLUMN_NAMES.map((column) => q[column]),
     recordJson,
   ];

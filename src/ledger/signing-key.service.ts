@@ -6,7 +6,12 @@ import { DataSource } from 'typeorm';
 import type { JWK } from 'jose';
 import { CONFIG } from '../config/config.module.js';
 import type { RuntimeConfig, SigningConfig } from '../config/app-config.js';
-import { exportPrivateJwk, generateSigningKey, importSigningKey, type SigningKey } from '../domain/checkpoint/signing-key.js';
+import {
+  exportPrivateJwk,
+  generateSigningKey,
+  importSigningKey,
+  type SigningKey,
+} from '../domain/checkpoint/signing-key.js';
 
 export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
 
@@ -77,7 +82,11 @@ function withWindow(jwk: JWK, from: Date, until: Date | null): JWK {
 }
 
 /** Key from SIGNING_KEY_JWK, else SIGNING_KEY_FILE, else (development only) DATA_DIR/ledger-signing-key.jwk. */
-export async function loadOrCreateSigningKey(signing: SigningConfig, dataDir: string, warn: (m: string) => void): Promise<SigningKey> {
+export async function loadOrCreateSigningKey(
+  signing: SigningConfig,
+  dataDir: string,
+  warn: (m: string) => void,
+): Promise<SigningKey> {
   if (signing.jwk) return importSigningKey(JSON.parse(signing.jwk) as JWK);
   if (signing.file) return importSigningKey(JSON.parse(await readFile(signing.file, 'utf8')) as JWK);
   const path = join(dataDir, DEV_KEY_FILE);
@@ -86,7 +95,9 @@ export async function loadOrCreateSigningKey(signing: SigningConfig, dataDir: st
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  warn(`no SIGNING_KEY_FILE or SIGNING_KEY_JWK: generating a development signing key at ${path} — do not use it in production`);
+  warn(
+    `no SIGNING_KEY_FILE or SIGNING_KEY_JWK: generating a development signing key at ${path} — do not use it in production`,
+  );
   const key = await generateSigningKey();
   await mkdir(dataDir, { recursive: true });
   // Written whole to a private file, then linked into place: link() creates the name atomically

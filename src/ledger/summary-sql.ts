@@ -22,9 +22,13 @@ import { LATENCY_BUCKETS, keyText, type SummaryRow } from '../domain/summary/tra
 /** The histogram as one column per bucket: adding two rows is then plain arithmetic, no array function per row. */
 export const LATENCY_BUCKET_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `latency_b${i}`);
 
-const KEY = 'minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain';
+const KEY =
+  'minute, tenant_id, gateway_id, requested_model, provider, resolved_model, region_served, outcome_status, outcome_error_class, fallback_used, currency, chain';
 const COUNTS = `requests, affected, fallbacks, errors, cache_hits, latency_n, latency_sum_ms, ${LATENCY_BUCKET_COLUMNS.join(', ')}, cost_n, cost_sum, first_at, first_event_id`;
-const COUNTS_FROM_RECORDSET = COUNTS.replace(LATENCY_BUCKET_COLUMNS.join(', '), LATENCY_BUCKET_COLUMNS.map((_, i) => `latency_buckets[${i + 1}]`).join(', '));
+const COUNTS_FROM_RECORDSET = COUNTS.replace(
+  LATENCY_BUCKET_COLUMNS.join(', '),
+  LATENCY_BUCKET_COLUMNS.map((_, i) => `latency_buckets[${i + 1}]`).join(', '),
+);
 const RECORDSET = `key_sha256 text, minute timestamptz, tenant_id text, gateway_id text, requested_model text, provider text, resolved_model text, region_served text,
   outcome_status text, outcome_error_class text, fallback_used text, currency text, chain jsonb, requests bigint, affected bigint, fallbacks bigint,
   errors bigint, cache_hits bigint, latency_n bigint, latency_sum_ms bigint, latency_buckets bigint[], cost_n bigint, cost_sum numeric,
@@ -59,12 +63,29 @@ export const SUMMARY_SELECT = `to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"
 export function summaryFromRow(r: Record<string, unknown>): SummaryRow {
   const n = (v: unknown) => Number(v);
   return {
-    minute: r.minute as string, tenant_id: r.tenant_id as string, gateway_id: r.gateway_id as string, requested_model: r.requested_model as string,
-    provider: r.provider as string | null, resolved_model: r.resolved_model as string | null, region_served: r.region_served as string | null,
-    outcome_status: r.outcome_status as string, outcome_error_class: r.outcome_error_class as string | null, fallback_used: r.fallback_used as string | null,
-    currency: r.currency as string | null, chain: r.chain as SummaryRow['chain'],
-    requests: n(r.requests), affected: n(r.affected), fallbacks: n(r.fallbacks), errors: n(r.errors), cache_hits: n(r.cache_hits),
-    latency_n: n(r.latency_n), latency_sum_ms: n(r.latency_sum_ms), latency_buckets: (r.latency_buckets as unknown[]).map(n),
-    cost_n: n(r.cost_n), cost_sum: r.cost_sum as string, first_at: r.first_at as string, first_event_id: r.first_event_id as string,
+    minute: r.minute as string,
+    tenant_id: r.tenant_id as string,
+    gateway_id: r.gateway_id as string,
+    requested_model: r.requested_model as string,
+    provider: r.provider as string | null,
+    resolved_model: r.resolved_model as string | null,
+    region_served: r.region_served as string | null,
+    outcome_status: r.outcome_status as string,
+    outcome_error_class: r.outcome_error_class as string | null,
+    fallback_used: r.fallback_used as string | null,
+    currency: r.currency as string | null,
+    chain: r.chain as SummaryRow['chain'],
+    requests: n(r.requests),
+    affected: n(r.affected),
+    fallbacks: n(r.fallbacks),
+    errors: n(r.errors),
+    cache_hits: n(r.cache_hits),
+    latency_n: n(r.latency_n),
+    latency_sum_ms: n(r.latency_sum_ms),
+    latency_buckets: (r.latency_buckets as unknown[]).map(n),
+    cost_n: n(r.cost_n),
+    cost_sum: r.cost_sum as string,
+    first_at: r.first_at as string,
+    first_event_id: r.first_event_id as string,
   };
 }

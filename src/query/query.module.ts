@@ -24,10 +24,14 @@ import { IncidentsService } from './incidents/incidents.service.js';
   controllers: [DecisionsController, IncidentsController, FindingsController, EvaluationsController],
   providers: [
     { provide: QUERY_CLOCK, useValue: systemClock },
-    DecisionsRepository, DecisionsService,
-    IncidentsRepository, IncidentsService,
-    FindingsRepository, FindingsService,
-    EvaluationsRepository, EvaluationsService,
+    DecisionsRepository,
+    DecisionsService,
+    IncidentsRepository,
+    IncidentsService,
+    FindingsRepository,
+    FindingsService,
+    EvaluationsRepository,
+    EvaluationsService,
   ],
 })
 export class QueryModule implements OnModuleInit {

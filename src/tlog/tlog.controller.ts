@@ -36,7 +36,7 @@ export class TlogController {
   @Get(':shard/checkpoint')
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @Header('Cache-Control', CHECKPOINT_CACHE)
-  @ApiOperation({ summary: 'The shard\'s latest checkpoint as a C2SP signed note (tlog-checkpoint)' })
+  @ApiOperation({ summary: "The shard's latest checkpoint as a C2SP signed note (tlog-checkpoint)" })
   checkpoint(@Param('shard') shard: string): Promise<string> {
     return this.tlog.checkpointNote(shardNumber(shard));
   }
@@ -50,7 +50,8 @@ export class TlogController {
     const n = shardNumber(shard);
     const request = parseTilePath(tileSubpath(req));
     if (request.kind !== 'entries') throw new TilePathError('not an entry bundle path');
-    if (req.principal && req.principal.scope.kind !== 'all') throw new ForbiddenError('an entry bundle holds records of every tenant: it needs a token for all tenants');
+    if (req.principal && req.principal.scope.kind !== 'all')
+      throw new ForbiddenError('an entry bundle holds records of every tenant: it needs a token for all tenants');
     send(res, await this.tlog.entryBundle(n, request.index, request.width), request.width === TILE_WIDTH);
   }
 
@@ -65,7 +66,10 @@ export class TlogController {
 }
 
 function send(res: Response, body: Buffer, full: boolean): void {
-  res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Cache-Control': full ? IMMUTABLE : SHORT }).send(body);
+  res
+    .status(200)
+    .set({ 'Content-Type': 'application/octet-stream', 'Cache-Control': full ? IMMUTABLE : SHORT })
+    .send(body);
 }
 
 /** `tile/...` of the request path, undecoded: the path is the tile's name, byte for byte. */
@@ -74,6 +78,7 @@ function tileSubpath(req: Request): string {
 }
 
 function shardNumber(text: string): number {
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(text)) throw new TilePathError(`shard ${JSON.stringify(text)} is not a non-negative integer`);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(text))
+    throw new TilePathError(`shard ${JSON.stringify(text)} is not a non-negative integer`);
   return Number(text);
 }

@@ -32,7 +32,11 @@ export class TlogRepository {
    * Entries [from, to) of a shard that are inside its tree (below the head's size, read in the
    * same statement), with the record's stored canonical text and the stored leaf hash.
    */
-  async entries(shard: number, from: number, to: number): Promise<Array<{ entry: LedgerEntry; recordJson: string; leafHash: Buffer }>> {
+  async entries(
+    shard: number,
+    from: number,
+    to: number,
+  ): Promise<Array<{ entry: LedgerEntry; recordJson: string; leafHash: Buffer }>> {
     const rows: Array<EntryDbRow & { record: string }> = await this.db.query(
       `SELECT r.event_id, r.shard, r.leaf_index, r.tenant_id, r.tenant_seq, r.tenant_prev, r.leaf_hash, r.record
        FROM records r JOIN shard_heads h ON h.shard = r.shard

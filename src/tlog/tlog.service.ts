@@ -56,7 +56,10 @@ export class TlogService {
     const key = await this.keys.current();
     const cached = this.notes.get(shard);
     if (cached && cached.jws === row.jws && cached.kid === key.kid) return cached.note;
-    const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, { shard, origin: this.signing.ledgerOrigin });
+    const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, {
+      shard,
+      origin: this.signing.ledgerOrigin,
+    });
     if (cp.tree_size !== row.treeSize || cp.root_hash !== row.rootHash.toString('hex')) {
       throw new TlogIntegrityError(`shard ${shard}: the stored checkpoint row differs from its signed JWS`);
     }
@@ -87,11 +90,14 @@ export class TlogService {
   async entryBundle(shard: number, index: number, width: number): Promise<Buffer> {
     const from = index * TILE_WIDTH;
     const rows = await this.repo.entries(shard, from, from + width);
-    if (rows.length !== width) throw new LedgerNotFoundError(`shard ${shard} has no entry bundle ${index} of width ${width}`);
+    if (rows.length !== width)
+      throw new LedgerNotFoundError(`shard ${shard} has no entry bundle ${index} of width ${width}`);
     const entries = rows.map((r, i) => {
-      if (r.entry.index !== from + i) throw new TlogIntegrityError(`shard ${shard}: leaf ${from + i} is missing from the records`);
+      if (r.entry.index !== from + i)
+        throw new TlogIntegrityError(`shard ${shard}: leaf ${from + i} is missing from the records`);
       const bytes = ledgerEntryBytesWithRecordJson(r.entry, r.recordJson);
-      if (!leafHash(bytes).equals(r.leafHash)) throw new TlogIntegrityError(`shard ${shard}: leaf ${r.entry.index} no longer hashes to its stored leaf hash`);
+      if (!leafHash(bytes).equals(r.leafHash))
+        throw new TlogIntegrityError(`shard ${shard}: leaf ${r.entry.index} no longer hashes to its stored leaf hash`);
       return bytes;
     });
     return encodeEntryBundle(entries);

@@ -5,7 +5,19 @@ import { pollUntil } from '../support/poll-until.js';
 import { serviceEnv } from '../support/service-env.js';
 import { buildWorkload } from '../support/workload.js';
 import {
-  FULL, PacedProducer, highWatermarks, ledgerShape, offsetGapLines, scaled, sleep, startService, summary, tapTopic, verifyCli, waitConsumed, type ChaosService,
+  FULL,
+  PacedProducer,
+  highWatermarks,
+  ledgerShape,
+  offsetGapLines,
+  scaled,
+  sleep,
+  startService,
+  summary,
+  tapTopic,
+  verifyCli,
+  waitConsumed,
+  type ChaosService,
 } from '../support/chaos-kit.js';
 
 /**
@@ -37,18 +49,45 @@ describe('chaos: broker outages and injected protocol errors', () => {
   });
 
   it('resumes after every fault, nothing lost or doubled', async () => {
-    kafka = await startDevKafka({ brokers: 3, topics: [{ name: TOPIC, partitions: 4 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+    kafka = await startDevKafka({
+      brokers: 3,
+      topics: [
+        { name: TOPIC, partitions: 4 },
+        { name: 'routing.decisions.dlq', partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
     // Leaders spread over the brokers; the group coordinator stays on broker 1, which never goes down.
-    for (const [p, b] of [[0, 1], [1, 2], [2, 3], [3, 2]]) await kafka.command(`leader ${TOPIC} ${p} ${b}`);
+    for (const [p, b] of [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 2],
+    ])
+      await kafka.command(`leader ${TOPIC} ${p} ${b}`);
     await kafka.command('leader routing.decisions.dlq 0 1');
     await kafka.command('leader routing.checkpoints 0 1');
     await kafka.command(`coordinator group ${GROUP} 1`);
 
     db = await createTestDatabase('rl_chaos_broker');
-    const workload = buildWorkload({ total: DISTINCT + DUPLICATES + CONFLICTS + POISON, duplicates: DUPLICATES, conflicts: CONFLICTS, poison: POISON });
-    const messages = workload.map((m, i) => ({ key: m.key, value: m.value, headers: { 'x-chaos-id': `${m.expect}:${i}` } }));
+    const workload = buildWorkload({
+      total: DISTINCT + DUPLICATES + CONFLICTS + POISON,
+      duplicates: DUPLICATES,
+      conflicts: CONFLICTS,
+      poison: POISON,
+    });
+    const messages = workload.map((m, i) => ({
+      key: m.key,
+      value: m.value,
+      headers: { 'x-chaos-id': `${m.expect}:${i}` },
+    }));
     const tap = await tapTopic(kafka.brokers, TOPIC);
-    svc = await startService(await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '500' }));
+    svc = await startService(
+      await serviceEnv(
+        { db, brokers: kafka.brokers },
+        { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '500' },
+      ),
+    );
     const service = svc;
     let exited: string | undefined;
     void service.exited.then(({ code, signal }) => (exited = `exit ${code ?? signal}`));
@@ -69,7 +108,9 @@ describe('chaos: broker outages and injected protocol errors', () => {
         await sleep(faultsDone ? 50 : FULL ? 60 : 400);
       }
       for (let j = 0; !faultsDone; j += 50) {
-        const again = records.slice(j % records.length, (j % records.length) + 50).map((m) => ({ ...m, headers: { 'x-chaos-id': 'redelivery' } }));
+        const again = records
+          .slice(j % records.length, (j % records.length) + 50)
+          .map((m) => ({ ...m, headers: { 'x-chaos-id': 'redelivery' } }));
         await producer.sendWithRetry(TOPIC, again);
         redelivered += again.length;
         await sleep(250);
@@ -80,7 +121,11 @@ describe('chaos: broker outages and injected protocol errors', () => {
     // Resumed = the ledger consumes everything the log held once the fault was lifted; production
     // goes on meanwhile, so this also needs fetch, commit and rebalance to work again.
     const progress = async (what: string) => {
-      await waitConsumed(db, kafka.brokers, { timeoutMs: 120_000, stop: () => exited !== undefined, describe: () => `progress after ${what}\n${service.output().slice(-3000)}` });
+      await waitConsumed(db, kafka.brokers, {
+        timeoutMs: 120_000,
+        stop: () => exited !== undefined,
+        describe: () => `progress after ${what}\n${service.output().slice(-3000)}`,
+      });
       if (exited) throw new Error(`service ${exited} after ${what}:\n${service.output().slice(-4000)}`);
     };
     const fault = async (name: string, commands: string[], holdMs: number, undo: string[] = []) => {
@@ -93,11 +138,27 @@ describe('chaos: broker outages and injected protocol errors', () => {
 
     await pollUntil(async () => (await stored()) > DISTINCT * 0.05, { timeoutMs: 120_000, what: 'ingest under way' });
     await fault('broker 2 down 3s (leads partitions 1, 3)', ['down 2'], 3000, ['up 2']);
-    await fault('Fetch NOT_LEADER x5 + REQUEST_TIMED_OUT x3', ['errors Fetch NOT_LEADER_FOR_PARTITION 5', 'errors Fetch REQUEST_TIMED_OUT 3'], 2000);
+    await fault(
+      'Fetch NOT_LEADER x5 + REQUEST_TIMED_OUT x3',
+      ['errors Fetch NOT_LEADER_FOR_PARTITION 5', 'errors Fetch REQUEST_TIMED_OUT 3'],
+      2000,
+    );
     await fault('Fetch _TRANSPORT x3 (connection dropped)', ['errors Fetch _TRANSPORT 3'], 1500);
-    await fault('OffsetCommit REQUEST_TIMED_OUT x3 + COORDINATOR_NOT_AVAILABLE x2', ['errors OffsetCommit REQUEST_TIMED_OUT 3', 'errors OffsetCommit 15 2'], 3000);
-    await fault('Heartbeat + OffsetCommit REBALANCE_IN_PROGRESS (rejoin, seek)', ['errors Heartbeat REBALANCE_IN_PROGRESS 2', 'errors OffsetCommit REBALANCE_IN_PROGRESS 2'], 9000);
-    await fault('Produce NOT_LEADER x3 + _TRANSPORT x2 (workload, DLQ and checkpoint producers)', ['errors Produce NOT_LEADER_FOR_PARTITION 3', 'errors Produce _TRANSPORT 2'], 2000);
+    await fault(
+      'OffsetCommit REQUEST_TIMED_OUT x3 + COORDINATOR_NOT_AVAILABLE x2',
+      ['errors OffsetCommit REQUEST_TIMED_OUT 3', 'errors OffsetCommit 15 2'],
+      3000,
+    );
+    await fault(
+      'Heartbeat + OffsetCommit REBALANCE_IN_PROGRESS (rejoin, seek)',
+      ['errors Heartbeat REBALANCE_IN_PROGRESS 2', 'errors OffsetCommit REBALANCE_IN_PROGRESS 2'],
+      9000,
+    );
+    await fault(
+      'Produce NOT_LEADER x3 + _TRANSPORT x2 (workload, DLQ and checkpoint producers)',
+      ['errors Produce NOT_LEADER_FOR_PARTITION 3', 'errors Produce _TRANSPORT 2'],
+      2000,
+    );
     await fault('leader of partition 0 moved 1 -> 3', [`leader ${TOPIC} 0 3`], 2000);
     await fault('broker 3 down 2s (leads partitions 0, 2)', ['down 3'], 2000, ['up 3']);
     for (const api of ['Fetch', 'OffsetCommit', 'Heartbeat', 'Produce']) await kafka.command(`clear-errors ${api}`);
@@ -105,15 +166,21 @@ describe('chaos: broker outages and injected protocol errors', () => {
 
     await production;
     await producer.disconnect();
-    await waitConsumed(db, kafka.brokers, { timeoutMs: 300_000, describe: () => `${exited ?? ''}\n${service.output().slice(-3000)}` });
+    await waitConsumed(db, kafka.brokers, {
+      timeoutMs: 300_000,
+      describe: () => `${exited ?? ''}\n${service.output().slice(-3000)}`,
+    });
     const output = service.output();
     const exitedDuringRun = exited;
     await service.kill('SIGTERM');
     // The whole log as the broker holds it: how many copies of each message the producer left.
-    await pollUntil(async () => {
-      const highs = await highWatermarks(kafka.brokers, TOPIC);
-      return tap.messages.length >= [...highs.values()].reduce((n, h) => n + Number(h), 0);
-    }, { timeoutMs: 60_000, what: 'the tap to read the whole topic' });
+    await pollUntil(
+      async () => {
+        const highs = await highWatermarks(kafka.brokers, TOPIC);
+        return tap.messages.length >= [...highs.values()].reduce((n, h) => n + Number(h), 0);
+      },
+      { timeoutMs: 60_000, what: 'the tap to read the whole topic' },
+    );
     await tap.stop();
     const copies = new Map<string, number>();
     for (const m of tap.messages) copies.set(m.headers['x-chaos-id'], (copies.get(m.headers['x-chaos-id']) ?? 0) + 1);
@@ -122,16 +189,28 @@ describe('chaos: broker outages and injected protocol errors', () => {
     const rows = await db.query<{ event_id: string }>('SELECT event_id FROM records');
     const ids = new Set(rows.map((r) => r.event_id));
     const missing = [...distinct].filter((id) => !ids.has(id));
-    const quarantine = await db.query<{ reason_code: string; event_id: string | null; chaos_id: string | null; partition: number; offset: string }>(
-      `SELECT reason_code, event_id, headers->>'x-chaos-id' AS chaos_id, partition, "offset" FROM quarantine`,
-    );
+    const quarantine = await db.query<{
+      reason_code: string;
+      event_id: string | null;
+      chaos_id: string | null;
+      partition: number;
+      offset: string;
+    }>(`SELECT reason_code, event_id, headers->>'x-chaos-id' AS chaos_id, partition, "offset" FROM quarantine`);
     const qOffsets = new Set(quarantine.map((q) => `${q.partition}/${q.offset}`));
     // Poison: quarantine rows per message equal its copies in the log.
-    const poisonIds = workload.map((m, i) => (m.expect === 'poison' ? `poison:${i}` : undefined)).filter((x): x is string => x !== undefined);
-    const poisonMismatch = poisonIds.filter((id) => quarantine.filter((q) => q.chaos_id === id).length !== (copies.get(id) ?? 0) || !copies.get(id));
+    const poisonIds = workload
+      .map((m, i) => (m.expect === 'poison' ? `poison:${i}` : undefined))
+      .filter((x): x is string => x !== undefined);
+    const poisonMismatch = poisonIds.filter(
+      (id) => quarantine.filter((q) => q.chaos_id === id).length !== (copies.get(id) ?? 0) || !copies.get(id),
+    );
     // Conflicts: quarantine rows per event id equal the copies of the conflicting message.
     const conflictIdx = workload.map((m, i) => (m.expect === 'conflict' ? i : -1)).filter((i) => i >= 0);
-    const conflictMismatch = conflictIdx.filter((i) => quarantine.filter((q) => q.reason_code === 'CONFLICT' && q.event_id === workload[i].eventId).length !== (copies.get(`conflict:${i}`) ?? 0));
+    const conflictMismatch = conflictIdx.filter(
+      (i) =>
+        quarantine.filter((q) => q.reason_code === 'CONFLICT' && q.event_id === workload[i].eventId).length !==
+        (copies.get(`conflict:${i}`) ?? 0),
+    );
     const logCopies = [...copies.values()].reduce((n, c) => n + c, 0);
     const workloadCopies = logCopies - (copies.get('redelivery') ?? 0);
     const shape = await ledgerShape(db);

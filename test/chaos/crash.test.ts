@@ -5,7 +5,19 @@ import { pollUntil } from '../support/poll-until.js';
 import { serviceEnv } from '../support/service-env.js';
 import { buildWorkload } from '../support/workload.js';
 import {
-  FULL, PacedProducer, SEED, ledgerShape, offsetGapLines, rng, scaled, sleep, startService, summary, verifyCli, waitConsumed, type ChaosService,
+  FULL,
+  PacedProducer,
+  SEED,
+  ledgerShape,
+  offsetGapLines,
+  rng,
+  scaled,
+  sleep,
+  startService,
+  summary,
+  verifyCli,
+  waitConsumed,
+  type ChaosService,
 } from '../support/chaos-kit.js';
 
 /**
@@ -40,13 +52,27 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
 
   it(`stores ${DISTINCT} distinct events exactly once across ${KILLS} kills`, async () => {
     const random = rng(SEED);
-    const workload = buildWorkload({ total: DISTINCT + DUPLICATES + CONFLICTS + POISON, duplicates: DUPLICATES, conflicts: CONFLICTS, poison: POISON });
+    const workload = buildWorkload({
+      total: DISTINCT + DUPLICATES + CONFLICTS + POISON,
+      duplicates: DUPLICATES,
+      conflicts: CONFLICTS,
+      poison: POISON,
+    });
     const distinct = new Set(workload.filter((m) => m.expect === 'record').map((m) => m.eventId!));
     expect(distinct.size).toBe(DISTINCT);
 
-    kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+    kafka = await startDevKafka({
+      topics: [
+        { name: TOPIC, partitions: PARTITIONS },
+        { name: 'routing.decisions.dlq', partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
     db = await createTestDatabase('rl_chaos_crash');
-    const env = await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' });
+    const env = await serviceEnv(
+      { db, brokers: kafka.brokers },
+      { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' },
+    );
     const stored = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n);
 
     svc = await startService(env);
@@ -54,12 +80,15 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
     await producer.connect();
     let produced = false;
     let produceError: unknown;
-    const producing = producer
-      .sendAll(workload.map((m) => ({ key: m.key, value: m.value })))
-      .then(() => (produced = true), (e) => (produceError = e));
+    const producing = producer.sendAll(workload.map((m) => ({ key: m.key, value: m.value }))).then(
+      () => (produced = true),
+      (e) => (produceError = e),
+    );
 
     // Kill points: stored-record counts spread at random over the run, in increasing order.
-    const thresholds = Array.from({ length: KILLS }, () => Math.floor((0.03 + random() * 0.9) * DISTINCT)).sort((a, b) => a - b);
+    const thresholds = Array.from({ length: KILLS }, () => Math.floor((0.03 + random() * 0.9) * DISTINCT)).sort(
+      (a, b) => a - b,
+    );
     const kills: Array<{ at: string; records: number; signal: string | null }> = [];
     for (let k = 0; k < KILLS; k++) {
       const early = k % 3 === 2;
@@ -69,7 +98,9 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
         await sleep(200 + random() * 3500);
       } else {
         await pollUntil(async () => produceError !== undefined || (await stored()) >= thresholds[k], {
-          timeoutMs: 300_000, intervalMs: 40, what: () => `${thresholds[k]} records before kill ${k + 1}\n${svc?.output().slice(-3000)}`,
+          timeoutMs: 300_000,
+          intervalMs: 40,
+          what: () => `${thresholds[k]} records before kill ${k + 1}\n${svc?.output().slice(-3000)}`,
         });
         if (produceError) throw produceError;
         await sleep(random() * 150);
@@ -79,7 +110,11 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
       outputs.push(svc.output());
       await svc.kill('SIGKILL');
       const { signal } = await svc.exited;
-      kills.push({ at: early ? 'startup' : 'ingest', records, signal: wasAlive ? signal : `already exited ${svc.child.exitCode}` });
+      kills.push({
+        at: early ? 'startup' : 'ingest',
+        records,
+        signal: wasAlive ? signal : `already exited ${svc.child.exitCode}`,
+      });
       expect(wasAlive).toBe(true);
       const nextEarly = k + 1 < KILLS && (k + 1) % 3 === 2;
       svc = await startService(env, { waitReady: !nextEarly, readyTimeoutMs: 90_000 });
@@ -102,7 +137,9 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
       `SELECT CASE WHEN reason_code = 'CONFLICT' THEN 'CONFLICT' ELSE 'POISON' END AS reason_code, count(*) AS n,
               count(DISTINCT (partition, "offset")) AS offsets FROM quarantine GROUP BY 1`,
     );
-    const q = Object.fromEntries(quarantine.map((r) => [r.reason_code, { n: Number(r.n), offsets: Number(r.offsets) }]));
+    const q = Object.fromEntries(
+      quarantine.map((r) => [r.reason_code, { n: Number(r.n), offsets: Number(r.offsets) }]),
+    );
     const verify = await verifyCli(db.url);
     const gaps = outputs.flatMap(offsetGapLines);
     const checkpoints = shape.shards.reduce((n, s) => n + s.checkpoints, 0);

@@ -6,7 +6,19 @@ import { pollUntil } from '../support/poll-until.js';
 import { serviceEnv } from '../support/service-env.js';
 import { buildWorkload } from '../support/workload.js';
 import {
-  FULL, PacedProducer, ledgerShape, offsetGapLines, readyStatus, scaled, sleep, startService, summary, verifyCli, waitConsumed, type ChaosService, type Queryable,
+  FULL,
+  PacedProducer,
+  ledgerShape,
+  offsetGapLines,
+  readyStatus,
+  scaled,
+  sleep,
+  startService,
+  summary,
+  verifyCli,
+  waitConsumed,
+  type ChaosService,
+  type Queryable,
 } from '../support/chaos-kit.js';
 
 /**
@@ -42,10 +54,22 @@ describe('chaos: PostgreSQL crashes, restarts and refuses connections mid-ingest
     // The test looks through the Unix socket, which the TCP refusal leaves open.
     const db: Queryable = { query: (sql, params) => pg.query(DB, sql, params) };
     const workload = buildWorkload({ total: DISTINCT + 200 + 20 + 20, duplicates: 200, conflicts: 20, poison: 20 });
-    kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: 4 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
-    svc = await startService(await serviceEnv({ db: { url: pg.url(DB), name: DB }, brokers: kafka.brokers, dataDir: `${pg.dir}/data-dir` }, {
-      MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000',
-    }));
+    kafka = await startDevKafka({
+      topics: [
+        { name: TOPIC, partitions: 4 },
+        { name: 'routing.decisions.dlq', partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
+    svc = await startService(
+      await serviceEnv(
+        { db: { url: pg.url(DB), name: DB }, brokers: kafka.brokers, dataDir: `${pg.dir}/data-dir` },
+        {
+          MAX_MESSAGE_BYTES: String(64 * 1024),
+          KAFKA_COMMIT_INTERVAL_MS: '1000',
+        },
+      ),
+    );
     const service = svc;
     let exited: string | undefined;
     void service.exited.then(({ code, signal }) => (exited = `exit ${code ?? signal}`));
@@ -84,29 +108,44 @@ describe('chaos: PostgreSQL crashes, restarts and refuses connections mid-ingest
     };
 
     // 1. Crash: no shutdown checkpoint, WAL recovery on start.
-    await pollUntil(async () => (await stored()) > DISTINCT * 0.1, { timeoutMs: 120_000, what: 'ingest under way before the crash' });
+    await pollUntil(async () => (await stored()) > DISTINCT * 0.1, {
+      timeoutMs: 120_000,
+      what: 'ingest under way before the crash',
+    });
     let stop = watchReady('crash', 1500);
     await pg.stop('immediate');
     faults.push(`crash@${Date.now()}`);
     await sleep(5000);
     await pg.start();
     await stop();
-    await pollUntil(async () => (await readyStatus(service)) === 200, { timeoutMs: 60_000, what: () => `ready after the crash\n${service.output().slice(-2000)}` });
+    await pollUntil(async () => (await readyStatus(service)) === 200, {
+      timeoutMs: 60_000,
+      what: () => `ready after the crash\n${service.output().slice(-2000)}`,
+    });
 
     // 2. Clean stop and restart.
     const before = await stored();
-    await pollUntil(async () => (await stored()) > before + 200, { timeoutMs: 120_000, what: () => `ingest resumed after the crash\n${service.output().slice(-2000)}` });
+    await pollUntil(async () => (await stored()) > before + 200, {
+      timeoutMs: 120_000,
+      what: () => `ingest resumed after the crash\n${service.output().slice(-2000)}`,
+    });
     stop = watchReady('restart', 1500);
     await pg.stop('fast');
     faults.push(`restart@${Date.now()}`);
     await sleep(4000);
     await pg.start();
     await stop();
-    await pollUntil(async () => (await readyStatus(service)) === 200, { timeoutMs: 60_000, what: () => `ready after the restart\n${service.output().slice(-2000)}` });
+    await pollUntil(async () => (await readyStatus(service)) === 200, {
+      timeoutMs: 60_000,
+      what: () => `ready after the restart\n${service.output().slice(-2000)}`,
+    });
 
     // 3. Every TCP connection refused for 30 s.
     const before2 = await stored();
-    await pollUntil(async () => (await stored()) > before2 + 200, { timeoutMs: 120_000, what: () => `ingest resumed after the restart\n${service.output().slice(-2000)}` });
+    await pollUntil(async () => (await stored()) > before2 + 200, {
+      timeoutMs: 120_000,
+      what: () => `ingest resumed after the restart\n${service.output().slice(-2000)}`,
+    });
     const logBefore = pg.log().length;
     stop = watchReady('refuse', 2000);
     await pg.rejectTcp();
@@ -117,17 +156,28 @@ describe('chaos: PostgreSQL crashes, restarts and refuses connections mid-ingest
     const countAtEnd = await stored();
     await stop();
     await pg.acceptTcp();
-    const refusedAttempts = (pg.log().slice(logBefore).match(/pg_hba\.conf rejects connection/g) ?? []).length;
+    const refusedAttempts = (
+      pg
+        .log()
+        .slice(logBefore)
+        .match(/pg_hba\.conf rejects connection/g) ?? []
+    ).length;
     const readyAfterMs = await (async () => {
       const t = Date.now();
-      await pollUntil(async () => (await readyStatus(service)) === 200, { timeoutMs: 90_000, what: () => `ready after the refusal\n${service.output().slice(-2000)}` });
+      await pollUntil(async () => (await readyStatus(service)) === 200, {
+        timeoutMs: 90_000,
+        what: () => `ready after the refusal\n${service.output().slice(-2000)}`,
+      });
       return Date.now() - t;
     })();
 
     await production;
     expect(producing).toBe(false);
     await producer.disconnect();
-    await waitConsumed(db, kafka.brokers, { timeoutMs: 300_000, describe: () => `${exited ?? ''}\n${service.output().slice(-3000)}` });
+    await waitConsumed(db, kafka.brokers, {
+      timeoutMs: 300_000,
+      describe: () => `${exited ?? ''}\n${service.output().slice(-3000)}`,
+    });
     const output = service.output();
     const exitedDuringRun = exited;
     await service.kill('SIGTERM');
@@ -142,7 +192,8 @@ describe('chaos: PostgreSQL crashes, restarts and refuses connections mid-ingest
               count(DISTINCT (partition, "offset", event_id)) AS offsets, count(*) AS n FROM quarantine`,
     );
     const verify = await verifyCli(pg.url(DB));
-    const notReady = (f: string) => `${readyDuring[f].filter((s) => s === 503).length}/${readyDuring[f].length}(${[...new Set(readyDuring[f])].join(',')})`;
+    const notReady = (f: string) =>
+      `${readyDuring[f].filter((s) => s === 503).length}/${readyDuring[f].length}(${[...new Set(readyDuring[f])].join(',')})`;
 
     summary('database-faults', {
       faults: 'crash(immediate)+restart(fast)+refuse-30s',

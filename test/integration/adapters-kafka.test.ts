@@ -1,8 +1,25 @@
 import { isDeepStrictEqual } from 'node:util';
 import { jest } from '@jest/globals';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
-import { expectedRecords, fixtures, KEY_FIELDS, mismatches, withoutIngestFields, type Fixture } from '../support/adapter-fixtures.js';
-import { DLQ, TOPIC, ledgerRecords, produce, quarantineRows, readTopic, startLedgerRun, waitConsumed, type LedgerRun } from '../support/ledger-harness.js';
+import {
+  expectedRecords,
+  fixtures,
+  KEY_FIELDS,
+  mismatches,
+  withoutIngestFields,
+  type Fixture,
+} from '../support/adapter-fixtures.js';
+import {
+  DLQ,
+  TOPIC,
+  ledgerRecords,
+  produce,
+  quarantineRows,
+  readTopic,
+  startLedgerRun,
+  waitConsumed,
+  type LedgerRun,
+} from '../support/ledger-harness.js';
 
 jest.setTimeout(300_000);
 
@@ -26,13 +43,21 @@ function headersFor(f: Fixture, withFormat: boolean): Record<string, string> {
 }
 
 async function pushAndCheck(run: LedgerRun, withFormat: boolean): Promise<void> {
-  await produce(run.kafka.brokers, FIDELITY.map((f) => ({ key: f.name, value: f.bytes, headers: headersFor(f, withFormat) })));
+  await produce(
+    run.kafka.brokers,
+    FIDELITY.map((f) => ({ key: f.name, value: f.bytes, headers: headersFor(f, withFormat) })),
+  );
   // And one that matches no format: the DLQ gets it with the reason.
-  if (!withFormat) await produce(run.kafka.brokers, [{ key: 'unknown', value: Buffer.from('{"event":"something else","at":1764089500}') }]);
+  if (!withFormat)
+    await produce(run.kafka.brokers, [
+      { key: 'unknown', value: Buffer.from('{"event":"something else","at":1764089500}') },
+    ]);
   await waitConsumed(run);
 
   const stored = new Map((await ledgerRecords(run.db)).map((r) => [r.event_id, r]));
-  const expected = FIDELITY.flatMap((f) => expectedRecords(f.bytes, headersFor(f, withFormat)).map((r, i) => ({ f, i, r })));
+  const expected = FIDELITY.flatMap((f) =>
+    expectedRecords(f.bytes, headersFor(f, withFormat)).map((r, i) => ({ f, i, r })),
+  );
   expect(stored.size).toBe(expected.length);
   const problems: string[] = [];
   for (const { f, i, r } of expected) {
@@ -42,7 +67,10 @@ async function pushAndCheck(run: LedgerRun, withFormat: boolean): Promise<void> 
       continue;
     }
     if (!isDeepStrictEqual(withoutIngestFields(got), withoutIngestFields(r))) {
-      expect({ fixture: f.name, record: withoutIngestFields(got) }).toEqual({ fixture: f.name, record: withoutIngestFields(r) });
+      expect({ fixture: f.name, record: withoutIngestFields(got) }).toEqual({
+        fixture: f.name,
+        record: withoutIngestFields(r),
+      });
     }
     expect(got.source).toMatchObject({ format: f.gateway, topic: TOPIC });
     expect(got.received_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -50,7 +78,9 @@ async function pushAndCheck(run: LedgerRun, withFormat: boolean): Promise<void> 
   }
   expect(problems).toEqual([]);
   // Each gateway's records are there, and every fixture with a hand-written row was checked against it.
-  expect(new Set([...stored.values()].map((r) => r.source.format))).toEqual(new Set(['litellm', 'portkey', 'openrouter', 'otel', 'native']));
+  expect(new Set([...stored.values()].map((r) => r.source.format))).toEqual(
+    new Set(['litellm', 'portkey', 'openrouter', 'otel', 'native']),
+  );
   expect(Object.keys(KEY_FIELDS).every((name) => FIDELITY.some((f) => f.name === name))).toBe(true);
 
   const quarantine = await quarantineRows(run.db);

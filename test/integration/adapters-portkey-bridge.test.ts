@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { jest } from '@jest/globals';
 import { expectedRecords, fixture, KEY_FIELDS, mismatches, withoutIngestFields } from '../support/adapter-fixtures.js';
-import { TOPIC, ledgerRecords, quarantineRows, readTopic, startLedgerRun, waitConsumed, type LedgerRun } from '../support/ledger-harness.js';
+import {
+  TOPIC,
+  ledgerRecords,
+  quarantineRows,
+  readTopic,
+  startLedgerRun,
+  waitConsumed,
+  type LedgerRun,
+} from '../support/ledger-harness.js';
 import { pollUntil } from '../support/poll-until.js';
 
 jest.setTimeout(300_000);
@@ -25,10 +33,20 @@ const QUERY_SECRET = 'PLANTEDQUERYSECRET42';
 
 const streamEntry = JSON.parse(fixture('portkey/logstream-fallback.json').bytes.toString());
 /** What the gateway writes: JSON.stringify of the entry (compact), one SSE `log` event each. */
-const otherCall = (hookSpanId: string, duration: number) => ({ ...streamEntry, duration, requestOptions: streamEntry.requestOptions.map((o: object) => ({ ...o, hookSpanId })) });
-const STREAM_ENTRIES = [streamEntry, otherCall('span-restart-1', 1111), otherCall('span-restart-2', 2222)].map((e) => JSON.stringify(e));
-const EXPORT_LINES = [fixture('portkey/export-row.json'), fixture('portkey/capture-fallback.json')].map((f) => JSON.stringify(JSON.parse(f.bytes.toString())));
-const STDIN_LINES = [fixture('portkey/capture-retry-exhausted.json'), fixture('portkey/capture-cache-hit.json')].map((f) => JSON.stringify(JSON.parse(f.bytes.toString())));
+const otherCall = (hookSpanId: string, duration: number) => ({
+  ...streamEntry,
+  duration,
+  requestOptions: streamEntry.requestOptions.map((o: object) => ({ ...o, hookSpanId })),
+});
+const STREAM_ENTRIES = [streamEntry, otherCall('span-restart-1', 1111), otherCall('span-restart-2', 2222)].map((e) =>
+  JSON.stringify(e),
+);
+const EXPORT_LINES = [fixture('portkey/export-row.json'), fixture('portkey/capture-fallback.json')].map((f) =>
+  JSON.stringify(JSON.parse(f.bytes.toString())),
+);
+const STDIN_LINES = [fixture('portkey/capture-retry-exhausted.json'), fixture('portkey/capture-cache-hit.json')].map(
+  (f) => JSON.stringify(JSON.parse(f.bytes.toString())),
+);
 
 interface Cli {
   exit: Promise<number | null>;
@@ -37,7 +55,10 @@ interface Cli {
 }
 
 function runCli(args: string[], env: Record<string, string>, stdin?: string): Cli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   child.stdout.on('data', (b: Buffer) => (err += b.toString()));
@@ -104,8 +125,13 @@ afterAll(async () => {
 
 describe('bridge portkey: a Portkey gateway log stream and Logs Export into the ledger', () => {
   it('follows /log/stream across a gateway restart, then stops cleanly on SIGTERM', async () => {
-    const cli = runCli(['--stream', `${base}/log/stream`, '--tenant', 'acme', '--gateway-id', 'portkey-oss-1'], { KAFKA_BROKERS: run.kafka.brokers.join(',') });
-    await pollUntil(async () => (await readTopic(run.kafka.brokers, TOPIC)).length >= 3, { timeoutMs: 60_000, what: () => `3 stream entries on the topic\n${cli.stderr()}` });
+    const cli = runCli(['--stream', `${base}/log/stream`, '--tenant', 'acme', '--gateway-id', 'portkey-oss-1'], {
+      KAFKA_BROKERS: run.kafka.brokers.join(','),
+    });
+    await pollUntil(async () => (await readTopic(run.kafka.brokers, TOPIC)).length >= 3, {
+      timeoutMs: 60_000,
+      what: () => `3 stream entries on the topic\n${cli.stderr()}`,
+    });
     cli.kill('SIGTERM');
     expect(await cli.exit).toBe(0);
     expect(connections).toBe(2);
@@ -114,7 +140,10 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
   });
 
   it('reads a Logs Export file from a signed URL (x-portkey-api-key from PORTKEY_API_KEY) and exits', async () => {
-    const cli = runCli(['--ndjson', `${base}/export.jsonl?sig=${QUERY_SECRET}`, '--gateway-id', 'portkey-cloud'], { KAFKA_BROKERS: run.kafka.brokers.join(','), PORTKEY_API_KEY: API_KEY });
+    const cli = runCli(['--ndjson', `${base}/export.jsonl?sig=${QUERY_SECRET}`, '--gateway-id', 'portkey-cloud'], {
+      KAFKA_BROKERS: run.kafka.brokers.join(','),
+      PORTKEY_API_KEY: API_KEY,
+    });
     expect(await cli.exit).toBe(0);
     expect(exportAuth).toBe(API_KEY);
     expect(cli.stderr()).toContain('line 3: not JSON, not a Portkey entry; skipped');
@@ -125,7 +154,11 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
 
   it('reads NDJSON from stdin; says which entries name no tenant', async () => {
     const noTenant = JSON.stringify(otherCall('span-no-tenant', 3333));
-    const cli = runCli(['--ndjson', '-', '--gateway-id', 'portkey-stdin'], { KAFKA_BROKERS: run.kafka.brokers.join(',') }, `${STDIN_LINES.join('\n')}\n${noTenant}\n`);
+    const cli = runCli(
+      ['--ndjson', '-', '--gateway-id', 'portkey-stdin'],
+      { KAFKA_BROKERS: run.kafka.brokers.join(',') },
+      `${STDIN_LINES.join('\n')}\n${noTenant}\n`,
+    );
     expect(await cli.exit).toBe(0);
     expect(cli.stderr()).toContain('line 3: no tenant in this entry; pass --tenant');
   });
@@ -143,22 +176,57 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
     expect(messages.every((m) => m.headers['x-routing-format'] === 'portkey' && m.value !== null)).toBe(true);
     await waitConsumed(run);
 
-    const streamHeaders = { 'x-routing-format': 'portkey', 'x-routing-tenant': 'acme', 'x-routing-gateway-id': 'portkey-oss-1' };
-    const want: Array<{ name: string; payload: string; headers: Record<string, string>; key?: Record<string, unknown> }> = [
-      ...STREAM_ENTRIES.map((p, i) => ({ name: `stream entry ${i}`, payload: p, headers: streamHeaders, key: KEY_FIELDS['portkey/logstream-fallback.json'][0] })),
-      { name: 'export row', payload: EXPORT_LINES[0], headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-cloud' }, key: KEY_FIELDS['portkey/export-row.json'][0] },
-      { name: 'export capture', payload: EXPORT_LINES[1], headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-cloud' }, key: KEY_FIELDS['portkey/capture-fallback.json'][0] },
-      ...STDIN_LINES.map((p, i) => ({ name: `stdin ${i}`, payload: p, headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-stdin' } })),
+    const streamHeaders = {
+      'x-routing-format': 'portkey',
+      'x-routing-tenant': 'acme',
+      'x-routing-gateway-id': 'portkey-oss-1',
+    };
+    const want: Array<{
+      name: string;
+      payload: string;
+      headers: Record<string, string>;
+      key?: Record<string, unknown>;
+    }> = [
+      ...STREAM_ENTRIES.map((p, i) => ({
+        name: `stream entry ${i}`,
+        payload: p,
+        headers: streamHeaders,
+        key: KEY_FIELDS['portkey/logstream-fallback.json'][0],
+      })),
+      {
+        name: 'export row',
+        payload: EXPORT_LINES[0],
+        headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-cloud' },
+        key: KEY_FIELDS['portkey/export-row.json'][0],
+      },
+      {
+        name: 'export capture',
+        payload: EXPORT_LINES[1],
+        headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-cloud' },
+        key: KEY_FIELDS['portkey/capture-fallback.json'][0],
+      },
+      ...STDIN_LINES.map((p, i) => ({
+        name: `stdin ${i}`,
+        payload: p,
+        headers: { 'x-routing-format': 'portkey', 'x-routing-gateway-id': 'portkey-stdin' },
+      })),
     ];
     const stored = new Map((await ledgerRecords(run.db)).map((r) => [r.event_id, r]));
     expect(stored.size).toBe(want.length);
     for (const w of want) {
       const [r] = expectedRecords(Buffer.from(w.payload), w.headers);
       const got = stored.get(r.event_id);
-      expect({ name: w.name, same: got !== undefined && isDeepStrictEqual(withoutIngestFields(got), withoutIngestFields(r)) }).toEqual({ name: w.name, same: true });
+      expect({
+        name: w.name,
+        same: got !== undefined && isDeepStrictEqual(withoutIngestFields(got), withoutIngestFields(r)),
+      }).toEqual({ name: w.name, same: true });
       expect(mismatches(got, w.key ?? {})).toEqual([]);
     }
-    expect(stored.get(expectedRecords(Buffer.from(EXPORT_LINES[0]), want[3].headers)[0].event_id)?.cost).toEqual({ amount: '0.000216', currency: 'USD', source: 'gateway' });
+    expect(stored.get(expectedRecords(Buffer.from(EXPORT_LINES[0]), want[3].headers)[0].event_id)?.cost).toEqual({
+      amount: '0.000216',
+      currency: 'USD',
+      source: 'gateway',
+    });
     expect((await quarantineRows(run.db)).map((q) => q.reason_code)).toEqual(['NO_TENANT']);
   });
 });

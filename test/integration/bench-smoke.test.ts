@@ -32,15 +32,29 @@ describe('bench --quick', () => {
     const r = await run(['--quick', '--out', out]);
     if (r.code !== 0) throw new Error(`bench exited with ${r.code}\n${r.stderr}`);
 
-    for (const heading of ['1. Raw ceiling', '2. Naive baseline', '3. The real pipeline', '4. Ratios against targets', '5. Ledger', '6. Storage']) {
+    for (const heading of [
+      '1. Raw ceiling',
+      '2. Naive baseline',
+      '3. The real pipeline',
+      '4. Ratios against targets',
+      '5. Ledger',
+      '6. Storage',
+    ]) {
       expect(r.stdout).toContain(heading);
     }
     const results = JSON.parse(readFileSync(out, 'utf8'));
     expect(results.pipeline.events).toBe(results.options.events);
-    for (const rate of [results.ceiling.consume.eventsPerS, results.ceiling.copy.rowsPerS, results.ceiling.together.eventsPerS, results.naive.eventsPerS, results.pipeline.eventsPerS]) {
+    for (const rate of [
+      results.ceiling.consume.eventsPerS,
+      results.ceiling.copy.rowsPerS,
+      results.ceiling.together.eventsPerS,
+      results.naive.eventsPerS,
+      results.pipeline.eventsPerS,
+    ]) {
       expect(rate).toBeGreaterThan(0);
     }
-    for (const ratio of ['ceiling', 'naive', 'latencyHalfP99'] as const) expect(Number.isFinite(results.ratios[ratio].value)).toBe(true);
+    for (const ratio of ['ceiling', 'naive', 'latencyHalfP99'] as const)
+      expect(Number.isFinite(results.ratios[ratio].value)).toBe(true);
     expect(results.pipeline.latency.half.appended).toBe(results.pipeline.latency.half.sent);
     expect(results.pipeline.stages.length).toBeGreaterThan(5);
     expect(results.ledger.proofs.length).toBeGreaterThan(0);

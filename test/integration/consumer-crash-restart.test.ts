@@ -38,11 +38,17 @@ describe('consumer crash', () => {
     expect(await restartsCounter(run)).toBe(0);
 
     await run.kafka.command('errors Fetch TOPIC_AUTHORIZATION_FAILED 1');
-    await pollUntil(() => /kafkajs will not restart it \(KafkaJSNonRetriableError: Not authorized/.test(run!.svc.output()), {
+    await pollUntil(
+      () => /kafkajs will not restart it \(KafkaJSNonRetriableError: Not authorized/.test(run!.svc.output()),
+      {
+        timeoutMs: 30_000,
+        what: () => `the consumer crash to be logged\n${run!.svc.output().slice(-3000)}`,
+      },
+    );
+    await pollUntil(async () => (await restartsCounter(run!)) === 1, {
       timeoutMs: 30_000,
-      what: () => `the consumer crash to be logged\n${run!.svc.output().slice(-3000)}`,
+      what: 'the restart to be counted',
     });
-    await pollUntil(async () => (await restartsCounter(run!)) === 1, { timeoutMs: 30_000, what: 'the restart to be counted' });
 
     await produce(run.kafka.brokers, events(200, 300));
     await waitConsumed(run);

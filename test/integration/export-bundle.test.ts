@@ -22,7 +22,12 @@ import { ConfigModule } from '../../src/config/config.module.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { FILE, type ProofLine } from '../../src/domain/bundle/bundle-format.js';
 import { verifyBundle } from '../../src/domain/bundle/verify-bundle.js';
-import { exportPrivateJwk, generateSigningKey, type Jwks, type SigningKey } from '../../src/domain/checkpoint/signing-key.js';
+import {
+  exportPrivateJwk,
+  generateSigningKey,
+  type Jwks,
+  type SigningKey,
+} from '../../src/domain/checkpoint/signing-key.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { ExportModule } from '../../src/export/export.module.js';
 import { ExportService } from '../../src/export/export.service.js';
@@ -30,7 +35,15 @@ import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import { LedgerModule } from '../../src/ledger/ledger.module.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { sampleRecord } from '../fixtures/sample-record.js';
-import { fromLines, get, linesOf, readBundleFiles, resealBundle, set, writeBundleFiles } from '../support/bundle-files.js';
+import {
+  fromLines,
+  get,
+  linesOf,
+  readBundleFiles,
+  resealBundle,
+  set,
+  writeBundleFiles,
+} from '../support/bundle-files.js';
 import { pollUntil } from '../support/poll-until.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -53,8 +66,11 @@ let seq = 0;
 
 function record(i: number, tenant: string, minute: number): CanonicalRecord {
   return sampleRecord({
-    event_id: `ex-${String(i).padStart(6, '0')}`, request_id: `req-${i}`, tenant_id: tenant,
-    occurred_at: new Date(T0 + minute * 60_000 + (i % 1000)).toISOString(), provider: i % 4 === 0 ? 'openai' : 'anthropic',
+    event_id: `ex-${String(i).padStart(6, '0')}`,
+    request_id: `req-${i}`,
+    tenant_id: tenant,
+    occurred_at: new Date(T0 + minute * 60_000 + (i % 1000)).toISOString(),
+    provider: i % 4 === 0 ? 'openai' : 'anthropic',
   });
 }
 
@@ -70,21 +86,47 @@ async function seed(append: LedgerAppendService): Promise<void> {
         const minute = b * 10 + Math.floor(k / 2);
         const offset = offsets.get(partition) ?? 0;
         offsets.set(partition, offset + 1);
-        items.push({ kind: 'record' as const, offset: String(offset), record: { ...record(i, tenant, b === 7 && k === 5 ? 30 : minute), source: { format: 'native' as const, raw_sha256: 'a'.repeat(64), topic: TOPIC, partition, offset: String(offset) } } });
+        items.push({
+          kind: 'record' as const,
+          offset: String(offset),
+          record: {
+            ...record(i, tenant, b === 7 && k === 5 ? 30 : minute),
+            source: {
+              format: 'native' as const,
+              raw_sha256: 'a'.repeat(64),
+              topic: TOPIC,
+              partition,
+              offset: String(offset),
+            },
+          },
+        });
       }
-      await append.appendBatch({ topic: TOPIC, partition, groupId: 'export-test', items, nextOffset: String(offsets.get(partition)) });
+      await append.appendBatch({
+        topic: TOPIC,
+        partition,
+        groupId: 'export-test',
+        items,
+        nextOffset: String(offsets.get(partition)),
+      });
     }
   }
 }
 
 async function token(roles: Role[], tenants: string[]): Promise<string> {
-  return mintToken(authKey, { subject: 'auditor-1', roles, tenants }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 });
+  return mintToken(
+    authKey,
+    { subject: 'auditor-1', roles, tenants },
+    { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 },
+  );
 }
 
 async function api(method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.body ? { 'content-type': 'application/json' } : {}),
+    },
     body: opts.body ? JSON.stringify(opts.body) : undefined,
   });
   return res;
@@ -95,11 +137,14 @@ async function exportAndDownload(body: unknown, bearer: string, out: string): Pr
   expect(created.status).toBe(202);
   const job = (await created.json()) as { id: string; status: string };
   let view: Record<string, unknown> = {};
-  await pollUntil(async () => {
-    view = (await (await api('GET', `/v1/exports/${job.id}`, { token: bearer })).json()) as Record<string, unknown>;
-    if (view.status === 'failed') throw new Error(`export failed: ${String(view.error)}`);
-    return view.status === 'done';
-  }, { timeoutMs: 20_000, what: () => `export ${job.id} to finish: ${JSON.stringify(view)}` });
+  await pollUntil(
+    async () => {
+      view = (await (await api('GET', `/v1/exports/${job.id}`, { token: bearer })).json()) as Record<string, unknown>;
+      if (view.status === 'failed') throw new Error(`export failed: ${String(view.error)}`);
+      return view.status === 'done';
+    },
+    { timeoutMs: 20_000, what: () => `export ${job.id} to finish: ${JSON.stringify(view)}` },
+  );
   const res = await api('GET', `/v1/exports/${job.id}/bundle`, { token: bearer });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('application/gzip');
@@ -113,15 +158,22 @@ beforeAll(async () => {
   await mkdir(dataDir, { recursive: true });
   ledgerKey = await generateSigningKey();
   config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], {
-    DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test',
-    SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(ledgerKey)), LEDGER_ORIGIN: 'routing-ledger.test/export',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    NODE_ENV: 'test',
+    SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(ledgerKey)),
+    LEDGER_ORIGIN: 'routing-ledger.test/export',
   });
   authKey = await loadOrCreateDevAuthKey(dataDir);
   @Module({
     imports: [
       ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 4, appRole: config.database.appRole })),
-      MetricsModule, LedgerModule, ExportModule,
+      TypeOrmModule.forRoot(
+        dataSourceOptions({ url: config.database.url, poolSize: 4, appRole: config.database.appRole }),
+      ),
+      MetricsModule,
+      LedgerModule,
+      ExportModule,
     ],
   })
   class ExportTestModule {}
@@ -144,7 +196,10 @@ async function trustedJwks(): Promise<Jwks> {
 }
 
 async function acmeInRange(): Promise<number> {
-  const rows = await db.query<{ n: string }>(`SELECT count(*) AS n FROM records WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2`, [FROM, TO]);
+  const rows = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM records WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2`,
+    [FROM, TO],
+  );
   return Number(rows[0].n);
 }
 
@@ -153,22 +208,44 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
 
   it('exports a complete, verifiable bundle of one tenant and range', async () => {
     bundle = join(dataDir, 'acme.tar.gz');
-    const view = await exportAndDownload({ tenant: 'acme', from: FROM, to: TO }, await token(['auditor'], ['acme']), bundle);
-    expect(view).toMatchObject({ status: 'done', tenant: 'acme', from: FROM, to: TO, requested_by: 'auditor-1', progress: { fraction: 1 } });
-    const v = await verifyBundle(() => createReadStream(bundle), { trustedJwks: await trustedJwks(), origin: 'routing-ledger.test/export' });
+    const view = await exportAndDownload(
+      { tenant: 'acme', from: FROM, to: TO },
+      await token(['auditor'], ['acme']),
+      bundle,
+    );
+    expect(view).toMatchObject({
+      status: 'done',
+      tenant: 'acme',
+      from: FROM,
+      to: TO,
+      requested_by: 'auditor-1',
+      progress: { fraction: 1 },
+    });
+    const v = await verifyBundle(() => createReadStream(bundle), {
+      trustedJwks: await trustedJwks(),
+      origin: 'routing-ledger.test/export',
+    });
     expect(v.problem).toBeUndefined();
     expect(v.ok).toBe(true);
     expect(v.counts.records_in_range).toBe(await acmeInRange());
     expect(v.counts.shards).toBe(3);
     // Shard 2 is globex only: proven empty for acme with no neighbours.
     expect(v.shards.find((s) => s.shard === 2)).toMatchObject({ records: 0, tenant_chain_length: 0 });
-    for (const s of v.shards.filter((x) => x.shard !== 2)) expect(s).toMatchObject({ before_seq: expect.any(Number), after_seq: expect.any(Number) });
-    expect((view.bundle as { counts: { records_in_range: number } }).counts.records_in_range).toBe(v.counts.records_in_range);
+    for (const s of v.shards.filter((x) => x.shard !== 2))
+      expect(s).toMatchObject({ before_seq: expect.any(Number), after_seq: expect.any(Number) });
+    expect((view.bundle as { counts: { records_in_range: number } }).counts.records_in_range).toBe(
+      v.counts.records_in_range,
+    );
   });
 
   it('leaves the job and its file where GET finds them, and 409s a bundle that is not done', async () => {
-    await db.query(`INSERT INTO exports (id, tenant_id, range_from, range_to, status, error) VALUES ('00000000-0000-4000-8000-000000000001', 'acme', $1, $2, 'failed', 'boom')`, [FROM, TO]);
-    const res = await api('GET', '/v1/exports/00000000-0000-4000-8000-000000000001/bundle', { token: await token(['auditor'], ['acme']) });
+    await db.query(
+      `INSERT INTO exports (id, tenant_id, range_from, range_to, status, error) VALUES ('00000000-0000-4000-8000-000000000001', 'acme', $1, $2, 'failed', 'boom')`,
+      [FROM, TO],
+    );
+    const res = await api('GET', '/v1/exports/00000000-0000-4000-8000-000000000001/bundle', {
+      token: await token(['auditor'], ['acme']),
+    });
     expect(res.status).toBe(409);
     expect(((await res.json()) as { detail: string }).detail).toContain('failed: boom');
   });
@@ -178,16 +255,31 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     expect((await api('POST', '/v1/exports', { body })).status).toBe(401);
     expect((await api('POST', '/v1/exports', { body, token: await token(['responder'], ['acme']) })).status).toBe(403);
     expect((await api('POST', '/v1/exports', { body, token: await token(['auditor'], ['globex']) })).status).toBe(403);
-    const created = (await (await api('POST', '/v1/exports', { body, token: await token(['admin'], ['*']) })).json()) as { id: string };
-    expect((await api('GET', `/v1/exports/${created.id}`, { token: await token(['auditor'], ['globex']) })).status).toBe(404);
+    const created = (await (
+      await api('POST', '/v1/exports', { body, token: await token(['admin'], ['*']) })
+    ).json()) as { id: string };
+    expect(
+      (await api('GET', `/v1/exports/${created.id}`, { token: await token(['auditor'], ['globex']) })).status,
+    ).toBe(404);
     await app.get(ExportService).idle();
   });
 
   it('validates the request', async () => {
     const t = await token(['auditor'], ['acme']);
-    expect((await api('POST', '/v1/exports', { token: t, body: { tenant: 'acme', from: TO, to: FROM } })).status).toBe(400);
-    expect((await api('POST', '/v1/exports', { token: t, body: { tenant: 'acme', from: 'yesterday', to: TO } })).status).toBe(400);
-    expect((await api('POST', '/v1/exports', { token: t, body: { tenant: 'acme', from: FROM, to: TO, filters: { colour: 'red' } } })).status).toBe(400);
+    expect((await api('POST', '/v1/exports', { token: t, body: { tenant: 'acme', from: TO, to: FROM } })).status).toBe(
+      400,
+    );
+    expect(
+      (await api('POST', '/v1/exports', { token: t, body: { tenant: 'acme', from: 'yesterday', to: TO } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await api('POST', '/v1/exports', {
+          token: t,
+          body: { tenant: 'acme', from: FROM, to: TO, filters: { colour: 'red' } },
+        })
+      ).status,
+    ).toBe(400);
     expect((await api('GET', '/v1/exports/not-a-uuid', { token: t })).status).toBe(400);
     expect((await api('GET', '/v1/exports/00000000-0000-4000-8000-0000000000ff', { token: t })).status).toBe(404);
   });
@@ -203,14 +295,29 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     const records = linesOf(get(files, FILE.records));
     const proofs = linesOf(get(files, FILE.proofs));
     const i = 4;
-    const changed = await check(set(files, FILE.records, fromLines(records.map((l, k) => (k === i ? l.replace('"gpt-smart"', '"gpt-smarT"') : l)))));
-    expect(changed.problem).toMatchObject({ code: 'LEAF_HASH_MISMATCH', file: FILE.records, line: i + 1, record: JSON.parse(records[i]).record.event_id });
+    const changed = await check(
+      set(
+        files,
+        FILE.records,
+        fromLines(records.map((l, k) => (k === i ? l.replace('"gpt-smart"', '"gpt-smarT"') : l))),
+      ),
+    );
+    expect(changed.problem).toMatchObject({
+      code: 'LEAF_HASH_MISMATCH',
+      file: FILE.records,
+      line: i + 1,
+      record: JSON.parse(records[i]).record.event_id,
+    });
     const drop = (l: string[]) => fromLines(l.filter((_, k) => k !== i));
-    const removed = await check(await resealBundle(set(set(files, FILE.records, drop(records)), FILE.proofs, drop(proofs)), ledgerKey));
+    const removed = await check(
+      await resealBundle(set(set(files, FILE.records, drop(records)), FILE.proofs, drop(proofs)), ledgerKey),
+    );
     expect(removed.problem).toMatchObject({ code: 'SEQ_GAP', file: FILE.records, line: i + 1 });
     const p = JSON.parse(proofs[i]) as ProofLine;
     p.inclusion_proof = p.inclusion_proof.slice(1);
-    const truncated = await check(set(files, FILE.proofs, fromLines(proofs.map((l, k) => (k === i ? JSON.stringify(p) : l)))));
+    const truncated = await check(
+      set(files, FILE.proofs, fromLines(proofs.map((l, k) => (k === i ? JSON.stringify(p) : l)))),
+    );
     expect(truncated.problem).toMatchObject({ code: 'INCLUSION_INVALID', file: FILE.proofs, line: i + 1 });
   });
 
@@ -219,10 +326,37 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     const out = join(dataDir, 'cli.tar.gz');
     const jwksFile = join(dataDir, 'trusted-jwks.json');
     await writeFile(jwksFile, JSON.stringify(await trustedJwks()));
-    const env = { ...process.env, DATABASE_URL: db.url, SIGNING_KEY_JWK: config.signing.jwk!, DATA_DIR: dataDir, LEDGER_ORIGIN: config.signing.ledgerOrigin, NODE_ENV: 'test' };
-    const exported = await run(process.execPath, ['dist/src/cli/export.js', '--tenant', 'acme', '--from', FROM, '--to', TO, '--out', out, '--filter', 'provider=openai'], { env });
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      SIGNING_KEY_JWK: config.signing.jwk!,
+      DATA_DIR: dataDir,
+      LEDGER_ORIGIN: config.signing.ledgerOrigin,
+      NODE_ENV: 'test',
+    };
+    const exported = await run(
+      process.execPath,
+      [
+        'dist/src/cli/export.js',
+        '--tenant',
+        'acme',
+        '--from',
+        FROM,
+        '--to',
+        TO,
+        '--out',
+        out,
+        '--filter',
+        'provider=openai',
+      ],
+      { env },
+    );
     expect(exported.stdout).toMatch(/^wrote .*cli\.tar\.gz/);
-    const verified = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle', out, '--jwks', jwksFile], { env });
+    const verified = await run(
+      process.execPath,
+      ['dist/src/cli/routing-ledger.js', 'verify-bundle', out, '--jwks', jwksFile],
+      { env },
+    );
     expect(verified.stdout).toMatch(/^VERIFIED: /);
     expect(verified.stdout).toContain(`records: `);
     expect(verified.stdout).toContain(`trusted JWKS ${jwksFile}`);
@@ -231,15 +365,34 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     const files = await readBundleFiles(out);
     const records = linesOf(get(files, FILE.records));
     const bad = join(dataDir, 'cli-bad.tar.gz');
-    await writeBundleFiles(bad, set(files, FILE.records, fromLines(records.map((l, k) => (k === 1 ? l.replace('"gpt-smart"', '"gpt-smarT"') : l)))));
-    const failed = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle', bad, '--jwks', jwksFile], { env }).catch((e: { code: number; stdout: string }) => e);
+    await writeBundleFiles(
+      bad,
+      set(
+        files,
+        FILE.records,
+        fromLines(records.map((l, k) => (k === 1 ? l.replace('"gpt-smart"', '"gpt-smarT"') : l))),
+      ),
+    );
+    const failed = await run(
+      process.execPath,
+      ['dist/src/cli/routing-ledger.js', 'verify-bundle', bad, '--jwks', jwksFile],
+      { env },
+    ).catch((e: { code: number; stdout: string }) => e);
     expect((failed as { code: number }).code).toBe(1);
-    expect((failed as { stdout: string }).stdout).toMatch(/^FAILED: .*\n {2}first problem: \[LEAF_HASH_MISMATCH\] records\.jsonl line 2 \(record ex-\d+\)/);
+    expect((failed as { stdout: string }).stdout).toMatch(
+      /^FAILED: .*\n {2}first problem: \[LEAF_HASH_MISMATCH\] records\.jsonl line 2 \(record ex-\d+\)/,
+    );
 
     // Usage errors: exit 2.
-    const usage = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle'], { env }).catch((e: { code: number }) => e);
+    const usage = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle'], { env }).catch(
+      (e: { code: number }) => e,
+    );
     expect((usage as { code: number }).code).toBe(2);
-    const noKey = await run(process.execPath, ['dist/src/cli/export.js', '--tenant', 'acme', '--from', FROM, '--to', TO, '--out', join(dataDir, 'x.tar.gz')], { env: { ...env, SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(await generateSigningKey())) } }).catch((e: { code: number; stderr: string }) => e);
+    const noKey = await run(
+      process.execPath,
+      ['dist/src/cli/export.js', '--tenant', 'acme', '--from', FROM, '--to', TO, '--out', join(dataDir, 'x.tar.gz')],
+      { env: { ...env, SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(await generateSigningKey())) } },
+    ).catch((e: { code: number; stderr: string }) => e);
     expect(noKey).toMatchObject({ code: 2, stderr: expect.stringMatching(/is not one of the ledger's keys/) });
   });
 });

@@ -36,11 +36,22 @@ let svc: ServiceProcess;
 let dataDir: string;
 
 beforeAll(async () => {
-  kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+  kafka = await startDevKafka({
+    topics: [
+      { name: TOPIC, partitions: PARTITIONS },
+      { name: 'routing.decisions.dlq', partitions: 1 },
+      { name: 'routing.checkpoints', partitions: 1 },
+    ],
+  });
   db = await createTestDatabase('rl_export_rt');
   dataDir = `/tmp/${db.name}`;
   await mkdir(dataDir, { recursive: true });
-  svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers, dataDir }, { KAFKA_COMMIT_INTERVAL_MS: '1000', LEDGER_ORIGIN: 'routing-ledger.test/roundtrip' }));
+  svc = await startServiceProcess(
+    await serviceEnv(
+      { db, brokers: kafka.brokers, dataDir },
+      { KAFKA_COMMIT_INTERVAL_MS: '1000', LEDGER_ORIGIN: 'routing-ledger.test/roundtrip' },
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -55,7 +66,11 @@ async function produce(): Promise<void> {
   await producer.connect();
   for (let i = 0; i < EVENTS; i += 200) {
     const events = Array.from({ length: Math.min(200, EVENTS - i) }, (_, k) => validEvent(i + k));
-    await producer.send({ topic: TOPIC, acks: -1, messages: events.map((e) => ({ key: e.request_id, value: JSON.stringify(e) })) });
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: events.map((e) => ({ key: e.request_id, value: JSON.stringify(e) })),
+    });
   }
   await producer.disconnect();
 }
@@ -63,23 +78,43 @@ async function produce(): Promise<void> {
 describe('Kafka → ledger → export → offline verification', () => {
   it('round-trips: every ingested record of the tenant in range is in a bundle that verifies', async () => {
     await produce();
-    await pollUntil(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS, {
-      timeoutMs: 180_000, intervalMs: 500, what: () => `${EVENTS} records ingested\n${svc.output().slice(-2000)}`,
-    });
+    await pollUntil(
+      async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 500,
+        what: () => `${EVENTS} records ingested\n${svc.output().slice(-2000)}`,
+      },
+    );
     const base = `http://127.0.0.1:${svc.port}`;
     const authKey = await loadOrCreateDevAuthKey(dataDir);
-    const bearer = await mintToken(authKey, { subject: 'auditor-rt', roles: ['auditor'], tenants: ['acme'] }, { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 });
+    const bearer = await mintToken(
+      authKey,
+      { subject: 'auditor-rt', roles: ['auditor'], tenants: ['acme'] },
+      { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 },
+    );
     const headers = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' };
 
-    const created = await fetch(`${base}/v1/exports`, { method: 'POST', headers, body: JSON.stringify({ tenant: 'acme', from: FROM, to: TO }) });
+    const created = await fetch(`${base}/v1/exports`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ tenant: 'acme', from: FROM, to: TO }),
+    });
     expect(created.status).toBe(202);
     const { id } = (await created.json()) as { id: string };
-    let view: { status: string; error: string | null; bundle: { counts: { records_in_range: number } } | null } = { status: '', error: null, bundle: null };
-    await pollUntil(async () => {
-      view = (await (await fetch(`${base}/v1/exports/${id}`, { headers })).json()) as typeof view;
-      if (view.status === 'failed') throw new Error(`export failed: ${view.error}`);
-      return view.status === 'done';
-    }, { timeoutMs: 60_000, what: () => `export ${id}: ${JSON.stringify(view)}` });
+    let view: { status: string; error: string | null; bundle: { counts: { records_in_range: number } } | null } = {
+      status: '',
+      error: null,
+      bundle: null,
+    };
+    await pollUntil(
+      async () => {
+        view = (await (await fetch(`${base}/v1/exports/${id}`, { headers })).json()) as typeof view;
+        if (view.status === 'failed') throw new Error(`export failed: ${view.error}`);
+        return view.status === 'done';
+      },
+      { timeoutMs: 60_000, what: () => `export ${id}: ${JSON.stringify(view)}` },
+    );
 
     const bundle = join(dataDir, 'roundtrip.tar.gz');
     const res = await fetch(`${base}/v1/exports/${id}/bundle`, { headers });
@@ -88,9 +123,33 @@ describe('Kafka → ledger → export → offline verification', () => {
     const jwksFile = join(dataDir, 'jwks.json');
     await writeFile(jwksFile, Buffer.from(await (await fetch(`${base}/.well-known/jwks.json`)).arrayBuffer()));
 
-    const { stdout } = await run(process.execPath, ['dist/src/cli/routing-ledger.js', 'verify-bundle', bundle, '--jwks', jwksFile, '--origin', 'routing-ledger.test/roundtrip', '--json'], { maxBuffer: 16 << 20 });
-    const verdict = JSON.parse(stdout) as { ok: boolean; counts: { records_in_range: number; shards: number }; shards: Array<{ records: number }> };
-    const expected = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM records WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2`, [FROM, TO]))[0].n);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        'dist/src/cli/routing-ledger.js',
+        'verify-bundle',
+        bundle,
+        '--jwks',
+        jwksFile,
+        '--origin',
+        'routing-ledger.test/roundtrip',
+        '--json',
+      ],
+      { maxBuffer: 16 << 20 },
+    );
+    const verdict = JSON.parse(stdout) as {
+      ok: boolean;
+      counts: { records_in_range: number; shards: number };
+      shards: Array<{ records: number }>;
+    };
+    const expected = Number(
+      (
+        await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM records WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2`,
+          [FROM, TO],
+        )
+      )[0].n,
+    );
     expect(expected).toBeGreaterThan(300);
     expect(verdict.ok).toBe(true);
     expect(verdict.counts.records_in_range).toBe(expected);

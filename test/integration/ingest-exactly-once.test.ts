@@ -23,9 +23,18 @@ interface Run {
 }
 
 async function setUpRun(): Promise<Run> {
-  const kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: DLQ, partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+  const kafka = await startDevKafka({
+    topics: [
+      { name: TOPIC, partitions: PARTITIONS },
+      { name: DLQ, partitions: 1 },
+      { name: 'routing.checkpoints', partitions: 1 },
+    ],
+  });
   const db = await createTestDatabase();
-  const env = await serviceEnv({ db, brokers: kafka.brokers }, { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' });
+  const env = await serviceEnv(
+    { db, brokers: kafka.brokers },
+    { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' },
+  );
   return { kafka, db, env };
 }
 
@@ -33,7 +42,11 @@ async function produce(brokers: string[], messages: WorkloadMessage[]): Promise<
   const producer = new Kafka({ clientId: 'workload', brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   for (let i = 0; i < messages.length; i += 250) {
-    await producer.send({ topic: TOPIC, acks: -1, messages: messages.slice(i, i + 250).map((m) => ({ key: m.key, value: m.value })) });
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: messages.slice(i, i + 250).map((m) => ({ key: m.key, value: m.value })),
+    });
   }
   await producer.disconnect();
 }
@@ -52,10 +65,16 @@ async function waitConsumed(run: Run, svc: () => ServiceProcess | undefined): Pr
   const highs = await highWatermarks(run.kafka.brokers, TOPIC);
   await pollUntil(
     async () => {
-      const rows = await run.db.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM consumed_offsets');
+      const rows = await run.db.query<{ partition: number; next_offset: string }>(
+        'SELECT partition, next_offset FROM consumed_offsets',
+      );
       return [...highs].every(([p, high]) => rows.find((r) => r.partition === p)?.next_offset === high);
     },
-    { timeoutMs: 180_000, intervalMs: 500, what: () => `all partitions consumed up to ${JSON.stringify([...highs])}\n${svc()?.output().slice(-3000) ?? ''}` },
+    {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      what: () => `all partitions consumed up to ${JSON.stringify([...highs])}\n${svc()?.output().slice(-3000) ?? ''}`,
+    },
   );
 }
 
@@ -66,14 +85,20 @@ async function ledgerRows(db: TestDatabase) {
 }
 
 async function readDeadLetters(brokers: string[]): Promise<Array<{ code: string; reason: string; offset: string }>> {
-  const consumer = new Kafka({ clientId: 'dlq-reader', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `dlq-reader-${Date.now()}` });
+  const consumer = new Kafka({ clientId: 'dlq-reader', brokers, logLevel: logLevel.NOTHING }).consumer({
+    groupId: `dlq-reader-${Date.now()}`,
+  });
   const seen: Array<{ code: string; reason: string; offset: string }> = [];
   const high = Number((await highWatermarks(brokers, DLQ)).get(0));
   await consumer.connect();
   await consumer.subscribe({ topic: DLQ, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      seen.push({ code: String(message.headers?.['x-dlq-reason-code']), reason: String(message.headers?.['x-dlq-reason']), offset: String(message.headers?.['x-dlq-source-offset']) });
+      seen.push({
+        code: String(message.headers?.['x-dlq-reason-code']),
+        reason: String(message.headers?.['x-dlq-reason']),
+        offset: String(message.headers?.['x-dlq-source-offset']),
+      });
     },
   });
   await pollUntil(() => seen.length >= high, { timeoutMs: 60_000, what: `${high} dead letters` });
@@ -103,12 +128,20 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
     firstRows = await ledgerRows(first.db);
     expect(firstRows.map((r) => r.event_id).sort()).toEqual(distinct.map((m) => m.eventId).sort());
 
-    const quarantine = await first.db.query<{ reason_code: string; reason: string; event_id: string | null; existing: string | null; incoming: string | null }>(
+    const quarantine = await first.db.query<{
+      reason_code: string;
+      reason: string;
+      event_id: string | null;
+      existing: string | null;
+      incoming: string | null;
+    }>(
       `SELECT reason_code, reason, event_id, encode(existing_sha256, 'hex') AS existing, encode(incoming_sha256, 'hex') AS incoming FROM quarantine`,
     );
     const conflicts = quarantine.filter((q) => q.reason_code === 'CONFLICT');
     expect(conflicts).toHaveLength(50);
-    expect(new Set(conflicts.map((c) => c.event_id))).toEqual(new Set(workload.filter((m) => m.expect === 'conflict').map((m) => m.eventId)));
+    expect(new Set(conflicts.map((c) => c.event_id))).toEqual(
+      new Set(workload.filter((m) => m.expect === 'conflict').map((m) => m.eventId)),
+    );
     for (const c of conflicts) {
       expect(c.existing).toMatch(/^[0-9a-f]{64}$/);
       expect(c.incoming).toMatch(/^[0-9a-f]{64}$/);
@@ -153,7 +186,11 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
         await produce(run.kafka.brokers, workload.slice(k * chunk, (k + 1) * chunk));
         if (k === kills) break;
         // Let it get into the chunk, then kill it without warning, mid-batch if we are lucky.
-        await pollUntil(async () => Number((await run.db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) > k * chunk * 0.5, { timeoutMs: 60_000, what: 'progress before kill' });
+        await pollUntil(
+          async () =>
+            Number((await run.db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) > k * chunk * 0.5,
+          { timeoutMs: 60_000, what: 'progress before kill' },
+        );
         expect(await svc.kill('SIGKILL')).toBeNull();
         svc = await startServiceProcess(run.env);
       }

@@ -11,7 +11,11 @@ import { validEvent } from '../support/workload.js';
 jest.setTimeout(120_000);
 
 function batch(from: number, n: number): DecodedItem[] {
-  return Array.from({ length: n }, (_, k) => ({ kind: 'record' as const, offset: String(from + k), record: validEvent(from + k) }));
+  return Array.from({ length: n }, (_, k) => ({
+    kind: 'record' as const,
+    offset: String(from + k),
+    record: validEvent(from + k),
+  }));
 }
 
 describe('ledger: signing key rotation', () => {
@@ -24,7 +28,13 @@ describe('ledger: signing key rotation', () => {
   it('signs new checkpoints with the new key while old receipts keep verifying against the JWKS', async () => {
     const keyA = await generateSigningKey();
     const keyB = await generateSigningKey();
-    const input = (from: number, n: number) => ({ topic: 'routing.decisions', partition: 0, groupId: 'g', items: batch(from, n), nextOffset: String(from + n) });
+    const input = (from: number, n: number) => ({
+      topic: 'routing.decisions',
+      partition: 0,
+      groupId: 'g',
+      items: batch(from, n),
+      nextOffset: String(from + n),
+    });
 
     const a = await startLedgerContext(db.url, { SIGNING_KEY_JWK: JSON.stringify(await exportPrivateJwk(keyA)) });
     await a.app.get(LedgerAppendService).appendBatch(input(0, 50));

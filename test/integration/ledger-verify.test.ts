@@ -18,7 +18,9 @@ const EVENTS = 2000;
 /** `npm run verify` against the test database: exit code and output. */
 async function verifyCli(db: TestDatabase): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(process.execPath, ['dist/src/cli/verify.js'], { env: { ...process.env, DATABASE_URL: db.url } });
+    const { stdout } = await run(process.execPath, ['dist/src/cli/verify.js'], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
     return { code: 0, out: stdout };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -28,7 +30,9 @@ async function verifyCli(db: TestDatabase): Promise<{ code: number; out: string 
 
 /** Superuser edit with the append-only triggers disabled: what an attacker with DB access can do. */
 async function tamper(db: TestDatabase, sql: string, params: unknown[] = []): Promise<void> {
-  await db.query(`BEGIN; SET LOCAL session_replication_role = replica; ${sql.replace(/\$1/g, `'${String(params[0])}'`)}; COMMIT;`);
+  await db.query(
+    `BEGIN; SET LOCAL session_replication_role = replica; ${sql.replace(/\$1/g, `'${String(params[0])}'`)}; COMMIT;`,
+  );
 }
 
 describe('ledger: receipts verify with the JWKS alone; tampering is found and named', () => {
@@ -38,17 +42,36 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
   let base: string;
 
   beforeAll(async () => {
-    kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: 3 }, { name: 'routing.decisions.dlq', partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+    kafka = await startDevKafka({
+      topics: [
+        { name: TOPIC, partitions: 3 },
+        { name: 'routing.decisions.dlq', partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
     db = await createTestDatabase();
     svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers }));
     base = `http://127.0.0.1:${svc.port}`;
-    const producer = new kafkajs.Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).producer();
+    const producer = new kafkajs.Kafka({
+      clientId: 't',
+      brokers: kafka.brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).producer();
     await producer.connect();
     for (let i = 0; i < EVENTS; i += 200) {
-      await producer.send({ topic: TOPIC, messages: Array.from({ length: 200 }, (_, k) => { const e = validEvent(i + k); return { key: e.request_id, value: JSON.stringify(e) }; }) });
+      await producer.send({
+        topic: TOPIC,
+        messages: Array.from({ length: 200 }, (_, k) => {
+          const e = validEvent(i + k);
+          return { key: e.request_id, value: JSON.stringify(e) };
+        }),
+      });
     }
     await producer.disconnect();
-    await pollUntil(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS, { timeoutMs: 120_000, what: `${EVENTS} records` });
+    await pollUntil(
+      async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n) === EVENTS,
+      { timeoutMs: 120_000, what: `${EVENTS} records` },
+    );
     await svc.kill('SIGTERM');
   });
 
@@ -74,7 +97,9 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
     const missing = await fetch(`${base}/v1/records/no-such-event/receipt`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('application/problem+json');
-    const consistency = await (await fetch(`${base}/v1/ledger/checkpoints`)).json() as { latest: Array<{ shard: number; tree_size: number }> };
+    const consistency = (await (await fetch(`${base}/v1/ledger/checkpoints`)).json()) as {
+      latest: Array<{ shard: number; tree_size: number }>;
+    };
     expect(consistency.latest.reduce((n, c) => n + c.tree_size, 0)).toBe(EVENTS);
   });
 
@@ -84,21 +109,34 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
     expect(clean.code).toBe(0);
 
     const [victim] = await db.query<{ event_id: string }>("SELECT event_id FROM records WHERE event_id = 'evt-001234'");
-    await tamper(db, `UPDATE records SET record = jsonb_set(record::jsonb, '{provider}', '"cheaper-provider"')::text WHERE event_id = $1`, [victim.event_id]);
+    await tamper(
+      db,
+      `UPDATE records SET record = jsonb_set(record::jsonb, '{provider}', '"cheaper-provider"')::text WHERE event_id = $1`,
+      [victim.event_id],
+    );
     const edited = await verifyCli(db);
     expect(edited.code).toBe(1);
     expect(edited.out).toMatch(/TAMPERED: .*First: \[LEAF_HASH_MISMATCH\] shard \d+ leaf \d+ record evt-001234/);
   });
 
   it('names the first record after a deletion, and refuses plain UPDATE/DELETE/TRUNCATE', async () => {
-    await expect(db.query("UPDATE records SET provider = 'x' WHERE event_id = 'evt-000001'")).rejects.toThrow(/append-only/);
-    await expect(db.query("DELETE FROM merkle_tiles")).rejects.toThrow(/append-only/);
+    await expect(db.query("UPDATE records SET provider = 'x' WHERE event_id = 'evt-000001'")).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(db.query('DELETE FROM merkle_tiles')).rejects.toThrow(/append-only/);
     await expect(db.query('TRUNCATE checkpoints')).rejects.toThrow(/append-only/);
-    await expect(db.query("SET ROLE routing_ledger_app; DELETE FROM records WHERE event_id = 'evt-000001'")).rejects.toThrow(/permission denied/);
+    await expect(
+      db.query("SET ROLE routing_ledger_app; DELETE FROM records WHERE event_id = 'evt-000001'"),
+    ).rejects.toThrow(/permission denied/);
     await db.query('RESET ROLE');
 
-    const [row] = await db.query<{ shard: number; leaf_index: string }>("SELECT shard, leaf_index FROM records WHERE event_id = 'evt-000500'");
-    const [next] = await db.query<{ event_id: string }>('SELECT event_id FROM records WHERE shard = $1 AND leaf_index = $2', [row.shard, Number(row.leaf_index) + 1]);
+    const [row] = await db.query<{ shard: number; leaf_index: string }>(
+      "SELECT shard, leaf_index FROM records WHERE event_id = 'evt-000500'",
+    );
+    const [next] = await db.query<{ event_id: string }>(
+      'SELECT event_id FROM records WHERE shard = $1 AND leaf_index = $2',
+      [row.shard, Number(row.leaf_index) + 1],
+    );
     await tamper(db, 'DELETE FROM records WHERE event_id = $1', ['evt-000500']);
     const out = await verifyCli(db);
     expect(out.code).toBe(1);

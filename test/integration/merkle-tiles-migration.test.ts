@@ -13,7 +13,11 @@ import { upgradedDatabase } from '../support/migration-upgrade.js';
  * it, proofs served from the tiles equal the proofs served from the nodes before.
  */
 describe('migration MerkleTiles: merkle_nodes become C2SP tiles', () => {
-  const sizes = new Map([[0, 70_000], [1, 256], [2, 3]]);
+  const sizes = new Map([
+    [0, 70_000],
+    [1, 256],
+    [2, 3],
+  ]);
   const nodes = new Map<number, Map<string, Buffer>>();
   let db: pg.Pool;
   let drop: (() => Promise<void>) | undefined;
@@ -25,7 +29,16 @@ describe('migration MerkleTiles: merkle_nodes become C2SP tiles', () => {
         const all: StoredNode[] = [];
         let state = { treeSize: 0, frontier: [] as Buffer[] };
         for (let i = 0; i < size; i += 9_000) {
-          const r = appendLeaves(state, Array.from({ length: Math.min(9_000, size - i) }, (_, k) => leafHash(createHash('sha256').update(`${shard}/${i + k}`).digest())));
+          const r = appendLeaves(
+            state,
+            Array.from({ length: Math.min(9_000, size - i) }, (_, k) =>
+              leafHash(
+                createHash('sha256')
+                  .update(`${shard}/${i + k}`)
+                  .digest(),
+              ),
+            ),
+          );
           all.push(...r.nodes);
           state = r;
         }
@@ -43,17 +56,32 @@ describe('migration MerkleTiles: merkle_nodes become C2SP tiles', () => {
   });
 
   it('keeps full tiles in merkle_tiles and one partial tile per level', async () => {
-    const full = await db.query<{ shard: number; level: number; n: string }>('SELECT shard, level, count(*) AS n FROM merkle_tiles GROUP BY 1, 2 ORDER BY 1, 2');
-    expect(full.rows.map((r) => [r.shard, r.level, Number(r.n)])).toEqual([[0, 0, 273], [0, 1, 1], [1, 0, 1]]);
-    const partial = await db.query<{ shard: number; level: number; idx: string; w: number }>('SELECT shard, level, idx, length(hashes) / 32 AS w FROM merkle_partial_tiles ORDER BY 1, 2');
-    expect(partial.rows.map((r) => [r.shard, r.level, Number(r.idx), r.w])).toEqual([[0, 0, 273, 112], [0, 1, 1, 17], [0, 2, 0, 1], [1, 1, 0, 1], [2, 0, 0, 3]]);
-    await expect(db.query("SELECT 1 FROM merkle_nodes")).rejects.toThrow(/does not exist/);
+    const full = await db.query<{ shard: number; level: number; n: string }>(
+      'SELECT shard, level, count(*) AS n FROM merkle_tiles GROUP BY 1, 2 ORDER BY 1, 2',
+    );
+    expect(full.rows.map((r) => [r.shard, r.level, Number(r.n)])).toEqual([
+      [0, 0, 273],
+      [0, 1, 1],
+      [1, 0, 1],
+    ]);
+    const partial = await db.query<{ shard: number; level: number; idx: string; w: number }>(
+      'SELECT shard, level, idx, length(hashes) / 32 AS w FROM merkle_partial_tiles ORDER BY 1, 2',
+    );
+    expect(partial.rows.map((r) => [r.shard, r.level, Number(r.idx), r.w])).toEqual([
+      [0, 0, 273, 112],
+      [0, 1, 1, 17],
+      [0, 2, 0, 1],
+      [1, 1, 0, 1],
+      [2, 0, 0, 3],
+    ]);
+    await expect(db.query('SELECT 1 FROM merkle_nodes')).rejects.toThrow(/does not exist/);
   });
 
   it('serves the proofs the stored nodes served', async () => {
     const query = async (sql: string, params: unknown[]) => (await db.query(sql, params)).rows;
     for (const [shard, size] of sizes) {
-      const byNode = async (ids: Array<{ level: number; index: number }>) => ids.map((id) => nodes.get(shard)!.get(`${id.level}/${id.index}`)!);
+      const byNode = async (ids: Array<{ level: number; index: number }>) =>
+        ids.map((id) => nodes.get(shard)!.get(`${id.level}/${id.index}`)!);
       const tiles = merkleNodeReader(query, shard);
       for (const index of [0, Math.floor(size / 2), size - 1]) {
         expect(await inclusionProof(tiles, index, size)).toEqual(await inclusionProof(byNode, index, size));

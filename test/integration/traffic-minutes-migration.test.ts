@@ -20,7 +20,12 @@ describe('migration TrafficMinutes: existing records are summarized', () => {
         `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
          SELECT id, i % 3, i / 3, t, i, sha256(id::bytea), sha256(id::bytea), at, at, 'req', 'gw', 'alias', 'success', rec
          FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS u(id, t, at, rec, i)`,
-        [records.map((r) => r.event_id), records.map((r) => r.tenant_id), records.map((r) => r.occurred_at), records.map((r) => JSON.stringify(r))],
+        [
+          records.map((r) => r.event_id),
+          records.map((r) => r.tenant_id),
+          records.map((r) => r.occurred_at),
+          records.map((r) => JSON.stringify(r)),
+        ],
       );
     }));
   });
@@ -30,7 +35,9 @@ describe('migration TrafficMinutes: existing records are summarized', () => {
   });
 
   it('counts every record once, in the rows the append would have written', async () => {
-    const { stored, recomputed } = await storedAndRecomputedSummaries({ query: async (sql: string) => (await db.query(sql)).rows } as never);
+    const { stored, recomputed } = await storedAndRecomputedSummaries({
+      query: async (sql: string) => (await db.query(sql)).rows,
+    } as never);
     expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(N);
     expect(stored).toEqual(recomputed);
     const shards = await db.query<{ n: string }>('SELECT count(DISTINCT shard) AS n FROM traffic_minutes');

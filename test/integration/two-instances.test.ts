@@ -38,16 +38,29 @@ describe('two service instances in one consumer group', () => {
   });
 
   it('shares the partitions once the second joins mid-flow and stores every event exactly once', async () => {
-    kafka = await startDevKafka({ topics: [{ name: TOPIC, partitions: PARTITIONS }, { name: `${TOPIC}.dlq`, partitions: 1 }, { name: 'routing.checkpoints', partitions: 1 }] });
+    kafka = await startDevKafka({
+      topics: [
+        { name: TOPIC, partitions: PARTITIONS },
+        { name: `${TOPIC}.dlq`, partitions: 1 },
+        { name: 'routing.checkpoints', partitions: 1 },
+      ],
+    });
     db = await createTestDatabase('rl_two_instances');
     // One data directory, so one signing key for both instances; a port each.
     const run = { db, brokers: kafka.brokers };
     const env = () => serviceEnv(run, { KAFKA_COMMIT_INTERVAL_MS: '1000' });
     const first = await startServiceProcess(await env());
     services.push(first);
-    await pollUntil(() => ownedPartitions(first)?.length === PARTITIONS, { timeoutMs: 30_000, what: () => `the first instance to own all partitions\n${first.output().slice(-3000)}` });
+    await pollUntil(() => ownedPartitions(first)?.length === PARTITIONS, {
+      timeoutMs: 30_000,
+      what: () => `the first instance to own all partitions\n${first.output().slice(-3000)}`,
+    });
 
-    const producer = new Kafka({ clientId: 'two-instances', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = new Kafka({
+      clientId: 'two-instances',
+      brokers: kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     // Produces until told to stop: the flow runs before, during and after the rebalance.
     let sent = 0;
@@ -55,7 +68,11 @@ describe('two service instances in one consumer group', () => {
     const producing = (async () => {
       for (; flowing; sent += PER_SEND) {
         const batch = Array.from({ length: PER_SEND }, (_, k) => validEvent(sent + k));
-        await producer.send({ topic: TOPIC, acks: -1, messages: batch.map((e) => ({ key: e.event_id, value: JSON.stringify(e) })) });
+        await producer.send({
+          topic: TOPIC,
+          acks: -1,
+          messages: batch.map((e) => ({ key: e.event_id, value: JSON.stringify(e) })),
+        });
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -66,18 +83,32 @@ describe('two service instances in one consumer group', () => {
       const shared = () => {
         const a = ownedPartitions(first) ?? [];
         const b = ownedPartitions(second) ?? [];
-        return a.length > 0 && b.length > 0 && new Set([...a, ...b]).size === PARTITIONS && a.length + b.length === PARTITIONS;
+        return (
+          a.length > 0 &&
+          b.length > 0 &&
+          new Set([...a, ...b]).size === PARTITIONS &&
+          a.length + b.length === PARTITIONS
+        );
       };
-      await pollUntil(shared, { timeoutMs: 60_000, what: () => `both instances to own partitions\nfirst:\n${first.output().slice(-2000)}\nsecond:\n${second.output().slice(-2000)}` });
+      await pollUntil(shared, {
+        timeoutMs: 60_000,
+        what: () =>
+          `both instances to own partitions\nfirst:\n${first.output().slice(-2000)}\nsecond:\n${second.output().slice(-2000)}`,
+      });
       const sentAtRebalance = sent;
-      await pollUntil(() => sent >= sentAtRebalance + 500, { timeoutMs: 60_000, what: 'the flow to go on after the rebalance' });
+      await pollUntil(() => sent >= sentAtRebalance + 500, {
+        timeoutMs: 60_000,
+        what: 'the flow to go on after the rebalance',
+      });
     } finally {
       flowing = false;
       await producing;
       await producer.disconnect();
     }
 
-    await waitConsumed(db, kafka.brokers, { describe: () => services.map((s) => s.output().slice(-1500)).join('\n---\n') });
+    await waitConsumed(db, kafka.brokers, {
+      describe: () => services.map((s) => s.output().slice(-1500)).join('\n---\n'),
+    });
     const shape = await ledgerShape(db);
     expect(shape.problems).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(1_000);

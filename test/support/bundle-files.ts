@@ -34,7 +34,9 @@ export async function writeBundleFiles(path: string, files: BundleFiles): Promis
   const done = new Promise((resolve) => gz.on('end', resolve));
   (pack as unknown as NodeJS.ReadableStream).pipe(gz);
   for (const [name, bytes] of files) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name, size: bytes.length, mtime: new Date(0) }, bytes, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name, size: bytes.length, mtime: new Date(0) }, bytes, (e) => (e ? reject(e) : resolve())),
+    );
   }
   pack.finalize();
   await done;
@@ -42,7 +44,8 @@ export async function writeBundleFiles(path: string, files: BundleFiles): Promis
 }
 
 export const get = (files: BundleFiles, name: string): Buffer => files.find(([n]) => n === name)![1];
-export const set = (files: BundleFiles, name: string, bytes: Buffer): BundleFiles => files.map(([n, b]) => [n, n === name ? bytes : b]);
+export const set = (files: BundleFiles, name: string, bytes: Buffer): BundleFiles =>
+  files.map(([n, b]) => [n, n === name ? bytes : b]);
 export const linesOf = (bytes: Buffer): string[] => bytes.toString('utf8').split('\n').slice(0, -1);
 export const fromLines = (lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
 
@@ -51,7 +54,11 @@ export const fromLines = (lines: string[]): Buffer => Buffer.from(lines.map((l) 
  * every hash and size in the manifest (and `adjust` it), then sign it again with `key`. The
  * bundle is then consistent; only the proofs and chains can tell that something is wrong.
  */
-export async function resealBundle(files: BundleFiles, key: SigningKey, adjust: (m: Manifest) => void = () => undefined): Promise<BundleFiles> {
+export async function resealBundle(
+  files: BundleFiles,
+  key: SigningKey,
+  adjust: (m: Manifest) => void = () => undefined,
+): Promise<BundleFiles> {
   const manifest = JSON.parse(get(files, FILE.manifest).toString('utf8')) as Manifest;
   manifest.files = manifest.files.map((f) => {
     const bytes = get(files, f.name);
@@ -60,5 +67,9 @@ export async function resealBundle(files: BundleFiles, key: SigningKey, adjust: 
   manifest.key_ids.manifest = key.kid;
   adjust(manifest);
   const bytes = canonicalBytes(manifest);
-  return set(set(files, FILE.manifest, bytes), FILE.manifestJws, Buffer.from(await signJws(bytes, MANIFEST_TYP, key), 'latin1'));
+  return set(
+    set(files, FILE.manifest, bytes),
+    FILE.manifestJws,
+    Buffer.from(await signJws(bytes, MANIFEST_TYP, key), 'latin1'),
+  );
 }

@@ -56,7 +56,10 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** The service (service-process.ts) run from the chaos suite's build, DIST. */
 export type ChaosService = ServiceProcess;
 
-export function startService(env: Record<string, string>, opts: Omit<StartServiceOptions, 'entry'> = {}): Promise<ChaosService> {
+export function startService(
+  env: Record<string, string>,
+  opts: Omit<StartServiceOptions, 'entry'> = {},
+): Promise<ChaosService> {
   return startServiceProcess(env, { ...opts, entry: join(DIST, 'main.js') });
 }
 
@@ -65,9 +68,14 @@ export { readyStatus };
 /** `npm run verify` against a database: exit code and stdout+stderr. */
 export function verifyCli(databaseUrl: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(DIST, 'src', 'cli', 'verify.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      [join(DIST, 'src', 'cli', 'verify.js')],
+      { env: { ...process.env, DATABASE_URL: databaseUrl }, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -104,7 +112,10 @@ export interface Queryable {
 
 /** next_offset per partition as the ledger stored it (the truth about what was consumed). */
 export async function consumedOffsets(db: Queryable, topic = 'routing.decisions'): Promise<Map<number, bigint>> {
-  const rows = await db.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM consumed_offsets WHERE topic = $1', [topic]);
+  const rows = await db.query<{ partition: number; next_offset: string }>(
+    'SELECT partition, next_offset FROM consumed_offsets WHERE topic = $1',
+    [topic],
+  );
   return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
 }
 
@@ -112,7 +123,11 @@ export async function consumedOffsets(db: Queryable, topic = 'routing.decisions'
  * Waits until the stored offsets of every partition reach the topic's high watermarks as they
  * stand now (at or past them: production may go on meanwhile); `stop` ends the wait early.
  */
-export async function waitConsumed(db: Queryable, brokers: string[], opts: { topic?: string; timeoutMs?: number; describe?: () => string; stop?: () => boolean } = {}): Promise<void> {
+export async function waitConsumed(
+  db: Queryable,
+  brokers: string[],
+  opts: { topic?: string; timeoutMs?: number; describe?: () => string; stop?: () => boolean } = {},
+): Promise<void> {
   const topic = opts.topic ?? 'routing.decisions';
   const highs = await highWatermarks(brokers, topic);
   let last = new Map<number, bigint>();
@@ -121,7 +136,11 @@ export async function waitConsumed(db: Queryable, brokers: string[], opts: { top
       last = await consumedOffsets(db, topic).catch(() => last);
       return opts.stop?.() || [...highs].every(([p, high]) => high === 0n || (last.get(p) ?? 0n) >= high);
     },
-    { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 250, what: () => `consumed ${fmt(last)} to reach ${fmt(highs)}\n${opts.describe?.() ?? ''}` },
+    {
+      timeoutMs: opts.timeoutMs ?? 180_000,
+      intervalMs: 250,
+      what: () => `consumed ${fmt(last)} to reach ${fmt(highs)}\n${opts.describe?.() ?? ''}`,
+    },
   );
 }
 
@@ -167,7 +186,12 @@ export class PacedProducer {
   async sendWithRetry(topic: string, messages: Message[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.producer.send({ topic, acks: -1, messages, ...(this.opts.gzip ? { compression: CompressionTypes.GZIP } : {}) });
+        await this.producer.send({
+          topic,
+          acks: -1,
+          messages,
+          ...(this.opts.gzip ? { compression: CompressionTypes.GZIP } : {}),
+        });
         return;
       } catch (e) {
         if (attempt >= 20) throw e;
@@ -182,7 +206,10 @@ export class PacedProducer {
     let lastConsumed = '';
     for (;;) {
       if (stop()) return;
-      const [highs, consumed] = await Promise.all([highWatermarks(this.brokers, topic).catch(() => undefined), consumedOffsets(this.db, topic).catch(() => undefined)]);
+      const [highs, consumed] = await Promise.all([
+        highWatermarks(this.brokers, topic).catch(() => undefined),
+        consumedOffsets(this.db, topic).catch(() => undefined),
+      ]);
       if (highs && consumed) {
         const worst = Math.max(0, ...[...highs].map(([p, h]) => Number(h - (consumed.get(p) ?? 0n))));
         if (worst < this.opts.maxBacklog) return;
@@ -190,7 +217,9 @@ export class PacedProducer {
           lastConsumed = fmt(consumed);
           lastProgress = Date.now();
         } else if (Date.now() - lastProgress > (this.opts.stallMs ?? 180_000)) {
-          throw new Error(`the ledger consumed nothing for ${this.opts.stallMs ?? 180_000} ms: stored offsets ${lastConsumed}, high watermarks ${fmt(highs)}`);
+          throw new Error(
+            `the ledger consumed nothing for ${this.opts.stallMs ?? 180_000} ms: stored offsets ${lastConsumed}, high watermarks ${fmt(highs)}`,
+          );
         }
       }
       await sleep(100);
@@ -210,7 +239,10 @@ export interface TappedMessage {
  * Reads a topic from the beginning, continuously, into memory: the DLQ must be read while the
  * test runs, because the dev broker trims it at 5 MiB per partition.
  */
-export async function tapTopic(brokers: string[], topic: string): Promise<{ messages: TappedMessage[]; stop(): Promise<void> }> {
+export async function tapTopic(
+  brokers: string[],
+  topic: string,
+): Promise<{ messages: TappedMessage[]; stop(): Promise<void> }> {
   const consumer = kafkaFor(brokers, 'chaos-tap').consumer({
     groupId: `chaos-tap-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     sessionTimeout: 6000,
@@ -226,7 +258,13 @@ export async function tapTopic(brokers: string[], topic: string): Promise<{ mess
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      messages.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers: stringHeaders(message.headers) });
+      messages.push({
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+        value: message.value,
+        headers: stringHeaders(message.headers),
+      });
     },
   });
   await pollUntil(() => joined, { timeoutMs: 30_000, what: `tap of ${topic} to join` });
@@ -248,24 +286,51 @@ export function stringHeaders(h: IHeaders | undefined): Record<string, string> {
 export interface LedgerShape {
   records: number;
   distinctEventIds: number;
-  shards: Array<{ shard: number; n: number; min: number; max: number; head: number; checkpoint: number; checkpoints: number }>;
+  shards: Array<{
+    shard: number;
+    n: number;
+    min: number;
+    max: number;
+    head: number;
+    checkpoint: number;
+    checkpoints: number;
+  }>;
   problems: string[];
 }
 
 /** Gap-free shards (leaf indexes 0..n-1), heads equal to record counts, a checkpoint at every head. */
 export async function ledgerShape(db: Queryable): Promise<LedgerShape> {
-  const [{ n, d }] = await db.query<{ n: string; d: string }>('SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM records');
-  const rows = await db.query<{ shard: number; n: string; min: string; max: string; head: string | null; cp: string | null; cps: string }>(
+  const [{ n, d }] = await db.query<{ n: string; d: string }>(
+    'SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM records',
+  );
+  const rows = await db.query<{
+    shard: number;
+    n: string;
+    min: string;
+    max: string;
+    head: string | null;
+    cp: string | null;
+    cps: string;
+  }>(
     `SELECT r.shard, count(*) AS n, min(r.leaf_index) AS min, max(r.leaf_index) AS max,
             (SELECT tree_size FROM shard_heads h WHERE h.shard = r.shard) AS head,
             (SELECT max(tree_size) FROM checkpoints c WHERE c.shard = r.shard) AS cp,
             (SELECT count(*) FROM checkpoints c WHERE c.shard = r.shard) AS cps
      FROM records r GROUP BY r.shard ORDER BY r.shard`,
   );
-  const shards = rows.map((r) => ({ shard: r.shard, n: Number(r.n), min: Number(r.min), max: Number(r.max), head: Number(r.head), checkpoint: Number(r.cp), checkpoints: Number(r.cps) }));
+  const shards = rows.map((r) => ({
+    shard: r.shard,
+    n: Number(r.n),
+    min: Number(r.min),
+    max: Number(r.max),
+    head: Number(r.head),
+    checkpoint: Number(r.cp),
+    checkpoints: Number(r.cps),
+  }));
   const problems: string[] = [];
   for (const s of shards) {
-    if (s.min !== 0 || s.max !== s.n - 1) problems.push(`shard ${s.shard}: leaf indexes ${s.min}..${s.max} for ${s.n} records`);
+    if (s.min !== 0 || s.max !== s.n - 1)
+      problems.push(`shard ${s.shard}: leaf indexes ${s.min}..${s.max} for ${s.n} records`);
     if (s.head !== s.n) problems.push(`shard ${s.shard}: head says ${s.head}, ${s.n} records`);
     if (s.checkpoint !== s.n) problems.push(`shard ${s.shard}: latest checkpoint at ${s.checkpoint}, ${s.n} records`);
   }

@@ -14,10 +14,22 @@ type LedgerContextConfig = Pick<AppConfig, 'runtime' | 'database' | 'signing' | 
  * The ledger without Kafka: the real append transaction, repositories and services on a real
  * database, for tests that seed records directly through LedgerAppendService.appendBatch.
  */
-export async function startLedgerContext(databaseUrl: string, env: Record<string, string> = {}): Promise<{ app: INestApplicationContext; config: LedgerContextConfig }> {
-  const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], { NODE_ENV: 'test', DATABASE_URL: databaseUrl, ...env });
+export async function startLedgerContext(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ app: INestApplicationContext; config: LedgerContextConfig }> {
+  const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    ...env,
+  });
   @Module({
-    imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions({ url: databaseUrl, poolSize: 4, appRole: config.database.appRole })), MetricsModule, LedgerModule],
+    imports: [
+      ConfigModule.forRoot(config),
+      TypeOrmModule.forRoot(dataSourceOptions({ url: databaseUrl, poolSize: 4, appRole: config.database.appRole })),
+      MetricsModule,
+      LedgerModule,
+    ],
   })
   class LedgerTestModule {}
   const app = await NestFactory.createApplicationContext(LedgerTestModule, { logger: ['error'] });

@@ -31,14 +31,22 @@ export class MemoryLedger implements BundleSource {
   ) {}
 
   /** Appends one batch of records (each with tenant_id and event_id) to a shard and signs a checkpoint. */
-  async appendBatch(shardNo: number, records: Array<Record<string, unknown> & { tenant_id: string; event_id: string }>): Promise<void> {
+  async appendBatch(
+    shardNo: number,
+    records: Array<Record<string, unknown> & { tenant_id: string; event_id: string }>,
+  ): Promise<void> {
     const shard = this.shard(shardNo);
     const leaves: Buffer[] = [];
     for (const record of records) {
       const head = shard.tenants.get(record.tenant_id);
       const entry: LedgerEntry = {
-        v: 1, shard: shardNo, index: shard.entries.length, tenant_id: record.tenant_id,
-        tenant_seq: head?.next ?? 0, tenant_prev: head ? head.last.toString('hex') : null, record,
+        v: 1,
+        shard: shardNo,
+        index: shard.entries.length,
+        tenant_id: record.tenant_id,
+        tenant_seq: head?.next ?? 0,
+        tenant_prev: head ? head.last.toString('hex') : null,
+        record,
       };
       const leaf = ledgerEntryLeafHash(entry);
       shard.tenants.set(record.tenant_id, { next: entry.tenant_seq + 1, last: leaf });
@@ -50,12 +58,24 @@ export class MemoryLedger implements BundleSource {
     shard.frontier = appended.frontier;
     this.clock += 1000;
     const timestamp = new Date(this.clock).toISOString();
-    const jws = await signCheckpoint({ origin: this.origin, shard: shardNo, tree_size: appended.treeSize, root_hash: appended.root.toString('hex'), timestamp }, this.key);
+    const jws = await signCheckpoint(
+      {
+        origin: this.origin,
+        shard: shardNo,
+        tree_size: appended.treeSize,
+        root_hash: appended.root.toString('hex'),
+        timestamp,
+      },
+      this.key,
+    );
     shard.checkpoints.push({ shard: shardNo, treeSize: appended.treeSize, jws });
   }
 
   async anchors(): Promise<SourceCheckpoint[]> {
-    return [...this.shards.entries()].sort(([a], [b]) => a - b).filter(([, s]) => s.checkpoints.length > 0).map(([, s]) => s.checkpoints[s.checkpoints.length - 1]);
+    return [...this.shards.entries()]
+      .sort(([a], [b]) => a - b)
+      .filter(([, s]) => s.checkpoints.length > 0)
+      .map(([, s]) => s.checkpoints[s.checkpoints.length - 1]);
   }
 
   async jwks(): Promise<Jwks> {
@@ -77,12 +97,22 @@ export class MemoryLedger implements BundleSource {
   }
 
   async lastSeqBefore(shard: number, tenant: string, from: string, treeSize: number): Promise<number | null> {
-    const seqs = this.tenantEntries(shard, tenant, treeSize).filter((e) => (occurredAt(e.entry.record) ?? Infinity) < Date.parse(from)).map((e) => e.entry.tenant_seq);
+    const seqs = this.tenantEntries(shard, tenant, treeSize)
+      .filter((e) => (occurredAt(e.entry.record) ?? Infinity) < Date.parse(from))
+      .map((e) => e.entry.tenant_seq);
     return seqs.length === 0 ? null : Math.max(...seqs);
   }
 
-  async chainPage(shard: number, tenant: string, fromSeq: number, toSeq: number, limit: number): Promise<SourceEntry[]> {
-    return this.tenantEntries(shard, tenant, Infinity).filter((e) => e.entry.tenant_seq >= fromSeq && e.entry.tenant_seq <= toSeq).slice(0, limit);
+  async chainPage(
+    shard: number,
+    tenant: string,
+    fromSeq: number,
+    toSeq: number,
+    limit: number,
+  ): Promise<SourceEntry[]> {
+    return this.tenantEntries(shard, tenant, Infinity)
+      .filter((e) => e.entry.tenant_seq >= fromSeq && e.entry.tenant_seq <= toSeq)
+      .slice(0, limit);
   }
 
   async coveringCheckpoints(shard: number, indexes: number[], maxSize: number): Promise<SourceCheckpoint[]> {
@@ -92,11 +122,12 @@ export class MemoryLedger implements BundleSource {
 
   nodeReader(shard: number): NodeReader {
     const nodes = this.shard(shard).nodes;
-    return async (ids) => ids.map((id) => {
-      const h = nodes.get(nodeKey(id));
-      if (!h) throw new Error(`missing node ${nodeKey(id)}`);
-      return h;
-    });
+    return async (ids) =>
+      ids.map((id) => {
+        const h = nodes.get(nodeKey(id));
+        if (!h) throw new Error(`missing node ${nodeKey(id)}`);
+        return h;
+      });
   }
 
   private tenantEntries(shard: number, tenant: string, treeSize: number): SourceEntry[] {

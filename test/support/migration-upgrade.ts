@@ -19,7 +19,10 @@ export async function upgradedDatabase(
   const name = uniqueDatabaseName('rl_upgrade');
   const url = databaseUrl(name);
   await adminQuery(`CREATE DATABASE ${name}`);
-  const before = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(migration)) } as never);
+  const before = new DataSource({
+    ...dataSourceOptions({ url, poolSize: 1 }),
+    migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(migration)),
+  } as never);
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
   await seed(before);

@@ -23,7 +23,11 @@ export interface PgCluster {
   /** TCP URL of database `name` (the service's DATABASE_URL). */
   url(name: string): string;
   /** Runs SQL in database `name` over the Unix socket (a fresh connection per call). */
-  query<T extends Record<string, unknown> = Record<string, unknown>>(name: string, sql: string, params?: unknown[]): Promise<T[]>;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    name: string,
+    sql: string,
+    params?: unknown[],
+  ): Promise<T[]>;
   /** `pg_ctl stop`: `fast` (clean), or `immediate` (no checkpoint: a crash, WAL recovery on start). */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
@@ -44,7 +48,9 @@ async function pgBin(cmd: string, args: string[]): Promise<string> {
     return stdout + stderr;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr ?? ''}${err.stdout ?? ''}${err.message}`, { cause: e });
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr ?? ''}${err.stdout ?? ''}${err.message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -65,7 +71,16 @@ export async function startPgCluster(): Promise<PgCluster> {
   writeFileSync(join(data, 'pg_hba.conf'), HBA_ACCEPT);
   writeFileSync(
     join(data, 'postgresql.auto.conf'),
-    [`port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 60', `log_line_prefix = '%m '`].join('\n') + '\n',
+    [
+      `port = ${port}`,
+      `listen_addresses = '127.0.0.1'`,
+      `unix_socket_directories = '${dir}'`,
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      'max_connections = 60',
+      `log_line_prefix = '%m '`,
+    ].join('\n') + '\n',
   );
   const ctl = (args: string[]) => pgBin('pg_ctl', ['-D', data, ...args]);
   const start = async () => {
@@ -98,7 +113,10 @@ export async function startPgCluster(): Promise<PgCluster> {
       writeFileSync(join(data, 'pg_hba.conf'), HBA_REJECT);
       await ctl(['reload']);
       // A reload applies to new connections only: drop the established TCP ones too.
-      await cluster.query('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND pid <> pg_backend_pid()`);
+      await cluster.query(
+        'postgres',
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND pid <> pg_backend_pid()`,
+      );
     },
     acceptTcp: async () => {
       writeFileSync(join(data, 'pg_hba.conf'), HBA_ACCEPT);

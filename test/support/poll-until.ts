@@ -6,7 +6,10 @@ export async function pollUntil(
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${typeof opts.what === 'function' ? opts.what() : opts.what}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${opts.timeoutMs} ms waiting for ${typeof opts.what === 'function' ? opts.what() : opts.what}`,
+      );
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
   }
 }

@@ -33,12 +33,25 @@ export interface QueryApp {
   close(): Promise<void>;
 }
 
-export async function startQueryApp(opts: { databaseUrl: string; dataDir: string; env?: Record<string, string>; controllers?: Type[]; providers?: Provider[] }): Promise<QueryApp> {
-  const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], { DATABASE_URL: opts.databaseUrl, DATA_DIR: opts.dataDir, NODE_ENV: 'test', ...opts.env });
+export async function startQueryApp(opts: {
+  databaseUrl: string;
+  dataDir: string;
+  env?: Record<string, string>;
+  controllers?: Type[];
+  providers?: Provider[];
+}): Promise<QueryApp> {
+  const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], {
+    DATABASE_URL: opts.databaseUrl,
+    DATA_DIR: opts.dataDir,
+    NODE_ENV: 'test',
+    ...opts.env,
+  });
   @Module({
     imports: [
       ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(dataSourceOptions({ url: config.database.url, poolSize: 8, appRole: config.database.appRole })),
+      TypeOrmModule.forRoot(
+        dataSourceOptions({ url: config.database.url, poolSize: 8, appRole: config.database.appRole }),
+      ),
       MetricsModule,
       LedgerModule,
       QueryModule,
@@ -62,9 +75,19 @@ export async function startQueryApp(opts: { databaseUrl: string; dataDir: string
     base,
     config,
     append: app.get(LedgerAppendService),
-    token: (roles, tenants, ttlSeconds = 600) => mintToken(key, { subject: 'test', roles: Array.isArray(roles) ? roles : [roles], tenants }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds }),
+    token: (roles, tenants, ttlSeconds = 600) =>
+      mintToken(
+        key,
+        { subject: 'test', roles: Array.isArray(roles) ? roles : [roles], tenants },
+        { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds },
+      ),
     get: (path, token) => fetch(`${base}${path}`, { headers: auth(token) }),
-    post: (path, body, token) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(token) }, body: JSON.stringify(body) }),
+    post: (path, body, token) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth(token) },
+        body: JSON.stringify(body),
+      }),
     close: () => app.close(),
   };
 }
@@ -73,7 +96,11 @@ export async function startQueryApp(opts: { databaseUrl: string; dataDir: string
  * Appends records through the real ledger append path (what the Kafka consumer calls), in
  * batches per partition with contiguous offsets, as if consumed from `partitions` partitions.
  */
-export async function appendRecords(append: LedgerAppendService, records: CanonicalRecord[], opts: { partitions?: number; batch?: number } = {}): Promise<void> {
+export async function appendRecords(
+  append: LedgerAppendService,
+  records: CanonicalRecord[],
+  opts: { partitions?: number; batch?: number } = {},
+): Promise<void> {
   const partitions = opts.partitions ?? 3;
   const batch = opts.batch ?? 250;
   const byPartition = new Map<number, CanonicalRecord[]>();
@@ -85,9 +112,18 @@ export async function appendRecords(append: LedgerAppendService, records: Canoni
   }
   for (const [partition, list] of byPartition) {
     for (let i = 0; i < list.length; i += batch) {
-      const items = list.slice(i, i + batch).map((record, k) => ({ kind: 'record' as const, offset: String(i + k), record }));
-      const res = await append.appendBatch({ topic: 'routing.decisions', partition, groupId: 'query-seed', items, nextOffset: String(i + items.length) });
-      if (res.appended !== items.length) throw new Error(`seed batch appended ${res.appended} of ${items.length}: ${JSON.stringify(res)}`);
+      const items = list
+        .slice(i, i + batch)
+        .map((record, k) => ({ kind: 'record' as const, offset: String(i + k), record }));
+      const res = await append.appendBatch({
+        topic: 'routing.decisions',
+        partition,
+        groupId: 'query-seed',
+        items,
+        nextOffset: String(i + items.length),
+      });
+      if (res.appended !== items.length)
+        throw new Error(`seed batch appended ${res.appended} of ${items.length}: ${JSON.stringify(res)}`);
     }
   }
 }

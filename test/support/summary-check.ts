@@ -1,5 +1,12 @@
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
-import { epochMicros, keyText, mergeRows, normalizeDecimal, summarizeRecords, type SummaryRow } from '../../src/domain/summary/traffic-summary.js';
+import {
+  epochMicros,
+  keyText,
+  mergeRows,
+  normalizeDecimal,
+  summarizeRecords,
+  type SummaryRow,
+} from '../../src/domain/summary/traffic-summary.js';
 import { SUMMARY_SELECT, summaryFromRow } from '../../src/ledger/summary-sql.js';
 import type { TestDatabase } from './test-database.js';
 
@@ -10,14 +17,22 @@ type Comparable = Omit<SummaryRow, 'first_at' | 'cost_sum'> & { first_at_us: num
  * (decimals normalized, instants in µs), both sorted by key: equal when the summaries count
  * exactly the records.
  */
-export async function storedAndRecomputedSummaries(db: Pick<TestDatabase, 'query'>): Promise<{ stored: Comparable[]; recomputed: Comparable[] }> {
+export async function storedAndRecomputedSummaries(
+  db: Pick<TestDatabase, 'query'>,
+): Promise<{ stored: Comparable[]; recomputed: Comparable[] }> {
   const stored = (await db.query(`SELECT ${SUMMARY_SELECT} FROM traffic_minutes`)).map(summaryFromRow);
-  const records = (await db.query<{ record: string }>('SELECT record FROM records')).map((r) => JSON.parse(r.record) as CanonicalRecord);
+  const records = (await db.query<{ record: string }>('SELECT record FROM records')).map(
+    (r) => JSON.parse(r.record) as CanonicalRecord,
+  );
   return { stored: comparable(mergeRows(stored)), recomputed: comparable(summarizeRecords(records)) };
 }
 
 function comparable(rows: SummaryRow[]): Comparable[] {
   return rows
-    .map(({ first_at, cost_sum, ...rest }) => ({ ...rest, cost_sum: normalizeDecimal(cost_sum), first_at_us: epochMicros(first_at) }))
+    .map(({ first_at, cost_sum, ...rest }) => ({
+      ...rest,
+      cost_sum: normalizeDecimal(cost_sum),
+      first_at_us: epochMicros(first_at),
+    }))
     .sort((a, b) => (keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0));
 }

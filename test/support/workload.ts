@@ -29,13 +29,39 @@ export const POISON_KINDS: Array<[string, (i: number) => Buffer | null]> = [
   ['truncated-json', (i) => Buffer.from(JSON.stringify(validEvent(900_000 + i)).slice(0, 120))],
   ['empty', () => null],
   ['wrong-type', (i) => Buffer.from(JSON.stringify({ ...validEvent(910_000 + i), tenant_id: 42 }))],
-  ['missing-required', (i) => { const { requested_model: _, ...rest } = validEvent(920_000 + i); return Buffer.from(JSON.stringify(rest)); }],
+  [
+    'missing-required',
+    (i) => {
+      const { requested_model: _, ...rest } = validEvent(920_000 + i);
+      return Buffer.from(JSON.stringify(rest));
+    },
+  ],
   ['bad-timestamp', (i) => Buffer.from(JSON.stringify({ ...validEvent(930_000 + i), occurred_at: 'last tuesday' }))],
-  ['float-cost', (i) => Buffer.from(JSON.stringify({ ...validEvent(940_000 + i), cost: { amount: 0.1, currency: 'USD' } }))],
+  [
+    'float-cost',
+    (i) => Buffer.from(JSON.stringify({ ...validEvent(940_000 + i), cost: { amount: 0.1, currency: 'USD' } })),
+  ],
   ['lone-surrogate', (i) => Buffer.from(JSON.stringify(validEvent(950_000 + i)).replace('"req-', '"\\ud800req-'))],
-  ['nan-literal', (i) => Buffer.from(JSON.stringify(validEvent(960_000 + i)).replace('"retries"', '"x"').replace(/"input_tokens":\d+/, '"input_tokens":NaN'))],
-  ['deep-nesting', (i) => Buffer.from(JSON.stringify({ ...validEvent(970_000 + i), task: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) }))],
-  ['oversized', (i) => Buffer.from(JSON.stringify({ ...validEvent(980_000 + i), routing: { reason: 'x'.repeat(70_000) } }))],
+  [
+    'nan-literal',
+    (i) =>
+      Buffer.from(
+        JSON.stringify(validEvent(960_000 + i))
+          .replace('"retries"', '"x"')
+          .replace(/"input_tokens":\d+/, '"input_tokens":NaN'),
+      ),
+  ],
+  [
+    'deep-nesting',
+    (i) =>
+      Buffer.from(
+        JSON.stringify({ ...validEvent(970_000 + i), task: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) }),
+      ),
+  ],
+  [
+    'oversized',
+    (i) => Buffer.from(JSON.stringify({ ...validEvent(980_000 + i), routing: { reason: 'x'.repeat(70_000) } })),
+  ],
   ['json-array-of-numbers', () => Buffer.from('[1,2,3]')],
 ];
 
@@ -43,7 +69,12 @@ export const POISON_KINDS: Array<[string, (i: number) => Buffer | null]> = [
  * 10,000 messages by default: distinct valid events, exact re-sends (duplicates), same
  * event_id with other content (conflicts) and poison, interleaved deterministically.
  */
-export function buildWorkload(opts: { total: number; duplicates: number; conflicts: number; poison: number }): WorkloadMessage[] {
+export function buildWorkload(opts: {
+  total: number;
+  duplicates: number;
+  conflicts: number;
+  poison: number;
+}): WorkloadMessage[] {
   const distinct = opts.total - opts.duplicates - opts.conflicts - opts.poison;
   const out: WorkloadMessage[] = [];
   for (let i = 0; i < distinct; i++) {
@@ -59,7 +90,12 @@ export function buildWorkload(opts: { total: number; duplicates: number; conflic
   }
   for (let k = 0; k < opts.conflicts; k++) {
     const e = validEvent((k * 97 + 5) % distinct);
-    extras.push({ key: e.request_id, value: Buffer.from(JSON.stringify({ ...e, provider: 'tampered-provider' })), expect: 'conflict', eventId: e.event_id });
+    extras.push({
+      key: e.request_id,
+      value: Buffer.from(JSON.stringify({ ...e, provider: 'tampered-provider' })),
+      expect: 'conflict',
+      eventId: e.event_id,
+    });
   }
   for (let k = 0; k < opts.poison; k++) {
     const [kind, make] = POISON_KINDS[k % POISON_KINDS.length];

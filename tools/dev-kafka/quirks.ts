@@ -14,7 +14,11 @@ function client(dk: DevKafka): KafkaClient {
   return new Kafka({ clientId: 'quirks', brokers: dk.brokers, logLevel: logLevel.NOTHING });
 }
 
-async function withBroker<T>(topics: Array<{ name: string; partitions: number }>, fn: (dk: DevKafka) => Promise<T>, brokers = 1): Promise<T> {
+async function withBroker<T>(
+  topics: Array<{ name: string; partitions: number }>,
+  fn: (dk: DevKafka) => Promise<T>,
+  brokers = 1,
+): Promise<T> {
   const dk = await startDevKafka({ brokers, topics });
   try {
     return await fn(dk);
@@ -191,9 +195,20 @@ async function retention(): Promise<void> {
     await runConsumer(c2, topic, (b) => (resumed ??= b.offsets[0]));
     await until('resumed batch', () => resumed !== undefined);
     await c2.disconnect();
-    const trimmedCommit = { committed: committed.offset, lowNow: after.low, highNow: after.high, fromBeginningGroupResumedAt: resumed };
+    const trimmedCommit = {
+      committed: committed.offset,
+      lowNow: after.low,
+      highNow: after.high,
+      fromBeginningGroupResumedAt: resumed,
+    };
     await Promise.all([producer.disconnect(), admin.disconnect()]);
-    report('retention-bytes', { messageBytes: 1000, setsOf: perSet, points, fromBeginningFirstOffset: first, trimmedCommit });
+    report('retention-bytes', {
+      messageBytes: 1000,
+      setsOf: perSet,
+      points,
+      fromBeginningFirstOffset: first,
+      trimmedCommit,
+    });
   });
   if (!slow) return;
   await withBroker([{ name: topic, partitions: 1 }], async (dk) => {
@@ -204,11 +219,19 @@ async function retention(): Promise<void> {
     const sets = 100_500;
     const t0 = Date.now();
     for (let s = 0; s < sets; s += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, i) => producer.send({ topic, messages: [{ value: `${s + i}` }] })));
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) => producer.send({ topic, messages: [{ value: `${s + i}` }] })),
+      );
     }
     const [o] = await admin.fetchTopicOffsets(topic);
     await Promise.all([producer.disconnect(), admin.disconnect()]);
-    report('retention-count', { singleMessageSets: sets, low: o.low, high: o.high, kept: Number(o.high) - Number(o.low), produceMs: Date.now() - t0 });
+    report('retention-count', {
+      singleMessageSets: sets,
+      low: o.low,
+      high: o.high,
+      kept: Number(o.high) - Number(o.low),
+      produceMs: Date.now() - t0,
+    });
   });
 }
 
@@ -220,7 +243,14 @@ async function adminApis(): Promise<void> {
     await admin.connect();
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }, { value: 'c', partition: 1 }] });
+    await producer.send({
+      topic,
+      messages: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 1 },
+        { value: 'c', partition: 1 },
+      ],
+    });
     const groupId = `g-${randomUUID()}`;
     let seen = 0;
     const c = kafka.consumer({ groupId });
@@ -237,18 +267,27 @@ async function adminApis(): Promise<void> {
       }
     };
     await attempt('fetchTopicOffsets', () => admin.fetchTopicOffsets(topic));
-    await attempt('fetchTopicOffsetsByTimestamp(now-1h)', () => admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - 3_600_000));
-    await attempt('fetchTopicOffsetsByTimestamp(now+1h)', () => admin.fetchTopicOffsetsByTimestamp(topic, Date.now() + 3_600_000));
+    await attempt('fetchTopicOffsetsByTimestamp(now-1h)', () =>
+      admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - 3_600_000),
+    );
+    await attempt('fetchTopicOffsetsByTimestamp(now+1h)', () =>
+      admin.fetchTopicOffsetsByTimestamp(topic, Date.now() + 3_600_000),
+    );
     await attempt('fetchOffsets(group)', () => admin.fetchOffsets({ groupId, topics: [topic] }));
     await attempt('describeGroups', () => admin.describeGroups([groupId]));
     await attempt('listGroups', () => admin.listGroups());
     await attempt('listTopics', () => admin.listTopics());
-    await attempt('fetchTopicMetadata', async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length);
+    await attempt(
+      'fetchTopicMetadata',
+      async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length,
+    );
     await attempt('describeCluster', () => admin.describeCluster());
     await attempt('createTopics', () => admin.createTopics({ topics: [{ topic: 'new-one', numPartitions: 2 }] }));
     await attempt('deleteTopics', () => admin.deleteTopics({ topics: [topic], timeout: 2000 }));
     await c.disconnect();
-    await attempt('setOffsets(empty group)', () => admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '0' }] }));
+    await attempt('setOffsets(empty group)', () =>
+      admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '0' }] }),
+    );
     await attempt('fetchOffsets(after setOffsets)', () => admin.fetchOffsets({ groupId, topics: [topic] }));
     // Auto-creation by the producer's metadata request.
     await attempt('produce to unknown topic (auto-create)', async () => {
@@ -268,7 +307,11 @@ async function compressionAndProducers(): Promise<void> {
     const gzip = kafka.producer();
     await gzip.connect();
     const payload = JSON.stringify({ provider: 'openai', model: 'gpt-4o', region: 'eu-west-1', pad: 'y'.repeat(800) });
-    await gzip.send({ topic, compression: CompressionTypes.GZIP, messages: Array.from({ length: 1000 }, (_, i) => ({ key: `${i}`, value: payload })) });
+    await gzip.send({
+      topic,
+      compression: CompressionTypes.GZIP,
+      messages: Array.from({ length: 1000 }, (_, i) => ({ key: `${i}`, value: payload })),
+    });
     const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     try {
       await idem.connect();
@@ -409,12 +452,18 @@ async function injectedErrors(): Promise<void> {
       }
     };
     await dk.command('errors Produce NOT_LEADER_FOR_PARTITION 2');
-    await timed('produce after 2 x NOT_LEADER_FOR_PARTITION', () => producer.send({ topic, messages: [{ value: 'a' }] }));
+    await timed('produce after 2 x NOT_LEADER_FOR_PARTITION', () =>
+      producer.send({ topic, messages: [{ value: 'a' }] }),
+    );
     await dk.command('errors Produce REQUEST_TIMED_OUT 10');
-    await timed('produce after 10 x REQUEST_TIMED_OUT (retries: 5)', () => producer.send({ topic, messages: [{ value: 'b' }] }));
+    await timed('produce after 10 x REQUEST_TIMED_OUT (retries: 5)', () =>
+      producer.send({ topic, messages: [{ value: 'b' }] }),
+    );
     await dk.command('clear-errors Produce');
     await dk.command('errors Produce _TRANSPORT 1');
-    await timed('produce after 1 x _TRANSPORT (disconnect)', () => producer.send({ topic, messages: [{ value: 'c' }] }));
+    await timed('produce after 1 x _TRANSPORT (disconnect)', () =>
+      producer.send({ topic, messages: [{ value: 'c' }] }),
+    );
     await dk.command('broker-errors 1 Produce 0 1 2000');
     await timed('produce with broker-errors rtt 2000', () => producer.send({ topic, messages: [{ value: 'd' }] }));
     await dk.command('rtt 1 200');

@@ -27,7 +27,10 @@ export interface ArchiveEntry {
 export function archiveEntries(source: Readable): { entries: AsyncIterator<ArchiveEntry>; close(): void } {
   const gunzip = createGunzip();
   const extract = tar.extract();
-  const fail = (e: Error) => (extract as unknown as { destroy(e: Error): void }).destroy(new ArchiveError(`not a readable tar.gz: ${e.message}`));
+  const fail = (e: Error) =>
+    (extract as unknown as { destroy(e: Error): void }).destroy(
+      new ArchiveError(`not a readable tar.gz: ${e.message}`),
+    );
   source.on('error', (e: Error) => (extract as unknown as { destroy(e: Error): void }).destroy(e));
   gunzip.on('error', fail);
   source.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
@@ -89,7 +92,11 @@ export class LineError extends AppError {
  * Every line, the last one included, must end with a newline; a line longer than `maxLine`
  * bytes is rejected before it is buffered whole.
  */
-export async function* lines(chunks: AsyncIterable<Uint8Array>, digest: FileDigest, maxLine: number): AsyncGenerator<Buffer> {
+export async function* lines(
+  chunks: AsyncIterable<Uint8Array>,
+  digest: FileDigest,
+  maxLine: number,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNo = 0;
@@ -100,7 +107,8 @@ export async function* lines(chunks: AsyncIterable<Uint8Array>, digest: FileDige
     for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, nl);
       lineNo++;
-      if (pendingBytes + piece.length > maxLine) throw new LineError('LINE_TOO_LONG', lineNo, `line ${lineNo} is longer than ${maxLine} bytes`);
+      if (pendingBytes + piece.length > maxLine)
+        throw new LineError('LINE_TOO_LONG', lineNo, `line ${lineNo} is longer than ${maxLine} bytes`);
       const line = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
       pending = [];
       pendingBytes = 0;
@@ -109,17 +117,27 @@ export async function* lines(chunks: AsyncIterable<Uint8Array>, digest: FileDige
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      if (pendingBytes + rest.length > maxLine) throw new LineError('LINE_TOO_LONG', lineNo + 1, `line ${lineNo + 1} is longer than ${maxLine} bytes`);
+      if (pendingBytes + rest.length > maxLine)
+        throw new LineError('LINE_TOO_LONG', lineNo + 1, `line ${lineNo + 1} is longer than ${maxLine} bytes`);
       // Copy: the chunk's buffer may be reused by the stream after we yield.
       pending.push(Buffer.from(rest));
       pendingBytes += rest.length;
     }
   }
-  if (pendingBytes > 0) throw new LineError('NO_FINAL_NEWLINE', lineNo + 1, `line ${lineNo + 1} does not end with a newline (file truncated?)`);
+  if (pendingBytes > 0)
+    throw new LineError(
+      'NO_FINAL_NEWLINE',
+      lineNo + 1,
+      `line ${lineNo + 1} does not end with a newline (file truncated?)`,
+    );
 }
 
 /** The whole content of a small entry, at most `max` bytes, fed to `digest`. */
-export async function readWhole(chunks: AsyncIterable<Uint8Array>, digest: FileDigest, max: number): Promise<Buffer | undefined> {
+export async function readWhole(
+  chunks: AsyncIterable<Uint8Array>,
+  digest: FileDigest,
+  max: number,
+): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
   for await (const raw of chunks) {
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);

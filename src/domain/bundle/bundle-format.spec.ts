@@ -1,4 +1,12 @@
-import { completenessLineDefect, exportQueryDefect, manifestDefect, occurredInRange, recordMatchesFilters, HASHED_FILES, BUNDLE_ENTRY_ORDER } from './bundle-format.js';
+import {
+  completenessLineDefect,
+  exportQueryDefect,
+  manifestDefect,
+  occurredInRange,
+  recordMatchesFilters,
+  HASHED_FILES,
+  BUNDLE_ENTRY_ORDER,
+} from './bundle-format.js';
 
 const range = { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' };
 
@@ -18,14 +26,21 @@ describe('occurredInRange', () => {
 });
 
 describe('recordMatchesFilters', () => {
-  const record = { provider: 'openai', requested_model: 'gpt-smart', gateway: { id: 'gw-1' }, outcome: { status: 'error' } };
+  const record = {
+    provider: 'openai',
+    requested_model: 'gpt-smart',
+    gateway: { id: 'gw-1' },
+    outcome: { status: 'error' },
+  };
 
   it('matches every record with no filters', () => {
     expect(recordMatchesFilters(record, {})).toBe(true);
   });
 
   it('needs every filter to match exactly, reading nested members', () => {
-    expect(recordMatchesFilters(record, { provider: 'openai', gateway_id: 'gw-1', outcome_status: 'error' })).toBe(true);
+    expect(recordMatchesFilters(record, { provider: 'openai', gateway_id: 'gw-1', outcome_status: 'error' })).toBe(
+      true,
+    );
     expect(recordMatchesFilters(record, { provider: 'openai', requested_model: 'gpt-smarT' })).toBe(false);
     expect(recordMatchesFilters({ ...record, gateway: undefined }, { gateway_id: 'gw-1' })).toBe(false);
   });
@@ -57,7 +72,15 @@ describe('manifestDefect', () => {
 });
 
 describe('completenessLineDefect', () => {
-  const line = { shard: 0, tree_size: 10, tenant_chain_length: 3, first_seq: 1, last_seq: 2, before: null, after: null };
+  const line = {
+    shard: 0,
+    tree_size: 10,
+    tenant_chain_length: 3,
+    first_seq: 1,
+    last_seq: 2,
+    before: null,
+    after: null,
+  };
 
   it('accepts a well-formed line', () => {
     expect(completenessLineDefect(line)).toBeNull();

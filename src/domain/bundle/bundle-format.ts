@@ -33,7 +33,14 @@ export const FILE = {
  * every expected hash and size before it reads a byte of them.
  */
 export const BUNDLE_ENTRY_ORDER = [
-  FILE.readme, FILE.manifest, FILE.manifestJws, FILE.jwks, FILE.checkpoints, FILE.completeness, FILE.records, FILE.proofs,
+  FILE.readme,
+  FILE.manifest,
+  FILE.manifestJws,
+  FILE.jwks,
+  FILE.checkpoints,
+  FILE.completeness,
+  FILE.records,
+  FILE.proofs,
 ] as const;
 
 /** The files the manifest lists (with size and SHA-256): every entry but the manifest itself. */
@@ -182,7 +189,10 @@ export function recordMatchesFilters(record: unknown, filters: ExportFilters): b
   const outcome = isObject(record.outcome) ? record.outcome.status : undefined;
   const gateway = isObject(record.gateway) ? record.gateway.id : undefined;
   const actual: Record<(typeof FILTER_FIELDS)[number], unknown> = {
-    provider: record.provider, requested_model: record.requested_model, gateway_id: gateway, outcome_status: outcome,
+    provider: record.provider,
+    requested_model: record.requested_model,
+    gateway_id: gateway,
+    outcome_status: outcome,
   };
   return FILTER_FIELDS.every((f) => filters[f] === undefined || filters[f] === actual[f]);
 }
@@ -192,7 +202,8 @@ export function exportQueryDefect(q: unknown): string | null {
   if (!isObject(q)) return 'query must be an object';
   if (!sameKeys(q, ['tenant', 'from', 'to', 'filters'])) return 'query must have exactly tenant, from, to, filters';
   if (typeof q.tenant !== 'string' || q.tenant === '') return 'query.tenant must be a non-empty string';
-  if (!isUtcMillisTimestamp(q.from) || !isUtcMillisTimestamp(q.to)) return 'query.from and query.to must be RFC 3339 UTC with milliseconds';
+  if (!isUtcMillisTimestamp(q.from) || !isUtcMillisTimestamp(q.to))
+    return 'query.from and query.to must be RFC 3339 UTC with milliseconds';
   if (!(Date.parse(q.from) < Date.parse(q.to))) return 'query.from must be before query.to';
   if (!isObject(q.filters)) return 'query.filters must be an object';
   for (const [k, v] of Object.entries(q.filters)) {
@@ -205,33 +216,78 @@ export function exportQueryDefect(q: unknown): string | null {
 /** What is wrong with `m` as a manifest (shape only; the verifier checks the content), or null. */
 export function manifestDefect(m: unknown): string | null {
   if (!isObject(m)) return 'manifest must be a JSON object';
-  if (!sameKeys(m, ['format', 'format_version', 'generator', 'export_id', 'created_at', 'origin', 'query', 'shards', 'counts', 'key_ids', 'files'])) {
+  if (
+    !sameKeys(m, [
+      'format',
+      'format_version',
+      'generator',
+      'export_id',
+      'created_at',
+      'origin',
+      'query',
+      'shards',
+      'counts',
+      'key_ids',
+      'files',
+    ])
+  ) {
     return `manifest members must be exactly format, format_version, generator, export_id, created_at, origin, query, shards, counts, key_ids, files; got ${Object.keys(m).sort().join(', ')}`;
   }
   if (m.format !== BUNDLE_FORMAT) return `format must be ${BUNDLE_FORMAT}`;
-  if (m.format_version !== BUNDLE_FORMAT_VERSION) return `format_version ${String(m.format_version)} is not supported (this verifier reads ${BUNDLE_FORMAT_VERSION})`;
-  if (!isObject(m.generator) || typeof m.generator.name !== 'string' || typeof m.generator.version !== 'string') return 'generator must be {name, version}';
+  if (m.format_version !== BUNDLE_FORMAT_VERSION)
+    return `format_version ${String(m.format_version)} is not supported (this verifier reads ${BUNDLE_FORMAT_VERSION})`;
+  if (!isObject(m.generator) || typeof m.generator.name !== 'string' || typeof m.generator.version !== 'string')
+    return 'generator must be {name, version}';
   if (typeof m.export_id !== 'string' || m.export_id === '') return 'export_id must be a non-empty string';
   if (!isUtcMillisTimestamp(m.created_at)) return 'created_at must be RFC 3339 UTC with milliseconds';
   if (typeof m.origin !== 'string' || m.origin === '') return 'origin must be a non-empty string';
   const q = exportQueryDefect(m.query);
   if (q !== null) return q;
-  if (!Array.isArray(m.shards) || !m.shards.every((s) => isObject(s) && sameKeys(s, ['shard', 'tree_size', 'records']) && isCount(s.shard) && isCount(s.tree_size) && s.tree_size > 0 && isCount(s.records))) {
+  if (
+    !Array.isArray(m.shards) ||
+    !m.shards.every(
+      (s) =>
+        isObject(s) &&
+        sameKeys(s, ['shard', 'tree_size', 'records']) &&
+        isCount(s.shard) &&
+        isCount(s.tree_size) &&
+        s.tree_size > 0 &&
+        isCount(s.records),
+    )
+  ) {
     return 'shards must be a list of {shard, tree_size > 0, records}';
   }
-  for (let i = 1; i < m.shards.length; i++) if (m.shards[i].shard <= m.shards[i - 1].shard) return 'shards must be sorted by shard, without duplicates';
+  for (let i = 1; i < m.shards.length; i++)
+    if (m.shards[i].shard <= m.shards[i - 1].shard) return 'shards must be sorted by shard, without duplicates';
   const counts = m.counts;
-  if (!isObject(counts) || !sameKeys(counts, ['records', 'records_in_range', 'matching', 'checkpoints', 'shards', 'boundary_entries']) || !Object.values(counts).every(isCount)) {
+  if (
+    !isObject(counts) ||
+    !sameKeys(counts, ['records', 'records_in_range', 'matching', 'checkpoints', 'shards', 'boundary_entries']) ||
+    !Object.values(counts).every(isCount)
+  ) {
     return 'counts must be {records, records_in_range, matching, checkpoints, shards, boundary_entries}, all counts';
   }
   const keys = m.key_ids;
-  if (!isObject(keys) || !sameKeys(keys, ['manifest', 'checkpoints']) || typeof keys.manifest !== 'string' || !Array.isArray(keys.checkpoints) || !keys.checkpoints.every((k) => typeof k === 'string')) {
+  if (
+    !isObject(keys) ||
+    !sameKeys(keys, ['manifest', 'checkpoints']) ||
+    typeof keys.manifest !== 'string' ||
+    !Array.isArray(keys.checkpoints) ||
+    !keys.checkpoints.every((k) => typeof k === 'string')
+  ) {
     return 'key_ids must be {manifest, checkpoints: [...]}';
   }
-  if (!Array.isArray(m.files) || m.files.length !== HASHED_FILES.length) return `files must list exactly ${HASHED_FILES.join(', ')}`;
+  if (!Array.isArray(m.files) || m.files.length !== HASHED_FILES.length)
+    return `files must list exactly ${HASHED_FILES.join(', ')}`;
   for (let i = 0; i < HASHED_FILES.length; i++) {
     const f = m.files[i];
-    if (!isObject(f) || !sameKeys(f, ['name', 'size', 'sha256']) || f.name !== HASHED_FILES[i] || !isCount(f.size) || !isHexHash(f.sha256)) {
+    if (
+      !isObject(f) ||
+      !sameKeys(f, ['name', 'size', 'sha256']) ||
+      f.name !== HASHED_FILES[i] ||
+      !isCount(f.size) ||
+      !isHexHash(f.sha256)
+    ) {
       return `files[${i}] must be {name: "${HASHED_FILES[i]}", size, sha256}`;
     }
   }
@@ -243,10 +299,12 @@ export function checkpointLineDefect(l: unknown): string | null {
   if (!isObject(l) || !sameKeys(l, ['shard', 'tree_size', 'jws', 'prev_tree_size', 'consistency_proof'])) {
     return 'a checkpoint line has exactly shard, tree_size, jws, prev_tree_size, consistency_proof';
   }
-  if (!isCount(l.shard) || !isCount(l.tree_size) || l.tree_size === 0) return 'shard and tree_size must be counts, tree_size > 0';
+  if (!isCount(l.shard) || !isCount(l.tree_size) || l.tree_size === 0)
+    return 'shard and tree_size must be counts, tree_size > 0';
   if (typeof l.jws !== 'string') return 'jws must be a string';
   if (l.prev_tree_size !== null && !isCount(l.prev_tree_size)) return 'prev_tree_size must be a count or null';
-  if (!Array.isArray(l.consistency_proof) || !l.consistency_proof.every(isHexHash)) return 'consistency_proof must be a list of 64-digit lowercase hex hashes';
+  if (!Array.isArray(l.consistency_proof) || !l.consistency_proof.every(isHexHash))
+    return 'consistency_proof must be a list of 64-digit lowercase hex hashes';
   return null;
 }
 
@@ -255,25 +313,39 @@ export function proofLineDefect(l: unknown): string | null {
   if (!isObject(l) || !sameKeys(l, ['shard', 'index', 'leaf_hash', 'tree_size', 'inclusion_proof'])) {
     return 'a proof line has exactly shard, index, leaf_hash, tree_size, inclusion_proof';
   }
-  if (!isCount(l.shard) || !isCount(l.index) || !isCount(l.tree_size)) return 'shard, index and tree_size must be counts';
+  if (!isCount(l.shard) || !isCount(l.index) || !isCount(l.tree_size))
+    return 'shard, index and tree_size must be counts';
   if (!isHexHash(l.leaf_hash)) return 'leaf_hash must be 64 lowercase hex digits';
-  if (!Array.isArray(l.inclusion_proof) || !l.inclusion_proof.every(isHexHash)) return 'inclusion_proof must be a list of 64-digit lowercase hex hashes';
+  if (!Array.isArray(l.inclusion_proof) || !l.inclusion_proof.every(isHexHash))
+    return 'inclusion_proof must be a list of 64-digit lowercase hex hashes';
   return null;
 }
 
 /** What is wrong with `l` as a completeness.jsonl line (shape only), or null. */
 export function completenessLineDefect(l: unknown): string | null {
-  if (!isObject(l) || !sameKeys(l, ['shard', 'tree_size', 'tenant_chain_length', 'first_seq', 'last_seq', 'before', 'after'])) {
+  if (
+    !isObject(l) ||
+    !sameKeys(l, ['shard', 'tree_size', 'tenant_chain_length', 'first_seq', 'last_seq', 'before', 'after'])
+  ) {
     return 'a completeness line has exactly shard, tree_size, tenant_chain_length, first_seq, last_seq, before, after';
   }
-  if (!isCount(l.shard) || !isCount(l.tree_size) || !isCount(l.tenant_chain_length)) return 'shard, tree_size and tenant_chain_length must be counts';
+  if (!isCount(l.shard) || !isCount(l.tree_size) || !isCount(l.tenant_chain_length))
+    return 'shard, tree_size and tenant_chain_length must be counts';
   if ((l.first_seq === null) !== (l.last_seq === null)) return 'first_seq and last_seq are both null or both counts';
-  if (l.first_seq !== null && !(isCount(l.first_seq) && isCount(l.last_seq) && l.first_seq <= l.last_seq)) return 'first_seq <= last_seq must be counts';
+  if (l.first_seq !== null && !(isCount(l.first_seq) && isCount(l.last_seq) && l.first_seq <= l.last_seq))
+    return 'first_seq <= last_seq must be counts';
   for (const side of ['before', 'after'] as const) {
     const b = l[side];
     if (b === null) continue;
-    if (!isObject(b) || !sameKeys(b, ['entry', 'leaf_hash', 'tree_size', 'inclusion_proof'])) return `${side} must be null or {entry, leaf_hash, tree_size, inclusion_proof}`;
-    if (!isObject(b.entry) || !isHexHash(b.leaf_hash) || !isCount(b.tree_size) || !Array.isArray(b.inclusion_proof) || !b.inclusion_proof.every(isHexHash)) {
+    if (!isObject(b) || !sameKeys(b, ['entry', 'leaf_hash', 'tree_size', 'inclusion_proof']))
+      return `${side} must be null or {entry, leaf_hash, tree_size, inclusion_proof}`;
+    if (
+      !isObject(b.entry) ||
+      !isHexHash(b.leaf_hash) ||
+      !isCount(b.tree_size) ||
+      !Array.isArray(b.inclusion_proof) ||
+      !b.inclusion_proof.every(isHexHash)
+    ) {
       return `${side}: entry must be an object, leaf_hash a hash, tree_size a count, inclusion_proof a list of hashes`;
     }
   }

@@ -15,8 +15,24 @@ import { signCheckpoint } from '../checkpoint/checkpoint-jws.js';
 import { generateSigningKey, jwksEntry, type SigningKey } from '../checkpoint/signing-key.js';
 import { writeBundle } from '../../export/bundle-writer.js';
 import { MemoryLedger } from '../../../test/support/memory-ledger.js';
-import { fromLines, get, linesOf, readBundleFiles, resealBundle, set, writeBundleFiles, type BundleFiles } from '../../../test/support/bundle-files.js';
-import { FILE, type CheckpointLine, type CompletenessLine, type ExportQuery, type Manifest, type ProofLine } from './bundle-format.js';
+import {
+  fromLines,
+  get,
+  linesOf,
+  readBundleFiles,
+  resealBundle,
+  set,
+  writeBundleFiles,
+  type BundleFiles,
+} from '../../../test/support/bundle-files.js';
+import {
+  FILE,
+  type CheckpointLine,
+  type CompletenessLine,
+  type ExportQuery,
+  type Manifest,
+  type ProofLine,
+} from './bundle-format.js';
 import { describeProblem, verifyBundle, type BundleVerdict } from './verify-bundle.js';
 
 jest.setTimeout(60_000);
@@ -25,7 +41,11 @@ const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
 let n = 0;
 const rec = (tenant: string, minute: number, extra: Record<string, unknown> = {}) => ({
-  event_id: `e${String(n++).padStart(4, '0')}`, tenant_id: tenant, occurred_at: at(minute), provider: n % 3 === 0 ? 'openai' : 'anthropic', ...extra,
+  event_id: `e${String(n++).padStart(4, '0')}`,
+  tenant_id: tenant,
+  occurred_at: at(minute),
+  provider: n % 3 === 0 ? 'openai' : 'anthropic',
+  ...extra,
 });
 
 const QUERY: ExportQuery = { tenant: 'acme', from: at(10), to: at(30), filters: {} };
@@ -66,8 +86,16 @@ beforeAll(async () => {
   ledger = await buildLedger();
   bundle = join(dir, 'bundle.tar.gz');
   await writeBundle({
-    source: ledger, query: QUERY, exportId: 'spec-export', origin: ledger.origin, generator: { name: 'routing-ledger', version: 'test' },
-    signingKey: key, outFile: bundle, workDir: join(dir, 'work'), pageSize: 3, now: () => new Date('2026-06-02T00:00:00.000Z'),
+    source: ledger,
+    query: QUERY,
+    exportId: 'spec-export',
+    origin: ledger.origin,
+    generator: { name: 'routing-ledger', version: 'test' },
+    signingKey: key,
+    outFile: bundle,
+    workDir: join(dir, 'work'),
+    pageSize: 3,
+    now: () => new Date('2026-06-02T00:00:00.000Z'),
   });
   files = await readBundleFiles(bundle);
 });
@@ -85,13 +113,25 @@ async function verifyFiles(f: BundleFiles, opts: Parameters<typeof verifyBundle>
 const trusted = async () => ({ trustedJwks: await ledger.jwks() });
 const records = () => linesOf(get(files, FILE.records));
 const proofs = () => linesOf(get(files, FILE.proofs));
-const recordLine = (i: number) => JSON.parse(records()[i]) as { shard: number; tenant_seq: number; record: { event_id: string; occurred_at: string } };
+const recordLine = (i: number) =>
+  JSON.parse(records()[i]) as { shard: number; tenant_seq: number; record: { event_id: string; occurred_at: string } };
 /** records.jsonl line numbers (0-based) of one shard. */
-const shardLines = (shard: number) => records().map((l, i) => [JSON.parse(l).shard as number, i] as const).filter(([s]) => s === shard).map(([, i]) => i);
+const shardLines = (shard: number) =>
+  records()
+    .map((l, i) => [JSON.parse(l).shard as number, i] as const)
+    .filter(([s]) => s === shard)
+    .map(([, i]) => i);
 
-function expectProblem(v: BundleVerdict, code: string, where: { file?: string; line?: number; record?: string } = {}): void {
+function expectProblem(
+  v: BundleVerdict,
+  code: string,
+  where: { file?: string; line?: number; record?: string } = {},
+): void {
   expect(v.ok).toBe(false);
-  expect({ code: v.problem?.code, ...Object.fromEntries(Object.keys(where).map((k) => [k, (v.problem as never)[k]])) }).toEqual({ code, ...where });
+  expect({
+    code: v.problem?.code,
+    ...Object.fromEntries(Object.keys(where).map((k) => [k, (v.problem as never)[k]])),
+  }).toEqual({ code, ...where });
 }
 
 describe('a bundle written from the ledger', () => {
@@ -99,7 +139,15 @@ describe('a bundle written from the ledger', () => {
     const v = await verifyBundle(() => createReadStream(bundle), await trusted());
     expect(v.problem).toBeUndefined();
     expect(v.ok).toBe(true);
-    const acmeInRange = [...ledger.shards.values()].flatMap((s) => s.entries).filter((e) => e.entry.tenant_id === 'acme' && e.entry.record && (e.entry.record as { occurred_at: string }).occurred_at >= QUERY.from && (e.entry.record as { occurred_at: string }).occurred_at < QUERY.to);
+    const acmeInRange = [...ledger.shards.values()]
+      .flatMap((s) => s.entries)
+      .filter(
+        (e) =>
+          e.entry.tenant_id === 'acme' &&
+          e.entry.record &&
+          (e.entry.record as { occurred_at: string }).occurred_at >= QUERY.from &&
+          (e.entry.record as { occurred_at: string }).occurred_at < QUERY.to,
+      );
     expect(v.counts.records_in_range).toBe(acmeInRange.length);
     expect(v.counts.matching).toBe(acmeInRange.length);
     expect(v.counts.shards).toBe(5);
@@ -107,10 +155,21 @@ describe('a bundle written from the ledger', () => {
     expect(v.warnings).toEqual([]);
     const byShard = new Map(v.shards.map((s) => [s.shard, s]));
     // Shard 0: a segment with both neighbours; the late arrival makes the segment longer than the range.
-    expect(byShard.get(0)).toMatchObject({ before_seq: expect.any(Number), after_seq: expect.any(Number), tail_attested: false });
+    expect(byShard.get(0)).toMatchObject({
+      before_seq: expect.any(Number),
+      after_seq: expect.any(Number),
+      tail_attested: false,
+    });
     expect(v.counts.context_records).toBeGreaterThan(0);
     // Shard 1: only earlier entries: one neighbour, and the tail is attested.
-    expect(byShard.get(1)).toMatchObject({ records: 0, first_seq: null, before_seq: 2, after_seq: null, tenant_chain_length: 3, tail_attested: true });
+    expect(byShard.get(1)).toMatchObject({
+      records: 0,
+      first_seq: null,
+      before_seq: 2,
+      after_seq: null,
+      tenant_chain_length: 3,
+      tail_attested: true,
+    });
     expect(byShard.get(2)).toMatchObject({ records: 0, tenant_chain_length: 0, before_seq: null, after_seq: null });
     expect(byShard.get(3)).toMatchObject({ records: 0, before_seq: null, after_seq: 0, tail_attested: false });
     expect(byShard.get(4)).toMatchObject({ records: 0, before_seq: 0, after_seq: 1 });
@@ -119,8 +178,14 @@ describe('a bundle written from the ledger', () => {
   it('counts filter matches without shrinking what is proven', async () => {
     const path = join(dir, 'filtered.tar.gz');
     await writeBundle({
-      source: ledger, query: { ...QUERY, filters: { provider: 'openai' } }, exportId: 'f', origin: ledger.origin, generator: { name: 'x', version: 'y' },
-      signingKey: key, outFile: path, workDir: join(dir, 'work-f'),
+      source: ledger,
+      query: { ...QUERY, filters: { provider: 'openai' } },
+      exportId: 'f',
+      origin: ledger.origin,
+      generator: { name: 'x', version: 'y' },
+      signingKey: key,
+      outFile: path,
+      workDir: join(dir, 'work-f'),
     });
     const v = await verifyBundle(() => createReadStream(path), await trusted());
     expect(v.ok).toBe(true);
@@ -140,7 +205,14 @@ describe('a bundle written from the ledger', () => {
     };
     const path = join(dir, 'snapshot.tar.gz');
     await writeBundle({
-      source, query: QUERY, exportId: 's', origin: live.origin, generator: { name: 'x', version: 'y' }, signingKey: key, outFile: path, workDir: join(dir, 'work-s'),
+      source,
+      query: QUERY,
+      exportId: 's',
+      origin: live.origin,
+      generator: { name: 'x', version: 'y' },
+      signingKey: key,
+      outFile: path,
+      workDir: join(dir, 'work-s'),
     });
     const v = await verifyBundle(() => createReadStream(path), { trustedJwks: await live.jwks() });
     expect(v.ok).toBe(true);
@@ -152,8 +224,16 @@ describe('a bundle written from the ledger', () => {
   it('is byte-identical when written twice from the same ledger at the same instant', async () => {
     const again = join(dir, 'again.tar.gz');
     await writeBundle({
-      source: ledger, query: QUERY, exportId: 'spec-export', origin: ledger.origin, generator: { name: 'routing-ledger', version: 'test' },
-      signingKey: key, outFile: again, workDir: join(dir, 'work2'), pageSize: 1000, now: () => new Date('2026-06-02T00:00:00.000Z'),
+      source: ledger,
+      query: QUERY,
+      exportId: 'spec-export',
+      origin: ledger.origin,
+      generator: { name: 'routing-ledger', version: 'test' },
+      signingKey: key,
+      outFile: again,
+      workDir: join(dir, 'work2'),
+      pageSize: 1000,
+      now: () => new Date('2026-06-02T00:00:00.000Z'),
     });
     expect(await readBundleFiles(again)).toEqual(files);
   });
@@ -163,10 +243,14 @@ describe('tampering is caught with the right message', () => {
   it('a byte changed in a record', async () => {
     const lines = records();
     const i = 2;
-    lines[i] = lines[i].replace('"provider":"anthropic"', '"provider":"anthropiC"').replace('"provider":"openai"', '"provider":"openaI"');
+    lines[i] = lines[i]
+      .replace('"provider":"anthropic"', '"provider":"anthropiC"')
+      .replace('"provider":"openai"', '"provider":"openaI"');
     const v = await verifyFiles(set(files, FILE.records, fromLines(lines)), await trusted());
     expectProblem(v, 'LEAF_HASH_MISMATCH', { file: FILE.records, line: i + 1, record: recordLine(i).record.event_id });
-    expect(describeProblem(v.problem!)).toMatch(/records\.jsonl line 3 \(record e\d+\): the record does not hash to the leaf its proof is for/);
+    expect(describeProblem(v.problem!)).toMatch(
+      /records\.jsonl line 3 \(record e\d+\): the record does not hash to the leaf its proof is for/,
+    );
   });
 
   it('a record removed from the middle of the range, even from a resealed bundle', async () => {
@@ -174,22 +258,37 @@ describe('tampering is caught with the right message', () => {
     const i = lines0[3];
     const removed = recordLine(i);
     const tampered = await resealBundle(
-      set(set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))), FILE.proofs, fromLines(proofs().filter((_, k) => k !== i))),
+      set(
+        set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))),
+        FILE.proofs,
+        fromLines(proofs().filter((_, k) => k !== i)),
+      ),
       key,
     );
     const v = await verifyFiles(tampered, await trusted());
     expectProblem(v, 'SEQ_GAP', { file: FILE.records, line: i + 1 });
-    expect(v.problem!.message).toContain(`1 record(s) of tenant acme in shard 0 are missing after tenant_seq ${removed.tenant_seq - 1}`);
+    expect(v.problem!.message).toContain(
+      `1 record(s) of tenant acme in shard 0 are missing after tenant_seq ${removed.tenant_seq - 1}`,
+    );
   });
 
   it('a record removed from the start of the range', async () => {
     const i = shardLines(0)[0];
     const v = await verifyFiles(
-      await resealBundle(set(set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))), FILE.proofs, fromLines(proofs().filter((_, k) => k !== i))), key),
+      await resealBundle(
+        set(
+          set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))),
+          FILE.proofs,
+          fromLines(proofs().filter((_, k) => k !== i)),
+        ),
+        key,
+      ),
       await trusted(),
     );
     expectProblem(v, 'RANGE_START_MISSING', { file: FILE.records, line: i + 1 });
-    expect(v.problem!.message).toMatch(/shard 0's records must start at tenant_seq \d+: 1 record\(s\) at the start of the range are missing/);
+    expect(v.problem!.message).toMatch(
+      /shard 0's records must start at tenant_seq \d+: 1 record\(s\) at the start of the range are missing/,
+    );
   });
 
   it('a record removed from the start, with completeness.jsonl moved to hide it', async () => {
@@ -198,7 +297,12 @@ describe('tampering is caught with the right message', () => {
     const c0 = completeness.find((c) => c.shard === 0)!;
     const removedEntry = JSON.parse(records()[i]);
     const proof = JSON.parse(proofs()[i]) as ProofLine;
-    c0.before = { entry: removedEntry, leaf_hash: proof.leaf_hash, tree_size: proof.tree_size, inclusion_proof: proof.inclusion_proof };
+    c0.before = {
+      entry: removedEntry,
+      leaf_hash: proof.leaf_hash,
+      tree_size: proof.tree_size,
+      inclusion_proof: proof.inclusion_proof,
+    };
     c0.first_seq! += 1;
     let f = set(files, FILE.records, fromLines(records().filter((_, k) => k !== i)));
     f = set(f, FILE.proofs, fromLines(proofs().filter((_, k) => k !== i)));
@@ -211,7 +315,14 @@ describe('tampering is caught with the right message', () => {
     const lines0 = shardLines(0);
     const i = lines0[lines0.length - 1];
     const v = await verifyFiles(
-      await resealBundle(set(set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))), FILE.proofs, fromLines(proofs().filter((_, k) => k !== i))), key),
+      await resealBundle(
+        set(
+          set(files, FILE.records, fromLines(records().filter((_, k) => k !== i))),
+          FILE.proofs,
+          fromLines(proofs().filter((_, k) => k !== i)),
+        ),
+        key,
+      ),
       await trusted(),
     );
     expectProblem(v, 'RANGE_END_MISSING', { file: FILE.records, line: i });
@@ -225,7 +336,10 @@ describe('tampering is caught with the right message', () => {
       [out[i], out[i + 1]] = [out[i + 1], out[i]];
       return fromLines(out);
     };
-    const v = await verifyFiles(await resealBundle(set(set(files, FILE.records, swap(records())), FILE.proofs, swap(proofs())), key), await trusted());
+    const v = await verifyFiles(
+      await resealBundle(set(set(files, FILE.records, swap(records())), FILE.proofs, swap(proofs())), key),
+      await trusted(),
+    );
     expectProblem(v, 'OUT_OF_ORDER', { file: FILE.records, line: i + 2 });
     expect(v.problem!.message).toContain(`lines ${i + 1} and ${i + 2} are out of order (swapped)`);
   });
@@ -267,10 +381,14 @@ describe('tampering is caught with the right message', () => {
     expectProblem(v, 'MANIFEST_MISMATCH', { file: FILE.manifest });
   });
 
-  it('jwks.json swapped for an attacker\'s key set, everything re-signed: fails against a trusted JWKS', async () => {
+  it("jwks.json swapped for an attacker's key set, everything re-signed: fails against a trusted JWKS", async () => {
     const attacker = await generateSigningKey();
     const lines = linesOf(get(files, FILE.checkpoints)).map((l) => JSON.parse(l) as CheckpointLine);
-    for (const cp of lines) cp.jws = await signCheckpoint(JSON.parse(Buffer.from(cp.jws.split('.')[1], 'base64url').toString('utf8')), attacker);
+    for (const cp of lines)
+      cp.jws = await signCheckpoint(
+        JSON.parse(Buffer.from(cp.jws.split('.')[1], 'base64url').toString('utf8')),
+        attacker,
+      );
     let f = set(files, FILE.checkpoints, fromLines(lines.map((l) => canonicalBytes(l).toString('utf8'))));
     f = set(f, FILE.jwks, Buffer.from(JSON.stringify({ keys: [jwksEntry(attacker, '2026-01-01T00:00:00.000Z')] })));
     f = await resealBundle(f, attacker, (m) => {
@@ -288,12 +406,18 @@ describe('tampering is caught with the right message', () => {
   it('a file added', async () => {
     const v = await verifyFiles([...files, ['notes.txt', Buffer.from('trust me\n')]], await trusted());
     expectProblem(v, 'UNEXPECTED_FILE', { file: 'notes.txt' });
-    const early = await verifyFiles([files[0], ['evil.jsonl', Buffer.from('{}\n')], ...files.slice(1)], await trusted());
+    const early = await verifyFiles(
+      [files[0], ['evil.jsonl', Buffer.from('{}\n')], ...files.slice(1)],
+      await trusted(),
+    );
     expectProblem(early, 'UNEXPECTED_FILE', { file: 'evil.jsonl' });
   });
 
   it('a file missing', async () => {
-    const v = await verifyFiles(files.filter(([name]) => name !== FILE.proofs), await trusted());
+    const v = await verifyFiles(
+      files.filter(([name]) => name !== FILE.proofs),
+      await trusted(),
+    );
     expectProblem(v, 'MISSING_FILE', { file: FILE.proofs });
   });
 
@@ -305,7 +429,13 @@ describe('tampering is caught with the right message', () => {
   it('a neighbour entry edited', async () => {
     const completeness = linesOf(get(files, FILE.completeness)).map((l) => JSON.parse(l) as CompletenessLine);
     (completeness[0].before!.entry.record as { occurred_at: string }).occurred_at = at(-100);
-    const v = await verifyFiles(await resealBundle(set(files, FILE.completeness, fromLines(completeness.map((c) => canonicalBytes(c).toString('utf8')))), key), await trusted());
+    const v = await verifyFiles(
+      await resealBundle(
+        set(files, FILE.completeness, fromLines(completeness.map((c) => canonicalBytes(c).toString('utf8')))),
+        key,
+      ),
+      await trusted(),
+    );
     expectProblem(v, 'LEAF_HASH_MISMATCH', { file: FILE.completeness, line: 1 });
   });
 
@@ -318,7 +448,9 @@ describe('tampering is caught with the right message', () => {
   });
 
   it('a signature from the right key outside its validity window', async () => {
-    const v = await verifyBundle(() => createReadStream(bundle), { trustedJwks: { keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z')] } });
+    const v = await verifyBundle(() => createReadStream(bundle), {
+      trustedJwks: { keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z')] },
+    });
     expectProblem(v, 'MANIFEST_SIGNATURE', { file: FILE.manifestJws });
     expect(v.problem!.message).toContain('OUTSIDE_KEY_VALIDITY');
   });

@@ -194,7 +194,11 @@ describe('canonicalJson: fast path equals the canonicalize package (property)', 
 
 describe('canonicalJson: member names the engine would reorder', () => {
   it('sorts integer-like names and keeps an own __proto__ member, as the canonicalize package does', () => {
-    const cases = ['{"10":1,"9":2,"a":3,"":4}', '{"__proto__":{"b":1,"a":2},"z":[{"2":0,"1":1}]}', '{"b":{"0":"x","-1":"y","01":"z"}}'];
+    const cases = [
+      '{"10":1,"9":2,"a":3,"":4}',
+      '{"__proto__":{"b":1,"a":2},"z":[{"2":0,"1":1}]}',
+      '{"b":{"0":"x","-1":"y","01":"z"}}',
+    ];
     for (const text of cases) {
       const value = JSON.parse(text) as unknown;
       expect(canonicalJson(value)).toBe(canonicalize(value));
@@ -202,9 +206,16 @@ describe('canonicalJson: member names the engine would reorder', () => {
     expect(canonicalJson(JSON.parse('{"10":1,"9":2}'))).toBe('{"10":1,"9":2}');
   });
 
-  it('gives the checked walk\'s answer on generated objects whose names start with digits', () => {
+  it("gives the checked walk's answer on generated objects whose names start with digits", () => {
     const name = fc.oneof(fc.nat().map(String), fc.string({ maxLength: 3 }));
-    const value = fc.dictionary(name, fc.oneof(fc.string(), fc.maxSafeInteger(), fc.dictionary(name, fc.boolean(), { maxKeys: 3 })), { maxKeys: 6 });
-    fc.assert(fc.property(value, (v) => expect(canonicalJson(v)).toBe(canonicalize(v))), { numRuns: 1000 });
+    const value = fc.dictionary(
+      name,
+      fc.oneof(fc.string(), fc.maxSafeInteger(), fc.dictionary(name, fc.boolean(), { maxKeys: 3 })),
+      { maxKeys: 6 },
+    );
+    fc.assert(
+      fc.property(value, (v) => expect(canonicalJson(v)).toBe(canonicalize(v))),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { CompactSign } from 'jose';
 import { CHECKPOINT_TYP, CheckpointError, isUtcMillisTimestamp, type Checkpoint } from './checkpoint.js';
-import { assertWithinKeyValidity, signCheckpoint, signJws, verifyCheckpoint, verifyJws, type JwsVerificationErrorCode } from './checkpoint-jws.js';
+import {
+  assertWithinKeyValidity,
+  signCheckpoint,
+  signJws,
+  verifyCheckpoint,
+  verifyJws,
+  type JwsVerificationErrorCode,
+} from './checkpoint-jws.js';
 import { generateSigningKey, jwksEntry, type Jwks, type SigningKey } from './signing-key.js';
 
 const GROUP_ORDER_L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -41,21 +48,31 @@ describe('signCheckpoint / verifyCheckpoint round trip', () => {
 
   it('uses exactly the protected header {alg: EdDSA, kid, typ} and the canonical payload', async () => {
     const [header, payload] = (await signCheckpoint(checkpoint(), key)).split('.');
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({ alg: 'EdDSA', kid: key.kid, typ: CHECKPOINT_TYP });
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({
+      alg: 'EdDSA',
+      kid: key.kid,
+      typ: CHECKPOINT_TYP,
+    });
     expect(Buffer.from(payload, 'base64url').toString()).toBe(
       `{"origin":"routing-ledger.example/prod","root_hash":"${'ab'.repeat(32)}","shard":3,"timestamp":"2026-11-25T16:45:59.123Z","tree_size":42}`,
     );
   });
 
   it('accepts a checkpoint of the empty tree', async () => {
-    const cp = checkpoint({ tree_size: 0, root_hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+    const cp = checkpoint({
+      tree_size: 0,
+      root_hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
     expect(await verifyCheckpoint(await signCheckpoint(cp, key), jwks)).toEqual(cp);
   });
 
   it('keeps verifying old checkpoints after a key rotation', async () => {
     const next = await generateSigningKey();
     const rotated: Jwks = {
-      keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z'), jwksEntry(next, '2026-06-01T00:00:00.000Z')],
+      keys: [
+        jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z'),
+        jwksEntry(next, '2026-06-01T00:00:00.000Z'),
+      ],
     };
     const old = checkpoint({ timestamp: '2026-03-01T00:00:00.000Z' });
     const fresh = checkpoint({ timestamp: '2026-07-01T00:00:00.000Z' });
@@ -64,9 +81,15 @@ describe('signCheckpoint / verifyCheckpoint round trip', () => {
   });
 
   it('refuses to sign a malformed checkpoint', async () => {
-    await expect(signCheckpoint(checkpoint({ root_hash: 'AB'.repeat(32) }), key)).rejects.toBeInstanceOf(CheckpointError);
-    await expect(signCheckpoint(checkpoint({ timestamp: '2026-11-25T16:45:59Z' }), key)).rejects.toBeInstanceOf(CheckpointError);
-    await expect(signCheckpoint({ ...checkpoint(), extra: 1 } as Checkpoint, key)).rejects.toBeInstanceOf(CheckpointError);
+    await expect(signCheckpoint(checkpoint({ root_hash: 'AB'.repeat(32) }), key)).rejects.toBeInstanceOf(
+      CheckpointError,
+    );
+    await expect(signCheckpoint(checkpoint({ timestamp: '2026-11-25T16:45:59Z' }), key)).rejects.toBeInstanceOf(
+      CheckpointError,
+    );
+    await expect(signCheckpoint({ ...checkpoint(), extra: 1 } as Checkpoint, key)).rejects.toBeInstanceOf(
+      CheckpointError,
+    );
   });
 });
 
@@ -131,7 +154,12 @@ describe('verifyCheckpoint rejects', () => {
 
   it('extra protected header members, e.g. crit or jwk (BAD_HEADER)', async () => {
     const jws = await new CompactSign(Buffer.from('{}'))
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CHECKPOINT_TYP, jwk: { kty: 'OKP', crv: 'Ed25519', x: key.publicJwk.x as string } })
+      .setProtectedHeader({
+        alg: 'EdDSA',
+        kid: key.kid,
+        typ: CHECKPOINT_TYP,
+        jwk: { kty: 'OKP', crv: 'Ed25519', x: key.publicJwk.x as string },
+      })
       .sign(key.privateKey);
     expect(await rejection(verifyCheckpoint(jws, jwks))).toBe('BAD_HEADER');
   });
@@ -163,7 +191,8 @@ describe('verifyCheckpoint rejects', () => {
 
   it('a timestamp before valid_from or at/after valid_until (OUTSIDE_KEY_VALIDITY)', async () => {
     const windowed: Jwks = { keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z')] };
-    const at = async (timestamp: string) => rejection(verifyCheckpoint(await signCheckpoint(checkpoint({ timestamp }), key), windowed));
+    const at = async (timestamp: string) =>
+      rejection(verifyCheckpoint(await signCheckpoint(checkpoint({ timestamp }), key), windowed));
     expect(await at('2025-12-31T23:59:59.999Z')).toBe('OUTSIDE_KEY_VALIDITY');
     expect(await at('2026-06-01T00:00:00.000Z')).toBe('OUTSIDE_KEY_VALIDITY');
     expect(await at('2026-01-01T00:00:00.000Z')).toBe('accepted');
@@ -173,16 +202,26 @@ describe('verifyCheckpoint rejects', () => {
   it('a signed payload that is not canonical JSON (NON_CANONICAL_PAYLOAD)', async () => {
     const cp = checkpoint();
     const reordered = `{"tree_size":${cp.tree_size},"origin":"${cp.origin}","shard":${cp.shard},"root_hash":"${cp.root_hash}","timestamp":"${cp.timestamp}"}`;
-    expect(await rejection(verifyCheckpoint(await signJws(Buffer.from(reordered), CHECKPOINT_TYP, key), jwks))).toBe('NON_CANONICAL_PAYLOAD');
-    const spaced = JSON.stringify(JSON.parse(Buffer.from((await signCheckpoint(cp, key)).split('.')[1], 'base64url').toString()), null, 1);
-    expect(await rejection(verifyCheckpoint(await signJws(Buffer.from(spaced), CHECKPOINT_TYP, key), jwks))).toBe('NON_CANONICAL_PAYLOAD');
+    expect(await rejection(verifyCheckpoint(await signJws(Buffer.from(reordered), CHECKPOINT_TYP, key), jwks))).toBe(
+      'NON_CANONICAL_PAYLOAD',
+    );
+    const spaced = JSON.stringify(
+      JSON.parse(Buffer.from((await signCheckpoint(cp, key)).split('.')[1], 'base64url').toString()),
+      null,
+      1,
+    );
+    expect(await rejection(verifyCheckpoint(await signJws(Buffer.from(spaced), CHECKPOINT_TYP, key), jwks))).toBe(
+      'NON_CANONICAL_PAYLOAD',
+    );
   });
 
   it('a signed payload that is not a checkpoint (BAD_PAYLOAD)', async () => {
     const sign = (payload: string) => signJws(Buffer.from(payload), CHECKPOINT_TYP, key);
     expect(await rejection(verifyCheckpoint(await sign('not json'), jwks))).toBe('BAD_PAYLOAD');
     expect(await rejection(verifyCheckpoint(await sign('{"origin":"x"}'), jwks))).toBe('BAD_PAYLOAD');
-    expect(await rejection(verifyCheckpoint(await sign(JSON.stringify({ ...checkpoint(), tree_size: -1 })), jwks))).toBe('BAD_PAYLOAD');
+    expect(
+      await rejection(verifyCheckpoint(await sign(JSON.stringify({ ...checkpoint(), tree_size: -1 })), jwks)),
+    ).toBe('BAD_PAYLOAD');
   });
 
   it('a checkpoint of another origin or shard when one is expected', async () => {
@@ -201,7 +240,11 @@ describe('verifyCheckpoint rejects', () => {
 describe('verifyJws (generic, e.g. the export manifest)', () => {
   it('returns the payload bytes, the header and the key', async () => {
     const payload = Buffer.from('{"files":[]}');
-    const verified = await verifyJws(await signJws(payload, 'routing-ledger-manifest+jws', key), 'routing-ledger-manifest+jws', jwks);
+    const verified = await verifyJws(
+      await signJws(payload, 'routing-ledger-manifest+jws', key),
+      'routing-ledger-manifest+jws',
+      jwks,
+    );
     expect(verified.payload.equals(payload)).toBe(true);
     expect(verified.header).toEqual({ alg: 'EdDSA', kid: key.kid, typ: 'routing-ledger-manifest+jws' });
     expect(verified.key.kid).toBe(key.kid);
@@ -210,7 +253,9 @@ describe('verifyJws (generic, e.g. the export manifest)', () => {
   it('assertWithinKeyValidity is half-open', () => {
     const entry = jwksEntry(key, '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z');
     expect(() => assertWithinKeyValidity(entry, '2026-01-01T00:00:00.000Z')).not.toThrow();
-    expect(() => assertWithinKeyValidity(entry, '2026-02-01T00:00:00.000Z')).toThrow(expect.objectContaining({ code: 'OUTSIDE_KEY_VALIDITY' }) as Error);
+    expect(() => assertWithinKeyValidity(entry, '2026-02-01T00:00:00.000Z')).toThrow(
+      expect.objectContaining({ code: 'OUTSIDE_KEY_VALIDITY' }) as Error,
+    );
   });
 });
 

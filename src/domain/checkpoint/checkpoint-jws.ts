@@ -135,7 +135,11 @@ export async function signCheckpoint(cp: Checkpoint, key: SigningKey): Promise<s
  * well-typed Checkpoint in canonical form, timestamp within the key's validity window, and
  * origin/shard as expected when given. Throws JwsVerificationError.
  */
-export async function verifyCheckpoint(jws: string, jwks: Jwks, opts: VerifyCheckpointOptions = {}): Promise<Checkpoint> {
+export async function verifyCheckpoint(
+  jws: string,
+  jwks: Jwks,
+  opts: VerifyCheckpointOptions = {},
+): Promise<Checkpoint> {
   const { payload, key } = await verifyJws(jws, CHECKPOINT_TYP, jwks);
   const cp = checkpointFromPayload(payload);
   assertWithinKeyValidity(key, cp.timestamp);
@@ -176,7 +180,9 @@ function compactParts(jws: unknown): { header: Buffer; payload: Buffer; signatur
   if (typeof jws !== 'string') throw new JwsVerificationError('MALFORMED_JWS', 'JWS must be a string');
   const parts = jws.split('.');
   if (parts.length !== 3) throw new JwsVerificationError('MALFORMED_JWS', 'compact JWS must have three parts');
-  const [header, payload, signature] = parts.map((part, i) => canonicalBase64url(part, ['header', 'payload', 'signature'][i]));
+  const [header, payload, signature] = parts.map((part, i) =>
+    canonicalBase64url(part, ['header', 'payload', 'signature'][i]),
+  );
   return { header, payload, signature };
 }
 
@@ -194,21 +200,29 @@ function protectedHeader(bytes: Buffer, typ: string): JwsHeader {
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new JwsVerificationError('BAD_HEADER', 'protected header must be a JSON object');
   }
-  if (header.alg !== JWS_ALG) throw new JwsVerificationError('ALG_NOT_ALLOWED', `alg ${String(header.alg)} is not allowed`);
+  if (header.alg !== JWS_ALG)
+    throw new JwsVerificationError('ALG_NOT_ALLOWED', `alg ${String(header.alg)} is not allowed`);
   const fields = Object.keys(header).sort();
   if (fields.join() !== HEADER_FIELDS.join()) {
-    throw new JwsVerificationError('BAD_HEADER', `protected header must be exactly {alg, kid, typ}, got {${fields.join(', ')}}`);
+    throw new JwsVerificationError(
+      'BAD_HEADER',
+      `protected header must be exactly {alg, kid, typ}, got {${fields.join(', ')}}`,
+    );
   }
   if (header.typ !== typ) throw new JwsVerificationError('WRONG_TYP', `typ ${String(header.typ)}, expected ${typ}`);
-  if (typeof header.kid !== 'string' || header.kid === '') throw new JwsVerificationError('BAD_HEADER', 'kid must be a non-empty string');
+  if (typeof header.kid !== 'string' || header.kid === '')
+    throw new JwsVerificationError('BAD_HEADER', 'kid must be a non-empty string');
   return { alg: JWS_ALG, kid: header.kid, typ };
 }
 
 async function verificationKey(jwks: Jwks, kid: string): Promise<LedgerJwk> {
   const keys: unknown[] = Array.isArray(jwks?.keys) ? jwks.keys : [];
-  const matches = keys.filter((k): k is LedgerJwk => k !== null && typeof k === 'object' && (k as LedgerJwk).kid === kid);
+  const matches = keys.filter(
+    (k): k is LedgerJwk => k !== null && typeof k === 'object' && (k as LedgerJwk).kid === kid,
+  );
   if (matches.length === 0) throw new JwsVerificationError('UNKNOWN_KID', `no key with kid ${kid} in the JWKS`);
-  if (matches.length > 1) throw new JwsVerificationError('AMBIGUOUS_KID', `${matches.length} keys with kid ${kid} in the JWKS`);
+  if (matches.length > 1)
+    throw new JwsVerificationError('AMBIGUOUS_KID', `${matches.length} keys with kid ${kid} in the JWKS`);
   const key = matches[0];
   assertPublicEd25519SigningKey(key);
   if ((await ed25519Thumbprint(key.x as string)) !== kid) {
@@ -223,7 +237,11 @@ function assertPublicEd25519SigningKey(key: LedgerJwk): void {
   if (key.d !== undefined) throw bad('private key material in a JWKS');
   if (key.alg !== undefined && key.alg !== JWS_ALG) throw bad(`alg ${key.alg}`);
   if (key.use !== undefined && key.use !== 'sig') throw bad(`use ${key.use}`);
-  if (typeof key.x !== 'string' || !BASE64URL.test(key.x) || Buffer.from(key.x, 'base64url').length !== ED25519_PUBLIC_KEY_SIZE) {
+  if (
+    typeof key.x !== 'string' ||
+    !BASE64URL.test(key.x) ||
+    Buffer.from(key.x, 'base64url').length !== ED25519_PUBLIC_KEY_SIZE
+  ) {
     throw bad('x is not a 32-byte base64url public key');
   }
 }
@@ -251,6 +269,7 @@ function jsonOf(bytes: Buffer, code: JwsVerificationErrorCode, what: string): un
 function windowBound(value: unknown, what: string): number | undefined {
   if (value === undefined) return undefined;
   const time = typeof value === 'string' && RFC3339.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(time)) throw new JwsVerificationError('BAD_KEY', `${what} ${String(value)} is not an RFC 3339 time`);
+  if (!Number.isFinite(time))
+    throw new JwsVerificationError('BAD_KEY', `${what} ${String(value)} is not an RFC 3339 time`);
   return time;
 }

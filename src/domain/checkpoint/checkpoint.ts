@@ -39,7 +39,8 @@ export function checkpointDefect(value: unknown): string | null {
   if (typeof cp.origin !== 'string' || cp.origin === '') return 'origin must be a non-empty string';
   if (!isCount(cp.shard)) return 'shard must be a non-negative safe integer';
   if (!isCount(cp.tree_size)) return 'tree_size must be a non-negative safe integer';
-  if (typeof cp.root_hash !== 'string' || !LOWER_HEX_SHA256.test(cp.root_hash)) return 'root_hash must be 64 lowercase hex digits';
+  if (typeof cp.root_hash !== 'string' || !LOWER_HEX_SHA256.test(cp.root_hash))
+    return 'root_hash must be 64 lowercase hex digits';
   if (!isUtcMillisTimestamp(cp.timestamp)) return 'timestamp must be RFC 3339 UTC with milliseconds';
   return null;
 }

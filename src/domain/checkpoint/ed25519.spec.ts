@@ -30,14 +30,27 @@ interface Rfc8037 {
 }
 
 interface Rfc8032 {
-  tests: Array<{ name: string; public_key_jwk_x: string; message_hex: string; signature_hex: string; secret_key_hex?: string }>;
+  tests: Array<{
+    name: string;
+    public_key_jwk_x: string;
+    message_hex: string;
+    signature_hex: string;
+    secret_key_hex?: string;
+  }>;
 }
 
 interface Wycheproof {
   numberOfTests: number;
   testGroups: Array<{
     publicKeyJwk: JWK;
-    tests: Array<{ tcId: number; comment: string; msg: string; sig: string; result: 'valid' | 'invalid'; flags: string[] }>;
+    tests: Array<{
+      tcId: number;
+      comment: string;
+      msg: string;
+      sig: string;
+      result: 'valid' | 'invalid';
+      flags: string[];
+    }>;
   }>;
 }
 
@@ -60,7 +73,9 @@ describe('RFC 8037 Appendix A', () => {
 
   it('A.4: jose reproduces the compact JWS byte for byte', async () => {
     const key = await importSigningKey(a['A.1_private_jwk']);
-    const jws = await new CompactSign(Buffer.from(a['A.4_payload'])).setProtectedHeader({ alg: 'EdDSA' }).sign(key.privateKey);
+    const jws = await new CompactSign(Buffer.from(a['A.4_payload']))
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .sign(key.privateKey);
     expect(jws).toBe(a['A.4_compact_jws']);
     expect(jws.split('.')[2]).toBe(a['A.4_signature_b64url']);
   });
@@ -72,11 +87,17 @@ describe('RFC 8037 Appendix A', () => {
   });
 
   it('A.5: the JWS verifies under the A.2 public key (jose and our Ed25519 path)', async () => {
-    const { payload, protectedHeader } = await compactVerify(a['A.4_compact_jws'], { ...a['A.2_public_jwk'] }, { algorithms: ['EdDSA'] });
+    const { payload, protectedHeader } = await compactVerify(
+      a['A.4_compact_jws'],
+      { ...a['A.2_public_jwk'] },
+      { algorithms: ['EdDSA'] },
+    );
     expect(Buffer.from(payload).toString()).toBe(a['A.4_payload']);
     expect(protectedHeader).toEqual({ alg: 'EdDSA' });
     const signature = Buffer.from(a['A.4_signature_b64url'], 'base64url');
-    expect(await ed25519SignatureIsValid(a['A.2_public_jwk'], Buffer.from(a['A.4_signing_input']), signature)).toBe(true);
+    expect(await ed25519SignatureIsValid(a['A.2_public_jwk'], Buffer.from(a['A.4_signing_input']), signature)).toBe(
+      true,
+    );
   });
 
   it('A.5: our ledger verifier still refuses it: the header lacks kid and typ', async () => {
@@ -100,22 +121,36 @@ describe('RFC 8032 §7.1 test vectors', () => {
   it('TEST 1: the secret key derives the public key and re-signs to the listed signature', async () => {
     const t = tests.find((x) => x.secret_key_hex !== undefined);
     expect(t).toBeDefined();
-    const key = await importSigningKey({ kty: 'OKP', crv: 'Ed25519', d: Buffer.from(t!.secret_key_hex!, 'hex').toString('base64url') });
+    const key = await importSigningKey({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: Buffer.from(t!.secret_key_hex!, 'hex').toString('base64url'),
+    });
     expect(key.publicJwk.x).toBe(t!.public_key_jwk_x);
-    expect(sign(null, Buffer.from(t!.message_hex, 'hex'), key.privateKey as KeyObject).toString('hex')).toBe(t!.signature_hex);
+    expect(sign(null, Buffer.from(t!.message_hex, 'hex'), key.privateKey as KeyObject).toString('hex')).toBe(
+      t!.signature_hex,
+    );
   });
 
   it('a flipped message bit does not verify', async () => {
     const t = tests[2];
     const message = Buffer.from(t.message_hex, 'hex');
     message[0] ^= 1;
-    expect(await ed25519SignatureIsValid({ kty: 'OKP', crv: 'Ed25519', x: t.public_key_jwk_x }, message, Buffer.from(t.signature_hex, 'hex'))).toBe(false);
+    expect(
+      await ed25519SignatureIsValid(
+        { kty: 'OKP', crv: 'Ed25519', x: t.public_key_jwk_x },
+        message,
+        Buffer.from(t.signature_hex, 'hex'),
+      ),
+    ).toBe(false);
   });
 });
 
 describe('Wycheproof ed25519_test.json', () => {
   const wycheproof = load<Wycheproof>('wycheproof-ed25519_test.json');
-  const cases = wycheproof.testGroups.flatMap((group) => group.tests.map((test) => ({ key: group.publicKeyJwk, ...test })));
+  const cases = wycheproof.testGroups.flatMap((group) =>
+    group.tests.map((test) => ({ key: group.publicKeyJwk, ...test })),
+  );
 
   it('has all 151 cases', () => {
     expect(cases).toHaveLength(wycheproof.numberOfTests);
@@ -126,7 +161,8 @@ describe('Wycheproof ed25519_test.json', () => {
     const mismatches: string[] = [];
     for (const c of cases) {
       const valid = await ed25519SignatureIsValid(c.key, Buffer.from(c.msg, 'hex'), Buffer.from(c.sig, 'hex'));
-      if (valid !== (c.result === 'valid')) mismatches.push(`tcId ${c.tcId} (${c.flags.join()}: ${c.comment}): got ${valid}, want ${c.result}`);
+      if (valid !== (c.result === 'valid'))
+        mismatches.push(`tcId ${c.tcId} (${c.flags.join()}: ${c.comment}): got ${valid}, want ${c.result}`);
     }
     expect(mismatches).toEqual([]);
   });
@@ -136,7 +172,12 @@ describe('Wycheproof ed25519_test.json', () => {
     for (const c of cases) {
       let valid: boolean;
       try {
-        valid = verify(null, Buffer.from(c.msg, 'hex'), createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: c.key.x as string }, format: 'jwk' }), Buffer.from(c.sig, 'hex'));
+        valid = verify(
+          null,
+          Buffer.from(c.msg, 'hex'),
+          createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: c.key.x as string }, format: 'jwk' }),
+          Buffer.from(c.sig, 'hex'),
+        );
       } catch {
         valid = false;
       }

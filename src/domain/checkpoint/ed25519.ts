@@ -21,7 +21,8 @@ export function ed25519SignatureDefect(signature: Uint8Array): string | null {
   if (signature.length !== ED25519_SIGNATURE_SIZE) {
     return `signature is ${signature.length} bytes, want ${ED25519_SIGNATURE_SIZE}`;
   }
-  if (littleEndian(signature.subarray(32)) >= GROUP_ORDER_L) return 'signature S is not below the group order (malleable)';
+  if (littleEndian(signature.subarray(32)) >= GROUP_ORDER_L)
+    return 'signature S is not below the group order (malleable)';
   return null;
 }
 
@@ -29,10 +30,20 @@ export function ed25519SignatureDefect(signature: Uint8Array): string | null {
  * Whether `signature` is a valid Ed25519 signature of `message` under the public JWK
  * {kty: "OKP", crv: "Ed25519", x}. False (never a throw) for any invalid signature or key.
  */
-export async function ed25519SignatureIsValid(publicJwk: JWK, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function ed25519SignatureIsValid(
+  publicJwk: JWK,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
   if (ed25519SignatureDefect(signature) !== null) return false;
   try {
-    const key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: publicJwk.x }, { name: 'Ed25519' }, false, ['verify']);
+    const key = await crypto.subtle.importKey(
+      'jwk',
+      { kty: 'OKP', crv: 'Ed25519', x: publicJwk.x },
+      { name: 'Ed25519' },
+      false,
+      ['verify'],
+    );
     return await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, message);
   } catch {
     return false;

@@ -61,7 +61,10 @@ export async function importSigningKey(privateJwk: JWK): Promise<SigningKey> {
   }
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey({ key: { kty: 'OKP', crv: ED25519_CRV, d: privateJwk.d, x: derivedX(privateJwk.d) }, format: 'jwk' });
+    privateKey = createPrivateKey({
+      key: { kty: 'OKP', crv: ED25519_CRV, d: privateJwk.d, x: derivedX(privateJwk.d) },
+      format: 'jwk',
+    });
   } catch (error) {
     throw new SigningKeyError('BAD_PRIVATE_KEY', `cannot import the private key: ${(error as Error).message}`);
   }

@@ -23,12 +23,21 @@ describe('firstDuplicateKey', () => {
   });
 
   it('finds no duplicate in what JSON.stringify writes, and finds one spliced into it, whatever the strings hold', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1, maxKeys: 6 }), (doc) => {
-      const text = JSON.stringify(doc);
-      expect(firstDuplicateKey(text)).toBeUndefined();
-      const [first] = Object.keys(doc);
-      const doubled = `{${JSON.stringify(first)}:0,${text.slice(1)}`;
-      expect(firstDuplicateKey(doubled)).toBe(first);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), {
+          minKeys: 1,
+          maxKeys: 6,
+        }),
+        (doc) => {
+          const text = JSON.stringify(doc);
+          expect(firstDuplicateKey(text)).toBeUndefined();
+          const [first] = Object.keys(doc);
+          const doubled = `{${JSON.stringify(first)}:0,${text.slice(1)}`;
+          expect(firstDuplicateKey(doubled)).toBe(first);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -21,7 +21,9 @@ const jsonValue = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), fc.option(tie('value'), { nil: undefined }), { maxKeys: 4 }),
+    fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), fc.option(tie('value'), { nil: undefined }), {
+      maxKeys: 4,
+    }),
   ),
 })).value;
 
@@ -31,7 +33,14 @@ const recordLike = fc.record(
     tenant_id: fc.constant('acme'),
     received_at: fc.string(),
     source: fc.record(
-      { format: fc.string(), raw_sha256: fc.string(), topic: fc.string(), partition: fc.nat(), offset: fc.string(), other: jsonValue },
+      {
+        format: fc.string(),
+        raw_sha256: fc.string(),
+        topic: fc.string(),
+        partition: fc.nat(),
+        offset: fc.string(),
+        other: jsonValue,
+      },
       { requiredKeys: [] },
     ),
     attempts: jsonValue,
@@ -42,11 +51,18 @@ const recordLike = fc.record(
 );
 
 const entryOf = (record: object, over: Partial<LedgerEntry> = {}): LedgerEntry => ({
-  v: 1, shard: 3, index: 41, tenant_id: 'acme', tenant_seq: 2, tenant_prev: 'ab'.repeat(32), record, ...over,
+  v: 1,
+  shard: 3,
+  index: 41,
+  tenant_id: 'acme',
+  tenant_seq: 2,
+  tenant_prev: 'ab'.repeat(32),
+  record,
+  ...over,
 });
 
 describe('canonicalRecordForm: one canonicalization for the stored bytes, the content hash and the leaf', () => {
-  it('gives canonicalJson(record), the canonicalize package\'s bytes and contentHash(record) on generated records', () => {
+  it("gives canonicalJson(record), the canonicalize package's bytes and contentHash(record) on generated records", () => {
     fc.assert(
       fc.property(recordLike, (record) => {
         const form = canonicalRecordForm(record);
@@ -61,13 +77,23 @@ describe('canonicalRecordForm: one canonicalization for the stored bytes, the co
   it('matches on real demo events, and the content hash ignores only the ledger-assigned members', () => {
     for (let seq = 0; seq < 400; seq += 7) {
       const event = demoEvent(seq, { elapsedMs: seq * 600, now: new Date(Date.UTC(2026, 0, 1) + seq) });
-      const record = { ...event, received_at: '2026-01-01T00:00:00.000Z', source: { ...event.source, topic: 't', partition: 1, offset: String(seq) } };
+      const record = {
+        ...event,
+        received_at: '2026-01-01T00:00:00.000Z',
+        source: { ...event.source, topic: 't', partition: 1, offset: String(seq) },
+      };
       const form = canonicalRecordForm(record);
       expect(form.json).toBe(canonicalize(record));
-      const moved = canonicalRecordForm({ ...record, received_at: '2027-01-01T00:00:00.000Z', source: { ...record.source, offset: '99' } });
+      const moved = canonicalRecordForm({
+        ...record,
+        received_at: '2027-01-01T00:00:00.000Z',
+        source: { ...record.source, offset: '99' },
+      });
       expect(moved.contentSha256.equals(form.contentSha256)).toBe(true);
       expect(moved.json).not.toBe(form.json);
-      expect(canonicalRecordForm({ ...record, request_id: 'other' }).contentSha256.equals(form.contentSha256)).toBe(false);
+      expect(canonicalRecordForm({ ...record, request_id: 'other' }).contentSha256.equals(form.contentSha256)).toBe(
+        false,
+      );
     }
   });
 
@@ -96,12 +122,19 @@ describe('canonicalRecordForm: one canonicalization for the stored bytes, the co
   });
 });
 
-describe('ledgerEntryBytesWithRecordJson: the record\'s bytes spliced into the entry', () => {
+describe("ledgerEntryBytesWithRecordJson: the record's bytes spliced into the entry", () => {
   it('equals ledgerEntryBytes(entry) on generated records and positions', () => {
     fc.assert(
       fc.property(recordLike, fc.nat(), fc.maxSafeInteger().map(Math.abs), fc.nat(), (record, shard, index, seq) => {
-        const entry = entryOf(record, { shard, index, tenant_seq: seq, tenant_prev: seq === 0 ? null : 'cd'.repeat(32) });
-        expect(ledgerEntryBytesWithRecordJson(entry, canonicalRecordForm(record).json).equals(ledgerEntryBytes(entry))).toBe(true);
+        const entry = entryOf(record, {
+          shard,
+          index,
+          tenant_seq: seq,
+          tenant_prev: seq === 0 ? null : 'cd'.repeat(32),
+        });
+        expect(
+          ledgerEntryBytesWithRecordJson(entry, canonicalRecordForm(record).json).equals(ledgerEntryBytes(entry)),
+        ).toBe(true);
       }),
       { numRuns: 1000 },
     );
@@ -109,8 +142,12 @@ describe('ledgerEntryBytesWithRecordJson: the record\'s bytes spliced into the e
 
   it('keeps the entry preconditions', () => {
     const json = canonicalRecordForm({ tenant_id: 'acme' }).json;
-    expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'acme' }, { tenant_seq: 0 }), json)).toThrow(LedgerEntryError);
+    expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'acme' }, { tenant_seq: 0 }), json)).toThrow(
+      LedgerEntryError,
+    );
     expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'other' }), json)).toThrow(/TENANT|tenant/);
-    expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'acme' }, { index: -1 }), json)).toThrow(LedgerEntryError);
+    expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'acme' }, { index: -1 }), json)).toThrow(
+      LedgerEntryError,
+    );
   });
 });

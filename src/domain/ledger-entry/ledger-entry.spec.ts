@@ -62,7 +62,14 @@ describe('ledgerEntryBytes and ledgerEntryLeafHash', () => {
     expect(bytes.toString('utf8')).toBe(
       '{"index":0,"record":{"event_id":"e","tenant_id":"acme"},"shard":0,"tenant_id":"acme","tenant_prev":null,"tenant_seq":0,"v":1}',
     );
-    expect(ledgerEntryLeafHash(e).equals(createHash('sha256').update(Buffer.from([0])).update(bytes).digest())).toBe(true);
+    expect(
+      ledgerEntryLeafHash(e).equals(
+        createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(bytes)
+          .digest(),
+      ),
+    ).toBe(true);
     expect(ledgerEntryLeafHash(e).equals(leafHash(bytes))).toBe(true);
   });
 
@@ -76,9 +83,13 @@ describe('ledgerEntryBytes and ledgerEntryLeafHash', () => {
     expect(errorCode(() => ledgerEntryBytes(entry({ index: -1 })))).toBe('BAD_POSITION');
     expect(errorCode(() => ledgerEntryBytes(entry({ shard: 1.5 })))).toBe('BAD_POSITION');
     expect(errorCode(() => ledgerEntryBytes(entry({ tenant_id: '' })))).toBe('BAD_TENANT');
-    expect(errorCode(() => ledgerEntryBytes(entry({ tenant_seq: 0, tenant_prev: 'ab'.repeat(32) })))).toBe('BAD_TENANT_PREV');
+    expect(errorCode(() => ledgerEntryBytes(entry({ tenant_seq: 0, tenant_prev: 'ab'.repeat(32) })))).toBe(
+      'BAD_TENANT_PREV',
+    );
     expect(errorCode(() => ledgerEntryBytes(entry({ tenant_seq: 1, tenant_prev: null })))).toBe('BAD_TENANT_PREV');
-    expect(errorCode(() => ledgerEntryBytes(entry({ tenant_seq: 1, tenant_prev: 'AB'.repeat(32) })))).toBe('BAD_TENANT_PREV');
+    expect(errorCode(() => ledgerEntryBytes(entry({ tenant_seq: 1, tenant_prev: 'AB'.repeat(32) })))).toBe(
+      'BAD_TENANT_PREV',
+    );
     expect(errorCode(() => ledgerEntryBytes(entry({ record: [] as unknown as object })))).toBe('BAD_RECORD');
     expect(errorCode(() => ledgerEntryBytes(entry({ record: { tenant_id: 'other' } })))).toBe('TENANT_MISMATCH');
     expect(errorCode(() => ledgerEntryBytes(null as unknown as LedgerEntry))).toBe('NOT_AN_OBJECT');
@@ -91,7 +102,13 @@ describe('ledgerEntryBytes and ledgerEntryLeafHash', () => {
 
 describe('contentHash', () => {
   it('excludes exactly received_at and source.topic/partition/offset/raw_sha256', () => {
-    expect([...CONTENT_HASH_EXCLUDED_FIELDS]).toEqual(['received_at', 'source.topic', 'source.partition', 'source.offset', 'source.raw_sha256']);
+    expect([...CONTENT_HASH_EXCLUDED_FIELDS]).toEqual([
+      'received_at',
+      'source.topic',
+      'source.partition',
+      'source.offset',
+      'source.raw_sha256',
+    ]);
   });
 
   it('is the same for a re-delivery at another offset and time', () => {
@@ -104,11 +121,15 @@ describe('contentHash', () => {
 
   it('differs when the content differs', () => {
     expect(contentHash(record({ event_id: 'evt-2' })).equals(contentHash(record()))).toBe(false);
-    expect(contentHash(record({ source: { format: 'litellm', raw_sha256: 'ab'.repeat(32) } })).equals(contentHash(record()))).toBe(false);
+    expect(
+      contentHash(record({ source: { format: 'litellm', raw_sha256: 'ab'.repeat(32) } })).equals(contentHash(record())),
+    ).toBe(false);
   });
 
   it('is the same when only the raw bytes differ (same event re-sent inside another gateway batch)', () => {
-    const otherRaw = record({ source: { format: 'native', raw_sha256: 'cd'.repeat(32), topic: 'routing', partition: 3, offset: '42' } });
+    const otherRaw = record({
+      source: { format: 'native', raw_sha256: 'cd'.repeat(32), topic: 'routing', partition: 3, offset: '42' },
+    });
     expect(contentHash(otherRaw).equals(contentHash(record()))).toBe(true);
   });
 
@@ -159,12 +180,16 @@ describe('verifyTenantChain', () => {
   it('names an entry of another tenant or shard', () => {
     const links = chain(3);
     const other = { ...links[2].entry, tenant_id: 'globex', record: { tenant_id: 'globex' } };
-    expect(verifyTenantChain([links[0], links[1], { entry: other, leafHash: ledgerEntryLeafHash(other) }])).toMatchObject({
+    expect(
+      verifyTenantChain([links[0], links[1], { entry: other, leafHash: ledgerEntryLeafHash(other) }]),
+    ).toMatchObject({
       position: 2,
       code: 'OTHER_TENANT',
     });
     const moved = { ...links[2].entry, shard: 1 };
-    expect(verifyTenantChain([links[0], links[1], { entry: moved, leafHash: ledgerEntryLeafHash(moved) }])).toMatchObject({
+    expect(
+      verifyTenantChain([links[0], links[1], { entry: moved, leafHash: ledgerEntryLeafHash(moved) }]),
+    ).toMatchObject({
       position: 2,
       code: 'OTHER_SHARD',
     });
@@ -173,7 +198,9 @@ describe('verifyTenantChain', () => {
   it('names an entry placed before its predecessor in the log', () => {
     const links = chain(3);
     const early = { ...links[2].entry, index: 0 };
-    expect(verifyTenantChain([links[0], links[1], { entry: early, leafHash: ledgerEntryLeafHash(early) }])).toMatchObject({
+    expect(
+      verifyTenantChain([links[0], links[1], { entry: early, leafHash: ledgerEntryLeafHash(early) }]),
+    ).toMatchObject({
       position: 2,
       code: 'INDEX_NOT_INCREASING',
     });
@@ -182,6 +209,9 @@ describe('verifyTenantChain', () => {
   it('names a malformed entry', () => {
     const links = chain(2);
     const bad = { ...links[1].entry, tenant_prev: null };
-    expect(verifyTenantChain([links[0], { entry: bad, leafHash: links[1].leafHash }])).toMatchObject({ position: 1, code: 'BAD_ENTRY' });
+    expect(verifyTenantChain([links[0], { entry: bad, leafHash: links[1].leafHash }])).toMatchObject({
+      position: 1,
+      code: 'BAD_ENTRY',
+    });
   });
 });

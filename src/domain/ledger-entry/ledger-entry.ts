@@ -55,7 +55,10 @@ const ENTRY_FIELDS = ['v', 'shard', 'index', 'tenant_id', 'tenant_seq', 'tenant_
 const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** Record fields the ledger assigns at ingest, excluded from the content hash. */
-export const CONTENT_HASH_EXCLUDED_FIELDS = ['received_at', ...LEDGER_ASSIGNED_SOURCE_FIELDS.map((f) => `source.${f}`)] as const;
+export const CONTENT_HASH_EXCLUDED_FIELDS = [
+  'received_at',
+  ...LEDGER_ASSIGNED_SOURCE_FIELDS.map((f) => `source.${f}`),
+] as const;
 
 /**
  * The leaf input bytes of `entry`: its RFC 8785 canonical JSON.
@@ -86,7 +89,9 @@ export function ledgerEntryLeafHash(entry: LedgerEntry): Buffer {
  */
 export function contentHash(record: object): Buffer {
   assertPlainObject(record, 'BAD_RECORD', 'record');
-  return createHash('sha256').update(canonicalBytes(withoutLedgerAssignedFields(record))).digest();
+  return createHash('sha256')
+    .update(canonicalBytes(withoutLedgerAssignedFields(record)))
+    .digest();
 }
 
 /**
@@ -132,7 +137,11 @@ export function canonicalRecordForm(record: object): CanonicalRecordForm {
  * forms treat differently (received_at, source), each run written by one JSON.stringify of a
  * key-sorted copy; undefined when a member is outside canonicalCopy's fast path.
  */
-function sortedParts(record: Record<string, unknown>): { before: string; receivedAt: string; between: string; source: string; contentSource: string; after: string } | undefined {
+function sortedParts(
+  record: Record<string, unknown>,
+):
+  | { before: string; receivedAt: string; between: string; source: string; contentSource: string; after: string }
+  | undefined {
   const prototype: unknown = Object.getPrototypeOf(record);
   if (prototype !== null && Object.getPrototypeOf(prototype) !== null) return undefined;
   const runs: Array<Record<string, unknown>> = [{}, {}, {}];
@@ -181,7 +190,8 @@ function joinMembers(record: Record<string, unknown>): { json: string; content: 
     const member = name + canonicalJson(value);
     json += (json.length === 1 ? '' : ',') + member;
     if (key === 'received_at') continue;
-    const kept = key === 'source' && isPlainObjectValue(value) ? name + canonicalJson(withoutAssignedSource(value)) : member;
+    const kept =
+      key === 'source' && isPlainObjectValue(value) ? name + canonicalJson(withoutAssignedSource(value)) : member;
     content += (content.length === 1 ? '' : ',') + kept;
   }
   return { json: `${json}}`, content: `${content}}` };
@@ -209,7 +219,8 @@ export interface TenantChainLink {
   leafHash: Buffer;
 }
 
-export type TenantChainBreakCode = 'BAD_ENTRY' | 'LEAF_HASH_MISMATCH' | 'OTHER_TENANT' | 'OTHER_SHARD' | TenantChainFault;
+export type TenantChainBreakCode =
+  'BAD_ENTRY' | 'LEAF_HASH_MISMATCH' | 'OTHER_TENANT' | 'OTHER_SHARD' | TenantChainFault;
 
 export interface TenantChainBreak {
   /** Position in the array passed in. */
@@ -254,8 +265,10 @@ function linkBreak(links: TenantChainLink[], position: number): TenantChainBreak
   if (!recomputed.equals(claimed)) return fail('LEAF_HASH_MISMATCH', 'leaf hash does not match the entry');
   if (position === 0) return null;
   const previous = links[position - 1];
-  if (entry.tenant_id !== links[0].entry.tenant_id) return fail('OTHER_TENANT', `tenant ${entry.tenant_id} in a chain of ${links[0].entry.tenant_id}`);
-  if (entry.shard !== links[0].entry.shard) return fail('OTHER_SHARD', `shard ${entry.shard} in a chain of shard ${links[0].entry.shard}`);
+  if (entry.tenant_id !== links[0].entry.tenant_id)
+    return fail('OTHER_TENANT', `tenant ${entry.tenant_id} in a chain of ${links[0].entry.tenant_id}`);
+  if (entry.shard !== links[0].entry.shard)
+    return fail('OTHER_SHARD', `shard ${entry.shard} in a chain of shard ${links[0].entry.shard}`);
   const { tenant_seq, index } = previous.entry;
   const broken = tenantChainLinkBreak({ tenant_seq, index, leaf_hash: previous.leafHash.toString('hex') }, entry);
   return broken && fail(broken.code, `${broken.message} (expected ${broken.expected}, found ${broken.found})`);
@@ -286,7 +299,8 @@ function withoutLedgerAssignedFields(record: object): object {
 function assertLedgerEntry(entry: LedgerEntry): void {
   assertPlainObject(entry, 'NOT_AN_OBJECT', 'ledger entry');
   const unknown = Object.keys(entry).filter((key) => !(ENTRY_FIELDS as readonly string[]).includes(key));
-  if (unknown.length > 0) throw new LedgerEntryError('UNKNOWN_FIELD', `unknown ledger entry field(s): ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new LedgerEntryError('UNKNOWN_FIELD', `unknown ledger entry field(s): ${unknown.join(', ')}`);
   if (entry.v !== LEDGER_ENTRY_VERSION) throw new LedgerEntryError('BAD_VERSION', `v must be ${LEDGER_ENTRY_VERSION}`);
   assertCount(entry.shard, 'BAD_POSITION', 'shard');
   assertCount(entry.index, 'BAD_POSITION', 'index');
@@ -304,7 +318,8 @@ function assertLedgerEntry(entry: LedgerEntry): void {
 
 function assertTenantPrev(entry: LedgerEntry): void {
   if (entry.tenant_seq === 0) {
-    if (entry.tenant_prev !== null) throw new LedgerEntryError('BAD_TENANT_PREV', 'tenant_prev must be null when tenant_seq is 0');
+    if (entry.tenant_prev !== null)
+      throw new LedgerEntryError('BAD_TENANT_PREV', 'tenant_prev must be null when tenant_seq is 0');
     return;
   }
   if (typeof entry.tenant_prev !== 'string' || !LOWER_HEX_SHA256.test(entry.tenant_prev)) {

@@ -20,7 +20,13 @@ const isCount = (n: number) => Number.isSafeInteger(n) && n >= 0;
 const equal = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 /** §6.1. */
-function docVerifyInclusion(leaf: Uint8Array, index: number, size: number, proof: Uint8Array[], root: Uint8Array): boolean {
+function docVerifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!isCount(index) || !isCount(size) || index >= size) return false;
   if (leaf.length !== 32 || proof.some((p) => p.length !== 32)) return false;
   let fn = BigInt(index);
@@ -46,7 +52,13 @@ function docVerifyInclusion(leaf: Uint8Array, index: number, size: number, proof
 }
 
 /** §6.2. */
-function docVerifyConsistency(size1: number, size2: number, proof: Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
+function docVerifyConsistency(
+  size1: number,
+  size2: number,
+  proof: Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): boolean {
   if (!isCount(size1) || !isCount(size2) || size2 < size1 || size1 === 0) return false;
   if (size1 === size2) return proof.length === 0 && equal(root1, root2);
   if (proof.length === 0 || proof.some((p) => p.length !== 32)) return false;
@@ -140,14 +152,16 @@ describe('docs/ledger-format.md §6 algorithms, implemented literally', () => {
       for (let index = 0; index < size; index++) {
         for (const proof of variants(await inclusionProof(read, index, size))) {
           const ours = accepts(() => verifyInclusion(leaves[index], index, size, proof, roots[size]));
-          if (ours !== docVerifyInclusion(leaves[index], index, size, proof, roots[size])) disagreements.push(`inclusion ${index}/${size}`);
+          if (ours !== docVerifyInclusion(leaves[index], index, size, proof, roots[size]))
+            disagreements.push(`inclusion ${index}/${size}`);
           if (ours) valid++;
         }
       }
       for (let size1 = 1; size1 <= size; size1++) {
         for (const proof of variants(await consistencyProof(read, size1, size))) {
           const ours = accepts(() => verifyConsistency(size1, size, proof, roots[size1], roots[size]));
-          if (ours !== docVerifyConsistency(size1, size, proof, roots[size1], roots[size])) disagreements.push(`consistency ${size1}/${size}`);
+          if (ours !== docVerifyConsistency(size1, size, proof, roots[size1], roots[size]))
+            disagreements.push(`consistency ${size1}/${size}`);
           if (ours) valid++;
         }
       }

@@ -31,7 +31,10 @@ export function encodeEntryBundle(entries: Uint8Array[]): Buffer {
   const parts: Uint8Array[] = [];
   entries.forEach((e, i) => {
     if (e.length > MAX_BUNDLE_ENTRY_SIZE) {
-      throw new EntryBundleError('ENTRY_TOO_LARGE', `entry ${i} of the bundle is ${e.length} bytes; a bundle entry holds at most ${MAX_BUNDLE_ENTRY_SIZE}`);
+      throw new EntryBundleError(
+        'ENTRY_TOO_LARGE',
+        `entry ${i} of the bundle is ${e.length} bytes; a bundle entry holds at most ${MAX_BUNDLE_ENTRY_SIZE}`,
+      );
     }
     const length = Buffer.allocUnsafe(2);
     length.writeUInt16BE(e.length, 0);
@@ -44,10 +47,11 @@ export function encodeEntryBundle(entries: Uint8Array[]): Buffer {
 export function decodeEntryBundle(bundle: Uint8Array): Buffer[] {
   const bytes = Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength);
   const out: Buffer[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     if (at + 2 > bytes.length) throw new EntryBundleError('MALFORMED_BUNDLE', `truncated length at byte ${at}`);
     const n = bytes.readUInt16BE(at);
-    if (at + 2 + n > bytes.length) throw new EntryBundleError('MALFORMED_BUNDLE', `entry at byte ${at} runs past the end`);
+    if (at + 2 + n > bytes.length)
+      throw new EntryBundleError('MALFORMED_BUNDLE', `entry at byte ${at} runs past the end`);
     out.push(Buffer.from(bytes.subarray(at + 2, at + 2 + n)));
     at += 2 + n;
   }

@@ -12,7 +12,15 @@
 import { NodeReaderError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hasher.js';
 import { assertConsistencySizes, assertIndexInTree } from './preconditions.js';
-import { assertCount, completeSubtrees, largestPowerOfTwoBelow, nodeKey, type LeafRange, type NodeId, type StoredNode } from './range.js';
+import {
+  assertCount,
+  completeSubtrees,
+  largestPowerOfTwoBelow,
+  nodeKey,
+  type LeafRange,
+  type NodeId,
+  type StoredNode,
+} from './range.js';
 
 export type { LeafRange, NodeId } from './range.js';
 

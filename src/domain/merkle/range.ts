@@ -86,7 +86,7 @@ export function xor(a: number, b: number): number {
  */
 export function completeSubtrees(range: LeafRange): NodeId[] {
   const ids: NodeId[] = [];
-  for (let begin = range.begin; begin < range.end; ) {
+  for (let begin = range.begin; begin < range.end;) {
     let level = 0;
     while (begin % 2 ** (level + 1) === 0 && begin + 2 ** (level + 1) <= range.end) level++;
     ids.push({ level, index: begin / 2 ** level });

@@ -68,7 +68,8 @@ export function nodeFromTile(id: NodeId, tile: Tile | undefined): Buffer | undef
   const { offset, count } = tileOfNode(id);
   if (!tile || tileWidth(tile) < offset + count) return undefined;
   let level: Buffer[] = [];
-  for (let k = 0; k < count; k++) level.push(tile.hashes.subarray((offset + k) * HASH_SIZE, (offset + k + 1) * HASH_SIZE));
+  for (let k = 0; k < count; k++)
+    level.push(tile.hashes.subarray((offset + k) * HASH_SIZE, (offset + k + 1) * HASH_SIZE));
   while (level.length > 1) {
     const up: Buffer[] = [];
     for (let k = 0; k < level.length; k += 2) up.push(nodeHash(level[k], level[k + 1]));
@@ -102,7 +103,8 @@ export function tilesAfterAppend(partials: ReadonlyMap<number, Tile>, created: S
     const key = `${level}/${index}`;
     let t = byTile.get(key);
     if (!t) byTile.set(key, (t = { level, index, hashes: [], first: n.index % TILE_WIDTH }));
-    if (n.index % TILE_WIDTH !== t.first + t.hashes.length) throw new MerkleProofError('TILE_GAP', `node ${n.level}/${n.index} is not next in its tile`);
+    if (n.index % TILE_WIDTH !== t.first + t.hashes.length)
+      throw new MerkleProofError('TILE_GAP', `node ${n.level}/${n.index} is not next in its tile`);
     t.hashes.push(n.hash);
   }
   const writes: TileWrites = { full: [], partial: [], clearedLevels: [] };
@@ -111,7 +113,10 @@ export function tilesAfterAppend(partials: ReadonlyMap<number, Tile>, created: S
     const stored = partials.get(t.level);
     const prefix = stored && stored.index === t.index ? stored.hashes : Buffer.alloc(0);
     if (prefix.length / HASH_SIZE !== t.first) {
-      throw new MerkleProofError('TILE_GAP', `tile ${t.level}/${t.index}: new hashes start at ${t.first} but ${prefix.length / HASH_SIZE} are stored`);
+      throw new MerkleProofError(
+        'TILE_GAP',
+        `tile ${t.level}/${t.index}: new hashes start at ${t.first} but ${prefix.length / HASH_SIZE} are stored`,
+      );
     }
     const tile: Tile = { level: t.level, index: t.index, hashes: Buffer.concat([prefix, ...t.hashes]) };
     if (tileWidth(tile) === TILE_WIDTH) writes.full.push(tile);
@@ -121,7 +126,11 @@ export function tilesAfterAppend(partials: ReadonlyMap<number, Tile>, created: S
     }
   }
   for (const level of partials.keys()) {
-    if (!partialLevels.has(level) && writes.full.some((t) => t.level === level && t.index === partials.get(level)!.index)) writes.clearedLevels.push(level);
+    if (
+      !partialLevels.has(level) &&
+      writes.full.some((t) => t.level === level && t.index === partials.get(level)!.index)
+    )
+      writes.clearedLevels.push(level);
   }
   return writes;
 }
@@ -151,7 +160,8 @@ function indexPath(index: number, width: number): string {
 }
 
 /** What a tlog-tiles path asks for: W hashes of tile (L, N), or W entries of bundle N. */
-export type TileRequest = { kind: 'hashes'; level: number; index: number; width: number } | { kind: 'entries'; index: number; width: number };
+export type TileRequest =
+  { kind: 'hashes'; level: number; index: number; width: number } | { kind: 'entries'; index: number; width: number };
 
 /** The highest tile level the spec allows in a path. */
 export const MAX_TILE_PATH_LEVEL = 63;
@@ -171,7 +181,8 @@ export class TilePathError extends AppError {
 export function parseTilePath(path: string): TileRequest {
   const bad = (why: string) => new TilePathError(`${JSON.stringify(path)}: ${why}`);
   const segments = typeof path === 'string' ? path.split('/') : [];
-  if (segments.length < 3 || segments[0] !== 'tile') throw bad('expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]');
+  if (segments.length < 3 || segments[0] !== 'tile')
+    throw bad('expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]');
   const entries = segments[1] === 'entries';
   if (!entries && !/^(0|[1-9][0-9]?)$/.test(segments[1])) throw bad('L must be a decimal 0..63 without leading zeroes');
   const level = entries ? 0 : Number(segments[1]);
@@ -180,7 +191,8 @@ export function parseTilePath(path: string): TileRequest {
   let width = TILE_WIDTH;
   if (groups.length >= 2 && groups[groups.length - 2].endsWith('.p')) {
     const w = groups[groups.length - 1];
-    if (!/^[1-9][0-9]{0,2}$/.test(w) || Number(w) >= TILE_WIDTH) throw bad('W must be a decimal 1..255 without leading zeroes');
+    if (!/^[1-9][0-9]{0,2}$/.test(w) || Number(w) >= TILE_WIDTH)
+      throw bad('W must be a decimal 1..255 without leading zeroes');
     width = Number(w);
     groups = [...groups.slice(0, -2), groups[groups.length - 2].slice(0, -2)];
   }
@@ -209,7 +221,10 @@ export function tileSubtree(tile: Tile): Buffer[] {
     const n = Math.floor(below.length / (2 * HASH_SIZE));
     const up = Buffer.allocUnsafe(n * HASH_SIZE);
     for (let k = 0; k < n; k++) {
-      nodeHash(below.subarray(2 * k * HASH_SIZE, (2 * k + 1) * HASH_SIZE), below.subarray((2 * k + 1) * HASH_SIZE, (2 * k + 2) * HASH_SIZE)).copy(up, k * HASH_SIZE);
+      nodeHash(
+        below.subarray(2 * k * HASH_SIZE, (2 * k + 1) * HASH_SIZE),
+        below.subarray((2 * k + 1) * HASH_SIZE, (2 * k + 2) * HASH_SIZE),
+      ).copy(up, k * HASH_SIZE);
     }
     levels.push(up);
   }
@@ -245,7 +260,11 @@ export function rootFromTiles(treeSize: number, tile: (id: TileId) => Tile | und
   if (treeSize === 0) return Buffer.from(EMPTY_ROOT);
   const frontier = completeSubtrees({ begin: 0, end: treeSize }).map((id) => {
     const hash = nodeFromTile(id, tile(tileOfNode(id).tile));
-    if (!hash) throw new MerkleProofError('BAD_FRONTIER', `no tile holds node ${id.level}/${id.index} of the tree of size ${treeSize}`);
+    if (!hash)
+      throw new MerkleProofError(
+        'BAD_FRONTIER',
+        `no tile holds node ${id.level}/${id.index} of the tree of size ${treeSize}`,
+      );
     return hash;
   });
   return rootFromFrontier(frontier);

@@ -83,13 +83,17 @@ const hexes = (hashes: Buffer[]) => hashes.map((h) => h.toString('hex'));
 // ---------------------------------------------------------------------------------------------
 
 describe('RFC 6962 8-leaf tree (transparency-dev/merkle testonly/constants.go)', () => {
-  const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/vectors/merkle/rfc6962-tree-8-leaves.json'), 'utf8')) as {
+  const vectors = JSON.parse(
+    readFileSync(join(process.cwd(), 'test/vectors/merkle/rfc6962-tree-8-leaves.json'), 'utf8'),
+  ) as {
     leaf_inputs_hex: string[];
     node_hashes_by_level: { levels: string[][] };
     root_hashes_by_tree_size: { roots: string[] };
   };
   const leaves = vectors.leaf_inputs_hex.map((h) => leafHash(Buffer.from(h, 'hex')));
-  const proofTables = JSON.parse(readFileSync(join(process.cwd(), 'test/vectors/merkle/rfc6962-proofs-hex.json'), 'utf8')) as {
+  const proofTables = JSON.parse(
+    readFileSync(join(process.cwd(), 'test/vectors/merkle/rfc6962-proofs-hex.json'), 'utf8'),
+  ) as {
     inclusion_proofs: Array<{ leaf: number; tree_size: number; proof: string[] }>;
     consistency_proofs: Array<{ size1: number; size2: number; proof: string[] }>;
   };
@@ -141,7 +145,9 @@ describe('RFC 6962 8-leaf tree (transparency-dev/merkle testonly/constants.go)',
   it('rootAtSize gives every earlier root from the full tree', async () => {
     const store = new MemoryStore();
     store.append(leaves);
-    const roots = await Promise.all(vectors.root_hashes_by_tree_size.roots.map((_, size) => rootAtSize(store.read, size)));
+    const roots = await Promise.all(
+      vectors.root_hashes_by_tree_size.roots.map((_, size) => rootAtSize(store.read, size)),
+    );
     expect(hexes(roots)).toEqual(vectors.root_hashes_by_tree_size.roots);
   });
 
@@ -156,7 +162,9 @@ describe('appendLeaves', () => {
     const leaves = Array.from({ length: 13 }, (_, i) => leafFor(i));
     const { frontier } = appendLeaves({ treeSize: 0, frontier: [] }, leaves);
     // 13 = 8 + 4 + 1
-    expect(hexes(frontier)).toEqual(hexes([referenceRoot(leaves.slice(0, 8)), referenceRoot(leaves.slice(8, 12)), leaves[12]]));
+    expect(hexes(frontier)).toEqual(
+      hexes([referenceRoot(leaves.slice(0, 8)), referenceRoot(leaves.slice(8, 12)), leaves[12]]),
+    );
   });
 
   it('appending nothing keeps the tree and creates no nodes', () => {
@@ -281,7 +289,8 @@ describe('properties: random trees appended in random batches', () => {
     fc.assert(
       fc.property(batches, fc.nat(), (sizes, salt) => {
         const { store, leaves, roots } = build(sizes, salt);
-        for (const { size, root } of roots) expect(root.toString('hex')).toBe(referenceRoot(leaves.slice(0, size)).toString('hex'));
+        for (const { size, root } of roots)
+          expect(root.toString('hex')).toBe(referenceRoot(leaves.slice(0, size)).toString('hex'));
         // A tree of n leaves has 2n - popcount(n) complete subtrees.
         const n = leaves.length;
         expect(store.nodes.size).toBe(2 * n - [...n.toString(2)].filter((b) => b === '1').length);
@@ -292,43 +301,65 @@ describe('properties: random trees appended in random batches', () => {
 
   it('inclusion proofs from stored nodes equal the reference, verify, and fail with a flipped byte', async () => {
     await fc.assert(
-      fc.asyncProperty(batches, fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), async (sizes, salt, fSize, fIndex, flip) => {
-        const { store, leaves } = build(sizes, salt);
-        fc.pre(leaves.length > 0);
-        const size = 1 + Math.floor(fSize * (leaves.length - 1));
-        const index = Math.min(size - 1, Math.floor(fIndex * size));
-        const root = referenceRoot(leaves.slice(0, size));
-        const proof = await inclusionProof(store.read, index, size);
-        expect(hexes(proof)).toEqual(hexes(referencePath(index, leaves.slice(0, size))));
-        verifyInclusion(leaves[index], index, size, proof, root);
-        if (proof.length > 0) {
-          const tampered = proof.map((h) => Buffer.from(h));
-          tampered[flip % tampered.length][flip % 32] ^= 1 << flip % 8;
-          expect(() => verifyInclusion(leaves[index], index, size, tampered, root)).toThrow(
-            expect.objectContaining({ code: 'ROOT_MISMATCH' }) as Error,
-          );
-        }
-        const wrongLeaf = Buffer.from(leaves[index]);
-        wrongLeaf[flip % 32] ^= 1;
-        expect(() => verifyInclusion(wrongLeaf, index, size, proof, root)).toThrow(MerkleProofError);
-      }),
+      fc.asyncProperty(
+        batches,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.nat(),
+        async (sizes, salt, fSize, fIndex, flip) => {
+          const { store, leaves } = build(sizes, salt);
+          fc.pre(leaves.length > 0);
+          const size = 1 + Math.floor(fSize * (leaves.length - 1));
+          const index = Math.min(size - 1, Math.floor(fIndex * size));
+          const root = referenceRoot(leaves.slice(0, size));
+          const proof = await inclusionProof(store.read, index, size);
+          expect(hexes(proof)).toEqual(hexes(referencePath(index, leaves.slice(0, size))));
+          verifyInclusion(leaves[index], index, size, proof, root);
+          if (proof.length > 0) {
+            const tampered = proof.map((h) => Buffer.from(h));
+            tampered[flip % tampered.length][flip % 32] ^= 1 << (flip % 8);
+            expect(() => verifyInclusion(leaves[index], index, size, tampered, root)).toThrow(
+              expect.objectContaining({ code: 'ROOT_MISMATCH' }) as Error,
+            );
+          }
+          const wrongLeaf = Buffer.from(leaves[index]);
+          wrongLeaf[flip % 32] ^= 1;
+          expect(() => verifyInclusion(wrongLeaf, index, size, proof, root)).toThrow(MerkleProofError);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('the consistency proof across one append needs only the old frontier and the appended nodes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 700 }), fc.integer({ min: 1, max: 300 }), fc.nat(), async (oldSize, added, salt) => {
-        const store = new MemoryStore();
-        store.append(Array.from({ length: oldSize }, (_, i) => leafFor(i, salt)));
-        const old = store.state;
-        const appended = store.append(Array.from({ length: added }, (_, i) => leafFor(oldSize + i, salt)));
-        const known = [...completeSubtrees({ begin: 0, end: old.treeSize }).map((id, i) => ({ ...id, hash: old.frontier[i] })), ...appended.nodes];
-        let fallbackReads = 0;
-        const fromKnown = await consistencyProof(readerWithKnownNodes(known, async (ids) => { fallbackReads += ids.length; return store.read(ids); }), oldSize, oldSize + added);
-        expect(hexes(fromKnown)).toEqual(hexes(await consistencyProof(store.read, oldSize, oldSize + added)));
-        expect(fallbackReads).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 700 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.nat(),
+        async (oldSize, added, salt) => {
+          const store = new MemoryStore();
+          store.append(Array.from({ length: oldSize }, (_, i) => leafFor(i, salt)));
+          const old = store.state;
+          const appended = store.append(Array.from({ length: added }, (_, i) => leafFor(oldSize + i, salt)));
+          const known = [
+            ...completeSubtrees({ begin: 0, end: old.treeSize }).map((id, i) => ({ ...id, hash: old.frontier[i] })),
+            ...appended.nodes,
+          ];
+          let fallbackReads = 0;
+          const fromKnown = await consistencyProof(
+            readerWithKnownNodes(known, async (ids) => {
+              fallbackReads += ids.length;
+              return store.read(ids);
+            }),
+            oldSize,
+            oldSize + added,
+          );
+          expect(hexes(fromKnown)).toEqual(hexes(await consistencyProof(store.read, oldSize, oldSize + added)));
+          expect(fallbackReads).toBe(0);
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -339,7 +370,10 @@ describe('properties: random trees appended in random batches', () => {
     const ids = consistencyProofNodeIds(3, 37);
     const known = [{ ...ids[1], hash: Buffer.alloc(32, 7) }];
     const asked: NodeId[][] = [];
-    const hashes = await readerWithKnownNodes(known, async (rest) => { asked.push(rest); return store.read(rest); })(ids);
+    const hashes = await readerWithKnownNodes(known, async (rest) => {
+      asked.push(rest);
+      return store.read(rest);
+    })(ids);
     expect(asked).toEqual([ids.filter((_, i) => i !== 1)]);
     expect(hashes[1]).toEqual(Buffer.alloc(32, 7));
     expect(hexes(hashes.filter((_, i) => i !== 1))).toEqual(hexes(await store.read(ids.filter((_, i) => i !== 1))));
@@ -347,24 +381,31 @@ describe('properties: random trees appended in random batches', () => {
 
   it('consistency proofs from stored nodes equal the reference, verify, and fail with a flipped byte', async () => {
     await fc.assert(
-      fc.asyncProperty(batches, fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), async (sizes, salt, f1, f2, flip) => {
-        const { store, leaves } = build(sizes, salt);
-        fc.pre(leaves.length > 0);
-        const size2 = 1 + Math.floor(f2 * (leaves.length - 1));
-        const size1 = 1 + Math.floor(f1 * (size2 - 1));
-        const root1 = referenceRoot(leaves.slice(0, size1));
-        const root2 = referenceRoot(leaves.slice(0, size2));
-        const proof = await consistencyProof(store.read, size1, size2);
-        expect(hexes(proof)).toEqual(hexes(referenceConsistency(size1, leaves.slice(0, size2))));
-        verifyConsistency(size1, size2, proof, root1, root2);
-        if (proof.length > 0) {
-          const tampered = proof.map((h) => Buffer.from(h));
-          tampered[flip % tampered.length][flip % 32] ^= 1 << flip % 8;
-          expect(() => verifyConsistency(size1, size2, tampered, root1, root2)).toThrow(
-            expect.objectContaining({ code: 'ROOT_MISMATCH' }) as Error,
-          );
-        }
-      }),
+      fc.asyncProperty(
+        batches,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.nat(),
+        async (sizes, salt, f1, f2, flip) => {
+          const { store, leaves } = build(sizes, salt);
+          fc.pre(leaves.length > 0);
+          const size2 = 1 + Math.floor(f2 * (leaves.length - 1));
+          const size1 = 1 + Math.floor(f1 * (size2 - 1));
+          const root1 = referenceRoot(leaves.slice(0, size1));
+          const root2 = referenceRoot(leaves.slice(0, size2));
+          const proof = await consistencyProof(store.read, size1, size2);
+          expect(hexes(proof)).toEqual(hexes(referenceConsistency(size1, leaves.slice(0, size2))));
+          verifyConsistency(size1, size2, proof, root1, root2);
+          if (proof.length > 0) {
+            const tampered = proof.map((h) => Buffer.from(h));
+            tampered[flip % tampered.length][flip % 32] ^= 1 << (flip % 8);
+            expect(() => verifyConsistency(size1, size2, tampered, root1, root2)).toThrow(
+              expect.objectContaining({ code: 'ROOT_MISMATCH' }) as Error,
+            );
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -374,7 +415,9 @@ describe('properties: random trees appended in random batches', () => {
       fc.asyncProperty(batches, fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), async (sizes, salt, f) => {
         const { store, leaves } = build(sizes, salt);
         const size = Math.floor(f * leaves.length);
-        expect((await rootAtSize(store.read, size)).toString('hex')).toBe(referenceRoot(leaves.slice(0, size)).toString('hex'));
+        expect((await rootAtSize(store.read, size)).toString('hex')).toBe(
+          referenceRoot(leaves.slice(0, size)).toString('hex'),
+        );
       }),
       { numRuns: 40 },
     );
@@ -400,14 +443,16 @@ describe('sweep: every proof of every tree up to 64 leaves, folded into one SHA-
       fold.update(`root ${size} `).update(root);
       for (let index = 0; index < size; index++) {
         const proof = await inclusionProof(store.read, index, size);
-        if (hexes(proof).join() !== hexes(referencePath(index, prefix)).join()) mismatches.push(`inclusion ${index}/${size}`);
+        if (hexes(proof).join() !== hexes(referencePath(index, prefix)).join())
+          mismatches.push(`inclusion ${index}/${size}`);
         verifyInclusion(leaves[index], index, size, proof, root);
         fold.update(`inclusion ${index} ${size} `);
         proof.forEach((h) => fold.update(h));
       }
       for (let size1 = 1; size1 <= size; size1++) {
         const proof = await consistencyProof(store.read, size1, size);
-        if (hexes(proof).join() !== hexes(referenceConsistency(size1, prefix)).join()) mismatches.push(`consistency ${size1}/${size}`);
+        if (hexes(proof).join() !== hexes(referenceConsistency(size1, prefix)).join())
+          mismatches.push(`consistency ${size1}/${size}`);
         verifyConsistency(size1, size, proof, referenceRoot(leaves.slice(0, size1)), root);
         fold.update(`consistency ${size1} ${size} `);
         proof.forEach((h) => fold.update(h));

@@ -47,9 +47,11 @@ function probeFailure(file: string, wantErr: boolean, check: () => void): string
   } catch (e) {
     error = e;
   }
-  if (error !== null && !(error instanceof MerkleProofError)) return `${file}: threw a non-MerkleProofError ${String(error)}`;
+  if (error !== null && !(error instanceof MerkleProofError))
+    return `${file}: threw a non-MerkleProofError ${String(error)}`;
   if (wantErr && error === null) return `${file}: accepted, want error`;
-  if (!wantErr && error !== null) return `${file}: rejected (${(error as MerkleProofError).code}: ${(error as Error).message})`;
+  if (!wantErr && error !== null)
+    return `${file}: rejected (${(error as MerkleProofError).code}: ${(error as Error).message})`;
   return null;
 }
 
@@ -107,14 +109,18 @@ describe('verifier: RFC 6962 hex tables (transparency-dev/merkle verify_test.go)
     'inclusion of leaf %i (1-based) in size %i verifies',
     (_leaf, _size, row) => {
       const leaf = leafHash(hex(tree.leaf_inputs_hex[row.leaf - 1]));
-      expect(() => verifyInclusion(leaf, row.leaf - 1, row.tree_size, row.proof.map(hex), roots[row.tree_size])).not.toThrow();
+      expect(() =>
+        verifyInclusion(leaf, row.leaf - 1, row.tree_size, row.proof.map(hex), roots[row.tree_size]),
+      ).not.toThrow();
     },
   );
 
   it.each(tables.consistency_proofs.map((row) => [row.size1, row.size2, row] as const))(
     'consistency %i -> %i verifies',
     (_size1, _size2, row) => {
-      expect(() => verifyConsistency(row.size1, row.size2, row.proof.map(hex), roots[row.size1], roots[row.size2])).not.toThrow();
+      expect(() =>
+        verifyConsistency(row.size1, row.size2, row.proof.map(hex), roots[row.size1], roots[row.size2]),
+      ).not.toThrow();
     },
   );
 

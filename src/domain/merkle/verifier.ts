@@ -36,12 +36,7 @@ export function verifyInclusion(
  * looked up rather than compared. Preconditions: 0 <= index < size, leafHash and every proof
  * element are HASH_SIZE bytes, the proof has exactly the length the position implies.
  */
-export function rootFromInclusionProof(
-  leafHash: Uint8Array,
-  index: number,
-  size: number,
-  proof: Uint8Array[],
-): Buffer {
+export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size: number, proof: Uint8Array[]): Buffer {
   assertIndexInTree(index, size);
   assertHashSize(leafHash, 'leaf hash');
   assertProofHashes(proof);

@@ -31,7 +31,8 @@ export interface NoteVerifier {
 export function keyNameDefect(name: unknown): string | null {
   if (typeof name !== 'string' || name === '') return 'key name must be a non-empty string';
   // Control characters are refused too: no note may contain them, so such a name could never sign.
-  if (/[\s+\p{Cc}]/u.test(name)) return `key name ${JSON.stringify(name)} must not contain spaces, '+' or control characters`;
+  if (/[\s+\p{Cc}]/u.test(name))
+    return `key name ${JSON.stringify(name)} must not contain spaces, '+' or control characters`;
   return null;
 }
 
@@ -44,7 +45,11 @@ export function assertKeyName(name: string): void {
 export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
   assertKeyName(name);
   assertPublicKey(publicKey);
-  const digest = hash('sha256', Buffer.concat([Buffer.from(name, 'utf8'), Buffer.of(0x0a, ED25519_NOTE_KEY_TYPE), publicKey]), 'buffer');
+  const digest = hash(
+    'sha256',
+    Buffer.concat([Buffer.from(name, 'utf8'), Buffer.of(0x0a, ED25519_NOTE_KEY_TYPE), publicKey]),
+    'buffer',
+  );
   return digest.readUInt32BE(0);
 }
 
@@ -62,14 +67,24 @@ export function parseVerifierKey(vkey: string): NoteVerifier & { publicKey: Buff
   if (second < 0) throw new NoteError('BAD_VERIFIER_KEY', 'verifier key must be <name>+<hex key ID>+<base64 key>');
   const [name, hexId, encoded] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
   assertKeyName(name);
-  if (!/^[0-9a-fA-F]{8}$/.test(hexId)) throw new NoteError('BAD_VERIFIER_KEY', `key ID ${JSON.stringify(hexId)} is not 8 hex digits`);
+  if (!/^[0-9a-fA-F]{8}$/.test(hexId))
+    throw new NoteError('BAD_VERIFIER_KEY', `key ID ${JSON.stringify(hexId)} is not 8 hex digits`);
   const key = decodeBase64(encoded);
   if (!key || key.length === 0) throw new NoteError('BAD_VERIFIER_KEY', 'key is not standard base64');
-  if (key[0] !== ED25519_NOTE_KEY_TYPE) throw new NoteError('UNSUPPORTED_KEY_TYPE', `signature type 0x${key[0].toString(16).padStart(2, '0')} is not Ed25519 (0x01)`);
+  if (key[0] !== ED25519_NOTE_KEY_TYPE)
+    throw new NoteError(
+      'UNSUPPORTED_KEY_TYPE',
+      `signature type 0x${key[0].toString(16).padStart(2, '0')} is not Ed25519 (0x01)`,
+    );
   const publicKey = key.subarray(1);
-  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE) throw new NoteError('BAD_VERIFIER_KEY', `Ed25519 key is ${publicKey.length} bytes, want ${ED25519_PUBLIC_KEY_SIZE}`);
+  if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE)
+    throw new NoteError(
+      'BAD_VERIFIER_KEY',
+      `Ed25519 key is ${publicKey.length} bytes, want ${ED25519_PUBLIC_KEY_SIZE}`,
+    );
   const keyId = Number.parseInt(hexId, 16);
-  if (keyId !== ed25519KeyId(name, publicKey)) throw new NoteError('BAD_VERIFIER_KEY', `key ID ${hexId} is not the ID of this name and key`);
+  if (keyId !== ed25519KeyId(name, publicKey))
+    throw new NoteError('BAD_VERIFIER_KEY', `key ID ${hexId} is not the ID of this name and key`);
   return { ...ed25519NoteVerifier(name, publicKey), publicKey: Buffer.from(publicKey) };
 }
 
@@ -77,7 +92,10 @@ export function ed25519NoteVerifier(name: string, publicKey: Uint8Array): NoteVe
   const keyId = ed25519KeyId(name, publicKey);
   let key: KeyObject | undefined;
   try {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+    key = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') },
+      format: 'jwk',
+    });
   } catch {
     // An invalid point encoding: the verifier exists (it matches its name and ID) but accepts nothing.
     key = undefined;
@@ -101,7 +119,8 @@ export function ed25519NoteVerifier(name: string, publicKey: Uint8Array): NoteVe
 export function ed25519NoteSigner(name: string, privateKey: KeyObject | webcrypto.CryptoKey): NoteSigner {
   // jose may hand back a WebCrypto key; KeyObject.from bridges it to node:crypto.
   const key = privateKey instanceof KeyObject ? privateKey : KeyObject.from(privateKey);
-  if (key.asymmetricKeyType !== 'ed25519' || key.type !== 'private') throw new TypeError('an Ed25519 private key is required');
+  if (key.asymmetricKeyType !== 'ed25519' || key.type !== 'private')
+    throw new TypeError('an Ed25519 private key is required');
   const publicKey = ed25519PublicKeyBytes(key);
   const keyId = ed25519KeyId(name, publicKey);
   return { name, keyId, sign: (text) => sign(null, text, key) };

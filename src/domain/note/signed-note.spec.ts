@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKey } from '../checkpoint/signing-key.js';
 import { NoteError } from './note-error.js';
-import { ed25519KeyId, ed25519NoteSigner, ed25519NoteVerifier, ed25519PublicKeyBytes, formatVerifierKey, parseVerifierKey } from './note-keys.js';
+import {
+  ed25519KeyId,
+  ed25519NoteSigner,
+  ed25519NoteVerifier,
+  ed25519PublicKeyBytes,
+  formatVerifierKey,
+  parseVerifierKey,
+} from './note-keys.js';
 import { formatNote, parseNote, signNote, verifyNote } from './signed-note.js';
 import { formatCheckpoint, parseCheckpoint, shardOrigin } from './tlog-checkpoint.js';
 
@@ -26,7 +33,8 @@ function code(fn: () => unknown): string {
 }
 
 const freshSigner = (name: string) => ed25519NoteSigner(name, generateKeyPairSync('ed25519').privateKey);
-const freshVerifier = (name: string) => ed25519NoteVerifier(name, ed25519PublicKeyBytes(generateKeyPairSync('ed25519').publicKey));
+const freshVerifier = (name: string) =>
+  ed25519NoteVerifier(name, ed25519PublicKeyBytes(generateKeyPairSync('ed25519').publicKey));
 
 describe('the published signed-note example', () => {
   const { vkey, signed_text } = examples.signed_note_example;
@@ -34,7 +42,10 @@ describe('the published signed-note example', () => {
   it('its verifier key parses, and the key ID is SHA-256(name || 0x0A || 0x01 || key)[:4]', () => {
     const v = parseVerifierKey(vkey);
     expect(v.name).toBe('example.com/foo');
-    const recomputed = createHash('sha256').update(Buffer.concat([Buffer.from(v.name), Buffer.of(0x0a, 0x01), v.publicKey])).digest().readUInt32BE(0);
+    const recomputed = createHash('sha256')
+      .update(Buffer.concat([Buffer.from(v.name), Buffer.of(0x0a, 0x01), v.publicKey]))
+      .digest()
+      .readUInt32BE(0);
     expect(v.keyId).toBe(recomputed);
     expect(ed25519KeyId(v.name, v.publicKey)).toBe(Number.parseInt(vkey.split('+')[1], 16));
     expect(formatVerifierKey(v.name, v.publicKey)).toBe(vkey);
@@ -61,19 +72,33 @@ describe('the published signed-note example', () => {
     const parsed = parseNote(exampleNote);
     const flipped = Buffer.from(parsed.signatures[0].signature);
     flipped[10] ^= 1;
-    expect(code(() => verifyNote(formatNote({ text: parsed.text, signatures: [{ ...parsed.signatures[0], signature: flipped }] }), [parseVerifierKey(vkey)]))).toBe('BAD_SIGNATURE');
+    expect(
+      code(() =>
+        verifyNote(formatNote({ text: parsed.text, signatures: [{ ...parsed.signatures[0], signature: flipped }] }), [
+          parseVerifierKey(vkey),
+        ]),
+      ),
+    ).toBe('BAD_SIGNATURE');
     const L = 2n ** 252n + 27742317777372353535851937790883648493n;
     const malleated = Buffer.from(parsed.signatures[0].signature);
     let s = 0n;
     for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(malleated[i]);
     s += L;
     for (let i = 32; i < 64; i++, s >>= 8n) malleated[i] = Number(s & 0xffn);
-    expect(code(() => verifyNote(formatNote({ text: parsed.text, signatures: [{ ...parsed.signatures[0], signature: malleated }] }), [parseVerifierKey(vkey)]))).toBe('BAD_SIGNATURE');
+    expect(
+      code(() =>
+        verifyNote(formatNote({ text: parsed.text, signatures: [{ ...parsed.signatures[0], signature: malleated }] }), [
+          parseVerifierKey(vkey),
+        ]),
+      ),
+    ).toBe('BAD_SIGNATURE');
   });
 
   it('is unverified for a verifier of another name or key (unknown signatures are ignored)', () => {
     const v = parseVerifierKey(vkey);
-    expect(code(() => verifyNote(exampleNote, [ed25519NoteVerifier('example.com/bar', v.publicKey)]))).toBe('UNVERIFIED_NOTE');
+    expect(code(() => verifyNote(exampleNote, [ed25519NoteVerifier('example.com/bar', v.publicKey)]))).toBe(
+      'UNVERIFIED_NOTE',
+    );
     expect(code(() => verifyNote(exampleNote, [freshVerifier('example.com/foo')]))).toBe('UNVERIFIED_NOTE');
   });
 });
@@ -83,10 +108,16 @@ describe('the published checkpoint and cosignature samples (format only: their k
     const note = parseNote(examples.checkpoint_format_sample);
     expect(note.signatures.map((s) => s.name)).toEqual(['example.com/behind-the-sofa']);
     const cp = parseCheckpoint(note.text);
-    expect(cp).toEqual({ origin: 'example.com/behind-the-sofa', treeSize: 20852163, rootHash: Buffer.from('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=', 'base64') });
+    expect(cp).toEqual({
+      origin: 'example.com/behind-the-sofa',
+      treeSize: 20852163,
+      rootHash: Buffer.from('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=', 'base64'),
+    });
     expect(formatCheckpoint(cp)).toBe(note.text);
     expect(formatNote(note)).toBe(examples.checkpoint_format_sample);
-    expect(code(() => verifyNote(examples.checkpoint_format_sample, [freshVerifier('example.com/behind-the-sofa')]))).toBe('UNVERIFIED_NOTE');
+    expect(
+      code(() => verifyNote(examples.checkpoint_format_sample, [freshVerifier('example.com/behind-the-sofa')])),
+    ).toBe('UNVERIFIED_NOTE');
   });
 
   it('the cosignature/v1 signed message ends with the same checkpoint body', () => {
@@ -108,7 +139,10 @@ describe('signing and verifying notes', () => {
     const verified = verifyNote(note, [parseVerifierKey(vkey)]);
     expect(parseCheckpoint(verified.text)).toEqual({ origin, treeSize: 42, rootHash: Buffer.alloc(32, 0xab) });
     // The same key under another shard's name is another verifier key: it does not verify shard 3's note.
-    const other = formatVerifierKey(shardOrigin('routing-ledger.example/prod', 4), Buffer.from(key.publicJwk.x as string, 'base64url'));
+    const other = formatVerifierKey(
+      shardOrigin('routing-ledger.example/prod', 4),
+      Buffer.from(key.publicJwk.x as string, 'base64url'),
+    );
     expect(code(() => verifyNote(note, [parseVerifierKey(other)]))).toBe('UNVERIFIED_NOTE');
   });
 
@@ -129,7 +163,9 @@ describe('signing and verifying notes', () => {
     expect(verified.verified.map((s) => s.name)).toEqual(['log.example/a']);
     const forged = parseNote(note);
     forged.signatures[1].signature = forged.signatures[0].signature;
-    expect(code(() => verifyNote(formatNote(forged), [ed25519NoteVerifier('log.example/a', ed25519PublicKeyBytes(p1))]))).toBe('BAD_SIGNATURE');
+    expect(
+      code(() => verifyNote(formatNote(forged), [ed25519NoteVerifier('log.example/a', ed25519PublicKeyBytes(p1))])),
+    ).toBe('BAD_SIGNATURE');
   });
 
   it('refuses two verifiers with the same name and key ID (AMBIGUOUS_KEY)', () => {
@@ -157,7 +193,10 @@ describe('parseNote rejects malformed notes (MALFORMED_NOTE)', () => {
     ['a signature line without the em dash', good.replace('\u2014 ', '- ')],
     ['a name with a plus', good.replace('example.com/foo', 'example.com+foo')],
     ['non-canonical base64', good.replace('QM=\n', 'QN=\n')],
-    ['a signature shorter than a key ID plus one byte', good.replace(/— example\.com\/foo .*\n$/, '— example.com/foo AAAA\n')],
+    [
+      'a signature shorter than a key ID plus one byte',
+      good.replace(/— example\.com\/foo .*\n$/, '— example.com/foo AAAA\n'),
+    ],
     ['an empty signature line', `${good}\n`],
   ])('%s', (_, note) => {
     expect(code(() => parseNote(note))).toBe('MALFORMED_NOTE');
@@ -174,11 +213,19 @@ describe('verifier keys', () => {
 
   it.each([
     ['two parts', `${name}+${id}`, 'BAD_VERIFIER_KEY'],
-    ['a key ID that is not this key\'s', `${name}+530d903b+${key}`, 'BAD_VERIFIER_KEY'],
+    ["a key ID that is not this key's", `${name}+530d903b+${key}`, 'BAD_VERIFIER_KEY'],
     ['the same key under another name', `example.com/bar+${id}+${key}`, 'BAD_VERIFIER_KEY'],
     ['a short key ID', `${name}+530d903+${key}`, 'BAD_VERIFIER_KEY'],
-    ['a 31-byte key', `${name}+${id}+${Buffer.from(key, 'base64').subarray(0, 32).toString('base64')}`, 'BAD_VERIFIER_KEY'],
-    ['another signature type', `${name}+${id}+${Buffer.concat([Buffer.of(0x02), Buffer.from(key, 'base64').subarray(1)]).toString('base64')}`, 'UNSUPPORTED_KEY_TYPE'],
+    [
+      'a 31-byte key',
+      `${name}+${id}+${Buffer.from(key, 'base64').subarray(0, 32).toString('base64')}`,
+      'BAD_VERIFIER_KEY',
+    ],
+    [
+      'another signature type',
+      `${name}+${id}+${Buffer.concat([Buffer.of(0x02), Buffer.from(key, 'base64').subarray(1)]).toString('base64')}`,
+      'UNSUPPORTED_KEY_TYPE',
+    ],
     ['an empty name', `+${id}+${key}`, 'BAD_KEY_NAME'],
     ['a name with a space', `example.com foo+${id}+${key}`, 'BAD_KEY_NAME'],
   ])('rejects %s', (_, text, expected) => {
@@ -202,7 +249,9 @@ describe('tlog-checkpoint bodies', () => {
   const root = Buffer.from('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=', 'base64');
 
   it('formats origin, tree size, base64 root, each on its own line', () => {
-    expect(formatCheckpoint({ origin: shardOrigin('ledger.example', 0), treeSize: 0, rootHash: root })).toBe(`ledger.example/shard/0\n0\n${root.toString('base64')}\n`);
+    expect(formatCheckpoint({ origin: shardOrigin('ledger.example', 0), treeSize: 0, rootHash: root })).toBe(
+      `ledger.example/shard/0\n0\n${root.toString('base64')}\n`,
+    );
   });
 
   it('keeps extension lines', () => {
@@ -227,7 +276,9 @@ describe('tlog-checkpoint bodies', () => {
   it('refuses to format what it would not parse', () => {
     expect(code(() => formatCheckpoint({ origin: 'a b', treeSize: 1, rootHash: root }))).toBe('BAD_CHECKPOINT');
     expect(code(() => formatCheckpoint({ origin: 'o', treeSize: -1, rootHash: root }))).toBe('BAD_CHECKPOINT');
-    expect(code(() => formatCheckpoint({ origin: 'o', treeSize: 1, rootHash: root.subarray(1) }))).toBe('BAD_CHECKPOINT');
+    expect(code(() => formatCheckpoint({ origin: 'o', treeSize: 1, rootHash: root.subarray(1) }))).toBe(
+      'BAD_CHECKPOINT',
+    );
     expect(() => shardOrigin('o', -1)).toThrow(NoteError);
   });
 });

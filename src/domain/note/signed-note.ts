@@ -5,7 +5,14 @@
  * signatures (signature lines are never empty, so the text may hold blank lines of its own).
  */
 import { NoteError } from './note-error.js';
-import { assertKeyName, decodeBase64, hexKeyId, keyNameDefect, type NoteSigner, type NoteVerifier } from './note-keys.js';
+import {
+  assertKeyName,
+  decodeBase64,
+  hexKeyId,
+  keyNameDefect,
+  type NoteSigner,
+  type NoteVerifier,
+} from './note-keys.js';
 
 export interface NoteSignature {
   name: string;
@@ -65,7 +72,10 @@ export function formatNote(note: Note): string {
 export function signNote(text: string, signers: NoteSigner[]): string {
   assertNoteText(text);
   const bytes = Buffer.from(text, 'utf8');
-  return formatNote({ text, signatures: signers.map((s) => ({ name: s.name, keyId: s.keyId, signature: s.sign(bytes) })) });
+  return formatNote({
+    text,
+    signatures: signers.map((s) => ({ name: s.name, keyId: s.keyId, signature: s.sign(bytes) })),
+  });
 }
 
 /**
@@ -87,7 +97,8 @@ export function verifyNote(note: string | Uint8Array, verifiers: NoteVerifier[])
   for (const s of parsed.signatures) {
     const v = known.get(`${s.name} ${s.keyId}`);
     if (!v) continue;
-    if (!v.verify(textBytes, s.signature)) throw new NoteError('BAD_SIGNATURE', `signature by ${s.name}+${hexKeyId(s.keyId)} does not verify`);
+    if (!v.verify(textBytes, s.signature))
+      throw new NoteError('BAD_SIGNATURE', `signature by ${s.name}+${hexKeyId(s.keyId)} does not verify`);
     verified.push(s);
   }
   if (verified.length === 0) throw new NoteError('UNVERIFIED_NOTE', 'no signature of the note is by a known key');
@@ -102,7 +113,8 @@ export function assertNoteText(text: string): void {
 }
 
 function parseSignatureLine(line: string): NoteSignature {
-  if (!line.startsWith(`${EM_DASH} `)) throw malformed(`signature line must start with an em dash and a space: ${JSON.stringify(line.slice(0, 40))}`);
+  if (!line.startsWith(`${EM_DASH} `))
+    throw malformed(`signature line must start with an em dash and a space: ${JSON.stringify(line.slice(0, 40))}`);
   const rest = line.slice(2);
   const space = rest.indexOf(' ');
   if (space < 0) throw malformed('signature line must be "— <name> <base64>"');

@@ -21,7 +21,8 @@ export interface TlogCheckpoint {
 
 /** The origin (and key name) of one shard's log. */
 export function shardOrigin(ledgerOrigin: string, shard: number): string {
-  if (!Number.isSafeInteger(shard) || shard < 0) throw new NoteError('BAD_CHECKPOINT', `shard ${shard} is not a non-negative integer`);
+  if (!Number.isSafeInteger(shard) || shard < 0)
+    throw new NoteError('BAD_CHECKPOINT', `shard ${shard} is not a non-negative integer`);
   return `${ledgerOrigin}/shard/${shard}`;
 }
 
@@ -30,10 +31,13 @@ export function formatCheckpoint(cp: TlogCheckpoint): string {
   // The origin is also the key name, so it must satisfy both rules.
   const defect = keyNameDefect(cp.origin);
   if (defect !== null) throw new NoteError('BAD_CHECKPOINT', `origin: ${defect}`);
-  if (!Number.isSafeInteger(cp.treeSize) || cp.treeSize < 0) throw new NoteError('BAD_CHECKPOINT', `tree size ${cp.treeSize} is not a count`);
-  if (!(cp.rootHash instanceof Uint8Array) || cp.rootHash.length !== HASH_SIZE) throw new NoteError('BAD_CHECKPOINT', `root hash must be ${HASH_SIZE} bytes`);
+  if (!Number.isSafeInteger(cp.treeSize) || cp.treeSize < 0)
+    throw new NoteError('BAD_CHECKPOINT', `tree size ${cp.treeSize} is not a count`);
+  if (!(cp.rootHash instanceof Uint8Array) || cp.rootHash.length !== HASH_SIZE)
+    throw new NoteError('BAD_CHECKPOINT', `root hash must be ${HASH_SIZE} bytes`);
   const extensions = cp.extensions ?? [];
-  if (extensions.some((e) => e === '' || e.includes('\n'))) throw new NoteError('BAD_CHECKPOINT', 'extension lines must be non-empty single lines');
+  if (extensions.some((e) => e === '' || e.includes('\n')))
+    throw new NoteError('BAD_CHECKPOINT', 'extension lines must be non-empty single lines');
   return [cp.origin, String(cp.treeSize), Buffer.from(cp.rootHash).toString('base64'), ...extensions].join('\n') + '\n';
 }
 
@@ -49,7 +53,8 @@ export function parseCheckpoint(text: string): TlogCheckpoint {
   if (lines.length < 3) throw bad('checkpoint needs origin, tree size and root hash lines');
   if (lines.some((l) => l === '')) throw bad('checkpoint lines must be non-empty');
   const [origin, size, root, ...extensions] = lines;
-  if (!/^(0|[1-9][0-9]*)$/.test(size)) throw bad(`tree size ${JSON.stringify(size)} is not a decimal without leading zeroes`);
+  if (!/^(0|[1-9][0-9]*)$/.test(size))
+    throw bad(`tree size ${JSON.stringify(size)} is not a decimal without leading zeroes`);
   const treeSize = Number(size);
   if (!Number.isSafeInteger(treeSize)) throw bad(`tree size ${size} is beyond 2^53 - 1`);
   const rootHash = decodeBase64(root);

@@ -23,9 +23,17 @@ describe('redactText', () => {
     ['Google key', 'AIzaSyD36taFUaT7sv0iKwzLyuFeqZiZPoQtSnA', REDACTED],
     ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE', REDACTED],
     ['JWT', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.SflKxwRJSMeKKF2QT4fwpM', REDACTED],
-    ['URL query string, whole', 'https://h.example.com/a/b?api-version=1&api_key=s3cret#frag', `https://h.example.com/a/b?${REDACTED}#frag`],
+    [
+      'URL query string, whole',
+      'https://h.example.com/a/b?api-version=1&api_key=s3cret#frag',
+      `https://h.example.com/a/b?${REDACTED}#frag`,
+    ],
     ['URL userinfo', 'https://user:pa55@h.example.com/x', `https://${REDACTED}@h.example.com/x`],
-    ['JSON secret pair', '{"x-api-key": "abc123", "model": "gpt-4o"}', `{"x-api-key": "${REDACTED}", "model": "gpt-4o"}`],
+    [
+      'JSON secret pair',
+      '{"x-api-key": "abc123", "model": "gpt-4o"}',
+      `{"x-api-key": "${REDACTED}", "model": "gpt-4o"}`,
+    ],
     ['key=value', 'api_key=abc123&x=1', `api_key=${REDACTED}&x=1`],
     ['loose query parameter', 'path?sig=abcdef&x=1', `path?sig=${REDACTED}&x=1`],
     ['e-mail', 'contact Jane.Doe+x@mail.example.co.uk now', 'contact [EMAIL] now'],
@@ -40,7 +48,17 @@ describe('redactText', () => {
 });
 
 describe('isSecretName', () => {
-  it.each(['Authorization', 'x-api-key', 'api_key', 'X-Portkey-Api-Key', 'openai_api_key', 'refresh_token', 'client_secret', 'Cookie', 'x-portkey-virtual-key'])('%s is secret', (n) => {
+  it.each([
+    'Authorization',
+    'x-api-key',
+    'api_key',
+    'X-Portkey-Api-Key',
+    'openai_api_key',
+    'refresh_token',
+    'client_secret',
+    'Cookie',
+    'x-portkey-virtual-key',
+  ])('%s is secret', (n) => {
     expect(isSecretName(n)).toBe(true);
   });
   it.each(['prompt_tokens', 'completion_tokens', 'user_api_key_hash', 'model', 'cache_key'])('%s is not', (n) => {
@@ -50,13 +68,19 @@ describe('isSecretName', () => {
 
 describe('stripUrl', () => {
   it('keeps host and path, drops query, fragment and userinfo', () => {
-    expect(stripUrl('https://u:p@Api.Example.com:8443/v1/chat?key=s3cret#x')).toEqual({ host: 'api.example.com:8443', path: '/v1/chat' });
+    expect(stripUrl('https://u:p@Api.Example.com:8443/v1/chat?key=s3cret#x')).toEqual({
+      host: 'api.example.com:8443',
+      path: '/v1/chat',
+    });
     expect(stripUrl('https://api.openai.com/')).toEqual({ host: 'api.openai.com' });
     expect(stripUrl('not a url')).toBeUndefined();
   });
 
   it('masks a key embedded in the path', () => {
-    expect(stripUrl('https://mcp.example.com/sk-live-abcdef123456/sse')).toEqual({ host: 'mcp.example.com', path: `/${REDACTED}/sse` });
+    expect(stripUrl('https://mcp.example.com/sk-live-abcdef123456/sse')).toEqual({
+      host: 'mcp.example.com',
+      path: `/${REDACTED}/sse`,
+    });
   });
 });
 
@@ -91,7 +115,10 @@ describe('redactValue and redactHeaders', () => {
       note: 'mail jane@example.com',
       attributes: [
         { key: 'gen_ai.input.messages', value: { stringValue: 'secret plan' } },
-        { key: 'http.request.header.authorization', value: { arrayValue: { values: [{ stringValue: 'Bearer abc123456789' }] } } },
+        {
+          key: 'http.request.header.authorization',
+          value: { arrayValue: { values: [{ stringValue: 'Bearer abc123456789' }] } },
+        },
         { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
       ],
     };
@@ -103,12 +130,22 @@ describe('redactValue and redactHeaders', () => {
   });
 
   it('masks credential headers by name', () => {
-    expect(redactHeaders({ authorization: 'Bearer x', 'x-routing-tenant': 'acme', 'x-api-key': 'k' })).toEqual({ authorization: REDACTED, 'x-routing-tenant': 'acme', 'x-api-key': REDACTED });
+    expect(redactHeaders({ authorization: 'Bearer x', 'x-routing-tenant': 'acme', 'x-api-key': 'k' })).toEqual({
+      authorization: REDACTED,
+      'x-routing-tenant': 'acme',
+      'x-api-key': REDACTED,
+    });
   });
 });
 
 describe('redactForDeadLetter', () => {
-  const planted = ['sk-live-PLANTEDx9f8e7d6c5b4a3', 'PLANTEDbearerTOKEN1234567890', 'jane.doe@example.com', 'PLANTEDQUERYSECRET42', 'PLANTED-PROMPT-TEXT'];
+  const planted = [
+    'sk-live-PLANTEDx9f8e7d6c5b4a3',
+    'PLANTEDbearerTOKEN1234567890',
+    'jane.doe@example.com',
+    'PLANTEDQUERYSECRET42',
+    'PLANTED-PROMPT-TEXT',
+  ];
   const doc = {
     api_key: 'sk-live-PLANTEDx9f8e7d6c5b4a3',
     headers: { authorization: 'Bearer PLANTEDbearerTOKEN1234567890' },
@@ -122,7 +159,12 @@ describe('redactForDeadLetter', () => {
     ['JSON', Buffer.from(JSON.stringify(doc))],
     ['NDJSON', Buffer.from(`${JSON.stringify(doc)}\n${JSON.stringify(doc)}\n`)],
     ['truncated JSON', Buffer.from(JSON.stringify(doc).slice(0, -20))],
-    ['plain text', Buffer.from(`curl -H "Authorization: Bearer PLANTEDbearerTOKEN1234567890" -H "x-api-key: sk-live-PLANTEDx9f8e7d6c5b4a3" https://x.example.com/v1?api_key=PLANTEDQUERYSECRET42 # jane.doe@example.com`)],
+    [
+      'plain text',
+      Buffer.from(
+        `curl -H "Authorization: Bearer PLANTEDbearerTOKEN1234567890" -H "x-api-key: sk-live-PLANTEDx9f8e7d6c5b4a3" https://x.example.com/v1?api_key=PLANTEDQUERYSECRET42 # jane.doe@example.com`,
+      ),
+    ],
   ])('%s: nothing planted survives, the rest stays readable', (_n, payload) => {
     const out = redactForDeadLetter(payload).toString('utf8');
     for (const p of planted) expect(out).not.toContain(p);
@@ -130,7 +172,10 @@ describe('redactForDeadLetter', () => {
   });
 
   it('keeps parseable JSON as JSON', () => {
-    expect(JSON.parse(redactForDeadLetter(Buffer.from(JSON.stringify(doc))).toString('utf8'))).toMatchObject({ model: 'gpt-4o', api_key: REDACTED });
+    expect(JSON.parse(redactForDeadLetter(Buffer.from(JSON.stringify(doc))).toString('utf8'))).toMatchObject({
+      model: 'gpt-4o',
+      api_key: REDACTED,
+    });
   });
 });
 

@@ -120,7 +120,10 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
     `$1$2${REDACTED}`,
   ],
   // Query parameters that travel without their URL: &token=..., ;sig=...
-  [/([?&;](?:[A-Za-z0-9_.-]*?)(?:key|token|secret|sig|signature|password|auth)[A-Za-z0-9_.-]*=)[^&\s"'#]+/gi, `$1${REDACTED}`],
+  [
+    /([?&;](?:[A-Za-z0-9_.-]*?)(?:key|token|secret|sig|signature|password|auth)[A-Za-z0-9_.-]*=)[^&\s"'#]+/gi,
+    `$1${REDACTED}`,
+  ],
   [EMAIL_RE, EMAIL_MASK],
 ];
 
@@ -202,7 +205,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
     const t = value.trim();
     if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
       const inner = tryParse(t);
-      if (inner.ok && typeof inner.value === 'object' && inner.value !== null) return JSON.stringify(redactValue(inner.value, depth + 1));
+      if (inner.ok && typeof inner.value === 'object' && inner.value !== null)
+        return JSON.stringify(redactValue(inner.value, depth + 1));
     }
     return redactText(value);
   }
@@ -211,7 +215,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
   const obj = value as Record<string, unknown>;
   // OTLP attribute: { key: "gen_ai.input.messages", value: { stringValue: "..." } }.
   if (typeof obj.key === 'string' && 'value' in obj && Object.keys(obj).length <= 2) {
-    if (isSecretName(obj.key) || /(?:^|\.)(?:authorization|cookie|api[_-]?key)$/i.test(obj.key)) return { key: obj.key, value: REDACTED };
+    if (isSecretName(obj.key) || /(?:^|\.)(?:authorization|cookie|api[_-]?key)$/i.test(obj.key))
+      return { key: obj.key, value: REDACTED };
     if (isContentName(obj.key)) return { key: obj.key, value: contentMarker(obj.value) };
   }
   const out: Record<string, unknown> = {};
@@ -230,7 +235,8 @@ function contentMarker(v: unknown): string {
 /** Headers with credential-bearing values masked and the rest passed through redactText. */
 export function redactHeaders(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = v === undefined ? v : isSecretName(k) ? REDACTED : redactText(v);
+  for (const [k, v] of Object.entries(headers))
+    out[k] = v === undefined ? v : isSecretName(k) ? REDACTED : redactText(v);
   return out;
 }
 

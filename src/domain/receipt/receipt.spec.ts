@@ -62,7 +62,13 @@ beforeAll(async () => {
   const head = shard.appendBatch(['acme', 'acme', 'globex', 'initech', 'acme']);
   treeSize = head.treeSize;
   checkpointJws = await signCheckpoint(
-    { origin: ORIGIN, shard: SHARD, tree_size: head.treeSize, root_hash: head.root.toString('hex'), timestamp: '2026-11-25T16:45:59.123Z' },
+    {
+      origin: ORIGIN,
+      shard: SHARD,
+      tree_size: head.treeSize,
+      root_hash: head.root.toString('hex'),
+      timestamp: '2026-11-25T16:45:59.123Z',
+    },
     key,
   );
 });
@@ -142,7 +148,13 @@ describe('verifyReceipt', () => {
 
   it('rejects a checkpoint of another shard (SHARD_MISMATCH)', async () => {
     const other = await signCheckpoint(
-      { origin: ORIGIN, shard: SHARD + 1, tree_size: treeSize, root_hash: 'ab'.repeat(32), timestamp: '2026-11-25T16:45:59.123Z' },
+      {
+        origin: ORIGIN,
+        shard: SHARD + 1,
+        tree_size: treeSize,
+        root_hash: 'ab'.repeat(32),
+        timestamp: '2026-11-25T16:45:59.123Z',
+      },
       key,
     );
     const receipt = { ...(await receiptOf(3)), checkpoint: other };
@@ -151,7 +163,13 @@ describe('verifyReceipt', () => {
 
   it('rejects a checkpoint of another ledger (ORIGIN_MISMATCH)', async () => {
     const other = await signCheckpoint(
-      { origin: 'someone-else', shard: SHARD, tree_size: treeSize, root_hash: 'ab'.repeat(32), timestamp: '2026-11-25T16:45:59.123Z' },
+      {
+        origin: 'someone-else',
+        shard: SHARD,
+        tree_size: treeSize,
+        root_hash: 'ab'.repeat(32),
+        timestamp: '2026-11-25T16:45:59.123Z',
+      },
       key,
     );
     expect(await rejection({ ...(await receiptOf(3)), checkpoint: other })).toBe('ORIGIN_MISMATCH');
@@ -160,14 +178,18 @@ describe('verifyReceipt', () => {
   it('rejects a tampered checkpoint (BAD_SIGNATURE)', async () => {
     const receipt = await receiptOf(3);
     const [header, payload, signature] = receipt.checkpoint.split('.');
-    const edited = Buffer.from(payload, 'base64url').toString().replace(`"tree_size":${treeSize}`, `"tree_size":${treeSize + 1}`);
+    const edited = Buffer.from(payload, 'base64url')
+      .toString()
+      .replace(`"tree_size":${treeSize}`, `"tree_size":${treeSize + 1}`);
     receipt.checkpoint = `${header}.${Buffer.from(edited).toString('base64url')}.${signature}`;
     expect(await rejection(receipt)).toBe('BAD_SIGNATURE');
   });
 
   it('rejects a checkpoint signed by a key not in the JWKS (UNKNOWN_KID)', async () => {
     const stranger = await generateSigningKey();
-    expect(await rejection(await receiptOf(3), { keys: [jwksEntry(stranger, '2026-01-01T00:00:00.000Z')] })).toBe('UNKNOWN_KID');
+    expect(await rejection(await receiptOf(3), { keys: [jwksEntry(stranger, '2026-01-01T00:00:00.000Z')] })).toBe(
+      'UNKNOWN_KID',
+    );
   });
 
   it('rejects malformed receipts (BAD_RECEIPT)', async () => {

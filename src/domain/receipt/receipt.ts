@@ -67,7 +67,11 @@ const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
  *  4. the inclusion proof leads from the leaf to the checkpoint's root (MerkleProofError).
  * Errors of the inner layers are thrown as they are; every one carries a stable `code`.
  */
-export async function verifyReceipt(receipt: Receipt, jwks: Jwks, opts: VerifyReceiptOptions = {}): Promise<{ checkpoint: Checkpoint }> {
+export async function verifyReceipt(
+  receipt: Receipt,
+  jwks: Jwks,
+  opts: VerifyReceiptOptions = {},
+): Promise<{ checkpoint: Checkpoint }> {
   assertReceiptShape(receipt);
   const leafHash = ledgerEntryLeafHash(receipt.entry);
   if (leafHash.toString('hex') !== receipt.leaf_hash) {
@@ -78,10 +82,16 @@ export async function verifyReceipt(receipt: Receipt, jwks: Jwks, opts: VerifyRe
   }
   const checkpoint = await verifyCheckpoint(receipt.checkpoint, jwks, { origin: opts.origin });
   if (checkpoint.shard !== receipt.shard) {
-    throw new ReceiptVerificationError('SHARD_MISMATCH', `checkpoint of shard ${checkpoint.shard}, receipt of shard ${receipt.shard}`);
+    throw new ReceiptVerificationError(
+      'SHARD_MISMATCH',
+      `checkpoint of shard ${checkpoint.shard}, receipt of shard ${receipt.shard}`,
+    );
   }
   if (checkpoint.tree_size !== receipt.tree_size) {
-    throw new ReceiptVerificationError('TREE_SIZE_MISMATCH', `checkpoint of size ${checkpoint.tree_size}, receipt of size ${receipt.tree_size}`);
+    throw new ReceiptVerificationError(
+      'TREE_SIZE_MISMATCH',
+      `checkpoint of size ${checkpoint.tree_size}, receipt of size ${receipt.tree_size}`,
+    );
   }
   const proof = receipt.inclusion_proof.map((h) => Buffer.from(h, 'hex'));
   verifyInclusion(leafHash, receipt.leaf_index, receipt.tree_size, proof, Buffer.from(checkpoint.root_hash, 'hex'));
@@ -92,7 +102,12 @@ export async function verifyReceipt(receipt: Receipt, jwks: Jwks, opts: VerifyRe
  * The receipt of `entry` given its audit path in the tree of `treeSize` leaves and the
  * checkpoint JWS of that tree. Does not verify anything: call verifyReceipt for that.
  */
-export function buildReceipt(entry: LedgerEntry, inclusionProof: Buffer[], treeSize: number, checkpoint: string): Receipt {
+export function buildReceipt(
+  entry: LedgerEntry,
+  inclusionProof: Buffer[],
+  treeSize: number,
+  checkpoint: string,
+): Receipt {
   return {
     entry,
     leaf_hash: ledgerEntryLeafHash(entry).toString('hex'),
@@ -106,16 +121,23 @@ export function buildReceipt(entry: LedgerEntry, inclusionProof: Buffer[], treeS
 
 function assertReceiptShape(receipt: Receipt): void {
   const bad = (why: string) => new ReceiptVerificationError('BAD_RECEIPT', why);
-  if (receipt === null || typeof receipt !== 'object' || Array.isArray(receipt)) throw bad('receipt must be a JSON object');
+  if (receipt === null || typeof receipt !== 'object' || Array.isArray(receipt))
+    throw bad('receipt must be a JSON object');
   const fields = Object.keys(receipt);
   const unknown = fields.filter((f) => !RECEIPT_FIELDS.includes(f));
   const missing = RECEIPT_FIELDS.filter((f) => !fields.includes(f));
-  if (unknown.length > 0 || missing.length > 0) throw bad(`fields: unknown [${unknown.join(', ')}], missing [${missing.join(', ')}]`);
-  if (typeof receipt.leaf_hash !== 'string' || !LOWER_HEX_SHA256.test(receipt.leaf_hash)) throw bad('leaf_hash must be 64 lowercase hex digits');
+  if (unknown.length > 0 || missing.length > 0)
+    throw bad(`fields: unknown [${unknown.join(', ')}], missing [${missing.join(', ')}]`);
+  if (typeof receipt.leaf_hash !== 'string' || !LOWER_HEX_SHA256.test(receipt.leaf_hash))
+    throw bad('leaf_hash must be 64 lowercase hex digits');
   for (const field of ['shard', 'leaf_index', 'tree_size'] as const) {
-    if (!Number.isSafeInteger(receipt[field]) || receipt[field] < 0) throw bad(`${field} must be a non-negative safe integer`);
+    if (!Number.isSafeInteger(receipt[field]) || receipt[field] < 0)
+      throw bad(`${field} must be a non-negative safe integer`);
   }
-  if (!Array.isArray(receipt.inclusion_proof) || !receipt.inclusion_proof.every((h) => typeof h === 'string' && LOWER_HEX_SHA256.test(h))) {
+  if (
+    !Array.isArray(receipt.inclusion_proof) ||
+    !receipt.inclusion_proof.every((h) => typeof h === 'string' && LOWER_HEX_SHA256.test(h))
+  ) {
     throw bad('inclusion_proof must be an array of 64-digit lowercase hex hashes');
   }
   if (typeof receipt.checkpoint !== 'string') throw bad('checkpoint must be a compact JWS string');

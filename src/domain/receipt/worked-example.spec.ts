@@ -10,7 +10,12 @@ import type { JWK } from 'jose';
 import { canonicalJson } from '../canonical/canonical-json.js';
 import { signCheckpoint, verifyCheckpoint } from '../checkpoint/checkpoint-jws.js';
 import { importSigningKey, jwksEntry, type Jwks } from '../checkpoint/signing-key.js';
-import { ledgerEntryBytes, ledgerEntryLeafHash, verifyTenantChain, type LedgerEntry } from '../ledger-entry/ledger-entry.js';
+import {
+  ledgerEntryBytes,
+  ledgerEntryLeafHash,
+  verifyTenantChain,
+  type LedgerEntry,
+} from '../ledger-entry/ledger-entry.js';
 import { appendLeaves } from '../merkle/append.js';
 import { nodeHash } from '../merkle/hasher.js';
 import { consistencyProof, inclusionProof, type NodeReader } from '../merkle/prover.js';
@@ -19,7 +24,9 @@ import { verifyConsistency, verifyInclusion } from '../merkle/verifier.js';
 import { buildReceipt, verifyReceipt, type Receipt } from './receipt.js';
 
 const DOC = readFileSync(join(process.cwd(), 'docs/ledger-format.md'), 'utf8');
-const RFC8037 = JSON.parse(readFileSync(join(process.cwd(), 'test/vectors/ed25519/rfc8037-appendix-a.json'), 'utf8')) as {
+const RFC8037 = JSON.parse(
+  readFileSync(join(process.cwd(), 'test/vectors/ed25519/rfc8037-appendix-a.json'), 'utf8'),
+) as {
   'A.1_private_jwk': JWK;
   'A.3_thumbprint_b64url': string;
 };
@@ -35,9 +42,33 @@ const JWS =
   'GBX3A9geeesBu87axJLVrIee4lDelYOHTcNRIqwozsLjo21kYZGtha8xMpRLXaO0lfzU6iGX7zk4nxj52BVuCg';
 
 const entries: LedgerEntry[] = [
-  { v: 1, shard: 0, index: 0, tenant_id: 't1', tenant_seq: 0, tenant_prev: null, record: { event_id: 'e0', tenant_id: 't1' } },
-  { v: 1, shard: 0, index: 1, tenant_id: 't2', tenant_seq: 0, tenant_prev: null, record: { event_id: 'e1', tenant_id: 't2' } },
-  { v: 1, shard: 0, index: 2, tenant_id: 't1', tenant_seq: 1, tenant_prev: L0, record: { event_id: 'e2', tenant_id: 't1' } },
+  {
+    v: 1,
+    shard: 0,
+    index: 0,
+    tenant_id: 't1',
+    tenant_seq: 0,
+    tenant_prev: null,
+    record: { event_id: 'e0', tenant_id: 't1' },
+  },
+  {
+    v: 1,
+    shard: 0,
+    index: 1,
+    tenant_id: 't2',
+    tenant_seq: 0,
+    tenant_prev: null,
+    record: { event_id: 'e1', tenant_id: 't2' },
+  },
+  {
+    v: 1,
+    shard: 0,
+    index: 2,
+    tenant_id: 't1',
+    tenant_seq: 1,
+    tenant_prev: L0,
+    record: { event_id: 'e2', tenant_id: 't1' },
+  },
 ];
 
 const built = appendLeaves({ treeSize: 0, frontier: [] }, entries.map(ledgerEntryLeafHash));
@@ -81,7 +112,13 @@ describe('docs/ledger-format.md §12 worked example', () => {
   it('12.4: checkpoint payload, header and JWS are reproduced byte for byte with the RFC 8037 A.1 key', async () => {
     const key = await importSigningKey(RFC8037['A.1_private_jwk']);
     expect(key.kid).toBe(RFC8037['A.3_thumbprint_b64url']);
-    const cp = { origin: 'example.ledger', shard: 0, tree_size: 3, root_hash: ROOT3, timestamp: '2026-01-01T00:00:00.000Z' };
+    const cp = {
+      origin: 'example.ledger',
+      shard: 0,
+      tree_size: 3,
+      root_hash: ROOT3,
+      timestamp: '2026-01-01T00:00:00.000Z',
+    };
     const jws = await signCheckpoint(cp, key);
     expect(jws).toBe(JWS);
     expect(DOC).toContain(JWS);
@@ -93,7 +130,9 @@ describe('docs/ledger-format.md §12 worked example', () => {
     const key = await importSigningKey(RFC8037['A.1_private_jwk']);
     const jwks: Jwks = { keys: [jwksEntry(key, '2026-01-01T00:00:00.000Z')] };
     expect(DOC).toContain(JSON.stringify(jwks));
-    expect(await verifyCheckpoint(JWS, jwks, { origin: 'example.ledger', shard: 0 })).toMatchObject({ root_hash: ROOT3 });
+    expect(await verifyCheckpoint(JWS, jwks, { origin: 'example.ledger', shard: 0 })).toMatchObject({
+      root_hash: ROOT3,
+    });
   });
 
   it('12.6: the receipt shown in the document verifies and equals buildReceipt', async () => {
@@ -112,6 +151,8 @@ describe('docs/ledger-format.md §12 worked example', () => {
   });
 
   it('§4: EMPTY_ROOT as documented', () => {
-    expect(DOC).toContain('EMPTY_ROOT       = SHA-256("") = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(DOC).toContain(
+      'EMPTY_ROOT       = SHA-256("") = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
   });
 });

@@ -46,7 +46,8 @@ function IsTimestamp(options?: ValidationOptions) {
       name: 'isTimestamp',
       validator: {
         // Must round-trip: JavaScript rolls 2026-02-30 over to March 2, PostgreSQL refuses it.
-        validate: (v: unknown) => typeof v === 'string' && RFC3339_UTC_MS.test(v) && !v.startsWith('0000') && roundTrips(v),
+        validate: (v: unknown) =>
+          typeof v === 'string' && RFC3339_UTC_MS.test(v) && !v.startsWith('0000') && roundTrips(v),
         defaultMessage: () => 'must be an RFC 3339 UTC timestamp with milliseconds (2026-01-31T12:00:00.000Z)',
       },
     },
@@ -110,7 +111,12 @@ export class EndpointSchema {
 
 export class RegionSchema {
   @OptionalId() served?: string;
-  @IsOptional() @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) @MaxLength(MAX_ID, { each: true }) required?: string[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  @MaxLength(MAX_ID, { each: true })
+  required?: string[];
 }
 
 export class RoutingSchema {
@@ -127,7 +133,12 @@ export class RoutingSchema {
 
 export class TaskSchema {
   @OptionalId() category?: string;
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(MAX_ID, { each: true }) tags?: string[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @IsString({ each: true })
+  @MaxLength(MAX_ID, { each: true })
+  tags?: string[];
 }
 
 export class AttemptSchema {
@@ -146,7 +157,13 @@ export class AttemptsSchema {
   @IsIn(['full', 'targets_only', 'count_only', 'none']) completeness: string;
   @OptionalCount() count?: number;
   // IsObject each: ValidateNested alone lets an array through where an attempt belongs ([[]]).
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => AttemptSchema) items?: AttemptSchema[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_LIST)
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => AttemptSchema)
+  items?: AttemptSchema[];
 }
 
 export class CacheSchema {
@@ -192,8 +209,12 @@ export class DisclosureSchema {
 }
 
 export class ContentSchema {
-  @IsOptional() @Matches(HEX_SHA256, { message: 'prompt_sha256 must be a lowercase hex SHA-256' }) prompt_sha256?: string;
-  @IsOptional() @Matches(HEX_SHA256, { message: 'response_sha256 must be a lowercase hex SHA-256' }) response_sha256?: string;
+  @IsOptional()
+  @Matches(HEX_SHA256, { message: 'prompt_sha256 must be a lowercase hex SHA-256' })
+  prompt_sha256?: string;
+  @IsOptional()
+  @Matches(HEX_SHA256, { message: 'response_sha256 must be a lowercase hex SHA-256' })
+  response_sha256?: string;
 }
 
 export class SourceSchema {
@@ -237,11 +258,22 @@ export class CanonicalRecordSchema {
   @OptionalNested(() => UsageSchema) usage?: UsageSchema;
   @OptionalNested(() => LatencySchema) latency?: LatencySchema;
   @OptionalNested(() => CostSchema) cost?: CostSchema;
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LIST) @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => PolicyCheckSchema) policy_checks?: PolicyCheckSchema[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_LIST)
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => PolicyCheckSchema)
+  policy_checks?: PolicyCheckSchema[];
   @IsObject() @ValidateNested() @Type(() => OutcomeSchema) outcome: OutcomeSchema;
   @OptionalNested(() => DisclosureSchema) disclosure?: DisclosureSchema;
   @OptionalNested(() => ContentSchema) content?: ContentSchema;
   @IsObject() @ValidateNested() @Type(() => SourceSchema) source: SourceSchema;
   @OptionalNested(() => AttestationSchema) attestation?: AttestationSchema;
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(MAX_TEXT, { each: true }) normalization_notes?: string[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @IsString({ each: true })
+  @MaxLength(MAX_TEXT, { each: true })
+  normalization_notes?: string[];
 }

@@ -25,7 +25,11 @@ describe('deriveSignals', () => {
     expect(deriveSignals(sampleRecord({ region })).includes('residency_violation')).toBe(expected);
   });
   it('flags a required guardrail skipped, not an optional one', () => {
-    expect(deriveSignals(sampleRecord({ policy_checks: [{ name: 'pii', result: 'skipped', required: true }] }))).toContain('policy_bypass');
-    expect(deriveSignals(sampleRecord({ policy_checks: [{ name: 'pii', result: 'skipped' }] }))).not.toContain('policy_bypass');
+    expect(
+      deriveSignals(sampleRecord({ policy_checks: [{ name: 'pii', result: 'skipped', required: true }] })),
+    ).toContain('policy_bypass');
+    expect(deriveSignals(sampleRecord({ policy_checks: [{ name: 'pii', result: 'skipped' }] }))).not.toContain(
+      'policy_bypass',
+    );
   });
 });

@@ -24,7 +24,8 @@ export function deriveSignals(r: CanonicalRecord): Signal[] {
   if (isPolicyBypass(r)) out.push('policy_bypass');
   if (r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit') out.push('cache_hit');
   if (r.outcome.status === 'error') out.push('error');
-  if (!r.attempts || r.attempts.completeness === 'none' || r.attempts.completeness === 'count_only') out.push('unknown_attempts');
+  if (!r.attempts || r.attempts.completeness === 'none' || r.attempts.completeness === 'count_only')
+    out.push('unknown_attempts');
   if (!r.model_version?.version && !r.model_version?.deployment_id) out.push('missing_version');
   if (!r.region?.served) out.push('missing_region');
   return out;
@@ -36,7 +37,9 @@ export function isSubstituted(r: CanonicalRecord): boolean {
   const items = r.attempts?.items ?? [];
   const served = items.find((a) => a.status === 'success');
   const first = items[0];
-  return !!served && !!first && served !== first && (served.model !== first.model || served.provider !== first.provider);
+  return (
+    !!served && !!first && served !== first && (served.model !== first.model || served.provider !== first.provider)
+  );
 }
 
 export function isResidencyViolation(r: CanonicalRecord): boolean {

@@ -24,7 +24,8 @@ export function recordJsonSchema(): Record<string, unknown> {
     classValidatorMetadataStorage: getMetadataStorage(),
     refPointerPrefix: '#/$defs/',
     additionalConverters: {
-      [ValidationTypes.CUSTOM_VALIDATION]: ((meta, options) => customConstraint(meta.name) ?? convertDefault(meta, options)) satisfies SchemaConverter,
+      [ValidationTypes.CUSTOM_VALIDATION]: ((meta, options) =>
+        customConstraint(meta.name) ?? convertDefault(meta, options)) satisfies SchemaConverter,
       // Without "type": merged after IsInt's "integer", the defaults' "number" would win.
       [MIN]: ((meta) => ({ minimum: meta.constraints[0] as number })) satisfies SchemaConverter,
       [MAX]: ((meta) => ({ maximum: meta.constraints[0] as number })) satisfies SchemaConverter,
@@ -35,7 +36,10 @@ export function recordJsonSchema(): Record<string, unknown> {
     Object.entries(definitions)
       .filter(([name]) => name.endsWith('Schema'))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, def]) => [name, { ...def, additionalProperties: false, ...(def.required ? { required: [...def.required].sort() } : {}) }]),
+      .map(([name, def]) => [
+        name,
+        { ...def, additionalProperties: false, ...(def.required ? { required: [...def.required].sort() } : {}) },
+      ]),
   );
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -52,7 +56,11 @@ export const TIMESTAMP_PATTERN = `^(?!0000)${RFC3339_UTC_MS.source.slice(1)}`;
 function customConstraint(name: string | undefined): ReturnType<SchemaConverter> {
   switch (name) {
     case 'isTimestamp':
-      return { type: 'string', pattern: TIMESTAMP_PATTERN, description: 'RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)' };
+      return {
+        type: 'string',
+        pattern: TIMESTAMP_PATTERN,
+        description: 'RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)',
+      };
     case 'isTriState':
       return { enum: [true, false, 'unknown'] };
     default:

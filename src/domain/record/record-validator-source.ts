@@ -15,9 +15,18 @@ import { recordJsonSchema } from './record-json-schema.js';
  */
 export function recordValidatorSource(): string {
   const ajv = new Ajv2020({
-    code: { source: true, esm: true, lines: true }, unicode: false, unicodeRegExp: false, allErrors: false, strict: true, allowUnionTypes: true,
+    code: { source: true, esm: true, lines: true },
+    unicode: false,
+    unicodeRegExp: false,
+    allErrors: false,
+    strict: true,
+    allowUnionTypes: true,
     // Ajv 8 calls `unicode: false` deprecated but still honours it; it is the option we need.
-    logger: { log: console.log, warn: (...a: unknown[]) => void (/option unicode/.test(String(a[0])) || console.warn(...a)), error: console.error },
+    logger: {
+      log: console.log,
+      warn: (...a: unknown[]) => void (/option unicode/.test(String(a[0])) || console.warn(...a)),
+      error: console.error,
+    },
   });
   const validate = ajv.compile(recordJsonSchema());
   const code = standalone.default(ajv, validate);

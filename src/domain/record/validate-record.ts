@@ -5,9 +5,7 @@ import type { CanonicalRecord } from './canonical-record.js';
 import { CanonicalRecordSchema, roundTrips } from './canonical-record.schema.js';
 import { validate as compiledRecordSchema } from './record-validator.generated.js';
 
-export type RecordValidation =
-  | { ok: true; record: CanonicalRecord }
-  | { ok: false; errors: string[] };
+export type RecordValidation = { ok: true; record: CanonicalRecord } | { ok: false; errors: string[] };
 
 const MAX_DEPTH = 8;
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -130,7 +128,12 @@ function jsonShapeErrors(value: unknown, path: string, depth: number): string[] 
 function flatten(errors: ValidationError[], prefix: string): string[] {
   const out: string[] = [];
   for (const e of errors) {
-    const path = Array.isArray(e.target) || /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    const path =
+      Array.isArray(e.target) || /^\d+$/.test(e.property)
+        ? `${prefix}[${e.property}]`
+        : prefix
+          ? `${prefix}.${e.property}`
+          : e.property;
     for (const message of Object.values(e.constraints ?? {})) {
       out.push(`${path}: ${message.replace(new RegExp(`^${escape(e.property)} `), '')}`);
     }

@@ -8,7 +8,17 @@
  * wherever they are computed.
  */
 import {
-  LATENCY_BUCKET_BOUNDS_MS, addDecimals, divideDecimal, epochMicros, mergeRows, multiplyDecimal, subtractDecimals, addTraffic, type ChainStep, type SummaryRow, type TrafficCounts,
+  LATENCY_BUCKET_BOUNDS_MS,
+  addDecimals,
+  divideDecimal,
+  epochMicros,
+  mergeRows,
+  multiplyDecimal,
+  subtractDecimals,
+  addTraffic,
+  type ChainStep,
+  type SummaryRow,
+  type TrafficCounts,
 } from './traffic-summary.js';
 
 export interface InvolvementFilter {
@@ -22,9 +32,17 @@ export interface InvolvementFilter {
 
 export function involves(row: SummaryRow, f: InvolvementFilter): boolean {
   const chain = row.chain ?? [];
-  if (f.provider !== undefined && row.provider !== f.provider && !chain.some((s) => s.provider === f.provider)) return false;
-  if (f.model !== undefined && row.requested_model !== f.model && row.resolved_model !== f.model && !chain.some((s) => s.model === f.model)) return false;
-  if (f.region !== undefined && row.region_served !== f.region && !chain.some((s) => s.region === f.region)) return false;
+  if (f.provider !== undefined && row.provider !== f.provider && !chain.some((s) => s.provider === f.provider))
+    return false;
+  if (
+    f.model !== undefined &&
+    row.requested_model !== f.model &&
+    row.resolved_model !== f.model &&
+    !chain.some((s) => s.model === f.model)
+  )
+    return false;
+  if (f.region !== undefined && row.region_served !== f.region && !chain.some((s) => s.region === f.region))
+    return false;
   return true;
 }
 
@@ -53,7 +71,10 @@ export function periodTotals(rows: SummaryRow[]): PeriodTotals {
     r.latency_buckets.forEach((n, i) => (buckets[i] += n));
   }
   return {
-    requests: t.requests, affected: t.affected, fallbacks: t.fallbacks, errors: t.errors,
+    requests: t.requests,
+    affected: t.affected,
+    fallbacks: t.fallbacks,
+    errors: t.errors,
     latencyAvg: averageLatency(t),
     p50: percentileFromBuckets(buckets, 0.5),
     p95: percentileFromBuckets(buckets, 0.95),
@@ -94,7 +115,16 @@ export function affectedByTarget(rows: SummaryRow[]): TargetGroup[] {
   const groups = new Map<string, TargetGroup>();
   for (const r of rows) {
     const key = JSON.stringify([r.tenant_id, r.requested_model, r.provider, r.resolved_model]);
-    const g = groups.get(key) ?? { tenant_id: r.tenant_id, requested_model: r.requested_model, provider: r.provider, resolved_model: r.resolved_model, requests: 0, affected: 0, fallbacks: 0, errors: 0 };
+    const g = groups.get(key) ?? {
+      tenant_id: r.tenant_id,
+      requested_model: r.requested_model,
+      provider: r.provider,
+      resolved_model: r.resolved_model,
+      requests: 0,
+      affected: 0,
+      fallbacks: 0,
+      errors: 0,
+    };
     g.requests += r.requests;
     g.affected += r.affected;
     g.fallbacks += r.fallbacks;
@@ -103,7 +133,14 @@ export function affectedByTarget(rows: SummaryRow[]): TargetGroup[] {
   }
   return [...groups.values()]
     .filter((g) => g.affected > 0)
-    .sort((a, b) => b.affected - a.affected || cmp(a.tenant_id, b.tenant_id) || cmp(a.requested_model, b.requested_model) || cmp(a.provider, b.provider) || cmp(a.resolved_model, b.resolved_model));
+    .sort(
+      (a, b) =>
+        b.affected - a.affected ||
+        cmp(a.tenant_id, b.tenant_id) ||
+        cmp(a.requested_model, b.requested_model) ||
+        cmp(a.provider, b.provider) ||
+        cmp(a.resolved_model, b.resolved_model),
+    );
 }
 
 export interface ChainGroup {
@@ -122,7 +159,13 @@ export function fallbackChains(rows: SummaryRow[], limit: number): ChainGroup[] 
     const at = epochMicros(r.first_at);
     const c = chains.get(key);
     if (!c) {
-      chains.set(key, { steps: r.chain, requests: r.requests, tenants: [r.tenant_id], example_event_id: r.first_event_id, firstAt: at });
+      chains.set(key, {
+        steps: r.chain,
+        requests: r.requests,
+        tenants: [r.tenant_id],
+        example_event_id: r.first_event_id,
+        firstAt: at,
+      });
       continue;
     }
     c.requests += r.requests;
@@ -135,7 +178,12 @@ export function fallbackChains(rows: SummaryRow[], limit: number): ChainGroup[] 
   return [...chains.values()]
     .sort((a, b) => b.requests - a.requests || cmp(a.example_event_id, b.example_event_id))
     .slice(0, limit)
-    .map(({ steps, requests, tenants, example_event_id }) => ({ steps, requests, tenants: [...tenants].sort(cmp), example_event_id }));
+    .map(({ steps, requests, tenants, example_event_id }) => ({
+      steps,
+      requests,
+      tenants: [...tenants].sort(cmp),
+      example_event_id,
+    }));
 }
 
 export interface ErrorClassCount {
@@ -156,11 +204,15 @@ export function errorClasses(rows: SummaryRow[]): ErrorClassCount[] {
   };
   for (const r of rows) {
     for (const s of r.chain ?? []) {
-      if (s.status === 'error' || s.status === 'timeout') add('attempt', s.provider, s.error_class ?? 'unclassified', r.requests);
+      if (s.status === 'error' || s.status === 'timeout')
+        add('attempt', s.provider, s.error_class ?? 'unclassified', r.requests);
     }
-    if (r.outcome_status !== 'success') add('outcome', r.provider, r.outcome_error_class ?? r.outcome_status, r.requests);
+    if (r.outcome_status !== 'success')
+      add('outcome', r.provider, r.outcome_error_class ?? r.outcome_status, r.requests);
   }
-  return [...counts.values()].sort((a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.error_class, b.error_class));
+  return [...counts.values()].sort(
+    (a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.error_class, b.error_class),
+  );
 }
 
 export interface MinutePoint {
@@ -183,7 +235,12 @@ export function timeline(rows: SummaryRow[]): MinutePoint[] {
   return [...minutes.entries()]
     .sort(([a], [b]) => cmp(a, b))
     .map(([minute, m]) => ({
-      minute, requests: m.requests, affected: m.affected, fallbacks: m.fallbacks, errors: m.errors, latency_avg_ms: averageLatency(m),
+      minute,
+      requests: m.requests,
+      affected: m.affected,
+      fallbacks: m.fallbacks,
+      errors: m.errors,
+      latency_avg_ms: averageLatency(m),
     }));
 }
 

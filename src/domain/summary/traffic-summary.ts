@@ -83,7 +83,11 @@ export function chainOf(r: CanonicalRecord): ChainStep[] | null {
   const items = r.attempts?.items;
   if (!Array.isArray(items)) return null;
   return items.map((a) => ({
-    provider: a.provider ?? null, model: a.model ?? null, region: a.region ?? null, status: a.status ?? null, error_class: a.error_class ?? null,
+    provider: a.provider ?? null,
+    model: a.model ?? null,
+    region: a.region ?? null,
+    status: a.status ?? null,
+    error_class: a.error_class ?? null,
   }));
 }
 
@@ -130,8 +134,20 @@ export function summaryKeyOf(r: CanonicalRecord): SummaryKey {
 
 /** A stable text form of a key, for grouping (member order fixed by summaryKeyOf). */
 export function keyText(k: SummaryKey): string {
-  return JSON.stringify([k.minute, k.tenant_id, k.gateway_id, k.requested_model, k.provider, k.resolved_model, k.region_served,
-    k.outcome_status, k.outcome_error_class, k.fallback_used, k.currency, k.chain]);
+  return JSON.stringify([
+    k.minute,
+    k.tenant_id,
+    k.gateway_id,
+    k.requested_model,
+    k.provider,
+    k.resolved_model,
+    k.region_served,
+    k.outcome_status,
+    k.outcome_error_class,
+    k.fallback_used,
+    k.currency,
+    k.chain,
+  ]);
 }
 
 /** The summary rows of some records, one per distinct key, in first-seen order. */
@@ -144,8 +160,22 @@ export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow
     const text = keyText(key);
     let acc = groups.get(text);
     if (!acc) {
-      acc = { key, requests: 0, affected: 0, fallbacks: 0, errors: 0, cacheHits: 0, latencyN: 0, latencySum: 0,
-        buckets: new Array<number>(LATENCY_BUCKETS).fill(0), costN: 0, cost: 0n, firstUs: Infinity, firstAt: r.occurred_at, firstEventId: r.event_id };
+      acc = {
+        key,
+        requests: 0,
+        affected: 0,
+        fallbacks: 0,
+        errors: 0,
+        cacheHits: 0,
+        latencyN: 0,
+        latencySum: 0,
+        buckets: new Array<number>(LATENCY_BUCKETS).fill(0),
+        costN: 0,
+        cost: 0n,
+        firstUs: Infinity,
+        firstAt: r.occurred_at,
+        firstEventId: r.event_id,
+      };
       groups.set(text, acc);
     }
     acc.requests++;
@@ -171,9 +201,19 @@ export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow
     }
   }
   return [...groups.values()].map((g) => ({
-    ...g.key, requests: g.requests, affected: g.affected, fallbacks: g.fallbacks, errors: g.errors, cache_hits: g.cacheHits,
-    latency_n: g.latencyN, latency_sum_ms: g.latencySum, latency_buckets: g.buckets, cost_n: g.costN, cost_sum: fromScaled(g.cost),
-    first_at: g.firstAt, first_event_id: g.firstEventId,
+    ...g.key,
+    requests: g.requests,
+    affected: g.affected,
+    fallbacks: g.fallbacks,
+    errors: g.errors,
+    cache_hits: g.cacheHits,
+    latency_n: g.latencyN,
+    latency_sum_ms: g.latencySum,
+    latency_buckets: g.buckets,
+    cost_n: g.costN,
+    cost_sum: fromScaled(g.cost),
+    first_at: g.firstAt,
+    first_event_id: g.firstEventId,
   }));
 }
 
@@ -195,7 +235,10 @@ interface Accumulator {
 }
 
 /** The counts every roll-up adds: per key, per minute, per period. */
-export type TrafficCounts = Pick<SummaryCounts, 'requests' | 'affected' | 'fallbacks' | 'errors' | 'latency_n' | 'latency_sum_ms'>;
+export type TrafficCounts = Pick<
+  SummaryCounts,
+  'requests' | 'affected' | 'fallbacks' | 'errors' | 'latency_n' | 'latency_sum_ms'
+>;
 
 export function addTraffic(a: TrafficCounts, b: TrafficCounts): void {
   a.requests += b.requests;
@@ -219,7 +262,10 @@ export function addCounts(a: SummaryCounts, b: SummaryCounts): void {
   }
 }
 
-function earlier(b: Pick<SummaryCounts, 'first_at' | 'first_event_id'>, a: Pick<SummaryCounts, 'first_at' | 'first_event_id'>): boolean {
+function earlier(
+  b: Pick<SummaryCounts, 'first_at' | 'first_event_id'>,
+  a: Pick<SummaryCounts, 'first_at' | 'first_event_id'>,
+): boolean {
   const tb = epochMicros(b.first_at);
   const ta = epochMicros(a.first_at);
   return tb < ta || (tb === ta && b.first_event_id < a.first_event_id);

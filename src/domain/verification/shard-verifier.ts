@@ -84,21 +84,44 @@ export class ShardVerifier {
       const expectedIndex = this.treeSize + hashes.length;
       const { entry } = row;
       if (entry.index !== expectedIndex) {
-        this.report({ code: 'LEAF_INDEX_GAP', leafIndex: expectedIndex, eventId: row.eventId, message: `expected leaf ${expectedIndex}, found leaf ${entry.index} (event ${row.eventId}): a record is missing or was inserted out of order` });
+        this.report({
+          code: 'LEAF_INDEX_GAP',
+          leafIndex: expectedIndex,
+          eventId: row.eventId,
+          message: `expected leaf ${expectedIndex}, found leaf ${entry.index} (event ${row.eventId}): a record is missing or was inserted out of order`,
+        });
       }
-      if (entry.shard !== this.shard || entry.record && (entry.record as { event_id?: string }).event_id !== row.eventId) {
-        this.report({ code: 'ENTRY_MISPLACED', leafIndex: entry.index, eventId: row.eventId, message: `record ${row.eventId} claims shard ${entry.shard}, stored in shard ${this.shard}` });
+      if (
+        entry.shard !== this.shard ||
+        (entry.record && (entry.record as { event_id?: string }).event_id !== row.eventId)
+      ) {
+        this.report({
+          code: 'ENTRY_MISPLACED',
+          leafIndex: entry.index,
+          eventId: row.eventId,
+          message: `record ${row.eventId} claims shard ${entry.shard}, stored in shard ${this.shard}`,
+        });
       }
       let leaf: Buffer;
       try {
         leaf = ledgerEntryLeafHash(entry);
       } catch (e) {
         // A record edited into something no longer canonical-able is a changed record too.
-        this.report({ code: 'LEAF_HASH_MISMATCH', leafIndex: entry.index, eventId: row.eventId, message: `record ${row.eventId} at leaf ${entry.index} is no longer a valid entry: ${(e as Error).message}` });
+        this.report({
+          code: 'LEAF_HASH_MISMATCH',
+          leafIndex: entry.index,
+          eventId: row.eventId,
+          message: `record ${row.eventId} at leaf ${entry.index} is no longer a valid entry: ${(e as Error).message}`,
+        });
         leaf = Buffer.alloc(32);
       }
       if (!leaf.equals(row.storedLeafHash)) {
-        this.report({ code: 'LEAF_HASH_MISMATCH', leafIndex: entry.index, eventId: row.eventId, message: `record ${row.eventId} at leaf ${entry.index} hashes to ${leaf.toString('hex')}, but the ledger stored ${row.storedLeafHash.toString('hex')}: its content was changed after it was appended` });
+        this.report({
+          code: 'LEAF_HASH_MISMATCH',
+          leafIndex: entry.index,
+          eventId: row.eventId,
+          message: `record ${row.eventId} at leaf ${entry.index} hashes to ${leaf.toString('hex')}, but the ledger stored ${row.storedLeafHash.toString('hex')}: its content was changed after it was appended`,
+        });
       }
       this.checkTenantLink(row, leaf);
       hashes.push(leaf);
@@ -116,22 +139,45 @@ export class ShardVerifier {
    */
   checkCheckpoint(cp: StoredCheckpoint, signature: { ok: true } | { ok: false; reason: string }): void {
     if (cp.treeSize > this.treeSize) {
-      this.report({ code: 'CHECKPOINT_BEYOND_TREE', leafIndex: this.treeSize, message: `checkpoint at tree size ${cp.treeSize} but the shard holds only ${this.treeSize} records: leaf ${this.treeSize} and after are missing` });
+      this.report({
+        code: 'CHECKPOINT_BEYOND_TREE',
+        leafIndex: this.treeSize,
+        message: `checkpoint at tree size ${cp.treeSize} but the shard holds only ${this.treeSize} records: leaf ${this.treeSize} and after are missing`,
+      });
       return;
     }
-    if (!signature.ok) this.report({ code: 'CHECKPOINT_SIGNATURE_INVALID', message: `checkpoint at tree size ${cp.treeSize}: ${signature.reason}` });
+    if (!signature.ok)
+      this.report({
+        code: 'CHECKPOINT_SIGNATURE_INVALID',
+        message: `checkpoint at tree size ${cp.treeSize}: ${signature.reason}`,
+      });
     const root = this.roots.get(cp.treeSize);
     if (!root) {
       // The caller feeds rows in chunks ending at checkpoint sizes; missing rows shift the ends.
-      this.report({ code: 'ROOT_MISMATCH', message: `the recomputed tree never had size ${cp.treeSize}, the size of a signed checkpoint: records are missing` });
+      this.report({
+        code: 'ROOT_MISMATCH',
+        message: `the recomputed tree never had size ${cp.treeSize}, the size of a signed checkpoint: records are missing`,
+      });
     } else if (!root.equals(cp.rootHash)) {
-      this.report({ code: 'ROOT_MISMATCH', message: `recomputed root at tree size ${cp.treeSize} is ${root.toString('hex')}, the signed checkpoint says ${cp.rootHash.toString('hex')}` });
+      this.report({
+        code: 'ROOT_MISMATCH',
+        message: `recomputed root at tree size ${cp.treeSize} is ${root.toString('hex')}, the signed checkpoint says ${cp.rootHash.toString('hex')}`,
+      });
     }
     if (cp.prevTreeSize !== null && cp.prevTreeSize > 0) {
       try {
-        verifyConsistency(cp.prevTreeSize, cp.treeSize, cp.consistencyProof, this.roots.get(cp.prevTreeSize) ?? Buffer.alloc(32), cp.rootHash);
+        verifyConsistency(
+          cp.prevTreeSize,
+          cp.treeSize,
+          cp.consistencyProof,
+          this.roots.get(cp.prevTreeSize) ?? Buffer.alloc(32),
+          cp.rootHash,
+        );
       } catch (e) {
-        this.report({ code: 'CONSISTENCY_PROOF_INVALID', message: `consistency proof ${cp.prevTreeSize}→${cp.treeSize}: ${(e as Error).message}` });
+        this.report({
+          code: 'CONSISTENCY_PROOF_INVALID',
+          message: `consistency proof ${cp.prevTreeSize}→${cp.treeSize}: ${(e as Error).message}`,
+        });
       }
     }
   }
@@ -147,11 +193,17 @@ export class ShardVerifier {
     if (broken) {
       const where = `tenant ${entry.tenant_id} chain broken at record ${row.eventId}`;
       this.report({
-        code: broken.code, leafIndex: entry.index, eventId: row.eventId,
+        code: broken.code,
+        leafIndex: entry.index,
+        eventId: row.eventId,
         message: `${where}: ${broken.message} (expected ${broken.expected}, found ${broken.found})`,
       });
     }
-    this.tenants.set(entry.tenant_id, { tenant_seq: entry.tenant_seq, leaf_hash: leaf.toString('hex'), index: entry.index });
+    this.tenants.set(entry.tenant_id, {
+      tenant_seq: entry.tenant_seq,
+      leaf_hash: leaf.toString('hex'),
+      index: entry.index,
+    });
   }
 
   report(p: Omit<VerificationProblem, 'shard'>): void {

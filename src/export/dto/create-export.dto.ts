@@ -11,18 +11,32 @@ export class ExportFiltersDto {
 
 export class CreateExportDto {
   @ApiProperty({ description: 'Tenant whose records are exported' })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   tenant: string;
 
-  @ApiProperty({ description: 'Start of the range on record.occurred_at, inclusive (RFC 3339)', example: '2026-11-01T00:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the range on record.occurred_at, inclusive (RFC 3339)',
+    example: '2026-11-01T00:00:00.000Z',
+  })
   @IsISO8601({ strict: true })
   from: string;
 
-  @ApiProperty({ description: 'End of the range on record.occurred_at, exclusive (RFC 3339)', example: '2026-12-01T00:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the range on record.occurred_at, exclusive (RFC 3339)',
+    example: '2026-12-01T00:00:00.000Z',
+  })
   @IsISO8601({ strict: true })
   to: string;
 
-  @ApiPropertyOptional({ type: ExportFiltersDto, description: 'Marks matching records; never removes records from the bundle (completeness is proven over all of them)' })
-  @IsOptional() @ValidateNested() @Type(() => ExportFiltersDto)
+  @ApiPropertyOptional({
+    type: ExportFiltersDto,
+    description:
+      'Marks matching records; never removes records from the bundle (completeness is proven over all of them)',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ExportFiltersDto)
   filters?: ExportFiltersDto;
 }

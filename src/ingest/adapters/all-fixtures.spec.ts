@@ -9,7 +9,11 @@ import { PLANTED, fixtureBytes, invalidRecords, plantedFound, rawEvent } from '.
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const ALL = readdirSync(ROOT, { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => readdirSync(join(ROOT, d.name)).filter((f) => f.endsWith('.json')).map((f): [string, string] => [d.name, f]));
+  .flatMap((d) =>
+    readdirSync(join(ROOT, d.name))
+      .filter((f) => f.endsWith('.json'))
+      .map((f): [string, string] => [d.name, f]),
+  );
 
 describe('every fixture through decodeEvent', () => {
   it('covers each gateway', () => {
@@ -24,12 +28,15 @@ describe('every fixture through decodeEvent', () => {
     expect(plantedFound(out)).toEqual([]);
   });
 
-  it.each(ALL.filter(([, f]) => f.includes('secrets')))('%s/%s: the dead-letter copy keeps none of the planted values', (gateway, file) => {
-    const bytes = fixtureBytes(gateway, file);
-    const before = PLANTED.filter((p) => bytes.toString('utf8').includes(p));
-    expect(before.length).toBeGreaterThan(2);
-    expect(plantedFound(redactForDeadLetter(bytes).toString('utf8'))).toEqual([]);
-  });
+  it.each(ALL.filter(([, f]) => f.includes('secrets')))(
+    '%s/%s: the dead-letter copy keeps none of the planted values',
+    (gateway, file) => {
+      const bytes = fixtureBytes(gateway, file);
+      const before = PLANTED.filter((p) => bytes.toString('utf8').includes(p));
+      expect(before.length).toBeGreaterThan(2);
+      expect(plantedFound(redactForDeadLetter(bytes).toString('utf8'))).toEqual([]);
+    },
+  );
 
   it('invalidRecords reports what the schema rejects', () => {
     const [ok] = decodeEvent(rawEvent(fixtureBytes('native', 'record-full.json')));

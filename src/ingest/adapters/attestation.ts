@@ -26,7 +26,8 @@ export type AttestationCheck =
   | { status: 'verified'; kid?: string; alg: 'EdDSA' | 'ES256' }
   | { status: 'invalid'; kid?: string; code: AttestationFailure; reason: string };
 
-export type AttestationFailure = 'MALFORMED_JWS' | 'UNSUPPORTED_ALG' | 'UNKNOWN_KEY' | 'KEY_MISMATCH' | 'PAYLOAD_MISMATCH' | 'BAD_SIGNATURE';
+export type AttestationFailure =
+  'MALFORMED_JWS' | 'UNSUPPORTED_ALG' | 'UNKNOWN_KEY' | 'KEY_MISMATCH' | 'PAYLOAD_MISMATCH' | 'BAD_SIGNATURE';
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -48,19 +49,28 @@ export function verifyAttestation(raw: RawEvent, resolveKey: KeyResolver): Attes
   } catch {
     return invalid('MALFORMED_JWS', 'the JWS protected header is not JSON');
   }
-  if (typeof protectedHeader !== 'object' || protectedHeader === null) return invalid('MALFORMED_JWS', 'the JWS protected header is not an object');
-  const kid = typeof protectedHeader.kid === 'string' && protectedHeader.kid.length <= 256 ? protectedHeader.kid : undefined;
+  if (typeof protectedHeader !== 'object' || protectedHeader === null)
+    return invalid('MALFORMED_JWS', 'the JWS protected header is not an object');
+  const kid =
+    typeof protectedHeader.kid === 'string' && protectedHeader.kid.length <= 256 ? protectedHeader.kid : undefined;
   const alg = protectedHeader.alg;
-  if (alg !== 'EdDSA' && alg !== 'ES256') return invalid('UNSUPPORTED_ALG', 'only EdDSA (Ed25519) and ES256 signatures are accepted', kid);
+  if (alg !== 'EdDSA' && alg !== 'ES256')
+    return invalid('UNSUPPORTED_ALG', 'only EdDSA (Ed25519) and ES256 signatures are accepted', kid);
   if (protectedHeader.b64 !== undefined || protectedHeader.crit !== undefined) {
     return invalid('UNSUPPORTED_ALG', 'unencoded payloads (b64) and critical header parameters are not supported', kid);
   }
 
   const payloadB64 = raw.payload.toString('base64url');
-  if (payloadPart !== '' && payloadPart !== payloadB64) return invalid('PAYLOAD_MISMATCH', 'the JWS carries a payload other than the event bytes', kid);
+  if (payloadPart !== '' && payloadPart !== payloadB64)
+    return invalid('PAYLOAD_MISMATCH', 'the JWS carries a payload other than the event bytes', kid);
 
   const jwk = resolveKey(kid);
-  if (jwk === undefined) return invalid('UNKNOWN_KEY', kid ? `no registered key "${kid}" for this gateway` : 'the JWS names no kid and the gateway has no single key', kid);
+  if (jwk === undefined)
+    return invalid(
+      'UNKNOWN_KEY',
+      kid ? `no registered key "${kid}" for this gateway` : 'the JWS names no kid and the gateway has no single key',
+      kid,
+    );
   let key: KeyObject;
   try {
     key = 'asymmetricKeyType' in jwk ? (jwk as KeyObject) : createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -85,7 +95,9 @@ export function verifyAttestation(raw: RawEvent, resolveKey: KeyResolver): Attes
   } catch {
     ok = false;
   }
-  return ok ? { status: 'verified', alg, ...(kid !== undefined ? { kid } : {}) } : invalid('BAD_SIGNATURE', 'the signature does not verify', kid);
+  return ok
+    ? { status: 'verified', alg, ...(kid !== undefined ? { kid } : {}) }
+    : invalid('BAD_SIGNATURE', 'the signature does not verify', kid);
 }
 
 /** The record's attestation member for a check (absent for unsigned events). */
@@ -98,8 +110,14 @@ export function attestationOf(check: AttestationCheck): CanonicalRecord['attesta
  * The per-gateway policy: a bad signature is always quarantined (never recorded as merely
  * unverified); an unsigned event is accepted only where the gateway allows unsigned events.
  */
-export function attestationDecision(check: AttestationCheck, acceptUnsigned: boolean): { accept: true } | { accept: false; code: string; reason: string } {
+export function attestationDecision(
+  check: AttestationCheck,
+  acceptUnsigned: boolean,
+): { accept: true } | { accept: false; code: string; reason: string } {
   if (check.status === 'verified') return { accept: true };
-  if (check.status === 'unsigned') return acceptUnsigned ? { accept: true } : { accept: false, code: 'UNSIGNED', reason: 'this gateway must sign its events' };
+  if (check.status === 'unsigned')
+    return acceptUnsigned
+      ? { accept: true }
+      : { accept: false, code: 'UNSIGNED', reason: 'this gateway must sign its events' };
   return { accept: false, code: `ATTESTATION_${check.code}`, reason: check.reason };
 }

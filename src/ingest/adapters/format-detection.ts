@@ -44,25 +44,39 @@ export function adapterFor(format: SourceFormat): Adapter {
 function declaredFormat(raw: RawEvent): SourceFormat | undefined {
   const fromHeader = header(raw, ROUTING_HEADERS.format)?.toLowerCase();
   if (fromHeader !== undefined && !isFormat(fromHeader)) {
-    throw new DecodeError('UNKNOWN_FORMAT', `${ROUTING_HEADERS.format} names an unknown format "${redactText(fromHeader).slice(0, 64)}" (known: ${FORMATS.join(', ')})`);
+    throw new DecodeError(
+      'UNKNOWN_FORMAT',
+      `${ROUTING_HEADERS.format} names an unknown format "${redactText(fromHeader).slice(0, 64)}" (known: ${FORMATS.join(', ')})`,
+    );
   }
   const contentType = str(raw.contentType) ?? header(raw, 'content-type');
   const vendor = contentType ? VENDOR_TYPE.exec(contentType) : null;
   let fromType: SourceFormat | undefined;
   if (vendor) {
     const name = vendor[1].toLowerCase();
-    if (!isFormat(name)) throw new DecodeError('UNKNOWN_FORMAT', `content type names an unknown format "${name.slice(0, 64)}" (known: ${FORMATS.join(', ')})`);
+    if (!isFormat(name))
+      throw new DecodeError(
+        'UNKNOWN_FORMAT',
+        `content type names an unknown format "${name.slice(0, 64)}" (known: ${FORMATS.join(', ')})`,
+      );
     fromType = name;
   }
   if (fromHeader && fromType && fromHeader !== fromType) {
-    throw new DecodeError('FORMAT_CONFLICT', `${ROUTING_HEADERS.format} says "${fromHeader}" but the content type says "${fromType}"`);
+    throw new DecodeError(
+      'FORMAT_CONFLICT',
+      `${ROUTING_HEADERS.format} says "${fromHeader}" but the content type says "${fromType}"`,
+    );
   }
   return fromHeader ?? fromType;
 }
 
 /** Markers per format, tested on the first JSON document of the payload. */
 const SNIFFERS: Array<[SourceFormat, string, (d: JsonObject) => boolean]> = [
-  ['native', 'schema_version "1" with event_id and source', (d) => d.schema_version === '1' && typeof d.event_id === 'string' && isObject(d.source)],
+  [
+    'native',
+    'schema_version "1" with event_id and source',
+    (d) => d.schema_version === '1' && typeof d.event_id === 'string' && isObject(d.source),
+  ],
   ['otel', 'resourceSpans', (d) => Array.isArray(d.resourceSpans)],
   [
     'litellm',
@@ -74,11 +88,18 @@ const SNIFFERS: Array<[SourceFormat, string, (d: JsonObject) => boolean]> = [
       ('spend' in d && 'request_id' in d && 'startTime' in d && 'api_key' in d),
   ],
   ['openrouter', 'a gen- generation id or provider_responses', (d) => isOpenRouterGeneration(d)],
-  ['portkey', 'x-portkey-* response headers, logs-export columns or log-stream requestOptions', (d) => portkeyShape(d) !== undefined],
+  [
+    'portkey',
+    'x-portkey-* response headers, logs-export columns or log-stream requestOptions',
+    (d) => portkeyShape(d) !== undefined,
+  ],
 ];
 
 function firstDocument(raw: RawEvent): JsonObject | undefined {
-  const text = raw.payload.toString('utf8').replace(/^\uFEFF/, '').trim();
+  const text = raw.payload
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim();
   if (text === '') return undefined;
   const candidates = [text, text.split(/\r?\n/).find((l) => l.trim() !== '') ?? ''];
   for (const c of candidates) {
@@ -98,7 +119,10 @@ export function detectFormat(raw: RawEvent): SourceFormat {
   if (declared) return declared;
   const doc = firstDocument(raw);
   if (!doc) {
-    throw new DecodeError('UNKNOWN_FORMAT', `no ${ROUTING_HEADERS.format} header or routing-ledger content type, and the payload is not a JSON object to sniff`);
+    throw new DecodeError(
+      'UNKNOWN_FORMAT',
+      `no ${ROUTING_HEADERS.format} header or routing-ledger content type, and the payload is not a JSON object to sniff`,
+    );
   }
   const matches = SNIFFERS.filter(([, , test]) => test(doc));
   if (matches.length === 1) return matches[0][0];
@@ -108,7 +132,10 @@ export function detectFormat(raw: RawEvent): SourceFormat {
       `no ${ROUTING_HEADERS.format} header and the payload matches no known format (looked for: ${SNIFFERS.map(([f, m]) => `${f}: ${m}`).join('; ')})`,
     );
   }
-  throw new DecodeError('UNKNOWN_FORMAT', `no ${ROUTING_HEADERS.format} header and the payload is ambiguous: it looks like ${matches.map(([f]) => f).join(' and ')}; send the header`);
+  throw new DecodeError(
+    'UNKNOWN_FORMAT',
+    `no ${ROUTING_HEADERS.format} header and the payload is ambiguous: it looks like ${matches.map(([f]) => f).join(' and ')}; send the header`,
+  );
 }
 
 /** Detect, then adapt. The single entry point the Kafka consumer and the HTTP bridges call. */

@@ -4,7 +4,8 @@ import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId } from './adapter.j
 import { invalidRecords, fixtureBytes, fixtureJson, plantedFound, rawEvent } from './fixtures/fixture-kit.js';
 import { litellmAdapter } from './litellm.adapter.js';
 
-const adaptFixture = (name: string, headers: Record<string, string> = {}) => litellmAdapter.adapt(rawEvent(fixtureBytes('litellm', name), headers));
+const adaptFixture = (name: string, headers: Record<string, string> = {}) =>
+  litellmAdapter.adapt(rawEvent(fixtureBytes('litellm', name), headers));
 
 describe('litellmAdapter fixture table', () => {
   it.each<[string, string, Partial<CanonicalRecord>]>([
@@ -33,23 +34,45 @@ describe('litellmAdapter fixture table', () => {
     [
       'counts missing: fallback unknown, never false',
       'slp-counts-missing.json',
-      { requested_model: 'gpt-smart', resolved_model: { value: 'gpt-smart', asserted_by: 'gateway' }, fallback_used: 'unknown', attempts: { completeness: 'none' } },
+      {
+        requested_model: 'gpt-smart',
+        resolved_model: { value: 'gpt-smart', asserted_by: 'gateway' },
+        fallback_used: 'unknown',
+        attempts: { completeness: 'none' },
+      },
     ],
     [
       'legacy payload without the alias: requested unknown, not model_group',
       'slp-legacy-no-alias.json',
-      { requested_model: UNKNOWN_REQUESTED_MODEL, resolved_model: { value: 'gpt-smart', asserted_by: 'gateway' }, fallback_used: 'unknown', latency: { total_ms: 1250 } },
+      {
+        requested_model: UNKNOWN_REQUESTED_MODEL,
+        resolved_model: { value: 'gpt-smart', asserted_by: 'gateway' },
+        fallback_used: 'unknown',
+        latency: { total_ms: 1250 },
+      },
     ],
     [
       'retry: two retries, no fallback',
       'slp-retry.json',
-      { fallback_used: false, retries: 2, attempts: { completeness: 'count_only', count: 3 }, model_version: { version: 'gpt-4o-2024-08-06', deployment_id: expect.any(String), system_fingerprint: 'fp_50cad350e4' } as never },
+      {
+        fallback_used: false,
+        retries: 2,
+        attempts: { completeness: 'count_only', count: 3 },
+        model_version: {
+          version: 'gpt-4o-2024-08-06',
+          deployment_id: expect.any(String),
+          system_fingerprint: 'fp_50cad350e4',
+        } as never,
+      },
     ],
     [
       'cache hit with a naive startTime string (UTC) and underscore header aliases',
       'slp-cache-hit.json',
       {
-        cache: { status: 'hit', key_hash: sha256Hex('4c1f0e8a9b3d2c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e') },
+        cache: {
+          status: 'hit',
+          key_hash: sha256Hex('4c1f0e8a9b3d2c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e'),
+        },
         occurred_at: '2025-11-25T16:46:10.250Z',
         cost: { amount: '0', currency: 'USD', source: 'gateway' },
         fallback_used: false,
@@ -59,12 +82,19 @@ describe('litellmAdapter fixture table', () => {
     [
       'error: rate limited, no fallback',
       'slp-error.json',
-      { outcome: { status: 'error', http_status: 429, error_class: 'RateLimitError' }, fallback_used: false, provider: 'openai' },
+      {
+        outcome: { status: 'error', http_status: 429, error_class: 'RateLimitError' },
+        fallback_used: false,
+        provider: 'openai',
+      },
     ],
     [
       'streaming: TTFT from completionStartTime',
       'slp-streaming.json',
-      { latency: { total_ms: 2800, ttft_ms: 412, gateway_overhead_ms: 12 }, cost: { amount: '0.000015', currency: 'USD', source: 'gateway' } },
+      {
+        latency: { total_ms: 2800, ttft_ms: 412, gateway_overhead_ms: 12 },
+        cost: { amount: '0.000015', currency: 'USD', source: 'gateway' },
+      },
     ],
     [
       'spend-log row: JSON-string metadata, "None" cache_hit, counts in metadata',
@@ -90,7 +120,11 @@ describe('litellmAdapter fixture table', () => {
     expect(out).toHaveLength(1);
     expect(invalidRecords(out)).toEqual([]);
     expect(out[0].record).toMatchObject(expected);
-    expect(out[0].record.source).toEqual({ format: 'litellm', adapter_version: 'litellm/1', raw_sha256: sha256Hex(fixtureBytes('litellm', file)) });
+    expect(out[0].record.source).toEqual({
+      format: 'litellm',
+      adapter_version: 'litellm/1',
+      raw_sha256: sha256Hex(fixtureBytes('litellm', file)),
+    });
   });
 
   it('explains every unknown in a note', () => {
@@ -116,7 +150,10 @@ describe('litellmAdapter fixture table', () => {
   it('hashes prompts and responses (JCS of the logged value), never stores them', () => {
     const ev = fixtureJson<Record<string, unknown>>('litellm', 'slp-fallback-served.json');
     const [r] = adaptFixture('slp-fallback-served.json');
-    expect(r.record.content).toEqual({ prompt_sha256: contentSha256(ev.messages), response_sha256: contentSha256(ev.response) });
+    expect(r.record.content).toEqual({
+      prompt_sha256: contentSha256(ev.messages),
+      response_sha256: contentSha256(ev.response),
+    });
     expect(JSON.stringify(r)).not.toContain('refund policy');
   });
 
@@ -124,7 +161,9 @@ describe('litellmAdapter fixture table', () => {
     const [a] = adaptFixture('slp-fallback-served.json', { 'x-routing-gateway-id': 'litellm-eu-1' });
     const [b] = adaptFixture('slp-fallback-served.json', { 'X-Routing-Gateway-Id': 'litellm-eu-1' });
     expect(a.record.event_id).toBe(b.record.event_id);
-    expect(a.record.event_id).toBe(deriveEventId('litellm-eu-1', 'chatcmpl-6e1c5f7e-2b2d-4a55-9f43-0e8d2b1a9c11', 'status:success'));
+    expect(a.record.event_id).toBe(
+      deriveEventId('litellm-eu-1', 'chatcmpl-6e1c5f7e-2b2d-4a55-9f43-0e8d2b1a9c11', 'status:success'),
+    );
     expect(a.record.gateway).toEqual({ id: 'litellm-eu-1', kind: 'litellm' });
   });
 });
@@ -175,8 +214,20 @@ describe('litellmAdapter secret planting', () => {
 
 describe('litellmAdapter decode errors', () => {
   it.each<[string, unknown, Record<string, string>, string, string]>([
-    ['startTime unreadable', { ...fixtureJson<object>('litellm', 'slp-fallback-served.json'), startTime: 'yesterday' }, {}, 'BAD_TIME', 'litellm: startTime is neither epoch seconds nor a timestamp'],
-    ['no tenant anywhere', { ...fixtureJson<Record<string, unknown>>('litellm', 'slp-fallback-served.json'), metadata: {} }, {}, 'NO_TENANT', 'x-routing-tenant'],
+    [
+      'startTime unreadable',
+      { ...fixtureJson<object>('litellm', 'slp-fallback-served.json'), startTime: 'yesterday' },
+      {},
+      'BAD_TIME',
+      'litellm: startTime is neither epoch seconds nor a timestamp',
+    ],
+    [
+      'no tenant anywhere',
+      { ...fixtureJson<Record<string, unknown>>('litellm', 'slp-fallback-served.json'), metadata: {} },
+      {},
+      'NO_TENANT',
+      'x-routing-tenant',
+    ],
     ['not LiteLLM', { hello: 'world' }, {}, 'NOT_LITELLM', 'StandardLoggingPayload'],
   ])('%s', (_n, payload, headers, code, message) => {
     try {
@@ -190,13 +241,18 @@ describe('litellmAdapter decode errors', () => {
   });
 
   it('falls back to the x-routing-tenant header', () => {
-    const ev = { ...fixtureJson<Record<string, unknown>>('litellm', 'slp-fallback-served.json'), metadata: { original_model_group: 'gpt-smart' } };
+    const ev = {
+      ...fixtureJson<Record<string, unknown>>('litellm', 'slp-fallback-served.json'),
+      metadata: { original_model_group: 'gpt-smart' },
+    };
     const [r] = litellmAdapter.adapt(rawEvent(ev, { 'x-routing-tenant': 'acme' }));
     expect(r.record.tenant_id).toBe('acme');
     expect(r.notes).toContain('tenant_id from the x-routing-tenant header');
   });
 
   it('never quotes the payload in a JSON error (V8 messages include a snippet)', () => {
-    expect(() => litellmAdapter.adapt(rawEvent('{"api_key":"sk-live-PLANTEDx9f8e7d6c5b4a3"'))).toThrow(/^litellm: payload is not valid JSON$/);
+    expect(() => litellmAdapter.adapt(rawEvent('{"api_key":"sk-live-PLANTEDx9f8e7d6c5b4a3"'))).toThrow(
+      /^litellm: payload is not valid JSON$/,
+    );
   });
 });

@@ -1,11 +1,43 @@
-import type { CacheStatus, CanonicalRecord, OutcomeStatus, PolicyCheck, TriState } from '../../domain/record/canonical-record.js';
+import type {
+  CacheStatus,
+  CanonicalRecord,
+  OutcomeStatus,
+  PolicyCheck,
+  TriState,
+} from '../../domain/record/canonical-record.js';
 import { contentSha256, sha256Hex } from '../../domain/privacy/redact.js';
 import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
-import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import {
+  count,
+  id,
+  int,
+  isObject,
+  jsonObjectOf,
+  obj,
+  parseJsonText,
+  str,
+  type Json,
+  type JsonObject,
+} from '../../domain/normalize/json-value.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
-import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
+import {
+  assertedValue,
+  cachedInputTokens,
+  endpointOfUrl,
+  hashedEndUser,
+  httpStatus,
+  reasoningTokens,
+  safeText,
+} from '../../domain/normalize/record-fields.js';
 import { msBetween, parseTime, toMs } from '../../domain/normalize/time.js';
-import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import {
+  DecodeError,
+  UNKNOWN_REQUESTED_MODEL,
+  deriveEventId,
+  type AdaptedRecord,
+  type Adapter,
+  type RawEvent,
+} from './adapter.js';
 import { finalize } from './finalize.js';
 import { headerIn } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
@@ -45,7 +77,10 @@ function viewOf(json: unknown, where: string, notes: string[]): View {
   const ev = isObject(doc.standard_logging_object) ? doc.standard_logging_object : doc;
   const isSpendRow = 'spend' in ev && 'request_id' in ev && !('hidden_params' in ev);
   if (!isSpendRow && !('model_group' in ev || 'hidden_params' in ev || 'response_cost' in ev)) {
-    throw new DecodeError('NOT_LITELLM', `${where}: neither a StandardLoggingPayload nor a LiteLLM_SpendLogs row (no model_group, hidden_params or spend)`);
+    throw new DecodeError(
+      'NOT_LITELLM',
+      `${where}: neither a StandardLoggingPayload nor a LiteLLM_SpendLogs row (no model_group, hidden_params or spend)`,
+    );
   }
   if (isSpendRow) {
     return {
@@ -57,7 +92,14 @@ function viewOf(json: unknown, where: string, notes: string[]): View {
       tags: typeof ev.request_tags === 'string' ? (parseJsonText(ev.request_tags) ?? undefined) : ev.request_tags,
     };
   }
-  return { kind: 'standard_logging_payload', ev, metadata: obj(ev.metadata) ?? {}, hidden: obj(ev.hidden_params) ?? {}, cost: ev.response_cost ?? obj(ev.hidden_params)?.response_cost, tags: ev.request_tags };
+  return {
+    kind: 'standard_logging_payload',
+    ev,
+    metadata: obj(ev.metadata) ?? {},
+    hidden: obj(ev.hidden_params) ?? {},
+    cost: ev.response_cost ?? obj(ev.hidden_params)?.response_cost,
+    tags: ev.request_tags,
+  };
 }
 
 function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): AdaptedRecord {
@@ -169,15 +211,23 @@ interface Counts {
 function fallbackCounts(v: View): Counts {
   const headers = v.hidden.additional_headers ?? v.metadata.additional_headers;
   const pick = (field: string, headerName: string): number | undefined =>
-    count(v.metadata[field]) ?? count(v.ev[field]) ?? count(headerIn(headers, headerName)) ?? count(headerIn(headers, headerName.replace(/-/g, '_')));
-  return { fallbacks: pick('attempted_fallbacks', 'x-litellm-attempted-fallbacks'), retries: pick('attempted_retries', 'x-litellm-attempted-retries') };
+    count(v.metadata[field]) ??
+    count(v.ev[field]) ??
+    count(headerIn(headers, headerName)) ??
+    count(headerIn(headers, headerName.replace(/-/g, '_')));
+  return {
+    fallbacks: pick('attempted_fallbacks', 'x-litellm-attempted-fallbacks'),
+    retries: pick('attempted_retries', 'x-litellm-attempted-retries'),
+  };
 }
 
 function fallbackUsed(m: ModelClaims, c: Counts, notes: string[]): TriState {
   const groupsDiffer = m.requestedKnown && m.resolved !== undefined && m.resolved !== m.requested;
   if (groupsDiffer) {
     if (c.fallbacks === 0) {
-      notes.push('attempted_fallbacks reads 0 but model_group differs from the requested alias (LiteLLM skips a cooled-down primary without counting it); fallback_used from the groups');
+      notes.push(
+        'attempted_fallbacks reads 0 but model_group differs from the requested alias (LiteLLM skips a cooled-down primary without counting it); fallback_used from the groups',
+      );
     }
     return true;
   }
@@ -188,7 +238,9 @@ function fallbackUsed(m: ModelClaims, c: Counts, notes: string[]): TriState {
 
 function attemptsOf(c: Counts, notes: string[]): CanonicalRecord['attempts'] {
   if (c.fallbacks === undefined || c.retries === undefined) return { completeness: 'none' };
-  notes.push('attempts.count = 1 + attempted_fallbacks + attempted_retries as LiteLLM reports them; LiteLLM does not list the targets');
+  notes.push(
+    'attempts.count = 1 + attempted_fallbacks + attempted_retries as LiteLLM reports them; LiteLLM does not list the targets',
+  );
   return { completeness: 'count_only', count: 1 + c.fallbacks + c.retries };
 }
 
@@ -214,7 +266,12 @@ function usageOf(v: View, response: JsonObject | undefined): CanonicalRecord['us
   };
 }
 
-function outcomeOf(v: View, status: string | undefined, response: JsonObject | undefined, notes: string[]): CanonicalRecord['outcome'] {
+function outcomeOf(
+  v: View,
+  status: string | undefined,
+  response: JsonObject | undefined,
+  notes: string[],
+): CanonicalRecord['outcome'] {
   const err = obj(v.ev.error_information) ?? obj(v.metadata.error_information);
   const guardrail = str(obj(v.ev.status_fields)?.guardrail_status);
   const code = int(err?.error_code);
@@ -223,7 +280,9 @@ function outcomeOf(v: View, status: string | undefined, response: JsonObject | u
   else if (status === 'success') s = 'success';
   else {
     s = 'success';
-    notes.push('no status field: LiteLLM only wrote successful calls to spend logs before it logged status, so outcome is success');
+    notes.push(
+      'no status field: LiteLLM only wrote successful calls to spend logs before it logged status, so outcome is success',
+    );
   }
   const choice = Array.isArray(response?.choices) ? obj(response?.choices[0]) : undefined;
   return {
@@ -236,7 +295,12 @@ function outcomeOf(v: View, status: string | undefined, response: JsonObject | u
 
 function guardrailChecks(info: Json | undefined): PolicyCheck[] | undefined {
   const list = Array.isArray(info) ? info : isObject(info) ? [info] : [];
-  const map: Record<string, PolicyCheck['result']> = { success: 'pass', guardrail_intervened: 'fail', guardrail_failed_to_respond: 'error', not_run: 'skipped' };
+  const map: Record<string, PolicyCheck['result']> = {
+    success: 'pass',
+    guardrail_intervened: 'fail',
+    guardrail_failed_to_respond: 'error',
+    not_run: 'skipped',
+  };
   const out: PolicyCheck[] = [];
   for (const g of list) {
     const o = obj(g);
@@ -247,10 +311,21 @@ function guardrailChecks(info: Json | undefined): PolicyCheck[] | undefined {
   return out.length ? out : undefined;
 }
 
-function contentOf(messages: Json | undefined, response: Json | undefined, notes: string[]): CanonicalRecord['content'] {
+function contentOf(
+  messages: Json | undefined,
+  response: Json | undefined,
+  notes: string[],
+): CanonicalRecord['content'] {
   const hash = (value: Json | undefined, field: string): string | undefined => {
     const c = typeof value === 'string' && /^[[{]/.test(value.trim()) ? parseJsonText(value) : value;
-    if (c === undefined || c === null || c === '' || (Array.isArray(c) && c.length === 0) || (isObject(c) && Object.keys(c).length === 0)) return undefined;
+    if (
+      c === undefined ||
+      c === null ||
+      c === '' ||
+      (Array.isArray(c) && c.length === 0) ||
+      (isObject(c) && Object.keys(c).length === 0)
+    )
+      return undefined;
     if (c === LITELLM_REDACTED || JSON.stringify(c).includes(LITELLM_REDACTED)) {
       notes.push(`${field} redacted by LiteLLM (turn_off_message_logging); no hash`);
       return undefined;
@@ -262,7 +337,10 @@ function contentOf(messages: Json | undefined, response: Json | undefined, notes
 
 function tagsOf(tags: Json | undefined): CanonicalRecord['task'] {
   if (!Array.isArray(tags)) return undefined;
-  const clean = tags.map((t) => safeText(t)).filter((t): t is string => t !== undefined).slice(0, 64);
+  const clean = tags
+    .map((t) => safeText(t))
+    .filter((t): t is string => t !== undefined)
+    .slice(0, 64);
   return clean.length ? { tags: clean } : undefined;
 }
 

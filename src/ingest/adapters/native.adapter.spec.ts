@@ -13,7 +13,11 @@ describe('nativeAdapter', () => {
     const { source: _s, normalization_notes: _n, ...rest } = sent;
     expect(out[0].record).toMatchObject(rest);
     // raw_sha256 is the ledger's: the SHA-256 of these bytes, whatever the sender wrote.
-    expect(out[0].record.source).toEqual({ format: 'native', adapter_version: 'native/1', raw_sha256: sha256Hex(bytes) });
+    expect(out[0].record.source).toEqual({
+      format: 'native',
+      adapter_version: 'native/1',
+      raw_sha256: sha256Hex(bytes),
+    });
     expect(out[0].notes).toEqual([
       'sender note',
       'source.format from the sender replaced by "native"',

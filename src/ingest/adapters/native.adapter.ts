@@ -18,12 +18,17 @@ export const nativeAdapter: Adapter = documentAdapter('native', 'native/1', adap
 function adaptOne(_raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
   const doc = documentObject(json, where, 'a canonical record');
   if (doc.schema_version !== '1') {
-    throw new DecodeError('UNSUPPORTED_SCHEMA_VERSION', `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`);
+    throw new DecodeError(
+      'UNSUPPORTED_SCHEMA_VERSION',
+      `${where}: schema_version must be "1" (native/1 reads canonical v1 only)`,
+    );
   }
   const notes: string[] = [];
   const source = isObject(doc.source) ? doc.source : {};
-  if (source.format !== undefined && source.format !== 'native') notes.push('source.format from the sender replaced by "native"');
-  if (source.raw_sha256 !== undefined && source.raw_sha256 !== sha) notes.push('source.raw_sha256 from the sender replaced by the SHA-256 of the received bytes');
+  if (source.format !== undefined && source.format !== 'native')
+    notes.push('source.format from the sender replaced by "native"');
+  if (source.raw_sha256 !== undefined && source.raw_sha256 !== sha)
+    notes.push('source.raw_sha256 from the sender replaced by the SHA-256 of the received bytes');
   // topic/partition/offset are ledger-assigned at ingest; a sender's values are not kept.
   const { topic: _t, partition: _p, offset: _o, ...senderSource } = source;
   // In place: doc is this call's own parse result, and an object JSON.parse built keeps the
@@ -32,10 +37,16 @@ function adaptOne(_raw: RawEvent, json: unknown, where: string, sha: string): Ad
   const record = doc;
   record.source = { ...senderSource, format: 'native', adapter_version: nativeAdapter.version, raw_sha256: sha };
   const v = validateRecord(record);
-  if (!v.ok) throw new DecodeError('INVALID_RECORD', `${where}: not a valid canonical v1 record: ${redactText(v.errors.join('; '))}`);
+  if (!v.ok)
+    throw new DecodeError(
+      'INVALID_RECORD',
+      `${where}: not a valid canonical v1 record: ${redactText(v.errors.join('; '))}`,
+    );
   const scrubbed = scrub(v.record, notes);
   // Validated just above; only a scrub that changed something needs the check again.
-  return finalize(scrubbed.record, [...(scrubbed.record.normalization_notes ?? []), ...notes], where, { alreadyValid: !scrubbed.changed });
+  return finalize(scrubbed.record, [...(scrubbed.record.normalization_notes ?? []), ...notes], where, {
+    alreadyValid: !scrubbed.changed,
+  });
 }
 
 /**

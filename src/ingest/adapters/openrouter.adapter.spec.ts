@@ -5,7 +5,8 @@ import { invalidRecords, fixtureBytes, fixtureJson, plantedFound, rawEvent } fro
 import { openrouterAdapter } from './openrouter.adapter.js';
 
 const TENANT = { 'x-routing-tenant': 'acme' };
-const adaptFixture = (name: string, headers: Record<string, string> = TENANT) => openrouterAdapter.adapt(rawEvent(fixtureBytes('openrouter', name), headers));
+const adaptFixture = (name: string, headers: Record<string, string> = TENANT) =>
+  openrouterAdapter.adapt(rawEvent(fixtureBytes('openrouter', name), headers));
 
 describe('openrouterAdapter fixture table', () => {
   it.each<[string, string, Record<string, string>, Partial<CanonicalRecord>]>([
@@ -20,7 +21,10 @@ describe('openrouterAdapter fixture table', () => {
         requested_model: 'anthropic/claude-sonnet-4.5',
         resolved_model: { value: 'anthropic/claude-sonnet-4.5', asserted_by: 'gateway' },
         provider: 'bedrock',
-        model_version: { version: 'anthropic/claude-4.5-sonnet-20250929', deployment_id: 'ep_bedrock_claude-sonnet-4.5' },
+        model_version: {
+          version: 'anthropic/claude-4.5-sonnet-20250929',
+          deployment_id: 'ep_bedrock_claude-sonnet-4.5',
+        },
         region: { served: 'europe' },
         fallback_used: true,
         retries: 0,
@@ -28,8 +32,22 @@ describe('openrouterAdapter fixture table', () => {
           completeness: 'full',
           count: 2,
           items: [
-            { index: 0, provider: 'anthropic', model: 'anthropic/claude-4.5-sonnet-20250929', status: 'error', http_status: 529, latency_ms: 1204 },
-            { index: 1, provider: 'bedrock', model: 'anthropic/claude-4.5-sonnet-20250929', status: 'success', http_status: 200, latency_ms: 2893 },
+            {
+              index: 0,
+              provider: 'anthropic',
+              model: 'anthropic/claude-4.5-sonnet-20250929',
+              status: 'error',
+              http_status: 529,
+              latency_ms: 1204,
+            },
+            {
+              index: 1,
+              provider: 'bedrock',
+              model: 'anthropic/claude-4.5-sonnet-20250929',
+              status: 'success',
+              http_status: 200,
+              latency_ms: 2893,
+            },
           ],
         },
         cost: { amount: '0.0061305', currency: 'USD', source: 'gateway' },
@@ -53,7 +71,12 @@ describe('openrouterAdapter fixture table', () => {
         region: { served: 'global' },
       },
     ],
-    ['retry on the same provider is not a fallback', 'generation-retry.json', TENANT, { fallback_used: false, retries: 1, provider: 'anthropic' }],
+    [
+      'retry on the same provider is not a fallback',
+      'generation-retry.json',
+      TENANT,
+      { fallback_used: false, retries: 1, provider: 'anthropic' },
+    ],
     [
       'streamed auto-router generation, cancelled, prompt-cache tokens',
       'generation-streamed-auto.json',
@@ -73,20 +96,34 @@ describe('openrouterAdapter fixture table', () => {
       'legacy object without provider_responses: unknowns, not false',
       'generation-legacy.json',
       TENANT,
-      { requested_model: UNKNOWN_REQUESTED_MODEL, fallback_used: 'unknown', attempts: { completeness: 'none' }, cost: { amount: '0', currency: 'USD', source: 'gateway' }, usage: { input_tokens: 4, output_tokens: 521 } },
+      {
+        requested_model: UNKNOWN_REQUESTED_MODEL,
+        fallback_used: 'unknown',
+        attempts: { completeness: 'none' },
+        cost: { amount: '0', currency: 'USD', source: 'gateway' },
+        usage: { input_tokens: 4, output_tokens: 521 },
+      },
     ],
     [
       'error: every provider failed',
       'generation-error.json',
       TENANT,
-      { outcome: { status: 'error', http_status: 503, error_class: 'overloaded_error', finish_reason: 'error' }, fallback_used: true, attempts: { completeness: 'full', count: 2 } },
+      {
+        outcome: { status: 'error', http_status: 503, error_class: 'overloaded_error', finish_reason: 'error' },
+        fallback_used: true,
+        attempts: { completeness: 'full', count: 2 },
+      },
     ],
   ])('%s', (_name, file, headers, expected) => {
     const out = adaptFixture(file, headers);
     expect(out).toHaveLength(1);
     expect(invalidRecords(out)).toEqual([]);
     expect(out[0].record).toMatchObject(expected);
-    expect(out[0].record.source).toEqual({ format: 'openrouter', adapter_version: 'openrouter/1', raw_sha256: sha256Hex(fixtureBytes('openrouter', file)) });
+    expect(out[0].record.source).toEqual({
+      format: 'openrouter',
+      adapter_version: 'openrouter/1',
+      raw_sha256: sha256Hex(fixtureBytes('openrouter', file)),
+    });
   });
 
   it('records the provider display-name mapping in a note', () => {
@@ -99,7 +136,10 @@ describe('openrouterAdapter fixture table', () => {
     const b = fixtureJson<{ data: object }>('openrouter', 'generation-retry.json').data;
     const out = openrouterAdapter.adapt(rawEvent(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n`, TENANT));
     expect(invalidRecords(out)).toEqual([]);
-    expect(out.map((o) => o.record.event_id)).toEqual(['gen-1764089500-Qm4sT8vXz2LkPb7RnWc3', 'gen-1764089700-Rt5Gh8Jk2Lm4Np6Qs9Tv']);
+    expect(out.map((o) => o.record.event_id)).toEqual([
+      'gen-1764089500-Qm4sT8vXz2LkPb7RnWc3',
+      'gen-1764089700-Rt5Gh8Jk2Lm4Np6Qs9Tv',
+    ]);
   });
 
   it('needs a tenant: OpenRouter events carry none', () => {

@@ -4,7 +4,14 @@ import { count, id, int, isObject, obj, str, type JsonObject } from '../../domai
 import { normalizeProvider } from '../../domain/normalize/provider.js';
 import { assertedValue, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
 import { toMs } from '../../domain/normalize/time.js';
-import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import {
+  DecodeError,
+  ROUTING_HEADERS,
+  UNKNOWN_REQUESTED_MODEL,
+  type AdaptedRecord,
+  type Adapter,
+  type RawEvent,
+} from './adapter.js';
 import { finalize } from './finalize.js';
 import { header } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
@@ -30,13 +37,22 @@ export const openrouterAdapter: Adapter = documentAdapter('openrouter', 'openrou
 /** Whether a JSON object is an OpenRouter generation (or its `{data}` wrapper). */
 export function isOpenRouterGeneration(doc: JsonObject): boolean {
   const g = obj(doc.data) ?? doc;
-  return Array.isArray(g.provider_responses) || (typeof g.id === 'string' && g.id.startsWith('gen-') && ('total_cost' in g || 'provider_name' in g || 'native_tokens_prompt' in g));
+  return (
+    Array.isArray(g.provider_responses) ||
+    (typeof g.id === 'string' &&
+      g.id.startsWith('gen-') &&
+      ('total_cost' in g || 'provider_name' in g || 'native_tokens_prompt' in g))
+  );
 }
 
 function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): AdaptedRecord {
   const doc = documentObject(json, where, 'each OpenRouter event');
   const g = obj(doc.data) ?? doc;
-  if (!isOpenRouterGeneration(doc)) throw new DecodeError('NOT_OPENROUTER', `${where}: not an OpenRouter generation object (no gen- id or provider_responses)`);
+  if (!isOpenRouterGeneration(doc))
+    throw new DecodeError(
+      'NOT_OPENROUTER',
+      `${where}: not an OpenRouter generation object (no gen- id or provider_responses)`,
+    );
   const notes: string[] = [];
   const genId = id(g.id);
   if (!genId) throw new DecodeError('NO_EVENT_ID', `${where}: the generation has no id`);
@@ -71,7 +87,10 @@ function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): Ada
     requested_model: requestedModel(raw, doc, g, notes),
     resolved_model: assertedValue(id(g.model), 'gateway'),
     provider: normalizeProvider(str(g.provider_name) ?? str(served?.provider_name), notes),
-    model_version: { version: id(served?.model_permaslug) ?? id(g.model_permaslug), deployment_id: id(served?.endpoint_id) },
+    model_version: {
+      version: id(served?.model_permaslug) ?? id(g.model_permaslug),
+      deployment_id: id(served?.endpoint_id),
+    },
     region: str(g.data_region) ? { served: str(g.data_region) } : undefined,
     routing: id(g.router) ? { router: id(g.router) } : undefined,
     attempts: attempts ? { completeness: 'full', count: attempts.length, items: attempts } : { completeness: 'none' },
@@ -89,9 +108,11 @@ function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): Ada
     outcome: outcomeOf(g, served),
     source: recordSource(openrouterAdapter, sha),
   };
-  if (count(g.native_tokens_prompt) !== undefined) notes.push('usage from native_tokens_* (the provider\'s own counts), not OpenRouter\'s normalized tokens_*');
+  if (count(g.native_tokens_prompt) !== undefined)
+    notes.push("usage from native_tokens_* (the provider's own counts), not OpenRouter's normalized tokens_*");
   if (g.streamed === true) notes.push('streamed generation: OpenRouter reports no time to first token');
-  if (g.is_byok === true) notes.push('bring-your-own-key generation: total_cost is OpenRouter\'s fee, not the provider bill');
+  if (g.is_byok === true)
+    notes.push("bring-your-own-key generation: total_cost is OpenRouter's fee, not the provider bill");
   return finalize(record, notes, where);
 }
 
@@ -105,7 +126,9 @@ function requestedModel(raw: RawEvent, doc: JsonObject, g: JsonObject, notes: st
     notes.push(`requested_model from router: the client asked for the ${router} router`);
     return router;
   }
-  notes.push('requested_model unknown: the generation object reports the model used, not the one requested (send x-routing-requested-model)');
+  notes.push(
+    'requested_model unknown: the generation object reports the model used, not the one requested (send x-routing-requested-model)',
+  );
   return UNKNOWN_REQUESTED_MODEL;
 }
 
@@ -139,4 +162,3 @@ function outcomeOf(g: JsonObject, served: JsonObject | undefined): CanonicalReco
     finish_reason: finish,
   };
 }
-

@@ -4,7 +4,8 @@ import { UNKNOWN_REQUESTED_MODEL, deriveEventId } from './adapter.js';
 import { invalidRecords, fixtureBytes, fixtureJson, plantedFound, rawEvent } from './fixtures/fixture-kit.js';
 import { otelAdapter } from './otel.adapter.js';
 
-const adaptFixture = (name: string, headers: Record<string, string> = {}) => otelAdapter.adapt(rawEvent(fixtureBytes('otel', name), headers));
+const adaptFixture = (name: string, headers: Record<string, string> = {}) =>
+  otelAdapter.adapt(rawEvent(fixtureBytes('otel', name), headers));
 
 describe('otelAdapter fixture table', () => {
   it.each<[string, string, Record<string, string>, number, Partial<CanonicalRecord>]>([
@@ -45,7 +46,10 @@ describe('otelAdapter fixture table', () => {
         gateway: { id: 'litellm-proxy', kind: 'otel' },
         usage: { input_tokens: 88, output_tokens: 19 },
         latency: { total_ms: 1230 },
-        content: { prompt_sha256: contentSha256([{ role: 'user', content: "Translate 'merci' to English" }]), response_sha256: contentSha256([{ role: 'assistant', content: 'thank you' }]) },
+        content: {
+          prompt_sha256: contentSha256([{ role: 'user', content: "Translate 'merci' to English" }]),
+          response_sha256: contentSha256([{ role: 'assistant', content: 'thank you' }]),
+        },
       },
     ],
     [
@@ -60,19 +64,35 @@ describe('otelAdapter fixture table', () => {
       'otlp-missing.json',
       { 'x-routing-tenant': 'acme' },
       1,
-      { requested_model: UNKNOWN_REQUESTED_MODEL, tenant_id: 'acme', gateway: { id: 'batch-worker', kind: 'otel' }, latency: { total_ms: 750 }, fallback_used: 'unknown' },
+      {
+        requested_model: UNKNOWN_REQUESTED_MODEL,
+        tenant_id: 'acme',
+        gateway: { id: 'batch-worker', kind: 'otel' },
+        latency: { total_ms: 750 },
+        fallback_used: 'unknown',
+      },
     ],
   ])('%s', (_name, file, headers, n, expected) => {
     const out = adaptFixture(file, headers);
     expect(out).toHaveLength(n);
     expect(invalidRecords(out)).toEqual([]);
     expect(out[0].record).toMatchObject(expected);
-    expect(out[0].record.source).toEqual({ format: 'otel', adapter_version: 'otel/1', raw_sha256: sha256Hex(fixtureBytes('otel', file)) });
+    expect(out[0].record.source).toEqual({
+      format: 'otel',
+      adapter_version: 'otel/1',
+      raw_sha256: sha256Hex(fixtureBytes('otel', file)),
+    });
   });
 
   it('notes each deprecated attribute it read', () => {
     const [r] = adaptFixture('otlp-deprecated.json');
-    expect(r.notes).toEqual(expect.arrayContaining(['read deprecated attribute gen_ai.system', 'read deprecated attribute gen_ai.usage.prompt_tokens', 'read deprecated attribute gen_ai.usage.completion_tokens']));
+    expect(r.notes).toEqual(
+      expect.arrayContaining([
+        'read deprecated attribute gen_ai.system',
+        'read deprecated attribute gen_ai.usage.prompt_tokens',
+        'read deprecated attribute gen_ai.usage.completion_tokens',
+      ]),
+    );
   });
 
   it('hashes messages the same whether sent as a JSON string or structured', () => {
@@ -81,7 +101,36 @@ describe('otelAdapter fixture table', () => {
     const attr = span.attributes.find((a: any) => a.key === 'gen_ai.input.messages');
     const messages = JSON.parse(attr.value.stringValue);
     const [asString] = otelAdapter.adapt(rawEvent(doc));
-    attr.value = { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'role', value: { stringValue: 'user' } }, { key: 'parts', value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'type', value: { stringValue: 'text' } }, { key: 'content', value: { stringValue: 'Where is my parcel?' } }] } }] } } }] } }] } };
+    attr.value = {
+      arrayValue: {
+        values: [
+          {
+            kvlistValue: {
+              values: [
+                { key: 'role', value: { stringValue: 'user' } },
+                {
+                  key: 'parts',
+                  value: {
+                    arrayValue: {
+                      values: [
+                        {
+                          kvlistValue: {
+                            values: [
+                              { key: 'type', value: { stringValue: 'text' } },
+                              { key: 'content', value: { stringValue: 'Where is my parcel?' } },
+                            ],
+                          },
+                        },
+                      ],
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
     const [structured] = otelAdapter.adapt(rawEvent(doc));
     expect(asString.record.content?.prompt_sha256).toBe(contentSha256(messages));
     expect(structured.record.content?.prompt_sha256).toBe(asString.record.content?.prompt_sha256);
@@ -89,7 +138,9 @@ describe('otelAdapter fixture table', () => {
 
   it('derives event ids from trace, span and status', () => {
     const [r] = adaptFixture('otlp-current.json');
-    expect(r.record.event_id).toBe(deriveEventId('support-gw-7c9f', '4bf92f3577b34da6a3ce929d0e0e4736:53995c3f42cd8ad8', 'status:ok'));
+    expect(r.record.event_id).toBe(
+      deriveEventId('support-gw-7c9f', '4bf92f3577b34da6a3ce929d0e0e4736:53995c3f42cd8ad8', 'status:ok'),
+    );
   });
 
   it('accepts base64 ids (protobuf-JSON mapping) and the older instrumentationLibrarySpans key', () => {

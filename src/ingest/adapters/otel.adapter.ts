@@ -1,11 +1,34 @@
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import { contentSha256 } from '../../domain/privacy/redact.js';
 import { costAmountNoted } from '../../domain/normalize/cost.js';
-import { count, id, int, isObject, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import {
+  count,
+  id,
+  int,
+  isObject,
+  obj,
+  parseJsonText,
+  str,
+  type Json,
+  type JsonObject,
+} from '../../domain/normalize/json-value.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
-import { assertedValue, endpointOfUrl, hashedEndUser, httpStatus, safeText } from '../../domain/normalize/record-fields.js';
+import {
+  assertedValue,
+  endpointOfUrl,
+  hashedEndUser,
+  httpStatus,
+  safeText,
+} from '../../domain/normalize/record-fields.js';
 import { secondsToMs } from '../../domain/normalize/time.js';
-import { DecodeError, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import {
+  DecodeError,
+  UNKNOWN_REQUESTED_MODEL,
+  deriveEventId,
+  type AdaptedRecord,
+  type Adapter,
+  type RawEvent,
+} from './adapter.js';
 import { finalize } from './finalize.js';
 import { gatewayId, resolveTenant } from './identity.js';
 import { adaptDocuments, recordSource } from './payload.js';
@@ -38,11 +61,18 @@ export const otelAdapter: Adapter = {
  * not the document, so `where` is not used.
  */
 function inferenceSpans(raw: RawEvent, doc: unknown, _where: string, sha: string): AdaptedRecord[] {
-  if (!isObject(doc) || !Array.isArray(doc.resourceSpans)) throw new DecodeError('NOT_OTLP', 'otel: not an OTLP/JSON traces export (no resourceSpans)');
+  if (!isObject(doc) || !Array.isArray(doc.resourceSpans))
+    throw new DecodeError('NOT_OTLP', 'otel: not an OTLP/JSON traces export (no resourceSpans)');
   const out: AdaptedRecord[] = [];
   for (const rs of doc.resourceSpans.filter(isObject)) {
     const resource = attributes(obj(rs.resource)?.attributes);
-    const scopes = (Array.isArray(rs.scopeSpans) ? rs.scopeSpans : Array.isArray(rs.instrumentationLibrarySpans) ? rs.instrumentationLibrarySpans : []).filter(isObject);
+    const scopes = (
+      Array.isArray(rs.scopeSpans)
+        ? rs.scopeSpans
+        : Array.isArray(rs.instrumentationLibrarySpans)
+          ? rs.instrumentationLibrarySpans
+          : []
+    ).filter(isObject);
     for (const scope of scopes) {
       for (const span of (Array.isArray(scope.spans) ? scope.spans : []).filter(isObject)) {
         const attrs = attributes(span.attributes);
@@ -54,12 +84,22 @@ function inferenceSpans(raw: RawEvent, doc: unknown, _where: string, sha: string
   return out;
 }
 
-const INFERENCE_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'completion', 'embedding']);
+const INFERENCE_OPERATIONS = new Set([
+  'chat',
+  'text_completion',
+  'generate_content',
+  'embeddings',
+  'completion',
+  'embedding',
+]);
 
 function isInferenceSpan(a: Map<string, Json>): boolean {
   const op = str(a.get('gen_ai.operation.name'));
   if (op !== undefined) return INFERENCE_OPERATIONS.has(op);
-  return a.has('gen_ai.request.model') || (a.has('gen_ai.system') && (a.has('gen_ai.response.model') || a.has('gen_ai.usage.prompt_tokens')));
+  return (
+    a.has('gen_ai.request.model') ||
+    (a.has('gen_ai.system') && (a.has('gen_ai.response.model') || a.has('gen_ai.usage.prompt_tokens')))
+  );
 }
 
 /** OTLP AnyValue → JSON. intValue is a string in OTLP/JSON (int64); kept as a number when safe. */
@@ -73,7 +113,8 @@ function anyValue(v: Json | undefined): Json {
     return typeof n === 'number' && Number.isSafeInteger(n) ? n : o.intValue;
   }
   if ('doubleValue' in o) return o.doubleValue;
-  if ('arrayValue' in o) return (Array.isArray(obj(o.arrayValue)?.values) ? (obj(o.arrayValue)?.values as Json[]) : []).map(anyValue);
+  if ('arrayValue' in o)
+    return (Array.isArray(obj(o.arrayValue)?.values) ? (obj(o.arrayValue)?.values as Json[]) : []).map(anyValue);
   if ('kvlistValue' in o) return Object.fromEntries(attributes(obj(o.kvlistValue)?.values));
   if ('bytesValue' in o) return o.bytesValue;
   return null;
@@ -123,9 +164,22 @@ function first(a: Map<string, Json>, names: string[], deprecated: Set<string>, n
   return undefined;
 }
 
-const DEPRECATED = new Set(['gen_ai.system', 'gen_ai.usage.prompt_tokens', 'gen_ai.usage.completion_tokens', 'gen_ai.prompt', 'gen_ai.completion', 'gen_ai.server.time_to_first_token']);
+const DEPRECATED = new Set([
+  'gen_ai.system',
+  'gen_ai.usage.prompt_tokens',
+  'gen_ai.usage.completion_tokens',
+  'gen_ai.prompt',
+  'gen_ai.completion',
+  'gen_ai.server.time_to_first_token',
+]);
 
-function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject, a: Map<string, Json>, sha: string): AdaptedRecord {
+function adaptSpan(
+  raw: RawEvent,
+  resource: Map<string, Json>,
+  span: JsonObject,
+  a: Map<string, Json>,
+  sha: string,
+): AdaptedRecord {
   const notes: string[] = [];
   const traceId = hexId(span.traceId, 16);
   const spanId = hexId(span.spanId, 8);
@@ -138,14 +192,18 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
   const tenantKeys = ['routing.tenant_id', 'tenant.id', 'tenant_id'];
   const tenant = resolveTenant(
     raw,
-    [...tenantKeys.map((k): [string, Json | undefined] => [`resource ${k}`, resource.get(k)]), ...tenantKeys.map((k): [string, Json | undefined] => [`span ${k}`, a.get(k)])],
+    [
+      ...tenantKeys.map((k): [string, Json | undefined] => [`resource ${k}`, resource.get(k)]),
+      ...tenantKeys.map((k): [string, Json | undefined] => [`span ${k}`, a.get(k)]),
+    ],
     where,
     notes,
   );
   const statusCode = statusOf(span.status);
   const responseStatus = int(a.get('http.response.status_code') ?? a.get('http.status_code'));
   const errorType = safeText(a.get('error.type'));
-  const isError = statusCode === 'error' || (responseStatus !== undefined && responseStatus >= 400) || errorType !== undefined;
+  const isError =
+    statusCode === 'error' || (responseStatus !== undefined && responseStatus >= 400) || errorType !== undefined;
   const finish = finishReason(a.get('gen_ai.response.finish_reasons'));
   const requested = id(a.get('gen_ai.request.model'));
   if (!requested) notes.push('requested_model unknown: the span has no gen_ai.request.model');
@@ -153,7 +211,9 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
   const provider = str(first(a, ['gen_ai.provider.name', 'gen_ai.system'], DEPRECATED, notes));
   const input = count(first(a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'], DEPRECATED, notes));
   const output = count(first(a, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'], DEPRECATED, notes));
-  const ttft = secondsToMs(first(a, ['gen_ai.response.time_to_first_chunk', 'gen_ai.server.time_to_first_token'], DEPRECATED, notes));
+  const ttft = secondsToMs(
+    first(a, ['gen_ai.response.time_to_first_chunk', 'gen_ai.server.time_to_first_token'], DEPRECATED, notes),
+  );
   const user = id(a.get('enduser.id')) ?? id(a.get('user.id'));
   const cost = costOf(a, notes);
   notes.push('fallback_used unknown: an OTel GenAI span describes one model call, not the gateway routing around it');
@@ -171,14 +231,18 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
     requested_model: requested ?? UNKNOWN_REQUESTED_MODEL,
     reported_model: assertedValue(reported, 'provider'),
     provider: normalizeProvider(provider, notes),
-    model_version: { system_fingerprint: id(a.get('openai.response.system_fingerprint')) ?? id(a.get('gen_ai.openai.response.system_fingerprint')) },
+    model_version: {
+      system_fingerprint:
+        id(a.get('openai.response.system_fingerprint')) ?? id(a.get('gen_ai.openai.response.system_fingerprint')),
+    },
     endpoint: endpointOf(a),
     attempts: { completeness: 'none' },
     fallback_used: 'unknown',
     usage: {
       input_tokens: input,
       output_tokens: output,
-      cached_input_tokens: count(a.get('gen_ai.usage.cache_read.input_tokens')) ?? count(a.get('gen_ai.usage.cache_read_input_tokens')),
+      cached_input_tokens:
+        count(a.get('gen_ai.usage.cache_read.input_tokens')) ?? count(a.get('gen_ai.usage.cache_read_input_tokens')),
       reasoning_tokens: count(a.get('gen_ai.usage.reasoning.output_tokens')),
     },
     latency: { total_ms: durationMs(span.startTimeUnixNano, span.endTimeUnixNano), ttft_ms: ttft },
@@ -186,7 +250,7 @@ function adaptSpan(raw: RawEvent, resource: Map<string, Json>, span: JsonObject,
     outcome: {
       status: isError ? 'error' : 'success',
       http_status: httpStatus(responseStatus),
-      error_class: isError ? errorType ?? safeText(obj(span.status)?.message, 128) : undefined,
+      error_class: isError ? (errorType ?? safeText(obj(span.status)?.message, 128)) : undefined,
       finish_reason: finish,
     },
     content: { prompt_sha256: promptHash(a, notes), response_sha256: completionHash(a, notes) },
@@ -221,7 +285,9 @@ function costOf(a: Map<string, Json>, notes: string[]): CanonicalRecord['cost'] 
   if (!a.has('gen_ai.usage.cost')) return undefined;
   const amount = costAmountNoted(a.get('gen_ai.usage.cost'), 'gen_ai.usage.cost', notes);
   if (amount === undefined) return undefined;
-  notes.push('cost from gen_ai.usage.cost (not a semantic-convention attribute; computed by the instrumentation, USD assumed)');
+  notes.push(
+    'cost from gen_ai.usage.cost (not a semantic-convention attribute; computed by the instrumentation, USD assumed)',
+  );
   return { amount, currency: 'USD', source: 'computed' };
 }
 

@@ -4,7 +4,8 @@ import { DecodeError, UNKNOWN_REQUESTED_MODEL } from './adapter.js';
 import { invalidRecords, fixtureBytes, fixtureJson, plantedFound, rawEvent } from './fixtures/fixture-kit.js';
 import { parseOptionIndex, portkeyAdapter } from './portkey.adapter.js';
 
-const adaptFixture = (name: string, headers: Record<string, string> = {}) => portkeyAdapter.adapt(rawEvent(fixtureBytes('portkey', name), headers));
+const adaptFixture = (name: string, headers: Record<string, string> = {}) =>
+  portkeyAdapter.adapt(rawEvent(fixtureBytes('portkey', name), headers));
 
 describe('portkeyAdapter fixture table', () => {
   it.each<[string, string, Record<string, string>, Partial<CanonicalRecord>]>([
@@ -26,7 +27,11 @@ describe('portkeyAdapter fixture table', () => {
             { index: 1, provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', status: 'success' },
           ],
         },
-        routing: { strategy: 'fallback', router: 'portkey', config_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string },
+        routing: {
+          strategy: 'fallback',
+          router: 'portkey',
+          config_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string,
+        },
         cache: { status: 'miss' },
         tenant_id: 'ws-support',
         end_user_hash: endUserHash('user-4821'),
@@ -55,13 +60,23 @@ describe('portkeyAdapter fixture table', () => {
       'capture, semantic cache hit on a streamed request (timed by the Date header)',
       'capture-cache-hit.json',
       {},
-      { cache: { status: 'semantic_hit' }, fallback_used: false, occurred_at: '2025-11-25T16:48:12.000Z', latency: { total_ms: 38 } },
+      {
+        cache: { status: 'semantic_hit' },
+        fallback_used: false,
+        occurred_at: '2025-11-25T16:48:12.000Z',
+        latency: { total_ms: 38 },
+      },
     ],
     [
       'capture with a saved config id: non-primary target, strategy unknown → fallback unknown',
       'capture-saved-config.json',
       {},
-      { fallback_used: 'unknown', routing: { rule_id: 'pc-support-3f2a1b', router: 'portkey' }, attempts: { completeness: 'none' }, provider: 'anthropic' },
+      {
+        fallback_used: 'unknown',
+        routing: { rule_id: 'pc-support-3f2a1b', router: 'portkey' },
+        attempts: { completeness: 'none' },
+        provider: 'anthropic',
+      },
     ],
     [
       'export row: cost in cents converted exactly, stream mode',
@@ -97,8 +112,23 @@ describe('portkeyAdapter fixture table', () => {
         attempts: {
           completeness: 'targets_only',
           items: [
-            { index: 0, provider: 'openai', model: 'gpt-4o', status: 'error', error_class: 'requests', latency_ms: 611, started_at: '2025-11-25T16:50:58.870Z' },
-            { index: 1, provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', status: 'success', latency_ms: 2781, started_at: '2025-11-25T16:50:59.488Z' },
+            {
+              index: 0,
+              provider: 'openai',
+              model: 'gpt-4o',
+              status: 'error',
+              error_class: 'requests',
+              latency_ms: 611,
+              started_at: '2025-11-25T16:50:58.870Z',
+            },
+            {
+              index: 1,
+              provider: 'anthropic',
+              model: 'claude-sonnet-4-5-20250929',
+              status: 'success',
+              latency_ms: 2781,
+              started_at: '2025-11-25T16:50:59.488Z',
+            },
           ],
         },
         cache: { status: 'bypass' },
@@ -111,12 +141,18 @@ describe('portkeyAdapter fixture table', () => {
     expect(out).toHaveLength(1);
     expect(invalidRecords(out)).toEqual([]);
     expect(out[0].record).toMatchObject(expected);
-    expect(out[0].record.source).toEqual({ format: 'portkey', adapter_version: 'portkey/1', raw_sha256: sha256Hex(fixtureBytes('portkey', file)) });
+    expect(out[0].record.source).toEqual({
+      format: 'portkey',
+      adapter_version: 'portkey/1',
+      raw_sha256: sha256Hex(fixtureBytes('portkey', file)),
+    });
   });
 
   it('says why retries came from the config when the header reads -1', () => {
     const [r] = adaptFixture('capture-retry-exhausted.json');
-    expect(r.notes).toContain('x-portkey-retry-attempt-count -1 (retries exhausted): retries = the 3 configured attempts');
+    expect(r.notes).toContain(
+      'x-portkey-retry-attempt-count -1 (retries exhausted): retries = the 3 configured attempts',
+    );
   });
 
   it('leaves retries out when -1 and the config is not known', () => {
@@ -161,7 +197,13 @@ describe('portkeyAdapter fixture table', () => {
       strategy: { mode: 'fallback' },
       targets: [
         { provider: 'openai', override_params: { model: 'gpt-4o' } },
-        { strategy: { mode: 'loadbalance' }, targets: [{ provider: 'anthropic', override_params: { model: 'claude-sonnet-4-5-20250929' } }, { provider: 'bedrock' }] },
+        {
+          strategy: { mode: 'loadbalance' },
+          targets: [
+            { provider: 'anthropic', override_params: { model: 'claude-sonnet-4-5-20250929' } },
+            { provider: 'bedrock' },
+          ],
+        },
       ],
     });
     ev.response.headers['x-portkey-last-used-option-index'] = 'config.targets[1].targets[0]';
@@ -172,7 +214,13 @@ describe('portkeyAdapter fixture table', () => {
 
   it('loadbalance picking targets[1] is not a fallback', () => {
     const ev = fixtureJson<Record<string, any>>('portkey', 'capture-fallback.json');
-    ev.request.headers['x-portkey-config'] = JSON.stringify({ strategy: { mode: 'loadbalance' }, targets: [{ provider: 'openai', weight: 0.5 }, { provider: 'anthropic', weight: 0.5 }] });
+    ev.request.headers['x-portkey-config'] = JSON.stringify({
+      strategy: { mode: 'loadbalance' },
+      targets: [
+        { provider: 'openai', weight: 0.5 },
+        { provider: 'anthropic', weight: 0.5 },
+      ],
+    });
     const [r] = portkeyAdapter.adapt(rawEvent(ev));
     expect(r.record.fallback_used).toBe(false);
     expect(r.record.routing?.strategy).toBe('loadbalance');
@@ -190,7 +238,9 @@ describe('portkeyAdapter fixture table', () => {
     expect(after.record.routing?.config_hash).toBe(before.record.routing?.config_hash);
     config.strategy.mode = 'loadbalance';
     ev.request.headers['x-portkey-config'] = JSON.stringify(config);
-    expect(portkeyAdapter.adapt(rawEvent(ev))[0].record.routing?.config_hash).not.toBe(before.record.routing?.config_hash);
+    expect(portkeyAdapter.adapt(rawEvent(ev))[0].record.routing?.config_hash).not.toBe(
+      before.record.routing?.config_hash,
+    );
   });
 
   it('a request without a model gives requested_model "unknown", not the served one', () => {
@@ -207,7 +257,10 @@ describe('portkeyAdapter secret planting', () => {
     expect(invalidRecords(out)).toEqual([]);
     expect(plantedFound(out)).toEqual([]);
     expect(out[0].record.end_user_hash).toBe(endUserHash('jane.doe@example.com'));
-    expect(out[0].record.endpoint).toEqual({ host: 'my-azure.openai.azure.com', path: '/openai/deployments/gpt4o/chat/completions' });
+    expect(out[0].record.endpoint).toEqual({
+      host: 'my-azure.openai.azure.com',
+      path: '/openai/deployments/gpt4o/chat/completions',
+    });
     expect(out[0].record.tenant_id).toBe('ws-support');
   });
 
@@ -234,6 +287,8 @@ describe('portkeyAdapter decode errors', () => {
   });
 
   it('something else is NOT_PORTKEY', () => {
-    expect(() => portkeyAdapter.adapt(rawEvent({ request: {}, response: { status: 200 } }))).toThrow(expect.objectContaining({ code: 'NOT_PORTKEY' }));
+    expect(() => portkeyAdapter.adapt(rawEvent({ request: {}, response: { status: 200 } }))).toThrow(
+      expect.objectContaining({ code: 'NOT_PORTKEY' }),
+    );
   });
 });

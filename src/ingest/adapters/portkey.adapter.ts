@@ -1,11 +1,46 @@
-import type { Attempt, CacheStatus, CanonicalRecord, OutcomeStatus, PolicyCheck, RoutingStrategy, TriState } from '../../domain/record/canonical-record.js';
+import type {
+  Attempt,
+  CacheStatus,
+  CanonicalRecord,
+  OutcomeStatus,
+  PolicyCheck,
+  RoutingStrategy,
+  TriState,
+} from '../../domain/record/canonical-record.js';
 import { contentSha256, redactValue, sha256Hex } from '../../domain/privacy/redact.js';
 import { costAmountNoted, gatewayCost } from '../../domain/normalize/cost.js';
-import { count, id, int, isObject, jsonObjectOf, obj, parseJsonText, str, type Json, type JsonObject } from '../../domain/normalize/json-value.js';
+import {
+  count,
+  id,
+  int,
+  isObject,
+  jsonObjectOf,
+  obj,
+  parseJsonText,
+  str,
+  type Json,
+  type JsonObject,
+} from '../../domain/normalize/json-value.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
-import { assertedValue, cachedInputTokens, endpointOfUrl, hashedEndUser, httpStatus, reasoningTokens, safeText } from '../../domain/normalize/record-fields.js';
+import {
+  assertedValue,
+  cachedInputTokens,
+  endpointOfUrl,
+  hashedEndUser,
+  httpStatus,
+  reasoningTokens,
+  safeText,
+} from '../../domain/normalize/record-fields.js';
 import { parseHttpDate, parseTime, toMs } from '../../domain/normalize/time.js';
-import { DecodeError, ROUTING_HEADERS, UNKNOWN_REQUESTED_MODEL, deriveEventId, type AdaptedRecord, type Adapter, type RawEvent } from './adapter.js';
+import {
+  DecodeError,
+  ROUTING_HEADERS,
+  UNKNOWN_REQUESTED_MODEL,
+  deriveEventId,
+  type AdaptedRecord,
+  type Adapter,
+  type RawEvent,
+} from './adapter.js';
 import { finalize } from './finalize.js';
 import { header, headerIn } from './headers.js';
 import { gatewayId, resolveTenant } from './identity.js';
@@ -41,16 +76,21 @@ function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): Ada
   if (shape === 'stream') return fromStream(raw, doc, where, sha);
   if (shape === 'export') return fromExport(raw, doc, where, sha);
   if (shape === 'capture') return fromCapture(raw, doc, where, sha);
-  throw new DecodeError('NOT_PORTKEY', `${where}: not a Portkey log object (no x-portkey-* response headers, export columns or requestOptions)`);
+  throw new DecodeError(
+    'NOT_PORTKEY',
+    `${where}: not a Portkey log object (no x-portkey-* response headers, export columns or requestOptions)`,
+  );
 }
 
 export type PortkeyShape = 'capture' | 'export' | 'stream';
 
 /** Which Portkey shape a JSON object is, if any (also used by format sniffing). */
 export function portkeyShape(doc: JsonObject): PortkeyShape | undefined {
-  if (Array.isArray(doc.requestOptions) && doc.requestOptions.some((o) => isObject(o) && isObject(o.providerOptions))) return 'stream';
+  if (Array.isArray(doc.requestOptions) && doc.requestOptions.some((o) => isObject(o) && isObject(o.providerOptions)))
+    return 'stream';
   if ('ai_org' in doc || 'ai_model' in doc || 'cost_currency' in doc || 'response_status_code' in doc) return 'export';
-  const hasPortkeyHeaders = (h: Json | undefined) => isObject(h) && Object.keys(h).some((k) => k.toLowerCase().startsWith('x-portkey-'));
+  const hasPortkeyHeaders = (h: Json | undefined) =>
+    isObject(h) && Object.keys(h).some((k) => k.toLowerCase().startsWith('x-portkey-'));
   if (isObject(doc.response) && hasPortkeyHeaders(doc.response.headers)) return 'capture';
   if (isObject(doc.request) && hasPortkeyHeaders(doc.request.headers) && isObject(doc.response)) return 'capture';
   return undefined;
@@ -96,7 +136,8 @@ function configHash(config: JsonObject | undefined): string | undefined {
   return config ? contentSha256(redactValue(config)) : undefined;
 }
 
-const modeOf = (level: JsonObject | undefined): string | undefined => str(obj(level?.strategy)?.mode) ?? str(level?.mode);
+const modeOf = (level: JsonObject | undefined): string | undefined =>
+  str(obj(level?.strategy)?.mode) ?? str(level?.mode);
 const targetsOf = (level: JsonObject | undefined): JsonObject[] =>
   (Array.isArray(level?.targets) ? level.targets : Array.isArray(level?.options) ? level.options : []).filter(isObject);
 
@@ -112,7 +153,12 @@ function walk(config: JsonObject | undefined, path: number[]): Hop[] {
   return hops;
 }
 
-const STRATEGY: Record<string, RoutingStrategy> = { fallback: 'fallback', loadbalance: 'loadbalance', conditional: 'conditional', single: 'static' };
+const STRATEGY: Record<string, RoutingStrategy> = {
+  fallback: 'fallback',
+  loadbalance: 'loadbalance',
+  conditional: 'conditional',
+  single: 'static',
+};
 
 interface Routing {
   fallback: TriState;
@@ -135,11 +181,14 @@ function routingOf(config: JsonObject | undefined, path: number[] | undefined, n
   if (path.every((i) => i === 0)) return { fallback: false, strategy, hops, served };
   if (hops.some((h) => h.mode === 'fallback' && h.index > 0)) return { fallback: true, strategy, hops, served };
   if (config && hops.every((h) => h.mode !== undefined)) return { fallback: false, strategy, hops, served };
-  notes.push('fallback_used unknown: the option index names a non-primary target but the routing config (strategy mode) was not sent');
+  notes.push(
+    'fallback_used unknown: the option index names a non-primary target but the routing config (strategy mode) was not sent',
+  );
   return { fallback: 'unknown', strategy, hops, served };
 }
 
-const targetModel = (t: JsonObject | undefined): string | undefined => id(obj(t?.override_params)?.model) ?? id(obj(t?.overrideParams)?.model);
+const targetModel = (t: JsonObject | undefined): string | undefined =>
+  id(obj(t?.override_params)?.model) ?? id(obj(t?.overrideParams)?.model);
 const targetProvider = (t: JsonObject | undefined): string | undefined => str(t?.provider);
 
 /**
@@ -156,15 +205,34 @@ function attemptsFromConfig(r: Routing, finalStatus: Attempt['status'], notes: s
       model: targetModel(t),
       status: j < fb.index ? 'error' : finalStatus,
     }));
-    if (fb.index > 0) notes.push('earlier targets of the fallback chain are recorded as errors: Portkey falls back only on a failure status');
+    if (fb.index > 0)
+      notes.push(
+        'earlier targets of the fallback chain are recorded as errors: Portkey falls back only on a failure status',
+      );
     return { completeness: 'targets_only', items };
   }
-  if (r.served) return { completeness: 'targets_only', items: [{ index: 0, provider: normalizeProvider(targetProvider(r.served), []), model: targetModel(r.served), status: finalStatus }] };
+  if (r.served)
+    return {
+      completeness: 'targets_only',
+      items: [
+        {
+          index: 0,
+          provider: normalizeProvider(targetProvider(r.served), []),
+          model: targetModel(r.served),
+          status: finalStatus,
+        },
+      ],
+    };
   return { completeness: 'none' };
 }
 
 /** x-portkey-retry-attempt-count: N retries, or -1 when the retries were exhausted. */
-function retriesOf(v: string | undefined, config: JsonObject | undefined, r: Routing, notes: string[]): number | undefined {
+function retriesOf(
+  v: string | undefined,
+  config: JsonObject | undefined,
+  r: Routing,
+  notes: string[],
+): number | undefined {
   const n = int(v);
   if (n === undefined) return undefined;
   if (n >= 0) return n;
@@ -204,7 +272,11 @@ function cacheOf(v: string | undefined, key: Json | undefined, notes: string[]):
   return { status: status ?? 'unknown', key_hash: k ? sha256Hex(k) : undefined };
 }
 
-function outcomeOf(status: number | undefined, body: JsonObject | undefined, notes: string[]): CanonicalRecord['outcome'] {
+function outcomeOf(
+  status: number | undefined,
+  body: JsonObject | undefined,
+  notes: string[],
+): CanonicalRecord['outcome'] {
   const choice = Array.isArray(body?.choices) ? obj(body?.choices[0]) : undefined;
   const finish = safeText(choice?.finish_reason, 64);
   if (status === undefined) {
@@ -220,7 +292,7 @@ function outcomeOf(status: number | undefined, body: JsonObject | undefined, not
   return {
     status: s,
     http_status: httpStatus(status),
-    error_class: s === 'success' ? undefined : safeText(err?.type) ?? safeText(err?.code),
+    error_class: s === 'success' ? undefined : (safeText(err?.type) ?? safeText(err?.code)),
     finish_reason: finish,
   };
 }
@@ -234,7 +306,12 @@ function hookChecks(body: JsonObject | undefined): PolicyCheck[] | undefined {
     for (const h of Array.isArray(list) ? list : []) {
       const o = obj(h);
       const name = safeText(o?.id);
-      if (name && typeof o?.verdict === 'boolean') out.push({ name, result: o.verdict ? 'pass' : 'fail', required: typeof o.deny === 'boolean' ? o.deny : undefined });
+      if (name && typeof o?.verdict === 'boolean')
+        out.push({
+          name,
+          result: o.verdict ? 'pass' : 'fail',
+          required: typeof o.deny === 'boolean' ? o.deny : undefined,
+        });
     }
   }
   return out.length ? out : undefined;
@@ -255,7 +332,10 @@ function usageOf(body: JsonObject | undefined): CanonicalRecord['usage'] {
  * or input (responses API); the completion is choices (chat/text) or output (responses API).
  */
 function contentHashes(request: JsonObject | undefined, response: JsonObject | undefined): CanonicalRecord['content'] {
-  return { prompt_sha256: contentSha256(request?.messages ?? request?.prompt ?? request?.input), response_sha256: contentSha256(response?.choices ?? response?.output ?? response?.content) };
+  return {
+    prompt_sha256: contentSha256(request?.messages ?? request?.prompt ?? request?.input),
+    response_sha256: contentSha256(response?.choices ?? response?.output ?? response?.content),
+  };
 }
 
 /** Portkey metadata (x-portkey-metadata header or the log's metadata): `_user` is the end user. */
@@ -268,7 +348,10 @@ function metadataOf(...candidates: Array<Json | undefined>): JsonObject {
   return out;
 }
 
-function tenantCandidates(m: JsonObject, extra: Array<[string, Json | undefined]> = []): Array<[string, Json | undefined]> {
+function tenantCandidates(
+  m: JsonObject,
+  extra: Array<[string, Json | undefined]> = [],
+): Array<[string, Json | undefined]> {
   return [
     ...extra,
     ['metadata.workspace_slug', m.workspace_slug],
@@ -317,22 +400,27 @@ function fromCapture(raw: RawEvent, doc: JsonObject, where: string, sha: string)
     occurred = parseHttpDate(headerIn(resHeaders, 'date'));
     if (occurred) notes.push('occurred_at from the response Date header (second precision)');
   }
-  if (!occurred) throw new DecodeError('BAD_TIME', `${where}: no created_at and no response Date header to time the request`);
+  if (!occurred)
+    throw new DecodeError('BAD_TIME', `${where}: no created_at and no response Date header to time the request`);
 
   const { config, configId } = parseConfig(doc.config ?? headerIn(req.headers, 'x-portkey-config'), notes);
   const optionIndex = headerIn(resHeaders, 'x-portkey-last-used-option-index');
   const path = parseOptionIndex(optionIndex);
-  if (optionIndex !== undefined && path === undefined) notes.push('x-portkey-last-used-option-index not understood; fallback unknown');
+  if (optionIndex !== undefined && path === undefined)
+    notes.push('x-portkey-last-used-option-index not understood; fallback unknown');
   const routing = routingOf(config, path, notes);
   const status = int(res.status);
   const outcome = outcomeOf(status, resBody, notes);
-  const traceId = headerIn(resHeaders, 'x-portkey-trace-id') ?? str(meta.traceId) ?? headerIn(req.headers, 'x-portkey-trace-id');
+  const traceId =
+    headerIn(resHeaders, 'x-portkey-trace-id') ?? str(meta.traceId) ?? headerIn(req.headers, 'x-portkey-trace-id');
   const gw = gatewayId(raw, undefined, 'portkey', notes);
   const requested = modelsOf(id(reqBody?.model), notes);
   let resolved = targetModel(routing.served);
   if (!resolved && config && routing.served && requested !== UNKNOWN_REQUESTED_MODEL) {
     resolved = requested;
-    notes.push('resolved_model: the served target has no override_params.model, so the gateway passed the requested model through');
+    notes.push(
+      'resolved_model: the served target has no override_params.model, so the gateway passed the requested model through',
+    );
   }
   const nativeId = traceId ?? `sha256:${sha}`;
   if (!traceId) notes.push('no x-portkey-trace-id; event identity derived from the payload hash');
@@ -415,7 +503,12 @@ function fromExport(raw: RawEvent, row: JsonObject, where: string, sha: string):
     reported_model: assertedValue(id(resBody?.model), 'provider'),
     provider: normalizeProvider(str(row.ai_org), notes),
     endpoint: endpointOfUrl(row.request_url),
-    routing: { strategy: mode ? STRATEGY[mode] : undefined, rule_id: configId, config_hash: configHash(config), router: 'portkey' },
+    routing: {
+      strategy: mode ? STRATEGY[mode] : undefined,
+      rule_id: configId,
+      config_hash: configHash(config),
+      router: 'portkey',
+    },
     attempts: { completeness: 'none' },
     fallback_used: exportFallback(mode, notes),
     retries: retrySuccess,
@@ -439,7 +532,9 @@ function cachedOnly(body: JsonObject | undefined): { cached_input_tokens?: numbe
 /** The export says which strategy ran (`mode`), not which target served: a fallback mode alone is not a fallback. */
 function exportFallback(mode: string | undefined, notes: string[]): TriState {
   if (mode === 'single') return false;
-  notes.push(`fallback_used unknown: the export row gives the mode${mode ? ` (${mode})` : ''} but not which target served`);
+  notes.push(
+    `fallback_used unknown: the export row gives the mode${mode ? ` (${mode})` : ''} but not which target served`,
+  );
   return 'unknown';
 }
 
@@ -451,7 +546,13 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
   const tried = (entry.requestOptions as Json[]).filter(isObject);
   const first = tried[0];
   const last = tried[tried.length - 1];
-  const occurred = requiredTime(first.createdAt, 'requestOptions[0].createdAt', where, notes, 'is not a timestamp (the entry\'s "time" is local and not used)');
+  const occurred = requiredTime(
+    first.createdAt,
+    'requestOptions[0].createdAt',
+    where,
+    notes,
+    'is not a timestamp (the entry\'s "time" is local and not used)',
+  );
   const status = int(entry.status);
   // The gateway overwrites requestOptions[0].response with the final response body.
   const finalBody = obj(first.response);
@@ -479,7 +580,11 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
   const fallback: TriState = tried.length > 1;
   const record: CanonicalRecord = {
     schema_version: '1',
-    event_id: deriveEventId(gw, nativeId, `option:${str(last.lastUsedOptionIndex) ?? tried.length - 1}|status:${status ?? 'unknown'}`),
+    event_id: deriveEventId(
+      gw,
+      nativeId,
+      `option:${str(last.lastUsedOptionIndex) ?? tried.length - 1}|status:${status ?? 'unknown'}`,
+    ),
     occurred_at: occurred,
     gateway: { id: gw, kind: 'portkey' },
     tenant_id: resolveTenant(raw, [], where, notes),
@@ -501,8 +606,10 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     content: contentHashes(requestBody, finalBody),
     source: recordSource(portkeyAdapter, sha),
   };
-  if (tried.length > 1) notes.push(`${tried.length} targets tried in one request (one requestOptions entry each): a fallback`);
+  if (tried.length > 1)
+    notes.push(`${tried.length} targets tried in one request (one requestOptions entry each): a fallback`);
   if (lastRetry && count(lastRetry.attempts)) notes.push('retries within a target are not itemised in the log stream');
-  if (obj(first.requestParams)?.stream === true) notes.push('streamed response: the log stream keeps no response body or time to first token');
+  if (obj(first.requestParams)?.stream === true)
+    notes.push('streamed response: the log stream keeps no response body or time to first token');
   return finalize(record, notes, where);
 }

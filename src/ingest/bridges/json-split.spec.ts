@@ -3,7 +3,13 @@ import { BodySplitError, jsonArrayElements, splitPayloadsExact } from './json-sp
 describe('splitPayloadsExact', () => {
   it('keeps each array element byte for byte (whitespace, number spelling, escapes)', () => {
     const body = '[ {"a": 1.50, "s": "x,]}\\"y"} ,\n{"b":[1,{"c":"]"}]}, "str", 7e2, null ]';
-    expect(splitPayloadsExact(Buffer.from(body)).map(String)).toEqual(['{"a": 1.50, "s": "x,]}\\"y"}', '{"b":[1,{"c":"]"}]}', '"str"', '7e2', 'null']);
+    expect(splitPayloadsExact(Buffer.from(body)).map(String)).toEqual([
+      '{"a": 1.50, "s": "x,]}\\"y"}',
+      '{"b":[1,{"c":"]"}]}',
+      '"str"',
+      '7e2',
+      'null',
+    ]);
   });
 
   it('splits NDJSON into its lines, and keeps a single object whole', () => {

@@ -13,9 +13,15 @@ export class KafkaEventSink implements BridgeSink {
       brokers: opts.brokers,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 200, retries: 8 },
-      logCreator: () => ({ namespace, log }) => opts.log(`kafkajs ${namespace}: ${log.message}`),
+      logCreator:
+        () =>
+        ({ namespace, log }) =>
+          opts.log(`kafkajs ${namespace}: ${log.message}`),
     });
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   connect(): Promise<void> {
@@ -23,7 +29,11 @@ export class KafkaEventSink implements BridgeSink {
   }
 
   async send(messages: BridgeMessage[]): Promise<void> {
-    await this.producer.send({ topic: this.topic, acks: -1, messages: messages.map((m) => ({ key: null, value: m.value, headers: m.headers })) });
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: null, value: m.value, headers: m.headers })),
+    });
   }
 
   disconnect(): Promise<void> {

@@ -27,9 +27,19 @@ export class LitellmBridgeController {
   @HttpCode(202)
   @ApiOperation({ summary: 'LiteLLM generic_api logger target: JSON array, NDJSON or a single StandardLoggingPayload' })
   @ApiBody({ schema: { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object' }] } })
-  @ApiAcceptedResponse({ description: 'Produced to the decisions topic; event ids returned, undecodable events listed under `quarantined`' })
+  @ApiAcceptedResponse({
+    description: 'Produced to the decisions topic; event ids returned, undecodable events listed under `quarantined`',
+  })
   @ApiBadRequestResponse({ description: 'The body is empty, not JSON, or names another format' })
-  submit(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest): Promise<IngestAccepted> {
-    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal), { format: 'litellm', invalid: 'quarantine', exactSplit: true });
+  submit(
+    @Body() body: Buffer,
+    @Headers() headers: Record<string, string | undefined>,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<IngestAccepted> {
+    return this.ingest.ingest(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal), {
+      format: 'litellm',
+      invalid: 'quarantine',
+      exactSplit: true,
+    });
   }
 }

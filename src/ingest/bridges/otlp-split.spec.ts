@@ -20,14 +20,25 @@ describe('splitOtlpTraces', () => {
   it('the inference span adapts alone to the same record as in the whole export, but for raw_sha256', () => {
     const raw = (payload: Buffer) => ({ payload, headers: {}, receivedAt: new Date(0) });
     const whole = otelAdapter.adapt(raw(fixtureBytes('otel', 'otlp-current.json')));
-    const perSpan = splitOtlpTraces(parseOtlpTraces(fixtureBytes('otel', 'otlp-current.json'))).flatMap((p) => otelAdapter.adapt(raw(p.payload)));
+    const perSpan = splitOtlpTraces(parseOtlpTraces(fixtureBytes('otel', 'otlp-current.json'))).flatMap((p) =>
+      otelAdapter.adapt(raw(p.payload)),
+    );
     expect(perSpan).toHaveLength(1);
     const strip = (r: any) => ({ ...r, source: { ...r.source, raw_sha256: undefined } });
     expect(strip(perSpan[0].record)).toEqual(strip(whole[0].record));
   });
 
   it('keeps the legacy instrumentationLibrarySpans name', () => {
-    const doc = { resourceSpans: [{ resource: {}, instrumentationLibrarySpans: [{ instrumentationLibrary: { name: 'x' }, spans: [{ spanId: 'a' }, { spanId: 'b' }] }] }] };
+    const doc = {
+      resourceSpans: [
+        {
+          resource: {},
+          instrumentationLibrarySpans: [
+            { instrumentationLibrary: { name: 'x' }, spans: [{ spanId: 'a' }, { spanId: 'b' }] },
+          ],
+        },
+      ],
+    };
     const parts = splitOtlpTraces(doc);
     expect(parts.map((p) => JSON.parse(p.payload.toString()).resourceSpans[0].instrumentationLibrarySpans[0])).toEqual([
       { instrumentationLibrary: { name: 'x' }, spans: [{ spanId: 'a' }] },

@@ -27,10 +27,13 @@ export function parseOtlpTraces(body: Buffer): Obj {
   try {
     doc = JSON.parse(body.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
-    throw new OtlpRequestError('the body is not JSON (this endpoint takes OTLP/HTTP with Content-Type: application/json)');
+    throw new OtlpRequestError(
+      'the body is not JSON (this endpoint takes OTLP/HTTP with Content-Type: application/json)',
+    );
   }
   if (!isObj(doc)) throw new OtlpRequestError('the body is not an OTLP ExportTraceServiceRequest object');
-  if (doc.resourceSpans !== undefined && !Array.isArray(doc.resourceSpans)) throw new OtlpRequestError('resourceSpans must be an array');
+  if (doc.resourceSpans !== undefined && !Array.isArray(doc.resourceSpans))
+    throw new OtlpRequestError('resourceSpans must be an array');
   return doc;
 }
 
@@ -49,7 +52,10 @@ export function splitOtlpTraces(doc: Obj): OtlpSpanPayload[] {
       const { spans: _all, ...scopeRest } = scope;
       const { [key]: _scopes, ...rsRest } = rs;
       const single = { resourceSpans: [{ ...rsRest, [key]: [{ ...scopeRest, spans: [span] }] }] };
-      const traceId = isObj(span) && typeof span.traceId === 'string' && /^[0-9a-fA-F]{32}$/.test(span.traceId) ? span.traceId.toLowerCase() : undefined;
+      const traceId =
+        isObj(span) && typeof span.traceId === 'string' && /^[0-9a-fA-F]{32}$/.test(span.traceId)
+          ? span.traceId.toLowerCase()
+          : undefined;
       out.push({ ...(traceId ? { traceId } : {}), payload: Buffer.from(JSON.stringify(single), 'utf8') });
     }
   }
@@ -60,7 +66,11 @@ export function splitOtlpTraces(doc: Obj): OtlpSpanPayload[] {
 function* scopes(doc: Obj): Generator<{ rs: Obj; key: string; scope: Obj }> {
   for (const rs of Array.isArray(doc.resourceSpans) ? doc.resourceSpans : []) {
     if (!isObj(rs)) continue;
-    const key = Array.isArray(rs.scopeSpans) ? 'scopeSpans' : Array.isArray(rs.instrumentationLibrarySpans) ? 'instrumentationLibrarySpans' : undefined;
+    const key = Array.isArray(rs.scopeSpans)
+      ? 'scopeSpans'
+      : Array.isArray(rs.instrumentationLibrarySpans)
+        ? 'instrumentationLibrarySpans'
+        : undefined;
     if (!key) continue;
     for (const scope of rs[key] as unknown[]) if (isObj(scope)) yield { rs, key, scope };
   }

@@ -2,7 +2,14 @@ import { Body, Controller, Headers, HttpCode, Logger, Post, Req, Res } from '@ne
 import type { AuthenticatedRequest } from '../../auth/jwt-auth.guard.js';
 import { AppError, INTERNAL_ERROR_STATUS } from '../../common/app-error.js';
 import { withTokenTenant } from '../http-ingest.service.js';
-import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AnonymousOutsideProduction, Roles } from '../../auth/roles.decorator.js';
 import { OtlpTracesService, type OtlpExportResponse } from './otlp-traces.service.js';
@@ -33,19 +40,34 @@ export class OtlpTracesController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'OTLP/HTTP JSON trace export: GenAI inference spans become ledger records; other spans are ignored' })
+  @ApiOperation({
+    summary: 'OTLP/HTTP JSON trace export: GenAI inference spans become ledger records; other spans are ignored',
+  })
   @ApiBody({ schema: { type: 'object', description: 'ExportTraceServiceRequest (OTLP/JSON)' } })
-  @ApiOkResponse({ description: '{"partialSuccess":{}}, or {"partialSuccess":{"rejectedSpans":n,"errorMessage":"..."}}' })
+  @ApiOkResponse({
+    description: '{"partialSuccess":{}}, or {"partialSuccess":{"rejectedSpans":n,"errorMessage":"..."}}',
+  })
   @ApiBadRequestResponse({ description: 'google.rpc.Status: the body is not an OTLP/JSON traces export' })
   @ApiServiceUnavailableResponse({ description: 'google.rpc.Status: Kafka unavailable; retry' })
-  async export(@Body() body: Buffer, @Headers() headers: Record<string, string | undefined>, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<OtlpExportResponse | OtlpStatus> {
+  async export(
+    @Body() body: Buffer,
+    @Headers() headers: Record<string, string | undefined>,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OtlpExportResponse | OtlpStatus> {
     const type = (headers['content-type'] ?? '').toLowerCase();
     if (type.includes('protobuf')) {
       res.status(415);
-      return { code: GRPC_INVALID_ARGUMENT, message: 'OTLP/HTTP protobuf is not supported here; export with the JSON encoding (http/json)' };
+      return {
+        code: GRPC_INVALID_ARGUMENT,
+        message: 'OTLP/HTTP protobuf is not supported here; export with the JSON encoding (http/json)',
+      };
     }
     try {
-      return await this.otlp.export(Buffer.isBuffer(body) ? body : Buffer.alloc(0), withTokenTenant(headers, req.principal));
+      return await this.otlp.export(
+        Buffer.isBuffer(body) ? body : Buffer.alloc(0),
+        withTokenTenant(headers, req.principal),
+      );
     } catch (e) {
       // A client error (an unreadable export, a wrong format header) is not worth retrying.
       if (e instanceof AppError && e.status < INTERNAL_ERROR_STATUS) {

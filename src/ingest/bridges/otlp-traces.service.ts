@@ -35,7 +35,10 @@ export class OtlpTracesService {
     const total = countSpans(doc);
     const signed = effective[SIGNATURE_HEADER] !== undefined;
     const parts = signed ? [{ payload: body }] : splitOtlpTraces(doc);
-    const checks = this.ingest.check(parts.map((p) => p.payload), effective);
+    const checks = this.ingest.check(
+      parts.map((p) => p.payload),
+      effective,
+    );
     const rejected = checks.filter((c) => c.errors.length > 0);
     const keep = checks.filter((c) => c.errors.length === 0 && c.records.length > 0);
     await this.ingest.send(keep, effective);

@@ -93,7 +93,9 @@ export class BatchingSender {
       const lost = this.pending.length - MAX_PENDING;
       this.pending.splice(0, lost);
       this.stats.dropped += lost;
-      this.log(`Kafka is not taking entries and ${MAX_PENDING} are waiting: dropped the ${lost} oldest (${this.stats.dropped} so far)`);
+      this.log(
+        `Kafka is not taking entries and ${MAX_PENDING} are waiting: dropped the ${lost} oldest (${this.stats.dropped} so far)`,
+      );
     }
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
@@ -162,7 +164,9 @@ function accept(text: string, where: string, opts: BridgeOptions, sender: Batchi
     stats.undecodable++;
     const code = e instanceof DecodeError ? e.code : 'DECODE_FAILED';
     if (code === 'NO_TENANT') {
-      opts.log(`${where}: no tenant in this entry; pass --tenant (the ledger files it under its DEFAULT_TENANT, or quarantines it as NO_TENANT when DEFAULT_TENANT is empty)`);
+      opts.log(
+        `${where}: no tenant in this entry; pass --tenant (the ledger files it under its DEFAULT_TENANT, or quarantines it as NO_TENANT when DEFAULT_TENANT is empty)`,
+      );
     } else {
       opts.log(`${where}: the ledger will quarantine this entry: ${code}: ${redactText((e as Error).message)}`);
     }
@@ -174,19 +178,35 @@ function accept(text: string, where: string, opts: BridgeOptions, sender: Batchi
  * Follows `GET <url>` (the gateway's /log/stream) until `signal` aborts, reconnecting after any
  * end or error. Returns when stopped; the caller drains the sender.
  */
-export async function followLogStream(url: string, opts: BridgeOptions, sender: BatchingSender, stats: BridgeStats, signal: AbortSignal): Promise<void> {
+export async function followLogStream(
+  url: string,
+  opts: BridgeOptions,
+  sender: BatchingSender,
+  stats: BridgeStats,
+  signal: AbortSignal,
+): Promise<void> {
   let delay = RECONNECT_MIN_MS;
   let connections = 0;
   while (!signal.aborted) {
     const parser = new SseParser();
     let gotData = false;
     try {
-      const res = await fetch(url, { headers: { accept: 'text/event-stream', ...(opts.requestHeaders ?? {}) }, signal });
+      const res = await fetch(url, {
+        headers: { accept: 'text/event-stream', ...(opts.requestHeaders ?? {}) },
+        signal,
+      });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       const type = res.headers.get('content-type') ?? '';
-      if (!type.includes('text/event-stream')) throw new Error(`content type "${type.slice(0, 64)}", not text/event-stream: is this a Portkey gateway's /log/stream?`);
+      if (!type.includes('text/event-stream'))
+        throw new Error(
+          `content type "${type.slice(0, 64)}", not text/event-stream: is this a Portkey gateway's /log/stream?`,
+        );
       connections++;
-      opts.log(connections === 1 ? `following ${loggableUrl(url)}` : `reconnected to ${loggableUrl(url)}; entries the gateway logged while the bridge was away are not replayed by Portkey`);
+      opts.log(
+        connections === 1
+          ? `following ${loggableUrl(url)}`
+          : `reconnected to ${loggableUrl(url)}; entries the gateway logged while the bridge was away are not replayed by Portkey`,
+      );
       const decoder = new TextDecoder();
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         for (const ev of parser.push(decoder.decode(chunk, { stream: true }))) {
@@ -207,7 +227,12 @@ export async function followLogStream(url: string, opts: BridgeOptions, sender: 
 }
 
 /** Reads NDJSON (one entry a line) to its end and queues every entry. */
-export async function readNdjson(source: AsyncIterable<Uint8Array | string>, opts: BridgeOptions, sender: BatchingSender, stats: BridgeStats): Promise<void> {
+export async function readNdjson(
+  source: AsyncIterable<Uint8Array | string>,
+  opts: BridgeOptions,
+  sender: BatchingSender,
+  stats: BridgeStats,
+): Promise<void> {
   const decoder = new TextDecoder();
   let rest = '';
   let lineNo = 0;
@@ -227,8 +252,15 @@ export async function readNdjson(source: AsyncIterable<Uint8Array | string>, opt
 }
 
 /** The body of `GET <url>` as a byte stream (NDJSON source). Throws on a non-2xx answer. */
-export async function fetchBody(url: string, requestHeaders: Record<string, string> = {}, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-  const res = await fetch(url, { headers: { accept: 'application/x-ndjson, application/jsonl, */*', ...requestHeaders }, signal });
+export async function fetchBody(
+  url: string,
+  requestHeaders: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<AsyncIterable<Uint8Array>> {
+  const res = await fetch(url, {
+    headers: { accept: 'application/x-ndjson, application/jsonl, */*', ...requestHeaders },
+    signal,
+  });
   if (!res.ok || !res.body) throw new Error(`GET ${loggableUrl(url)}: HTTP ${res.status}`);
   return res.body as unknown as AsyncIterable<Uint8Array>;
 }

@@ -3,7 +3,9 @@ import { SseParser } from './sse-parser.js';
 describe('SseParser', () => {
   it('reads the Portkey gateway stream: connected, heartbeat and log events with ids', () => {
     const p = new SseParser();
-    const out = p.push('event: connected\ndata: 1764089458870\n\nevent: heartbeat\ndata: pulse\n\nevent: log\ndata: {"status":200}\nid: 0\n\n');
+    const out = p.push(
+      'event: connected\ndata: 1764089458870\n\nevent: heartbeat\ndata: pulse\n\nevent: log\ndata: {"status":200}\nid: 0\n\n',
+    );
     expect(out).toEqual([
       { event: 'connected', data: '1764089458870' },
       { event: 'heartbeat', data: 'pulse' },

@@ -2,7 +2,13 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { redactText } from '../../domain/privacy/redact.js';
 import type { CanonicalRecord } from '../../domain/record/canonical-record.js';
 import { DEFAULT_TENANT_HEADER, DecodeError, type AdaptedRecord, type RawEvent } from '../adapters/adapter.js';
-import { attestationDecision, attestationOf, verifyAttestation, type AttestationCheck, type KeyResolver } from '../adapters/attestation.js';
+import {
+  attestationDecision,
+  attestationOf,
+  verifyAttestation,
+  type AttestationCheck,
+  type KeyResolver,
+} from '../adapters/attestation.js';
 import type { EventDecoder } from '../decode-batch.js';
 
 /**
@@ -53,27 +59,35 @@ export type GatewaySnapshot = ReadonlyMap<string, GatewayPolicy>;
  */
 export function publicKeyProblems(value: unknown): string[] {
   const keys = (value as { keys?: unknown } | null)?.keys;
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray(keys)) return ['public_keys must be a JWKS: {"keys": [...]}'];
-  if (keys.length > MAX_KEYS_PER_GATEWAY) return [`public_keys holds ${keys.length} keys; at most ${MAX_KEYS_PER_GATEWAY}`];
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray(keys))
+    return ['public_keys must be a JWKS: {"keys": [...]}'];
+  if (keys.length > MAX_KEYS_PER_GATEWAY)
+    return [`public_keys holds ${keys.length} keys; at most ${MAX_KEYS_PER_GATEWAY}`];
   const problems: string[] = [];
   const kids = new Set<string>();
   keys.forEach((k: unknown, i) => {
     const where = `public_keys.keys[${i}]`;
-    if (typeof k !== 'object' || k === null || Array.isArray(k)) return void problems.push(`${where} is not a JWK object`);
+    if (typeof k !== 'object' || k === null || Array.isArray(k))
+      return void problems.push(`${where} is not a JWK object`);
     const jwk = k as Record<string, unknown>;
     if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'].some((m) => m in jwk)) {
-      return void problems.push(`${where} carries private key material; register the public key only (and rotate this one: it has been sent over the wire)`);
+      return void problems.push(
+        `${where} carries private key material; register the public key only (and rotate this one: it has been sent over the wire)`,
+      );
     }
     const ed = jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
     const p256 = jwk.kty === 'EC' && jwk.crv === 'P-256';
     if (!ed && !p256) return void problems.push(`${where} must be an Ed25519 (kty OKP) or P-256 (kty EC) public key`);
-    if (jwk.alg !== undefined && jwk.alg !== (ed ? 'EdDSA' : 'ES256')) problems.push(`${where} has alg ${String(jwk.alg).slice(0, 16)}; expected ${ed ? 'EdDSA' : 'ES256'}`);
-    if (jwk.kid !== undefined && (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 256)) problems.push(`${where}.kid must be a string of 1 to 256 characters`);
+    if (jwk.alg !== undefined && jwk.alg !== (ed ? 'EdDSA' : 'ES256'))
+      problems.push(`${where} has alg ${String(jwk.alg).slice(0, 16)}; expected ${ed ? 'EdDSA' : 'ES256'}`);
+    if (jwk.kid !== undefined && (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 256))
+      problems.push(`${where}.kid must be a string of 1 to 256 characters`);
     else if (typeof jwk.kid === 'string') {
       if (kids.has(jwk.kid)) problems.push(`${where}.kid "${jwk.kid}" is used twice`);
       kids.add(jwk.kid);
     } else if (keys.length > 1) problems.push(`${where} needs a kid: the gateway has several keys`);
-    if (importKey(jwk as JsonWebKey) === undefined) problems.push(`${where} is not a valid ${ed ? 'Ed25519' : 'P-256'} public key`);
+    if (importKey(jwk as JsonWebKey) === undefined)
+      problems.push(`${where} is not a valid ${ed ? 'Ed25519' : 'P-256'} public key`);
   });
   return problems;
 }
@@ -91,7 +105,10 @@ function importKey(jwk: JsonWebKey): KeyObject | undefined {
  * The snapshot for a set of rows. A key that does not import (a row edited by hand) is left
  * out and reported through `skipped`; the gateway keeps its other keys and its policy.
  */
-export function gatewaySnapshot(rows: GatewayRow[], skipped: (gatewayId: string, problem: string) => void = () => undefined): GatewaySnapshot {
+export function gatewaySnapshot(
+  rows: GatewayRow[],
+  skipped: (gatewayId: string, problem: string) => void = () => undefined,
+): GatewaySnapshot {
   const out = new Map<string, GatewayPolicy>();
   for (const row of rows) {
     const problems = publicKeyProblems(row.public_keys);
@@ -105,7 +122,12 @@ export function gatewaySnapshot(rows: GatewayRow[], skipped: (gatewayId: string,
       usable.push(key);
       if (typeof jwk.kid === 'string') byKid.set(jwk.kid, key);
     }
-    out.set(row.id, { id: row.id, attestationRequired: row.attestation_required, byKid, ...(usable.length === 1 ? { single: usable[0] } : {}) });
+    out.set(row.id, {
+      id: row.id,
+      attestationRequired: row.attestation_required,
+      byKid,
+      ...(usable.length === 1 ? { single: usable[0] } : {}),
+    });
   }
   return out;
 }
@@ -153,7 +175,10 @@ export function attestingDecoder(decode: EventDecoder, snapshot: GatewaySnapshot
       const decision = attestationDecision(check, !(policy?.attestationRequired ?? false));
       if (!decision.accept) {
         const code = check.status === 'unsigned' ? ATTESTATION_REQUIRED : ATTESTATION_INVALID;
-        throw new DecodeError(code, redactText(`gateway "${gatewayId.slice(0, 256)}": ${decision.code}: ${decision.reason}`));
+        throw new DecodeError(
+          code,
+          redactText(`gateway "${gatewayId.slice(0, 256)}": ${decision.code}: ${decision.reason}`),
+        );
       }
       return withAttestation(a, attestationOf(check));
     });
@@ -168,6 +193,10 @@ function withAttestation(a: AdaptedRecord, attestation: CanonicalRecord['attesta
     const note = 'attestation in the payload ignored: only the ledger records whether the gateway signature verified';
     if (notes.length < 64) notes.push(note);
   }
-  const record: CanonicalRecord = { ...rest, ...(attestation ? { attestation } : {}), ...(notes.length ? { normalization_notes: notes } : {}) };
+  const record: CanonicalRecord = {
+    ...rest,
+    ...(attestation ? { attestation } : {}),
+    ...(notes.length ? { normalization_notes: notes } : {}),
+  };
   return { record, notes };
 }

@@ -6,7 +6,14 @@ import { decodeEvent } from '../adapters/format-detection.js';
 import type { EventDecoder } from '../decode-batch.js';
 import type { RegisterGatewayDto } from './dto/register-gateway.dto.js';
 import { GatewayRepository } from './gateway.repository.js';
-import { attestingDecoder, gatewaySnapshot, keyResolverOf, withDefaultTenant, type GatewayRow, type GatewaySnapshot } from './gateway-policy.js';
+import {
+  attestingDecoder,
+  gatewaySnapshot,
+  keyResolverOf,
+  withDefaultTenant,
+  type GatewayRow,
+  type GatewaySnapshot,
+} from './gateway-policy.js';
 
 /**
  * How often every instance re-reads the `gateways` table. A registration made on this instance
@@ -48,7 +55,9 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => {
-      this.refresh().catch((e: Error) => this.log.warn(`gateway registry refresh failed, keeping the previous snapshot: ${e.message}`));
+      this.refresh().catch((e: Error) =>
+        this.log.warn(`gateway registry refresh failed, keeping the previous snapshot: ${e.message}`),
+      );
     }, GATEWAY_REGISTRY_REFRESH_MS);
     this.timer.unref();
   }
@@ -62,7 +71,9 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
     const rows = await this.repo.all();
     if (generation < this.applied) return;
     this.applied = generation;
-    this.snapshot = gatewaySnapshot(rows, (id, problem) => this.log.warn(`gateway "${id}": ${problem}; that key is not used`));
+    this.snapshot = gatewaySnapshot(rows, (id, problem) =>
+      this.log.warn(`gateway "${id}": ${problem}; that key is not used`),
+    );
   }
 
   /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
@@ -88,7 +99,9 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
       publicKeys: dto.public_keys ?? { keys: [] },
     });
     await this.refresh();
-    this.log.log(`gateway "${row.id}" ${created ? 'registered' : 're-registered'}: ${row.public_keys.keys.length} key(s), attestation ${row.attestation_required ? 'required' : 'optional'}`);
+    this.log.log(
+      `gateway "${row.id}" ${created ? 'registered' : 're-registered'}: ${row.public_keys.keys.length} key(s), attestation ${row.attestation_required ? 'required' : 'optional'}`,
+    );
     return { gateway: viewOf(row), created };
   }
 

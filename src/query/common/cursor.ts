@@ -37,8 +37,10 @@ export function decodeCursor(cursor: string): Keyset {
   const value = cursorJson(cursor);
   const { v, t, id } = (value ?? {}) as { v?: unknown; t?: unknown; id?: unknown };
   if (v !== VERSION) throw new BadCursorError('cursor is from another version of this API; start again without one');
-  if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t))) throw new BadCursorError('cursor timestamp is malformed');
-  if (typeof id !== 'string' || id.length === 0 || id.length > 512) throw new BadCursorError('cursor event id is malformed');
+  if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t)))
+    throw new BadCursorError('cursor timestamp is malformed');
+  if (typeof id !== 'string' || id.length === 0 || id.length > 512)
+    throw new BadCursorError('cursor event id is malformed');
   return { occurredAt: t, eventId: id };
 }
 
@@ -53,17 +55,28 @@ export interface OffsetPosition {
 }
 
 export function encodeOffsetCursor(p: OffsetPosition): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, k: 'offset', from: p.from, to: p.to, n: p.offset })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: VERSION, k: 'offset', from: p.from, to: p.to, n: p.offset })).toString(
+    'base64url',
+  );
 }
 
 /** Throws BadCursorError (400) for anything encodeOffsetCursor did not produce. */
 export function decodeOffsetCursor(cursor: string): OffsetPosition {
   const value = cursorJson(cursor);
-  const { v, k, from, to, n } = (value ?? {}) as { v?: unknown; k?: unknown; from?: unknown; to?: unknown; n?: unknown };
-  if (v !== VERSION || k !== 'offset') throw new BadCursorError('cursor is not a cursor of this list; start again without one');
+  const { v, k, from, to, n } = (value ?? {}) as {
+    v?: unknown;
+    k?: unknown;
+    from?: unknown;
+    to?: unknown;
+    n?: unknown;
+  };
+  if (v !== VERSION || k !== 'offset')
+    throw new BadCursorError('cursor is not a cursor of this list; start again without one');
   for (const t of [from, to]) {
-    if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t))) throw new BadCursorError('cursor window is malformed');
+    if (typeof t !== 'string' || !TIMESTAMP.test(t) || Number.isNaN(Date.parse(t)))
+      throw new BadCursorError('cursor window is malformed');
   }
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new BadCursorError('cursor position is malformed');
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new BadCursorError('cursor position is malformed');
   return { from: from as string, to: to as string, offset: n };
 }

@@ -13,8 +13,12 @@ describe('resolveWindow', () => {
   });
 
   it('refuses inverted, empty and over-long windows', () => {
-    expect(() => resolveWindow({ from: '2026-11-20T12:00:00Z', to: '2026-11-20T11:00:00Z' }, opts)).toThrow(expect.objectContaining({ code: 'BAD_QUERY' }));
+    expect(() => resolveWindow({ from: '2026-11-20T12:00:00Z', to: '2026-11-20T11:00:00Z' }, opts)).toThrow(
+      expect.objectContaining({ code: 'BAD_QUERY' }),
+    );
     expect(() => resolveWindow({ from: '2026-11-20T12:00:00Z', to: '2026-11-20T12:00:00Z' }, opts)).toThrow(/before/);
-    expect(() => resolveWindow({ from: '2026-11-18T00:00:00Z', to: '2026-11-20T00:00:00Z' }, opts)).toThrow('the window may span at most 1 day(s)');
+    expect(() => resolveWindow({ from: '2026-11-18T00:00:00Z', to: '2026-11-20T00:00:00Z' }, opts)).toThrow(
+      'the window may span at most 1 day(s)',
+    );
   });
 });

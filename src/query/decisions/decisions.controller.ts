@@ -14,7 +14,9 @@ export class DecisionsController {
 
   @Get('decisions')
   @ApiOperation({ summary: 'Routing decisions, newest first, filtered; opaque cursor pagination' })
-  @ApiOkResponse({ description: '{items, next_cursor}: pass next_cursor back as `cursor` for the next page (null on the last)' })
+  @ApiOkResponse({
+    description: '{items, next_cursor}: pass next_cursor back as `cursor` for the next page (null on the last)',
+  })
   list(@Query() q: DecisionsQueryDto, @Caller() caller: Principal) {
     return this.decisions.list(q, caller);
   }
@@ -27,7 +29,9 @@ export class DecisionsController {
   }
 
   @Get('decisions/:eventId/explain')
-  @ApiOperation({ summary: 'Requested → tried → served, the routing reason and policy checks, in JSON and plain words' })
+  @ApiOperation({
+    summary: 'Requested → tried → served, the routing reason and policy checks, in JSON and plain words',
+  })
   @ApiNotFoundResponse({ description: 'No such event in your tenants' })
   explain(@Param('eventId') eventId: string, @Caller() caller: Principal) {
     return this.decisions.explain(eventId, caller);

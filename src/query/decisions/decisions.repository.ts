@@ -61,12 +61,21 @@ export class DecisionsRepository {
     if (f.from) where.push(`r.occurred_at >= ${p.add(f.from)}`);
     if (f.to) where.push(`r.occurred_at < ${p.add(f.to)}`);
     const equal: Array<[string, string | undefined]> = [
-      ['r.gateway_id', f.gateway], ['r.requested_model', f.requestedModel], ['r.resolved_model', f.resolvedModel], ['r.provider', f.provider],
-      ['r.region_served', f.region], ['r.fallback_used', f.fallbackUsed], ['r.cache_status', f.cacheStatus], ['r.outcome_status', f.outcome],
+      ['r.gateway_id', f.gateway],
+      ['r.requested_model', f.requestedModel],
+      ['r.resolved_model', f.resolvedModel],
+      ['r.provider', f.provider],
+      ['r.region_served', f.region],
+      ['r.fallback_used', f.fallbackUsed],
+      ['r.cache_status', f.cacheStatus],
+      ['r.outcome_status', f.outcome],
     ];
     for (const [column, value] of equal) if (value !== undefined) where.push(`${column} = ${p.add(value)}`);
     if (f.signal) where.push(`r.signals @> ARRAY[${p.add(f.signal)}::text]`);
-    if (f.after) where.push(`(r.occurred_at, r.event_id) < (${p.add(f.after.occurredAt)}::timestamptz, ${p.add(f.after.eventId)}::text)`);
+    if (f.after)
+      where.push(
+        `(r.occurred_at, r.event_id) < (${p.add(f.after.occurredAt)}::timestamptz, ${p.add(f.after.eventId)}::text)`,
+      );
     return this.db.query(
       `SELECT ${SUMMARY} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.occurred_at DESC, r.event_id DESC LIMIT ${p.add(limit)}`,
       p.values,
@@ -75,7 +84,10 @@ export class DecisionsRepository {
 
   async byEventId(scope: TenantScope, eventId: string): Promise<DecisionDetailRow | undefined> {
     const p = new SqlParams();
-    const rows: StoredDetailRow[] = await this.db.query(`SELECT ${DETAIL} FROM records r WHERE r.event_id = ${p.add(eventId)} AND ${scopeCondition(scope, p)}`, p.values);
+    const rows: StoredDetailRow[] = await this.db.query(
+      `SELECT ${DETAIL} FROM records r WHERE r.event_id = ${p.add(eventId)} AND ${scopeCondition(scope, p)}`,
+      p.values,
+    );
     return rows.map(parsed)[0];
   }
 

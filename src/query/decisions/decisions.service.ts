@@ -17,15 +17,27 @@ export class DecisionsService {
 
   async list(q: DecisionsQueryDto, caller: Principal) {
     const scope = queryScope(caller.scope, q.tenant);
-    if (q.from && q.to && !(Date.parse(q.from) < Date.parse(q.to))) throw new BadQueryError('"from" must be before "to"');
+    if (q.from && q.to && !(Date.parse(q.from) < Date.parse(q.to)))
+      throw new BadQueryError('"from" must be before "to"');
     const limit = q.limit ?? DEFAULT_PAGE_SIZE;
-    const rows = await this.repo.list(scope, {
-      from: q.from ? new Date(q.from) : undefined,
-      to: q.to ? new Date(q.to) : undefined,
-      gateway: q.gateway, requestedModel: q.requested_model, resolvedModel: q.resolved_model, provider: q.provider, region: q.region,
-      fallbackUsed: q.fallback_used, cacheStatus: q.cache_status, outcome: q.outcome, signal: q.signal,
-      after: q.cursor ? decodeCursor(q.cursor) : undefined,
-    }, limit + 1);
+    const rows = await this.repo.list(
+      scope,
+      {
+        from: q.from ? new Date(q.from) : undefined,
+        to: q.to ? new Date(q.to) : undefined,
+        gateway: q.gateway,
+        requestedModel: q.requested_model,
+        resolvedModel: q.resolved_model,
+        provider: q.provider,
+        region: q.region,
+        fallbackUsed: q.fallback_used,
+        cacheStatus: q.cache_status,
+        outcome: q.outcome,
+        signal: q.signal,
+        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+      },
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

@@ -36,7 +36,14 @@ export interface Explanation {
 export function explainDecision(r: CanonicalRecord, signals: readonly string[]): Explanation {
   const served = servedBy(r);
   const findings = findingsOf(r, signals);
-  const steps = [askedStep(r), triedStep(r), servedStep(r, served), routingStep(r), checksStep(r), ...findings.map((f) => f.text)];
+  const steps = [
+    askedStep(r),
+    triedStep(r),
+    servedStep(r, served),
+    routingStep(r),
+    checksStep(r),
+    ...findings.map((f) => f.text),
+  ];
   return {
     event_id: r.event_id,
     request_id: r.request_id,
@@ -44,7 +51,11 @@ export function explainDecision(r: CanonicalRecord, signals: readonly string[]):
     occurred_at: r.occurred_at,
     gateway: r.gateway,
     requested: { model: r.requested_model },
-    tried: { completeness: r.attempts?.completeness ?? 'none', count: r.attempts?.count ?? r.attempts?.items?.length ?? null, attempts: r.attempts?.items ?? [] },
+    tried: {
+      completeness: r.attempts?.completeness ?? 'none',
+      count: r.attempts?.count ?? r.attempts?.items?.length ?? null,
+      attempts: r.attempts?.items ?? [],
+    },
     served,
     routing: r.routing ?? null,
     policy_checks: r.policy_checks ?? [],
@@ -79,17 +90,25 @@ function triedStep(r: CanonicalRecord): string {
   if (!a || a.completeness === 'none') return 'The gateway did not report which targets it tried.';
   const items = a.items ?? [];
   if (a.completeness === 'count_only' || items.length === 0) {
-    return a.count !== undefined ? `The gateway reports ${a.count} attempt(s) but not which targets.` : 'The gateway did not report which targets it tried.';
+    return a.count !== undefined
+      ? `The gateway reports ${a.count} attempt(s) but not which targets.`
+      : 'The gateway did not report which targets it tried.';
   }
   const partial = a.completeness === 'targets_only' ? ' (targets only: the gateway did not report each outcome)' : '';
   return `It tried ${items.length} target(s)${partial}: ${items.map((x, i) => `${i + 1}) ${attemptText(x)}`).join('; ')}.`;
 }
 
 function attemptText(a: Attempt): string {
-  const target = [a.provider ?? 'unknown provider', a.model].filter(Boolean).join(' ') + (a.region ? ` in ${a.region}` : '');
-  const status = a.status === 'success' ? 'succeeded'
-    : a.status === 'error' || a.status === 'timeout' ? `failed${a.status === 'timeout' ? ' (timeout)' : ''}${a.error_class ? `: ${a.error_class}` : ''}${a.http_status ? ` (HTTP ${a.http_status})` : ''}`
-      : a.status === 'skipped' ? 'was skipped' : 'outcome not reported';
+  const target =
+    [a.provider ?? 'unknown provider', a.model].filter(Boolean).join(' ') + (a.region ? ` in ${a.region}` : '');
+  const status =
+    a.status === 'success'
+      ? 'succeeded'
+      : a.status === 'error' || a.status === 'timeout'
+        ? `failed${a.status === 'timeout' ? ' (timeout)' : ''}${a.error_class ? `: ${a.error_class}` : ''}${a.http_status ? ` (HTTP ${a.http_status})` : ''}`
+        : a.status === 'skipped'
+          ? 'was skipped'
+          : 'outcome not reported';
   return `${target} ${status}${a.latency_ms !== undefined ? ` after ${a.latency_ms} ms` : ''}`;
 }
 
@@ -98,11 +117,15 @@ function servedStep(r: CanonicalRecord, s: Explanation['served']): string {
     const o = r.outcome;
     return `No target answered: the request ended ${o.status}${o.error_class ? ` (${o.error_class})` : ''}${o.http_status ? ` with HTTP ${o.http_status}` : ''}.`;
   }
-  if (s.by_cache) return `It was answered from the ${r.cache!.status === 'semantic_hit' ? 'semantic ' : ''}cache${s.model ? ` (cached answer of ${s.model})` : ''}.`;
+  if (s.by_cache)
+    return `It was answered from the ${r.cache!.status === 'semantic_hit' ? 'semantic ' : ''}cache${s.model ? ` (cached answer of ${s.model})` : ''}.`;
   const what = [s.provider ?? 'an unreported provider', s.model ?? 'an unreported model'].join(' ');
   const version = s.version ? `, version ${s.version}` : ', version not reported';
   const region = s.region ? ` in ${s.region}` : ', region not reported';
-  const reported = s.reported_model && s.model && s.reported_model !== s.model ? ` The provider's response named the model ${s.reported_model}.` : '';
+  const reported =
+    s.reported_model && s.model && s.reported_model !== s.model
+      ? ` The provider's response named the model ${s.reported_model}.`
+      : '';
   return `Served by ${what}${version}${region}.${reported}`;
 }
 
@@ -113,7 +136,10 @@ function routingStep(r: CanonicalRecord): string {
   if (g.rule_id) parts.push(`rule ${g.rule_id}`);
   if (g.policy_version) parts.push(`policy ${g.policy_version}`);
   if (g.objective) parts.push(`objective ${g.objective}`);
-  if (g.router) parts.push(`router ${g.router}${g.score !== undefined ? ` scored ${g.score}` : ''}${g.threshold !== undefined ? ` against threshold ${g.threshold}` : ''}`);
+  if (g.router)
+    parts.push(
+      `router ${g.router}${g.score !== undefined ? ` scored ${g.score}` : ''}${g.threshold !== undefined ? ` against threshold ${g.threshold}` : ''}`,
+    );
   const why = g.reason ? `"${g.reason}"` : 'no reason given';
   return `Why: ${g.strategy ? `${g.strategy} routing` : 'routing'}, ${why}${parts.length ? ` (${parts.join(', ')})` : ''}.`;
 }
@@ -128,18 +154,37 @@ function checksStep(r: CanonicalRecord): string {
 function findingsOf(r: CanonicalRecord, signals: readonly string[]): Explanation['findings'] {
   const out: Explanation['findings'] = [];
   const has = (s: string) => signals.includes(s);
-  if (has('fallback')) out.push({ signal: 'fallback', text: 'A fallback target served this request instead of the first choice.' });
-  if (has('silent_substitution')) out.push({ signal: 'silent_substitution', text: 'The answering model differs from the first target and the user was not told (silent substitution).' });
+  if (has('fallback'))
+    out.push({ signal: 'fallback', text: 'A fallback target served this request instead of the first choice.' });
+  if (has('silent_substitution'))
+    out.push({
+      signal: 'silent_substitution',
+      text: 'The answering model differs from the first target and the user was not told (silent substitution).',
+    });
   if (has('residency_violation')) {
-    out.push({ signal: 'residency_violation', text: `Residency breach: served in ${r.region?.served}, outside the required region(s) ${(r.region?.required ?? []).join(', ')}.` });
+    out.push({
+      signal: 'residency_violation',
+      text: `Residency breach: served in ${r.region?.served}, outside the required region(s) ${(r.region?.required ?? []).join(', ')}.`,
+    });
   }
   if (has('policy_bypass')) {
-    const skipped = (r.policy_checks ?? []).filter((c) => c.required && (c.result === 'skipped' || c.result === 'error'));
+    const skipped = (r.policy_checks ?? []).filter(
+      (c) => c.required && (c.result === 'skipped' || c.result === 'error'),
+    );
     const path = r.fallback_used === true ? ' on the fallback path' : '';
-    out.push({ signal: 'policy_bypass', text: `Policy bypass${path}: required check(s) did not run: ${skipped.map((c) => `${c.name} (${c.result})`).join(', ')}.` });
+    out.push({
+      signal: 'policy_bypass',
+      text: `Policy bypass${path}: required check(s) did not run: ${skipped.map((c) => `${c.name} (${c.result})`).join(', ')}.`,
+    });
   }
-  if (has('unknown_attempts')) out.push({ signal: 'unknown_attempts', text: 'Observability gap: the gateway did not report the full attempt chain.' });
-  if (has('missing_version')) out.push({ signal: 'missing_version', text: 'Observability gap: no model version or deployment was reported.' });
-  if (has('missing_region')) out.push({ signal: 'missing_region', text: 'Observability gap: the serving region was not reported.' });
+  if (has('unknown_attempts'))
+    out.push({
+      signal: 'unknown_attempts',
+      text: 'Observability gap: the gateway did not report the full attempt chain.',
+    });
+  if (has('missing_version'))
+    out.push({ signal: 'missing_version', text: 'Observability gap: no model version or deployment was reported.' });
+  if (has('missing_region'))
+    out.push({ signal: 'missing_region', text: 'Observability gap: the serving region was not reported.' });
   return out;
 }

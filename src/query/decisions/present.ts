@@ -20,7 +20,8 @@ export function presentSummary(r: DecisionRow) {
     resolved_model: r.resolved_model,
     provider: r.provider,
     region_served: r.region_served,
-    fallback_used: r.fallback_used === null ? null : r.fallback_used === 'unknown' ? 'unknown' : r.fallback_used === 'true',
+    fallback_used:
+      r.fallback_used === null ? null : r.fallback_used === 'unknown' ? 'unknown' : r.fallback_used === 'true',
     cache_status: r.cache_status,
     outcome_status: r.outcome_status,
     signals: r.signals,
@@ -52,7 +53,8 @@ export interface ChainStep extends Attempt {
 export function presentChain(rows: DecisionDetailRow[]) {
   const chain: ChainStep[] = [];
   for (const r of rows) {
-    for (const a of r.record.attempts?.items ?? []) chain.push({ step: chain.length + 1, event_id: r.event_id, occurred_at: r.occurred_key, ...a });
+    for (const a of r.record.attempts?.items ?? [])
+      chain.push({ step: chain.length + 1, event_id: r.event_id, occurred_at: r.occurred_key, ...a });
   }
   const incomplete = rows.filter((r) => r.record.attempts?.completeness !== 'full').map((r) => r.event_id);
   return {

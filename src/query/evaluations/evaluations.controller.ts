@@ -13,7 +13,9 @@ export class EvaluationsController {
 
   @Post()
   @Roles('admin')
-  @ApiOperation({ summary: 'Register an evaluation: alias, task category, model versions, test set, accuracy target and result' })
+  @ApiOperation({
+    summary: 'Register an evaluation: alias, task category, model versions, test set, accuracy target and result',
+  })
   @ApiCreatedResponse({ description: 'The stored evaluation with its id' })
   register(@Body() body: RegisterEvaluationDto, @Caller() caller: Principal) {
     return this.evaluations.register(body, caller);

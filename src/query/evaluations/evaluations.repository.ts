@@ -29,7 +29,10 @@ export interface NewEvaluation {
 const COLUMNS = `id, tenant_id, alias, task_category, model_versions, test_set, test_set_sha256, accuracy_target, accuracy_result,
   escalation_threshold, traffic_share, evaluated_at, registered_at, registered_by`;
 
-interface DbRow extends Omit<StoredEvaluation, 'accuracy_target' | 'accuracy_result' | 'escalation_threshold' | 'traffic_share' | 'evaluated_at' | 'registered_at'> {
+interface DbRow extends Omit<
+  StoredEvaluation,
+  'accuracy_target' | 'accuracy_result' | 'escalation_threshold' | 'traffic_share' | 'evaluated_at' | 'registered_at'
+> {
   accuracy_target: string;
   accuracy_result: string;
   escalation_threshold: string | null;
@@ -48,8 +51,20 @@ export class EvaluationsRepository {
       `INSERT INTO evaluations (tenant_id, alias, task_category, model_versions, test_set, test_set_sha256, accuracy_target, accuracy_result,
                                 escalation_threshold, traffic_share, evaluated_at, registered_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
-      [e.tenant_id, e.alias, e.task_category, e.model_versions, e.test_set, e.test_set_sha256, e.accuracy_target, e.accuracy_result,
-        e.escalation_threshold, e.traffic_share, e.evaluated_at, e.registered_by],
+      [
+        e.tenant_id,
+        e.alias,
+        e.task_category,
+        e.model_versions,
+        e.test_set,
+        e.test_set_sha256,
+        e.accuracy_target,
+        e.accuracy_result,
+        e.escalation_threshold,
+        e.traffic_share,
+        e.evaluated_at,
+        e.registered_by,
+      ],
     );
     return toStored(rows[0]);
   }
@@ -59,7 +74,10 @@ export class EvaluationsRepository {
     const p = new SqlParams();
     const where = [scope.kind === 'all' ? 'TRUE' : `(tenant_id IS NULL OR ${scopeCondition(scope, p, 'tenant_id')})`];
     if (alias !== undefined) where.push(`alias = ${p.add(alias)}`);
-    const rows: DbRow[] = await this.db.query(`SELECT ${COLUMNS} FROM evaluations WHERE ${where.join(' AND ')} ORDER BY alias, task_category, evaluated_at, id`, p.values);
+    const rows: DbRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM evaluations WHERE ${where.join(' AND ')} ORDER BY alias, task_category, evaluated_at, id`,
+      p.values,
+    );
     return rows.map(toStored);
   }
 }

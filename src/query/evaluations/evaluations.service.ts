@@ -11,9 +11,11 @@ export class EvaluationsService {
 
   async register(dto: RegisterEvaluationDto, caller: Principal) {
     if (dto.tenant_id === undefined ? caller.scope.kind !== 'all' : !scopeIncludes(caller.scope, dto.tenant_id)) {
-      throw new ForbiddenError(dto.tenant_id === undefined
-        ? 'an evaluation for every tenant needs a token spanning every tenant; set tenant_id'
-        : `tenant ${JSON.stringify(dto.tenant_id)} is outside your token's scope`);
+      throw new ForbiddenError(
+        dto.tenant_id === undefined
+          ? 'an evaluation for every tenant needs a token spanning every tenant; set tenant_id'
+          : `tenant ${JSON.stringify(dto.tenant_id)} is outside your token's scope`,
+      );
     }
     return this.repo.insert({
       tenant_id: dto.tenant_id ?? null,

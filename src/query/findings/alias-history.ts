@@ -65,7 +65,9 @@ export function aliasHistories(rows: AliasTargetRow[]): AliasHistory[] {
   }
   const out: AliasHistory[] = [];
   for (const group of groups.values()) {
-    const sorted = [...group].sort((a, b) => a.first_seen.localeCompare(b.first_seen) || a.first_event_id.localeCompare(b.first_event_id));
+    const sorted = [...group].sort(
+      (a, b) => a.first_seen.localeCompare(b.first_seen) || a.first_event_id.localeCompare(b.first_event_id),
+    );
     const changes: ChangePoint[] = [];
     sorted.forEach((row, i) => {
       if (i === 0) return;
@@ -91,7 +93,12 @@ export function aliasHistories(rows: AliasTargetRow[]): AliasHistory[] {
     out.push({
       tenant_id: sorted[0].tenant_id,
       alias: sorted[0].alias,
-      targets: sorted.map((r) => ({ ...target(r), requests: r.requests, first_seen: r.first_seen, last_seen: r.last_seen })),
+      targets: sorted.map((r) => ({
+        ...target(r),
+        requests: r.requests,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+      })),
       change_points: changes,
     });
   }

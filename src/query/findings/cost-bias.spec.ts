@@ -1,9 +1,24 @@
 import { concentrationFinding, difficultMinorityFinding, type CohortRow, type ConcentrationRow } from './cost-bias.js';
 
-const seen = { first_seen: '2026-11-20T10:00:00.000000Z', last_seen: '2026-11-20T10:10:00.000000Z', sample_event_ids: ['e1'] };
+const seen = {
+  first_seen: '2026-11-20T10:00:00.000000Z',
+  last_seen: '2026-11-20T10:10:00.000000Z',
+  sample_event_ids: ['e1'],
+};
 
 describe('difficultMinorityFinding', () => {
-  const cohort: CohortRow = { ...seen, tenant_id: 'umbrella', alias: 'smart-router', category: 'legal', requests: 40, bad: 16, cheap_requests: 36, cheap_bad: 16, alias_requests: 200, alias_bad: 20 };
+  const cohort: CohortRow = {
+    ...seen,
+    tenant_id: 'umbrella',
+    alias: 'smart-router',
+    category: 'legal',
+    requests: 40,
+    bad: 16,
+    cheap_requests: 36,
+    cheap_bad: 16,
+    alias_requests: 200,
+    alias_bad: 20,
+  };
 
   it('fires for a category kept cheap while failing far more than the rest', () => {
     const f = difficultMinorityFinding(cohort)!;
@@ -25,10 +40,21 @@ describe('difficultMinorityFinding', () => {
 });
 
 describe('concentrationFinding', () => {
-  const row: ConcentrationRow = { ...seen, tenant_id: 'initech', alias: 'fast-chat', top_provider: 'groq', top_requests: 48, price_driven_requests: 50, providers_available: 3 };
+  const row: ConcentrationRow = {
+    ...seen,
+    tenant_id: 'initech',
+    alias: 'fast-chat',
+    top_provider: 'groq',
+    top_requests: 48,
+    price_driven_requests: 50,
+    providers_available: 3,
+  };
 
   it('fires when price-driven choices pile onto one provider among several', () => {
-    expect(concentrationFinding(row)).toMatchObject({ kind: 'price_driven_concentration', evidence: { top_provider: 'groq', share: 0.96 } });
+    expect(concentrationFinding(row)).toMatchObject({
+      kind: 'price_driven_concentration',
+      evidence: { top_provider: 'groq', share: 0.96 },
+    });
   });
 
   it('stays quiet without alternatives or with a spread', () => {

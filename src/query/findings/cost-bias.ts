@@ -55,7 +55,12 @@ export function cheaperTargetFinding(r: CheaperTargetRow): Finding {
     evidence: {
       objective: 'quality',
       chosen: { provider: r.provider, model: r.model, cost_per_1k_tokens: r.per_1k, currency: r.currency },
-      premium: { provider: r.premium_provider, model: r.premium_model, cost_per_1k_tokens: r.premium_per_1k, currency: r.currency },
+      premium: {
+        provider: r.premium_provider,
+        model: r.premium_model,
+        cost_per_1k_tokens: r.premium_per_1k,
+        currency: r.currency,
+      },
     },
     sample_event_ids: r.sample_event_ids,
   };
@@ -73,7 +78,12 @@ export interface ConcentrationRow extends Seen {
 
 export function concentrationFinding(r: ConcentrationRow): Finding | null {
   const share = r.top_requests / r.price_driven_requests;
-  if (r.price_driven_requests < CONCENTRATION_MIN_DECISIONS || share < CONCENTRATION_MIN_SHARE || r.providers_available < 2) return null;
+  if (
+    r.price_driven_requests < CONCENTRATION_MIN_DECISIONS ||
+    share < CONCENTRATION_MIN_SHARE ||
+    r.providers_available < 2
+  )
+    return null;
   return {
     type: 'cost_biased_routing',
     kind: 'price_driven_concentration',
@@ -113,7 +123,12 @@ export function difficultMinorityFinding(r: CohortRow): Finding | null {
   const cheapShare = r.cheap_requests / r.requests;
   const cheapRate = r.cheap_bad / r.cheap_requests;
   const restRate = (r.alias_bad - r.bad) / restRequests;
-  if (cheapShare < COHORT_MIN_CHEAP_SHARE || cheapRate < COHORT_RATE_RATIO * restRate || cheapRate - restRate < COHORT_MIN_RATE_GAP) return null;
+  if (
+    cheapShare < COHORT_MIN_CHEAP_SHARE ||
+    cheapRate < COHORT_RATE_RATIO * restRate ||
+    cheapRate - restRate < COHORT_MIN_RATE_GAP
+  )
+    return null;
   return {
     type: 'cost_biased_routing',
     kind: 'difficult_minority',
@@ -124,7 +139,14 @@ export function difficultMinorityFinding(r: CohortRow): Finding | null {
     requests: r.cheap_requests,
     first_seen: r.first_seen,
     last_seen: r.last_seen,
-    evidence: { task_category: r.category, cheap_path_share: cheapShare, cheap_path_bad_rate: cheapRate, rest_bad_rate: restRate, cheap_path_requests: r.cheap_requests, rest_requests: restRequests },
+    evidence: {
+      task_category: r.category,
+      cheap_path_share: cheapShare,
+      cheap_path_bad_rate: cheapRate,
+      rest_bad_rate: restRate,
+      cheap_path_requests: r.cheap_requests,
+      rest_requests: restRequests,
+    },
     sample_event_ids: r.sample_event_ids,
   };
 }

@@ -1,6 +1,13 @@
 /** The shape every finding shares, whatever computed it. */
 
-export const FINDING_TYPES = ['silent_degradation', 'alias_change', 'residency_violation', 'policy_bypass', 'cost_biased_routing', 'evaluation_drift'] as const;
+export const FINDING_TYPES = [
+  'silent_degradation',
+  'alias_change',
+  'residency_violation',
+  'policy_bypass',
+  'cost_biased_routing',
+  'evaluation_drift',
+] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 export type Severity = 'high' | 'medium' | 'low';
 
@@ -25,11 +32,16 @@ const SEVERITY_ORDER: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
 
 /** Most severe first, then by type, tenant, alias and time: a stable order for equal inputs. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort((a, b) =>
-    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]
-    || a.type.localeCompare(b.type) || a.tenant_id.localeCompare(b.tenant_id)
-    || (a.alias ?? '').localeCompare(b.alias ?? '') || (a.first_seen ?? '').localeCompare(b.first_seen ?? '') || a.kind.localeCompare(b.kind)
-    || a.summary.localeCompare(b.summary));
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.type.localeCompare(b.type) ||
+      a.tenant_id.localeCompare(b.tenant_id) ||
+      (a.alias ?? '').localeCompare(b.alias ?? '') ||
+      (a.first_seen ?? '').localeCompare(b.first_seen ?? '') ||
+      a.kind.localeCompare(b.kind) ||
+      a.summary.localeCompare(b.summary),
+  );
 }
 
 export function targetName(t: { provider?: string | null; model?: string | null; version?: string | null }): string {

@@ -13,19 +13,26 @@ export class FindingsController {
   constructor(private readonly findings: FindingsService) {}
 
   @Get('findings')
-  @ApiOperation({ summary: 'Silent degradation, alias changes, residency violations, policy bypass, cost-biased routing, evaluation drift — recomputed from the ledger' })
+  @ApiOperation({
+    summary:
+      'Silent degradation, alias changes, residency violations, policy bypass, cost-biased routing, evaluation drift — recomputed from the ledger',
+  })
   list(@Query() q: FindingsQueryDto, @Caller() caller: Principal) {
     return this.findings.findings(q, caller);
   }
 
   @Get('aliases/:alias/history')
-  @ApiOperation({ summary: 'What an alias resolved to (provider, model, version) per tenant over time, with change points' })
+  @ApiOperation({
+    summary: 'What an alias resolved to (provider, model, version) per tenant over time, with change points',
+  })
   aliasHistory(@Param('alias') alias: string, @Query() q: AliasHistoryQueryDto, @Caller() caller: Principal) {
     return this.findings.aliasHistory(alias, q, caller);
   }
 
   @Get('coverage')
-  @ApiOperation({ summary: 'Observability gaps per gateway: share of events with unknown attempts, missing version, missing region' })
+  @ApiOperation({
+    summary: 'Observability gaps per gateway: share of events with unknown attempts, missing version, missing region',
+  })
   coverage(@Query() q: CoverageQueryDto, @Caller() caller: Principal) {
     return this.findings.coverage(q, caller);
   }

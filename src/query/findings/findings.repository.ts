@@ -36,7 +36,9 @@ export interface CoverageRow {
 
 const SAMPLES = 5;
 /** Count, first and last sighting and the first few event ids of a group of rows named `t`. */
-const seen = (t: string) => `count(*)::int AS requests, ${isoMicros(`min(${t}.occurred_at)`)} AS first_seen, ${isoMicros(`max(${t}.occurred_at)`)} AS last_seen,
+const seen = (
+  t: string,
+) => `count(*)::int AS requests, ${isoMicros(`min(${t}.occurred_at)`)} AS first_seen, ${isoMicros(`max(${t}.occurred_at)`)} AS last_seen,
   (array_agg(${t}.event_id ORDER BY ${t}.occurred_at, ${t}.event_id))[1:${SAMPLES}] AS sample_event_ids`;
 const SEEN = seen('r');
 /** Primary resolutions only: what the alias points at, not what an outage or the cache made of it. */
@@ -96,7 +98,12 @@ export class FindingsRepository {
    */
   async aliasTargets(f: FindingScope, since: Date): Promise<AliasTargetRow[]> {
     const p = new SqlParams();
-    const where = [`r.occurred_at >= ${p.add(since)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p), PRIMARY];
+    const where = [
+      `r.occurred_at >= ${p.add(since)}`,
+      `r.occurred_at < ${p.add(f.window.to)}`,
+      scopeCondition(f.scope, p),
+      PRIMARY,
+    ];
     if (f.alias !== undefined) where.push(`r.requested_model = ${p.add(f.alias)}`);
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ${VERSION} AS version,
@@ -182,8 +189,13 @@ export class FindingsRepository {
   async servedVersions(f: FindingScope, since: Date): Promise<ServedVersionRow[]> {
     const p = new SqlParams();
     const from = p.add(f.window.from);
-    const where = [`r.occurred_at >= ${p.add(since)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p), PRIMARY,
-      `EXISTS (SELECT 1 FROM evaluations e WHERE e.alias = r.requested_model AND (e.tenant_id IS NULL OR e.tenant_id = r.tenant_id))`];
+    const where = [
+      `r.occurred_at >= ${p.add(since)}`,
+      `r.occurred_at < ${p.add(f.window.to)}`,
+      scopeCondition(f.scope, p),
+      PRIMARY,
+      `EXISTS (SELECT 1 FROM evaluations e WHERE e.alias = r.requested_model AND (e.tenant_id IS NULL OR e.tenant_id = r.tenant_id))`,
+    ];
     if (f.alias !== undefined) where.push(`r.requested_model = ${p.add(f.alias)}`);
     const inWindow = `r.occurred_at >= ${from}`;
     return this.db.query(
@@ -217,7 +229,11 @@ export class FindingsRepository {
   }
 
   private where(f: FindingScope, p: SqlParams): string {
-    const out = [`r.occurred_at >= ${p.add(f.window.from)}`, `r.occurred_at < ${p.add(f.window.to)}`, scopeCondition(f.scope, p)];
+    const out = [
+      `r.occurred_at >= ${p.add(f.window.from)}`,
+      `r.occurred_at < ${p.add(f.window.to)}`,
+      scopeCondition(f.scope, p),
+    ];
     if (f.alias !== undefined) out.push(`r.requested_model = ${p.add(f.alias)}`);
     return out.join(' AND ');
   }

@@ -42,7 +42,10 @@ export class FindingsService {
   async findings(q: FindingsQueryDto, caller: Principal) {
     // A cursor carries the window its first page was computed over, so "now" cannot move under the pages.
     const at = q.cursor ? decodeOffsetCursor(q.cursor) : undefined;
-    if (at && ((q.from && Date.parse(q.from) !== Date.parse(at.from)) || (q.to && Date.parse(q.to) !== Date.parse(at.to)))) {
+    if (
+      at &&
+      ((q.from && Date.parse(q.from) !== Date.parse(at.from)) || (q.to && Date.parse(q.to) !== Date.parse(at.to)))
+    ) {
       throw new BadCursorError('cursor belongs to another window: send the same from/to, or none');
     }
     const window = resolveWindow(at ? { from: at.from, to: at.to } : q, { now: this.clock(), ...FINDINGS_WINDOW });
@@ -62,15 +65,25 @@ export class FindingsService {
 
   async aliasHistory(alias: string, q: AliasHistoryQueryDto, caller: Principal) {
     const window = resolveWindow(q, { now: this.clock(), ...ALIAS_HISTORY_WINDOW });
-    const rows = await this.repo.aliasTargets({ scope: queryScope(caller.scope, q.tenant), window, alias }, window.from);
-    return { alias, window: { from: window.from.toISOString(), to: window.to.toISOString() }, tenants: aliasHistories(rows) };
+    const rows = await this.repo.aliasTargets(
+      { scope: queryScope(caller.scope, q.tenant), window, alias },
+      window.from,
+    );
+    return {
+      alias,
+      window: { from: window.from.toISOString(), to: window.to.toISOString() },
+      tenants: aliasHistories(rows),
+    };
   }
 
   async coverage(q: CoverageQueryDto, caller: Principal) {
     const window = resolveWindow(q, { now: this.clock(), ...COVERAGE_WINDOW });
     const rows = await this.repo.coverage({ scope: queryScope(caller.scope, q.tenant), window, gateway: q.gateway });
     const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
-    const byGateway = new Map<string, { kinds: string[]; events: number; cache: number; unknown: number; version: number; region: number }>();
+    const byGateway = new Map<
+      string,
+      { kinds: string[]; events: number; cache: number; unknown: number; version: number; region: number }
+    >();
     for (const r of rows) {
       const g = byGateway.get(r.gateway_id) ?? { kinds: [], events: 0, cache: 0, unknown: 0, version: 0, region: 0 };
       g.kinds.push(r.gateway_kind);
@@ -83,16 +96,18 @@ export class FindingsService {
     }
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
-      gateways: [...byGateway].sort(([a], [b]) => a.localeCompare(b)).map(([gatewayId, g]) => ({
-        gateway_id: gatewayId,
-        gateway_kinds: g.kinds.sort(),
-        events: g.events,
-        cache_answers: g.cache,
-        unknown_attempts: { count: g.unknown, share: share(g.unknown, g.events) },
-        // Cache answers have no serving model, so they are not counted as missing a version.
-        missing_version: { count: g.version, share: share(g.version, g.events - g.cache) },
-        missing_region: { count: g.region, share: share(g.region, g.events) },
-      })),
+      gateways: [...byGateway]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([gatewayId, g]) => ({
+          gateway_id: gatewayId,
+          gateway_kinds: g.kinds.sort(),
+          events: g.events,
+          cache_answers: g.cache,
+          unknown_attempts: { count: g.unknown, share: share(g.unknown, g.events) },
+          // Cache answers have no serving model, so they are not counted as missing a version.
+          missing_version: { count: g.version, share: share(g.version, g.events - g.cache) },
+          missing_region: { count: g.region, share: share(g.region, g.events) },
+        })),
     };
   }
 
@@ -107,7 +122,11 @@ export class FindingsService {
       case 'alias_change':
         return this.aliasChanges(f);
       case 'cost_biased_routing': {
-        const [cheaper, concentration, cohorts] = await Promise.all([this.repo.cheaperTargets(f), this.repo.priceConcentration(f), this.repo.cohorts(f)]);
+        const [cheaper, concentration, cohorts] = await Promise.all([
+          this.repo.cheaperTargets(f),
+          this.repo.priceConcentration(f),
+          this.repo.cohorts(f),
+        ]);
         return [
           ...cheaper.map(cheaperTargetFinding),
           ...concentration.map(concentrationFinding).filter((x): x is Finding => x !== null),
@@ -116,7 +135,10 @@ export class FindingsService {
       }
       case 'evaluation_drift': {
         const since = new Date(f.window.from.getTime() - LOOKBACK_MS);
-        const [served, evaluations] = await Promise.all([this.repo.servedVersions(f, since), this.evaluations.applicable(f.scope, f.alias)]);
+        const [served, evaluations] = await Promise.all([
+          this.repo.servedVersions(f, since),
+          this.evaluations.applicable(f.scope, f.alias),
+        ]);
         return evaluationDriftFindings(served, evaluations, f.window.to);
       }
     }
@@ -125,19 +147,35 @@ export class FindingsService {
   private async aliasChanges(f: FindingScope): Promise<Finding[]> {
     const rows = await this.repo.aliasTargets(f, new Date(f.window.from.getTime() - LOOKBACK_MS));
     const from = f.window.from.getTime();
-    return aliasHistories(rows).flatMap((h) => h.change_points
-      .filter((c) => Date.parse(c.at) >= from)
-      .map((c): Finding => ({
-        type: 'alias_change', kind: 'alias_change', severity: 'medium', tenant_id: c.tenant_id, alias: c.alias, summary: c.summary,
-        requests: c.requests, first_seen: c.at, last_seen: c.last_seen,
-        evidence: { from: c.from, to: c.to, previous_still_served: c.previous_still_served },
-        sample_event_ids: [c.first_event_id],
-      })));
+    return aliasHistories(rows).flatMap((h) =>
+      h.change_points
+        .filter((c) => Date.parse(c.at) >= from)
+        .map((c): Finding => ({
+          type: 'alias_change',
+          kind: 'alias_change',
+          severity: 'medium',
+          tenant_id: c.tenant_id,
+          alias: c.alias,
+          summary: c.summary,
+          requests: c.requests,
+          first_seen: c.at,
+          last_seen: c.last_seen,
+          evidence: { from: c.from, to: c.to, previous_still_served: c.previous_still_served },
+          sample_event_ids: [c.first_event_id],
+        })),
+    );
   }
 }
 
 function base(r: SignalGroupRow) {
-  return { tenant_id: r.tenant_id, alias: r.alias, requests: r.requests, first_seen: r.first_seen, last_seen: r.last_seen, sample_event_ids: r.sample_event_ids };
+  return {
+    tenant_id: r.tenant_id,
+    alias: r.alias,
+    requests: r.requests,
+    first_seen: r.first_seen,
+    last_seen: r.last_seen,
+    sample_event_ids: r.sample_event_ids,
+  };
 }
 
 function silentDegradation(r: SignalGroupRow): Finding {
@@ -145,7 +183,10 @@ function silentDegradation(r: SignalGroupRow): Finding {
   const served = { provider: r.provider as string | null, model: r.model as string | null };
   const how = r.fallback_used === 'true' ? 'a fallback' : 'a substitution';
   return {
-    ...base(r), type: 'silent_degradation', kind: 'silent_degradation', severity: 'medium',
+    ...base(r),
+    type: 'silent_degradation',
+    kind: 'silent_degradation',
+    severity: 'medium',
     summary: `${r.requests} request(s) for "${r.alias}" (tenant ${r.tenant_id}) were answered by ${targetName(served)} instead of ${targetName(first)} through ${how}, and the user was not told.`,
     evidence: { first_choice: first, served, fallback_used: r.fallback_used, disclosure: r.notice ?? 'not reported' },
   };
@@ -154,16 +195,32 @@ function silentDegradation(r: SignalGroupRow): Finding {
 function residency(r: SignalGroupRow): Finding {
   const required = (r.required as string[] | null) ?? [];
   return {
-    ...base(r), type: 'residency_violation', kind: 'residency_violation', severity: 'high',
+    ...base(r),
+    type: 'residency_violation',
+    kind: 'residency_violation',
+    severity: 'high',
     summary: `${r.requests} request(s) of tenant ${r.tenant_id} for "${r.alias}" that must stay in ${required.join(' or ')} were served in ${r.region_served}${r.provider ? ` by ${r.provider}` : ''}${r.on_fallback_path ? ', on the fallback path' : ''}.`,
-    evidence: { required_regions: required, served_region: r.region_served, provider: r.provider, on_fallback_path: r.on_fallback_path },
+    evidence: {
+      required_regions: required,
+      served_region: r.region_served,
+      provider: r.provider,
+      on_fallback_path: r.on_fallback_path,
+    },
   };
 }
 
 function policyBypass(r: SignalGroupRow): Finding {
   return {
-    ...base(r), type: 'policy_bypass', kind: r.on_fallback_path ? 'required_check_skipped_on_fallback' : 'required_check_skipped', severity: 'high',
+    ...base(r),
+    type: 'policy_bypass',
+    kind: r.on_fallback_path ? 'required_check_skipped_on_fallback' : 'required_check_skipped',
+    severity: 'high',
     summary: `Required check "${r.check_name}" ${r.result === 'error' ? 'errored' : 'was skipped'} on ${r.requests} request(s) for "${r.alias}" (tenant ${r.tenant_id})${r.on_fallback_path ? `, on the fallback path to ${r.provider ?? 'an unreported provider'}` : ''}.`,
-    evidence: { check: r.check_name, result: r.result, on_fallback_path: r.on_fallback_path, served_provider: r.provider },
+    evidence: {
+      check: r.check_name,
+      result: r.result,
+      on_fallback_path: r.on_fallback_path,
+      served_provider: r.provider,
+    },
   };
 }

@@ -14,7 +14,10 @@ export class IncidentsController {
 
   @Post('reconstruct')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Affected requests by tenant, alias and served target; fallback chains; error classes; cost and latency against the hour before; per-minute timeline' })
+  @ApiOperation({
+    summary:
+      'Affected requests by tenant, alias and served target; fallback chains; error classes; cost and latency against the hour before; per-minute timeline',
+  })
   @ApiOkResponse({ description: 'Each affected request links to /v1/decisions/{id}/explain' })
   reconstruct(@Body() body: ReconstructIncidentDto, @Caller() caller: Principal) {
     return this.incidents.reconstruct(body, caller);

@@ -47,9 +47,16 @@ export class IncidentsRepository {
   /** Stored summary rows of the whole minutes in [from, to) (both minute-aligned). */
   async summaryRows(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
     const p = new SqlParams();
-    const where = [`t.minute >= ${p.add(period.from)}`, `t.minute < ${p.add(period.to)}`, scopeCondition(f.scope, p, 't.tenant_id')];
+    const where = [
+      `t.minute >= ${p.add(period.from)}`,
+      `t.minute < ${p.add(period.to)}`,
+      scopeCondition(f.scope, p, 't.tenant_id'),
+    ];
     if (f.gateway) where.push(`t.gateway_id = ${p.add(f.gateway)}`);
-    const rows: Array<Record<string, unknown>> = await this.db.query(`SELECT ${SUMMARY_SELECT} FROM traffic_minutes t WHERE ${where.join(' AND ')}`, p.values);
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT ${SUMMARY_SELECT} FROM traffic_minutes t WHERE ${where.join(' AND ')}`,
+      p.values,
+    );
     return rows.map(summaryFromRow);
   }
 
@@ -77,7 +84,9 @@ export class IncidentsRepository {
     }
     if (f.model) {
       const v = p.add(f.model);
-      out.push(`(r.requested_model = ${v} OR r.resolved_model = ${v} OR ${items} @> jsonb_build_array(jsonb_build_object('model', ${v}::text)))`);
+      out.push(
+        `(r.requested_model = ${v} OR r.resolved_model = ${v} OR ${items} @> jsonb_build_array(jsonb_build_object('model', ${v}::text)))`,
+      );
     }
     if (f.region) {
       const v = p.add(f.region);

@@ -7,7 +7,15 @@ import { DEFAULT_AFFECTED_LIMIT, type ReconstructIncidentDto } from './incidents
 import { IncidentsRepository, type IncidentFilter, type Period } from './incidents.repository.js';
 import type { SummaryRow } from '../../domain/summary/traffic-summary.js';
 import {
-  affectedByTarget, costs, errorClasses, fallbackChains, minutesToList, periodTotals, rowsInvolving, timeline, type PeriodTotals,
+  affectedByTarget,
+  costs,
+  errorClasses,
+  fallbackChains,
+  minutesToList,
+  periodTotals,
+  rowsInvolving,
+  timeline,
+  type PeriodTotals,
 } from '../../domain/summary/incident-rollup.js';
 
 /** Longest incident window: the per-minute timeline stays at most 1,440 points. */
@@ -32,13 +40,25 @@ export class IncidentsService {
   ) {}
 
   async reconstruct(q: ReconstructIncidentDto, caller: Principal) {
-    const asked = resolveWindow({ from: q.from, to: q.to }, { now: this.clock(), defaultMs: MAX_INCIDENT_WINDOW_MS, maxMs: MAX_INCIDENT_WINDOW_MS });
+    const asked = resolveWindow(
+      { from: q.from, to: q.to },
+      { now: this.clock(), defaultMs: MAX_INCIDENT_WINDOW_MS, maxMs: MAX_INCIDENT_WINDOW_MS },
+    );
     // Summaries are per minute, so the window is read in whole minutes: `from` rounded down, `to`
     // up. Reading the records of partial edge minutes instead made the cost grow with the
     // traffic of a minute (seconds at a few thousand events/s); the answer says what was read.
-    const window = { from: new Date(Math.floor(asked.from.getTime() / MINUTE) * MINUTE), to: new Date(Math.ceil(asked.to.getTime() / MINUTE) * MINUTE) };
+    const window = {
+      from: new Date(Math.floor(asked.from.getTime() / MINUTE) * MINUTE),
+      to: new Date(Math.ceil(asked.to.getTime() / MINUTE) * MINUTE),
+    };
     const baseline = { from: new Date(window.from.getTime() - BASELINE_MS), to: window.from };
-    const f: IncidentFilter = { scope: queryScope(caller.scope, q.tenant), provider: q.provider, model: q.model, region: q.region, gateway: q.gateway };
+    const f: IncidentFilter = {
+      scope: queryScope(caller.scope, q.tenant),
+      provider: q.provider,
+      model: q.model,
+      region: q.region,
+      gateway: q.gateway,
+    };
     const [windowRows, baselineRows] = await Promise.all([this.rowsOf(f, window), this.rowsOf(f, baseline)]);
     const wr = rowsInvolving(windowRows, f);
     const br = rowsInvolving(baselineRows, f);
@@ -51,7 +71,13 @@ export class IncidentsService {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
       requested_window: { from: asked.from.toISOString(), to: asked.to.toISOString() },
       baseline: { from: baseline.from.toISOString(), to: baseline.to.toISOString() },
-      filters: { provider: q.provider ?? null, model: q.model ?? null, region: q.region ?? null, gateway: q.gateway ?? null, tenant: q.tenant ?? null },
+      filters: {
+        provider: q.provider ?? null,
+        model: q.model ?? null,
+        region: q.region ?? null,
+        gateway: q.gateway ?? null,
+        tenant: q.tenant ?? null,
+      },
       summary: {
         requests: w.requests,
         affected_requests: w.affected,
@@ -74,7 +100,11 @@ export class IncidentsService {
         latency_ms: {
           window: latencyOf(w),
           baseline: latencyOf(b),
-          delta: { avg: diff(w.latencyAvg, b.latencyAvg), p50: diff(w.p50?.value ?? null, b.p50?.value ?? null), p95: diff(w.p95?.value ?? null, b.p95?.value ?? null) },
+          delta: {
+            avg: diff(w.latencyAvg, b.latencyAvg),
+            p50: diff(w.p50?.value ?? null, b.p50?.value ?? null),
+            p95: diff(w.p95?.value ?? null, b.p95?.value ?? null),
+          },
           percentiles: PERCENTILE_NOTE,
         },
         requests: { window: w.requests, baseline: b.requests },
@@ -83,11 +113,22 @@ export class IncidentsService {
         cost: costs(wr, br),
       },
       timeline: timeline(wr).map((m) => ({
-        minute: m.minute, requests: m.requests, affected: m.affected, fallbacks: m.fallbacks, failed: m.errors, latency_avg_ms: m.latency_avg_ms,
+        minute: m.minute,
+        requests: m.requests,
+        affected: m.affected,
+        fallbacks: m.fallbacks,
+        failed: m.errors,
+        latency_avg_ms: m.latency_avg_ms,
       })),
       affected_requests: affected.map((a) => ({
-        event_id: a.event_id, occurred_at: a.occurred_key, tenant_id: a.tenant_id, request_id: a.request_id, requested_model: a.requested_model,
-        served: { provider: a.provider, model: a.resolved_model }, outcome_status: a.outcome_status, signals: a.signals,
+        event_id: a.event_id,
+        occurred_at: a.occurred_key,
+        tenant_id: a.tenant_id,
+        request_id: a.request_id,
+        requested_model: a.requested_model,
+        served: { provider: a.provider, model: a.resolved_model },
+        outcome_status: a.outcome_status,
+        signals: a.signals,
         links: { ...links(a.event_id), request: `/v1/requests/${encodeURIComponent(a.request_id)}` },
       })),
       affected_requests_truncated: affected.length < w.affected,
@@ -111,10 +152,17 @@ export class IncidentsService {
 
 const MINUTE = 60_000;
 
-const PERCENTILE_NOTE = 'p50 and p95 are read from fixed latency buckets (interpolated inside the bucket); the true value lies in the bucket given beside each';
+const PERCENTILE_NOTE =
+  'p50 and p95 are read from fixed latency buckets (interpolated inside the bucket); the true value lies in the bucket given beside each';
 
 function latencyOf(t: PeriodTotals) {
-  return { avg: t.latencyAvg, p50: t.p50?.value ?? null, p95: t.p95?.value ?? null, p50_bucket_ms: t.p50?.bucket ?? null, p95_bucket_ms: t.p95?.bucket ?? null };
+  return {
+    avg: t.latencyAvg,
+    p50: t.p50?.value ?? null,
+    p95: t.p95?.value ?? null,
+    p50_bucket_ms: t.p50?.bucket ?? null,
+    p95_bucket_ms: t.p95?.bucket ?? null,
+  };
 }
 
 function diff(a: number | null, b: number | null): number | null {

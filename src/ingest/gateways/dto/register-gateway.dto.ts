@@ -1,5 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength, registerDecorator, type ValidationArguments } from 'class-validator';
+import {
+  IsBoolean,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  registerDecorator,
+  type ValidationArguments,
+} from 'class-validator';
 import { publicKeyProblems } from '../gateway-policy.js';
 
 /** public_keys must be a JWKS of public Ed25519/P-256 keys; a gateway that must sign needs at least one. */
@@ -10,8 +18,10 @@ function IsGatewayKeySet(): PropertyDecorator {
       target: target.constructor,
       propertyName: String(propertyName),
       validator: {
-        validate: (value: unknown, args: ValidationArguments) => problemsOf(value, args.object as RegisterGatewayDto).length === 0,
-        defaultMessage: (args: ValidationArguments) => problemsOf(args.value, args.object as RegisterGatewayDto).join('; '),
+        validate: (value: unknown, args: ValidationArguments) =>
+          problemsOf(value, args.object as RegisterGatewayDto).length === 0,
+        defaultMessage: (args: ValidationArguments) =>
+          problemsOf(args.value, args.object as RegisterGatewayDto).join('; '),
       },
     });
 }
@@ -20,14 +30,19 @@ function problemsOf(value: unknown, dto: RegisterGatewayDto): string[] {
   const problems = value === undefined ? [] : publicKeyProblems(value);
   const count = (value as { keys?: unknown[] } | undefined)?.keys?.length ?? 0;
   if (problems.length === 0 && dto.attestation_required === true && count === 0) {
-    problems.push('public_keys must hold at least one key when attestation_required is true (else every event of the gateway is quarantined)');
+    problems.push(
+      'public_keys must hold at least one key when attestation_required is true (else every event of the gateway is quarantined)',
+    );
   }
   return problems;
 }
 
 /** POST /v1/gateways: register a gateway, or re-register it (rotate keys, change its policy). */
 export class RegisterGatewayDto {
-  @ApiProperty({ description: 'The gateway.id its events carry (x-routing-gateway-id, or the id the adapter reads from the payload)', example: 'litellm-prod-eu' })
+  @ApiProperty({
+    description: 'The gateway.id its events carry (x-routing-gateway-id, or the id the adapter reads from the payload)',
+    example: 'litellm-prod-eu',
+  })
   @IsString()
   @Matches(/^[\x21-\x7e]{1,256}$/, { message: 'id must be 1 to 256 printable ASCII characters without spaces' })
   id: string;
@@ -43,14 +58,20 @@ export class RegisterGatewayDto {
   @MaxLength(256)
   display_name?: string;
 
-  @ApiPropertyOptional({ description: 'Quarantine unsigned events of this gateway (ATTESTATION_REQUIRED). Default false.', default: false })
+  @ApiPropertyOptional({
+    description: 'Quarantine unsigned events of this gateway (ATTESTATION_REQUIRED). Default false.',
+    default: false,
+  })
   @IsOptional()
   @IsBoolean()
   attestation_required?: boolean;
 
   @ApiPropertyOptional({
-    description: 'JWKS of the public keys the gateway signs events with (x-routing-signature: compact JWS, EdDSA or ES256, detached or over the raw event bytes)',
-    example: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'gw-eu-1#2025-11' }] },
+    description:
+      'JWKS of the public keys the gateway signs events with (x-routing-signature: compact JWS, EdDSA or ES256, detached or over the raw event bytes)',
+    example: {
+      keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'gw-eu-1#2025-11' }],
+    },
   })
   // Not @IsOptional: the check must also run when the keys are missing but attestation_required is true.
   @IsGatewayKeySet()
