@@ -34,7 +34,9 @@ export async function createApp(
   app.use(express.json({ limit: '1mb', verify: verifyJsonBody }));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  if (opts.shutdownHooks !== false) app.enableShutdownHooks();
+  // On SIGTERM/SIGINT Nest closes the app (the consumer hands its partitions over, then the HTTP server and the
+  // pool close) and exits 0: a clean stop, not a death by signal; a failed close exits 1.
+  if (opts.shutdownHooks !== false) app.enableShutdownHooks([], { useProcessExit: true });
   const doc = new DocumentBuilder()
     .setTitle('routing-ledger')
     .setDescription('Auditable ledger of AI gateway routing decisions')

@@ -15,6 +15,13 @@ import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 /** PostgreSQL errors an append may lose to a concurrent writer: unique violation, serialization failure, deadlock. */
 const RETRIABLE_PG_CODES = new Set(['23505', '40001', '40P01']);
 const APPEND_ATTEMPTS = 3;
+/** Heartbeat answers that mean the group has moved on without this member (its partitions may be elsewhere). */
+const LOST_MEMBERSHIP = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+]);
 const FETCH_MAX_WAIT_MS = 100;
 /** Backoff of the consumer's restarts after a crash kafkajs gives up on: doubling, capped. */
 const RESTART_FIRST_DELAY_MS = 1_000;
@@ -113,11 +120,22 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     });
   }
 
+  /**
+   * The graceful handover (SIGTERM): Nest destroys this service before the Kafka producer and
+   * before the DataSource closes, so the batch in flight still commits. disconnect() stops
+   * fetching, waits for that batch (its transaction commits or rolls back whole) and leaves the
+   * group, so the partitions move to another member at once rather than after the session
+   * timeout; the next owner seeks to the offsets this instance stored.
+   */
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
-    // disconnect() waits for the batch in flight: its transaction commits or rolls back whole.
-    await this.consumer?.disconnect();
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const groupId = this.kafkaConfig.groupId;
+    this.log.log({ msg: `leaving group ${groupId}: finishing the batch in flight`, groupId });
+    await consumer.disconnect();
+    this.log.log({ msg: `left group ${groupId}`, groupId });
   }
 
   /** kafkajs has disconnected `crashed` for good: start a new consumer after a backoff. */
@@ -186,15 +204,6 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         decode: this.gateways.decoder(),
       },
     );
-    await heartbeat();
-    const input = {
-      topic: batch.topic,
-      partition: batch.partition,
-      groupId: this.kafkaConfig.groupId,
-      items,
-      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-      deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
-    };
     // Every line about this batch carries where it came from, as fields (the partition is the ledger shard).
     const where = {
       topic: batch.topic,
@@ -202,6 +211,15 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       shard: batch.partition,
       firstOffset: batch.firstOffset(),
       lastOffset: batch.lastOffset(),
+    };
+    await this.heartbeatBeforeAppend(heartbeat, where);
+    const input = {
+      topic: batch.topic,
+      partition: batch.partition,
+      groupId: this.kafkaConfig.groupId,
+      items,
+      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+      deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
     };
     let result: AppendBatchResult;
     try {
@@ -243,6 +261,28 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         );
     }
     await heartbeat();
+  }
+
+  /**
+   * The last heartbeat before the append: a member the group has rebalanced around (paused past
+   * its session timeout, say) learns here that it no longer owns the partition, and the batch is
+   * not appended. kafkajs then rejoins the group. Should it lose the partition after this point,
+   * the shard lock and the stored-offset checks of the append still keep the shard whole.
+   */
+  private async heartbeatBeforeAppend(heartbeat: () => Promise<void>, where: BatchFields): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (e) {
+      const type = (e as { type?: string }).type;
+      if (type !== undefined && LOST_MEMBERSHIP.has(type)) {
+        this.log.warn({
+          msg: `batch not appended: the group rebalanced without this member (${type}); ${where.topic}/${where.partition} may have another owner now, rejoining`,
+          ...where,
+          reason: type,
+        });
+      }
+      throw e;
+    }
   }
 
   /** The partition's log start offset: messages below it are gone from the broker. */

@@ -70,6 +70,26 @@ export interface BatchClose {
   summaries: SummaryRow[];
 }
 
+/**
+ * Stores a partition's next offset as a compare-and-set: the stored value must still be the one the
+ * append read (`expected`, NULL before the partition's first batch). RETURNING tells whether it moved.
+ */
+const STORE_OFFSET_SQL = (group: string, topic: string, partition: string, next: string, expected: string) =>
+  `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES (${group}, ${topic}, ${partition}, ${next})
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+         WHERE consumed_offsets.next_offset IS NOT DISTINCT FROM ${expected}::bigint
+         RETURNING 1`;
+
+/** The offset a batch read under the shard lock and the one it stores, for the compare-and-set. */
+export interface OffsetMove {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** The stored next offset the append read (null: none stored yet). */
+  expected: string | null;
+  nextOffset: string;
+}
+
 /** The closing statement of an append (closeBatch). */
 const CLOSE_BATCH_SQL = `WITH head AS (
          UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
@@ -81,8 +101,7 @@ const CLOSE_BATCH_SQL = `WITH head AS (
          INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
          VALUES ($1, $3, $4, $9, $10, $11, $12, $13)
        ), consumed AS (
-         INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($14, $15, $16, $17)
-         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+         ${STORE_OFFSET_SQL('$14', '$15', '$16', '$17', '$26')}
        ), full_tiles AS (
          INSERT INTO merkle_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($18::smallint[], $19::bigint[], $20::bytea[]) AS t(l, i, h)
        ), partial_tiles AS (
@@ -93,7 +112,7 @@ const CLOSE_BATCH_SQL = `WITH head AS (
        ), summaries AS (
          ${upsertSummariesSql('$1', '$25')}
        )
-       SELECT count(*) AS advanced FROM head`;
+       SELECT (SELECT count(*) FROM head) AS advanced, (SELECT count(*) FROM consumed) AS consumed`;
 
 /**
  * The batch's own statements are named, so each connection parses and plans them once instead
@@ -174,20 +193,19 @@ export class LedgerAppendRepository {
 
   /**
    * Closes an append in one statement: the shard head's compare-and-set on tree size (two
-   * writers can never fork a shard: ShardForkError, and the caller rolls back), the Merkle tiles
+   * writers can never fork a shard: ShardForkError, and the caller rolls back), the consumed
+   * offset's compare-and-set on the offset the append read (a writer whose view of the partition
+   * is stale, say a consumer the group has rebalanced around, cannot store over the new owner's
+   * progress: OffsetMovedError), the Merkle tiles
    * (full ones inserted for good, each level's partial one replaced or, once full, removed), the
-   * tenant heads, the signed checkpoint, the consumed offset and the traffic summaries (they
+   * tenant heads, the signed checkpoint and the traffic summaries (they
    * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
-  async closeBatch(
-    c: PoolClient,
-    b: BatchClose,
-    offset: { groupId: string; topic: string; partition: number; nextOffset: string },
-  ): Promise<void> {
+  async closeBatch(c: PoolClient, b: BatchClose, offset: OffsetMove): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
     const cp = b.checkpoint;
     const { full, partial, clearedLevels } = b.tiles;
-    const { rows } = await c.query<{ advanced: string }>({
+    const { rows } = await c.query<{ advanced: string; consumed: string }>({
       name: 'ledger-close-batch',
       text: CLOSE_BATCH_SQL,
       values: [
@@ -216,9 +234,11 @@ export class LedgerAppendRepository {
         partial.map((t) => t.hashes),
         clearedLevels,
         summaryRowsParam(b.summaries),
+        offset.expected,
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
+    if (Number(rows[0].consumed) !== 1) throw new OffsetMovedError(offset);
   }
 
   /** Stored next offsets of a topic, outside any transaction (used to seek on group join). */
@@ -235,18 +255,16 @@ export class LedgerAppendRepository {
     await this.copy(c, `COPY records (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`, entries.map(recordCopyValues));
   }
 
-  async storeOffset(
-    c: PoolClient,
-    groupId: string,
-    topic: string,
-    partition: number,
-    nextOffset: string,
-  ): Promise<void> {
-    await c.query(
-      `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-      [groupId, topic, partition, nextOffset],
-    );
+  /** Stores the next offset of a batch that appends no record, with the same compare-and-set as closeBatch. */
+  async storeOffset(c: PoolClient, offset: OffsetMove): Promise<void> {
+    const { rowCount } = await c.query(STORE_OFFSET_SQL('$1', '$2', '$3', '$4', '$5'), [
+      offset.groupId,
+      offset.topic,
+      offset.partition,
+      offset.nextOffset,
+      offset.expected,
+    ]);
+    if (rowCount !== 1) throw new OffsetMovedError(offset);
   }
 
   async quarantine(c: PoolClient, rows: QuarantineRow[]): Promise<void> {
@@ -288,5 +306,19 @@ export class ShardForkError extends AppError {
   override readonly retriable = true;
   constructor(shard: number, expectedSize: number) {
     super(`shard ${shard} head moved away from tree size ${expectedSize}: another writer appended first`);
+  }
+}
+
+/**
+ * The partition's stored offset is no longer the one the append read: another writer stored
+ * progress first. Retrying re-reads it under the shard lock (and skips what is already stored).
+ */
+export class OffsetMovedError extends AppError {
+  readonly code = 'OFFSET_MOVED';
+  override readonly retriable = true;
+  constructor(offset: OffsetMove) {
+    super(
+      `${offset.topic}/${offset.partition}: stored offset moved away from ${offset.expected ?? 'none'} before this append could store ${offset.nextOffset}: another writer consumed the partition`,
+    );
   }
 }

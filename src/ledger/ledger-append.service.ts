@@ -11,7 +11,12 @@ import { summarizeRecords } from '../domain/summary/traffic-summary.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison } from './ledger-input.js';
 import { planAppend, type FormedRecord } from './append-plan.js';
-import { LedgerAppendRepository, type QuarantineRow, type StoredCheckpointRow } from './ledger-append.repository.js';
+import {
+  LedgerAppendRepository,
+  type OffsetMove,
+  type QuarantineRow,
+  type StoredCheckpointRow,
+} from './ledger-append.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
 import { AppError } from '../common/app-error.js';
 
@@ -175,14 +180,15 @@ export class LedgerAppendService {
       await this.repo.quarantine(c, quarantine);
       result.quarantined = quarantine.length;
     }
-    const offset = {
+    const offset: OffsetMove = {
       groupId: input.groupId,
       topic: input.topic,
       partition: input.partition,
+      expected: stored === null ? null : stored.toString(),
       nextOffset: input.nextOffset,
     };
     if (fresher.length === 0) {
-      await this.repo.storeOffset(c, offset.groupId, offset.topic, offset.partition, offset.nextOffset);
+      await this.repo.storeOffset(c, offset);
       return result;
     }
     const plan = planAppend(head, state.tenantHeads, fresher);

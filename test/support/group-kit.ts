@@ -1,0 +1,137 @@
+import kafkajs from 'kafkajs';
+import type { ServiceProcess } from './service-process.js';
+import type { Queryable } from './chaos-kit.js';
+import { validEvent } from './workload.js';
+
+/**
+ * Pieces of the tests that run several service instances in one consumer group: who owns
+ * which partitions (from the services' "joined group" lines), a steady producer, and a watch on
+ * the stored offsets that records when each partition's next batch was stored.
+ */
+
+const { Kafka, logLevel, Partitioners } = kafkajs;
+
+/** The partitions of the service's latest "joined group" log line; undefined before it joined. */
+export function ownedPartitions(svc: ServiceProcess): number[] | undefined {
+  const joins = [...svc.output().matchAll(/joined group \S+: \S+ partitions \[([\d, ]*)\]/g)];
+  const last = joins.at(-1);
+  if (!last) return undefined;
+  return last[1].trim() === '' ? [] : last[1].split(',').map((p) => Number(p.trim()));
+}
+
+/** Whether `services` own every one of `partitions` partitions, each partition exactly once, every service some. */
+export function sharedByAll(services: ServiceProcess[], partitions: number): boolean {
+  const owned = services.map((s) => ownedPartitions(s) ?? []);
+  const all = owned.flat();
+  return owned.every((o) => o.length > 0) && all.length === partitions && new Set(all).size === partitions;
+}
+
+/** The service's JSON log lines (non-JSON lines skipped). */
+export function logLines(svc: ServiceProcess): Array<Record<string, unknown> & { time: number; msg: string }> {
+  const out = [];
+  for (const line of svc.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown> & { time: number; msg: string });
+    } catch {
+      // a line cut by the output buffer
+    }
+  }
+  return out;
+}
+
+/** Produces `perSend` valid events every `everyMs` until stopped; `sent` counts what the broker acknowledged. */
+export class SteadyFlow {
+  sent = 0;
+  private flowing = true;
+  private done?: Promise<void>;
+  private readonly producer;
+  constructor(
+    brokers: string[],
+    private readonly topic: string,
+    private readonly perSend = 50,
+    private readonly everyMs = 100,
+  ) {
+    this.producer = new Kafka({ clientId: 'steady-flow', brokers, logLevel: logLevel.NOTHING }).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    this.done = (async () => {
+      while (this.flowing) {
+        const batch = Array.from({ length: this.perSend }, (_, k) => validEvent(this.sent + k));
+        await this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: batch.map((e) => ({ key: e.event_id, value: JSON.stringify(e) })),
+        });
+        this.sent += this.perSend;
+        await new Promise((r) => setTimeout(r, this.everyMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.flowing = false;
+    await this.done;
+    await this.producer.disconnect();
+  }
+}
+
+/** One stored-offset advance of a partition, seen by OffsetWatch at `at` (epoch ms). */
+export interface OffsetAdvance {
+  at: number;
+  partition: number;
+  nextOffset: bigint;
+}
+
+/** Polls consumed_offsets every `intervalMs` and keeps every advance it sees. */
+export class OffsetWatch {
+  readonly advances: OffsetAdvance[] = [];
+  private readonly last = new Map<number, bigint>();
+  private timer?: NodeJS.Timeout;
+  constructor(
+    private readonly db: Queryable,
+    private readonly intervalMs = 50,
+  ) {}
+
+  start(): void {
+    const tick = async () => {
+      const rows = await this.db
+        .query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM consumed_offsets')
+        .catch(() => []);
+      const at = Date.now();
+      for (const r of rows) {
+        const next = BigInt(r.next_offset);
+        if (next !== this.last.get(r.partition)) this.advances.push({ at, partition: r.partition, nextOffset: next });
+        this.last.set(r.partition, next);
+      }
+      this.timer = setTimeout(() => void tick(), this.intervalMs);
+    };
+    void tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The first advance of one of `partitions` seen after `after` (epoch ms). */
+  firstAdvanceAfter(partitions: number[], after: number): OffsetAdvance | undefined {
+    return this.advances.find((a) => a.at > after && partitions.includes(a.partition));
+  }
+
+  /** The longest time in [from, to] with no partition advancing. */
+  longestStall(from: number, to: number): number {
+    let prev = from;
+    let longest = 0;
+    for (const a of this.advances) {
+      if (a.at <= from) continue;
+      if (a.at > to) break;
+      longest = Math.max(longest, a.at - prev);
+      prev = a.at;
+    }
+    return Math.max(longest, to - prev);
+  }
+}
