@@ -4,7 +4,13 @@ import kafkajs, { type Consumer, type EachBatchPayload, type Message } from 'kaf
 import { AppError } from '../common/app-error.js';
 import { CONFIG } from '../config/config.module.js';
 import type { IngestConfig, KafkaConfig } from '../config/app-config.js';
-import { LedgerAppendService, OffsetGapError, type AppendBatchResult } from '../ledger/ledger-append.service.js';
+import {
+  LedgerAppendService,
+  OffsetGapError,
+  OwnershipLeaseExpiredError,
+  type AppendBatchInput,
+  type AppendBatchResult,
+} from '../ledger/ledger-append.service.js';
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeBatch } from './decode-batch.js';
@@ -34,6 +40,12 @@ interface BatchFields {
   shard: number;
   firstOffset: string | null;
   lastOffset: string;
+}
+
+/** Whether `e` is kafkajs saying the group has moved on without this member. */
+function isLostMembership(e: unknown): boolean {
+  const type = (e as { type?: unknown } | null | undefined)?.type;
+  return typeof type === 'string' && LOST_MEMBERSHIP.has(type);
 }
 
 /**
@@ -212,19 +224,32 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       firstOffset: batch.firstOffset(),
       lastOffset: batch.lastOffset(),
     };
-    await this.heartbeatBeforeAppend(heartbeat, where);
-    const input = {
+    await this.confirmMembership(heartbeat, where);
+    const input: AppendBatchInput = {
       topic: batch.topic,
       partition: batch.partition,
       groupId: this.kafkaConfig.groupId,
       items,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
       deadLetter: (rows: QuarantineRow[]) => this.deadLetter(rows),
+      // Checked again just before COMMIT: a member the group evicted while it was paused after the heartbeat
+      // above must not commit. A pause inside the transaction outlasting the session ends it (the lease).
+      ownership: {
+        confirm: () => this.confirmMembership(heartbeat, where),
+        leaseMs: this.kafkaConfig.sessionTimeoutMs,
+      },
     };
     let result: AppendBatchResult;
     try {
       result = await this.appendWithRetry(input, where);
     } catch (e) {
+      if (e instanceof OwnershipLeaseExpiredError) {
+        // Paused past the session inside the transaction: nothing was stored. Fetch the batch again; the
+        // heartbeat of the next try tells whether the partition is still this member's.
+        this.log.warn({ msg: `batch not appended: ${e.message}; fetching it again`, ...where });
+        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset()! });
+        return;
+      }
       if (!(e instanceof OffsetGapError)) throw e;
       // The fetch position ran ahead of what PostgreSQL holds (a retried or restarted batch
       // after a database outage, a seek lost in a rebalance). If the broker still has the
@@ -267,14 +292,14 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
    * The last heartbeat before the append: a member the group has rebalanced around (paused past
    * its session timeout, say) learns here that it no longer owns the partition, and the batch is
    * not appended. kafkajs then rejoins the group. Should it lose the partition after this point,
-   * the shard lock and the stored-offset checks of the append still keep the shard whole.
+   * the append checks again before its COMMIT (AppendBatchInput.ownership).
    */
-  private async heartbeatBeforeAppend(heartbeat: () => Promise<void>, where: BatchFields): Promise<void> {
+  private async confirmMembership(heartbeat: () => Promise<void>, where: BatchFields): Promise<void> {
     try {
       await heartbeat();
     } catch (e) {
-      const type = (e as { type?: string }).type;
-      if (type !== undefined && LOST_MEMBERSHIP.has(type)) {
+      if (isLostMembership(e)) {
+        const type = (e as { type: string }).type;
         this.log.warn({
           msg: `batch not appended: the group rebalanced without this member (${type}); ${where.topic}/${where.partition} may have another owner now, rejoining`,
           ...where,
@@ -304,7 +329,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       try {
         return await this.ledger.appendBatch(input);
       } catch (e) {
-        if (!isRetriableAppendError(e) || attempt >= APPEND_ATTEMPTS) throw e;
+        // A lost partition is for kafkajs to handle (it rejoins the group), not for another attempt.
+        if (!isRetriableAppendError(e) || isLostMembership(e) || attempt >= APPEND_ATTEMPTS) throw e;
         this.log.warn({
           msg: `append of ${input.topic}/${input.partition} failed (${(e as Error).message}); retrying`,
           ...where,

@@ -36,6 +36,13 @@ export interface AppendBatchInput {
   acceptGapFrom?: string;
   /** Called inside the transaction, before commit, with everything being quarantined. */
   deadLetter?: (rows: QuarantineRow[]) => Promise<void>;
+  /**
+   * The writer's claim on the partition, for a consumer in a group. `confirm` runs just before
+   * COMMIT and throws when the writer no longer owns the partition; PostgreSQL ends the transaction
+   * once it stays idle longer than `leaseMs` (a writer paused that long has lost the partition and
+   * must not commit; the next owner waits on the shard lock until then).
+   */
+  ownership?: { confirm: () => Promise<void>; leaseMs: number };
 }
 
 export interface AppendBatchResult {
@@ -62,6 +69,23 @@ export class OffsetGapError extends AppError {
   }
 }
 
+/** SQLSTATE of a session PostgreSQL ended for idling in a transaction past idle_in_transaction_session_timeout. */
+const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
+
+/**
+ * The append transaction stayed idle past the writer's ownership lease (its process was paused,
+ * say) and PostgreSQL ended it: nothing was committed, and the partition may have another owner.
+ */
+export class OwnershipLeaseExpiredError extends AppError {
+  readonly code = 'OWNERSHIP_LEASE_EXPIRED';
+  constructor(partition: number, leaseMs: number, options?: { cause?: unknown }) {
+    super(
+      `partition ${partition}: the append transaction stayed idle longer than the ${leaseMs} ms lease and was ended uncommitted`,
+      options,
+    );
+  }
+}
+
 /**
  * Appends one Kafka batch to its shard in ONE PostgreSQL transaction: records, Merkle
  * nodes, shard and tenant heads, quarantine, the consumed offset and a signed checkpoint.
@@ -83,16 +107,33 @@ export class LedgerAppendService {
     const prepared = prepareBatch(input.items);
     const qr = this.db.createQueryRunner('master');
     const client = (await qr.connect()) as PoolClient;
+    // A connection PostgreSQL ends (the ownership lease ran out) reports it on the client as well as
+    // to the next query; without a listener that event would end the process.
+    let ended: Error | undefined;
+    const onEnded = (e: Error) => (ended = e);
+    client.on('error', onEnded);
     try {
-      await client.query('BEGIN');
+      await client.query(
+        input.ownership
+          ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(input.ownership.leaseMs))}`
+          : 'BEGIN',
+      );
       const result = await this.appendInTransaction(client, input, prepared, key);
+      // Last, so that a pause anywhere before it (even one PostgreSQL sees as a busy statement, a COPY
+      // waiting for its rows) is caught here; from here to COMMIT the transaction idles, under the lease.
+      await input.ownership?.confirm();
       await client.query('COMMIT');
       return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
+      const code = (e as { code?: string }).code ?? (ended as { code?: string } | undefined)?.code;
+      if (input.ownership && (code === IDLE_IN_TRANSACTION_TIMEOUT || ended)) {
+        throw new OwnershipLeaseExpiredError(input.partition, input.ownership.leaseMs, { cause: e });
+      }
       throw e;
     } finally {
       await qr.release();
+      client.removeListener('error', onEnded);
     }
   }
 

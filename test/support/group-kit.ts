@@ -26,13 +26,17 @@ export function sharedByAll(services: ServiceProcess[], partitions: number): boo
   return owned.every((o) => o.length > 0) && all.length === partitions && new Set(all).size === partitions;
 }
 
-/** The service's JSON log lines (non-JSON lines skipped). */
-export function logLines(svc: ServiceProcess): Array<Record<string, unknown> & { time: number; msg: string }> {
-  const out = [];
+/** A JSON log line of the service, its `time` as epoch ms. */
+export type LogLine = Record<string, unknown> & { time: number; msg: string; level: string };
+
+/** The service's JSON log lines (other lines skipped). */
+export function logLines(svc: ServiceProcess): LogLine[] {
+  const out: LogLine[] = [];
   for (const line of svc.output().split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
-      out.push(JSON.parse(line) as Record<string, unknown> & { time: number; msg: string });
+      const l = JSON.parse(line) as LogLine & { time: string | number };
+      out.push({ ...l, time: typeof l.time === 'number' ? l.time : Date.parse(l.time) });
     } catch {
       // a line cut by the output buffer
     }
