@@ -54,7 +54,7 @@ describe('a consumer paused past its session timeout (a zombie)', () => {
     });
     const flow = new SteadyFlow(kafka.brokers, TOPIC);
     await flow.start();
-    let stoppedAt = 0;
+    let stoppedAt: number | undefined;
     let resumedAt = 0;
     let joinsBeforeResume = 0;
     let b: ServiceProcess | undefined;
@@ -110,7 +110,7 @@ describe('a consumer paused past its session timeout (a zombie)', () => {
     const refused = stale.filter((l) => l.msg.startsWith('batch not appended'));
     const completed = stale.filter((l) => l.msg === 'batch appended' && Number(l.appended) > 0);
     console.log(
-      `zombie: paused ${resumedAt - stoppedAt} ms; between SIGCONT and its rejoin A refused ${refused.length} ` +
+      `zombie: paused ${resumedAt - stoppedAt!} ms; between SIGCONT and its rejoin A refused ${refused.length} ` +
         `batch(es), and reported ${completed.length} appended:\n` +
         [...refused, ...completed].map((l) => JSON.stringify(l)).join('\n'),
     );
