@@ -3,8 +3,8 @@ import { ConfigError } from '../config/app-config.js';
 import { CanonicalizationError } from '../domain/canonical/canonical-json.js';
 import { ExportQueryError } from '../export/bundle-writer.js';
 import { DecodeError } from '../ingest/adapters/adapter.js';
-import { ShardForkError } from '../ledger/ledger-append.repository.js';
-import { OffsetGapError } from '../ledger/ledger-append.service.js';
+import { OffsetMovedError, ShardForkError } from '../ledger/ledger-append.repository.js';
+import { OffsetGapError, OwnershipLeaseExpiredError } from '../ledger/ledger-append.service.js';
 import { AppError } from './app-error.js';
 
 describe('AppError', () => {
@@ -28,7 +28,13 @@ describe('AppError', () => {
 
   it('lets the consumer retry a lost append race and nothing else it knows', () => {
     expect(new ShardForkError(0, 7)).toMatchObject({ code: 'SHARD_FORK', retriable: true });
+    const moved = { groupId: 'g', topic: 't', partition: 0, expected: '10', nextOffset: '12' };
+    expect(new OffsetMovedError(moved)).toMatchObject({ code: 'OFFSET_MOVED', retriable: true });
     expect(new OffsetGapError(0, '10', '12')).toMatchObject({ code: 'OFFSET_GAP', retriable: false });
+    expect(new OwnershipLeaseExpiredError(0, 6000)).toMatchObject({
+      code: 'OWNERSHIP_LEASE_EXPIRED',
+      retriable: false,
+    });
     expect(new DecodeError('NO_TENANT', 'no tenant')).toMatchObject({ code: 'NO_TENANT', retriable: false });
   });
 });

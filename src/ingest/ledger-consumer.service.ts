@@ -114,6 +114,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.crashed = undefined;
       this.restarts = 0;
+      this.metrics.groupJoins.inc();
       void this.seekToStoredOffsets(e.payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, (e) => {
@@ -244,6 +245,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       result = await this.appendWithRetry(input, where);
     } catch (e) {
       if (e instanceof OwnershipLeaseExpiredError) {
+        this.metrics.batchesRefused.inc({ reason: 'lease_expired' });
         // Paused past the session inside the transaction: nothing was stored. Fetch the batch again; the
         // heartbeat of the next try tells whether the partition is still this member's.
         this.log.warn({ msg: `batch not appended: ${e.message}; fetching it again`, ...where });
@@ -300,6 +302,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     } catch (e) {
       if (isLostMembership(e)) {
         const type = (e as { type: string }).type;
+        this.metrics.batchesRefused.inc({ reason: 'lost_membership' });
         this.log.warn({
           msg: `batch not appended: the group rebalanced without this member (${type}); ${where.topic}/${where.partition} may have another owner now, rejoining`,
           ...where,

@@ -39,6 +39,17 @@ export class MetricsService {
     help: 'Restarts of the Kafka consumer by the service after a crash kafkajs does not restart itself',
     registers: [this.registry],
   });
+  readonly groupJoins = new Counter({
+    name: 'routing_ledger_consumer_group_joins_total',
+    help: 'Times the consumer joined its group: once at start, then once per rebalance',
+    registers: [this.registry],
+  });
+  readonly batchesRefused = new Counter({
+    name: 'routing_ledger_batches_refused_total',
+    help: 'Batches not appended because this instance may no longer own the partition, by reason (lost_membership, lease_expired)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly checkpoints = new Counter({
     name: 'routing_ledger_checkpoints_signed_total',
     help: 'Signed checkpoints',
