@@ -110,7 +110,7 @@ export class LedgerAppendService {
     // A connection PostgreSQL ends (the ownership lease ran out) reports it on the client as well as
     // to the next query; without a listener that event would end the process.
     let ended: Error | undefined;
-    const onEnded = (e: Error) => (ended = e);
+    const onEnded = (e: Error) => (ended ??= e);
     client.on('error', onEnded);
     try {
       await client.query(
@@ -127,7 +127,7 @@ export class LedgerAppendService {
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       const code = (e as { code?: string }).code ?? (ended as { code?: string } | undefined)?.code;
-      if (input.ownership && (code === IDLE_IN_TRANSACTION_TIMEOUT || ended)) {
+      if (input.ownership && code === IDLE_IN_TRANSACTION_TIMEOUT) {
         throw new OwnershipLeaseExpiredError(input.partition, input.ownership.leaseMs, { cause: e });
       }
       throw e;
