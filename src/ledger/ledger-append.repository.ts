@@ -241,6 +241,8 @@ export class LedgerAppendRepository {
     claims: Array<{ eventId: string; contentSha256: Buffer }>,
   ): Promise<Map<string, Buffer>> {
     if (claims.length === 0) return new Map();
+    // In event id order: two shards claiming overlapping ids then wait on each other, never deadlock.
+    claims = [...claims].sort((x, y) => (x.eventId < y.eventId ? -1 : x.eventId > y.eventId ? 1 : 0));
     const { rows: claimed } = await c.query<{ event_id: string }>({
       name: 'ledger-claim-event-ids',
       text: `INSERT INTO event_ids (event_id, shard, content_sha256) SELECT e, $1, h FROM unnest($2::text[], $3::bytea[]) AS u(e, h)

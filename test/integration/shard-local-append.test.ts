@@ -240,6 +240,29 @@ describe('shard-local append: the SQL of real batches and the schema', () => {
       }
     });
 
+    it('stores an event delivered to two partitions at once in one shard only', async () => {
+      // Shards 3 and 4 append the same 40 events at the same time, in opposite orders.
+      const ids = Array.from({ length: 40 }, (_, k) => 500 + k);
+      const [a, b] = await Promise.all([
+        batch(
+          3,
+          ids.map((i, k) => record(i, 3, k)),
+        ),
+        batch(
+          4,
+          [...ids].reverse().map((i, k) => record(i, 4, k)),
+        ),
+      ]);
+      expect(a.appended + b.appended).toBe(40);
+      expect(a.duplicates + b.duplicates).toBe(40);
+      expect(a.conflicts + b.conflicts).toBe(0);
+      const stored = await db.query<{ n: string; shards: string }>(
+        `SELECT count(*) AS n, count(DISTINCT (event_id, shard)) AS shards FROM records WHERE event_id = ANY($1::text[])`,
+        [ids.map((i) => validEvent(i).event_id)],
+      );
+      expect(stored[0]).toEqual({ n: '40', shards: '40' });
+    });
+
     it('stores every row in the shard of its partition, and each event id once ledger-wide', async () => {
       const misplaced = await db.query<{ n: string }>(
         `SELECT (SELECT count(*) FROM quarantine WHERE shard IS DISTINCT FROM partition)
@@ -251,7 +274,7 @@ describe('shard-local append: the SQL of real batches and the schema', () => {
         `SELECT (SELECT count(*) FROM records) AS records, (SELECT count(*) FROM event_ids) AS event_ids,
                 (SELECT count(*) FROM records r JOIN event_ids e USING (event_id, shard, content_sha256)) AS matched`,
       );
-      expect(ids[0]).toEqual({ records: '303', event_ids: '303', matched: '303' });
+      expect(ids[0]).toEqual({ records: '343', event_ids: '343', matched: '343' });
     });
   });
 
