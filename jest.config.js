@@ -15,7 +15,14 @@ const chaosAsked = process.argv.some((a) => a === 'chaos' || a.includes('test/ch
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/tools/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // Integration tests migrate real databases and start real processes: seconds, not milliseconds,
+    // on a busy machine (a test that needs longer sets its own).
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testTimeout: 60_000,
+    },
     ...(chaosAsked ? [{ ...common, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.test.ts'] }] : []),
   ],
 };

@@ -5,6 +5,7 @@ import { RecordsCanonicalText1764190000000 } from './1764190000000-records-canon
 import { MerkleTiles1764200000000 } from './1764200000000-merkle-tiles.js';
 import { TrafficMinutes1764210000000 } from './1764210000000-traffic-minutes.js';
 import { RecordsJsonParseOnce1764220000000 } from './1764220000000-records-json-parse-once.js';
+import { ShardLocalAppend1764230000000 } from './1764230000000-shard-local-append.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MerkleTiles1764200000000,
   TrafficMinutes1764210000000,
   RecordsJsonParseOnce1764220000000,
+  ShardLocalAppend1764230000000,
 ];

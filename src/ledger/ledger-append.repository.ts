@@ -18,6 +18,12 @@ import { AppError } from '../common/app-error.js';
 /**
  * SQL of the append transaction. Every method runs on the caller's client inside the
  * caller's transaction; none commits.
+ *
+ * Every statement touches only tables keyed by shard and selects by the batch's shard, so the
+ * transaction stays on one node of a PostgreSQL distributed by shard (Citus). The one exception
+ * is claimEventIds: event ids are unique across shards, and that needs a table keyed by event id
+ * (docs/operations.md, "Scaling out", says what it costs). test/integration/shard-local-append.test.ts
+ * checks the SQL of real batches against this rule.
  */
 
 export interface StoredCheckpointRow {
@@ -50,7 +56,7 @@ export interface BatchState {
   nextOffset: bigint | null;
   /** Tree size of the shard's latest checkpoint, null before its first. */
   checkpointSize: number | null;
-  /** Content hashes of the batch's event ids already in the ledger. */
+  /** Content hashes of the batch's event ids already in this shard. */
   seen: Map<string, Buffer>;
   /** Heads of the batch's tenants in this shard. */
   tenantHeads: Map<string, TenantHead>;
@@ -74,9 +80,17 @@ export interface BatchClose {
  * Stores a partition's next offset as a compare-and-set: the stored value must still be the one the
  * append read (`expected`, NULL before the partition's first batch). RETURNING tells whether it moved.
  */
-const STORE_OFFSET_SQL = (group: string, topic: string, partition: string, next: string, expected: string) =>
-  `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES (${group}, ${topic}, ${partition}, ${next})
-         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+const STORE_OFFSET_SQL = (
+  shard: string,
+  group: string,
+  topic: string,
+  partition: string,
+  next: string,
+  expected: string,
+) =>
+  `INSERT INTO consumed_offsets (shard, group_id, topic, partition, next_offset)
+         VALUES (${shard}, ${group}, ${topic}, ${partition}, ${next})
+         ON CONFLICT (shard, group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
          WHERE consumed_offsets.next_offset IS NOT DISTINCT FROM ${expected}::bigint
          RETURNING 1`;
 
@@ -101,7 +115,7 @@ const CLOSE_BATCH_SQL = `WITH head AS (
          INSERT INTO checkpoints (shard, tree_size, root_hash, signed_at, kid, jws, prev_tree_size, consistency_proof)
          VALUES ($1, $3, $4, $9, $10, $11, $12, $13)
        ), consumed AS (
-         ${STORE_OFFSET_SQL('$14', '$15', '$16', '$17', '$26')}
+         ${STORE_OFFSET_SQL('$1', '$14', '$15', '$16', '$17', '$26')}
        ), full_tiles AS (
          INSERT INTO merkle_tiles (shard, level, idx, hashes) SELECT $1, l, i, h FROM unnest($18::smallint[], $19::bigint[], $20::bytea[]) AS t(l, i, h)
        ), partial_tiles AS (
@@ -147,8 +161,9 @@ export class LedgerAppendRepository {
 
   /**
    * Everything the append decides on, read under the shard lock in one statement: the stored
-   * offset, the latest checkpoint size, which event ids are already stored (and with which
-   * content hash), and the tenant heads. Hashes travel as hex inside json aggregates.
+   * offset, the latest checkpoint size, which event ids this shard already stores (and with which
+   * content hash), and the tenant heads. Hashes travel as hex inside json aggregates. Ids stored
+   * in other shards are found by claimEventIds.
    */
   async batchState(
     c: PoolClient,
@@ -163,9 +178,9 @@ export class LedgerAppendRepository {
     }>({
       name: 'ledger-batch-state',
       text: `SELECT
-         (SELECT next_offset FROM consumed_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
+         (SELECT next_offset FROM consumed_offsets WHERE shard = $4 AND group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
          (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
-         (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE event_id = ANY($5::text[])) AS seen,
+         (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE shard = $4 AND event_id = ANY($5::text[])) AS seen,
          (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
             FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants,
          (SELECT json_agg(json_build_array(level, idx::text, encode(hashes, 'hex'))) FROM merkle_partial_tiles WHERE shard = $4) AS partials`,
@@ -241,6 +256,39 @@ export class LedgerAppendRepository {
     if (Number(rows[0].consumed) !== 1) throw new OffsetMovedError(offset);
   }
 
+  /**
+   * Claims event ids new to this shard for it, ledger-wide (event_ids), and returns the ones
+   * another shard already holds, with their content hashes. Same transaction as the append: a
+   * rollback releases the claims. A claim that meets one still in flight in another shard's
+   * transaction waits for it (ON CONFLICT), so the second statement, with its own snapshot,
+   * sees every id the first did not claim.
+   */
+  async claimEventIds(
+    c: PoolClient,
+    shard: number,
+    claims: Array<{ eventId: string; contentSha256: Buffer }>,
+  ): Promise<Map<string, Buffer>> {
+    if (claims.length === 0) return new Map();
+    // In event id order: two shards claiming overlapping ids then wait on each other, never deadlock.
+    claims = [...claims].sort((x, y) => (x.eventId < y.eventId ? -1 : x.eventId > y.eventId ? 1 : 0));
+    const { rows: claimed } = await c.query<{ event_id: string }>({
+      name: 'ledger-claim-event-ids',
+      text: `INSERT INTO event_ids (event_id, shard, content_sha256) SELECT e, $1, h FROM unnest($2::text[], $3::bytea[]) AS u(e, h)
+             ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      values: [shard, claims.map((x) => x.eventId), claims.map((x) => x.contentSha256)],
+    });
+    if (claimed.length === claims.length) return new Map();
+    const mine = new Set(claimed.map((r) => r.event_id));
+    const taken = claims.filter((x) => !mine.has(x.eventId)).map((x) => x.eventId);
+    const { rows } = await c.query<{ event_id: string; content_sha256: Buffer }>({
+      name: 'ledger-claimed-elsewhere',
+      text: 'SELECT event_id, content_sha256 FROM event_ids WHERE event_id = ANY($1::text[])',
+      values: [taken],
+    });
+    if (rows.length !== taken.length) throw new EventIdClaimError(taken.length - rows.length);
+    return new Map(rows.map((r) => [r.event_id, r.content_sha256]));
+  }
+
   /** Stored next offsets of a topic, outside any transaction (used to seek on group join). */
   async storedOffsets(db: Pick<DataSource, 'query'>, groupId: string, topic: string): Promise<Map<number, string>> {
     const rows: Array<{ partition: number; next_offset: string }> = await db.query(
@@ -256,8 +304,9 @@ export class LedgerAppendRepository {
   }
 
   /** Stores the next offset of a batch that appends no record, with the same compare-and-set as closeBatch. */
-  async storeOffset(c: PoolClient, offset: OffsetMove): Promise<void> {
-    const { rowCount } = await c.query(STORE_OFFSET_SQL('$1', '$2', '$3', '$4', '$5'), [
+  async storeOffset(c: PoolClient, shard: number, offset: OffsetMove): Promise<void> {
+    const { rowCount } = await c.query(STORE_OFFSET_SQL('$1', '$2', '$3', '$4', '$5', '$6'), [
+      shard,
       offset.groupId,
       offset.topic,
       offset.partition,
@@ -267,12 +316,13 @@ export class LedgerAppendRepository {
     if (rowCount !== 1) throw new OffsetMovedError(offset);
   }
 
-  async quarantine(c: PoolClient, rows: QuarantineRow[]): Promise<void> {
+  async quarantine(c: PoolClient, shard: number, rows: QuarantineRow[]): Promise<void> {
     if (rows.length === 0) return;
     await this.copy(
       c,
-      'COPY quarantine (reason_code, reason, event_id, existing_sha256, incoming_sha256, topic, partition, "offset", headers, payload) FROM STDIN',
+      'COPY quarantine (shard, reason_code, reason, event_id, existing_sha256, incoming_sha256, topic, partition, "offset", headers, payload) FROM STDIN',
       rows.map((q) => [
+        shard,
         q.reasonCode,
         q.reason,
         q.eventId,
@@ -320,5 +370,14 @@ export class OffsetMovedError extends AppError {
     super(
       `${offset.topic}/${offset.partition}: stored offset moved away from ${offset.expected ?? 'none'} before this append could store ${offset.nextOffset}: another writer consumed the partition`,
     );
+  }
+}
+
+/** An event id was neither claimed nor found claimed: cannot happen under READ COMMITTED; retried. */
+export class EventIdClaimError extends AppError {
+  readonly code = 'EVENT_ID_CLAIM';
+  override readonly retriable = true;
+  constructor(missing: number) {
+    super(`${missing} event id(s) neither claimed by this shard nor found in event_ids`);
   }
 }

@@ -176,9 +176,23 @@ export class LedgerAppendService {
 
     const quarantine: QuarantineRow[] = [];
     const source = { topic: input.topic, partition: input.partition };
-    // The unique key on event_id is the real guard; the read under the shard lock only tells a
-    // re-delivery (same content: a no-op) from a conflict (quarantined, never overwritten).
+    // The unique key of event_ids is the real guard; the reads only tell a re-delivery (same
+    // content: a no-op) from a conflict (quarantined, never overwritten). This shard's own ids come
+    // from the read under the shard lock; ids new to it are claimed ledger-wide, which finds those
+    // another partition delivered first (a re-keyed producer, a changed partition count).
     const seen = state.seen;
+    const claims = new Map<string, Buffer>();
+    for (const item of fresh) {
+      if (item.kind === 'record' && !seen.has(item.record.event_id) && !claims.has(item.record.event_id)) {
+        claims.set(item.record.event_id, item.form.contentSha256);
+      }
+    }
+    const elsewhere = await this.repo.claimEventIds(
+      c,
+      shard,
+      [...claims].map(([eventId, contentSha256]) => ({ eventId, contentSha256 })),
+    );
+    for (const [eventId, hash] of elsewhere) seen.set(eventId, hash);
     const fresher: FormedRecord[] = [];
     for (const item of fresh) {
       if (item.kind === 'poison') {
@@ -218,7 +232,7 @@ export class LedgerAppendService {
 
     if (quarantine.length > 0) {
       await input.deadLetter?.(quarantine);
-      await this.repo.quarantine(c, quarantine);
+      await this.repo.quarantine(c, shard, quarantine);
       result.quarantined = quarantine.length;
     }
     const offset: OffsetMove = {
@@ -229,7 +243,7 @@ export class LedgerAppendService {
       nextOffset: input.nextOffset,
     };
     if (fresher.length === 0) {
-      await this.repo.storeOffset(c, offset);
+      await this.repo.storeOffset(c, shard, offset);
       return result;
     }
     const plan = planAppend(head, state.tenantHeads, fresher);
