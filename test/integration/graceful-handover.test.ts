@@ -4,13 +4,16 @@
 // continues from the stored offsets, so every produced event is stored exactly once in gap-free,
 // verifiable shards. The ingest pause each rebalance costs is measured and printed, not asserted.
 import { jest } from '@jest/globals';
-import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { ledgerShape, verifyCli, waitConsumed } from '../support/chaos-kit.js';
-import { OffsetWatch, SteadyFlow, ownedPartitions, sharedByAll } from '../support/group-kit.js';
+import {
+  OffsetWatch,
+  SteadyFlow,
+  ownedPartitions,
+  sharedByAll,
+  startGroupRun,
+  type GroupRun,
+} from '../support/group-kit.js';
 import { pollUntil } from '../support/poll-until.js';
-import { serviceEnv } from '../support/service-env.js';
 
 jest.setTimeout(180_000);
 
@@ -21,33 +24,16 @@ const HANDOVERS = 2;
 const EXIT_WITHIN_MS = 20_000;
 
 describe('graceful handover on SIGTERM', () => {
-  let kafka: DevKafka | undefined;
-  let db: TestDatabase | undefined;
+  let group: GroupRun | undefined;
   let watch: OffsetWatch | undefined;
-  const services: ServiceProcess[] = [];
   afterEach(async () => {
     watch?.stop();
-    for (const s of services.splice(0)) await s.stop();
-    await kafka?.stop();
-    await db?.drop();
+    await group?.stop();
   });
 
   it('exits 0 after leaving the group, and the next owner continues with no gap and no duplicate', async () => {
-    kafka = await startDevKafka({
-      topics: [
-        { name: TOPIC, partitions: PARTITIONS },
-        { name: `${TOPIC}.dlq`, partitions: 1 },
-        { name: 'routing.checkpoints', partitions: 1 },
-      ],
-    });
-    db = await createTestDatabase('rl_graceful_handover');
-    const run = { db, brokers: kafka.brokers };
-    const start = async () => {
-      const s = await startServiceProcess(await serviceEnv(run, { KAFKA_COMMIT_INTERVAL_MS: '1000' }));
-      services.push(s);
-      return s;
-    };
-    const describeAll = () => services.map((s) => s.output().slice(-1500)).join('\n---\n');
+    group = await startGroupRun('rl_graceful_handover', PARTITIONS, TOPIC);
+    const { kafka, db, start, describe: describeAll } = group;
     const live = [await start()];
     await pollUntil(() => ownedPartitions(live[0])?.length === PARTITIONS, {
       timeoutMs: 30_000,

@@ -4,12 +4,9 @@
 // patched mock (tools/dev-kafka/patches): the stock one failed the second instance's SyncGroup.
 import { jest } from '@jest/globals';
 import kafkajs from 'kafkajs';
-import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { ledgerShape, waitConsumed } from '../support/chaos-kit.js';
+import { ownedPartitions, startGroupRun, type GroupRun } from '../support/group-kit.js';
 import { pollUntil } from '../support/poll-until.js';
-import { serviceEnv } from '../support/service-env.js';
 import { validEvent } from '../support/workload.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -19,38 +16,17 @@ const TOPIC = 'routing.decisions';
 const PARTITIONS = 8;
 const PER_SEND = 50;
 
-/** The partitions of the service's latest "joined group" log line; undefined before it joined. */
-function ownedPartitions(svc: ServiceProcess): number[] | undefined {
-  const joins = [...svc.output().matchAll(/joined group \S+: \S+ partitions \[([\d, ]*)\]/g)];
-  const last = joins.at(-1);
-  if (!last) return undefined;
-  return last[1].trim() === '' ? [] : last[1].split(',').map((p) => Number(p.trim()));
-}
-
 describe('two service instances in one consumer group', () => {
-  let kafka: DevKafka | undefined;
-  let db: TestDatabase | undefined;
-  const services: ServiceProcess[] = [];
+  let group: GroupRun | undefined;
   afterEach(async () => {
-    for (const s of services.splice(0)) await s.kill('SIGTERM');
-    await kafka?.stop();
-    await db?.drop();
+    await group?.stop();
   });
 
   it('shares the partitions once the second joins mid-flow and stores every event exactly once', async () => {
-    kafka = await startDevKafka({
-      topics: [
-        { name: TOPIC, partitions: PARTITIONS },
-        { name: `${TOPIC}.dlq`, partitions: 1 },
-        { name: 'routing.checkpoints', partitions: 1 },
-      ],
-    });
-    db = await createTestDatabase('rl_two_instances');
     // One data directory, so one signing key for both instances; a port each.
-    const run = { db, brokers: kafka.brokers };
-    const env = () => serviceEnv(run, { KAFKA_COMMIT_INTERVAL_MS: '1000' });
-    const first = await startServiceProcess(await env());
-    services.push(first);
+    group = await startGroupRun('rl_two_instances', PARTITIONS, TOPIC);
+    const { kafka, db, services } = group;
+    const first = await group.start();
     await pollUntil(() => ownedPartitions(first)?.length === PARTITIONS, {
       timeoutMs: 30_000,
       what: () => `the first instance to own all partitions\n${first.output().slice(-3000)}`,
@@ -78,8 +54,7 @@ describe('two service instances in one consumer group', () => {
     })();
     try {
       await pollUntil(() => sent >= 500, { timeoutMs: 60_000, what: 'the flow to be under way' });
-      const second = await startServiceProcess(await env());
-      services.push(second);
+      const second = await group.start();
       const shared = () => {
         const a = ownedPartitions(first) ?? [];
         const b = ownedPartitions(second) ?? [];
@@ -107,7 +82,7 @@ describe('two service instances in one consumer group', () => {
     }
 
     await waitConsumed(db, kafka.brokers, {
-      describe: () => services.map((s) => s.output().slice(-1500)).join('\n---\n'),
+      describe: group.describe,
     });
     const shape = await ledgerShape(db);
     expect(shape.problems).toEqual([]);

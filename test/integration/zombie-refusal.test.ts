@@ -4,13 +4,17 @@
 // a duplicate or fork a shard: in the end every produced event is stored exactly once in
 // gap-free, verifiable shards, and what A did with its stale batches is in its log.
 import { jest } from '@jest/globals';
-import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { ledgerShape, sleep, verifyCli, waitConsumed } from '../support/chaos-kit.js';
-import { SteadyFlow, logLines, ownedPartitions, sharedByAll } from '../support/group-kit.js';
+import type { ServiceProcess } from '../support/service-process.js';
+import {
+  SteadyFlow,
+  logLines,
+  ownedPartitions,
+  sharedByAll,
+  startGroupRun,
+  type GroupRun,
+} from '../support/group-kit.js';
 import { pollUntil } from '../support/poll-until.js';
-import { serviceEnv } from '../support/service-env.js';
 
 jest.setTimeout(180_000);
 
@@ -18,35 +22,15 @@ const TOPIC = 'routing.decisions';
 const PARTITIONS = 8;
 
 describe('a consumer paused past its session timeout (a zombie)', () => {
-  let kafka: DevKafka | undefined;
-  let db: TestDatabase | undefined;
-  const services: ServiceProcess[] = [];
+  let group: GroupRun | undefined;
   afterEach(async () => {
-    for (const s of services.splice(0)) {
-      s.signal('SIGCONT');
-      await s.stop();
-    }
-    await kafka?.stop();
-    await db?.drop();
+    await group?.stop();
   });
 
   it('never appends a duplicate or forks a shard once the group has moved on', async () => {
-    kafka = await startDevKafka({
-      topics: [
-        { name: TOPIC, partitions: PARTITIONS },
-        { name: `${TOPIC}.dlq`, partitions: 1 },
-        { name: 'routing.checkpoints', partitions: 1 },
-      ],
-    });
-    db = await createTestDatabase('rl_zombie_refusal');
-    const run = { db, brokers: kafka.brokers };
+    group = await startGroupRun('rl_zombie_refusal', PARTITIONS, TOPIC);
     // Debug lines ("batch appended") show what A stored after it was resumed.
-    const start = async (extra: Record<string, string> = {}) => {
-      const s = await startServiceProcess(await serviceEnv(run, { KAFKA_COMMIT_INTERVAL_MS: '1000', ...extra }));
-      services.push(s);
-      return s;
-    };
-    const describeAll = () => services.map((s) => s.output().slice(-1500)).join('\n---\n');
+    const { kafka, db, services, start, describe: describeAll } = group;
     const a = await start({ LOG_LEVEL: 'debug' });
     await pollUntil(() => ownedPartitions(a)?.length === PARTITIONS, {
       timeoutMs: 30_000,

@@ -1,6 +1,9 @@
 import kafkajs from 'kafkajs';
-import type { ServiceProcess } from './service-process.js';
+import { startDevKafka, type DevKafka } from '../../tools/dev-kafka/dev-kafka.js';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import type { Queryable } from './chaos-kit.js';
+import { serviceEnv } from './service-env.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { validEvent } from './workload.js';
 
 /**
@@ -10,6 +13,56 @@ import { validEvent } from './workload.js';
  */
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
+
+/** A dev broker, a database and the service instances started against them. */
+export interface GroupRun {
+  kafka: DevKafka;
+  db: TestDatabase;
+  /** Every instance started, in order (stopped ones included). */
+  services: ServiceProcess[];
+  /** Starts one more instance: same database and data directory (so one signing key), its own port. */
+  start(extra?: Record<string, string>): Promise<ServiceProcess>;
+  /** The tail of every instance's output, for failure messages. */
+  describe(): string;
+  /** Resumes paused instances, stops every instance, the broker and the database. */
+  stop(): Promise<void>;
+}
+
+export async function startGroupRun(
+  dbPrefix: string,
+  partitions: number,
+  topic = 'routing.decisions',
+): Promise<GroupRun> {
+  const kafka = await startDevKafka({
+    topics: [
+      { name: topic, partitions },
+      { name: `${topic}.dlq`, partitions: 1 },
+      { name: 'routing.checkpoints', partitions: 1 },
+    ],
+  });
+  const db = await createTestDatabase(dbPrefix);
+  const services: ServiceProcess[] = [];
+  const run = { db, brokers: kafka.brokers };
+  return {
+    kafka,
+    db,
+    services,
+    async start(extra = {}) {
+      const s = await startServiceProcess(await serviceEnv(run, { KAFKA_COMMIT_INTERVAL_MS: '1000', ...extra }));
+      services.push(s);
+      return s;
+    },
+    describe: () => services.map((s) => s.output().slice(-1500)).join('\n---\n'),
+    async stop() {
+      for (const s of services.splice(0)) {
+        s.signal('SIGCONT');
+        await s.stop();
+      }
+      await kafka.stop();
+      await db.drop();
+    },
+  };
+}
 
 /** The partitions of the service's latest "joined group" log line; undefined before it joined. */
 export function ownedPartitions(svc: ServiceProcess): number[] | undefined {
