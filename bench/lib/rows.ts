@@ -6,9 +6,9 @@
  * writes, with none of the work that computes them.
  */
 import { copyLine } from '../../src/database/copy-text.js';
-import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { RECORD_ROW_COLUMNS, recordCopyValues } from '../../src/ledger/record-columns.js';
+import { prepareRecord } from '../../src/ledger/prepare-record.js';
 import { sha256 } from './env.js';
 
 export const RECORD_COLUMNS = RECORD_ROW_COLUMNS.join(', ');
@@ -33,19 +33,18 @@ export function recordCopyLine(
       offset: String(pos.offset),
     } as CanonicalRecord['source'],
   };
+  const prepared = prepareRecord(String(pos.offset), stored);
   return copyLine(
     recordCopyValues({
-      entry: {
+      position: {
         shard: pos.shard,
         index: pos.leaf,
         tenant_id: stored.tenant_id,
         tenant_seq: pos.leaf,
         tenant_prev: pos.leaf === 0 ? null : sha256(`prev ${pos.leaf}`).toString('hex'),
       },
-      record: stored,
-      recordJson: canonicalJson(stored),
+      record: { ...prepared, contentSha256: sha256(wire) },
       leafHash: sha256(`leaf ${pos.leaf}`),
-      contentSha256: sha256(wire),
     }),
   );
 }

@@ -27,6 +27,7 @@ import { validateRecord } from '../../src/domain/record/validate-record.js';
 import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
 import { decodeBatch, type DecodedItem, type DecodedRecord } from '../../src/ingest/decode-batch.js';
 import { planAppend, type PlannedEntry } from '../../src/ledger/append-plan.js';
+import { prepareRecord } from '../../src/ledger/prepare-record.js';
 import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repository.js';
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
@@ -155,7 +156,7 @@ export async function stageBreakdown(opts: {
       },
     ),
   );
-  const formed = records.map((record) => ({ record, form: canonicalRecordForm(record) }));
+  const formed = records.map((record, i) => prepareRecord(String(i), record));
   const entries: LedgerEntry[] = records.map((record, i) => ({
     v: 1,
     shard: opts.shard,

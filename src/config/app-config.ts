@@ -18,6 +18,7 @@ export const DEFAULTS = {
   PORT: 8080,
   DATA_DIR: '.data',
   MAX_MESSAGE_BYTES: 1024 * 1024,
+  INGEST_DECODE_THREADS: 1,
   LEDGER_ORIGIN: 'routing-ledger.local/dev',
   PARTITIONS_CONSUMED_CONCURRENTLY: 2,
   DB_POOL_SIZE: 6,
@@ -96,6 +97,15 @@ class IngestEnvironment {
   @Max(64 * 1024 * 1024)
   MAX_MESSAGE_BYTES: number = DEFAULTS.MAX_MESSAGE_BYTES;
   /**
+   * Worker threads that decode and prepare the consumer's batches (parse, adapt, validate,
+   * canonicalize, hash) while the main thread fetches and writes; 0 decodes on the main thread.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  @Max(16)
+  INGEST_DECODE_THREADS: number = DEFAULTS.INGEST_DECODE_THREADS;
+  /**
    * The tenant of events that name none (a single-tenant LiteLLM proxy, an OTel SDK) and arrive
    * without x-routing-tenant or a single-tenant ingest token. Empty: such events are quarantined
    * (NO_TENANT), the strict behaviour.
@@ -153,6 +163,8 @@ export interface HttpConfig {
 
 export interface IngestConfig {
   maxMessageBytes: number;
+  /** INGEST_DECODE_THREADS: 0 decodes on the consumer's own thread. */
+  decodeThreads: number;
   /** DEFAULT_TENANT, or undefined when it is empty (strict: tenantless events are quarantined). */
   defaultTenant: string | undefined;
 }
@@ -229,6 +241,7 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
     emptyAllowed: ['DEFAULT_TENANT'],
     build: (p) => ({
       maxMessageBytes: p.MAX_MESSAGE_BYTES,
+      decodeThreads: p.INGEST_DECODE_THREADS,
       defaultTenant: p.DEFAULT_TENANT === '' ? undefined : p.DEFAULT_TENANT,
     }),
   }),

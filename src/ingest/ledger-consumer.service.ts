@@ -13,7 +13,9 @@ import {
 } from '../ledger/ledger-append.service.js';
 import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { decodeBatch } from './decode-batch.js';
+import { decodeBatch, type RawMessage } from './decode-batch.js';
+import { DecodePool } from './decode-pool.js';
+import type { DecodedItem } from '../ledger/ledger-input.js';
 import { headersToStrings } from './kafka-headers.js';
 import { KafkaClientService } from './kafka-client.service.js';
 import { GatewayRegistry } from './gateways/gateway-registry.service.js';
@@ -77,6 +79,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private restarts = 0;
   private restartTimer?: NodeJS.Timeout;
   private stopping = false;
+  /** INGEST_DECODE_THREADS worker threads, or none: decoding then runs on this thread. */
+  private decodePool?: DecodePool;
 
   constructor(
     @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
@@ -95,6 +99,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.ingest.decodeThreads > 0) this.decodePool = new DecodePool(this.ingest.decodeThreads);
     await this.startConsumer();
   }
 
@@ -144,11 +149,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const consumer = this.consumer;
-    if (!consumer) return;
-    const groupId = this.kafkaConfig.groupId;
-    this.log.log({ msg: `leaving group ${groupId}: finishing the batch in flight`, groupId });
-    await consumer.disconnect();
-    this.log.log({ msg: `left group ${groupId}`, groupId });
+    if (consumer) {
+      const groupId = this.kafkaConfig.groupId;
+      this.log.log({ msg: `leaving group ${groupId}: finishing the batch in flight`, groupId });
+      await consumer.disconnect();
+      this.log.log({ msg: `left group ${groupId}`, groupId });
+    }
+    await this.decodePool?.close();
   }
 
   /** kafkajs has disconnected `crashed` for good: start a new consumer after a backoff. */
@@ -207,15 +214,10 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const started = process.hrtime.bigint();
-    const items = decodeBatch(
+    const items = await this.decode(
+      batch.topic,
+      batch.partition,
       batch.messages.map((m) => ({ offset: m.offset, value: m.value, headers: headersToStrings(m.headers) })),
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        maxMessageBytes: this.ingest.maxMessageBytes,
-        receivedAt: new Date(),
-        decode: this.gateways.decoder(),
-      },
     );
     // Every line about this batch carries where it came from, as fields (the partition is the ledger shard).
     const where = {
@@ -288,6 +290,13 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
         );
     }
     await heartbeat();
+  }
+
+  /** The batch decoded (and, on a worker, prepared) for the append, on a decode worker when there are some. */
+  private decode(topic: string, partition: number, messages: RawMessage[]): Promise<DecodedItem[]> | DecodedItem[] {
+    const batch = { topic, partition, maxMessageBytes: this.ingest.maxMessageBytes, receivedAt: new Date() };
+    if (this.decodePool) return this.decodePool.decode({ ...batch, messages }, this.gateways.decoderSource());
+    return decodeBatch(messages, { ...batch, decode: this.gateways.decoder() });
   }
 
   /**

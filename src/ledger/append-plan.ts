@@ -1,12 +1,7 @@
-import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { appendLeaves } from '../domain/merkle/append.js';
 import type { NodeId } from '../domain/merkle/append.js';
-import { leafHash } from '../domain/merkle/hasher.js';
-import {
-  ledgerEntryBytesWithRecordJson,
-  type CanonicalRecordForm,
-  type LedgerEntry,
-} from '../domain/ledger-entry/ledger-entry.js';
+import { ledgerEntryLeafHashWithRecordJson, type EntryPosition } from '../domain/ledger-entry/ledger-entry.js';
+import type { PreparedRecord } from './ledger-input.js';
 
 /**
  * Pure planning of one batch's append to a shard: given the shard's head and the heads of
@@ -25,18 +20,16 @@ export interface TenantHead {
   lastLeafHash: Buffer;
 }
 
-/** A record to append, canonicalized once (canonicalRecordForm). */
-export interface FormedRecord {
-  record: CanonicalRecord;
-  form: CanonicalRecordForm;
-}
+/** What planning reads of a prepared record. */
+export type PlannableRecord = Pick<
+  PreparedRecord,
+  'eventId' | 'tenantId' | 'json' | 'contentSha256' | 'queryValues' | 'summary'
+>;
 
 export interface PlannedEntry {
-  record: CanonicalRecord;
-  /** canonicalJson(record): embedded in the leaf, stored as is. */
-  recordJson: string;
-  contentSha256: Buffer;
-  entry: LedgerEntry;
+  record: PlannableRecord;
+  /** The entry around the record: its place in the shard and in its tenant's chain. */
+  position: EntryPosition;
   leafHash: Buffer;
 }
 
@@ -55,23 +48,21 @@ export interface AppendPlan {
 export function planAppend(
   head: ShardHead,
   tenantHeads: ReadonlyMap<string, TenantHead>,
-  records: FormedRecord[],
+  records: PlannableRecord[],
 ): AppendPlan {
   const touched = new Map<string, TenantHead>();
-  const entries: PlannedEntry[] = records.map(({ record, form }, i) => {
-    const tenant = touched.get(record.tenant_id) ?? tenantHeads.get(record.tenant_id);
-    const entry: LedgerEntry = {
-      v: 1,
+  const entries: PlannedEntry[] = records.map((record, i) => {
+    const tenant = touched.get(record.tenantId) ?? tenantHeads.get(record.tenantId);
+    const position: EntryPosition = {
       shard: head.shard,
       index: head.treeSize + i,
-      tenant_id: record.tenant_id,
+      tenant_id: record.tenantId,
       tenant_seq: tenant?.nextSeq ?? 0,
       tenant_prev: tenant ? tenant.lastLeafHash.toString('hex') : null,
-      record,
     };
-    const hash = leafHash(ledgerEntryBytesWithRecordJson(entry, form.json));
-    touched.set(record.tenant_id, { nextSeq: entry.tenant_seq + 1, lastLeafHash: hash });
-    return { record, recordJson: form.json, contentSha256: form.contentSha256, entry, leafHash: hash };
+    const hash = ledgerEntryLeafHashWithRecordJson(position, record.json);
+    touched.set(record.tenantId, { nextSeq: position.tenant_seq + 1, lastLeafHash: hash });
+    return { record, position, leafHash: hash };
   });
   const appended = appendLeaves(
     { treeSize: head.treeSize, frontier: head.frontier },

@@ -3,14 +3,14 @@ import { DataSource } from 'typeorm';
 import type { PoolClient } from 'pg';
 import { CONFIG } from '../config/config.module.js';
 import type { SigningConfig } from '../config/app-config.js';
-import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../domain/merkle/prover.js';
 import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
 import { tilesAfterAppend } from '../domain/merkle/tiles.js';
-import { summarizeRecords } from '../domain/summary/traffic-summary.js';
+import { summarizeFacts } from '../domain/summary/traffic-summary.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
-import type { DecodedItem, Poison } from './ledger-input.js';
-import { planAppend, type FormedRecord } from './append-plan.js';
+import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
+import { planAppend } from './append-plan.js';
+import { prepareRecord } from './prepare-record.js';
 import {
   LedgerAppendRepository,
   type OffsetMove,
@@ -183,8 +183,8 @@ export class LedgerAppendService {
     const seen = state.seen;
     const claims = new Map<string, Buffer>();
     for (const item of fresh) {
-      if (item.kind === 'record' && !seen.has(item.record.event_id) && !claims.has(item.record.event_id)) {
-        claims.set(item.record.event_id, item.form.contentSha256);
+      if (item.kind === 'prepared' && !seen.has(item.eventId) && !claims.has(item.eventId)) {
+        claims.set(item.eventId, item.contentSha256);
       }
     }
     const elsewhere = await this.repo.claimEventIds(
@@ -193,7 +193,7 @@ export class LedgerAppendService {
       [...claims].map(([eventId, contentSha256]) => ({ eventId, contentSha256 })),
     );
     for (const [eventId, hash] of elsewhere) seen.set(eventId, hash);
-    const fresher: FormedRecord[] = [];
+    const fresher: PreparedRecord[] = [];
     for (const item of fresh) {
       if (item.kind === 'poison') {
         quarantine.push({
@@ -207,25 +207,24 @@ export class LedgerAppendService {
         });
         continue;
       }
-      const { record, form } = item;
-      const prior = seen.get(record.event_id);
+      const prior = seen.get(item.eventId);
       if (!prior) {
-        seen.set(record.event_id, form.contentSha256);
+        seen.set(item.eventId, item.contentSha256);
         fresher.push(item);
-      } else if (prior.equals(form.contentSha256)) {
+      } else if (prior.equals(item.contentSha256)) {
         result.duplicates++;
       } else {
         result.conflicts++;
         quarantine.push({
           reasonCode: 'CONFLICT',
-          reason: `event_id ${record.event_id} already in the ledger with different content (existing ${prior.toString('hex')}, incoming ${form.contentSha256.toString('hex')})`,
-          eventId: record.event_id,
+          reason: `event_id ${item.eventId} already in the ledger with different content (existing ${prior.toString('hex')}, incoming ${item.contentSha256.toString('hex')})`,
+          eventId: item.eventId,
           existingSha256: prior,
-          incomingSha256: form.contentSha256,
+          incomingSha256: item.contentSha256,
           headers: {},
-          payload: Buffer.from(form.json),
+          payload: Buffer.from(item.json),
           ...source,
-          offset: record.source.offset,
+          offset: item.offset,
         });
       }
     }
@@ -257,7 +256,7 @@ export class LedgerAppendService {
       key,
       readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)),
     );
-    const summaries = summarizeRecords(plan.entries.map((e) => e.record));
+    const summaries = summarizeFacts(plan.entries.map((e) => e.record.summary));
     await this.repo.closeBatch(
       c,
       { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint, summaries },
@@ -299,30 +298,27 @@ export class LedgerAppendService {
 
 type SigningKey = Awaited<ReturnType<SigningKeyService['current']>>;
 
-/** A batch with each record canonicalized once, and the ids and tenants the append must look up. */
+/** A batch with every record prepared, and the ids and tenants the append must look up. */
 interface PreparedBatch {
-  items: Array<Poison | (FormedRecord & { kind: 'record'; offset: string })>;
+  items: Array<Poison | PreparedRecord>;
   eventIds: string[];
   tenants: string[];
 }
 
 /**
- * Canonicalizes every record once (canonicalRecordForm): the content hash, the leaf and the
- * stored column all use these bytes.
+ * Prepares the records a caller passed as objects (prepareRecord: canonicalized once, so the
+ * content hash, the leaf and the stored column all use the same bytes); items a decode worker
+ * prepared already pass through.
  */
 function prepareBatch(items: DecodedItem[]): PreparedBatch {
   const eventIds: string[] = [];
   const tenants = new Set<string>();
   const out = items.map((item) => {
     if (item.kind === 'poison') return item;
-    eventIds.push(item.record.event_id);
-    tenants.add(item.record.tenant_id);
-    return {
-      kind: 'record' as const,
-      offset: item.offset,
-      record: item.record,
-      form: canonicalRecordForm(item.record),
-    };
+    const prepared = item.kind === 'prepared' ? item : prepareRecord(item.offset, item.record);
+    eventIds.push(prepared.eventId);
+    tenants.add(prepared.tenantId);
+    return prepared;
   });
   return { items: out, eventIds, tenants: [...tenants] };
 }

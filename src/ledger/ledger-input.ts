@@ -1,4 +1,6 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
+import type { SummaryFact } from '../domain/summary/traffic-summary.js';
+import type { CopyValue } from '../database/copy-text.js';
 
 /**
  * What the ledger appends: one Kafka batch (or one HTTP request) decoded into records and
@@ -13,6 +15,26 @@ export interface DecodedRecord {
   record: CanonicalRecord;
 }
 
+/**
+ * A decoded record already turned into everything its append needs (prepareRecord): the
+ * canonical text, the content hash, the query columns and its summary fact. The append never
+ * reads the record object itself, so the work that needs it can run elsewhere — a decode
+ * worker thread hands these over as plain data.
+ */
+export interface PreparedRecord {
+  kind: 'prepared';
+  offset: string;
+  eventId: string;
+  tenantId: string;
+  /** canonicalJson(record): embedded in the leaf, stored as is. */
+  json: string;
+  /** contentHash(record): the deduplication key. */
+  contentSha256: Buffer;
+  /** The record's query columns, in QUERY_COLUMN_NAMES order (record-columns.ts). */
+  queryValues: CopyValue[];
+  summary: SummaryFact;
+}
+
 /** A message that is not a record: quarantined and dead-lettered with its reason. */
 export interface Poison {
   kind: 'poison';
@@ -25,4 +47,4 @@ export interface Poison {
   eventId?: string;
 }
 
-export type DecodedItem = DecodedRecord | Poison;
+export type DecodedItem = DecodedRecord | PreparedRecord | Poison;

@@ -1,6 +1,6 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { deriveSignals, type Signal } from '../domain/record/derive-signals.js';
-import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+import type { EntryPosition } from '../domain/ledger-entry/ledger-entry.js';
 import type { CopyValue } from '../database/copy-text.js';
 
 /**
@@ -106,12 +106,16 @@ function normal(v: unknown, isTime: boolean): string | undefined {
 
 /** One appended record: what its `records` row is made of. */
 export interface RecordRowSource {
-  entry: Pick<LedgerEntry, 'shard' | 'index' | 'tenant_id' | 'tenant_seq' | 'tenant_prev'>;
-  record: CanonicalRecord;
-  /** canonicalJson(record): the bytes the leaf embeds, stored as they are. */
-  recordJson: string;
+  position: EntryPosition;
+  record: {
+    eventId: string;
+    /** canonicalJson(record): the bytes the leaf embeds, stored as they are. */
+    json: string;
+    contentSha256: Buffer;
+    /** queryColumns(record) in QUERY_COLUMN_NAMES order. */
+    queryValues: CopyValue[];
+  };
   leafHash: Buffer;
-  contentSha256: Buffer;
 }
 
 /** The `records` columns, in the order recordCopyValues gives their values. */
@@ -130,18 +134,17 @@ export const RECORD_ROW_COLUMNS = [
 
 /** The values of one `records` row for COPY, in RECORD_ROW_COLUMNS order. */
 export function recordCopyValues(row: RecordRowSource): CopyValue[] {
-  const { entry, record, recordJson } = row;
-  const q = queryColumns(record);
+  const { position, record } = row;
   return [
-    record.event_id,
-    entry.shard,
-    entry.index,
-    entry.tenant_id,
-    entry.tenant_seq,
-    entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'),
+    record.eventId,
+    position.shard,
+    position.index,
+    position.tenant_id,
+    position.tenant_seq,
+    position.tenant_prev === null ? null : Buffer.from(position.tenant_prev, 'hex'),
     row.leafHash,
-    row.contentSha256,
-    ...QUERY_COLUMN_NAMES.map((column) => q[column]),
-    recordJson,
+    record.contentSha256,
+    ...record.queryValues,
+    record.json,
   ];
 }

@@ -8,6 +8,8 @@ import {
   contentHash,
   ledgerEntryBytes,
   ledgerEntryBytesWithRecordJson,
+  ledgerEntryLeafHash,
+  ledgerEntryLeafHashWithRecordJson,
   type LedgerEntry,
 } from './ledger-entry.js';
 
@@ -149,5 +151,38 @@ describe("ledgerEntryBytesWithRecordJson: the record's bytes spliced into the en
     expect(() => ledgerEntryBytesWithRecordJson(entryOf({ tenant_id: 'acme' }, { index: -1 }), json)).toThrow(
       LedgerEntryError,
     );
+  });
+});
+
+describe('ledgerEntryLeafHashWithRecordJson: the leaf hash from a position and the record text', () => {
+  it('equals ledgerEntryLeafHash(entry) on generated records and positions', () => {
+    fc.assert(
+      fc.property(recordLike, fc.nat(), fc.maxSafeInteger().map(Math.abs), fc.nat(), (record, shard, index, seq) => {
+        const entry = entryOf(record, {
+          shard,
+          index,
+          tenant_seq: seq,
+          tenant_prev: seq === 0 ? null : 'ab'.repeat(32),
+        });
+        const { record: _r, v: _v, ...position } = entry;
+        expect(
+          ledgerEntryLeafHashWithRecordJson(position, canonicalRecordForm(record).json).equals(
+            ledgerEntryLeafHash(entry),
+          ),
+        ).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('checks the position as ledgerEntryBytes does', () => {
+    const json = canonicalRecordForm({ tenant_id: 'acme' }).json;
+    const at = { shard: 0, index: 0, tenant_id: 'acme', tenant_seq: 0, tenant_prev: null };
+    expect(() => ledgerEntryLeafHashWithRecordJson({ ...at, tenant_seq: 1 }, json)).toThrow(LedgerEntryError);
+    expect(() => ledgerEntryLeafHashWithRecordJson({ ...at, tenant_prev: 'ab'.repeat(32) }, json)).toThrow(
+      LedgerEntryError,
+    );
+    expect(() => ledgerEntryLeafHashWithRecordJson({ ...at, index: -1 }, json)).toThrow(LedgerEntryError);
+    expect(() => ledgerEntryLeafHashWithRecordJson({ ...at, tenant_id: '' }, json)).toThrow(LedgerEntryError);
   });
 });

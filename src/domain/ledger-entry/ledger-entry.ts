@@ -205,11 +205,35 @@ function joinMembers(record: Record<string, unknown>): { json: string; content: 
  */
 export function ledgerEntryBytesWithRecordJson(entry: LedgerEntry, recordJson: string): Buffer {
   assertLedgerEntry(entry);
-  const prev = entry.tenant_prev === null ? 'null' : `"${entry.tenant_prev}"`;
-  return Buffer.from(
-    `{"index":${entry.index},"record":${recordJson},"shard":${entry.shard},"tenant_id":${canonicalJson(entry.tenant_id)},` +
-      `"tenant_prev":${prev},"tenant_seq":${entry.tenant_seq},"v":${entry.v}}`,
-    'utf8',
+  return Buffer.from(entryText(entry, recordJson), 'utf8');
+}
+
+/** An entry without its record: where the record sits in the shard and in its tenant's chain. */
+export type EntryPosition = Pick<LedgerEntry, 'shard' | 'index' | 'tenant_id' | 'tenant_seq' | 'tenant_prev'>;
+
+/**
+ * ledgerEntryLeafHash of the entry at `position` whose record's canonical text is `recordJson`
+ * (the append's hot path, which holds the text and not the record). The position is checked as
+ * ledgerEntryBytes checks it; the caller guarantees recordJson is a canonical record of
+ * position.tenant_id. The leaf prefix travels in the hashed text (U+0000 is the byte 0x00 in
+ * UTF-8), so the entry's bytes are never copied into a buffer of their own.
+ */
+export function ledgerEntryLeafHashWithRecordJson(position: EntryPosition, recordJson: string): Buffer {
+  if (typeof position.tenant_id !== 'string' || position.tenant_id === '') {
+    throw new LedgerEntryError('BAD_TENANT', 'tenant_id must be a non-empty string');
+  }
+  assertCount(position.shard, 'BAD_POSITION', 'shard');
+  assertCount(position.index, 'BAD_POSITION', 'index');
+  assertCount(position.tenant_seq, 'BAD_TENANT_SEQ', 'tenant_seq');
+  assertTenantPrev(position);
+  return hash('sha256', '\u0000' + entryText(position, recordJson), 'buffer');
+}
+
+function entryText(position: EntryPosition, recordJson: string): string {
+  const prev = position.tenant_prev === null ? 'null' : `"${position.tenant_prev}"`;
+  return (
+    `{"index":${position.index},"record":${recordJson},"shard":${position.shard},"tenant_id":${canonicalJson(position.tenant_id)},` +
+    `"tenant_prev":${prev},"tenant_seq":${position.tenant_seq},"v":${LEDGER_ENTRY_VERSION}}`
   );
 }
 
@@ -316,7 +340,7 @@ function assertLedgerEntry(entry: LedgerEntry): void {
   }
 }
 
-function assertTenantPrev(entry: LedgerEntry): void {
+function assertTenantPrev(entry: Pick<LedgerEntry, 'tenant_seq' | 'tenant_prev'>): void {
   if (entry.tenant_seq === 0) {
     if (entry.tenant_prev !== null)
       throw new LedgerEntryError('BAD_TENANT_PREV', 'tenant_prev must be null when tenant_seq is 0');

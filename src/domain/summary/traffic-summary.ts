@@ -150,18 +150,59 @@ export function keyText(k: SummaryKey): string {
   ]);
 }
 
+/**
+ * What one record adds to its summary row: its key and its additive values. Made per record
+ * where the record is decoded (a decode worker, say), so that the append rolls up facts and
+ * never needs the record object itself. Plain data: it crosses a worker boundary as it is.
+ */
+export interface SummaryFact {
+  key: SummaryKey;
+  /** keyText(key), made once. */
+  keyText: string;
+  affected: boolean;
+  fallback: boolean;
+  error: boolean;
+  cacheHit: boolean;
+  latencyMs: number | undefined;
+  /** The cost as its exact decimal text, when the record has one. */
+  cost: string | undefined;
+  occurredAt: string;
+  eventId: string;
+}
+
+export function summaryFactOf(r: CanonicalRecord): SummaryFact {
+  const key = summaryKeyOf(r);
+  return {
+    key,
+    keyText: keyText(key),
+    affected: isAffected(r),
+    fallback: r.fallback_used === true,
+    error: r.outcome.status !== 'success',
+    cacheHit: r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit',
+    latencyMs: r.latency?.total_ms,
+    cost: r.cost?.amount,
+    occurredAt: r.occurred_at,
+    eventId: r.event_id,
+  };
+}
+
 /** The summary rows of some records, one per distinct key, in first-seen order. */
 export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow[] {
+  const facts: SummaryFact[] = [];
+  for (const r of records) facts.push(summaryFactOf(r));
+  return summarizeFacts(facts);
+}
+
+/** summarizeRecords from the records' facts: the same rows. */
+export function summarizeFacts(facts: Iterable<SummaryFact>): SummaryRow[] {
   // Accumulated in place (integers, a scaled BigInt cost, µs instants) and turned into rows once:
   // this runs for every appended record, inside the append transaction.
   const groups = new Map<string, Accumulator>();
-  for (const r of records) {
-    const key = summaryKeyOf(r);
-    const text = keyText(key);
-    let acc = groups.get(text);
+  for (const f of facts) {
+    let acc = groups.get(f.keyText);
     if (!acc) {
       acc = {
-        key,
+        key: f.key,
         requests: 0,
         affected: 0,
         fallbacks: 0,
@@ -173,31 +214,30 @@ export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow
         costN: 0,
         cost: 0n,
         firstUs: Infinity,
-        firstAt: r.occurred_at,
-        firstEventId: r.event_id,
+        firstAt: f.occurredAt,
+        firstEventId: f.eventId,
       };
-      groups.set(text, acc);
+      groups.set(f.keyText, acc);
     }
     acc.requests++;
-    if (isAffected(r)) acc.affected++;
-    if (r.fallback_used === true) acc.fallbacks++;
-    if (r.outcome.status !== 'success') acc.errors++;
-    if (r.cache?.status === 'hit' || r.cache?.status === 'semantic_hit') acc.cacheHits++;
-    const latency = r.latency?.total_ms;
-    if (latency !== undefined) {
+    if (f.affected) acc.affected++;
+    if (f.fallback) acc.fallbacks++;
+    if (f.error) acc.errors++;
+    if (f.cacheHit) acc.cacheHits++;
+    if (f.latencyMs !== undefined) {
       acc.latencyN++;
-      acc.latencySum += latency;
-      acc.buckets[latencyBucket(latency)]++;
+      acc.latencySum += f.latencyMs;
+      acc.buckets[latencyBucket(f.latencyMs)]++;
     }
-    if (r.cost) {
+    if (f.cost !== undefined) {
       acc.costN++;
-      acc.cost += toScaled(r.cost.amount);
+      acc.cost += toScaled(f.cost);
     }
-    const at = epochMicros(r.occurred_at);
-    if (at < acc.firstUs || (at === acc.firstUs && r.event_id < acc.firstEventId)) {
+    const at = epochMicros(f.occurredAt);
+    if (at < acc.firstUs || (at === acc.firstUs && f.eventId < acc.firstEventId)) {
       acc.firstUs = at;
-      acc.firstAt = r.occurred_at;
-      acc.firstEventId = r.event_id;
+      acc.firstAt = f.occurredAt;
+      acc.firstEventId = f.eventId;
     }
   }
   return [...groups.values()].map((g) => ({

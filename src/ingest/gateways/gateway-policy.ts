@@ -39,6 +39,14 @@ export interface GatewayRow {
   created_at: Date;
 }
 
+/** The registry's state as plain data (GatewayRegistry.decoderSource): enough to build its decoder anywhere. */
+export interface DecoderSource {
+  /** Changes whenever the rows do: a builder caches its snapshot per generation. */
+  generation: number;
+  rows: GatewayRow[];
+  defaultTenant: string | undefined;
+}
+
 export interface GatewayPolicy {
   id: string;
   attestationRequired: boolean;

@@ -11,6 +11,7 @@ import {
   gatewaySnapshot,
   keyResolverOf,
   withDefaultTenant,
+  type DecoderSource,
   type GatewayRow,
   type GatewaySnapshot,
 } from './gateway-policy.js';
@@ -42,6 +43,8 @@ export interface GatewayView {
 export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(GatewayRegistry.name);
   private snapshot: GatewaySnapshot = new Map();
+  /** The rows the snapshot was made from: what a decode worker rebuilds it from. */
+  private rows: GatewayRow[] = [];
   private timer?: NodeJS.Timeout;
   /** Load generations: a slow load that finishes after a newer one must not win. */
   private started = 0;
@@ -71,6 +74,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
     const rows = await this.repo.all();
     if (generation < this.applied) return;
     this.applied = generation;
+    this.rows = rows;
     this.snapshot = gatewaySnapshot(rows, (id, problem) =>
       this.log.warn(`gateway "${id}": ${problem}; that key is not used`),
     );
@@ -79,6 +83,11 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
   /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
   decoder(): EventDecoder {
     return attestingDecoder(withDefaultTenant(decodeEvent, this.ingest.defaultTenant), this.snapshot);
+  }
+
+  /** What decoder() is made of, as plain data: a decode worker builds the same decoder from it. */
+  decoderSource(): DecoderSource {
+    return { generation: this.applied, rows: this.rows, defaultTenant: this.ingest.defaultTenant };
   }
 
   keyResolver(gatewayId: string): KeyResolver {

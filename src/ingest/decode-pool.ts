@@ -1,0 +1,102 @@
+import { Piscina } from 'piscina';
+import type { RawMessage } from './decode-batch.js';
+import type { DecoderSource } from './gateways/gateway-policy.js';
+import type { DecodedItem, PreparedRecord } from '../ledger/ledger-input.js';
+import { HASH_SIZE } from '../domain/merkle/hasher.js';
+import type { DecodeResult, DecodeTask } from './decode-worker.js';
+
+export interface PoolBatch {
+  topic: string;
+  partition: number;
+  maxMessageBytes: number;
+  receivedAt: Date;
+  messages: RawMessage[];
+}
+
+/**
+ * Worker threads that decode and prepare Kafka batches (decode-worker.ts): the consumer's thread
+ * only fetches, plans the append and writes, so two batches' CPU work runs beside it. The result
+ * equals decodeBatch followed by prepareRecord on the caller's thread (a spec holds them equal).
+ * A worker that dies fails only the batch it held (its promise rejects, the consumer retries) and
+ * is replaced.
+ */
+export class DecodePool {
+  private readonly pool: Piscina<DecodeTask, DecodeResult>;
+
+  /** `filename`: the compiled worker module; by default the decode-worker.js beside this file. */
+  constructor(threads: number, filename: string = new URL('./decode-worker.js', import.meta.url).href) {
+    this.pool = new Piscina({
+      filename,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+    });
+  }
+
+  get threads(): number {
+    return this.pool.threads.length;
+  }
+
+  async decode(batch: PoolBatch, source: DecoderSource): Promise<DecodedItem[]> {
+    const task = packBatch(batch, source);
+    const result = await this.pool.run(task, { transferList: [task.values.buffer as ArrayBuffer] });
+    return unpackResult(result);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/**
+ * The batch as one task: every value copied once into a buffer of its own, which is then moved
+ * (not copied) to the worker. allocUnsafeSlow, never the shared pool Buffer.alloc* may hand out:
+ * moving a pooled buffer would take every other Buffer on it along.
+ */
+export function packBatch(batch: PoolBatch, source: DecoderSource): DecodeTask {
+  let total = 0;
+  for (const m of batch.messages) total += m.value?.length ?? 0;
+  const values = Buffer.allocUnsafeSlow(total);
+  const lengths: number[] = [];
+  let at = 0;
+  for (const m of batch.messages) {
+    if (m.value === null) {
+      lengths.push(-1);
+      continue;
+    }
+    m.value.copy(values, at);
+    at += m.value.length;
+    lengths.push(m.value.length);
+  }
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    maxMessageBytes: batch.maxMessageBytes,
+    receivedAtMs: batch.receivedAt.getTime(),
+    offsets: batch.messages.map((m) => m.offset),
+    lengths,
+    values: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    headers: batch.messages.map((m) => m.headers),
+    source,
+  };
+}
+
+/** Buffers back as Buffers: content hashes as views into the one array they crossed in. */
+export function unpackResult(result: DecodeResult): DecodedItem[] {
+  const hashes = Buffer.from(
+    result.contentHashes.buffer,
+    result.contentHashes.byteOffset,
+    result.contentHashes.byteLength,
+  );
+  let h = 0;
+  return result.items.map((item): DecodedItem => {
+    if (item.kind === 'poison') {
+      const p = item.payload!;
+      return { ...item, payload: Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
+    }
+    const at = HASH_SIZE * h++;
+    // In place: the item is this call's own clone.
+    (item as PreparedRecord).contentSha256 = hashes.subarray(at, at + HASH_SIZE);
+    return item as PreparedRecord;
+  });
+}
