@@ -60,6 +60,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'decode-threads': { type: 'string' },
   },
 });
 
@@ -228,6 +229,8 @@ async function main(): Promise<void> {
       KAFKA_CLIENT_ID: 'bench-pipeline',
       KAFKA_SESSION_TIMEOUT_MS: '10000',
       BENCH_PROFILE_ON_JOIN: OPT.profile ? '1' : '0',
+      // The service's own default unless asked: 0 decodes on the consumer's thread.
+      ...(args['decode-threads'] === undefined ? {} : { INGEST_DECODE_THREADS: args['decode-threads'] }),
     },
   );
   const svc = await ServiceChild.start(env, (at, pid) => {

@@ -13,6 +13,8 @@ import {
   normalizeDecimal,
   subtractDecimals,
   summarizeRecords,
+  keyFromText,
+  summaryKeyOf,
 } from './traffic-summary.js';
 import {
   costs,
@@ -62,6 +64,14 @@ const byKey = <T extends Parameters<typeof keyText>[0]>(rows: T[]) =>
   [...rows].sort((a, b) => (keyText(a) < keyText(b) ? -1 : 1));
 
 describe('traffic summaries', () => {
+  it("keys survive their text form: keyFromText(keyText(key)) is the record's key", () => {
+    fc.assert(
+      fc.property(records, (rs) => {
+        for (const r of rs) expect(keyFromText(keyText(summaryKeyOf(r)))).toEqual(summaryKeyOf(r));
+      }),
+    );
+  });
+
   it('are additive: summaries of two parts merged equal the summary of the whole', () => {
     fc.assert(
       fc.property(records, fc.nat(), (rs, cut) => {

@@ -156,8 +156,7 @@ export function keyText(k: SummaryKey): string {
  * never needs the record object itself. Plain data: it crosses a worker boundary as it is.
  */
 export interface SummaryFact {
-  key: SummaryKey;
-  /** keyText(key), made once. */
+  /** keyText of the record's key (summaryKeyOf): the key itself is read back from it once per row. */
   keyText: string;
   affected: boolean;
   fallback: boolean;
@@ -171,10 +170,8 @@ export interface SummaryFact {
 }
 
 export function summaryFactOf(r: CanonicalRecord): SummaryFact {
-  const key = summaryKeyOf(r);
   return {
-    key,
-    keyText: keyText(key),
+    keyText: keyText(summaryKeyOf(r)),
     affected: isAffected(r),
     fallback: r.fallback_used === true,
     error: r.outcome.status !== 'success',
@@ -184,6 +181,38 @@ export function summaryFactOf(r: CanonicalRecord): SummaryFact {
     occurredAt: r.occurred_at,
     eventId: r.event_id,
   };
+}
+
+/** The key keyText(key) was made from. */
+export function keyFromText(text: string): SummaryKey {
+  const [
+    minute,
+    tenant_id,
+    gateway_id,
+    requested_model,
+    provider,
+    resolved_model,
+    region_served,
+    outcome_status,
+    outcome_error_class,
+    fallback_used,
+    currency,
+    chain,
+  ] = JSON.parse(text) as [string, string, string, string, ...Array<string | null>, ChainStep[] | null];
+  return {
+    minute,
+    tenant_id,
+    gateway_id,
+    requested_model,
+    provider,
+    resolved_model,
+    region_served,
+    outcome_status: outcome_status as string,
+    outcome_error_class,
+    fallback_used,
+    currency,
+    chain,
+  } as SummaryKey;
 }
 
 /** The summary rows of some records, one per distinct key, in first-seen order. */
@@ -202,7 +231,7 @@ export function summarizeFacts(facts: Iterable<SummaryFact>): SummaryRow[] {
     let acc = groups.get(f.keyText);
     if (!acc) {
       acc = {
-        key: f.key,
+        key: keyFromText(f.keyText),
         requests: 0,
         affected: 0,
         fallbacks: 0,
