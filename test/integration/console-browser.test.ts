@@ -5,6 +5,7 @@ import { adminToken, produce, startLedgerRun, waitConsumed, type LedgerRun } fro
 import { MULTI_EVENT_REQUEST, WINDOW, scenarioRecords } from '../support/query-scenario.js';
 import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
 import { mintToken } from '../../src/auth/token-mint.js';
+import { generateSigningKey, jwksEntry } from '../../src/domain/checkpoint/signing-key.js';
 
 /**
  * The incident console in a real browser (Debian's chromium driven by playwright-core) against
@@ -211,6 +212,90 @@ test("a responder of one tenant never sees another tenant's data in the console"
   for (const t of others) expect(findings).not.toContain(t);
   await page.context().close();
 }, 90_000);
+
+test('ledger page: consistency of each shard checked in the browser; a pinned JWKS decides which keys are trusted', async () => {
+  // A second batch per shard, so that each shard's latest checkpoint has a previous one to extend.
+  const late = records.slice(0, 40).map((r) => ({
+    ...r,
+    event_id: `${r.event_id}-late`,
+    request_id: `${r.request_id}-late`,
+    occurred_at: '2026-11-20T11:00:00.000Z',
+  }));
+  await produce(
+    run.kafka.brokers,
+    late.map((r) => ({ key: r.request_id, value: Buffer.from(JSON.stringify(r)) })),
+  );
+  await waitConsumed(run);
+  const page = await newPage();
+  await page.goto(`${run.baseUrl}/console/ledger#token=${admin}`);
+  const cells = page.locator('td[data-consistency]');
+  await cells.first().waitFor();
+  await page.waitForFunction(
+    () => !(globalThis as any).document.querySelector('td[data-consistency="pending"]'),
+    undefined,
+    { timeout: 30_000 },
+  );
+  const verdicts = await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-consistency')));
+  expect(verdicts.length).toBe(2);
+  expect(verdicts).toEqual(['ok', 'ok']);
+  const jwks = await (await fetch(`${run.baseUrl}/.well-known/jwks.json`)).text();
+  expect(await page.locator('section[aria-label="Keys"] tbody tr').count()).toBe(JSON.parse(jwks).keys.length);
+
+  // Pin the server's own JWKS: badges say the pinned key signed.
+  await page.getByLabel('JWKS to pin').fill(jwks);
+  await page.getByRole('button', { name: 'Pin pasted JWKS' }).click();
+  await page.getByText(/is pinned in this browser/).waitFor();
+  await shot(page, 'ledger');
+  await page.goto(`${run.baseUrl}/console/requests/${MULTI_EVENT_REQUEST}`);
+  const events = eventsOf(MULTI_EVENT_REQUEST);
+  expect(await badges(page, events.length)).toEqual(events.map(() => 'verified'));
+  expect(await page.locator('.badge').first().innerText()).toContain('(pinned key)');
+
+  // Pin a key the ledger never used: the same genuine records no longer verify, and the badge says why.
+  const stranger = await generateSigningKey();
+  await page.goto(`${run.baseUrl}/console/ledger`);
+  await page
+    .getByLabel('JWKS to pin')
+    .fill(JSON.stringify({ keys: [jwksEntry(stranger, '2020-01-01T00:00:00.000Z')] }));
+  await page.getByRole('button', { name: 'Pin pasted JWKS' }).click();
+  await page.getByText(/is pinned in this browser/).waitFor();
+  await page.goto(`${run.baseUrl}/console/requests/${MULTI_EVENT_REQUEST}`);
+  expect(await badges(page, events.length)).toEqual(events.map(() => 'failed'));
+  expect(await page.locator('.badge').first().innerText()).toContain('UNKNOWN_KID');
+  await page.context().close();
+}, 90_000);
+
+test('findings with counts by type, an alias history timeline, and a signed export of an incident tenant', async () => {
+  const window = { from: '2026-11-20T09:00:00.000Z', to: WINDOW.to };
+  const api = (await (
+    await fetch(`${run.baseUrl}/v1/findings?${new URLSearchParams(window)}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    })
+  ).json()) as { counts: Record<string, number>; findings: Array<{ type: string; alias: string | null }> };
+  const page = await newPage();
+  await page.goto(`${run.baseUrl}/console/findings?${new URLSearchParams(window)}#token=${admin}`);
+  await page.locator('.stats').waitFor();
+  for (const [type, n] of Object.entries(api.counts))
+    expect(Number(await page.locator(`[data-stat="${type}"] dd`).innerText())).toBe(n);
+  expect(await page.locator('main table tbody tr').count()).toBe(api.findings.length);
+  await shot(page, 'findings');
+
+  const change = api.findings.find((f) => f.type === 'alias_change')!;
+  await page
+    .locator('main table tbody tr', { hasText: 'alias_change' })
+    .first()
+    .getByRole('link', { name: change.alias! })
+    .click();
+  await page.waitForURL(/\/console\/aliases\//);
+  await page.locator('ol.timeline li').first().waitFor();
+  expect(await page.locator('main').innerText()).toContain('changed');
+  await shot(page, 'alias-history');
+
+  await page.goto(`${run.baseUrl}/console/incidents?${new URLSearchParams({ ...WINDOW, provider: 'openai' })}`);
+  await page.getByRole('button', { name: 'Export signed evidence: eu-bank' }).click();
+  await page.getByRole('button', { name: /Download bundle/ }).waitFor({ timeout: 60_000 });
+  await page.context().close();
+}, 120_000);
 
 test('a record altered in PostgreSQL: the badge turns red', async () => {
   const event = eventsOf(MULTI_EVENT_REQUEST).find((e) => e.provider)!;

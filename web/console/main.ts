@@ -8,7 +8,7 @@ import { navigate, onNavigate } from './router.js';
 import { getToken, signOut, takeTokenFromFragment, tokenClaims } from './session.js';
 import { errorBox, loading } from './ui.js';
 import { decisionsView } from './views/decisions.js';
-import { findingsView } from './views/findings.js';
+import { aliasView, findingsView } from './views/findings.js';
 import { incidentsView } from './views/incidents.js';
 import { ledgerView } from './views/ledger.js';
 import { chainView } from './views/request.js';
@@ -140,6 +140,8 @@ function route(): void {
       return incidentsView(root, params);
     case 'findings':
       return findingsView(root, params);
+    case 'aliases':
+      return aliasView(root, seg.slice(1).join('/'), params);
     case 'ledger':
       return ledgerView(root);
     default:

@@ -35,7 +35,13 @@ export interface ChainAttempt {
   error_class?: string | null;
 }
 
-const MARK: Record<string, string> = { success: '✓', error: '✗', timeout: '⏱', skipped: '↷', unknown: '?' };
+const MARK: Record<string, string> = {
+  success: '✓',
+  error: '✗',
+  timeout: '✗ timeout',
+  skipped: '– skipped',
+  unknown: '?',
+};
 
 /** "openai/gpt-4o ✗ → anthropic/claude ✓": the attempt chain at a glance. */
 export function chainGlance(items: ChainAttempt[], completeness: string): HTMLElement {

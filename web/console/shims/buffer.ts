@@ -20,6 +20,7 @@ Buffer.prototype.toString = function (this: Buffer, encoding?: string, start?: n
 };
 
 const isEncoding = Buffer.isEncoding;
-Buffer.isEncoding = (encoding: Encoding): encoding is BufferEncoding => encoding === 'base64url' || isEncoding(encoding);
+Buffer.isEncoding = (encoding: Encoding): encoding is BufferEncoding =>
+  encoding === 'base64url' || isEncoding(encoding);
 
 export { Buffer };

@@ -86,7 +86,16 @@ export function findingsView(root: HTMLElement, params: URLSearchParams): void {
                     h('td', {}, tag(f.severity, f.severity === 'high' ? 'bad' : 'warn')),
                     h('td', {}, `${f.type} / ${f.kind}`),
                     h('td', {}, f.tenant_id),
-                    h('td', {}, f.alias ?? '—'),
+                    h(
+                      'td',
+                      {},
+                      f.alias
+                        ? link(
+                            `/console/aliases/${encodeURIComponent(f.alias)}${query({ tenant: f.tenant_id, from: res.window.from, to: res.window.to })}`,
+                            f.alias,
+                          )
+                        : '—',
+                    ),
                     h('td', { class: 'num' }, String(f.requests)),
                     h('td', { class: 'time' }, `${fmtTime(f.first_seen)} – ${fmtTime(f.last_seen)}`),
                     h('td', {}, f.summary),
@@ -101,6 +110,81 @@ export function findingsView(root: HTMLElement, params: URLSearchParams): void {
                 ),
               ),
             ),
+      ),
+    )
+    .catch((e) => mount(out, errorBox(e)));
+}
+
+interface AliasTarget {
+  provider: string | null;
+  model: string | null;
+  version: string | null;
+}
+
+interface AliasHistory {
+  tenant_id: string;
+  alias: string;
+  targets: Array<AliasTarget & { requests: number; first_seen: string; last_seen: string }>;
+  change_points: Array<{
+    at: string;
+    from: AliasTarget | null;
+    to: AliasTarget;
+    requests: number;
+    previous_still_served: boolean;
+    first_event_id: string;
+  }>;
+}
+
+const target = (t: AliasTarget | null) =>
+  t ? `${t.provider ?? '?'}/${t.model ?? '?'}${t.version ? ` (${t.version})` : ''}` : 'nothing';
+
+/** /console/aliases/{alias}: when the alias began answering with another model or version, per tenant, as a timeline. */
+export function aliasView(root: HTMLElement, alias: string, params: URLSearchParams): void {
+  const out = h('section', { 'aria-live': 'polite' }, loading(`the history of ${alias}`));
+  mount(root, h('h1', {}, 'Alias ', h('code', {}, alias)), out);
+  const q = Object.fromEntries([...params].filter(([k]) => ['from', 'to', 'tenant'].includes(k)));
+  void api<{ window: { from: string; to: string }; tenants: AliasHistory[] }>(
+    `/v1/aliases/${encodeURIComponent(alias)}/history${query(q)}`,
+  )
+    .then((res) =>
+      mount(
+        out,
+        h('p', { class: 'lead' }, `Window ${fmtTime(res.window.from)} → ${fmtTime(res.window.to)}`),
+        res.tenants.length === 0 ? h('p', { class: 'empty' }, 'No traffic for this alias in your tenants.') : null,
+        res.tenants.map((t) =>
+          h(
+            'section',
+            { class: 'event' },
+            h('h2', {}, `Tenant ${t.tenant_id}`),
+            h(
+              'ol',
+              { class: 'timeline' },
+              t.targets.map((x) =>
+                h(
+                  'li',
+                  {},
+                  h('span', { class: 'time' }, `${fmtTime(x.first_seen)} – ${fmtTime(x.last_seen)}`),
+                  ` ${target(x)}: ${x.requests} requests`,
+                ),
+              ),
+            ),
+            t.change_points.length === 0
+              ? h('p', { class: 'muted' }, 'No change of target.')
+              : h(
+                  'ul',
+                  {},
+                  t.change_points.map((c) =>
+                    h(
+                      'li',
+                      {},
+                      tag('changed', 'warn'),
+                      ` at ${fmtTime(c.at)}: ${target(c.from)} → ${target(c.to)} (${c.requests} requests${c.previous_still_served ? ', the old target still served some' : ''}) — first `,
+                      link(`/console/events/${encodeURIComponent(c.first_event_id)}`, c.first_event_id),
+                    ),
+                  ),
+                ),
+          ),
+        ),
       ),
     )
     .catch((e) => mount(out, errorBox(e)));

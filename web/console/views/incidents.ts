@@ -2,6 +2,7 @@ import { api, query } from '../api.js';
 import { minuteChart } from '../chart.js';
 import { fmtTime, h, link, mount } from '../dom.js';
 import { navigate } from '../router.js';
+import { exportButton } from './export.js';
 import { chainGlance, errorBox, field, formValues, loading, tag, type ChainAttempt } from '../ui.js';
 
 interface Incident {
@@ -108,6 +109,14 @@ function render(inc: Incident): HTMLElement[] {
         baseline: { value: baselinePerMinute, label: 'baseline requests / min' },
       },
     ),
+    h('h2', {}, 'Evidence'),
+    sum.affected_tenants.length === 0
+      ? h('p', { class: 'muted' }, 'No affected tenant to export.')
+      : h(
+          'div',
+          { class: 'exports' },
+          sum.affected_tenants.map((t) => exportButton(t, inc.window)),
+        ),
     h('h2', {}, 'Affected tenants and targets'),
     h(
       'table',
