@@ -12,7 +12,8 @@ import { generateSigningKey, jwksEntry } from '../../src/domain/checkpoint/signi
  * the built service, the dev broker and PostgreSQL, with the query tests' seeded traffic sent
  * through Kafka. The page checks proofs itself: genuine records show a verified badge, a record
  * altered on its way to the page or in the database shows FAILED with the step that failed.
- * Screenshots go to CONSOLE_SCREENSHOTS (default /tmp/console-screenshots).
+ * Screenshots go to CONSOLE_SCREENSHOTS (default /tmp/console-screenshots;
+ * `CONSOLE_SCREENSHOTS=docs/console` refreshes the README's).
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -54,7 +55,9 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** The first screen of the page (request pages whole): what docs/console/ shows. */
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: name.startsWith('request') });
 
 /** Signs in with the one-click development token, as a newcomer to the demo would. */
 async function signInWithDevToken(page: Page): Promise<void> {
