@@ -11,6 +11,7 @@ import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueryModule } from './query/query.module.js';
 import { TlogModule } from './tlog/tlog.module.js';
+import { ConsoleModule } from './console/console.module.js';
 
 @Module({})
 export class AppModule {
@@ -34,6 +35,7 @@ export class AppModule {
         QueryModule,
         ExportModule,
         TlogModule,
+        ConsoleModule,
       ],
       controllers: [HealthController],
     };

@@ -73,6 +73,9 @@ async function main(): Promise<void> {
   cleanups.unshift(() => app.close());
   say(`service listening on http://127.0.0.1:${config.http.port}; its JSON logs go to ${logFile}`);
   printCurls(config.http.port);
+  say(
+    `incident console: http://127.0.0.1:${config.http.port}/console/ (outside production: one-click development token)`,
+  );
   // The development key the service trusts outside production (DATA_DIR), as `npm run token` uses.
   const token =
     config.auth.jwksFile || config.auth.jwksUrl
@@ -225,6 +228,18 @@ function printAnswers(
   const auth = api.token ? ` -H "authorization: Bearer $TOKEN"` : '';
   const window = JSON.stringify({ from: outage.from.toISOString(), to: outage.to.toISOString(), provider: 'openai' });
   say('the first fallbacks are in the ledger; ask it what happened:');
+  if (api.token) {
+    // The token rides in the fragment, which never reaches the server; the page moves it to sessionStorage.
+    const incident = new URLSearchParams({
+      from: outage.from.toISOString(),
+      to: outage.to.toISOString(),
+      provider: 'openai',
+    });
+    process.stdout.write(
+      `    in the console (sign-in link): ${api.base}/console/requests/${encodeURIComponent(fell.request_id)}#token=${api.token}\n` +
+        `    the outage in the console: ${api.base}/console/incidents?${incident}\n`,
+    );
+  }
   for (const line of [
     ...(api.token
       ? [`export TOKEN=${api.token}   # admin development token, all tenants, 12 h`]

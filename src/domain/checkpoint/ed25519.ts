@@ -44,7 +44,8 @@ export async function ed25519SignatureIsValid(
       false,
       ['verify'],
     );
-    return await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, message);
+    // Copies backed by a plain ArrayBuffer: what the DOM's BufferSource type asks for (the console runs this in a page).
+    return await crypto.subtle.verify({ name: 'Ed25519' }, key, Uint8Array.from(signature), Uint8Array.from(message));
   } catch {
     return false;
   }

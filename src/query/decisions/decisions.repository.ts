@@ -22,6 +22,11 @@ export interface DecisionRow {
   signals: string[];
 }
 
+/** A row of the decision list: the summary and the record's attempt chain (for the chain at a glance). */
+export interface DecisionListRow extends DecisionRow {
+  attempts: CanonicalRecord['attempts'] | null;
+}
+
 export interface DecisionDetailRow extends DecisionRow {
   shard: number;
   leaf_index: string;
@@ -55,7 +60,7 @@ export class DecisionsRepository {
   constructor(private readonly db: DataSource) {}
 
   /** Newest first; keyset pagination on (occurred_at, event_id). */
-  async list(scope: TenantScope, f: DecisionFilter, limit: number): Promise<DecisionRow[]> {
+  async list(scope: TenantScope, f: DecisionFilter, limit: number): Promise<DecisionListRow[]> {
     const p = new SqlParams();
     const where = [scopeCondition(scope, p)];
     if (f.from) where.push(`r.occurred_at >= ${p.add(f.from)}`);
@@ -77,7 +82,7 @@ export class DecisionsRepository {
         `(r.occurred_at, r.event_id) < (${p.add(f.after.occurredAt)}::timestamptz, ${p.add(f.after.eventId)}::text)`,
       );
     return this.db.query(
-      `SELECT ${SUMMARY} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.occurred_at DESC, r.event_id DESC LIMIT ${p.add(limit)}`,
+      `SELECT ${SUMMARY}, r.record::jsonb -> 'attempts' AS attempts FROM records r WHERE ${where.join(' AND ')} ORDER BY r.occurred_at DESC, r.event_id DESC LIMIT ${p.add(limit)}`,
       p.values,
     );
   }

@@ -5,7 +5,7 @@ import { BadQueryError, QueryNotFoundError } from '../common/query.errors.js';
 import { DEFAULT_PAGE_SIZE, type DecisionsQueryDto } from './decisions.dto.js';
 import { DecisionsRepository } from './decisions.repository.js';
 import { explainDecision } from './explain.js';
-import { presentChain, presentDetail, presentSummary } from './present.js';
+import { presentChain, presentDetail, presentListItem } from './present.js';
 
 /**
  * Decision history. A record outside the caller's tenants reads as "not found", never
@@ -41,7 +41,7 @@ export class DecisionsService {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map(presentSummary),
+      items: page.map(presentListItem),
       next_cursor: rows.length > limit ? encodeCursor({ occurredAt: last.occurred_key, eventId: last.event_id }) : null,
     };
   }

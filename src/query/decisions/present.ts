@@ -1,5 +1,5 @@
 import type { Attempt } from '../../domain/record/canonical-record.js';
-import type { DecisionDetailRow, DecisionRow } from './decisions.repository.js';
+import type { DecisionDetailRow, DecisionListRow, DecisionRow } from './decisions.repository.js';
 
 /** Response shapes of the decision endpoints: column rows in, API JSON out. Pure. */
 
@@ -26,6 +26,24 @@ export function presentSummary(r: DecisionRow) {
     outcome_status: r.outcome_status,
     signals: r.signals,
     links: links(r.event_id),
+  };
+}
+
+/** A list item: the summary and the attempt chain in brief (who was tried, where, with what result). */
+export function presentListItem(r: DecisionListRow) {
+  return {
+    ...presentSummary(r),
+    attempts: {
+      completeness: r.attempts?.completeness ?? 'none',
+      items: (r.attempts?.items ?? []).map((a) => ({
+        index: a.index,
+        provider: a.provider ?? null,
+        model: a.model ?? null,
+        region: a.region ?? null,
+        status: a.status ?? null,
+        error_class: a.error_class ?? null,
+      })),
+    },
   };
 }
 
