@@ -4,8 +4,9 @@ import { AppError } from '../common/app-error.js';
 export class InvalidPolicyError extends AppError {
   readonly code = 'INVALID_POLICY';
   override readonly status = 400;
-  constructor(readonly reasons: string[]) {
-    super(`the policy document is invalid: ${reasons.join('; ')}`);
+  /** Listed as `errors` in the problem details answer. */
+  constructor(readonly errors: string[]) {
+    super(`the policy document is invalid: ${errors.join('; ')}`);
   }
 }
 
