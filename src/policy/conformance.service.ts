@@ -120,14 +120,24 @@ export class ConformanceService {
     const policed = spans.filter((s) =>
       versions.get(`${s.tenant_id}/${s.version}`)?.document.rules.some((r) => r.fallback?.max_share !== undefined),
     );
-    const buckets = new Map<string, { tenant: string; alias: string; version: number; start: number; requests: number; fallbacks: number }>();
+    const buckets = new Map<
+      string,
+      { tenant: string; alias: string; version: number; start: number; requests: number; fallbacks: number }
+    >();
     for (const m of await this.repo.minutes(policed, f.alias)) {
       const doc = (versions.get(`${m.tenant_id}/${m.policy_version}`) as VersionInfo).document;
       const minutes = ruleFor(doc, m.alias, null)?.fallback?.window_minutes ?? DEFAULT_FALLBACK_WINDOW_MINUTES;
       const size = minutes * 60_000;
       const start = Math.floor(Date.parse(m.minute) / size) * size;
       const key = `${m.tenant_id}\u0000${m.alias}\u0000${start}`;
-      const b = buckets.get(key) ?? { tenant: m.tenant_id, alias: m.alias, version: m.policy_version, start, requests: 0, fallbacks: 0 };
+      const b = buckets.get(key) ?? {
+        tenant: m.tenant_id,
+        alias: m.alias,
+        version: m.policy_version,
+        start,
+        requests: 0,
+        fallbacks: 0,
+      };
       b.requests += m.requests;
       b.fallbacks += m.fallbacks;
       buckets.set(key, b);
@@ -136,7 +146,12 @@ export class ConformanceService {
     for (const b of buckets.values()) {
       const v = versions.get(`${b.tenant}/${b.version}`) as VersionInfo;
       const window_start = new Date(b.start).toISOString();
-      const fault = fallbackShareFaults(v.document, { alias: b.alias, window_start, requests: b.requests, fallbacks: b.fallbacks });
+      const fault = fallbackShareFaults(v.document, {
+        alias: b.alias,
+        window_start,
+        requests: b.requests,
+        fallbacks: b.fallbacks,
+      });
       if (!fault) continue;
       out.push(
         toFinding(b.tenant, b.alias, b.version, v.effective_from, fault, {
@@ -194,12 +209,25 @@ function add(merged: Map<string, Finding>, f: Finding): void {
     prev.first_seen = f.first_seen;
   } else prev.sample_event_ids = [...prev.sample_event_ids, ...f.sample_event_ids].slice(0, SAMPLES);
   if ((f.last_seen ?? '') > (prev.last_seen ?? '')) prev.last_seen = f.last_seen;
-  prev.summary = summary(prev.tenant_id, prev.alias ?? '', prev.evidence.policy_version as number, faultOf(prev), prev.requests);
+  prev.summary = summary(
+    prev.tenant_id,
+    prev.alias ?? '',
+    prev.evidence.policy_version as number,
+    faultOf(prev),
+    prev.requests,
+  );
 }
 
 function faultOf(f: Finding): PolicyFault {
   const e = f.evidence as { rule_id: string; required: unknown; done: unknown };
-  return { family: f.type as FaultFamily, kind: f.kind, severity: f.severity, rule_id: e.rule_id, required: e.required, done: e.done };
+  return {
+    family: f.type as FaultFamily,
+    kind: f.kind,
+    severity: f.severity,
+    rule_id: e.rule_id,
+    required: e.required,
+    done: e.done,
+  };
 }
 
 /** The members of a fault's `required` and `done` that sentences quote (each kind uses a few). */
@@ -224,20 +252,30 @@ interface Terms {
 const WORDS: Record<string, (required: Terms, done: Terms) => string> = {
   residency: (r, d) => `must stay in ${r.regions.join(' or ')} but were served in ${d.region}`,
   region_unreported: (r) => `must stay in ${r.regions.join(' or ')} but the gateway reported no serving region`,
-  residency_not_claimed: (r) => `must stay in ${r.regions.join(' or ')}, yet the gateway's events claimed no residency requirement`,
-  residency_claim_differs: (r, d) => `must stay in ${r.regions.join(' or ')}, yet the gateway's events claimed ${d.claimed_regions.join(', ')}`,
-  target_not_allowed: (_r, d) => `were served by ${d.provider} ${d.model ?? ''}${d.version ? ` (${d.version})` : ''}, a target the policy does not allow`,
-  fallback_target_not_allowed: (_r, d) => `fell back to ${d.provider} ${d.model ?? ''}, a fallback target the policy does not allow`,
-  version_unreported: (_r, d) => `were served by ${d.provider} ${d.model ?? ''} without a reported version, while the policy allows only pinned versions`,
+  residency_not_claimed: (r) =>
+    `must stay in ${r.regions.join(' or ')}, yet the gateway's events claimed no residency requirement`,
+  residency_claim_differs: (r, d) =>
+    `must stay in ${r.regions.join(' or ')}, yet the gateway's events claimed ${d.claimed_regions.join(', ')}`,
+  target_not_allowed: (_r, d) =>
+    `were served by ${d.provider} ${d.model ?? ''}${d.version ? ` (${d.version})` : ''}, a target the policy does not allow`,
+  fallback_target_not_allowed: (_r, d) =>
+    `fell back to ${d.provider} ${d.model ?? ''}, a fallback target the policy does not allow`,
+  version_unreported: (_r, d) =>
+    `were served by ${d.provider} ${d.model ?? ''} without a reported version, while the policy allows only pinned versions`,
   required_check_missing: (r) => `went without the required check "${r.check}" (not in the event at all)`,
-  required_check_skipped: (r, d) => `had the required check "${r.check}" ${d.result === 'error' ? 'error out' : 'skipped'}`,
-  check_not_claimed_required: (r) => `ran check "${r.check}", which the policy requires, but the gateway's events do not mark it required`,
+  required_check_skipped: (r, d) =>
+    `had the required check "${r.check}" ${d.result === 'error' ? 'error out' : 'skipped'}`,
+  check_not_claimed_required: (r) =>
+    `ran check "${r.check}", which the policy requires, but the gateway's events do not mark it required`,
   objective_not_claimed: (r) => `carry no routing objective, while the policy sets "${r.objective}"`,
-  objective_claim_differs: (r, d) => `were routed with objective "${d.objective}", while the policy sets "${r.objective}"`,
+  objective_claim_differs: (r, d) =>
+    `were routed with objective "${d.objective}", while the policy sets "${r.objective}"`,
   cache_not_allowed: () => 'were answered from the cache, which the policy does not allow',
   fallback_not_disclosed: () => 'fell back without the user being told, which the policy requires',
-  unevaluated_version: (r, d) => `were served by ${d.version ?? d.model ?? d.provider}, which none of the linked evaluations (${r.evaluations.join(', ')}) covers`,
-  fallback_share_exceeded: (r, d) => `fell back ${d.fallbacks} time(s) in ${d.requests} request(s) in the ${r.window_minutes}-minute window from ${d.window_start}, above the allowed share ${r.max_share}`,
+  unevaluated_version: (r, d) =>
+    `were served by ${d.version ?? d.model ?? d.provider}, which none of the linked evaluations (${r.evaluations.join(', ')}) covers`,
+  fallback_share_exceeded: (r, d) =>
+    `fell back ${d.fallbacks} time(s) in ${d.requests} request(s) in the ${r.window_minutes}-minute window from ${d.window_start}, above the allowed share ${r.max_share}`,
 };
 
 function summary(tenant: string, alias: string, version: number, fault: PolicyFault, requests: number): string {

@@ -40,7 +40,11 @@ export class DisclosureService {
     const row = rows[0];
     const record = JSON.parse(row.record) as CanonicalRecord;
     const at = new Date(record.occurred_at);
-    const [policy] = await this.policies.inForce({ kind: 'tenants', tenants: [record.tenant_id] }, at, new Date(at.getTime() + 1));
+    const [policy] = await this.policies.inForce(
+      { kind: 'tenants', tenants: [record.tenant_id] },
+      at,
+      new Date(at.getTime() + 1),
+    );
     const rule = policy ? ruleFor(policy.entry.document, record.requested_model, record.task?.category ?? null) : null;
     const statement = disclosureStatement(
       record,

@@ -116,7 +116,11 @@ export class PolicyRepository {
    * The versions of the scope's tenants in force at some instant of [from, to): each with the
    * end of its validity (the next version's effective_from; null while it is the latest).
    */
-  async inForce(scope: TenantScope, from: Date, to: Date): Promise<Array<StoredPolicyVersion & { effective_to: string | null }>> {
+  async inForce(
+    scope: TenantScope,
+    from: Date,
+    to: Date,
+  ): Promise<Array<StoredPolicyVersion & { effective_to: string | null }>> {
     const p = new SqlParams();
     const rows: Array<DbRow & { effective_to: Date | null }> = await this.db.query(
       `SELECT * FROM (

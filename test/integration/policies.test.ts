@@ -18,7 +18,9 @@ const CHANGE_AT = '2026-11-20T10:00:00.000Z';
 const V1: PolicyDocument = EU_REGULATED_POLICY;
 const V2: PolicyDocument = {
   ...V1,
-  rules: [{ ...V1.rules[0], required_regions: ['eu', 'us'], allowed_targets: [{ provider: 'openai', model: 'gpt-4o' }] }],
+  rules: [
+    { ...V1.rules[0], required_regions: ['eu', 'us'], allowed_targets: [{ provider: 'openai', model: 'gpt-4o' }] },
+  ],
 };
 
 interface Draft {
@@ -55,7 +57,14 @@ function decision(d: Draft): CanonicalRecord {
       completeness: 'full',
       items: d.fallback
         ? [
-            { index: 0, provider: 'openai', model: 'gpt-4o', status: 'error', error_class: 'provider_unavailable', http_status: 503 },
+            {
+              index: 0,
+              provider: 'openai',
+              model: 'gpt-4o',
+              status: 'error',
+              error_class: 'provider_unavailable',
+              http_status: 503,
+            },
             { index: 1, provider: served.provider, model: served.model, status: 'success' },
           ]
         : [{ index: 0, provider: served.provider, model: served.model, status: 'success' }],
@@ -147,11 +156,17 @@ describe('declared policies, conformance and disclosures', () => {
 
     it('refuses an invalid document, a version effective before the latest, and callers who are not admin of the tenant', async () => {
       const bad = await json(
-        q.post('/v1/policies', { tenant_id: 'eu-bank', effective_from: CHANGE_AT, document: { schema: 'x', rules: [] } }, admin),
+        q.post(
+          '/v1/policies',
+          { tenant_id: 'eu-bank', effective_from: CHANGE_AT, document: { schema: 'x', rules: [] } },
+          admin,
+        ),
         400,
       );
       expect(bad.type).toBe('urn:routing-ledger:error:invalid_policy');
-      expect(bad.errors).toEqual(expect.arrayContaining([expect.stringMatching(/^\/schema: /), expect.stringMatching(/^\/rules: /)]));
+      expect(bad.errors).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^\/schema: /), expect.stringMatching(/^\/rules: /)]),
+      );
       const late = await json(
         q.post('/v1/policies', { tenant_id: 'eu-bank', effective_from: WINDOW.from, document: V1 }, admin),
         409,
@@ -229,7 +244,11 @@ describe('declared policies, conformance and disclosures', () => {
       const share = violations.filter((f) => f.kind === 'fallback_share_exceeded');
       const hour = governed.filter((r) => byVersion(r) === 2);
       expect(share.map((f) => f.evidence.done)).toEqual([
-        { window_start: CHANGE_AT, requests: hour.length, fallbacks: hour.filter((r) => r.fallback_used === true).length },
+        {
+          window_start: CHANGE_AT,
+          requests: hour.length,
+          fallbacks: hour.filter((r) => r.fallback_used === true).length,
+        },
       ]);
     });
 
@@ -240,9 +259,7 @@ describe('declared policies, conformance and disclosures', () => {
     });
 
     it('shows traffic no policy covers in coverage', async () => {
-      const cov = await json(
-        q.get(`/v1/coverage?from=${WINDOW.from}&to=${WINDOW.to}`, await q.token('admin', ['*'])),
-      );
+      const cov = await json(q.get(`/v1/coverage?from=${WINDOW.from}&to=${WINDOW.to}`, await q.token('admin', ['*'])));
       const euBank = cov.policy.find((t: any) => t.tenant_id === 'eu-bank');
       const eu = RECORDS.filter((r) => r.tenant_id === 'eu-bank');
       expect(euBank).toMatchObject({

@@ -53,13 +53,21 @@ describe('checkDecision', () => {
   });
 
   it.each<[string, Partial<DecisionFacts>, string[]]>([
-    ['a target outside the allowed ones', { provider: 'groq', model: 'llama', version: 'llama-v1' }, ['policy_violation/target_not_allowed', 'policy_violation/unevaluated_version']],
+    [
+      'a target outside the allowed ones',
+      { provider: 'groq', model: 'llama', version: 'llama-v1' },
+      ['policy_violation/target_not_allowed', 'policy_violation/unevaluated_version'],
+    ],
     [
       'a fallback target outside the fallback list',
       { provider: 'azure', model: 'gpt-4o', fallback_used: 'true', notice: 'true', version: 'gpt-4o-2024-08-06' },
       ['policy_violation/fallback_target_not_allowed'],
     ],
-    ['a pinned target without a reported version', { version: null }, ['policy_violation/version_unreported', 'policy_violation/unevaluated_version']],
+    [
+      'a pinned target without a reported version',
+      { version: null },
+      ['policy_violation/version_unreported', 'policy_violation/unevaluated_version'],
+    ],
     ['a missing required check', { checks: [] }, ['policy_violation/required_check_missing']],
     [
       'a skipped check not claimed required',
@@ -68,10 +76,20 @@ describe('checkDecision', () => {
     ],
     ['an objective the event does not state', { objective: null }, ['claim_mismatch/objective_not_claimed']],
     ['another objective', { objective: 'cost' }, ['claim_mismatch/objective_claim_differs']],
-    ['a cached answer', { cache_status: 'hit', provider: null, model: null, version: null }, ['policy_violation/cache_not_allowed']],
+    [
+      'a cached answer',
+      { cache_status: 'hit', provider: null, model: null, version: null },
+      ['policy_violation/cache_not_allowed'],
+    ],
     [
       'an undisclosed allowed fallback',
-      { fallback_used: 'true', provider: 'anthropic', model: 'claude-sonnet-4', version: 'claude-sonnet-4-20250514', notice: 'false' },
+      {
+        fallback_used: 'true',
+        provider: 'anthropic',
+        model: 'claude-sonnet-4',
+        version: 'claude-sonnet-4-20250514',
+        notice: 'false',
+      },
       ['policy_violation/fallback_not_disclosed'],
     ],
   ])('flags %s', (_name, change, expected) => {
@@ -80,7 +98,10 @@ describe('checkDecision', () => {
 
   it('flags a served version no linked evaluation covers', () => {
     const v = checkDecision(
-      { ...EU_REGULATED_POLICY, rules: [{ ...EU_REGULATED_POLICY.rules[0], allowed_targets: [{ provider: 'openai' }] }] },
+      {
+        ...EU_REGULATED_POLICY,
+        rules: [{ ...EU_REGULATED_POLICY.rules[0], allowed_targets: [{ provider: 'openai' }] }],
+      },
       { ...conforming, version: 'gpt-4o-2024-11-20' },
     );
     expect(v.faults).toEqual([
@@ -108,13 +129,18 @@ describe('checkDecision', () => {
       objective: 'cost',
     };
     expect(checkDecision(COST_SENSITIVE_POLICY, base)).toEqual({ rule_id: 'budget-default', faults: [] });
-    expect(
-      checkDecision(COST_SENSITIVE_POLICY, { ...base, category: 'legal' }).faults.map((f) => f.kind),
-    ).toEqual(['target_not_allowed', 'required_check_missing', 'objective_claim_differs']);
+    expect(checkDecision(COST_SENSITIVE_POLICY, { ...base, category: 'legal' }).faults.map((f) => f.kind)).toEqual([
+      'target_not_allowed',
+      'required_check_missing',
+      'objective_claim_differs',
+    ]);
   });
 
   it('leaves uncovered traffic uncovered', () => {
-    expect(checkDecision(EU_REGULATED_POLICY, { ...conforming, alias: 'other' })).toEqual({ rule_id: null, faults: [] });
+    expect(checkDecision(EU_REGULATED_POLICY, { ...conforming, alias: 'other' })).toEqual({
+      rule_id: null,
+      faults: [],
+    });
   });
 
   it('never reports a fault for a decision served on an allowed target in an allowed region (property)', () => {

@@ -80,7 +80,9 @@ const fault = (
 
 function cacheFaults(rule: PolicyRule, f: DecisionFacts, cached: boolean): PolicyFault[] {
   if (!cached || rule.cache_allowed !== false) return [];
-  return [fault(rule, 'policy_violation', 'cache_not_allowed', 'medium', { cache_allowed: false }, { cache: f.cache_status })];
+  return [
+    fault(rule, 'policy_violation', 'cache_not_allowed', 'medium', { cache_allowed: false }, { cache: f.cache_status }),
+  ];
 }
 
 /** Whether `t` allows the served provider, model and version. */
@@ -145,12 +147,21 @@ function checkFaults(rule: PolicyRule, f: DecisionFacts): PolicyFault[] {
       continue;
     }
     if (c.result === 'skipped' || c.result === 'error')
-      out.push(fault(rule, 'policy_violation', 'required_check_skipped', 'high', { check: name }, { result: c.result }));
+      out.push(
+        fault(rule, 'policy_violation', 'required_check_skipped', 'high', { check: name }, { result: c.result }),
+      );
     if (c.required !== true)
       out.push(
-        fault(rule, 'claim_mismatch', 'check_not_claimed_required', 'medium', { check: name, required: true }, {
-          required: c.required ?? null,
-        }),
+        fault(
+          rule,
+          'claim_mismatch',
+          'check_not_claimed_required',
+          'medium',
+          { check: name, required: true },
+          {
+            required: c.required ?? null,
+          },
+        ),
       );
   }
   return out;
@@ -160,18 +171,32 @@ function objectiveFaults(rule: PolicyRule, f: DecisionFacts): PolicyFault[] {
   if (!rule.objective || f.objective === rule.objective) return [];
   const kind = f.objective === null ? 'objective_not_claimed' : 'objective_claim_differs';
   return [
-    fault(rule, 'claim_mismatch', kind, f.objective === null ? 'low' : 'medium', { objective: rule.objective }, {
-      objective: f.objective,
-    }),
+    fault(
+      rule,
+      'claim_mismatch',
+      kind,
+      f.objective === null ? 'low' : 'medium',
+      { objective: rule.objective },
+      {
+        objective: f.objective,
+      },
+    ),
   ];
 }
 
 function disclosureFaults(rule: PolicyRule, f: DecisionFacts): PolicyFault[] {
   if (rule.disclose_fallback !== true || f.fallback_used !== 'true' || f.notice === 'true') return [];
   return [
-    fault(rule, 'policy_violation', 'fallback_not_disclosed', 'medium', { disclose_fallback: true }, {
-      notice: f.notice ?? 'not reported',
-    }),
+    fault(
+      rule,
+      'policy_violation',
+      'fallback_not_disclosed',
+      'medium',
+      { disclose_fallback: true },
+      {
+        notice: f.notice ?? 'not reported',
+      },
+    ),
   ];
 }
 

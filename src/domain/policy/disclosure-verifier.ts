@@ -34,22 +34,26 @@ export async function verifyDisclosure(
   if (key.kty !== 'OKP' || key.crv !== 'Ed25519' || typeof key.x !== 'string') throw new Error('not an Ed25519 key');
   const thumbprint = b64url(
     new Uint8Array(
-      await crypto.subtle.digest(
-        'SHA-256',
-        new TextEncoder().encode(`{"crv":"Ed25519","kty":"OKP","x":"${key.x}"}`),
-      ),
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`{"crv":"Ed25519","kty":"OKP","x":"${key.x}"}`)),
     ),
   );
   if (thumbprint !== key.kid) throw new Error('kid is not the thumbprint of its key');
-  const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: key.x }, { name: 'Ed25519' }, false, [
-    'verify',
-  ]);
+  const publicKey = await crypto.subtle.importKey(
+    'jwk',
+    { kty: 'OKP', crv: 'Ed25519', x: key.x },
+    { name: 'Ed25519' },
+    false,
+    ['verify'],
+  );
   const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
   if (!(await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, bytes(parts[2]), signed)))
     throw new Error('signature does not verify');
   const statement = json(bytes(parts[1])) as Record<string, unknown> & { sentence: string; issued_at: string };
   const at = Date.parse(statement.issued_at);
-  if (!(at >= Date.parse(key.valid_from ?? '')) || (key.valid_until !== undefined && !(at < Date.parse(key.valid_until))))
+  if (
+    !(at >= Date.parse(key.valid_from ?? '')) ||
+    (key.valid_until !== undefined && !(at < Date.parse(key.valid_until)))
+  )
     throw new Error('issued outside the key validity window');
   return statement;
 }

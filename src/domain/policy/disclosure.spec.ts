@@ -28,7 +28,14 @@ const record: CanonicalRecord = {
   attempts: {
     completeness: 'full',
     items: [
-      { index: 0, provider: 'openai', model: 'gpt-4o', status: 'error', error_class: 'ServiceUnavailable', http_status: 503 },
+      {
+        index: 0,
+        provider: 'openai',
+        model: 'gpt-4o',
+        status: 'error',
+        error_class: 'ServiceUnavailable',
+        http_status: 503,
+      },
       { index: 1, provider: 'anthropic', model: 'claude-sonnet-4', status: 'success' },
     ],
   },
@@ -79,17 +86,56 @@ describe('disclosures', () => {
 
   it('never carries cost, tokens, prompt or tenant internals (every member walked)', () => {
     const { names, values } = walk(disclosureStatement(record, POSITION, ISSUED));
-    for (const banned of ['cost', 'amount', 'currency', 'usage', 'input_tokens', 'content', 'prompt_sha256', 'response_sha256', 'tenant_id', 'gateway', 'endpoint', 'session_id', 'end_user_hash', 'trace_id', 'routing', 'rule_id'])
+    for (const banned of [
+      'cost',
+      'amount',
+      'currency',
+      'usage',
+      'input_tokens',
+      'content',
+      'prompt_sha256',
+      'response_sha256',
+      'tenant_id',
+      'gateway',
+      'endpoint',
+      'session_id',
+      'end_user_hash',
+      'trace_id',
+      'routing',
+      'rule_id',
+    ])
       expect(names).not.toContain(banned);
-    for (const secret of ['0.00720000', 'USD', 'cd'.repeat(32), 'eu-bank', 'gw-internal-7', 'internal.example', 'sess-secret', 'user-hash-secret', 'internal-rule', 'gpt-smart', 'primary 503'])
+    for (const secret of [
+      '0.00720000',
+      'USD',
+      'cd'.repeat(32),
+      'eu-bank',
+      'gw-internal-7',
+      'internal.example',
+      'sess-secret',
+      'user-hash-secret',
+      'internal-rule',
+      'gpt-smart',
+      'primary 503',
+    ])
       expect(values).not.toContain(secret);
   });
 
   it.each<[string, Partial<CanonicalRecord>, string]>([
-    ['a cached answer', { cache: { status: 'hit' }, fallback_used: false, policy_checks: [] }, 'Answered from a stored answer to an earlier identical request (cached).'],
+    [
+      'a cached answer',
+      { cache: { status: 'hit' }, fallback_used: false, policy_checks: [] },
+      'Answered from a stored answer to an earlier identical request (cached).',
+    ],
     [
       'the requested model',
-      { fallback_used: false, provider: 'openai', resolved_model: { value: 'gpt-4o', asserted_by: 'gateway' }, region: { served: 'eu-west-1' }, policy_checks: [] },
+      {
+        fallback_used: false,
+        provider: 'openai',
+        resolved_model: { value: 'gpt-4o', asserted_by: 'gateway' },
+        region: { served: 'eu-west-1' },
+        policy_checks: [],
+      },
       'Answered by the requested model, GPT-4o (OpenAI, EU).',
     ],
     [
@@ -98,7 +144,10 @@ describe('disclosures', () => {
         provider: 'bedrock',
         policy_checks: [],
         region: { served: 'eu-central-1' },
-        attempts: { completeness: 'full', items: [{ index: 0, provider: 'anthropic', status: 'error', http_status: 429 }] },
+        attempts: {
+          completeness: 'full',
+          items: [{ index: 0, provider: 'anthropic', status: 'error', http_status: 429 }],
+        },
       },
       'Answered by a fallback model, Claude Sonnet 4 (AWS Bedrock, a third-party host, EU), because the primary provider was at its rate limit.',
     ],
@@ -128,8 +177,12 @@ describe('disclosures', () => {
   it('refuses another key and a key not valid at issued_at', async () => {
     const jws = await signDisclosure(disclosureStatement(record, POSITION, ISSUED), key);
     const other = await generateSigningKey();
-    await expect(verifyDisclosure(jws, { keys: [jwksEntry(other, '2026-01-01T00:00:00.000Z')] })).rejects.toThrow(/no single key/);
-    await expect(verifyDisclosure(jws, { keys: [jwksEntry(key, '2027-01-01T00:00:00.000Z')] })).rejects.toThrow(/validity/);
+    await expect(verifyDisclosure(jws, { keys: [jwksEntry(other, '2026-01-01T00:00:00.000Z')] })).rejects.toThrow(
+      /no single key/,
+    );
+    await expect(verifyDisclosure(jws, { keys: [jwksEntry(key, '2027-01-01T00:00:00.000Z')] })).rejects.toThrow(
+      /validity/,
+    );
   });
 
   it('names models and region areas plainly', () => {

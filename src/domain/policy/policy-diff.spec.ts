@@ -35,7 +35,9 @@ describe('diffPolicies', () => {
         ],
       },
     ]);
-    expect(d.document_changes).toEqual([{ path: '/description', before: EU_REGULATED_POLICY.description, after: 'relaxed' }]);
+    expect(d.document_changes).toEqual([
+      { path: '/description', before: EU_REGULATED_POLICY.description, after: 'relaxed' },
+    ]);
     expect(diffPolicies(next, EU_REGULATED_POLICY).rules_removed.map((r) => r.id)).toEqual(['code']);
   });
 });

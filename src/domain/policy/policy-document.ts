@@ -185,7 +185,9 @@ function describe(e: ErrorObject): string {
 
 /** The rule that governs a decision for `alias` and `category`, most specific first; null: uncovered. */
 export function ruleFor(doc: PolicyDocument, alias: string, category: string | null): PolicyRule | null {
-  const exact = doc.rules.find((r) => r.match.alias === alias && category !== null && r.match.task_category === category);
+  const exact = doc.rules.find(
+    (r) => r.match.alias === alias && category !== null && r.match.task_category === category,
+  );
   if (exact) return exact;
   const byAlias = doc.rules.find((r) => r.match.alias === alias && r.match.task_category === undefined);
   if (byAlias) return byAlias;

@@ -139,7 +139,10 @@ export async function verifyPolicyReceipt(receipt: PolicyReceipt, jwks: Jwks): P
     throw new PolicyLogError('LEAF_HASH_MISMATCH', 'leaf_hash or leaf_index is not the entry');
   const cp = await verifyPolicyCheckpoint(receipt.checkpoint, jwks);
   if (cp.tree_size !== receipt.tree_size)
-    throw new PolicyLogError('TREE_SIZE_MISMATCH', `checkpoint of size ${cp.tree_size}, receipt of ${receipt.tree_size}`);
+    throw new PolicyLogError(
+      'TREE_SIZE_MISMATCH',
+      `checkpoint of size ${cp.tree_size}, receipt of ${receipt.tree_size}`,
+    );
   const proof = receipt.inclusion_proof.map((h) => Buffer.from(h, 'hex'));
   verifyInclusion(leaf, receipt.leaf_index, receipt.tree_size, proof, Buffer.from(cp.root_hash, 'hex'));
   return cp;
@@ -154,7 +157,8 @@ function policyCheckpointDefect(v: unknown): string | null {
   if (typeof cp.origin !== 'string' || cp.origin === '') return 'origin must be a non-empty string';
   if (typeof cp.tree_size !== 'number' || !Number.isSafeInteger(cp.tree_size) || cp.tree_size < 1)
     return 'tree_size must be a positive safe integer';
-  if (typeof cp.root_hash !== 'string' || !/^[0-9a-f]{64}$/.test(cp.root_hash)) return 'root_hash must be 64 lowercase hex';
+  if (typeof cp.root_hash !== 'string' || !/^[0-9a-f]{64}$/.test(cp.root_hash))
+    return 'root_hash must be 64 lowercase hex';
   if (!isUtcMillisTimestamp(cp.timestamp)) return 'timestamp must be RFC 3339 UTC with milliseconds';
   return null;
 }

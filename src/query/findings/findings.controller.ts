@@ -31,7 +31,8 @@ export class FindingsController {
 
   @Get('coverage')
   @ApiOperation({
-    summary: 'Observability gaps per gateway (unknown attempts, missing version, missing region) and per tenant the traffic no declared policy covers',
+    summary:
+      'Observability gaps per gateway (unknown attempts, missing version, missing region) and per tenant the traffic no declared policy covers',
   })
   coverage(@Query() q: CoverageQueryDto, @Caller() caller: Principal) {
     return this.findings.coverage(q, caller);
