@@ -11,7 +11,7 @@ import {
 import { ruleFor, type PolicyDocument } from '../domain/policy/policy-document.js';
 import type { TimeWindow } from '../query/common/time-window.js';
 import type { Finding } from '../query/findings/finding.js';
-import { ConformanceRepository, type VersionSpan } from './conformance.repository.js';
+import { ConformanceRepository, type FactsRow, type VersionSpan } from './conformance.repository.js';
 import { PolicyRepository } from './policy.repository.js';
 
 interface Scoped {
@@ -39,9 +39,26 @@ export class ConformanceService {
     private readonly repo: ConformanceRepository,
   ) {}
 
+  /**
+   * One read per findings request: GET /v1/findings asks for both families with the same scope
+   * object, and both are computed from the same facts.
+   */
+  private readonly reads = new WeakMap<
+    Scoped,
+    Promise<{ spans: VersionSpan[]; versions: Map<string, VersionInfo>; facts: FactsRow[] }>
+  >();
+
+  private read(f: Scoped) {
+    let r = this.reads.get(f);
+    if (!r) {
+      r = this.spans(f).then(async (s) => ({ ...s, facts: await this.repo.facts(s.spans, f.alias) }));
+      this.reads.set(f, r);
+    }
+    return r;
+  }
+
   async findings(f: Scoped, family: FaultFamily): Promise<Finding[]> {
-    const { spans, versions } = await this.spans(f);
-    const facts = await this.repo.facts(spans, f.alias);
+    const { spans, versions, facts } = await this.read(f);
     const merged = new Map<string, Finding>();
     for (const row of facts) {
       const v = versions.get(`${row.tenant_id}/${row.policy_version}`) as VersionInfo;
