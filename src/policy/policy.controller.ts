@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/caller.decorator.js';
 import { Roles } from '../auth/roles.decorator.js';
@@ -26,6 +26,16 @@ export class PolicyController {
   @ApiOperation({ summary: 'Every policy version of your tenants, oldest first' })
   list(@Query() q: ListPoliciesQueryDto, @Caller() caller: Principal) {
     return this.policies.list(q.tenant, caller);
+  }
+
+  @Post('verify')
+  @HttpCode(200)
+  @Roles('auditor', 'admin')
+  @ApiOperation({
+    summary: 'Full verification of the policy log: every version, tenant chain, root and signed checkpoint',
+  })
+  verify() {
+    return this.policies.verify();
   }
 
   @Get(':tenant/diff')

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { TenantScope } from '../auth/principal.js';
 import { scopeCondition, SqlParams } from '../query/common/sql.js';
 import type { PolicyEntry } from '../domain/policy/policy-log.js';
+import type { StoredPolicyCheckpoint, StoredPolicyLeaf } from '../domain/policy/policy-log-verifier.js';
 
 export interface StoredPolicyVersion {
   leaf_index: number;
@@ -131,6 +132,30 @@ export class PolicyRepository {
       p.values,
     );
     return rows.map((r) => ({ ...toVersion(r), effective_to: r.effective_to ? r.effective_to.toISOString() : null }));
+  }
+
+  /** The whole log as stored, for full verification. */
+  async stored(): Promise<{ leaves: StoredPolicyLeaf[]; checkpoints: StoredPolicyCheckpoint[] }> {
+    const [leaves, checkpoints] = await Promise.all([
+      this.db.query(`SELECT ${COLUMNS} FROM policy_versions ORDER BY leaf_index`) as Promise<DbRow[]>,
+      this.db.query('SELECT tree_size, root_hash, jws FROM policy_checkpoints ORDER BY tree_size') as Promise<
+        Array<{ tree_size: string; root_hash: Buffer; jws: string }>
+      >,
+    ]);
+    return {
+      leaves: leaves.map((r) => ({
+        leaf_index: Number(r.leaf_index),
+        tenant_id: r.tenant_id,
+        version: r.version,
+        leaf_hash: r.leaf_hash.toString('hex'),
+        entry: r.entry,
+      })),
+      checkpoints: checkpoints.map((c) => ({
+        tree_size: Number(c.tree_size),
+        root_hash: c.root_hash.toString('hex'),
+        jws: c.jws,
+      })),
+    };
   }
 
   async latestCheckpoint(): Promise<{ tree_size: number; jws: string } | undefined> {

@@ -6,6 +6,7 @@ import { CONFIG } from '../config/config.module.js';
 import { canonicalJson } from '../domain/canonical/canonical-json.js';
 import { validatePolicyDocument } from '../domain/policy/policy-document.js';
 import { diffPolicies } from '../domain/policy/policy-diff.js';
+import { verifyPolicyLog } from '../domain/policy/policy-log-verifier.js';
 import {
   nextPolicyEntry,
   policyEntryLeafHash,
@@ -108,6 +109,12 @@ export class PolicyService {
       inclusion_proof: (await policyInclusionProof(leaves, v.leaf_index)).map((h) => h.toString('hex')),
       checkpoint: cp.jws,
     };
+  }
+
+  /** Full verification of the policy log from the stored rows (every leaf, chain, root and signature). */
+  async verify() {
+    const { leaves, checkpoints } = await this.repo.stored();
+    return verifyPolicyLog(leaves, checkpoints, await this.keys.jwks());
   }
 
   private async version(tenant: string, version: number): Promise<StoredPolicyVersion> {

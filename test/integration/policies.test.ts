@@ -273,6 +273,24 @@ describe('declared policies, conformance and disclosures', () => {
     });
   });
 
+  describe('full verification of the policy log', () => {
+    it('passes on the stored log, and names a version edited behind the triggers', async () => {
+      const auditor = await q.token('auditor', ['eu-bank']);
+      expect(await json(q.post('/v1/policies/verify', {}, auditor))).toEqual({
+        ok: true,
+        versions: 2,
+        checkpoints: 2,
+        problems: [],
+      });
+      await db.query(`ALTER TABLE policy_versions DISABLE TRIGGER policy_versions_append_only`);
+      await db.query(`UPDATE policy_versions SET entry = replace(entry, '"eu"', '"us"') WHERE version = 1`);
+      await db.query(`ALTER TABLE policy_versions ENABLE TRIGGER policy_versions_append_only`);
+      const report = await json(q.post('/v1/policies/verify', {}, auditor));
+      expect(report.ok).toBe(false);
+      expect(report.problems[0]).toMatchObject({ code: 'LEAF_HASH_MISMATCH', leaf_index: 0 });
+    });
+  });
+
   describe('disclosures', () => {
     const fallback = RECORDS.find((r) => r.fallback_used === true) as CanonicalRecord;
 
@@ -294,6 +312,20 @@ describe('declared policies, conformance and disclosures', () => {
       const i = d.jws.indexOf('.') + 5;
       const flipped = d.jws.slice(0, i) + (d.jws[i] === 'A' ? 'B' : 'A') + d.jws.slice(i + 1);
       await expect(verifyDisclosure(flipped, jwks as never)).rejects.toThrow();
+      // Nothing of cost, usage, prompt or tenant internals anywhere in the answer.
+      const names: string[] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === 'object')
+          for (const [k, x] of Object.entries(v)) {
+            names.push(k);
+            walk(x);
+          }
+      };
+      walk(d);
+      for (const banned of ['cost', 'amount', 'usage', 'content', 'prompt_sha256', 'tenant_id', 'gateway', 'routing'])
+        expect(names).not.toContain(banned);
+      expect(JSON.stringify(d)).not.toContain(fallback.cost?.amount as string);
     });
 
     it("answers another tenant's request with 404, and the disclosure role nothing else", async () => {
