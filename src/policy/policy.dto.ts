@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Min } from 'class-validator';
+import { IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class PublishPolicyDto {
@@ -33,11 +33,13 @@ export class PolicyDiffQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(2_147_483_647)
   from!: number;
 
   @ApiProperty({ description: 'Version number to compare to' })
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(2_147_483_647)
   to!: number;
 }

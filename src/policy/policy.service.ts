@@ -22,6 +22,8 @@ import { InvalidPolicyError, PolicyNotFoundError, PolicyTimelineError } from './
 import { PolicyRepository, type StoredPolicyVersion } from './policy.repository.js';
 
 const BACKDATED_AFTER_MS = 60_000;
+/** The largest value of the `version` column (PostgreSQL integer). */
+const MAX_VERSION = 2_147_483_647;
 
 /**
  * Publishing and reading policy versions. A publish is one transaction: the next entry of the
@@ -37,6 +39,8 @@ export class PolicyService {
   ) {}
 
   async publish(body: PublishPolicyDto, caller: Principal) {
+    // PostgreSQL text cannot hold U+0000: refuse it here rather than let the insert fail as a 500.
+    if (body.tenant_id.includes('\u0000')) throw new InvalidPolicyError(['/tenant_id: must not contain U+0000']);
     if (!scopeIncludes(caller.scope, body.tenant_id))
       throw new ForbiddenError(`tenant ${JSON.stringify(body.tenant_id)} is outside your token's scope`);
     const valid = validatePolicyDocument(body.document);
@@ -118,7 +122,10 @@ export class PolicyService {
   }
 
   private async version(tenant: string, version: number): Promise<StoredPolicyVersion> {
-    const v = await this.repo.version(tenant, version);
+    // Neither can be stored (U+0000 in text, a version beyond integer): no such version, not a database error.
+    const storable =
+      !tenant.includes('\u0000') && Number.isSafeInteger(version) && version > 0 && version <= MAX_VERSION;
+    const v = storable ? await this.repo.version(tenant, version) : undefined;
     if (!v) throw new PolicyNotFoundError(`tenant ${JSON.stringify(tenant)} has no policy version ${version}`);
     return v;
   }
