@@ -10,7 +10,8 @@ import { ForbiddenError, UnauthenticatedError } from './auth.errors.js';
  * hold is a misissued token. A missing `tenants` claim is an empty scope, never "all".
  */
 
-export const ROLES = ['ingest', 'responder', 'auditor', 'admin'] as const;
+/** `disclosure`: a product's backend fetching signed disclosures of its own tenant's requests, nothing else. */
+export const ROLES = ['ingest', 'responder', 'auditor', 'admin', 'disclosure'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Roles that read decisions, incidents and findings. */

@@ -2,6 +2,7 @@ import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { verifierFor } from '../auth/jwt-auth.guard.js';
 import { CONFIG } from '../config/config.module.js';
 import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
+import { PolicyModule } from '../policy/policy.module.js';
 import { QUERY_CLOCK, systemClock } from './common/clock.js';
 import { DecisionsController } from './decisions/decisions.controller.js';
 import { DecisionsRepository } from './decisions/decisions.repository.js';
@@ -21,6 +22,7 @@ import { IncidentsService } from './incidents/incidents.service.js';
  * Every route needs a bearer token (JwtAuthGuard via @Roles) and runs in its tenant scope.
  */
 @Module({
+  imports: [PolicyModule],
   controllers: [DecisionsController, IncidentsController, FindingsController, EvaluationsController],
   providers: [
     { provide: QUERY_CLOCK, useValue: systemClock },

@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.factory.js';
 import { DEFAULTS, loadConfig } from '../../src/config/app-config.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from '../../src/demo/traffic.js';
+import { DEMO_POLICY, DEMO_POLICY_TENANT } from '../../src/demo/demo-policy.js';
 import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
 import { ALL_TENANTS } from '../../src/auth/principal.js';
 import { mintToken } from '../../src/auth/token-mint.js';
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
           { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600 },
         );
 
+  if (token) await publishDemoPolicy(`http://127.0.0.1:${config.http.port}`, token);
+
   await streamTraffic(
     kafka.brokers,
     databaseUrl,
@@ -93,6 +96,46 @@ async function main(): Promise<void> {
     Number(args.speed),
     args.duration ? Number(args.duration) * 1000 : undefined,
     { base: `http://127.0.0.1:${config.http.port}`, token },
+  );
+}
+
+/** Declares eu-bank's routing policy (a new version of it when the database is reused), effective now. */
+async function publishDemoPolicy(base: string, token: string): Promise<void> {
+  const res = await fetch(`${base}/v1/policies`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      tenant_id: DEMO_POLICY_TENANT,
+      effective_from: new Date().toISOString(),
+      document: DEMO_POLICY,
+    }),
+  });
+  const body = (await res.json()) as { entry?: { version: number }; leaf_hash?: string; detail?: string };
+  if (!res.ok) {
+    say(`could not declare ${DEMO_POLICY_TENANT}'s policy: ${res.status} ${body.detail ?? ''}`);
+    return;
+  }
+  say(
+    `declared ${DEMO_POLICY_TENANT}'s routing policy, version ${body.entry?.version} (policy log leaf ${body.leaf_hash?.slice(0, 16)}…): gpt-smart stays in the EU with PII redaction`,
+  );
+}
+
+/** The signed disclosure a product would show the user of `requestId`, printed whole. */
+async function printDisclosure(api: { base: string; token?: string }, requestId: string): Promise<void> {
+  if (!api.token) return;
+  const res = await fetch(`${api.base}/v1/disclosures/${encodeURIComponent(requestId)}`, {
+    headers: { authorization: `Bearer ${api.token}` },
+  });
+  if (!res.ok) {
+    say(`disclosure of ${requestId}: ${res.status}`);
+    return;
+  }
+  const d = (await res.json()) as { statement: { sentence: string }; jws: string };
+  say(
+    `what ${DEMO_POLICY_TENANT}'s user of request ${requestId} can be shown (signed, verifiable with the JWKS alone):`,
+  );
+  process.stdout.write(
+    `    "${d.statement.sentence}"\n    ${JSON.stringify(d.statement)}\n    jws: ${d.jws.slice(0, 60)}…\n`,
   );
 }
 
@@ -196,6 +239,13 @@ async function streamTraffic(
           to: new Date(started + OUTAGE_WINDOW_MS.to / speed),
         };
         printAnswers(api, fell, outage);
+        const {
+          rows: [euFell],
+        } = await db.query<{ request_id: string }>(
+          `SELECT request_id FROM records WHERE tenant_id = $1 AND 'fallback' = ANY(signals) ORDER BY occurred_at LIMIT 1`,
+          [DEMO_POLICY_TENANT],
+        );
+        if (euFell) await printDisclosure(api, euFell.request_id);
         answered = true;
       }
     }
@@ -248,6 +298,9 @@ function printAnswers(
     `curl -s${auth} ${api.base}/v1/decisions/${encodeURIComponent(fell.event_id)}/explain   # why, in words`,
     `curl -s${auth} -XPOST ${api.base}/v1/incidents/reconstruct -H 'content-type: application/json' -d '${window}'   # the outage: who fell back, for which tenants`,
     `curl -s${auth} "${api.base}/v1/findings?limit=5"   # silent degradation, residency, policy bypass, alias changes`,
+    `curl -s${auth} "${api.base}/v1/findings?type=policy_violation&tenant=${DEMO_POLICY_TENANT}"   # judged by ${DEMO_POLICY_TENANT}'s declared policy, not the gateway's claims`,
+    `curl -s${auth} "${api.base}/v1/policies?tenant=${DEMO_POLICY_TENANT}"   # its policy versions, in the policy log`,
+    `curl -s${auth} "${api.base}/v1/coverage"   # per tenant: traffic no declared policy covers`,
     `curl -s${auth} ${api.base}/v1/records/${encodeURIComponent(fell.event_id)}/receipt > receipt.json && curl -s ${api.base}/.well-known/jwks.json > jwks.json`,
     `node dist/src/cli/routing-ledger.js verify-receipt receipt.json --jwks jwks.json   # checked offline, no database`,
   ]) {

@@ -7,6 +7,9 @@ export const FINDING_TYPES = [
   'policy_bypass',
   'cost_biased_routing',
   'evaluation_drift',
+  // Judged against the tenant's declared policy in force at occurred_at, not the gateway's claims.
+  'policy_violation',
+  'claim_mismatch',
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 export type Severity = 'high' | 'medium' | 'low';

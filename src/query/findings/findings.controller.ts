@@ -15,7 +15,7 @@ export class FindingsController {
   @Get('findings')
   @ApiOperation({
     summary:
-      'Silent degradation, alias changes, residency violations, policy bypass, cost-biased routing, evaluation drift — recomputed from the ledger',
+      'Silent degradation, alias changes, residency violations, policy bypass, cost-biased routing, evaluation drift, declared-policy violations and claim mismatches — recomputed from the ledger',
   })
   list(@Query() q: FindingsQueryDto, @Caller() caller: Principal) {
     return this.findings.findings(q, caller);
@@ -31,7 +31,8 @@ export class FindingsController {
 
   @Get('coverage')
   @ApiOperation({
-    summary: 'Observability gaps per gateway: share of events with unknown attempts, missing version, missing region',
+    summary:
+      'Observability gaps per gateway (unknown attempts, missing version, missing region) and per tenant the traffic no declared policy covers',
   })
   coverage(@Query() q: CoverageQueryDto, @Caller() caller: Principal) {
     return this.findings.coverage(q, caller);

@@ -4,6 +4,7 @@ import { QUERY_CLOCK, type Clock } from '../common/clock.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../common/cursor.js';
 import { BadCursorError } from '../common/query.errors.js';
 import { resolveWindow } from '../common/time-window.js';
+import { ConformanceService } from '../../policy/conformance.service.js';
 import { EvaluationsRepository } from '../evaluations/evaluations.repository.js';
 import { aliasHistories } from './alias-history.js';
 import { cheaperTargetFinding, concentrationFinding, difficultMinorityFinding } from './cost-bias.js';
@@ -28,7 +29,8 @@ const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
 
 /**
  * Findings over records and their stored signals: silent degradation, alias changes,
- * residency violations, policy bypass, cost-biased routing, evaluation drift. Nothing is
+ * residency violations, policy bypass, cost-biased routing, evaluation drift, and conformance to
+ * the tenant's declared policy (policy violations, claim mismatches). Nothing is
  * stored: every call recomputes from the ledger, so a fixed rule applies to all history.
  */
 @Injectable()
@@ -36,6 +38,7 @@ export class FindingsService {
   constructor(
     private readonly repo: FindingsRepository,
     private readonly evaluations: EvaluationsRepository,
+    private readonly conformance: ConformanceService,
     @Inject(QUERY_CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -78,7 +81,12 @@ export class FindingsService {
 
   async coverage(q: CoverageQueryDto, caller: Principal) {
     const window = resolveWindow(q, { now: this.clock(), ...COVERAGE_WINDOW });
-    const rows = await this.repo.coverage({ scope: queryScope(caller.scope, q.tenant), window, gateway: q.gateway });
+    const scope = queryScope(caller.scope, q.tenant);
+    const [rows, policy] = await Promise.all([
+      this.repo.coverage({ scope, window, gateway: q.gateway }),
+      // Per tenant, not per gateway: a policy belongs to the tenant, whichever gateway routed.
+      this.conformance.coverage({ scope, window }),
+    ]);
     const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
     const byGateway = new Map<
       string,
@@ -108,6 +116,7 @@ export class FindingsService {
           missing_version: { count: g.version, share: share(g.version, g.events - g.cache) },
           missing_region: { count: g.region, share: share(g.region, g.events) },
         })),
+      policy,
     };
   }
 
@@ -141,6 +150,9 @@ export class FindingsService {
         ]);
         return evaluationDriftFindings(served, evaluations, f.window.to);
       }
+      case 'policy_violation':
+      case 'claim_mismatch':
+        return this.conformance.findings(f, type);
     }
   }
 
