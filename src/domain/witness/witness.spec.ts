@@ -53,7 +53,7 @@ class MemoryLog {
   private state: TreeState = { treeSize: 0, frontier: [] };
   private nodes = new Map<string, Buffer>();
   readonly leaves: Buffer[] = [];
-  root = Buffer.alloc(32);
+  root: Buffer = Buffer.alloc(32);
   constructor(private readonly tag: string) {}
   append(n: number): void {
     const hashes = Array.from({ length: n }, (_, i) => {
