@@ -131,7 +131,9 @@ export async function witnessCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${opts}\n\n${WITNESS_USAGE}`);
     return 2;
   }
-  const w = await startWitness(opts, (entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`));
+  const w = await startWitness(opts, (entry) =>
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`),
+  );
   process.stdout.write(`witness ${opts.name} listening on ${w.url} (add-checkpoint at ${w.url}/add-checkpoint)\n`);
   process.stdout.write(`verifier key: ${w.vkey}\n`);
   process.stdout.write(`policy line:  witness ${w.vkey} ${w.url}\n`);

@@ -72,8 +72,14 @@ async function handle(
     });
     return send(res, 200, formatCosignatureLines(decision.text, [opts.cosigner]));
   }
-  opts.log?.({ level: decision.status === 422 ? 'warn' : 'info', msg: 'refused', status: decision.status, reason: decision.reason });
-  if (decision.status === 409) return send(res, 409, `${decision.knownSize}\n`, { 'content-type': TLOG_SIZE_CONTENT_TYPE });
+  opts.log?.({
+    level: decision.status === 422 ? 'warn' : 'info',
+    msg: 'refused',
+    status: decision.status,
+    reason: decision.reason,
+  });
+  if (decision.status === 409)
+    return send(res, 409, `${decision.knownSize}\n`, { 'content-type': TLOG_SIZE_CONTENT_TYPE });
   return send(res, decision.status, `${decision.reason}\n`);
 }
 

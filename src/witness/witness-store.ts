@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { WitnessedHead } from '../domain/witness/add-checkpoint.js';
 
@@ -35,7 +44,9 @@ export class FileWitnessStore {
 
   put(origin: string, head: WitnessedHead): void {
     const next = new Map(this.heads).set(origin, head);
-    const origins = Object.fromEntries([...next].map(([o, h]) => [o, { size: h.size, root: h.root.toString('base64') }]));
+    const origins = Object.fromEntries(
+      [...next].map(([o, h]) => [o, { size: h.size, root: h.root.toString('base64') }]),
+    );
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w');
     try {
