@@ -130,10 +130,17 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
       this.targets.map((w) => w.name),
       latest.map((c) => c.shard),
     );
+    // Pairs already cosigned at the latest size need no lease, no request: the common case.
+    const done = new Set(
+      (await this.repo.states())
+        .filter((s) => s.failures === 0)
+        .map((s) => `${s.witness} ${s.shard} ${s.cosignedSize}`),
+    );
     await Promise.all(
       this.targets.map(async (w) => {
         for (const cp of latest) {
           if (this.stopped) return;
+          if (done.has(`${w.name} ${cp.shard} ${cp.treeSize}`)) continue;
           await this.submit(w, cp);
         }
       }),
@@ -141,9 +148,12 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
     await this.updateLag(latest);
   }
 
-  private async submit(w: PolicyWitness, cp: CheckpointRow): Promise<void> {
-    const lease = await this.repo.lease(w.name, cp.shard, this.config.timeoutMs * (MAX_RESYNCS + 2));
+  private async submit(w: PolicyWitness, seen: CheckpointRow): Promise<void> {
+    const lease = await this.repo.lease(w.name, seen.shard, this.config.timeoutMs * (MAX_RESYNCS + 2));
     if (!lease) return;
+    // Read again under the lease: another instance may have had a newer checkpoint cosigned
+    // since this round began, and must not look like a witness ahead of the log.
+    const cp = (await this.latest(seen.shard)) ?? seen;
     if (lease.cosignedSize === cp.treeSize && (await this.hasCosignature(w, cp))) {
       await this.repo.release(w.name, cp.shard);
       return;
@@ -171,21 +181,28 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
     }
   }
 
+  private async latest(shard: number): Promise<CheckpointRow | undefined> {
+    const [row] = await this.ledger.checkpoints(shard, { order: 'desc', limit: 1 });
+    return row;
+  }
+
   private async hasCosignature(w: PolicyWitness, cp: CheckpointRow): Promise<boolean> {
     const sigs = await this.repo.cosignatures(cp.shard, cp.treeSize, cp.rootHash);
     return sigs.some((s) => s.witness === w.name && s.keyId === w.verifier.keyId);
   }
 
   /** Submits `cp` from `known`, following at most MAX_RESYNCS 409s; stores the cosignature. */
-  private async addCheckpoint(w: PolicyWitness, cp: CheckpointRow, known: number): Promise<void> {
-    const note = await this.tlog.signedNote(cp);
-    const text = parseNote(note).text;
+  private async addCheckpoint(w: PolicyWitness, latest: CheckpointRow, known: number): Promise<void> {
+    let cp = latest;
     for (let resyncs = 0; ; resyncs++) {
+      if (known > cp.treeSize) cp = (await this.latest(cp.shard)) ?? cp;
       if (known > cp.treeSize)
         throw new WitnessSubmitError(
           `the witness cosigned size ${known}, beyond the latest checkpoint ${cp.treeSize}: it has seen another history`,
           true,
         );
+      const note = await this.tlog.signedNote(cp);
+      const text = parseNote(note).text;
       const proof = known === 0 ? [] : await consistencyProof(this.ledger.nodeReader(cp.shard), known, cp.treeSize);
       const res = await fetch(`${w.url}/add-checkpoint`, {
         method: 'POST',
