@@ -21,6 +21,8 @@ import { TlogRepository } from './tlog.repository.js';
 import { WitnessRepository } from './witness.repository.js';
 import { AppError } from '../common/app-error.js';
 
+const NOTE_CACHE_SIZE = 64;
+
 /** The stored ledger no longer matches what was signed: never served, always logged. */
 export class TlogIntegrityError extends AppError {
   readonly code = 'INTEGRITY';
@@ -33,11 +35,12 @@ export class TlogIntegrityError extends AppError {
  * stays as it is, and the note restates a checkpoint the append already signed as a JWS. The
  * JWS is verified first, so a row altered in the database is refused rather than re-signed.
  * Ed25519 is deterministic, so the same checkpoint and key always give the same note; the
- * last note per shard is kept until the shard's latest checkpoint or the key changes.
+ * last few notes are kept, each until the key changes.
  */
 @Injectable()
 export class TlogService {
-  private readonly notes = new Map<number, { jws: string; kid: string; note: string }>();
+  /** Notes by checkpoint JWS, oldest first. */
+  private readonly notes = new Map<string, { kid: string; note: string }>();
 
   constructor(
     @Inject(CONFIG.signing) private readonly signing: SigningConfig,
@@ -58,11 +61,25 @@ export class TlogService {
   }
 
   /**
-   * The shard's latest checkpoint as a signed note, followed by the witnesses' cosignatures of
-   * that checkpoint held so far (tlog-cosignature: they are note signature lines too).
+   * The shard's checkpoint as a signed note followed by the witnesses' cosignatures of it
+   * (tlog-cosignature: they are note signature lines too). With a witness policy of quorum k,
+   * that is the newest checkpoint k witnesses cosigned, so that a client enforcing the policy
+   * can use what it is served; the latest one until any is. Without a policy, the latest.
    */
   async checkpointNote(shard: number): Promise<string> {
-    const [row] = await this.ledger.checkpoints(shard, { order: 'desc', limit: 1 });
+    const { witnesses, quorum } = this.witnessing?.policy ?? EMPTY_POLICY;
+    const size =
+      quorum > 0 && this.witnesses
+        ? await this.witnesses.newestCosigned(
+            shard,
+            witnesses.map((w) => w.name),
+            quorum,
+          )
+        : undefined;
+    const [row] =
+      size !== undefined
+        ? [await this.ledger.checkpointAt(shard, size)]
+        : await this.ledger.checkpoints(shard, { order: 'desc', limit: 1 });
     if (!row) throw new LedgerNotFoundError(`shard ${shard} has no checkpoint`);
     return this.cosignedNote(row);
   }
@@ -85,8 +102,8 @@ export class TlogService {
   async signedNote(row: CheckpointRow): Promise<string> {
     const shard = row.shard;
     const key = await this.keys.current();
-    const cached = this.notes.get(shard);
-    if (cached && cached.jws === row.jws && cached.kid === key.kid) return cached.note;
+    const cached = this.notes.get(row.jws);
+    if (cached && cached.kid === key.kid) return cached.note;
     const cp = await verifyCheckpoint(row.jws, (await this.keys.jwks()) as Jwks, {
       shard,
       origin: this.signing.ledgerOrigin,
@@ -97,7 +114,9 @@ export class TlogService {
     const origin = shardOrigin(cp.origin, shard);
     const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash: Buffer.from(cp.root_hash, 'hex') });
     const note = signNote(text, [ed25519NoteSigner(origin, key.privateKey)]);
-    this.notes.set(shard, { jws: row.jws, kid: key.kid, note });
+    // A few notes: the one served (the newest cosigned) and the latest (being witnessed) alternate.
+    if (this.notes.size >= NOTE_CACHE_SIZE) this.notes.delete(this.notes.keys().next().value!);
+    this.notes.set(row.jws, { kid: key.kid, note });
     return note;
   }
 

@@ -114,6 +114,18 @@ export class WitnessRepository {
     return rows.map((r) => ({ witness: r.witness, keyId: Number(r.key_id), signature: r.signature }));
   }
 
+  /** The largest tree size of the shard cosigned by at least `quorum` of `witnesses`. */
+  async newestCosigned(shard: number, witnesses: string[], quorum: number): Promise<number | undefined> {
+    const rows: Array<{ tree_size: string }> = await this.db.query(
+      `SELECT tree_size FROM witness_cosignatures
+       WHERE shard = $1 AND witness = ANY($2::text[])
+       GROUP BY tree_size, root_hash HAVING count(DISTINCT witness) >= $3
+       ORDER BY tree_size DESC LIMIT 1`,
+      [shard, witnesses, quorum],
+    );
+    return rows[0] && Number(rows[0].tree_size);
+  }
+
   /** The smallest tree size > leafIndex cosigned by at least `quorum` of `witnesses`. */
   async smallestCosignedCovering(
     shard: number,
