@@ -125,7 +125,7 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
 
   /** One round: every due (witness, shard) pair; witnesses in parallel, a witness's shards in turn. */
   async round(): Promise<void> {
-    const latest = await this.ledger.latestCheckpoints();
+    const latest = await this.latestPerShard();
     await this.repo.ensureStates(
       this.targets.map((w) => w.name),
       latest.map((c) => c.shard),
@@ -179,6 +179,15 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
       else this.log.warn(line);
       if (!this.stopped) await this.repo.failed(w.name, cp.shard, message, backoff).catch(() => undefined);
     }
+  }
+
+  /**
+   * Each shard's latest checkpoint, one index probe per shard (shard_heads lists them): a
+   * DISTINCT ON over the whole checkpoints table would read every checkpoint ever signed.
+   */
+  private async latestPerShard(): Promise<CheckpointRow[]> {
+    const rows = await Promise.all((await this.ledger.shards()).map((s) => this.latest(s.shard)));
+    return rows.filter((r): r is CheckpointRow => r !== undefined);
   }
 
   private async latest(shard: number): Promise<CheckpointRow | undefined> {
@@ -258,7 +267,7 @@ export class WitnessSubmitterService implements OnApplicationBootstrap, OnModule
 
   /** Per witness and shard: the latest size, what the witness cosigned, the lag and the retry state. */
   async status(): Promise<WitnessStatus> {
-    const latest = await this.ledger.latestCheckpoints();
+    const latest = await this.latestPerShard();
     const sizes = new Map(latest.map((c) => [c.shard, c.treeSize]));
     const states = await this.repo.states();
     return {

@@ -114,12 +114,16 @@ export class WitnessRepository {
     return rows.map((r) => ({ witness: r.witness, keyId: Number(r.key_id), signature: r.signature }));
   }
 
-  /** The largest tree size of the shard cosigned by at least `quorum` of `witnesses`. */
+  /**
+   * The largest tree size of the shard cosigned by at least `quorum` of `witnesses`. Grouped by
+   * size alone, so the primary key's order serves it and the scan stops at the first match: a
+   * stored cosignature was verified over the checkpoint of that size, and a size has one root.
+   */
   async newestCosigned(shard: number, witnesses: string[], quorum: number): Promise<number | undefined> {
     const rows: Array<{ tree_size: string }> = await this.db.query(
       `SELECT tree_size FROM witness_cosignatures
        WHERE shard = $1 AND witness = ANY($2::text[])
-       GROUP BY tree_size, root_hash HAVING count(DISTINCT witness) >= $3
+       GROUP BY tree_size HAVING count(DISTINCT witness) >= $3
        ORDER BY tree_size DESC LIMIT 1`,
       [shard, witnesses, quorum],
     );
@@ -136,7 +140,7 @@ export class WitnessRepository {
     const rows: Array<{ tree_size: string }> = await this.db.query(
       `SELECT tree_size FROM witness_cosignatures
        WHERE shard = $1 AND tree_size > $2 AND witness = ANY($3::text[])
-       GROUP BY tree_size, root_hash HAVING count(DISTINCT witness) >= $4
+       GROUP BY tree_size HAVING count(DISTINCT witness) >= $4
        ORDER BY tree_size LIMIT 1`,
       [shard, leafIndex, witnesses, quorum],
     );
