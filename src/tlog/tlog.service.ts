@@ -96,8 +96,8 @@ export class TlogService {
 
   /**
    * A stored checkpoint as a note signed by the log's current key, once its JWS is verified
-   * (a row altered in the database is refused, never re-signed). The latest note per shard is
-   * kept until the shard's checkpoint or the key changes.
+   * (a row altered in the database is refused, never re-signed). The last NOTE_CACHE_SIZE
+   * notes are kept, each until the key changes.
    */
   async signedNote(row: CheckpointRow): Promise<string> {
     const shard = row.shard;
