@@ -7,6 +7,7 @@ import { TrafficMinutes1764210000000 } from './1764210000000-traffic-minutes.js'
 import { RecordsJsonParseOnce1764220000000 } from './1764220000000-records-json-parse-once.js';
 import { ShardLocalAppend1764230000000 } from './1764230000000-shard-local-append.js';
 import { Policies1764300000000 } from './1764300000000-policies.js';
+import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosignatures.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   RecordsJsonParseOnce1764220000000,
   ShardLocalAppend1764230000000,
   Policies1764300000000,
+  WitnessCosignatures1764310000000,
 ];

@@ -10,6 +10,10 @@ commands:
       check an audit bundle offline: signatures, hashes, proofs, completeness
   verify-receipt <receipt.json> --jwks keys.json [--origin O]
       check one record's receipt offline: leaf hash, checkpoint signature, inclusion proof
+  verify-tlog-proof <proof.tlog-proof> --witness-policy FILE [--log-keys FILE] [--entry FILE] [--origin O]
+      check a c2sp.org/tlog-proof@v1 offline: log signature, k of n cosignatures, inclusion
+  witness --name NAME --key FILE --state FILE --logs FILE [--listen HOST:PORT]
+      run a C2SP tlog-witness (add-checkpoint) for the given logs
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +26,14 @@ async function main(argv: string[]): Promise<number> {
     case 'verify-receipt': {
       const { verifyReceiptCommand } = await import('./verify-receipt.js');
       return verifyReceiptCommand(rest);
+    }
+    case 'verify-tlog-proof': {
+      const { verifyTlogProofCommand } = await import('./verify-tlog-proof.js');
+      return verifyTlogProofCommand(rest);
+    }
+    case 'witness': {
+      const { witnessCommand } = await import('./witness.js');
+      return witnessCommand(rest);
     }
     case undefined:
     case '-h':

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { readFileSync } from 'node:fs';
 import { AppError } from '../common/app-error.js';
+import { EMPTY_POLICY, parseWitnessPolicy, type WitnessPolicy } from '../domain/witness/witness-policy.js';
 
 /**
  * Every setting the service reads, in sections validated one by one: the service loads them
@@ -30,6 +32,9 @@ export const DEFAULTS = {
   AUTH_ISSUER: 'routing-ledger',
   AUTH_AUDIENCE: 'routing-ledger-api',
   LOG_LEVEL: 'info',
+  WITNESS_INTERVAL_MS: 2000,
+  WITNESS_TIMEOUT_MS: 10_000,
+  WITNESS_MAX_BACKOFF_MS: 300_000,
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -136,6 +141,20 @@ class LoggingEnvironment {
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL: string = DEFAULTS.LOG_LEVEL;
 }
 
+/** Witnessing: the policy (witnesses, their URLs and keys, the quorum) and how the submitter paces itself. */
+class WitnessEnvironment {
+  @IsOptional() @IsString() WITNESS_POLICY_FILE?: string;
+  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(50) @Max(3_600_000) WITNESS_INTERVAL_MS: number =
+    DEFAULTS.WITNESS_INTERVAL_MS;
+  @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(100) @Max(600_000) WITNESS_TIMEOUT_MS: number =
+    DEFAULTS.WITNESS_TIMEOUT_MS;
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100)
+  @Max(86_400_000)
+  WITNESS_MAX_BACKOFF_MS: number = DEFAULTS.WITNESS_MAX_BACKOFF_MS;
+}
+
 export interface RuntimeConfig {
   env: 'development' | 'production' | 'test';
   dataDir: string;
@@ -186,6 +205,15 @@ export interface LoggingConfig {
   level: LogLevel;
 }
 
+export interface WitnessConfig {
+  /** Empty (no witnesses, quorum 0) without WITNESS_POLICY_FILE. */
+  policy: WitnessPolicy;
+  policyFile?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  maxBackoffMs: number;
+}
+
 export interface AppConfig {
   runtime: RuntimeConfig;
   database: DatabaseConfig;
@@ -195,6 +223,7 @@ export interface AppConfig {
   signing: SigningConfig;
   auth: AuthConfig;
   logging: LoggingConfig;
+  witness: WitnessConfig;
 }
 
 export type ConfigSection = keyof AppConfig;
@@ -267,7 +296,25 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
     }),
   }),
   logging: section({ schema: LoggingEnvironment, build: (p) => ({ level: p.LOG_LEVEL as LogLevel }) }),
+  witness: section({
+    schema: WitnessEnvironment,
+    build: (p) => ({
+      policy: p.WITNESS_POLICY_FILE ? readWitnessPolicy(p.WITNESS_POLICY_FILE) : EMPTY_POLICY,
+      policyFile: p.WITNESS_POLICY_FILE,
+      intervalMs: p.WITNESS_INTERVAL_MS,
+      timeoutMs: p.WITNESS_TIMEOUT_MS,
+      maxBackoffMs: p.WITNESS_MAX_BACKOFF_MS,
+    }),
+  }),
 };
+
+function readWitnessPolicy(file: string): WitnessPolicy {
+  try {
+    return parseWitnessPolicy(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`configuration error: WITNESS_POLICY_FILE ${JSON.stringify(file)}: ${(e as Error).message}`);
+  }
+}
 
 /** Reads and validates one section. Throws ConfigError naming its first bad variable; other sections' variables are not read. */
 export function loadConfigSection<K extends ConfigSection>(

@@ -11,6 +11,7 @@ export const CONFIG = {
   signing: Symbol('SigningConfig'),
   auth: Symbol('AuthConfig'),
   logging: Symbol('LoggingConfig'),
+  witness: Symbol('WitnessConfig'),
 } as const satisfies Record<ConfigSection, symbol>;
 
 /**

@@ -1,12 +1,16 @@
 import 'reflect-metadata';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import kafkajs from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../dev-kafka/dev-kafka.js';
 import { createApp } from '../../src/app.factory.js';
-import { DEFAULTS, loadConfig } from '../../src/config/app-config.js';
+import { DEFAULTS, loadConfig, loadConfigSection } from '../../src/config/app-config.js';
+import { startWitness } from '../../src/cli/witness.js';
+import { formatVerifierKey } from '../../src/domain/note/note-keys.js';
+import { shardOrigin } from '../../src/domain/note/tlog-checkpoint.js';
+import { loadOrCreateSigningKey } from '../../src/ledger/signing-key.service.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import { demoEvent, toWire, OUTAGE_WINDOW_MS, ALIAS_REPOINT_AT_MS } from '../../src/demo/traffic.js';
 import { DEMO_POLICY, DEMO_POLICY_TENANT } from '../../src/demo/demo-policy.js';
@@ -58,8 +62,10 @@ async function main(): Promise<void> {
   const applied = await runMigrations(databaseUrl);
   say(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
 
+  const witnessPolicy = process.env.WITNESS_POLICY_FILE ?? (await startDemoWitness(dataDir, partitions));
   const config = loadConfig({
     ...process.env,
+    WITNESS_POLICY_FILE: witnessPolicy,
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: kafka.brokers.join(','),
     PORT: args.port,
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
     Number(args.rate),
     Number(args.speed),
     args.duration ? Number(args.duration) * 1000 : undefined,
-    { base: `http://127.0.0.1:${config.http.port}`, token },
+    { base: `http://127.0.0.1:${config.http.port}`, token, witnessPolicy },
   );
 }
 
@@ -137,6 +143,37 @@ async function printDisclosure(api: { base: string; token?: string }, requestId:
   process.stdout.write(
     `    "${d.statement.sentence}"\n    ${JSON.stringify(d.statement)}\n    jws: ${d.jws.slice(0, 60)}…\n`,
   );
+}
+
+/**
+ * One witness of our own beside the service (`routing-ledger witness`, in this process): it is
+ * given the note keys of the shards the demo creates, and the service a policy naming it.
+ * Returns the policy file.
+ */
+async function startDemoWitness(dataDir: string, partitions: number): Promise<string> {
+  const env = { ...process.env, DATA_DIR: dataDir };
+  const signing = loadConfigSection('signing', env);
+  const key = await loadOrCreateSigningKey(signing, dataDir, say);
+  const publicKey = Buffer.from(key.publicJwk.x as string, 'base64url');
+  const logKeys = Array.from({ length: partitions }, (_, s) =>
+    formatVerifierKey(shardOrigin(signing.ledgerOrigin, s), publicKey),
+  );
+  const dir = join(dataDir, 'witness');
+  await mkdir(dir, { recursive: true });
+  const witness = await startWitness({
+    name: 'witness.demo.local/w1',
+    keyFile: join(dir, 'witness-key.jwk'),
+    generateKey: true,
+    stateFile: join(dir, `state-${RUN_ID}.json`),
+    logKeys,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  cleanups.push(() => witness.close());
+  const policy = join(dataDir, 'demo-witness-policy.txt');
+  await writeFile(policy, `# npm run demo: one witness of our own\nwitness ${witness.vkey} ${witness.url}\nquorum 1\n`);
+  say(`witness of our own at ${witness.url} (${witness.vkey.split('+')[0]}); policy ${policy}`);
+  return policy;
 }
 
 /** DATABASE_URL, else the local server, else an embedded PostgreSQL in DATA_DIR/pg. */
@@ -188,7 +225,7 @@ async function streamTraffic(
   rate: number,
   speed: number,
   durationMs: number | undefined,
-  api: { base: string; token?: string },
+  api: { base: string; token?: string; witnessPolicy: string },
 ): Promise<void> {
   const producer = new kafkajs.Kafka({
     clientId: 'demo-traffic',
@@ -271,7 +308,7 @@ function printCurls(port: number): void {
 
 /** The questions the ledger exists for, as commands to paste, once the outage has left records. */
 function printAnswers(
-  api: { base: string; token?: string },
+  api: { base: string; token?: string; witnessPolicy: string },
   fell: { event_id: string; request_id: string },
   outage: { from: Date; to: Date },
 ): void {
@@ -303,6 +340,10 @@ function printAnswers(
     `curl -s${auth} "${api.base}/v1/coverage"   # per tenant: traffic no declared policy covers`,
     `curl -s${auth} ${api.base}/v1/records/${encodeURIComponent(fell.event_id)}/receipt > receipt.json && curl -s ${api.base}/.well-known/jwks.json > jwks.json`,
     `node dist/src/cli/routing-ledger.js verify-receipt receipt.json --jwks jwks.json   # checked offline, no database`,
+    `curl -s ${api.base}/tlog/0/checkpoint   # shard 0's newest cosigned checkpoint as a signed note: the log's signature, then the witness's cosignature`,
+    `curl -s ${api.base}/tlog/witnesses   # what each witness cosigned, and its lag`,
+    `curl -s${auth} ${api.base}/v1/records/${encodeURIComponent(fell.event_id)}/tlog-proof > record.tlog-proof && curl -s ${api.base}/tlog/keys > log-keys.txt`,
+    `node dist/src/cli/routing-ledger.js verify-tlog-proof record.tlog-proof --witness-policy ${api.witnessPolicy} --log-keys log-keys.txt   # log signature, k of n cosignatures, inclusion`,
   ]) {
     process.stdout.write(`    ${line}\n`);
   }

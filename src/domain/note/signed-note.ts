@@ -58,14 +58,20 @@ export function parseNote(note: string | Uint8Array): Note {
 export function formatNote(note: Note): string {
   assertNoteText(note.text);
   if (note.signatures.length === 0) throw malformed('a signed note needs at least one signature');
-  const lines = note.signatures.map((s) => {
-    assertKeyName(s.name);
-    const bytes = Buffer.alloc(4 + s.signature.length);
-    bytes.writeUInt32BE(s.keyId >>> 0, 0);
-    Buffer.from(s.signature).copy(bytes, 4);
-    return `${EM_DASH} ${s.name} ${bytes.toString('base64')}\n`;
-  });
-  return `${note.text}\n${lines.join('')}`;
+  return `${note.text}\n${formatSignatureLines(note.signatures)}`;
+}
+
+/** Note signature lines `— <name> <base64(key ID || signature)>\n`, e.g. cosignatures to append to a note. */
+export function formatSignatureLines(signatures: NoteSignature[]): string {
+  return signatures
+    .map((s) => {
+      assertKeyName(s.name);
+      const bytes = Buffer.alloc(4 + s.signature.length);
+      bytes.writeUInt32BE(s.keyId >>> 0, 0);
+      Buffer.from(s.signature).copy(bytes, 4);
+      return `${EM_DASH} ${s.name} ${bytes.toString('base64')}\n`;
+    })
+    .join('');
 }
 
 /** `text` signed by every signer, as a note. */
