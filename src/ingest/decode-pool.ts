@@ -4,6 +4,9 @@ import type { DecoderSource } from './gateways/gateway-policy.js';
 import type { DecodedItem, PreparedRecord } from '../ledger/ledger-input.js';
 import { HASH_SIZE } from '../domain/merkle/hasher.js';
 import type { DecodeResult, DecodeTask } from './decode-worker.js';
+import { QUERY_COLUMN_NAMES } from '../ledger/record-columns.js';
+
+const QUERY_VALUES_PER_RECORD = QUERY_COLUMN_NAMES.length;
 
 export interface PoolBatch {
   topic: string;
@@ -81,22 +84,45 @@ export function packBatch(batch: PoolBatch, source: DecoderSource): DecodeTask {
   };
 }
 
-/** Buffers back as Buffers: content hashes as views into the one array they crossed in. */
-export function unpackResult(result: DecodeResult): DecodedItem[] {
-  const hashes = Buffer.from(
-    result.contentHashes.buffer,
-    result.contentHashes.byteOffset,
-    result.contentHashes.byteLength,
-  );
-  let h = 0;
-  return result.items.map((item): DecodedItem => {
-    if (item.kind === 'poison') {
-      const p = item.payload!;
-      return { ...item, payload: Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
+/** The items a DecodeResult holds, in offset order; content hashes as views into the one array they crossed in. */
+export function unpackResult(r: DecodeResult): DecodedItem[] {
+  const hashes = Buffer.from(r.contentHashes.buffer, r.contentHashes.byteOffset, r.contentHashes.byteLength);
+  const items: DecodedItem[] = new Array<DecodedItem>(r.order.length);
+  let k = 0;
+  for (let i = 0; i < r.order.length; i++) {
+    const p = r.order[i];
+    if (p >= 0) {
+      const poison = r.poison[p];
+      items[i] = {
+        ...poison,
+        payload: Buffer.from(poison.payload.buffer, poison.payload.byteOffset, poison.payload.byteLength),
+      };
+      continue;
     }
-    const at = HASH_SIZE * h++;
-    // In place: the item is this call's own clone.
-    (item as PreparedRecord).contentSha256 = hashes.subarray(at, at + HASH_SIZE);
-    return item as PreparedRecord;
-  });
+    const latency = r.latencies[k];
+    const flags = r.flags[k];
+    const prepared: PreparedRecord = {
+      kind: 'prepared',
+      offset: r.offsets[k],
+      eventId: r.eventIds[k],
+      tenantId: r.tenantIds[k],
+      json: r.jsons[k],
+      contentSha256: hashes.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)),
+      queryValues: r.queryValues.slice(QUERY_VALUES_PER_RECORD * k, QUERY_VALUES_PER_RECORD * (k + 1)),
+      summary: {
+        keyText: r.keyTexts[k],
+        affected: (flags & 1) !== 0,
+        fallback: (flags & 2) !== 0,
+        error: (flags & 4) !== 0,
+        cacheHit: (flags & 8) !== 0,
+        latencyMs: Number.isNaN(latency) ? undefined : latency,
+        cost: r.costs[k] ?? undefined,
+        occurredAt: r.occurredAts[k],
+        eventId: r.eventIds[k],
+      },
+    };
+    items[i] = prepared;
+    k++;
+  }
+  return items;
 }

@@ -11,6 +11,7 @@ import type { EventDecoder } from './decode-batch.js';
 import { prepareRecord } from '../ledger/prepare-record.js';
 import type { Poison, PreparedRecord } from '../ledger/ledger-input.js';
 import { HASH_SIZE } from '../domain/merkle/hasher.js';
+import type { CopyValue } from '../database/copy-text.js';
 
 /** One batch, packed so that its bytes move to the worker instead of being copied. */
 export interface DecodeTask {
@@ -26,11 +27,30 @@ export interface DecodeTask {
   source: DecoderSource;
 }
 
-/** Items as they cross back: buffers as Uint8Array; content hashes in one array, HASH_SIZE bytes each in item order. */
-export type WireItem = Omit<Poison, 'payload'> | Omit<PreparedRecord, 'contentSha256'>;
+/**
+ * The prepared records of a batch by column, and its poison whole. Columns because the copy
+ * between threads pays for every object and every member name it carries: a thousand records
+ * as objects cost the receiving thread about twice what the same values cost as a few arrays.
+ */
 export interface DecodeResult {
-  items: Array<WireItem & { payload?: Uint8Array }>;
+  /** Per item in offset order: the index into `poison`, or -1 for the next prepared record. */
+  order: Int32Array;
+  poison: Array<Omit<Poison, 'payload'> & { payload: Uint8Array }>;
+  offsets: string[];
+  eventIds: string[];
+  tenantIds: string[];
+  jsons: string[];
+  /** HASH_SIZE bytes per prepared record. */
   contentHashes: Uint8Array;
+  /** QUERY_COLUMN_NAMES.length values per prepared record (record-columns.ts). */
+  queryValues: CopyValue[];
+  keyTexts: string[];
+  /** Bits per record: 1 affected, 2 fallback, 4 error, 8 cache hit. */
+  flags: Uint8Array;
+  /** NaN where the record has no latency. */
+  latencies: Float64Array;
+  costs: Array<string | null>;
+  occurredAts: string[];
 }
 
 let cached: { generation: number; decode: EventDecoder } | undefined;
@@ -70,17 +90,48 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     receivedAt: new Date(task.receivedAtMs),
     decode: decoderFor(task.source),
   });
-  const prepared = decoded.map((item) => (item.kind === 'record' ? prepareRecord(item.offset, item.record) : item));
-  const hashes = new Uint8Array(HASH_SIZE * prepared.filter((p) => p.kind === 'prepared').length);
-  let h = 0;
-  const items = prepared.map((item): DecodeResult['items'][number] => {
+  const records: PreparedRecord[] = [];
+  const out: DecodeResult = {
+    order: new Int32Array(decoded.length),
+    poison: [],
+    offsets: [],
+    eventIds: [],
+    tenantIds: [],
+    jsons: [],
+    contentHashes: new Uint8Array(0),
+    queryValues: [],
+    keyTexts: [],
+    flags: new Uint8Array(0),
+    latencies: new Float64Array(0),
+    costs: [],
+    occurredAts: [],
+  };
+  decoded.forEach((item, i) => {
     if (item.kind === 'poison') {
+      out.order[i] = out.poison.length;
       // Its own copy: a view into a larger (pooled) buffer would drag that whole buffer across.
-      return { ...item, payload: new Uint8Array(item.payload) };
+      out.poison.push({ ...item, payload: new Uint8Array(item.payload) });
+      return;
     }
-    const { contentSha256, ...rest } = item as PreparedRecord;
-    hashes.set(contentSha256, HASH_SIZE * h++);
-    return rest;
+    out.order[i] = -1;
+    records.push(item.kind === 'record' ? prepareRecord(item.offset, item.record) : (item as PreparedRecord));
   });
-  return { items, contentHashes: hashes };
+  out.contentHashes = new Uint8Array(HASH_SIZE * records.length);
+  out.flags = new Uint8Array(records.length);
+  out.latencies = new Float64Array(records.length);
+  records.forEach((r, k) => {
+    out.offsets.push(r.offset);
+    out.eventIds.push(r.eventId);
+    out.tenantIds.push(r.tenantId);
+    out.jsons.push(r.json);
+    out.contentHashes.set(r.contentSha256, HASH_SIZE * k);
+    for (const v of r.queryValues) out.queryValues.push(v);
+    const f = r.summary;
+    out.keyTexts.push(f.keyText);
+    out.flags[k] = (f.affected ? 1 : 0) | (f.fallback ? 2 : 0) | (f.error ? 4 : 0) | (f.cacheHit ? 8 : 0);
+    out.latencies[k] = f.latencyMs ?? NaN;
+    out.costs.push(f.cost ?? null);
+    out.occurredAts.push(f.occurredAt);
+  });
+  return out;
 }
