@@ -182,7 +182,7 @@ describe('bridges: each gateway through its HTTP endpoint into the expected cano
       }
     }
 
-    const proto = await post(url, Buffer.from([0x0a, 0x02, 0x08, 0x01]), { 'content-type': 'application/x-protobuf' });
+    const proto = await post(url, Buffer.from([0x0a, 0x05, 0x0a, 0x03]), { 'content-type': 'application/x-protobuf' });
     expect(proto.status).toBe(400); // not an ExportTraceServiceRequest (the answer is a protobuf Status)
     expect((await post(url, 'x', { 'content-type': 'text/plain' })).status).toBe(415);
     const junk = await post(url, 'not json', {});

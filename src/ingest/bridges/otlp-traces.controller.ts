@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Logger, Post, Req, Res, StreamableFile } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../../auth/jwt-auth.guard.js';
 import { AppError, INTERNAL_ERROR_STATUS } from '../../common/app-error.js';
 import { withTokenTenant } from '../http-ingest.service.js';
@@ -59,14 +59,12 @@ export class OtlpTracesController {
     @Headers() headers: Record<string, string | undefined>,
     @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<OtlpExportResponse | OtlpStatus | Buffer> {
+  ): Promise<OtlpExportResponse | OtlpStatus | StreamableFile> {
     const type = (headers['content-type'] ?? '').toLowerCase().split(';')[0].trim();
     const encoding = encodingOf(type);
     const answer = (status: number, json: OtlpExportResponse | OtlpStatus, proto: () => Buffer) => {
       res.status(status);
-      if (encoding !== 'protobuf') return json;
-      res.type(PROTOBUF_TYPE);
-      return proto();
+      return encoding === 'protobuf' ? protobufBody(proto()) : json;
     };
     const failure = (status: number, s: OtlpStatus) => answer(status, s, () => encodeRpcStatus(s));
     if (encoding === undefined) {
@@ -76,9 +74,7 @@ export class OtlpTracesController {
         message: `Content-Type "${type.slice(0, 64)}" is not OTLP/HTTP: send application/json or application/x-protobuf`,
       };
       res.status(415);
-      if (!type.includes('protobuf')) return s;
-      res.type(PROTOBUF_TYPE);
-      return encodeRpcStatus(s);
+      return type.includes('protobuf') ? protobufBody(encodeRpcStatus(s)) : s;
     }
     try {
       const out = await this.otlp.export(
@@ -103,6 +99,11 @@ export class OtlpTracesController {
 }
 
 const PROTOBUF_TYPE = 'application/x-protobuf';
+
+/** Bytes sent as they are (a returned Buffer would be serialized as JSON). */
+function protobufBody(bytes: Buffer): StreamableFile {
+  return new StreamableFile(bytes, { type: PROTOBUF_TYPE, length: bytes.length });
+}
 
 /** The OTLP/HTTP encoding a Content-Type names; JSON when none is given (curl without -H). */
 function encodingOf(type: string): OtlpEncoding | undefined {
