@@ -10,6 +10,13 @@ describe('deriveSignals', () => {
     expect(s).toContain('fallback');
     expect(s).not.toContain('silent_substitution');
   });
+  it('does not call a request whose every target failed a substitution: no target answered', () => {
+    const s = deriveSignals(
+      sampleRecord({ outcome: { status: 'error', http_status: 429, error_class: 'rate_limit' } }),
+    );
+    expect(s).toEqual(expect.arrayContaining(['fallback', 'error']));
+    expect(s).not.toContain('silent_substitution');
+  });
   it('treats unknown fallback as neither fallback nor substitution', () => {
     const s = deriveSignals(sampleRecord({ fallback_used: 'unknown', attempts: { completeness: 'none' } }));
     expect(s).not.toContain('fallback');

@@ -31,8 +31,13 @@ export function deriveSignals(r: CanonicalRecord): Signal[] {
   return out;
 }
 
-/** A fallback served, or the attempt that served is not the first target tried. */
+/**
+ * A fallback served, or the attempt that served is not the first target tried. A request that
+ * did not succeed was answered by no target (every target failed and the client got the last
+ * error), so nothing was substituted.
+ */
 export function isSubstituted(r: CanonicalRecord): boolean {
+  if (r.outcome.status !== 'success') return false;
   if (r.fallback_used === true) return true;
   const items = r.attempts?.items ?? [];
   const served = items.find((a) => a.status === 'success');
