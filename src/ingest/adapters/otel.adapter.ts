@@ -12,6 +12,7 @@ import {
   type Json,
   type JsonObject,
 } from '../../domain/normalize/json-value.js';
+import { datedModelVersion } from '../../domain/normalize/model-version.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
 import {
   assertedValue,
@@ -231,7 +232,9 @@ function adaptSpan(
     requested_model: requested ?? UNKNOWN_REQUESTED_MODEL,
     reported_model: assertedValue(reported, 'provider'),
     provider: normalizeProvider(provider, notes),
+    // A dated response model names the snapshot that served.
     model_version: {
+      version: datedModelVersion(reported),
       system_fingerprint:
         id(a.get('openai.response.system_fingerprint')) ?? id(a.get('gen_ai.openai.response.system_fingerprint')),
     },
