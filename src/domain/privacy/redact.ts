@@ -387,12 +387,14 @@ function produceValue(value: unknown, depth: number): Produced {
   const obj = value as Record<string, unknown>;
   // OTLP attribute: { key: "gen_ai.input.messages", value: { stringValue: "..." } }.
   if (typeof obj.key === 'string' && 'value' in obj && Object.keys(obj).length <= 2) {
+    const v = obj.value as Record<string, unknown> | undefined;
+    const inner = typeof v?.stringValue === 'string' ? v.stringValue : v;
     if (isSecretName(obj.key) || /(?:^|\.)(?:authorization|cookie|api[_-]?key)$/i.test(obj.key))
-      return { value: { key: obj.key, value: { stringValue: REDACTED } }, changed: true, content: false };
+      return inner === REDACTED
+        ? SAME(value)
+        : { value: { key: obj.key, value: { stringValue: REDACTED } }, changed: true, content: false };
     if (isContentName(obj.key)) {
-      const v = obj.value as Record<string, unknown> | undefined;
-      const inner = typeof v?.stringValue === 'string' ? v.stringValue : v;
-      if (isEmptyContent(inner)) return SAME(value);
+      if (isEmptyContent(inner) || contentRefSha256(inner) !== undefined) return SAME(value);
       return {
         value: { key: obj.key, value: { stringValue: contentRef(inner) } },
         changed: true,
