@@ -18,6 +18,8 @@ export interface IngestAccepted {
   event_ids: string[];
   /** 'quarantine' mode only: events produced although they do not decode; the consumer quarantines them with these reasons. */
   quarantined?: Array<{ index: number; errors: string[] }>;
+  /** 'quarantine' mode only: signed events that carry secrets or content, which cannot be masked: not produced at all. */
+  refused?: Array<{ index: number; errors: string[] }>;
 }
 
 export class IngestRejected extends AppError {
@@ -116,10 +118,14 @@ export class HttpIngestService {
     if (errors.length > 0 && opts.invalid !== 'quarantine') throw new IngestRejected(errors);
     await this.send(checks, effective);
     const records = checks.flatMap((c) => c.records);
+    const notProduced = new Set(checks.filter((c) => c.payload === undefined).map((c) => c.index));
+    const quarantined = errors.filter((e) => !notProduced.has(e.index));
+    const refused = errors.filter((e) => notProduced.has(e.index));
     return {
       accepted: records.length,
       event_ids: records.map((r) => r.event_id),
-      ...(errors.length ? { quarantined: errors } : {}),
+      ...(quarantined.length ? { quarantined } : {}),
+      ...(refused.length ? { refused } : {}),
     };
   }
 

@@ -228,6 +228,15 @@ describe('gateway attestation', () => {
     );
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body)).toContain('redact before signing');
+    // The LiteLLM route answers 202 (its sender never retries) and lists it as refused, not produced.
+    const refusedBridge = await post(
+      `${run.baseUrl}/v1/ingest/litellm`,
+      withPrompt,
+      headers('gw-signed', { 'x-routing-signature': detached(withPrompt, 'EdDSA', ed.privateKey, 'ed-2025-11') }),
+    );
+    expect(refusedBridge.status).toBe(202);
+    expect(refusedBridge.body).toMatchObject({ accepted: 0, refused: [{ index: 0 }] });
+    expect(refusedBridge.body.quarantined).toBeUndefined();
     const ok = await post(
       `${run.baseUrl}/v1/events`,
       batch,
