@@ -339,27 +339,27 @@ const CONTENT_SKELETON_KEYS = new Set(['index', 'finish_reason', 'finishReason',
  * messages a skeleton keeping only index, role and finish reason, the first item carrying
  * `_content_sha256`; objects that held content carry `_content_sha256` of their original form.
  * contentSha256 returns those hashes, so the record made from the produced payload holds the same
- * content hashes as one made from the original. Not JSON: the text is masked with redactText.
+ * content hashes as one made from the original. A line that is not JSON (it will be quarantined)
+ * keeps its keys and short plain values only, as in a dead letter.
  * Returns the input itself when nothing needed masking (its exact bytes are kept).
  */
 export function redactForProduce(payload: Buffer): Buffer {
   const text = payload.toString('utf8').replace(/^\uFEFF/, '');
   const whole = tryParse(text);
   if (whole.ok) return sameOr(payload, whole.value, produceValue(whole.value, 0).value);
+  // NDJSON, or text that will not decode at all (quarantined with its reason): a line that is not
+  // JSON keeps its keys and short plain values only, as a dead letter does.
   const lines = text.split(/\r?\n/);
-  if (lines.filter((l) => l.trim() !== '').length > 1 && lines.every((l) => l.trim() === '' || tryParse(l).ok)) {
-    let changed = false;
-    const out = lines.map((line) => {
-      if (line.trim() === '') return line;
-      const v = (tryParse(line) as { value: unknown }).value;
-      const r = produceValue(v, 0);
-      changed ||= r.changed;
-      return r.changed ? JSON.stringify(r.value) : line;
-    });
-    return changed ? Buffer.from(out.join('\n'), 'utf8') : payload;
-  }
-  const masked = redactText(text);
-  return masked === text ? payload : Buffer.from(masked, 'utf8');
+  let changed = false;
+  const out = lines.map((line) => {
+    if (line.trim() === '') return line;
+    const p = tryParse(line);
+    const masked = p.ok ? produceValue(p.value, 0) : undefined;
+    const next = masked ? (masked.changed ? JSON.stringify(masked.value) : line) : redactJsonishText(line);
+    changed ||= next !== line;
+    return next;
+  });
+  return changed ? Buffer.from(out.join('\n'), 'utf8') : payload;
 }
 
 function sameOr(payload: Buffer, before: unknown, after: unknown): Buffer {

@@ -54,6 +54,15 @@ describe('redactForProduce on every fixture', () => {
     expect(redactForProduce(once)).toBe(once);
   });
 
+  it('masks prompt text and keys in a payload that is not JSON (it will be quarantined, not decoded)', () => {
+    const broken = Buffer.from(
+      '{"messages":[{"role":"user","content":"PLANTED-PROMPT-TEXT in a long sentence"}],"api_key":"sk-live-PLANTEDx9f8e7d6c5b4a3"',
+    );
+    const out = redactForProduce(broken).toString('utf8');
+    expect(plantedFound(out)).toEqual([]);
+    expect(out).toContain('"messages"');
+  });
+
   it('returns the very bytes when nothing needs masking', () => {
     const bytes = Buffer.from('{"model":"gpt-4o","usage":{"prompt_tokens":3}}');
     expect(redactForProduce(bytes)).toBe(bytes);
