@@ -11,12 +11,15 @@ import { decodeMessage, type DecodedItem } from './decode-batch.js';
 import { GatewayRegistry } from './gateways/gateway-registry.service.js';
 import { KafkaClientService } from './kafka-client.service.js';
 import { AppError } from '../common/app-error.js';
+import { redactForProduce } from '../domain/privacy/redact.js';
 
 export interface IngestAccepted {
   accepted: number;
   event_ids: string[];
   /** 'quarantine' mode only: events produced although they do not decode; the consumer quarantines them with these reasons. */
   quarantined?: Array<{ index: number; errors: string[] }>;
+  /** 'quarantine' mode only: signed events that carry secrets or content, which cannot be masked: not produced at all. */
+  refused?: Array<{ index: number; errors: string[] }>;
 }
 
 export class IngestRejected extends AppError {
@@ -51,12 +54,21 @@ export interface IngestOptions {
 /** One payload (future Kafka message) as the consumer will decode it. */
 export interface PayloadCheck {
   index: number;
-  payload: Buffer;
+  /**
+   * The bytes to produce: the payload after redactForProduce (the exact bytes when nothing needed
+   * masking). Undefined when it must not be produced: a signed payload carrying secrets or content,
+   * which cannot be masked without breaking its signature.
+   */
+  payload: Buffer | undefined;
   /** Records it decodes to (none for, e.g., an OTLP export without GenAI spans). */
   records: Array<{ event_id: string; request_id: string; format: SourceFormat }>;
   /** Why it would be quarantined; empty when it decodes. */
   errors: string[];
 }
+
+/** Why a signed payload is refused rather than produced. */
+const SIGNED_UNMASKED =
+  'signed payload carries credentials or prompt/response text: the ledger cannot mask them without breaking the signature; redact before signing';
 
 /** Headers copied from the HTTP request onto each Kafka message (the adapters and attestation read them). */
 const FORWARDED_HEADERS = [
@@ -68,7 +80,8 @@ const FORWARDED_HEADERS = [
 ];
 
 /**
- * Webhook ingest for gateways that cannot produce to Kafka (/v1/events and the bridges): validates
+ * Webhook ingest for gateways that cannot produce to Kafka (/v1/events and the bridges): masks
+ * credentials and prompt/response text before anything reaches the topic (redactForProduce), validates
  * with the same decode step as the consumer — adapters and gateway attestation — and produces to
  * the decisions topic, so every event still takes the one ledger path (and its exactly-once
  * guarantees). The consumer decodes again and is the authority: this check only answers the
@@ -105,15 +118,23 @@ export class HttpIngestService {
     if (errors.length > 0 && opts.invalid !== 'quarantine') throw new IngestRejected(errors);
     await this.send(checks, effective);
     const records = checks.flatMap((c) => c.records);
+    const notProduced = new Set(checks.filter((c) => c.payload === undefined).map((c) => c.index));
+    const quarantined = errors.filter((e) => !notProduced.has(e.index));
+    const refused = errors.filter((e) => notProduced.has(e.index));
     return {
       accepted: records.length,
       event_ids: records.map((r) => r.event_id),
-      ...(errors.length ? { quarantined: errors } : {}),
+      ...(quarantined.length ? { quarantined } : {}),
+      ...(refused.length ? { refused } : {}),
     };
   }
 
-  /** Decodes each payload as the consumer will (same decoder, same registry snapshot). No I/O. */
+  /**
+   * Masks each payload for the topic (redactForProduce) and decodes what will be produced as the
+   * consumer will (same decoder, same registry snapshot). No I/O.
+   */
   check(payloads: Buffer[], headers: Record<string, string | undefined>): PayloadCheck[] {
+    const signed = headers[SIGNATURE_HEADER] !== undefined;
     const ctx = {
       topic: this.kafkaConfig.topics.decisions,
       partition: 0,
@@ -121,11 +142,13 @@ export class HttpIngestService {
       receivedAt: new Date(),
       decode: this.gateways.decoder(),
     };
-    return payloads.map((payload, index) => {
-      const items: DecodedItem[] = decodeMessage({ offset: String(index), value: payload, headers }, ctx);
+    return payloads.map((original, index) => {
+      const masked = redactForProduce(original);
+      if (signed && masked !== original) return { index, payload: undefined, records: [], errors: [SIGNED_UNMASKED] };
+      const items: DecodedItem[] = decodeMessage({ offset: String(index), value: masked, headers }, ctx);
       return {
         index,
-        payload,
+        payload: masked,
         records: items.flatMap((it) =>
           it.kind === 'record'
             ? [{ event_id: it.record.event_id, request_id: it.record.request_id, format: it.record.source.format }]
@@ -143,15 +166,19 @@ export class HttpIngestService {
    */
   async send(checks: PayloadCheck[], headers: Record<string, string | undefined>): Promise<void> {
     const forwarded = pickForwardedHeaders(headers);
-    const messages: Message[] = checks.map((c) => {
+    const messages: Message[] = checks.flatMap((c) => {
+      if (c.payload === undefined) return [];
       const first = c.records[0];
       const format = forwarded[ROUTING_HEADERS.format] ?? first?.format;
-      return {
-        key: first?.request_id ?? null,
-        value: c.payload,
-        headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) },
-      };
+      return [
+        {
+          key: first?.request_id ?? null,
+          value: c.payload,
+          headers: { ...forwarded, ...(format ? { [ROUTING_HEADERS.format]: format } : {}) },
+        },
+      ];
     });
+    if (messages.length === 0) return;
     await this.kafka.send(this.kafkaConfig.topics.decisions, messages);
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { jest } from '@jest/globals';
+import { redactForProduce } from '../../src/domain/privacy/redact.js';
 import { CompactSign } from 'jose';
 import { fixture } from '../support/adapter-fixtures.js';
 import {
@@ -214,9 +215,28 @@ describe('gateway attestation', () => {
 
   it('through HTTP: a signed body is produced whole and verified; a forged one is refused (400) and never reaches the topic', async () => {
     const before = (await ledgerRecords(run.db)).length;
-    const batch = Buffer.from(
-      `[${litellmEvent('http-signed-1').toString()},\n${litellmEvent('http-signed-2').toString()}]`,
+    // A signing gateway signs what may travel: its events already masked (redactForProduce leaves
+    // them as they are, so the signed bytes are produced unchanged).
+    const masked = (tag: string) => redactForProduce(litellmEvent(tag)).toString();
+    const batch = Buffer.from(`[${masked('http-signed-1')},\n${masked('http-signed-2')}]`);
+    // Signed with the prompt in it: the ledger can neither mask it nor let it reach the topic.
+    const withPrompt = Buffer.from(`[${litellmEvent('http-signed-prompt').toString()}]`);
+    const refused = await post(
+      `${run.baseUrl}/v1/events`,
+      withPrompt,
+      headers('gw-signed', { 'x-routing-signature': detached(withPrompt, 'EdDSA', ed.privateKey, 'ed-2025-11') }),
     );
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('redact before signing');
+    // The LiteLLM route answers 202 (its sender never retries) and lists it as refused, not produced.
+    const refusedBridge = await post(
+      `${run.baseUrl}/v1/ingest/litellm`,
+      withPrompt,
+      headers('gw-signed', { 'x-routing-signature': detached(withPrompt, 'EdDSA', ed.privateKey, 'ed-2025-11') }),
+    );
+    expect(refusedBridge.status).toBe(202);
+    expect(refusedBridge.body).toMatchObject({ accepted: 0, refused: [{ index: 0 }] });
+    expect(refusedBridge.body.quarantined).toBeUndefined();
     const ok = await post(
       `${run.baseUrl}/v1/events`,
       batch,

@@ -15,6 +15,7 @@ import {
   type LedgerRun,
 } from '../support/ledger-harness.js';
 import { pollUntil } from '../support/poll-until.js';
+import { redactForProduce } from '../../src/domain/privacy/redact.js';
 
 jest.setTimeout(300_000);
 
@@ -31,7 +32,13 @@ const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'bridge-portkey.js');
 const API_KEY = 'pk-test-PLANTEDvirtualKEY';
 const QUERY_SECRET = 'PLANTEDQUERYSECRET42';
 
-const streamEntry = JSON.parse(fixture('portkey/logstream-fallback.json').bytes.toString());
+/** The open-source gateway's log stream prints the upstream API keys the fixture shows masked. */
+const UPSTREAM_KEY = 'sk-PLANTEDupstreamKEY0123456789';
+const streamEntry = JSON.parse(
+  fixture('portkey/logstream-fallback.json').bytes.toString().replaceAll('"[REDACTED]"', `"${UPSTREAM_KEY}"`),
+);
+/** Prompt and answer text in the entries: neither may reach the topic. */
+const CONTENT_TEXT = ['Draft a reply', 'Here is a draft'];
 /** What the gateway writes: JSON.stringify of the entry (compact), one SSE `log` event each. */
 const otherCall = (hookSpanId: string, duration: number) => ({
   ...streamEntry,
@@ -174,6 +181,9 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
     const messages = await readTopic(run.kafka.brokers, TOPIC);
     expect(messages).toHaveLength(3 + 2 + 3);
     expect(messages.every((m) => m.headers['x-routing-format'] === 'portkey' && m.value !== null)).toBe(true);
+    expect(STREAM_ENTRIES[0]).toContain(UPSTREAM_KEY);
+    const onTopic = messages.map((m) => m.value!.toString()).join('\n');
+    expect([UPSTREAM_KEY, ...CONTENT_TEXT].filter((s) => onTopic.includes(s))).toEqual([]);
     await waitConsumed(run);
 
     const streamHeaders = {
@@ -214,7 +224,7 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
     const stored = new Map((await ledgerRecords(run.db)).map((r) => [r.event_id, r]));
     expect(stored.size).toBe(want.length);
     for (const w of want) {
-      const [r] = expectedRecords(Buffer.from(w.payload), w.headers);
+      const [r] = expectedRecords(redactForProduce(Buffer.from(w.payload)), w.headers);
       const got = stored.get(r.event_id);
       expect({
         name: w.name,
@@ -222,7 +232,9 @@ describe('bridge portkey: a Portkey gateway log stream and Logs Export into the 
       }).toEqual({ name: w.name, same: true });
       expect(mismatches(got, w.key ?? {})).toEqual([]);
     }
-    expect(stored.get(expectedRecords(Buffer.from(EXPORT_LINES[0]), want[3].headers)[0].event_id)?.cost).toEqual({
+    expect(
+      stored.get(expectedRecords(redactForProduce(Buffer.from(EXPORT_LINES[0])), want[3].headers)[0].event_id)?.cost,
+    ).toEqual({
       amount: '0.000216',
       currency: 'USD',
       source: 'gateway',

@@ -156,7 +156,7 @@ export const KEY_FIELDS: Record<string, Array<Record<string, unknown>>> = {
       provider: 'openai',
       fallback_used: 'unknown',
       latency: { total_ms: 2729, ttft_ms: 413 },
-      request_id: '4bf92f3577b34da6a3ce929d0e0e4736:53995c3f42cd8ad8',
+      request_id: 'chatcmpl-AXm4f2',
     },
   ],
   'otel/otlp-deprecated.json': [

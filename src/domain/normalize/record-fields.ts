@@ -43,5 +43,6 @@ export function reasoningTokens(usage: JsonObject | undefined): number | undefin
 
 /** end_user_hash: the end user is never stored, only its hash. */
 export function hashedEndUser(user: string | undefined): string | undefined {
-  return user ? endUserHash(user) : undefined;
+  // A lower-case SHA-256 is already a hash: the form redactForProduce leaves of an e-mail id.
+  return user ? (/^[0-9a-f]{64}$/.test(user) ? user : endUserHash(user)) : undefined;
 }

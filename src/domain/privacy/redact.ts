@@ -26,11 +26,15 @@ export function sha256Hex(data: string | Uint8Array): string {
  *  - for a string (a raw prompt or completion text): its UTF-8 bytes, unchanged;
  *  - for anything else (a messages array, a response object): its RFC 8785 (JCS) canonical
  *    JSON, so key order or whitespace in the gateway's serialization does not change the hash.
- * A verifier holding the original messages can recompute it. Returns undefined for absent
+ * A verifier holding the original messages can recompute it. A stand-in left by redactForProduce
+ * gives the hash of the content it replaced. Returns undefined for absent
  * content (undefined/null) rather than hashing "null".
  */
 export function contentSha256(content: unknown): string | undefined {
   if (content === undefined || content === null) return undefined;
+  // Content that redactForProduce replaced before producing carries its original hash.
+  const ref = contentRefSha256(content);
+  if (ref !== undefined) return ref;
   if (typeof content === 'string') return sha256Hex(content);
   const canonical = canonicalize(content);
   return canonical === undefined ? undefined : sha256Hex(canonical);
@@ -299,4 +303,175 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
   } catch {
     return { ok: false };
   }
+}
+
+/**
+ * Content replaced at produce time keeps its hash in this form, so that the adapter reading the
+ * produced payload stores the same content.prompt_sha256/response_sha256 as one reading the
+ * original (contentSha256 recognises it). It does not start with `[` or `{`, which adapters take
+ * for JSON text.
+ */
+const CONTENT_REF_PREFIX = 'redacted-content:sha256:';
+const CONTENT_REF = /^redacted-content:sha256:([0-9a-f]{64})$/;
+/** Set on an object or on an array's first element whose content was replaced: the original's contentSha256. */
+export const CONTENT_SHA256_KEY = '_content_sha256';
+
+/** The hash recorded by redactForProduce in place of content, if `value` is such a stand-in. */
+export function contentRefSha256(value: unknown): string | undefined {
+  if (typeof value === 'string') return CONTENT_REF.exec(value)?.[1];
+  const holder = Array.isArray(value) ? value[0] : value;
+  if (typeof holder !== 'object' || holder === null || Array.isArray(holder)) return undefined;
+  const h = (holder as Record<string, unknown>)[CONTENT_SHA256_KEY];
+  return typeof h === 'string' && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
+}
+
+/** Scalar fields kept in the skeleton of a content item ({index, finish_reason} of a choice): never text. */
+const CONTENT_SKELETON_KEYS = new Set(['index', 'finish_reason', 'finishReason', 'stop_reason', 'role', 'type']);
+
+/**
+ * What an HTTP route or a bridge may put on the decisions topic for a payload it was given: Kafka
+ * keeps what it is given for its retention, so secrets and content go before producing, not only
+ * before storing. For JSON (one document or NDJSON lines), values of secret-named fields are
+ * masked, strings pass through redactText (keys in error and status messages, bearer tokens, URL
+ * queries), a whole-string e-mail becomes its end_user_hash (so the record's end_user_hash is
+ * unchanged) and e-mails in free text are masked. Content fields (isContentName) become a
+ * reference to their hash: `"redacted-content:sha256:<hex>"`, or for an array of choices or
+ * messages a skeleton keeping only index, role and finish reason, the first item carrying
+ * `_content_sha256`; objects that held content carry `_content_sha256` of their original form.
+ * contentSha256 returns those hashes, so the record made from the produced payload holds the same
+ * content hashes as one made from the original. A line that is not JSON (it will be quarantined)
+ * keeps its keys and short plain values only, as in a dead letter.
+ * Returns the input itself when nothing needed masking (its exact bytes are kept).
+ */
+export function redactForProduce(payload: Buffer): Buffer {
+  const text = payload.toString('utf8').replace(/^\uFEFF/, '');
+  const whole = tryParse(text);
+  if (whole.ok) return sameOr(payload, whole.value, produceValue(whole.value, 0).value);
+  // NDJSON, or text that will not decode at all (quarantined with its reason): a line that is not
+  // JSON keeps its keys and short plain values only, as a dead letter does.
+  const lines = text.split(/\r?\n/);
+  let changed = false;
+  const out = lines.map((line) => {
+    if (line.trim() === '') return line;
+    const p = tryParse(line);
+    const masked = p.ok ? produceValue(p.value, 0) : undefined;
+    const next = masked ? (masked.changed ? JSON.stringify(masked.value) : line) : redactJsonishText(line);
+    changed ||= next !== line;
+    return next;
+  });
+  return changed ? Buffer.from(out.join('\n'), 'utf8') : payload;
+}
+
+function sameOr(payload: Buffer, before: unknown, after: unknown): Buffer {
+  return after === before ? payload : Buffer.from(JSON.stringify(after), 'utf8');
+}
+
+interface Produced {
+  value: unknown;
+  changed: boolean;
+  /** Content was replaced somewhere below (the holder then records its original hash). */
+  content: boolean;
+}
+
+const SAME = (value: unknown): Produced => ({ value, changed: false, content: false });
+
+function produceValue(value: unknown, depth: number): Produced {
+  if (depth > 64) return { value: REDACTED, changed: true, content: false };
+  if (typeof value === 'string') return produceString(value, depth);
+  if (Array.isArray(value)) {
+    const items = value.map((v) => produceValue(v, depth + 1));
+    if (!items.some((i) => i.changed)) return SAME(value);
+    return { value: items.map((i) => i.value), changed: true, content: items.some((i) => i.content) };
+  }
+  if (typeof value !== 'object' || value === null) return SAME(value);
+  const obj = value as Record<string, unknown>;
+  // OTLP attribute: { key: "gen_ai.input.messages", value: { stringValue: "..." } }.
+  if (typeof obj.key === 'string' && 'value' in obj && Object.keys(obj).length <= 2) {
+    const v = obj.value as Record<string, unknown> | undefined;
+    const inner = typeof v?.stringValue === 'string' ? v.stringValue : v;
+    if (isSecretName(obj.key) || /(?:^|\.)(?:authorization|cookie|api[_-]?key)$/i.test(obj.key))
+      return inner === REDACTED
+        ? SAME(value)
+        : { value: { key: obj.key, value: { stringValue: REDACTED } }, changed: true, content: false };
+    if (isContentName(obj.key)) {
+      if (isEmptyContent(inner) || contentRefSha256(inner) !== undefined) return SAME(value);
+      return {
+        value: { key: obj.key, value: { stringValue: contentRef(inner) } },
+        changed: true,
+        content: true,
+      };
+    }
+  }
+  const out: Record<string, unknown> = {};
+  let changed = false;
+  let content = false;
+  for (const [k, v] of Object.entries(obj)) {
+    if (v !== null && v !== undefined && v !== '' && isSecretName(k) && v !== REDACTED) {
+      out[k] = REDACTED;
+      changed = true;
+    } else if (isContentName(k) && !isEmptyContent(v) && contentRefSha256(v) === undefined) {
+      out[k] = contentStandIn(v);
+      changed = content = true;
+    } else {
+      const r = produceValue(v, depth + 1);
+      out[k] = r.value;
+      changed ||= r.changed;
+      content ||= r.content;
+    }
+  }
+  if (!changed) return SAME(value);
+  if (content && !(CONTENT_SHA256_KEY in obj)) out[CONTENT_SHA256_KEY] = contentSha256(value);
+  return { value: out, changed, content };
+}
+
+function produceString(value: string, depth: number): Produced {
+  const t = value.trim();
+  // JSON carried as a string (x-portkey-config, spend-log metadata): its structure is masked too.
+  if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
+    const inner = tryParse(t);
+    if (inner.ok && typeof inner.value === 'object' && inner.value !== null) {
+      const r = produceValue(inner.value, depth + 1);
+      return r.changed ? { value: JSON.stringify(r.value), changed: true, content: r.content } : SAME(value);
+    }
+  }
+  if (isEmail(t)) return { value: endUserHash(t), changed: true, content: false };
+  const masked = redactText(value);
+  return masked === value ? SAME(value) : { value: masked, changed: true, content: false };
+}
+
+/** What gateways write in place of content they did not log (LiteLLM's turn_off_message_logging). */
+const CONTENT_PLACEHOLDERS = new Set(['redacted-by-litellm']);
+
+/** Nothing to hide and nothing adapters would hash (absent, empty, or a gateway's placeholder): kept as is. */
+function isEmptyContent(v: unknown): boolean {
+  return (
+    v === null ||
+    v === undefined ||
+    (typeof v === 'string' && (['', '{}', '[]'].includes(v.trim()) || CONTENT_PLACEHOLDERS.has(v.trim()))) ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+  );
+}
+
+/** The hash adapters compute for a content value: JSON text is hashed as the value it holds. */
+function contentRef(v: unknown): string {
+  let value = v;
+  if (typeof v === 'string' && /^\s*[[{]/.test(v)) {
+    const p = tryParse(v.trim());
+    if (p.ok) value = p.value;
+  }
+  return `${CONTENT_REF_PREFIX}${contentSha256(value)}`;
+}
+
+function contentStandIn(v: unknown): unknown {
+  if (!Array.isArray(v)) return contentRef(v);
+  const skeleton = v.map((item) => {
+    const kept: Record<string, unknown> = {};
+    if (typeof item === 'object' && item !== null && !Array.isArray(item))
+      for (const [k, x] of Object.entries(item))
+        if (CONTENT_SKELETON_KEYS.has(k) && (typeof x !== 'object' || x === null)) kept[k] = x;
+    return kept;
+  });
+  skeleton[0] = { ...skeleton[0], [CONTENT_SHA256_KEY]: contentRef(v).slice(CONTENT_REF_PREFIX.length) };
+  return skeleton;
 }

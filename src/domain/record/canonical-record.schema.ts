@@ -146,6 +146,7 @@ export class AttemptSchema {
   @OptionalId() provider?: string;
   @OptionalId() model?: string;
   @OptionalId() region?: string;
+  @OptionalId() host?: string;
   @IsOptional() @IsIn(['success', 'error', 'skipped', 'timeout', 'unknown']) status?: string;
   @OptionalId() error_class?: string;
   @IsOptional() @IsInt() @Min(100) @Max(599) http_status?: number;

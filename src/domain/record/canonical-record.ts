@@ -32,6 +32,8 @@ export interface Attempt {
   provider?: string;
   model?: string;
   region?: string;
+  /** Host the attempt was sent to (credentials and query removed), when the gateway logs it. */
+  host?: string;
   status?: 'success' | 'error' | 'skipped' | 'timeout' | 'unknown';
   error_class?: string;
   http_status?: number;

@@ -1,3 +1,4 @@
+import { sameModel } from '../normalize/model-version.js';
 import type { CanonicalRecord } from './canonical-record.js';
 
 /**
@@ -31,14 +32,36 @@ export function deriveSignals(r: CanonicalRecord): Signal[] {
   return out;
 }
 
-/** A fallback served, or the attempt that served is not the first target tried. */
+/**
+ * A fallback served, or the attempt that served is not the first target tried. A request that
+ * did not succeed was answered by no target (every target failed and the client got the last
+ * error), so nothing was substituted.
+ */
 export function isSubstituted(r: CanonicalRecord): boolean {
+  if (r.outcome.status !== 'success') return false;
   if (r.fallback_used === true) return true;
+  if (answeredByAnotherModel(r)) return true;
   const items = r.attempts?.items ?? [];
   const served = items.find((a) => a.status === 'success');
   const first = items[0];
   return (
     !!served && !!first && served !== first && (served.model !== first.model || served.provider !== first.provider)
+  );
+}
+
+/**
+ * An OpenTelemetry GenAI span is one call to a provider with no gateway choosing in between: the
+ * requested model is what the provider was asked for, so a response model that is neither it nor
+ * a dated snapshot of it (gpt-4o answered by gpt-4o-mini) is a substitution.
+ */
+function answeredByAnotherModel(r: CanonicalRecord): boolean {
+  const reported = r.reported_model?.value;
+  return (
+    r.source.format === 'otel' &&
+    r.resolved_model === undefined &&
+    reported !== undefined &&
+    r.requested_model !== 'unknown' &&
+    !sameModel(r.requested_model, reported)
   );
 }
 

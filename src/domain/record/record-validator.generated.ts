@@ -4,7 +4,7 @@
 "use strict";
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://routing-ledger.dev/schemas/canonical-record/v1.json","title":"routing-ledger canonical routing record, schema v1","$ref":"#/$defs/CanonicalRecordSchema","$defs":{"AssertedValueSchema":{"properties":{"value":{"type":"string","minLength":1,"maxLength":256},"asserted_by":{"type":"string","enum":["client","gateway","provider","ledger"]}},"type":"object","required":["asserted_by","value"],"additionalProperties":false},"AttemptSchema":{"properties":{"index":{"maximum":10000,"minimum":0,"type":"integer"},"provider":{"type":"string","minLength":1,"maxLength":256},"model":{"type":"string","minLength":1,"maxLength":256},"region":{"type":"string","minLength":1,"maxLength":256},"status":{"type":"string","enum":["success","error","skipped","timeout","unknown"]},"error_class":{"type":"string","minLength":1,"maxLength":256},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"latency_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"started_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"}},"type":"object","required":["index"],"additionalProperties":false},"AttemptsSchema":{"properties":{"completeness":{"type":"string","enum":["full","targets_only","count_only","none"]},"count":{"type":"integer","minimum":0,"maximum":9007199254740991},"items":{"items":{"$ref":"#/$defs/AttemptSchema","type":"object"},"type":"array","maxItems":256}},"type":"object","required":["completeness"],"additionalProperties":false},"AttestationSchema":{"properties":{"kid":{"type":"string","minLength":1,"maxLength":256},"verified":{"type":"boolean"}},"type":"object","required":["verified"],"additionalProperties":false},"CacheSchema":{"properties":{"status":{"type":"string","enum":["hit","semantic_hit","miss","bypass","refresh","unknown"]},"key_hash":{"pattern":"^[0-9a-f]{64}$","type":"string"}},"type":"object","required":["status"],"additionalProperties":false},"CanonicalRecordSchema":{"properties":{"schema_version":{"type":"string","enum":["1"]},"event_id":{"type":"string","minLength":1,"maxLength":256},"occurred_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"received_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"gateway":{"$ref":"#/$defs/GatewaySchema","type":"object"},"tenant_id":{"type":"string","minLength":1,"maxLength":256},"request_id":{"type":"string","minLength":1,"maxLength":256},"trace_id":{"type":"string","minLength":1,"maxLength":256},"session_id":{"type":"string","minLength":1,"maxLength":256},"end_user_hash":{"type":"string","minLength":1,"maxLength":256},"requested_model":{"type":"string","minLength":1,"maxLength":256},"resolved_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"reported_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"provider":{"type":"string","minLength":1,"maxLength":256},"model_version":{"type":"object","$ref":"#/$defs/ModelVersionSchema"},"endpoint":{"type":"object","$ref":"#/$defs/EndpointSchema"},"region":{"type":"object","$ref":"#/$defs/RegionSchema"},"routing":{"type":"object","$ref":"#/$defs/RoutingSchema"},"task":{"type":"object","$ref":"#/$defs/TaskSchema"},"attempts":{"type":"object","$ref":"#/$defs/AttemptsSchema"},"fallback_used":{"enum":[true,false,"unknown"]},"retries":{"type":"integer","minimum":0,"maximum":9007199254740991},"cache":{"type":"object","$ref":"#/$defs/CacheSchema"},"usage":{"type":"object","$ref":"#/$defs/UsageSchema"},"latency":{"type":"object","$ref":"#/$defs/LatencySchema"},"cost":{"type":"object","$ref":"#/$defs/CostSchema"},"policy_checks":{"items":{"$ref":"#/$defs/PolicyCheckSchema","type":"object"},"type":"array","maxItems":256},"outcome":{"$ref":"#/$defs/OutcomeSchema","type":"object"},"disclosure":{"type":"object","$ref":"#/$defs/DisclosureSchema"},"content":{"type":"object","$ref":"#/$defs/ContentSchema"},"source":{"$ref":"#/$defs/SourceSchema","type":"object"},"attestation":{"type":"object","$ref":"#/$defs/AttestationSchema"},"normalization_notes":{"items":{"maxLength":2048,"type":"string"},"type":"array","maxItems":64}},"type":"object","required":["event_id","gateway","occurred_at","outcome","request_id","requested_model","schema_version","source","tenant_id"],"additionalProperties":false},"ContentSchema":{"properties":{"prompt_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"},"response_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"}},"type":"object","additionalProperties":false},"CostSchema":{"properties":{"amount":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"currency":{"pattern":"^[A-Z]{3}$","type":"string"},"source":{"type":"string","enum":["gateway","computed"]}},"type":"object","required":["amount","currency"],"additionalProperties":false},"DisclosureSchema":{"properties":{"model_substituted_notice":{"enum":[true,false,"unknown"]}},"type":"object","additionalProperties":false},"EndpointSchema":{"properties":{"host":{"type":"string","minLength":1,"maxLength":256},"path":{"maxLength":2048,"type":"string"}},"type":"object","additionalProperties":false},"GatewaySchema":{"properties":{"id":{"type":"string","minLength":1,"maxLength":256},"kind":{"type":"string","minLength":1,"maxLength":256},"version":{"type":"string","minLength":1,"maxLength":256}},"type":"object","required":["id"],"additionalProperties":false},"LatencySchema":{"properties":{"total_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"ttft_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"gateway_overhead_ms":{"type":"integer","minimum":0,"maximum":9007199254740991}},"type":"object","additionalProperties":false},"ModelVersionSchema":{"properties":{"version":{"type":"string","minLength":1,"maxLength":256},"deployment_id":{"type":"string","minLength":1,"maxLength":256},"system_fingerprint":{"type":"string","minLength":1,"maxLength":256}},"type":"object","additionalProperties":false},"OutcomeSchema":{"properties":{"status":{"type":"string","enum":["success","error","blocked","cancelled"]},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"error_class":{"type":"string","minLength":1,"maxLength":256},"finish_reason":{"type":"string","minLength":1,"maxLength":256}},"type":"object","required":["status"],"additionalProperties":false},"PolicyCheckSchema":{"properties":{"name":{"type":"string","minLength":1,"maxLength":256},"result":{"type":"string","enum":["pass","fail","skipped","error"]},"required":{"type":"boolean"},"detail":{"maxLength":2048,"type":"string"}},"type":"object","required":["name","result"],"additionalProperties":false},"RegionSchema":{"properties":{"served":{"type":"string","minLength":1,"maxLength":256},"required":{"items":{"maxLength":256,"type":"string"},"type":"array","maxItems":32}},"type":"object","additionalProperties":false},"RoutingSchema":{"properties":{"strategy":{"type":"string","enum":["static","conditional","fallback","loadbalance","cascade","learned"]},"reason":{"maxLength":2048,"type":"string"},"rule_id":{"type":"string","minLength":1,"maxLength":256},"policy_version":{"type":"string","minLength":1,"maxLength":256},"config_hash":{"type":"string","minLength":1,"maxLength":256},"router":{"type":"string","minLength":1,"maxLength":256},"score":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"threshold":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"objective":{"type":"string","minLength":1,"maxLength":256}},"type":"object","additionalProperties":false},"SourceSchema":{"properties":{"format":{"type":"string","enum":["native","litellm","portkey","openrouter","otel"]},"adapter_version":{"type":"string","minLength":1,"maxLength":256},"raw_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"},"topic":{"type":"string","minLength":1,"maxLength":256},"partition":{"minimum":0,"type":"integer"},"offset":{"pattern":"^\\d{1,19}$","type":"string"}},"type":"object","required":["format","raw_sha256"],"additionalProperties":false},"TaskSchema":{"properties":{"category":{"type":"string","minLength":1,"maxLength":256},"tags":{"items":{"maxLength":256,"type":"string"},"type":"array","maxItems":64}},"type":"object","additionalProperties":false},"UsageSchema":{"properties":{"input_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"output_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"cached_input_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"reasoning_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991}},"type":"object","additionalProperties":false}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://routing-ledger.dev/schemas/canonical-record/v1.json","title":"routing-ledger canonical routing record, schema v1","$ref":"#/$defs/CanonicalRecordSchema","$defs":{"AssertedValueSchema":{"properties":{"value":{"type":"string","minLength":1,"maxLength":256},"asserted_by":{"type":"string","enum":["client","gateway","provider","ledger"]}},"type":"object","required":["asserted_by","value"],"additionalProperties":false},"AttemptSchema":{"properties":{"index":{"maximum":10000,"minimum":0,"type":"integer"},"provider":{"type":"string","minLength":1,"maxLength":256},"model":{"type":"string","minLength":1,"maxLength":256},"region":{"type":"string","minLength":1,"maxLength":256},"host":{"type":"string","minLength":1,"maxLength":256},"status":{"type":"string","enum":["success","error","skipped","timeout","unknown"]},"error_class":{"type":"string","minLength":1,"maxLength":256},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"latency_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"started_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"}},"type":"object","required":["index"],"additionalProperties":false},"AttemptsSchema":{"properties":{"completeness":{"type":"string","enum":["full","targets_only","count_only","none"]},"count":{"type":"integer","minimum":0,"maximum":9007199254740991},"items":{"items":{"$ref":"#/$defs/AttemptSchema","type":"object"},"type":"array","maxItems":256}},"type":"object","required":["completeness"],"additionalProperties":false},"AttestationSchema":{"properties":{"kid":{"type":"string","minLength":1,"maxLength":256},"verified":{"type":"boolean"}},"type":"object","required":["verified"],"additionalProperties":false},"CacheSchema":{"properties":{"status":{"type":"string","enum":["hit","semantic_hit","miss","bypass","refresh","unknown"]},"key_hash":{"pattern":"^[0-9a-f]{64}$","type":"string"}},"type":"object","required":["status"],"additionalProperties":false},"CanonicalRecordSchema":{"properties":{"schema_version":{"type":"string","enum":["1"]},"event_id":{"type":"string","minLength":1,"maxLength":256},"occurred_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"received_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"gateway":{"$ref":"#/$defs/GatewaySchema","type":"object"},"tenant_id":{"type":"string","minLength":1,"maxLength":256},"request_id":{"type":"string","minLength":1,"maxLength":256},"trace_id":{"type":"string","minLength":1,"maxLength":256},"session_id":{"type":"string","minLength":1,"maxLength":256},"end_user_hash":{"type":"string","minLength":1,"maxLength":256},"requested_model":{"type":"string","minLength":1,"maxLength":256},"resolved_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"reported_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"provider":{"type":"string","minLength":1,"maxLength":256},"model_version":{"type":"object","$ref":"#/$defs/ModelVersionSchema"},"endpoint":{"type":"object","$ref":"#/$defs/EndpointSchema"},"region":{"type":"object","$ref":"#/$defs/RegionSchema"},"routing":{"type":"object","$ref":"#/$defs/RoutingSchema"},"task":{"type":"object","$ref":"#/$defs/TaskSchema"},"attempts":{"type":"object","$ref":"#/$defs/AttemptsSchema"},"fallback_used":{"enum":[true,false,"unknown"]},"retries":{"type":"integer","minimum":0,"maximum":9007199254740991},"cache":{"type":"object","$ref":"#/$defs/CacheSchema"},"usage":{"type":"object","$ref":"#/$defs/UsageSchema"},"latency":{"type":"object","$ref":"#/$defs/LatencySchema"},"cost":{"type":"object","$ref":"#/$defs/CostSchema"},"policy_checks":{"items":{"$ref":"#/$defs/PolicyCheckSchema","type":"object"},"type":"array","maxItems":256},"outcome":{"$ref":"#/$defs/OutcomeSchema","type":"object"},"disclosure":{"type":"object","$ref":"#/$defs/DisclosureSchema"},"content":{"type":"object","$ref":"#/$defs/ContentSchema"},"source":{"$ref":"#/$defs/SourceSchema","type":"object"},"attestation":{"type":"object","$ref":"#/$defs/AttestationSchema"},"normalization_notes":{"items":{"maxLength":2048,"type":"string"},"type":"array","maxItems":64}},"type":"object","required":["event_id","gateway","occurred_at","outcome","request_id","requested_model","schema_version","source","tenant_id"],"additionalProperties":false},"ContentSchema":{"properties":{"prompt_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"},"response_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"}},"type":"object","additionalProperties":false},"CostSchema":{"properties":{"amount":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"currency":{"pattern":"^[A-Z]{3}$","type":"string"},"source":{"type":"string","enum":["gateway","computed"]}},"type":"object","required":["amount","currency"],"additionalProperties":false},"DisclosureSchema":{"properties":{"model_substituted_notice":{"enum":[true,false,"unknown"]}},"type":"object","additionalProperties":false},"EndpointSchema":{"properties":{"host":{"type":"string","minLength":1,"maxLength":256},"path":{"maxLength":2048,"type":"string"}},"type":"object","additionalProperties":false},"GatewaySchema":{"properties":{"id":{"type":"string","minLength":1,"maxLength":256},"kind":{"type":"string","minLength":1,"maxLength":256},"version":{"type":"string","minLength":1,"maxLength":256}},"type":"object","required":["id"],"additionalProperties":false},"LatencySchema":{"properties":{"total_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"ttft_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"gateway_overhead_ms":{"type":"integer","minimum":0,"maximum":9007199254740991}},"type":"object","additionalProperties":false},"ModelVersionSchema":{"properties":{"version":{"type":"string","minLength":1,"maxLength":256},"deployment_id":{"type":"string","minLength":1,"maxLength":256},"system_fingerprint":{"type":"string","minLength":1,"maxLength":256}},"type":"object","additionalProperties":false},"OutcomeSchema":{"properties":{"status":{"type":"string","enum":["success","error","blocked","cancelled"]},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"error_class":{"type":"string","minLength":1,"maxLength":256},"finish_reason":{"type":"string","minLength":1,"maxLength":256}},"type":"object","required":["status"],"additionalProperties":false},"PolicyCheckSchema":{"properties":{"name":{"type":"string","minLength":1,"maxLength":256},"result":{"type":"string","enum":["pass","fail","skipped","error"]},"required":{"type":"boolean"},"detail":{"maxLength":2048,"type":"string"}},"type":"object","required":["name","result"],"additionalProperties":false},"RegionSchema":{"properties":{"served":{"type":"string","minLength":1,"maxLength":256},"required":{"items":{"maxLength":256,"type":"string"},"type":"array","maxItems":32}},"type":"object","additionalProperties":false},"RoutingSchema":{"properties":{"strategy":{"type":"string","enum":["static","conditional","fallback","loadbalance","cascade","learned"]},"reason":{"maxLength":2048,"type":"string"},"rule_id":{"type":"string","minLength":1,"maxLength":256},"policy_version":{"type":"string","minLength":1,"maxLength":256},"config_hash":{"type":"string","minLength":1,"maxLength":256},"router":{"type":"string","minLength":1,"maxLength":256},"score":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"threshold":{"pattern":"^-?\\d{1,18}(\\.\\d{1,18})?$","type":"string"},"objective":{"type":"string","minLength":1,"maxLength":256}},"type":"object","additionalProperties":false},"SourceSchema":{"properties":{"format":{"type":"string","enum":["native","litellm","portkey","openrouter","otel"]},"adapter_version":{"type":"string","minLength":1,"maxLength":256},"raw_sha256":{"pattern":"^[0-9a-f]{64}$","type":"string"},"topic":{"type":"string","minLength":1,"maxLength":256},"partition":{"minimum":0,"type":"integer"},"offset":{"pattern":"^\\d{1,19}$","type":"string"}},"type":"object","required":["format","raw_sha256"],"additionalProperties":false},"TaskSchema":{"properties":{"category":{"type":"string","minLength":1,"maxLength":256},"tags":{"items":{"maxLength":256,"type":"string"},"type":"array","maxItems":64}},"type":"object","additionalProperties":false},"UsageSchema":{"properties":{"input_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"output_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"cached_input_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991},"reasoning_tokens":{"type":"integer","minimum":0,"maximum":9007199254740991}},"type":"object","additionalProperties":false}}};
 const schema32 = {"properties":{"schema_version":{"type":"string","enum":["1"]},"event_id":{"type":"string","minLength":1,"maxLength":256},"occurred_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"received_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"},"gateway":{"$ref":"#/$defs/GatewaySchema","type":"object"},"tenant_id":{"type":"string","minLength":1,"maxLength":256},"request_id":{"type":"string","minLength":1,"maxLength":256},"trace_id":{"type":"string","minLength":1,"maxLength":256},"session_id":{"type":"string","minLength":1,"maxLength":256},"end_user_hash":{"type":"string","minLength":1,"maxLength":256},"requested_model":{"type":"string","minLength":1,"maxLength":256},"resolved_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"reported_model":{"type":"object","$ref":"#/$defs/AssertedValueSchema"},"provider":{"type":"string","minLength":1,"maxLength":256},"model_version":{"type":"object","$ref":"#/$defs/ModelVersionSchema"},"endpoint":{"type":"object","$ref":"#/$defs/EndpointSchema"},"region":{"type":"object","$ref":"#/$defs/RegionSchema"},"routing":{"type":"object","$ref":"#/$defs/RoutingSchema"},"task":{"type":"object","$ref":"#/$defs/TaskSchema"},"attempts":{"type":"object","$ref":"#/$defs/AttemptsSchema"},"fallback_used":{"enum":[true,false,"unknown"]},"retries":{"type":"integer","minimum":0,"maximum":9007199254740991},"cache":{"type":"object","$ref":"#/$defs/CacheSchema"},"usage":{"type":"object","$ref":"#/$defs/UsageSchema"},"latency":{"type":"object","$ref":"#/$defs/LatencySchema"},"cost":{"type":"object","$ref":"#/$defs/CostSchema"},"policy_checks":{"items":{"$ref":"#/$defs/PolicyCheckSchema","type":"object"},"type":"array","maxItems":256},"outcome":{"$ref":"#/$defs/OutcomeSchema","type":"object"},"disclosure":{"type":"object","$ref":"#/$defs/DisclosureSchema"},"content":{"type":"object","$ref":"#/$defs/ContentSchema"},"source":{"$ref":"#/$defs/SourceSchema","type":"object"},"attestation":{"type":"object","$ref":"#/$defs/AttestationSchema"},"normalization_notes":{"items":{"maxLength":2048,"type":"string"},"type":"array","maxItems":64}},"type":"object","required":["event_id","gateway","occurred_at","outcome","request_id","requested_model","schema_version","source","tenant_id"],"additionalProperties":false};
 const schema33 = {"properties":{"id":{"type":"string","minLength":1,"maxLength":256},"kind":{"type":"string","minLength":1,"maxLength":256},"version":{"type":"string","minLength":1,"maxLength":256}},"type":"object","required":["id"],"additionalProperties":false};
 const schema34 = {"properties":{"value":{"type":"string","minLength":1,"maxLength":256},"asserted_by":{"type":"string","enum":["client","gateway","provider","ledger"]}},"type":"object","required":["asserted_by","value"],"additionalProperties":false};
@@ -30,7 +30,7 @@ const pattern9 = new RegExp("^[0-9a-f]{64}$", "");
 const pattern11 = new RegExp("^[A-Z]{3}$", "");
 const pattern15 = new RegExp("^\\d{1,19}$", "");
 const schema41 = {"properties":{"completeness":{"type":"string","enum":["full","targets_only","count_only","none"]},"count":{"type":"integer","minimum":0,"maximum":9007199254740991},"items":{"items":{"$ref":"#/$defs/AttemptSchema","type":"object"},"type":"array","maxItems":256}},"type":"object","required":["completeness"],"additionalProperties":false};
-const schema42 = {"properties":{"index":{"maximum":10000,"minimum":0,"type":"integer"},"provider":{"type":"string","minLength":1,"maxLength":256},"model":{"type":"string","minLength":1,"maxLength":256},"region":{"type":"string","minLength":1,"maxLength":256},"status":{"type":"string","enum":["success","error","skipped","timeout","unknown"]},"error_class":{"type":"string","minLength":1,"maxLength":256},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"latency_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"started_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"}},"type":"object","required":["index"],"additionalProperties":false};
+const schema42 = {"properties":{"index":{"maximum":10000,"minimum":0,"type":"integer"},"provider":{"type":"string","minLength":1,"maxLength":256},"model":{"type":"string","minLength":1,"maxLength":256},"region":{"type":"string","minLength":1,"maxLength":256},"host":{"type":"string","minLength":1,"maxLength":256},"status":{"type":"string","enum":["success","error","skipped","timeout","unknown"]},"error_class":{"type":"string","minLength":1,"maxLength":256},"http_status":{"maximum":599,"minimum":100,"type":"integer"},"latency_ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"started_at":{"type":"string","pattern":"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$","description":"RFC 3339 UTC with milliseconds; must also be a real date (round-trips through Date)"}},"type":"object","required":["index"],"additionalProperties":false};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -248,16 +248,26 @@ else {
 var valid3 = true;
 }
 if(valid3){
-if(data3.status !== undefined){
-let data8 = data3.status;
+if(data3.host !== undefined){
+let data8 = data3.host;
 const _errs20 = errors;
-if(typeof data8 !== "string"){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/$defs/AttemptSchema/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(errors === _errs20){
+if(typeof data8 === "string"){
+if(data8.length > 256){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/host",schemaPath:"#/$defs/AttemptSchema/properties/host/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];
 return false;
 }
-if(!(((((data8 === "success") || (data8 === "error")) || (data8 === "skipped")) || (data8 === "timeout")) || (data8 === "unknown"))){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/$defs/AttemptSchema/properties/status/enum",keyword:"enum",params:{allowedValues: schema42.properties.status.enum},message:"must be equal to one of the allowed values"}];
+else {
+if(data8.length < 1){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/host",schemaPath:"#/$defs/AttemptSchema/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/host",schemaPath:"#/$defs/AttemptSchema/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
 }
 var valid3 = _errs20 === errors;
 }
@@ -265,17 +275,34 @@ else {
 var valid3 = true;
 }
 if(valid3){
-if(data3.error_class !== undefined){
-let data9 = data3.error_class;
+if(data3.status !== undefined){
+let data9 = data3.status;
 const _errs22 = errors;
-if(errors === _errs22){
-if(typeof data9 === "string"){
-if(data9.length > 256){
+if(typeof data9 !== "string"){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/$defs/AttemptSchema/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((((data9 === "success") || (data9 === "error")) || (data9 === "skipped")) || (data9 === "timeout")) || (data9 === "unknown"))){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/$defs/AttemptSchema/properties/status/enum",keyword:"enum",params:{allowedValues: schema42.properties.status.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid3 = _errs22 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.error_class !== undefined){
+let data10 = data3.error_class;
+const _errs24 = errors;
+if(errors === _errs24){
+if(typeof data10 === "string"){
+if(data10.length > 256){
 validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/error_class",schemaPath:"#/$defs/AttemptSchema/properties/error_class/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];
 return false;
 }
 else {
-if(data9.length < 1){
+if(data10.length < 1){
 validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/error_class",schemaPath:"#/$defs/AttemptSchema/properties/error_class/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -286,55 +313,28 @@ validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/error_class",sc
 return false;
 }
 }
-var valid3 = _errs22 === errors;
-}
-else {
-var valid3 = true;
-}
-if(valid3){
-if(data3.http_status !== undefined){
-let data10 = data3.http_status;
-const _errs24 = errors;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs24){
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 > 599 || isNaN(data10)){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"}];
-return false;
-}
-else {
-if(data10 < 100 || isNaN(data10)){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
-return false;
-}
-}
-}
-}
 var valid3 = _errs24 === errors;
 }
 else {
 var valid3 = true;
 }
 if(valid3){
-if(data3.latency_ms !== undefined){
-let data11 = data3.latency_ms;
+if(data3.http_status !== undefined){
+let data11 = data3.http_status;
 const _errs26 = errors;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs26){
 if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 9007199254740991 || isNaN(data11)){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+if(data11 > 599 || isNaN(data11)){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"}];
 return false;
 }
 else {
-if(data11 < 0 || isNaN(data11)){
-validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(data11 < 100 || isNaN(data11)){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/http_status",schemaPath:"#/$defs/AttemptSchema/properties/http_status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
 return false;
 }
 }
@@ -346,12 +346,39 @@ else {
 var valid3 = true;
 }
 if(valid3){
-if(data3.started_at !== undefined){
-let data12 = data3.started_at;
+if(data3.latency_ms !== undefined){
+let data12 = data3.latency_ms;
 const _errs28 = errors;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs28){
-if(typeof data12 === "string"){
-if(!pattern4.test(data12)){
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 9007199254740991 || isNaN(data12)){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data12 < 0 || isNaN(data12)){
+validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/latency_ms",schemaPath:"#/$defs/AttemptSchema/properties/latency_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid3 = _errs28 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data3.started_at !== undefined){
+let data13 = data3.started_at;
+const _errs30 = errors;
+if(errors === _errs30){
+if(typeof data13 === "string"){
+if(!pattern4.test(data13)){
 validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/started_at",schemaPath:"#/$defs/AttemptSchema/properties/started_at/pattern",keyword:"pattern",params:{pattern: "^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},message:"must match pattern \""+"^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"+"\""}];
 return false;
 }
@@ -361,10 +388,11 @@ validate22.errors = [{instancePath:instancePath+"/items/" + i0+"/started_at",sch
 return false;
 }
 }
-var valid3 = _errs28 === errors;
+var valid3 = _errs30 === errors;
 }
 else {
 var valid3 = true;
+}
 }
 }
 }

@@ -21,7 +21,7 @@ describe('otelAdapter fixture table', () => {
         tenant_id: 'acme-support',
         gateway: { id: 'support-gw-7c9f', kind: 'otel', version: '2.14.0' },
         trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
-        request_id: '4bf92f3577b34da6a3ce929d0e0e4736:53995c3f42cd8ad8',
+        request_id: 'chatcmpl-AXm4f2',
         session_id: 'conv_5j66UpCpwteGg4YSxUnt7lPY',
         occurred_at: '2025-11-25T16:50:59.120Z',
         latency: { total_ms: 2729, ttft_ms: 413 },

@@ -12,6 +12,7 @@ import {
   type Json,
   type JsonObject,
 } from '../../domain/normalize/json-value.js';
+import { datedModelVersion } from '../../domain/normalize/model-version.js';
 import { normalizeProvider } from '../../domain/normalize/provider.js';
 import {
   assertedValue,
@@ -208,6 +209,7 @@ function adaptSpan(
   const requested = id(a.get('gen_ai.request.model'));
   if (!requested) notes.push('requested_model unknown: the span has no gen_ai.request.model');
   const reported = id(a.get('gen_ai.response.model'));
+  const responseId = id(a.get('gen_ai.response.id'));
   const provider = str(first(a, ['gen_ai.provider.name', 'gen_ai.system'], DEPRECATED, notes));
   const input = count(first(a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'], DEPRECATED, notes));
   const output = count(first(a, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'], DEPRECATED, notes));
@@ -224,14 +226,17 @@ function adaptSpan(
     occurred_at: occurred,
     gateway: { id: gw, kind: 'otel', version: id(resource.get('service.version')) },
     tenant_id: tenant,
-    request_id: `${traceId}:${spanId}`,
+    // The provider's response id (chatcmpl-...) is what a user reports; the span ids otherwise.
+    request_id: responseId ?? `${traceId}:${spanId}`,
     trace_id: traceId,
     session_id: id(a.get('gen_ai.conversation.id')) ?? id(a.get('session.id')),
     end_user_hash: hashedEndUser(user),
     requested_model: requested ?? UNKNOWN_REQUESTED_MODEL,
     reported_model: assertedValue(reported, 'provider'),
     provider: normalizeProvider(provider, notes),
+    // A dated response model names the snapshot that served.
     model_version: {
+      version: datedModelVersion(reported),
       system_fingerprint:
         id(a.get('openai.response.system_fingerprint')) ?? id(a.get('gen_ai.openai.response.system_fingerprint')),
     },

@@ -251,6 +251,69 @@ describe('portkeyAdapter fixture table', () => {
   });
 });
 
+describe('portkeyAdapter log-stream entries from the open-source gateway', () => {
+  const entry = () => fixtureJson<Record<string, any>>('portkey', 'logstream-fallback.json');
+  const adapt = (e: Record<string, any>) =>
+    portkeyAdapter.adapt(rawEvent(e, { 'x-routing-tenant': 'acme' }))[0].record as CanonicalRecord;
+
+  it('gives each attempt the host it was sent to', () => {
+    expect(adapt(entry()).attempts?.items?.map((a) => a.host)).toEqual(['api.openai.com', 'api.anthropic.com']);
+  });
+
+  it('a target chosen by weight is loadbalance, not a fallback', () => {
+    const e = entry();
+    e.requestOptions = [e.requestOptions[1]];
+    e.requestOptions[0].providerOptions.weight = '[REDACTED]';
+    e.requestOptions[0].response = e.requestOptions[0].originalResponse.body;
+    const r = adapt(e);
+    expect(r.routing?.strategy).toBe('loadbalance');
+    expect(r.fallback_used).toBe(false);
+  });
+
+  it('every target failed: an error whose last attempt carries the error class, no fallback answer', () => {
+    const e = entry();
+    e.status = 429;
+    const rateLimited = { error: { message: 'Rate limit reached', type: 'rate_limit_error', code: '429' } };
+    e.requestOptions[0].response = rateLimited;
+    e.requestOptions[1].originalResponse = { body: rateLimited };
+    const r = adapt(e);
+    expect(r.outcome).toMatchObject({ status: 'error', http_status: 429, error_class: 'rate_limit_error' });
+    expect(r.attempts?.items?.at(-1)).toMatchObject({
+      status: 'error',
+      error_class: 'rate_limit_error',
+      http_status: 429,
+    });
+    expect(r.reported_model).toBeUndefined();
+    expect(r.normalization_notes).toContain(
+      'every target tried failed: the client got the last error, no target answered',
+    );
+  });
+
+  it("keeps the client's x-portkey-trace-id as request_id (and trace_id when it is a W3C id)", () => {
+    const e = entry();
+    e.requestOptions[1].responseHeaders = { 'x-portkey-trace-id': '4bf92f3577b34da6a3ce929d0e0e4736' };
+    const r = adapt(e);
+    expect(r.request_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(r.trace_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const masked = entry();
+    masked.requestOptions[1].responseHeaders = { 'x-portkey-trace-id': '[REDACTED]' };
+    expect(adapt(masked).request_id).toBe(entry().requestOptions[0].hookSpanId);
+  });
+
+  it('a streamed request takes model and usage from the served target when the stream gave them', () => {
+    const e = entry();
+    e.requestOptions[0].requestParams.stream = true;
+    e.requestOptions[0].response = { message: 'The response was a stream.' };
+    e.requestOptions[1].originalResponse.body = {
+      model: 'claude-sonnet-4-5-20250929',
+      usage: { prompt_tokens: 11, completion_tokens: 5 },
+    };
+    const r = adapt(e);
+    expect(r.reported_model?.value).toBe('claude-sonnet-4-5-20250929');
+    expect(r.usage).toMatchObject({ input_tokens: 11, output_tokens: 5 });
+  });
+});
+
 describe('portkeyAdapter secret planting', () => {
   it('keeps no planted key, bearer token, virtual key, e-mail, query token, prompt or completion', () => {
     const out = adaptFixture('capture-secrets.json');

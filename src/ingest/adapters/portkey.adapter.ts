@@ -554,30 +554,47 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     'is not a timestamp (the entry\'s "time" is local and not used)',
   );
   const status = int(entry.status);
-  // The gateway overwrites requestOptions[0].response with the final response body.
+  // The gateway overwrites requestOptions[0].response with the final response body; for a stream
+  // it writes a message instead, and the served target's originalResponse may still hold the
+  // model and usage the stream reported.
   const finalBody = obj(first.response);
+  const servedBody = obj(obj(last.originalResponse)?.body);
+  const answerBody = finalBody?.model !== undefined || finalBody?.usage !== undefined ? finalBody : servedBody;
   const outcome = outcomeOf(status, finalBody, notes);
+  if (outcome.status !== 'success' && !outcome.error_class)
+    outcome.error_class = safeText(obj(servedBody?.error)?.type) ?? safeText(obj(servedBody?.error)?.code);
   const requestBody = obj(obj(first.finalUntransformedRequest)?.body) ?? obj(first.requestParams);
   const lastParams = obj(last.requestParams);
   const gw = gatewayId(raw, undefined, 'portkey', notes);
-  const nativeId = id(header(raw, ROUTING_HEADERS.requestId)) ?? id(first.hookSpanId) ?? `sha256:${sha}`;
+  const clientTraceId = streamTraceId(tried);
+  if (clientTraceId) notes.push("request_id: the client's x-portkey-trace-id");
+  const nativeId =
+    id(header(raw, ROUTING_HEADERS.requestId)) ?? clientTraceId ?? id(first.hookSpanId) ?? `sha256:${sha}`;
 
   const items: Attempt[] = tried.map((o, j) => {
     const po = obj(o.providerOptions);
     const failed = j < tried.length - 1;
     const body = obj(obj(o.originalResponse)?.body);
+    const err = obj(body?.error);
     return {
       index: j,
       provider: normalizeProvider(str(po?.provider), []),
       model: id(obj(o.requestParams)?.model),
-      status: failed ? (body?.error ? 'error' : 'unknown') : finalStatusOf(outcome),
-      error_class: failed ? safeText(obj(body?.error)?.type) : undefined,
+      host: endpointOfUrl(po?.requestURL)?.host,
+      status: failed ? (err ? 'error' : 'unknown') : finalStatusOf(outcome),
+      // The last target's error is the request's: a request whose every target failed ends with it.
+      error_class: failed ? (safeText(err?.type) ?? safeText(err?.code)) : outcome.error_class,
+      http_status: failed ? attemptStatus(o, body) : (attemptStatus(o, body) ?? outcome.http_status),
       latency_ms: toMs(o.executionTime),
       started_at: parseTime(o.createdAt, 'createdAt')?.iso,
     };
   });
   const lastRetry = obj(obj(last.providerOptions)?.retry);
   const fallback: TriState = tried.length > 1;
+  // A load-balanced target carries its weight (the gateway sets one on every target of a
+  // loadbalance level, and its newer versions log the key with the value masked).
+  const weighted = tried.some((o) => obj(o.providerOptions) && 'weight' in obj(o.providerOptions)!);
+  const strategy: RoutingStrategy | undefined = fallback ? 'fallback' : weighted ? 'loadbalance' : undefined;
   const record: CanonicalRecord = {
     schema_version: '1',
     event_id: deriveEventId(
@@ -589,17 +606,18 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     gateway: { id: gw, kind: 'portkey' },
     tenant_id: resolveTenant(raw, [], where, notes),
     request_id: nativeId,
+    trace_id: w3cTraceId(clientTraceId),
     end_user_hash: hashedEndUser(id(requestBody?.user)),
     requested_model: modelsOf(id(requestBody?.model), notes),
     resolved_model: assertedValue(id(lastParams?.model), 'gateway'),
-    reported_model: assertedValue(id(finalBody?.model), 'provider'),
+    reported_model: assertedValue(id(answerBody?.model), 'provider'),
     provider: normalizeProvider(str(obj(last.providerOptions)?.provider), notes),
     endpoint: endpointOfUrl(obj(last.providerOptions)?.requestURL),
-    routing: { strategy: fallback ? 'fallback' : undefined, router: 'portkey' },
+    routing: { strategy, router: 'portkey' },
     attempts: { completeness: 'targets_only', items },
     fallback_used: fallback,
     cache: cacheOf(str(last.cacheStatus), last.cacheKey, notes),
-    usage: usageOf(finalBody),
+    usage: usageOf(answerBody),
     latency: { total_ms: toMs(entry.duration) },
     policy_checks: hookChecks(finalBody),
     outcome,
@@ -610,6 +628,39 @@ function fromStream(raw: RawEvent, entry: JsonObject, where: string, sha: string
     notes.push(`${tried.length} targets tried in one request (one requestOptions entry each): a fallback`);
   if (lastRetry && count(lastRetry.attempts)) notes.push('retries within a target are not itemised in the log stream');
   if (obj(first.requestParams)?.stream === true)
-    notes.push('streamed response: the log stream keeps no response body or time to first token');
+    notes.push(
+      answerBody === servedBody && servedBody
+        ? "streamed response: model and usage from the served target's response; no time to first token"
+        : 'streamed response: the log stream keeps no response body or time to first token',
+    );
+  if (fallback && outcome.status !== 'success')
+    notes.push('every target tried failed: the client got the last error, no target answered');
   return finalize(record, notes, where);
+}
+
+/** Header maps a log-stream entry may carry per target (request, response, transformed request). */
+const STREAM_HEADER_MAPS = ['requestHeaders', 'responseHeaders'] as const;
+
+/**
+ * The client's x-portkey-trace-id, when the entry carries the request's or the response's
+ * headers unmasked (gateway versions that log headers mask their values: then there is none).
+ */
+function streamTraceId(tried: JsonObject[]): string | undefined {
+  for (const o of tried) {
+    for (const m of [...STREAM_HEADER_MAPS.map((k) => o[k]), obj(o.finalUntransformedRequest)?.headers]) {
+      const v = id(headerIn(m, 'x-portkey-trace-id'));
+      if (v && !v.includes('REDACTED')) return v;
+    }
+  }
+  return undefined;
+}
+
+/** An attempt's HTTP status when the entry gives one: the option's own, or the status in its error body. */
+function attemptStatus(o: JsonObject, body: JsonObject | undefined): number | undefined {
+  const err = obj(body?.error);
+  for (const v of [o.responseStatus, o.status, body?.status, err?.status, err?.code]) {
+    const n = int(v);
+    if (n !== undefined && n >= 100 && n <= 599) return httpStatus(n);
+  }
+  return undefined;
 }

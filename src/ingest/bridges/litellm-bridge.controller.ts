@@ -14,7 +14,9 @@ import { HttpIngestService, withTokenTenant, type IngestAccepted } from '../http
  *
  * Not all-or-nothing: LiteLLM clears its queue whatever the answer and never retries, so an event
  * that does not decode is produced all the same and quarantined by the consumer with its reason
- * (listed in the 202's `quarantined`), rather than losing the whole batch to a 400.
+ * (listed in the 202's `quarantined`), rather than losing the whole batch to a 400. Every event is
+ * produced with its keys and message text masked; a signed one that holds them cannot be masked
+ * without breaking its signature and is not produced (listed under `refused`).
  */
 @ApiTags('ingest')
 @Controller('v1/ingest/litellm')
@@ -28,7 +30,8 @@ export class LitellmBridgeController {
   @ApiOperation({ summary: 'LiteLLM generic_api logger target: JSON array, NDJSON or a single StandardLoggingPayload' })
   @ApiBody({ schema: { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object' }] } })
   @ApiAcceptedResponse({
-    description: 'Produced to the decisions topic; event ids returned, undecodable events listed under `quarantined`',
+    description:
+      'Produced to the decisions topic (keys and message text masked); event ids returned, undecodable events listed under `quarantined`, signed events that cannot be masked under `refused`',
   })
   @ApiBadRequestResponse({ description: 'The body is empty, not JSON, or names another format' })
   submit(

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redactText, stripUrl } from '../../domain/privacy/redact.js';
+import { redactForProduce, redactText, stripUrl } from '../../domain/privacy/redact.js';
 import { DecodeError, ROUTING_HEADERS } from '../adapters/adapter.js';
 import { decodeEvent } from '../adapters/format-detection.js';
 import { SseParser } from './sse-parser.js';
 
 /**
  * The `bridge portkey` command's engine: follows a Portkey gateway's log output and hands each
- * entry, bytes unchanged, to a sink that produces it to the decisions topic with
+ * entry, with its credentials and prompt/response text masked (redactForProduce), to a sink that produces it to the decisions topic with
  * `x-routing-format: portkey` (plus the tenant and gateway id the entries lack), so Portkey
  * events take the one ledger path like every other.
  *
@@ -149,7 +149,6 @@ export function entryHeaders(opts: BridgeOptions): Record<string, string> {
  */
 function accept(text: string, where: string, opts: BridgeOptions, sender: BatchingSender, stats: BridgeStats): void {
   stats.received++;
-  const payload = Buffer.from(text, 'utf8');
   try {
     JSON.parse(text);
   } catch {
@@ -157,6 +156,9 @@ function accept(text: string, where: string, opts: BridgeOptions, sender: Batchi
     opts.log(`${where}: not JSON, not a Portkey entry; skipped`);
     return;
   }
+  // The gateway's entries carry its upstream API keys and the prompts and answers: masked before
+  // they reach the topic, which keeps what it is given for its retention.
+  const payload = redactForProduce(Buffer.from(text, 'utf8'));
   const headers = entryHeaders(opts);
   try {
     decodeEvent({ payload, headers, receivedAt: new Date() });

@@ -46,6 +46,23 @@ describe('aliasHistories', () => {
     expect(h.change_points[0].previous_still_served).toBe(true);
   });
 
+  it('does not call weighted routing (strategy loadbalance, both targets served) a change', () => {
+    const [h] = aliasHistories([
+      row({ model: 'model-a', load_balanced: true }),
+      row({ model: 'model-b', load_balanced: true, first_seen: '2026-11-20T09:00:01.000000Z' }),
+    ]);
+    expect(h.targets).toHaveLength(2);
+    expect(h.change_points).toEqual([]);
+  });
+
+  it('still finds a repoint of a load-balanced alias once the old target is no longer served', () => {
+    const [h] = aliasHistories([
+      row({ model: 'model-a', load_balanced: true, last_seen: '2026-11-20T09:30:00.000000Z' }),
+      row({ model: 'model-b', load_balanced: true, first_seen: '2026-11-20T10:00:00.000000Z' }),
+    ]);
+    expect(h.change_points).toHaveLength(1);
+  });
+
   it('does not call a missing version a change', () => {
     const [h] = aliasHistories([
       row({ version: null }),

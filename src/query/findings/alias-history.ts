@@ -8,7 +8,9 @@ import { targetName } from './finding.js';
  * alias points at. A change point is the first sighting of a target that no earlier target
  * of the same tenant and alias matches; a missing component (a gateway that omits the
  * version) matches anything, so a gateway starting or stopping to report versions is not a
- * "change". A load-balanced alias therefore yields its targets once, not a flip per request.
+ * "change". A load-balanced alias therefore yields its targets once, not a flip per request, and
+ * a target the gateway chose by weight (routing.strategy loadbalance) while the earlier target was
+ * still served is weighted routing, not a change: no change point.
  */
 
 export interface AliasTargetRow {
@@ -21,6 +23,8 @@ export interface AliasTargetRow {
   first_seen: string;
   last_seen: string;
   first_event_id: string;
+  /** Some of these requests were routed by a loadbalance strategy. */
+  load_balanced?: boolean;
 }
 
 export interface AliasTarget {
@@ -76,6 +80,7 @@ export function aliasHistories(rows: AliasTargetRow[]): AliasHistory[] {
       if (earlier.some((e) => sameTarget(target(e), to))) return;
       // The target it replaced: the most recently introduced earlier one.
       const prev = earlier[earlier.length - 1];
+      if (row.load_balanced && prev.load_balanced && prev.last_seen > row.first_seen) return;
       const from = target(prev);
       changes.push({
         tenant_id: row.tenant_id,

@@ -108,7 +108,8 @@ export class FindingsRepository {
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ${VERSION} AS version,
               count(*)::int AS requests, ${isoMicros('min(r.occurred_at)')} AS first_seen, ${isoMicros('max(r.occurred_at)')} AS last_seen,
-              (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1] AS first_event_id
+              (array_agg(r.event_id ORDER BY r.occurred_at, r.event_id))[1] AS first_event_id,
+              bool_or(r.record->'routing'->>'strategy' = 'loadbalance') AS load_balanced
        FROM records_json r WHERE ${where.join(' AND ')}
        GROUP BY 1, 2, 3, 4, 5`,
       p.values,
