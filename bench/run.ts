@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   const svc = await ServiceChild.start(env, (at, pid) => {
     // The snapshot is taken as the consumer's GROUP_JOIN message arrives.
     if (joinSnap) return;
-    joinSnap = cpuSnapshot({ ...watch, service: pid });
+    joinSnap = cpuSnapshot({ ...watch, service: pid, serviceMain: `${pid}/task/${pid}` });
     joinedAt = at;
     markJoined();
   });
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     timeoutMs: 900_000,
     describe: () => svc.output().slice(-3000),
   });
-  const doneSnap = cpuSnapshot({ ...watch, service: svcPid });
+  const doneSnap = cpuSnapshot({ ...watch, service: svcPid, serviceMain: `${svcPid}/task/${svcPid}` });
   if (OPT.profile) await svc.request({ cmd: 'profile-stop', path: profilePath }, 'profile-stopped', 120_000);
   const afterThroughput = await svc.stats();
   const metrics = await scrapeMetrics(Number(env.PORT));
@@ -415,6 +415,7 @@ async function main(): Promise<void> {
       eventsPerS: pipeRate,
       cpu: pipeCpu,
       serviceCpuUsPerEvent: ((pipeCpu.watchedS.service ?? NaN) * 1e6) / appended,
+      serviceMainThreadCpuUsPerEvent: ((pipeCpu.watchedS.serviceMain ?? NaN) * 1e6) / appended,
       postgresCpuUsPerEvent: ((pipeCpu.postgresS ?? NaN) * 1e6) / appended,
       brokerCpuUsPerEvent: ((pipeCpu.watchedS.broker ?? NaN) * 1e6) / appended,
       peakRssMiB: finalStats.maxRssMiB,

@@ -40,8 +40,11 @@ function statFields(pid: number | string): string[] | undefined {
   }
 }
 
-/** utime + stime of a live process, in seconds (children excluded). */
-export function processCpuSeconds(pid: number): number | undefined {
+/**
+ * utime + stime of a live process, in seconds (children excluded); of one of its threads for
+ * `${pid}/task/${tid}` (the main thread's tid is the pid).
+ */
+export function processCpuSeconds(pid: number | string): number | undefined {
   const f = statFields(pid);
   return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : undefined;
 }
@@ -97,7 +100,7 @@ function machineJiffies(): { busy: number; total: number } | undefined {
   }
 }
 
-export function cpuSnapshot(watch: Record<string, number | undefined> = {}): CpuSnapshot {
+export function cpuSnapshot(watch: Record<string, number | string | undefined> = {}): CpuSnapshot {
   const u = process.cpuUsage();
   const watched: Record<string, number | undefined> = {};
   for (const [k, pid] of Object.entries(watch)) watched[k] = pid === undefined ? undefined : processCpuSeconds(pid);

@@ -63,6 +63,8 @@ export interface Report {
     eventsPerS: number;
     cpu: CpuDelta;
     serviceCpuUsPerEvent: number;
+    /** The service's main thread alone (its tid is its pid): the rest is decode workers, libuv and V8's helpers. */
+    serviceMainThreadCpuUsPerEvent: number;
     postgresCpuUsPerEvent: number;
     brokerCpuUsPerEvent: number;
     peakRssMiB: number;
@@ -152,6 +154,11 @@ export function printReport(r: Report): void {
     `${n2(p.seconds)} s`,
   );
   row('CPU per event: service (Node)', `${n1(p.serviceCpuUsPerEvent)} µs`);
+  row(
+    '  of which its main thread',
+    `${n1(p.serviceMainThreadCpuUsPerEvent)} µs`,
+    'the rest: decode worker threads, gunzip in the libuv pool, GC and compiler threads',
+  );
   row('CPU per event: PostgreSQL (all backends)', `${n1(p.postgresCpuUsPerEvent)} µs`);
   row('CPU per event: dev broker', `${n1(p.brokerCpuUsPerEvent)} µs`);
   row('machine busy during the run (2 cores = 100 %)', pct(p.cpu.machineBusy));
@@ -193,12 +200,14 @@ export function printReport(r: Report): void {
   if (p.profile) {
     w();
     // Sample intervals count wall time, descheduled time included on a busy machine: shares
-    // are meaningful, absolute times are scaled to the CPU time /proc measured.
+    // are meaningful, absolute times are scaled to the CPU time /proc measured. The profiler
+    // samples the main thread only (decode workers are isolates of their own), so its CPU is the scale.
+    const mainUs = p.serviceMainThreadCpuUsPerEvent;
     w(
-      `   CPU profile of the service during the throughput run (share of busy samples × the ${n1(p.serviceCpuUsPerEvent)} µs/event of CPU measured)`,
+      `   CPU profile of the service's main thread during the throughput run (share of busy samples × the ${n1(mainUs)} µs/event of main-thread CPU measured)`,
     );
     for (const s of p.profile.stages.filter((x) => x.share >= 0.005))
-      row(`  ${s.stage}`, pct(s.share), `${n1(s.share * p.serviceCpuUsPerEvent)} µs/event`);
+      row(`  ${s.stage}`, pct(s.share), `${n1(s.share * mainUs)} µs/event`);
     w('   top functions by self time');
     for (const f of p.profile.top.slice(0, 15)) row(`  ${f.fn}`.slice(0, 62), pct(f.share), f.where);
     w(`   profile: ${p.profilePath} (open in Chrome DevTools → Performance)`);

@@ -17,10 +17,20 @@ export const SHARD_KEYED_TABLES = [
   'traffic_minutes',
   'consumed_offsets',
   'quarantine',
+  // Written by the witness submitter beside each shard's checkpoints, never by the append.
+  'witness_cosignatures',
+  'witness_state',
 ];
 
 /** Small tables every node may hold a copy of (Citus reference tables): the append may read them. */
-export const REPLICATED_TABLES = ['signing_keys', 'gateways', 'evaluations'];
+export const REPLICATED_TABLES = [
+  'signing_keys',
+  'gateways',
+  'evaluations',
+  // The policy log: small, appended by the policy API, joined with records by the conformance findings.
+  'policy_versions',
+  'policy_checkpoints',
+];
 
 /** Keyed by event id across every shard: the one table the append writes outside its shard. */
 export const GLOBAL_TABLES = ['event_ids'];
