@@ -67,9 +67,10 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * A copy of `value` that JSON.stringify writes as exactly its RFC 8785 form, or undefined when
- * `value` is outside the fast path's domain (then canonicalJson takes the checked walk). The copy
- * is the caller's to serialize, alone or after removing members: any subset of its members is
- * still in canonical order.
+ * `value` is outside the fast path's domain (then canonicalJson takes the checked walk). Parts
+ * already in canonical order are not copied: the result may be `value` itself or share objects
+ * with it, so the caller reads it (serializes it, alone or a subset of its members, still in
+ * canonical order) and never writes into it.
  */
 export function canonicalCopy(value: unknown): unknown {
   try {
@@ -124,27 +125,42 @@ function sortedCopy(value: unknown, depth: number): unknown {
       if (value === null) return null;
       if (depth > QUICK_MAX_DEPTH) throw BAIL;
       if (Array.isArray(value)) {
-        const out = new Array<unknown>(value.length);
+        // Copied only from the first item that needed a copy: most arrays are already canonical.
+        let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw BAIL;
-          out[i] = sortedCopy(item, depth + 1);
+          const copy = sortedCopy(item, depth + 1);
+          if (out === undefined && copy !== item) out = value.slice(0, i);
+          if (out !== undefined) out[i] = copy;
         }
-        return out;
+        return out ?? value;
       }
       const prototype: unknown = Object.getPrototypeOf(value);
       if (prototype !== null && Object.getPrototypeOf(prototype) !== null) throw BAIL;
       const object = value as Record<string, unknown>;
-      const keys = Object.keys(object).sort();
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
+      const keys = Object.keys(object);
+      // An object whose members are in order and need no copy is its own canonical copy (JSON.stringify
+      // omits undefined members, as the copy would): objects parsed from canonical text, most of a
+      // record, are written without allocating.
+      let inOrder = true;
+      for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1] < keys[i];
+      if (!inOrder) keys.sort();
+      let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
         const member = object[key];
         if (member === undefined) continue;
         const first = key.charCodeAt(0);
         if ((first >= 0x30 && first <= 0x39) || key === '__proto__' || !isWellFormed(key)) throw BAIL;
-        out[key] = sortedCopy(member, depth + 1);
+        const copy = sortedCopy(member, depth + 1);
+        if (out === undefined && copy !== member) {
+          out = {};
+          for (let j = 0; j < i; j++) if (object[keys[j]] !== undefined) out[keys[j]] = object[keys[j]];
+        }
+        if (out !== undefined) out[key] = copy;
       }
-      return out;
+      return out ?? object;
     }
     default:
       throw BAIL;
