@@ -6,6 +6,7 @@ import { MerkleTiles1764200000000 } from './1764200000000-merkle-tiles.js';
 import { TrafficMinutes1764210000000 } from './1764210000000-traffic-minutes.js';
 import { RecordsJsonParseOnce1764220000000 } from './1764220000000-records-json-parse-once.js';
 import { ShardLocalAppend1764230000000 } from './1764230000000-shard-local-append.js';
+import { GatewayDefaultTenant1764250000000 } from './1764250000000-gateway-default-tenant.js';
 import { Policies1764300000000 } from './1764300000000-policies.js';
 import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosignatures.js';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   TrafficMinutes1764210000000,
   RecordsJsonParseOnce1764220000000,
   ShardLocalAppend1764230000000,
+  GatewayDefaultTenant1764250000000,
   Policies1764300000000,
   WitnessCosignatures1764310000000,
 ];

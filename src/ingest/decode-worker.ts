@@ -60,7 +60,7 @@ function decoderFor(source: DecoderSource): EventDecoder {
     const snapshot = gatewaySnapshot(source.rows);
     cached = {
       generation: source.generation,
-      decode: attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant), snapshot),
+      decode: attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant, snapshot), snapshot),
     };
   }
   return cached.decode;

@@ -49,7 +49,8 @@ function messages(): RawMessage[] {
 }
 
 function inThread(msgs: RawMessage[], source: DecoderSource, receivedAt: Date) {
-  const decode = attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant), gatewaySnapshot(source.rows));
+  const snapshot = gatewaySnapshot(source.rows);
+  const decode = attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant, snapshot), snapshot);
   return prepareItems(
     decodeBatch(msgs, { topic: 'routing.decisions', partition: 5, maxMessageBytes: 64 * 1024, receivedAt, decode }),
   );

@@ -6,6 +6,7 @@ import type { CanonicalRecord } from '../../src/domain/record/canonical-record.j
 import { fixtureJson } from '../../src/ingest/adapters/fixtures/fixture-kit.js';
 import { fixture } from '../support/adapter-fixtures.js';
 import {
+  adminToken,
   ledgerRecords,
   post,
   quarantineRows,
@@ -94,5 +95,33 @@ describe('tenant resolution for events that name no tenant', () => {
     expect(spans.length).toBeGreaterThan(0);
     expect(spans.every((r) => r.tenant_id === 'solo-default')).toBe(true);
     expect(await quarantineRows(run.db)).toEqual([]);
+  });
+
+  it("files a registered gateway's tenantless events under its default tenant, before DEFAULT_TENANT", async () => {
+    const admin = await adminToken(run);
+    const registered = await post(
+      `${run.baseUrl}/v1/gateways`,
+      JSON.stringify({ id: 'litellm-registered', kind: 'litellm', default_tenant: 'registered-co' }),
+      { authorization: `Bearer ${admin}` },
+    );
+    expect(registered.status).toBeLessThan(300);
+    expect(registered.body.default_tenant).toBe('registered-co');
+    const key = await loadOrCreateDevAuthKey(run.env.DATA_DIR);
+    const twoTenants = await mintToken(
+      key,
+      { subject: 'litellm-proxy', roles: ['ingest'], tenants: ['a-co', 'b-co'] },
+      { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 },
+    );
+    const res = await post(`${run.baseUrl}/v1/ingest/litellm`, JSON.stringify([withoutTeam('call-registered')]), {
+      'x-routing-gateway-id': 'litellm-registered',
+      authorization: `Bearer ${twoTenants}`,
+    });
+    expect(res.status).toBe(202);
+    await waitConsumed(run);
+    const record = (await ledgerRecords(run.db)).find((r) => r.request_id === 'call-registered');
+    expect(record?.tenant_id).toBe('registered-co');
+    expect(record?.normalization_notes).toContain(
+      'tenant_id is the default tenant registered for gateway "litellm-registered": the event named none',
+    );
   });
 });

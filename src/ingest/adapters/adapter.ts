@@ -16,6 +16,8 @@ export interface RawEvent {
   /** Arrival at the ledger. Adapters do not copy it into the record: the caller stamps received_at. */
   receivedAt: Date;
   contentType?: string;
+  /** The registered default tenant of a gateway (GatewayRegistry), for events that name no tenant. */
+  gatewayDefaultTenant?: (gatewayId: string) => string | undefined;
 }
 
 export interface AdaptedRecord {

@@ -21,7 +21,8 @@ export function gatewayId(
 
 /**
  * The tenant, from the first payload candidate that is set, else the x-routing-tenant header,
- * else the ingest token's only tenant, else the ledger's DEFAULT_TENANT, else
+ * else the ingest token's only tenant, else the default tenant registered for the event's
+ * gateway (`gateway`), else the ledger's DEFAULT_TENANT, else
  * DecodeError('NO_TENANT'): a record without a tenant cannot be attributed or queried. A note
  * says where the tenant came from whenever it is not the event itself.
  * An e-mail address is never used as a tenant id (it would store personal data in the record).
@@ -31,6 +32,7 @@ export function resolveTenant(
   candidates: Array<[string, unknown]>,
   label: string,
   notes: string[],
+  gateway?: string,
 ): string {
   for (const [source, value] of candidates) {
     const s = id(value);
@@ -51,6 +53,11 @@ export function resolveTenant(
     notes.push('tenant_id from the ingest token, whose only tenant it is');
     return token;
   }
+  const registered = gateway === undefined ? undefined : id(raw.gatewayDefaultTenant?.(gateway));
+  if (registered) {
+    notes.push(`tenant_id is the default tenant registered for gateway "${gateway}": the event named none`);
+    return registered;
+  }
   const fallback = id(header(raw, DEFAULT_TENANT_HEADER));
   if (fallback) {
     notes.push(
@@ -61,6 +68,6 @@ export function resolveTenant(
   const looked = candidates.map(([s]) => s).join(', ');
   throw new DecodeError(
     'NO_TENANT',
-    `${label}: no tenant in the event (${looked || 'no candidate fields'}), no ${ROUTING_HEADERS.tenant} header, no single-tenant ingest token, and DEFAULT_TENANT is empty`,
+    `${label}: no tenant in the event (${looked || 'no candidate fields'}), no ${ROUTING_HEADERS.tenant} header, no single-tenant ingest token, no default tenant registered for the gateway, and DEFAULT_TENANT is empty`,
   );
 }

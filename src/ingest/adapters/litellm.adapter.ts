@@ -124,6 +124,7 @@ function adaptOne(raw: RawEvent, doc: unknown, where: string, sha: string): Adap
     ],
     where,
     notes,
+    gw,
   );
 
   const callId = id(ev.id) ?? id(ev.request_id) ?? id(ev.litellm_call_id);

@@ -80,7 +80,7 @@ function adaptOne(raw: RawEvent, json: unknown, where: string, sha: string): Ada
     event_id: genId,
     occurred_at: occurred,
     gateway: { id: gw, kind: 'openrouter' },
-    tenant_id: resolveTenant(raw, [['tenant_id', doc.tenant_id]], where, notes),
+    tenant_id: resolveTenant(raw, [['tenant_id', doc.tenant_id]], where, notes, gw),
     request_id: id(g.request_id) ?? genId,
     session_id: id(g.session_id),
     end_user_hash: hashedEndUser(id(g.external_user)),

@@ -199,6 +199,7 @@ function adaptSpan(
     ],
     where,
     notes,
+    gw,
   );
   const statusCode = statusOf(span.status);
   const responseStatus = int(a.get('http.response.status_code') ?? a.get('http.status_code'));

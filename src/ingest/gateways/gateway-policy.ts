@@ -36,6 +36,8 @@ export interface GatewayRow {
   display_name: string | null;
   attestation_required: boolean;
   public_keys: { keys: JsonWebKey[] };
+  /** The tenant of its events that name none (before DEFAULT_TENANT); null when not set. Absent in rows read before the column existed. */
+  default_tenant?: string | null;
   created_at: Date;
 }
 
@@ -54,6 +56,8 @@ export interface GatewayPolicy {
   byKid: ReadonlyMap<string, KeyObject>;
   /** The key a JWS without a kid is checked against: only when the gateway has exactly one key. */
   single?: KeyObject;
+  /** The tenant of this gateway's events that name none, when registered with one. */
+  defaultTenant?: string;
 }
 
 export type GatewaySnapshot = ReadonlyMap<string, GatewayPolicy>;
@@ -134,6 +138,7 @@ export function gatewaySnapshot(
       id: row.id,
       attestationRequired: row.attestation_required,
       byKid,
+      ...(row.default_tenant ? { defaultTenant: row.default_tenant } : {}),
       ...(usable.length === 1 ? { single: usable[0] } : {}),
     });
   }
@@ -155,16 +160,22 @@ export function keyResolverOf(policy: GatewayPolicy | undefined): KeyResolver {
  * claimed (a native record may carry one) is never kept: only the ledger's own check is recorded.
  */
 /**
- * A decoder whose adapters may fall back to `tenant` (DEFAULT_TENANT) for an event that names
- * none. The fallback travels as a header only the ledger sets: one a sender put on the event is
- * removed first, whether or not a default is configured.
+ * A decoder whose adapters may fall back to a registered gateway's default tenant, then to
+ * `tenant` (DEFAULT_TENANT), for an event that names none. DEFAULT_TENANT travels as a header
+ * only the ledger sets: one a sender put on the event is removed first, whether or not a default
+ * is configured. The gateway's default is looked up once the adapter knows the gateway id.
  */
-export function withDefaultTenant(decode: EventDecoder, tenant: string | undefined): EventDecoder {
+export function withDefaultTenant(
+  decode: EventDecoder,
+  tenant: string | undefined,
+  snapshot: GatewaySnapshot = new Map(),
+): EventDecoder {
+  const gatewayDefaultTenant = (gatewayId: string) => snapshot.get(gatewayId)?.defaultTenant;
   return (raw: RawEvent): AdaptedRecord[] => {
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(raw.headers)) if (k.toLowerCase() !== DEFAULT_TENANT_HEADER) headers[k] = v;
     if (tenant) headers[DEFAULT_TENANT_HEADER] = tenant;
-    return decode({ ...raw, headers });
+    return decode({ ...raw, headers, gatewayDefaultTenant });
   };
 }
 

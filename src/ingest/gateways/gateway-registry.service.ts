@@ -29,6 +29,7 @@ export interface GatewayView {
   display_name: string | null;
   attestation_required: boolean;
   public_keys: { keys: object[] };
+  default_tenant: string | null;
   created_at: string;
 }
 
@@ -82,7 +83,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
 
   /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
   decoder(): EventDecoder {
-    return attestingDecoder(withDefaultTenant(decodeEvent, this.ingest.defaultTenant), this.snapshot);
+    return attestingDecoder(withDefaultTenant(decodeEvent, this.ingest.defaultTenant, this.snapshot), this.snapshot);
   }
 
   /** What decoder() is made of, as plain data: a decode worker builds the same decoder from it. */
@@ -106,6 +107,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
       displayName: dto.display_name ?? null,
       attestationRequired: dto.attestation_required ?? false,
       publicKeys: dto.public_keys ?? { keys: [] },
+      defaultTenant: dto.default_tenant ?? null,
     });
     await this.refresh();
     this.log.log(
@@ -126,6 +128,7 @@ function viewOf(row: GatewayRow): GatewayView {
     display_name: row.display_name,
     attestation_required: row.attestation_required,
     public_keys: row.public_keys,
+    default_tenant: row.default_tenant ?? null,
     created_at: new Date(row.created_at).toISOString(),
   };
 }

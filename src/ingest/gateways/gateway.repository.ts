@@ -8,9 +8,10 @@ export interface GatewayUpsert {
   displayName: string | null;
   attestationRequired: boolean;
   publicKeys: { keys: object[] };
+  defaultTenant: string | null;
 }
 
-const COLUMNS = 'id, kind, display_name, attestation_required, public_keys, created_at';
+const COLUMNS = 'id, kind, display_name, attestation_required, public_keys, default_tenant, created_at';
 
 /** SQL of the `gateways` table (mutable registry, not a ledger table: the app role may UPDATE it). */
 @Injectable()
@@ -24,13 +25,14 @@ export class GatewayRepository {
   /** Registers or re-registers (keys rotated, policy changed) in one statement; `created` tells which. */
   async upsert(g: GatewayUpsert): Promise<{ row: GatewayRow; created: boolean }> {
     const rows: Array<GatewayRow & { created: boolean }> = await this.db.query(
-      `INSERT INTO gateways (id, kind, display_name, attestation_required, public_keys)
-       VALUES ($1, $2, $3, $4, $5::jsonb)
+      `INSERT INTO gateways (id, kind, display_name, attestation_required, public_keys, default_tenant)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6)
        ON CONFLICT ON CONSTRAINT gateways_pkey DO UPDATE
          SET kind = EXCLUDED.kind, display_name = EXCLUDED.display_name,
-             attestation_required = EXCLUDED.attestation_required, public_keys = EXCLUDED.public_keys
+             attestation_required = EXCLUDED.attestation_required, public_keys = EXCLUDED.public_keys,
+             default_tenant = EXCLUDED.default_tenant
        RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-      [g.id, g.kind, g.displayName, g.attestationRequired, JSON.stringify(g.publicKeys)],
+      [g.id, g.kind, g.displayName, g.attestationRequired, JSON.stringify(g.publicKeys), g.defaultTenant],
     );
     const { created, ...row } = rows[0];
     return { row, created };

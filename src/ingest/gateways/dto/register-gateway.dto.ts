@@ -59,6 +59,16 @@ export class RegisterGatewayDto {
   display_name?: string;
 
   @ApiPropertyOptional({
+    description:
+      "The tenant of this gateway's events that name none (a single-tenant LiteLLM proxy, an OTel SDK): tried after the event, x-routing-tenant and the ingest token, before DEFAULT_TENANT. Omitted: none.",
+    example: 'acme',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[^\s@]{1,200}$/, { message: 'default_tenant must be a tenant id (1 to 200 characters, no spaces, no @)' })
+  default_tenant?: string;
+
+  @ApiPropertyOptional({
     description: 'Quarantine unsigned events of this gateway (ATTESTATION_REQUIRED). Default false.',
     default: false,
   })
