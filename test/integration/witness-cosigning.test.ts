@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigSection, type WitnessConfig } from '../../src/config/app-config.js';
 import { CONFIG } from '../../src/config/config.module.js';
@@ -19,6 +19,13 @@ import { parseTlogProof, verifyTlogProof } from '../../src/domain/witness/tlog-p
 import type { Jwks } from '../../src/domain/checkpoint/signing-key.js';
 import { verifyReceipt, type Receipt } from '../../src/domain/receipt/receipt.js';
 import { verifyReceiptCommand } from '../../src/cli/verify-receipt.js';
+import { verifyBundleCommand } from '../../src/cli/verify-bundle.js';
+import type { JWK } from 'jose';
+import { DataSource } from 'typeorm';
+import { importSigningKey } from '../../src/domain/checkpoint/signing-key.js';
+import { verifyBundle } from '../../src/domain/bundle/verify-bundle.js';
+import { writeBundle } from '../../src/export/bundle-writer.js';
+import { ExportSourceRepository } from '../../src/export/export-source.repository.js';
 import {
   evaluateCosignatures,
   parseWitnessPolicy,
@@ -252,6 +259,61 @@ describe('witnessing: our witnesses cosign our log, forks are refused, a dead wi
     out.length = 0;
     expect(await verifyReceiptCommand([receiptFile, '--jwks', jwksFile, '--witness-policy', strict], io)).toBe(1);
     expect(out.join('')).toMatch(/QUORUM_NOT_MET.* has 2 valid cosignatures of the 3 required/);
+  });
+
+  it('exports a bundle anchored at quorum-cosigned checkpoints with their notes; verify-bundle --witness-policy needs k', async () => {
+    const names = [witnessName(0), witnessName(1)];
+    for (const shard of SHARDS) await waitCosigned(shard, offsets.get(shard)!, names);
+    // Appended while one witness is down, so no quorum can cosign it: the export anchors shard 0
+    // where the quorum last cosigned, not at its latest checkpoint.
+    await witnesses[1].close();
+    await append(0, 6);
+    const signingKey = await importSigningKey(logKey.export({ format: 'jwk' }) as JWK);
+    const repo = new ExportSourceRepository(q.app.get(DataSource), q.app.get(LedgerReadRepository));
+    const jwks = JSON.parse(await text('/.well-known/jwks.json')) as Jwks;
+    const out = join(dir, 'witnessed.tar.gz');
+    const { manifest } = await writeBundle({
+      source: repo.source(async () => jwks, policy()),
+      query: {
+        tenant: validEvent(0).tenant_id,
+        from: '2026-11-25T00:00:00.000Z',
+        to: '2026-11-26T00:00:00.000Z',
+        filters: {},
+      },
+      exportId: 'witnessed',
+      origin: LEDGER_ORIGIN,
+      generator: { name: 'routing-ledger', version: 'test' },
+      signingKey,
+      outFile: out,
+      workDir: join(dir, 'witnessed-work'),
+    });
+    for (const s of manifest.shards) {
+      const [{ n }] = await db.query<{ n: string }>(
+        'SELECT count(DISTINCT witness) AS n FROM witness_cosignatures WHERE shard = $1 AND tree_size = $2',
+        [s.shard, s.tree_size],
+      );
+      expect([s.shard, Number(n)]).toEqual([s.shard, 2]);
+    }
+    expect(manifest.shards.find((s) => s.shard === 0)!.tree_size).toBeLessThan(offsets.get(0)!);
+    const verdict = await verifyBundle(() => createReadStream(out), { trustedJwks: jwks, witnessPolicy: policy() });
+    expect(verdict.ok).toBe(true);
+    expect(verdict.witnessed!.anchors.map((a) => a.cosigners.sort())).toEqual(SHARDS.map(() => [...names].sort()));
+
+    // The CLI: accepted with the policy, refused when a witness that never cosigned is required.
+    const jwksFile = join(dir, 'bundle-jwks.json');
+    writeFileSync(jwksFile, JSON.stringify(jwks));
+    const out2: string[] = [];
+    const io = { out: (t: string) => out2.push(t), err: (t: string) => out2.push(t), tty: false };
+    expect(await verifyBundleCommand([out, '--jwks', jwksFile, '--witness-policy', policyFile], io)).toBe(0);
+    expect(out2.join('')).toMatch(/witnessed: every shard's anchor has at least 2 valid cosignatures/);
+    const strict = join(dir, 'strict-bundle-policy.txt');
+    const stranger = formatStrangerKey(generateKeyPairSync('ed25519').privateKey);
+    writeFileSync(strict, `${witnesses.map((w) => `witness ${w.vkey}`).join('\n')}\nwitness ${stranger}\nquorum 3\n`);
+    out2.length = 0;
+    expect(await verifyBundleCommand([out, '--jwks', jwksFile, '--witness-policy', strict], io)).toBe(1);
+    expect(out2.join('')).toMatch(/QUORUM_NOT_MET.*has 2 valid cosignatures of the 3 required/);
+    witnesses[1] = await startWitness(witnessOpts[1]);
+    await waitCosigned(0, offsets.get(0)!, names);
   });
 
   it('a witness that is down stops nothing; once back, it catches up and cosigns the latest checkpoint', async () => {
