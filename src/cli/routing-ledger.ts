@@ -8,8 +8,9 @@ const USAGE = `usage: routing-ledger <command> [args]
 commands:
   verify-bundle <bundle.tar.gz> [--jwks trusted.json] [--origin O] [--json]
       check an audit bundle offline: signatures, hashes, proofs, completeness
-  verify-receipt <receipt.json> --jwks keys.json [--origin O]
-      check one record's receipt offline: leaf hash, checkpoint signature, inclusion proof
+  verify-receipt <receipt.json> --jwks keys.json [--origin O] [--witness-policy FILE]
+      check one record's receipt offline: leaf hash, checkpoint signature, inclusion proof,
+      and with a policy k of n cosignatures
   verify-tlog-proof <proof.tlog-proof> --witness-policy FILE [--log-keys FILE] [--entry FILE] [--origin O]
       check a c2sp.org/tlog-proof@v1 offline: log signature, k of n cosignatures, inclusion
   witness --name NAME --key FILE --state FILE --logs FILE [--listen HOST:PORT]

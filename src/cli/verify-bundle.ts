@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
+import { parseWitnessPolicy, type WitnessPolicy } from '../domain/witness/witness-policy.js';
 import {
   describeProblem,
   verifyBundle,
@@ -10,17 +11,20 @@ import {
 } from '../domain/bundle/verify-bundle.js';
 
 /**
- * `routing-ledger verify-bundle <file> [--jwks trusted.json] [--origin O] [--json]`: the
+ * `routing-ledger verify-bundle <file> [--jwks trusted.json] [--origin O] [--witness-policy FILE] [--json]`: the
  * offline verifier. No database, no network: only the bundle and, ideally, keys you trust.
  * Exit 0 when every check passes, 1 when the bundle fails verification (the first problem is
  * printed), 2 on a usage error or an unreadable input.
  */
-export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.tar.gz> [--jwks trusted-jwks.json] [--origin ORIGIN] [--json]
+export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.tar.gz> [--jwks trusted-jwks.json] [--origin ORIGIN] [--witness-policy FILE] [--json]
 
   --jwks FILE     verify with these keys only (the ledger's JWKS obtained independently of the
                   bundle); without it the bundle's own jwks.json is used, which shows the bundle
                   is consistent, not that it comes from the ledger
   --origin O      reject bundles and checkpoints of any other ledger
+  --witness-policy FILE
+                  trusted witnesses and quorum ("witness <vkey>", "quorum <k>"): refuse a bundle
+                  whose anchor checkpoints lack k valid cosignatures
   --json          print the verdict as JSON on stdout
 `;
 
@@ -38,7 +42,7 @@ const defaultIo: CliIo = {
 };
 
 export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  let args: { file: string; jwks?: string; origin?: string; json: boolean };
+  let args: Args;
   try {
     args = parseArgs(argv);
   } catch (e) {
@@ -46,9 +50,11 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
     return 2;
   }
   let trustedJwks: Jwks | undefined;
+  let witnessPolicy: WitnessPolicy | undefined;
   try {
     await stat(args.file);
     if (args.jwks) trustedJwks = parseJwks(await readFile(args.jwks, 'utf8'), args.jwks);
+    if (args.policy) witnessPolicy = parseWitnessPolicy(await readFile(args.policy, 'utf8'));
   } catch (e) {
     io.err(`verify-bundle: ${(e as Error).message}\n`);
     return 2;
@@ -58,6 +64,7 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
   const verdict = await verifyBundle(() => createReadStream(args.file), {
     trustedJwks,
     origin: args.origin,
+    witnessPolicy,
     onProgress: progress.update,
   });
   progress.done();
@@ -66,8 +73,16 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
   return verdict.ok ? 0 : 1;
 }
 
-function parseArgs(argv: string[]): { file: string; jwks?: string; origin?: string; json: boolean } {
-  const out: { file?: string; jwks?: string; origin?: string; json: boolean } = { json: false };
+interface Args {
+  file: string;
+  jwks?: string;
+  origin?: string;
+  policy?: string;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Partial<Args> & { json: boolean } = { json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -77,13 +92,14 @@ function parseArgs(argv: string[]): { file: string; jwks?: string; origin?: stri
     };
     if (a === '--jwks') out.jwks = value();
     else if (a === '--origin') out.origin = value();
+    else if (a === '--witness-policy') out.policy = value();
     else if (a === '--json') out.json = true;
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else if (out.file === undefined) out.file = a;
     else throw new Error(`unexpected argument ${a}`);
   }
   if (out.file === undefined) throw new Error('missing the bundle file');
-  return out as { file: string; jwks?: string; origin?: string; json: boolean };
+  return out as Args;
 }
 
 function parseJwks(text: string, path: string): Jwks {
@@ -143,6 +159,12 @@ export function report(v: BundleVerdict, file: string, jwksFile: string | undefi
   lines.push(
     `  keys: ${v.keys.source === 'trusted' ? `trusted JWKS ${jwksFile}` : "the bundle's own jwks.json"}; manifest ${v.keys.manifest_kid}, checkpoints ${v.keys.checkpoint_kids.join(', ') || '-'}`,
   );
+  if (v.witnessed) {
+    const anchors = v.witnessed.anchors.map((a) => `shard ${a.shard} by ${a.cosigners.join(', ')}`).join('; ');
+    lines.push(
+      `  witnessed: every shard's anchor has at least ${v.witnessed.quorum} valid cosignatures of the policy's witnesses (${anchors || 'no shards'})`,
+    );
+  }
   for (const s of v.shards) {
     const segment =
       s.first_seq === null

@@ -8,6 +8,10 @@ import { appendLeaves } from '../domain/merkle/append.js';
 import { inclusionProof } from '../domain/merkle/prover.js';
 import { nodeKey } from '../domain/merkle/range.js';
 import { buildReceipt } from '../domain/receipt/receipt.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { formatSignatureLines } from '../domain/note/signed-note.js';
+import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
+import { cosigner } from '../domain/witness/cosignature.js';
 import { verifyReceiptCommand } from './verify-receipt.js';
 
 /** Runs the command, capturing its output. */
@@ -24,6 +28,9 @@ describe('routing-ledger verify-receipt', () => {
   let tamperedFile: string;
   let jwksFile: string;
   let otherJwksFile: string;
+  let cosignedFile: string;
+  let policy2File: string;
+  let policy1File: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rl-receipt-'));
@@ -57,6 +64,21 @@ describe('routing-ledger verify-receipt', () => {
       5,
       jws,
     );
+    // One of two witnesses cosigned the checkpoint's note body.
+    const witnesses = ['w1.test/w', 'w2.test/w'].map((name) =>
+      cosigner(name, generateKeyPairSync('ed25519').privateKey),
+    );
+    const body = formatCheckpoint({ origin: shardOrigin('rl.test', 1), treeSize: 5, rootHash: tree.root });
+    const line = formatSignatureLines([
+      { name: witnesses[0].name, keyId: witnesses[0].keyId, signature: witnesses[0].sign(Buffer.from(body)) },
+    ]).trimEnd();
+    cosignedFile = join(dir, 'cosigned.json');
+    await writeFile(cosignedFile, JSON.stringify({ ...receipt, cosignatures: [line] }));
+    policy2File = join(dir, 'policy2.txt');
+    policy1File = join(dir, 'policy1.txt');
+    const listed = witnesses.map((w) => `witness ${w.vkey}`).join('\n');
+    await writeFile(policy2File, `${listed}\nquorum 2\n`);
+    await writeFile(policy1File, `${listed}\nquorum 1\n`);
     receiptFile = join(dir, 'receipt.json');
     tamperedFile = join(dir, 'tampered.json');
     jwksFile = join(dir, 'jwks.json');
@@ -89,6 +111,20 @@ describe('routing-ledger verify-receipt', () => {
     });
     expect((await run([receiptFile, '--jwks', otherJwksFile])).code).toBe(1);
     expect((await run([receiptFile, '--jwks', jwksFile, '--origin', 'someone.else'])).code).toBe(1);
+  });
+
+  it('with --witness-policy, refuses a checkpoint without k valid cosignatures and names the count', async () => {
+    const short = await run([cosignedFile, '--jwks', jwksFile, '--witness-policy', policy2File]);
+    expect(short.code).toBe(1);
+    expect(short.out).toMatch(/^FAILED \(QUORUM_NOT_MET\): .* has 1 valid cosignatures of the 2 required/);
+    const none = await run([receiptFile, '--jwks', jwksFile, '--witness-policy', policy1File]);
+    expect(none.out).toMatch(/^FAILED \(QUORUM_NOT_MET\): .* has 0 valid cosignatures of the 1 required/);
+    const ok = await run([cosignedFile, '--jwks', jwksFile, '--witness-policy', policy1File]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/cosigned by 1 of the policy's witnesses \(w1.test\/w\), 1 required/);
+    // Without the flag the cosignatures are carried but not required.
+    expect((await run([cosignedFile, '--jwks', jwksFile])).code).toBe(0);
+    expect((await run([cosignedFile, '--jwks', jwksFile, '--witness-policy', join(dir, 'none.txt')])).code).toBe(2);
   });
 
   it('answers usage errors with exit code 2', async () => {

@@ -40,7 +40,8 @@ Offline, with no database and no network:
 trusted-jwks.json must be the ledger's public keys obtained independently of this bundle
 (for example from the ledger's /.well-known/jwks.json, or from your own records). Without
 --jwks the verifier uses this bundle's jwks.json: that shows the bundle is consistent, not
-that it comes from the ledger.
+that it comes from the ledger. Add --witness-policy policy.txt (the witnesses' keys and how
+many must have cosigned) to require that independent witnesses cosigned every shard's anchor.
 
 Exit code 0 means every check passed; otherwise the verifier prints the first problem it
 found (file, line, record, expected and found).
@@ -52,6 +53,7 @@ manifest.json       query, counts, SHA-256 and size of every other file, key ids
 manifest.jws        compact JWS (EdDSA, typ routing-ledger-manifest+jws) whose payload is manifest.json
 jwks.json           the ledger's public keys (RFC 7517), with validity windows
 checkpoints.jsonl   the signed checkpoints the proofs cite, per shard, with consistency proofs
+checkpoint-notes.jsonl  per shard: its anchor checkpoint as a C2SP signed note with witness cosignatures
 completeness.jsonl  per shard: the chain segment exported and its proven neighbours
 records.jsonl       one ledger entry per line, canonical JSON (the exact Merkle leaf input)
 proofs.jsonl        line i: the inclusion proof of line i of records.jsonl

@@ -1,6 +1,7 @@
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
+import type { NoteSignature } from '../domain/note/signed-note.js';
 
 /**
  * What the bundle writer reads from a ledger. The PostgreSQL implementation is
@@ -51,4 +52,6 @@ export interface BundleSource {
   coveringCheckpoints(shard: number, indexes: number[], maxSize: number): Promise<SourceCheckpoint[]>;
   /** Stored Merkle nodes of the shard (throws on a missing node). */
   nodeReader(shard: number): NodeReader;
+  /** The witnesses' stored cosignatures of the checkpoint (shard, treeSize, rootHash); none when absent. */
+  cosignatures?(shard: number, treeSize: number, rootHash: Buffer): Promise<NoteSignature[]>;
 }

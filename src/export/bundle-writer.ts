@@ -17,8 +17,11 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { canonicalBytes } from '../domain/canonical/canonical-json.js';
-import { signJws } from '../domain/checkpoint/checkpoint-jws.js';
-import type { SigningKey } from '../domain/checkpoint/signing-key.js';
+import { signJws, verifyCheckpoint } from '../domain/checkpoint/checkpoint-jws.js';
+import type { Jwks, SigningKey } from '../domain/checkpoint/signing-key.js';
+import { ed25519NoteSigner } from '../domain/note/note-keys.js';
+import { formatSignatureLines, signNote } from '../domain/note/signed-note.js';
+import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import {
@@ -40,6 +43,7 @@ import {
   recordMatchesFilters,
   type BoundaryEntry,
   type CheckpointLine,
+  type CheckpointNoteLine,
   type CompletenessLine,
   type ExportQuery,
   type Manifest,
@@ -141,10 +145,11 @@ class BundleWriter {
     const plans: ShardPlan[] = [];
     for (const anchor of anchors) plans.push(await this.plan(anchor));
     this.total = plans.reduce((n, p) => n + (p.firstSeq === null ? 0 : p.lastSeq! - p.firstSeq + 1), 0);
-    for (const name of [FILE.checkpoints, FILE.completeness, FILE.records, FILE.proofs])
+    for (const name of [FILE.checkpoints, FILE.checkpointNotes, FILE.completeness, FILE.records, FILE.proofs])
       this.files[name] = new LineSink(join(this.o.workDir, name));
     const shards: ManifestShard[] = [];
     for (const plan of plans) shards.push(await this.writeShard(plan));
+    for (const plan of plans) await this.files[FILE.checkpointNotes].line(await this.anchorNote(plan.anchor, jwks));
     const parts = await Promise.all(
       Object.entries(this.files).map(async ([name, sink]) => [name, await sink.close()] as const),
     );
@@ -178,6 +183,25 @@ class BundleWriter {
     small.set(FILE.manifestJws, Buffer.from(await signJws(manifestBytes, MANIFEST_TYP, this.o.signingKey), 'latin1'));
     const packed = await this.pack(small, new Date(createdAt));
     return { ...packed, manifest };
+  }
+
+  /**
+   * The anchor as a C2SP signed note (docs/ledger-format.md §14.1) signed with the manifest's
+   * key, followed by the witnesses' cosignatures the ledger holds for it. Its JWS is verified
+   * first: the note restates only what the ledger signed, never a row altered in the database.
+   */
+  private async anchorNote(anchor: SourceCheckpoint, jwks: Jwks): Promise<Buffer> {
+    const cp = await verifyCheckpoint(anchor.jws, jwks, { origin: this.o.origin, shard: anchor.shard });
+    if (cp.tree_size !== anchor.treeSize)
+      throw new ExportIntegrityError(`shard ${anchor.shard}: the anchor row differs from its signed checkpoint`);
+    const origin = shardOrigin(this.o.origin, anchor.shard);
+    const rootHash = Buffer.from(cp.root_hash, 'hex');
+    const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash });
+    const cosignatures = (await this.o.source.cosignatures?.(anchor.shard, cp.tree_size, rootHash)) ?? [];
+    const note =
+      signNote(text, [ed25519NoteSigner(origin, this.o.signingKey.privateKey)]) + formatSignatureLines(cosignatures);
+    const line: CheckpointNoteLine = { shard: anchor.shard, tree_size: anchor.treeSize, note };
+    return canonicalBytes(line);
   }
 
   /** Where the tenant's chain in this shard meets the range (docs/bundle-format.md §7.2). */

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
+import type { NoteSignature } from '../domain/note/signed-note.js';
+import type { WitnessPolicy } from '../domain/witness/witness-policy.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
 import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
@@ -21,10 +23,16 @@ export class ExportSourceRepository {
     private readonly ledger: LedgerReadRepository,
   ) {}
 
-  /** A BundleSource over this database, with `jwks` as the published keys. */
-  source(jwks: () => Promise<Jwks>): BundleSource {
+  /**
+   * A BundleSource over this database, with `jwks` as the published keys. With a witness policy
+   * of quorum k > 0, each shard's anchor is its newest checkpoint k of the witnesses cosigned (as
+   * GET /tlog/<n>/checkpoint serves), so that a verifier enforcing the policy accepts the bundle;
+   * records appended after it are left to a later export. A shard with none yet keeps its latest.
+   */
+  source(jwks: () => Promise<Jwks>, policy?: WitnessPolicy): BundleSource {
     return {
-      anchors: () => this.anchors(),
+      anchors: () => this.anchors(policy),
+      cosignatures: (s, n, r) => this.cosignatures(s, n, r),
       jwks,
       tenantChainLength: (s, t, n) => this.tenantChainLength(s, t, n),
       inRangeSeqBounds: (s, t, f, to, n) => this.inRangeSeqBounds(s, t, f, to, n),
@@ -35,8 +43,36 @@ export class ExportSourceRepository {
     };
   }
 
-  async anchors(): Promise<SourceCheckpoint[]> {
-    return (await this.ledger.latestCheckpoints()).map((c) => ({ shard: c.shard, treeSize: c.treeSize, jws: c.jws }));
+  async anchors(policy?: WitnessPolicy): Promise<SourceCheckpoint[]> {
+    const latest = (await this.ledger.latestCheckpoints()).map((c) => ({
+      shard: c.shard,
+      treeSize: c.treeSize,
+      jws: c.jws,
+    }));
+    if (!policy || policy.quorum === 0) return latest;
+    const names = policy.witnesses.map((w) => w.name);
+    return Promise.all(
+      latest.map(async (cp) => {
+        const rows: Array<{ tree_size: string; jws: string }> = await this.db.query(
+          `SELECT c.tree_size, c.jws FROM checkpoints c
+           WHERE c.shard = $1 AND c.tree_size = (
+             SELECT tree_size FROM witness_cosignatures WHERE shard = $1 AND witness = ANY($2::text[])
+             GROUP BY tree_size HAVING count(DISTINCT witness) >= $3 ORDER BY tree_size DESC LIMIT 1)`,
+          [cp.shard, names, policy.quorum],
+        );
+        return rows[0] ? { shard: cp.shard, treeSize: Number(rows[0].tree_size), jws: rows[0].jws } : cp;
+      }),
+    );
+  }
+
+  /** The stored cosignatures of exactly this checkpoint (each verified before it was stored). */
+  async cosignatures(shard: number, treeSize: number, rootHash: Buffer): Promise<NoteSignature[]> {
+    const rows: Array<{ witness: string; key_id: string; signature: Buffer }> = await this.db.query(
+      `SELECT witness, key_id, signature FROM witness_cosignatures
+       WHERE shard = $1 AND tree_size = $2 AND root_hash = $3 ORDER BY witness, key_id`,
+      [shard, treeSize, rootHash],
+    );
+    return rows.map((r) => ({ name: r.witness, keyId: Number(r.key_id), signature: r.signature }));
   }
 
   async tenantChainLength(shard: number, tenant: string, treeSize: number): Promise<number> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ForbiddenError } from '../auth/auth.errors.js';
 import { scopeIncludes, type Principal } from '../auth/principal.js';
 import { CONFIG } from '../config/config.module.js';
-import type { RuntimeConfig, SigningConfig } from '../config/app-config.js';
+import type { RuntimeConfig, SigningConfig, WitnessConfig } from '../config/app-config.js';
 import { FILTER_FIELDS, type ExportFilters, type ExportQuery } from '../domain/bundle/bundle-format.js';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
@@ -75,6 +75,8 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
     private readonly jobs: ExportRepository,
     private readonly source: ExportSourceRepository,
     private readonly keys: SigningKeyService,
+    // Optional: an app without witnessing anchors exports at the latest checkpoints.
+    @Optional() @Inject(CONFIG.witness) private readonly witnessing?: WitnessConfig,
   ) {}
 
   onModuleInit(): void {
@@ -156,7 +158,7 @@ export class ExportService implements OnModuleInit, OnModuleDestroy {
     let lastProgress = 0;
     try {
       const result = await writeBundle({
-        source: this.source.source(() => this.keys.jwks() as Promise<Jwks>),
+        source: this.source.source(() => this.keys.jwks() as Promise<Jwks>, this.witnessing?.policy),
         query: { tenant: job.tenant, from: job.from, to: job.to, filters: job.filters },
         exportId: id,
         origin: this.signing.ledgerOrigin,

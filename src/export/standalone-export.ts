@@ -24,7 +24,7 @@ export class ExportSetupError extends AppError {
 }
 
 export interface StandaloneExportOptions {
-  /** Environment to read the configuration from (DATABASE_URL, SIGNING_KEY_*, DATA_DIR, LEDGER_ORIGIN). */
+  /** Environment to read the configuration from (DATABASE_URL, SIGNING_KEY_*, DATA_DIR, LEDGER_ORIGIN, WITNESS_POLICY_FILE). */
   env?: NodeJS.ProcessEnv;
   query: ExportQuery;
   outFile: string;
@@ -42,7 +42,8 @@ export interface StandaloneExportOptions {
 export async function exportFromDatabase(opts: StandaloneExportOptions): Promise<WriteBundleResult> {
   const env = opts.env ?? process.env;
   // The database and the ledger's key: no Kafka, no HTTP.
-  const config = loadConfigSections(['database', 'runtime', 'signing'], env);
+  // The witness policy (WITNESS_POLICY_FILE, optional) picks cosigned anchors as the service does.
+  const config = loadConfigSections(['database', 'runtime', 'signing', 'witness'], env);
   @Module({
     imports: [
       ConfigModule.forRoot(config),
@@ -61,7 +62,7 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
     const signingKey = await currentLedgerKey(config.signing, config.runtime.dataDir, await jwks());
     const exportId = opts.exportId ?? `cli-${randomUUID()}`;
     return await writeBundle({
-      source: app.get(ExportSourceRepository).source(jwks),
+      source: app.get(ExportSourceRepository).source(jwks, config.witness.policy),
       query: opts.query,
       exportId,
       origin: config.signing.ledgerOrigin,

@@ -28,6 +28,16 @@ export interface VerificationReport {
   first_problem?: VerificationProblem;
 }
 
+/**
+ * Witnessing as a receipt sees it (implemented by TlogService, which a ledger without the C2SP
+ * side does not have): which checkpoint a record's receipt uses, and that checkpoint's
+ * cosignature lines.
+ */
+export interface ReceiptWitnessing {
+  checkpointFor(shard: number, index: number): Promise<CheckpointRow | undefined>;
+  cosignatureLines(checkpoint: CheckpointRow): Promise<string[]>;
+}
+
 /** Records read per query during verification; bounds memory, not correctness. */
 const VERIFY_CHUNK = 5000;
 
@@ -43,8 +53,11 @@ export class LedgerService {
     return this.keys.jwks();
   }
 
-  /** Everything needed to verify one record offline: entry, inclusion proof, signed checkpoint. */
-  async receipt(eventId: string, scope?: TenantScope): Promise<Receipt> {
+  /**
+   * Everything needed to verify one record offline: entry, inclusion proof, signed checkpoint;
+   * with `witnessing`, the checkpoint it chooses and that checkpoint's cosignatures.
+   */
+  async receipt(eventId: string, scope?: TenantScope, witnessing?: ReceiptWitnessing): Promise<Receipt> {
     // No stored event id holds U+0000 (validation refuses it), and PostgreSQL cannot even take it
     // as a parameter: answer 404 rather than let the query fail as a 500.
     if (eventId.includes('\u0000')) throw new LedgerNotFoundError('no record with that event_id');
@@ -52,7 +65,9 @@ export class LedgerService {
     // Outside the caller's tenants a record does not exist: 404, so ids reveal nothing.
     if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id)))
       throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
-    const cp = await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
+    const cp = witnessing
+      ? await witnessing.checkpointFor(row.entry.shard, row.entry.index)
+      : await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
     if (!cp) throw new LedgerNotFoundError(`record ${eventId} is not yet covered by a signed checkpoint`);
     const proof = await inclusionProof(this.nodeReader(row.entry.shard), row.entry.index, cp.treeSize);
     return {
@@ -63,6 +78,7 @@ export class LedgerService {
       tree_size: cp.treeSize,
       inclusion_proof: proof.map((h) => h.toString('hex')),
       checkpoint: cp.jws,
+      ...(witnessing ? { cosignatures: await witnessing.cosignatureLines(cp) } : {}),
     };
   }
 

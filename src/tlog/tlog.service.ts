@@ -15,7 +15,8 @@ import { ed25519NoteSigner, formatVerifierKey } from '../domain/note/note-keys.j
 import { formatSignatureLines, signNote } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { LedgerReadRepository, type CheckpointRow } from '../ledger/ledger-read.repository.js';
-import { LedgerNotFoundError } from '../ledger/ledger.service.js';
+import { LedgerNotFoundError, LedgerService, type ReceiptWitnessing } from '../ledger/ledger.service.js';
+import type { Receipt } from '../domain/receipt/receipt.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
 import { TlogRepository } from './tlog.repository.js';
 import { WitnessRepository } from './witness.repository.js';
@@ -47,6 +48,7 @@ export class TlogService {
     private readonly keys: SigningKeyService,
     private readonly ledger: LedgerReadRepository,
     private readonly repo: TlogRepository,
+    private readonly ledgerService: LedgerService,
     // Optional: without witnessing (a test app, a CLI) notes carry the log's signature only.
     @Optional() private readonly witnesses?: WitnessRepository,
     @Optional() @Inject(CONFIG.witness) private readonly witnessing?: WitnessConfig,
@@ -84,14 +86,30 @@ export class TlogService {
     return this.cosignedNote(row);
   }
 
+  /**
+   * A record's JSON receipt on the checkpoint its tlog-proof uses (the smallest covering one the
+   * policy's quorum cosigned, when there is one), with that checkpoint's stored cosignatures as
+   * note signature lines: they sign the note body the receipt's JWS restates, so the log's own
+   * note signature is not needed beside the JWS.
+   */
+  receipt(eventId: string, scope?: TenantScope): Promise<Receipt> {
+    const witnessing: ReceiptWitnessing = {
+      checkpointFor: (shard, index) => this.proofCheckpoint(shard, index),
+      cosignatureLines: async (row) => (await this.storedCosignatures(row)).split('\n').filter((l) => l !== ''),
+    };
+    return this.ledgerService.receipt(eventId, scope, witnessing);
+  }
+
   /** The note of a stored checkpoint with its stored cosignatures appended. */
   async cosignedNote(row: CheckpointRow): Promise<string> {
     const note = await this.signedNote(row);
+    return note + (await this.storedCosignatures(row));
+  }
+
+  /** The stored cosignatures of exactly this checkpoint, as note signature lines. */
+  private async storedCosignatures(row: CheckpointRow): Promise<string> {
     const cosignatures = (await this.witnesses?.cosignatures(row.shard, row.treeSize, row.rootHash)) ?? [];
-    return (
-      note +
-      formatSignatureLines(cosignatures.map((c) => ({ name: c.witness, keyId: c.keyId, signature: c.signature })))
-    );
+    return formatSignatureLines(cosignatures.map((c) => ({ name: c.witness, keyId: c.keyId, signature: c.signature })));
   }
 
   /**

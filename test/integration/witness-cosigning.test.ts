@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigSection, type WitnessConfig } from '../../src/config/app-config.js';
 import { CONFIG } from '../../src/config/config.module.js';
@@ -11,11 +11,21 @@ import {
   formatVerifierKey,
   parseVerifierKey,
 } from '../../src/domain/note/note-keys.js';
-import { parseNote, signNote } from '../../src/domain/note/signed-note.js';
+import { formatSignatureLines, parseNote, signNote } from '../../src/domain/note/signed-note.js';
 import { formatCheckpoint, parseCheckpoint, shardOrigin } from '../../src/domain/note/tlog-checkpoint.js';
 import { formatAddCheckpointRequest } from '../../src/domain/witness/add-checkpoint.js';
 import { formatCosignerKey } from '../../src/domain/witness/cosignature.js';
-import { verifyTlogProof } from '../../src/domain/witness/tlog-proof.js';
+import { parseTlogProof, verifyTlogProof } from '../../src/domain/witness/tlog-proof.js';
+import type { Jwks } from '../../src/domain/checkpoint/signing-key.js';
+import { verifyReceipt, type Receipt } from '../../src/domain/receipt/receipt.js';
+import { verifyReceiptCommand } from '../../src/cli/verify-receipt.js';
+import { verifyBundleCommand } from '../../src/cli/verify-bundle.js';
+import type { JWK } from 'jose';
+import { DataSource } from 'typeorm';
+import { importSigningKey } from '../../src/domain/checkpoint/signing-key.js';
+import { verifyBundle } from '../../src/domain/bundle/verify-bundle.js';
+import { writeBundle } from '../../src/export/bundle-writer.js';
+import { ExportSourceRepository } from '../../src/export/export-source.repository.js';
 import {
   evaluateCosignatures,
   parseWitnessPolicy,
@@ -217,10 +227,100 @@ describe('witnessing: our witnesses cosign our log, forks are refused, a dead wi
     expect(out.join('')).toContain('QUORUM_NOT_MET');
   });
 
+  it('serves the JSON receipt on the checkpoint the quorum cosigned, with its cosignatures; verify-receipt --witness-policy needs k', async () => {
+    const [eventId] = await append(0, 3);
+    await append(0, 9);
+    await waitCosigned(0, offsets.get(0)!, [witnessName(0), witnessName(1)]);
+    const receipt = JSON.parse(await text(`/v1/records/${encodeURIComponent(eventId)}/receipt`)) as Receipt;
+    const proof = parseTlogProof(await text(`/v1/records/${encodeURIComponent(eventId)}/tlog-proof`));
+    // The same checkpoint as the tlog-proof: the smallest covering the record that both witnesses cosigned.
+    expect(receipt.tree_size).toBe(parseCheckpoint(parseNote(proof.note).text).treeSize);
+    expect(receipt.cosignatures).toEqual(
+      parseNote(proof.note)
+        .signatures.slice(1)
+        .map((s) => formatSignatureLines([s]).trimEnd()),
+    );
+    const jwks = JSON.parse(await text('/.well-known/jwks.json')) as Jwks;
+    const { cosigned } = await verifyReceipt(receipt, jwks, { origin: LEDGER_ORIGIN, witnessPolicy: policy() });
+    expect(cosigned!.cosigners.sort()).toEqual([witnessName(0), witnessName(1)].sort());
+
+    const receiptFile = join(dir, 'receipt.json');
+    const jwksFile = join(dir, 'jwks.json');
+    writeFileSync(receiptFile, JSON.stringify(receipt));
+    writeFileSync(jwksFile, JSON.stringify(jwks));
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    expect(await verifyReceiptCommand([receiptFile, '--jwks', jwksFile, '--witness-policy', policyFile], io)).toBe(0);
+    expect(out.join('')).toContain(`record ${eventId} is leaf`);
+    // A policy that also requires a witness that never cosigned: refused, with the count.
+    const strict = join(dir, 'strict-receipt-policy.txt');
+    const stranger = formatStrangerKey(generateKeyPairSync('ed25519').privateKey);
+    writeFileSync(strict, `${witnesses.map((w) => `witness ${w.vkey}`).join('\n')}\nwitness ${stranger}\nquorum 3\n`);
+    out.length = 0;
+    expect(await verifyReceiptCommand([receiptFile, '--jwks', jwksFile, '--witness-policy', strict], io)).toBe(1);
+    expect(out.join('')).toMatch(/QUORUM_NOT_MET.* has 2 valid cosignatures of the 3 required/);
+  });
+
+  it('exports a bundle anchored at quorum-cosigned checkpoints with their notes; verify-bundle --witness-policy needs k', async () => {
+    const names = [witnessName(0), witnessName(1)];
+    for (const shard of SHARDS) await waitCosigned(shard, offsets.get(shard)!, names);
+    // Appended while one witness is down, so no quorum can cosign it: the export anchors shard 0
+    // where the quorum last cosigned, not at its latest checkpoint.
+    await witnesses[1].close();
+    await append(0, 6);
+    const signingKey = await importSigningKey(logKey.export({ format: 'jwk' }) as JWK);
+    const repo = new ExportSourceRepository(q.app.get(DataSource), q.app.get(LedgerReadRepository));
+    const jwks = JSON.parse(await text('/.well-known/jwks.json')) as Jwks;
+    const out = join(dir, 'witnessed.tar.gz');
+    const { manifest } = await writeBundle({
+      source: repo.source(async () => jwks, policy()),
+      query: {
+        tenant: validEvent(0).tenant_id,
+        from: '2026-11-25T00:00:00.000Z',
+        to: '2026-11-26T00:00:00.000Z',
+        filters: {},
+      },
+      exportId: 'witnessed',
+      origin: LEDGER_ORIGIN,
+      generator: { name: 'routing-ledger', version: 'test' },
+      signingKey,
+      outFile: out,
+      workDir: join(dir, 'witnessed-work'),
+    });
+    for (const s of manifest.shards) {
+      const [{ n }] = await db.query<{ n: string }>(
+        'SELECT count(DISTINCT witness) AS n FROM witness_cosignatures WHERE shard = $1 AND tree_size = $2',
+        [s.shard, s.tree_size],
+      );
+      expect([s.shard, Number(n)]).toEqual([s.shard, 2]);
+    }
+    expect(manifest.shards.find((s) => s.shard === 0)!.tree_size).toBeLessThan(offsets.get(0)!);
+    const verdict = await verifyBundle(() => createReadStream(out), { trustedJwks: jwks, witnessPolicy: policy() });
+    expect(verdict.ok).toBe(true);
+    expect(verdict.witnessed!.anchors.map((a) => a.cosigners.sort())).toEqual(SHARDS.map(() => [...names].sort()));
+
+    // The CLI: accepted with the policy, refused when a witness that never cosigned is required.
+    const jwksFile = join(dir, 'bundle-jwks.json');
+    writeFileSync(jwksFile, JSON.stringify(jwks));
+    const out2: string[] = [];
+    const io = { out: (t: string) => out2.push(t), err: (t: string) => out2.push(t), tty: false };
+    expect(await verifyBundleCommand([out, '--jwks', jwksFile, '--witness-policy', policyFile], io)).toBe(0);
+    expect(out2.join('')).toMatch(/witnessed: every shard's anchor has at least 2 valid cosignatures/);
+    const strict = join(dir, 'strict-bundle-policy.txt');
+    const stranger = formatStrangerKey(generateKeyPairSync('ed25519').privateKey);
+    writeFileSync(strict, `${witnesses.map((w) => `witness ${w.vkey}`).join('\n')}\nwitness ${stranger}\nquorum 3\n`);
+    out2.length = 0;
+    expect(await verifyBundleCommand([out, '--jwks', jwksFile, '--witness-policy', strict], io)).toBe(1);
+    expect(out2.join('')).toMatch(/QUORUM_NOT_MET.*has 2 valid cosignatures of the 3 required/);
+    witnesses[1] = await startWitness(witnessOpts[1]);
+    await waitCosigned(0, offsets.get(0)!, names);
+  });
+
   it('a witness that is down stops nothing; once back, it catches up and cosigns the latest checkpoint', async () => {
     await witnesses[1].close();
     const before = offsets.get(1)!;
-    for (let i = 0; i < 5; i++) await append(1, 11);
+    const [late] = await append(1, 11);
+    for (let i = 0; i < 4; i++) await append(1, 11);
     expect(offsets.get(1)).toBe(before + 55);
     // The live witness keeps cosigning; the dead one falls behind with failures recorded.
     await waitWitnessAt(0, 1, offsets.get(1)!);
@@ -235,8 +335,19 @@ describe('witnessing: our witnesses cosign our log, forks are refused, a dead wi
     const served = evaluateCosignatures(await text('/tlog/1/checkpoint'), logVerifiers(), policy());
     expect(served.checkpoint.treeSize).toBe(before);
     expect(served.satisfied).toBe(true);
+    // A record no quorum-cosigned checkpoint covers yet: its receipt is refused under the policy.
+    const jwks = JSON.parse(await text('/.well-known/jwks.json')) as Jwks;
+    const receiptOfLate = async () =>
+      JSON.parse(await text(`/v1/records/${encodeURIComponent(late)}/receipt`)) as Receipt;
+    await expect(verifyReceipt(await receiptOfLate(), jwks, { witnessPolicy: policy() })).rejects.toThrow(
+      /has 1 valid cosignatures of the 2 required/,
+    );
     witnesses[1] = await startWitness(witnessOpts[1]);
     await waitCosigned(1, offsets.get(1)!, [witnessName(0), witnessName(1)]);
+    // Once the witness caught up, the same record's receipt carries the quorum.
+    expect((await verifyReceipt(await receiptOfLate(), jwks, { witnessPolicy: policy() })).cosigned!.satisfied).toBe(
+      true,
+    );
     const w = (await status()).witnesses[1].shards.find((s) => s.shard === 1)!;
     expect([w.lag, w.failures, w.last_error]).toEqual([0, 0, null]);
   });

@@ -12,7 +12,13 @@ import { isUtcMillisTimestamp } from '../checkpoint/checkpoint.js';
 import type { LedgerEntry } from '../ledger-entry/ledger-entry.js';
 
 export const BUNDLE_FORMAT = 'routing-ledger-audit-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+/**
+ * The version written. Version 2 adds checkpoint-notes.jsonl (the anchors as cosigned C2SP
+ * notes); a verifier still reads version 1 bundles, which have no such file.
+ */
+export const BUNDLE_FORMAT_VERSION = 2;
+export const BUNDLE_FORMAT_VERSIONS = [1, 2] as const;
+export type BundleFormatVersion = (typeof BUNDLE_FORMAT_VERSIONS)[number];
 /** JWS `typ` of manifest.jws: keeps a manifest from passing as a checkpoint and vice versa. */
 export const MANIFEST_TYP = 'routing-ledger-manifest+jws';
 
@@ -22,6 +28,7 @@ export const FILE = {
   manifestJws: 'manifest.jws',
   jwks: 'jwks.json',
   checkpoints: 'checkpoints.jsonl',
+  checkpointNotes: 'checkpoint-notes.jsonl',
   completeness: 'completeness.jsonl',
   records: 'records.jsonl',
   proofs: 'proofs.jsonl',
@@ -38,6 +45,7 @@ export const BUNDLE_ENTRY_ORDER = [
   FILE.manifestJws,
   FILE.jwks,
   FILE.checkpoints,
+  FILE.checkpointNotes,
   FILE.completeness,
   FILE.records,
   FILE.proofs,
@@ -45,6 +53,16 @@ export const BUNDLE_ENTRY_ORDER = [
 
 /** The files the manifest lists (with size and SHA-256): every entry but the manifest itself. */
 export const HASHED_FILES = BUNDLE_ENTRY_ORDER.filter((f) => f !== FILE.manifest && f !== FILE.manifestJws);
+
+/** The entries of a bundle of `version`: version 1 has no checkpoint-notes.jsonl. */
+export function bundleEntryOrder(version: number | undefined): readonly string[] {
+  return version === 1 ? BUNDLE_ENTRY_ORDER.filter((f) => f !== FILE.checkpointNotes) : BUNDLE_ENTRY_ORDER;
+}
+
+/** The files the manifest of a bundle of `version` lists. */
+export function hashedFiles(version: number | undefined): readonly string[] {
+  return version === 1 ? HASHED_FILES.filter((f) => f !== FILE.checkpointNotes) : HASHED_FILES;
+}
 
 /**
  * Optional narrowing of what the auditor is asked to look at. Filters never shrink what is
@@ -99,7 +117,7 @@ export interface ManifestCounts {
 
 export interface Manifest {
   format: typeof BUNDLE_FORMAT;
-  format_version: typeof BUNDLE_FORMAT_VERSION;
+  format_version: BundleFormatVersion;
   generator: { name: string; version: string };
   export_id: string;
   /** RFC 3339 UTC with milliseconds: when the manifest was signed. */
@@ -124,6 +142,18 @@ export interface CheckpointLine {
   prev_tree_size: number | null;
   /** RFC 6962 consistency proof from prev_tree_size to tree_size; [] on a shard's first line. */
   consistency_proof: string[];
+}
+
+/**
+ * One line of checkpoint-notes.jsonl, one per shard of the manifest, in the same order: the
+ * shard's anchor checkpoint as a C2SP signed note (docs/ledger-format.md §14), signed by the
+ * ledger's key, followed by the witnesses' cosignatures of it the ledger holds.
+ */
+export interface CheckpointNoteLine {
+  shard: number;
+  /** The anchor's tree size (the shard's last line in checkpoints.jsonl). */
+  tree_size: number;
+  note: string;
 }
 
 /** One line of proofs.jsonl: line i proves line i of records.jsonl. */
@@ -234,8 +264,8 @@ export function manifestDefect(m: unknown): string | null {
     return `manifest members must be exactly format, format_version, generator, export_id, created_at, origin, query, shards, counts, key_ids, files; got ${Object.keys(m).sort().join(', ')}`;
   }
   if (m.format !== BUNDLE_FORMAT) return `format must be ${BUNDLE_FORMAT}`;
-  if (m.format_version !== BUNDLE_FORMAT_VERSION)
-    return `format_version ${String(m.format_version)} is not supported (this verifier reads ${BUNDLE_FORMAT_VERSION})`;
+  if (!(BUNDLE_FORMAT_VERSIONS as readonly unknown[]).includes(m.format_version))
+    return `format_version ${String(m.format_version)} is not supported (this verifier reads ${BUNDLE_FORMAT_VERSIONS.join(', ')})`;
   if (!isObject(m.generator) || typeof m.generator.name !== 'string' || typeof m.generator.version !== 'string')
     return 'generator must be {name, version}';
   if (typeof m.export_id !== 'string' || m.export_id === '') return 'export_id must be a non-empty string';
@@ -277,18 +307,19 @@ export function manifestDefect(m: unknown): string | null {
   ) {
     return 'key_ids must be {manifest, checkpoints: [...]}';
   }
-  if (!Array.isArray(m.files) || m.files.length !== HASHED_FILES.length)
-    return `files must list exactly ${HASHED_FILES.join(', ')}`;
-  for (let i = 0; i < HASHED_FILES.length; i++) {
+  const hashed = hashedFiles(m.format_version as number);
+  if (!Array.isArray(m.files) || m.files.length !== hashed.length)
+    return `files must list exactly ${hashed.join(', ')}`;
+  for (let i = 0; i < hashed.length; i++) {
     const f = m.files[i];
     if (
       !isObject(f) ||
       !sameKeys(f, ['name', 'size', 'sha256']) ||
-      f.name !== HASHED_FILES[i] ||
+      f.name !== hashed[i] ||
       !isCount(f.size) ||
       !isHexHash(f.sha256)
     ) {
-      return `files[${i}] must be {name: "${HASHED_FILES[i]}", size, sha256}`;
+      return `files[${i}] must be {name: "${hashed[i]}", size, sha256}`;
     }
   }
   return null;
@@ -305,6 +336,16 @@ export function checkpointLineDefect(l: unknown): string | null {
   if (l.prev_tree_size !== null && !isCount(l.prev_tree_size)) return 'prev_tree_size must be a count or null';
   if (!Array.isArray(l.consistency_proof) || !l.consistency_proof.every(isHexHash))
     return 'consistency_proof must be a list of 64-digit lowercase hex hashes';
+  return null;
+}
+
+/** What is wrong with `l` as a checkpoint-notes.jsonl line (shape only), or null. */
+export function checkpointNoteLineDefect(l: unknown): string | null {
+  if (!isObject(l) || !sameKeys(l, ['shard', 'tree_size', 'note']))
+    return 'a checkpoint note line has exactly shard, tree_size, note';
+  if (!isCount(l.shard) || !isCount(l.tree_size) || l.tree_size === 0)
+    return 'shard and tree_size must be counts, tree_size > 0';
+  if (typeof l.note !== 'string') return 'note must be a string';
   return null;
 }
 

@@ -28,12 +28,20 @@ import {
 import {
   FILE,
   type CheckpointLine,
+  type CheckpointNoteLine,
   type CompletenessLine,
   type ExportQuery,
   type Manifest,
   type ProofLine,
 } from './bundle-format.js';
 import { describeProblem, verifyBundle, type BundleVerdict } from './verify-bundle.js';
+import { ed25519NoteSigner } from '../note/note-keys.js';
+import { parseNote, signNote } from '../note/signed-note.js';
+import { formatCheckpoint, parseCheckpoint, shardOrigin } from '../note/tlog-checkpoint.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { cosigner } from '../witness/cosignature.js';
+import { parseWitnessPolicy } from '../witness/witness-policy.js';
+import type { BundleSource } from '../../export/bundle-source.js';
 
 jest.setTimeout(60_000);
 
@@ -390,6 +398,7 @@ describe('tampering is caught with the right message', () => {
         attacker,
       );
     let f = set(files, FILE.checkpoints, fromLines(lines.map((l) => canonicalBytes(l).toString('utf8'))));
+    f = set(f, FILE.checkpointNotes, resignNotes(get(f, FILE.checkpointNotes), attacker));
     f = set(f, FILE.jwks, Buffer.from(JSON.stringify({ keys: [jwksEntry(attacker, '2026-01-01T00:00:00.000Z')] })));
     f = await resealBundle(f, attacker, (m) => {
       m.key_ids.checkpoints = [attacker.kid];
@@ -462,5 +471,119 @@ describe('tampering is caught with the right message', () => {
     await writeFile(path, Buffer.from('definitely not gzip'));
     const v = await verifyBundle(() => createReadStream(path));
     expectProblem(v, 'UNREADABLE_ARCHIVE');
+  });
+});
+
+/** checkpoint-notes.jsonl with every note signed again by `key` instead (cosignatures dropped). */
+function resignNotes(bytes: Buffer, key: SigningKey): Buffer {
+  const lines = linesOf(bytes).map((l) => {
+    const line = JSON.parse(l) as CheckpointNoteLine;
+    const text = parseNote(line.note).text;
+    line.note = signNote(text, [ed25519NoteSigner(parseCheckpoint(text).origin, key.privateKey)]);
+    return canonicalBytes(line).toString('utf8');
+  });
+  return fromLines(lines);
+}
+
+describe('checkpoint-notes.jsonl and --witness-policy', () => {
+  const witnessKeys = [0, 1, 2].map(() => generateKeyPairSync('ed25519').privateKey);
+  const cosigners = witnessKeys.map((k, i) => cosigner(`w${i}.test/w`, k, () => 1767225600));
+  const policy = (quorum: number) =>
+    parseWitnessPolicy([...cosigners.map((c) => `witness ${c.vkey}`), `quorum ${quorum}`].join('\n'));
+
+  /** The ledger as a source whose anchors were cosigned by witnesses `by` (each over the anchor's note text). */
+  function cosignedSource(by: number[]): BundleSource {
+    const cosignatures = async (shard: number, treeSize: number, rootHash: Buffer) => {
+      const text = formatCheckpoint({ origin: shardOrigin(ledger.origin, shard), treeSize, rootHash });
+      return by.map((i) => ({
+        name: cosigners[i].name,
+        keyId: cosigners[i].keyId,
+        signature: cosigners[i].sign(Buffer.from(text)),
+      }));
+    };
+    return new Proxy(ledger, {
+      get: (target, prop) => {
+        if (prop === 'cosignatures') return cosignatures;
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as BundleSource;
+  }
+
+  async function writeFrom(source: BundleSource): Promise<BundleFiles> {
+    const out = join(dir, `cosigned-${n++}.tar.gz`);
+    await writeBundle({
+      source,
+      query: QUERY,
+      exportId: 'spec-cosigned',
+      origin: ledger.origin,
+      generator: { name: 'routing-ledger', version: 'test' },
+      signingKey: key,
+      outFile: out,
+      workDir: join(dir, `work-${n}`),
+    });
+    return readBundleFiles(out);
+  }
+
+  it('carries one signed note per shard anchor; without a policy the bundle verifies, with one it needs k', async () => {
+    const notes = linesOf(get(files, FILE.checkpointNotes)).map((l) => JSON.parse(l) as CheckpointNoteLine);
+    const m = JSON.parse(get(files, FILE.manifest).toString('utf8')) as Manifest;
+    expect(notes.map((l) => [l.shard, l.tree_size])).toEqual(m.shards.map((s) => [s.shard, s.tree_size]));
+    expect(parseCheckpoint(parseNote(notes[0].note).text).origin).toBe(`${ledger.origin}/shard/${notes[0].shard}`);
+    expect((await verifyFiles(files, await trusted())).ok).toBe(true);
+    const v = await verifyFiles(files, { ...(await trusted()), witnessPolicy: policy(1) });
+    expectProblem(v, 'QUORUM_NOT_MET', { file: FILE.checkpointNotes, line: 1 });
+    expect(v.problem!.message).toMatch(/has 0 valid cosignatures of the 1 required/);
+  });
+
+  it('verifies with k valid cosignatures per anchor and names the cosigners; refuses k+1', async () => {
+    const f = await writeFrom(cosignedSource([0, 2]));
+    const ok = await verifyFiles(f, { ...(await trusted()), witnessPolicy: policy(2) });
+    expect(ok.ok).toBe(true);
+    expect(ok.witnessed!.anchors.map((a) => a.cosigners)).toEqual(
+      ok.shards.map(() => [cosigners[0].name, cosigners[2].name]),
+    );
+    const v = await verifyFiles(f, { ...(await trusted()), witnessPolicy: policy(3) });
+    expectProblem(v, 'QUORUM_NOT_MET', { file: FILE.checkpointNotes, line: 1 });
+    expect(v.problem!.message).toMatch(/has 2 valid cosignatures of the 3 required/);
+  });
+
+  it('refuses a note that is not the anchor, even resealed, and a cosignature of another tree', async () => {
+    const f = await writeFrom(cosignedSource([0, 1, 2]));
+    const lines = linesOf(get(f, FILE.checkpointNotes)).map((l) => JSON.parse(l) as CheckpointNoteLine);
+    // The note of shard 1 put in place of shard 0's (same key, valid signatures): another root and size.
+    const swapped = lines.map((l, i) => (i === 0 ? { ...l, note: lines[1].note } : l));
+    const resealed = await resealBundle(
+      set(f, FILE.checkpointNotes, fromLines(swapped.map((l) => canonicalBytes(l).toString('utf8')))),
+      key,
+    );
+    const v = await verifyFiles(resealed, await trusted());
+    expectProblem(v, 'BAD_CHECKPOINT_NOTE', { file: FILE.checkpointNotes, line: 1 });
+    // Cosignatures made over another size of the same shard count for nothing.
+    const source = cosignedSource([0, 1, 2]);
+    const skewed = new Proxy(source, {
+      get: (target, prop) =>
+        prop === 'cosignatures'
+          ? (s: number, size: number, root: Buffer) => target.cosignatures!(s, size + 1, root)
+          : Reflect.get(target, prop),
+    });
+    const g = await writeFrom(skewed);
+    const w = await verifyFiles(g, { ...(await trusted()), witnessPolicy: policy(1) });
+    expectProblem(w, 'QUORUM_NOT_MET', { file: FILE.checkpointNotes, line: 1 });
+    expect(w.problem!.message).toMatch(/has 0 valid cosignatures of the 1 required \(invalid: w0.test\/w, w1/);
+  });
+
+  it('still reads format_version 1 bundles (no notes), which a witness policy refuses', async () => {
+    let v1 = await resealBundle(files, key, (m) => {
+      (m as { format_version: number }).format_version = 1;
+      m.files = m.files.filter((x) => x.name !== FILE.checkpointNotes);
+    });
+    v1 = v1.filter(([name]) => name !== FILE.checkpointNotes);
+    expect((await verifyFiles(v1, await trusted())).ok).toBe(true);
+    const v = await verifyFiles(v1, { ...(await trusted()), witnessPolicy: policy(1) });
+    expectProblem(v, 'QUORUM_NOT_MET', { file: FILE.manifest });
+    // A version 2 bundle without its notes is missing a file.
+    const stripped = files.filter(([name]) => name !== FILE.checkpointNotes);
+    expectProblem(await verifyFiles(stripped, await trusted()), 'FILE_OUT_OF_ORDER');
   });
 });

@@ -21,7 +21,7 @@ import {
   type ArchiveEntry,
   type BundleOpener,
 } from './bundle-archive.js';
-import { BUNDLE_ENTRY_ORDER, FILE, type Manifest } from './bundle-format.js';
+import { bundleEntryOrder, FILE, type Manifest } from './bundle-format.js';
 import {
   BundleContext,
   type BundleCounts,
@@ -30,6 +30,7 @@ import {
 } from './verifier/bundle-context.js';
 import { BundleVerificationError, fail, type BundleProblem } from './verifier/bundle-problem.js';
 import { CheckpointsCheck } from './verifier/checkpoints-check.js';
+import { CheckpointNotesCheck, type AnchorCosigners } from './verifier/checkpoint-notes-check.js';
 import { CompletenessCheck } from './verifier/completeness-check.js';
 import { ManifestCheck } from './verifier/manifest-check.js';
 import { RecordsCheck } from './verifier/records-check.js';
@@ -68,6 +69,8 @@ export interface BundleVerdict {
   keys: { source: 'trusted' | 'bundle'; manifest_kid?: string; checkpoint_kids: string[] };
   counts: BundleCounts;
   shards: ShardSummary[];
+  /** With a witness policy: each shard's anchor and the policy's witnesses that cosigned it. */
+  witnessed?: { quorum: number; anchors: AnchorCosigners[] };
   warnings: string[];
 }
 
@@ -96,6 +99,7 @@ class BundleVerifier {
   private readonly ctx: BundleContext;
   private readonly manifest: ManifestCheck;
   private readonly checkpoints: CheckpointsCheck;
+  private readonly notes: CheckpointNotesCheck;
   private readonly completeness: CompletenessCheck;
   private readonly records: RecordsCheck;
 
@@ -106,6 +110,7 @@ class BundleVerifier {
     this.ctx = new BundleContext(opts);
     this.manifest = new ManifestCheck(this.ctx);
     this.checkpoints = new CheckpointsCheck(this.ctx);
+    this.notes = new CheckpointNotesCheck(this.ctx, this.checkpoints);
     this.completeness = new CompletenessCheck(this.ctx, this.checkpoints);
     this.records = new RecordsCheck(this.ctx, this.checkpoints, open);
   }
@@ -121,16 +126,21 @@ class BundleVerifier {
     for (;;) {
       const { done, value: entry } = await archive.entries.next();
       if (done) break;
-      checkEntryName(entry, position);
+      checkEntryName(entry, position, bundleEntryOrder(this.ctx.manifest?.format_version));
       await this.readEntry(entry);
       position++;
       this.ctx.counts.files++;
     }
-    if (position < BUNDLE_ENTRY_ORDER.length) {
-      const file = BUNDLE_ENTRY_ORDER[position];
+    const order = bundleEntryOrder(this.ctx.manifest?.format_version);
+    if (position < order.length) {
+      const file = order[position];
       fail({ code: 'MISSING_FILE', file, message: `the bundle has no ${file} (it ends after ${position} files)` });
     }
     this.checkTotals();
+    if (this.ctx.opts.witnessPolicy && this.ctx.manifest!.format_version === 1) {
+      const message = `the bundle (format_version 1) carries no cosigned checkpoints, and the witness policy requires ${this.ctx.opts.witnessPolicy.quorum}`;
+      fail({ code: 'QUORUM_NOT_MET', file: FILE.manifest, message });
+    }
   }
 
   private async readEntry(entry: ArchiveEntry): Promise<void> {
@@ -149,6 +159,8 @@ class BundleVerifier {
         return this.manifest.readJwks(await readSmall(entry, digest), digest);
       case FILE.checkpoints:
         return this.checkpoints.read(entry, digest);
+      case FILE.checkpointNotes:
+        return this.notes.read(entry, digest);
       case FILE.completeness:
         return this.completeness.read(entry, digest);
       case FILE.records:
@@ -212,21 +224,24 @@ class BundleVerifier {
       },
       counts: { ...this.ctx.counts },
       shards: [...this.ctx.shards.values()].map(shardSummary),
+      ...(this.ctx.opts.witnessPolicy
+        ? { witnessed: { quorum: this.ctx.opts.witnessPolicy.quorum, anchors: [...this.notes.anchors] } }
+        : {}),
       warnings: [...this.ctx.warnings],
     };
   }
 }
 
 /** The entry at `position` must be the file the format puts there. */
-function checkEntryName(entry: ArchiveEntry, position: number): void {
-  const expected = BUNDLE_ENTRY_ORDER[position];
+function checkEntryName(entry: ArchiveEntry, position: number, order: readonly string[]): void {
+  const expected = order[position];
   if (entry.name === expected) {
     if (entry.type !== 'file') {
       fail({ code: 'NOT_A_FILE', file: entry.name, message: `${entry.name} is a ${entry.type}, not a regular file` });
     }
     return;
   }
-  if (!(BUNDLE_ENTRY_ORDER as readonly string[]).includes(entry.name)) {
+  if (!order.includes(entry.name)) {
     const message = `${entry.name} is not part of the bundle format and not listed in the manifest: a file was added`;
     fail({ code: 'UNEXPECTED_FILE', file: entry.name, message });
   }

@@ -4,6 +4,11 @@ import { ledgerEntryLeafHash, type LedgerEntry } from '../ledger-entry/ledger-en
 import { appendLeaves, type TreeState } from '../merkle/append.js';
 import { inclusionProof, type NodeReader } from '../merkle/prover.js';
 import { nodeKey } from '../merkle/range.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { formatSignatureLines } from '../note/signed-note.js';
+import { formatCheckpoint, shardOrigin } from '../note/tlog-checkpoint.js';
+import { cosigner } from '../witness/cosignature.js';
+import { parseWitnessPolicy } from '../witness/witness-policy.js';
 import { buildReceipt, verifyReceipt, type Receipt } from './receipt.js';
 
 const ORIGIN = 'routing-ledger.test';
@@ -203,5 +208,84 @@ describe('verifyReceipt', () => {
     const receipt = await receiptOf(3);
     receipt.entry = { ...receipt.entry, tenant_prev: null };
     expect(await rejection(receipt)).toBe('BAD_TENANT_PREV');
+  });
+});
+
+describe('verifyReceipt with a witness policy', () => {
+  const witnessKeys = [0, 1, 2].map(() => generateKeyPairSync('ed25519').privateKey);
+  const cosigners = witnessKeys.map((k, i) => cosigner(`witness${i}.test/w`, k, () => 1767225600 + i));
+  const policy = (quorum: number) =>
+    parseWitnessPolicy([...cosigners.map((c) => `witness ${c.vkey}`), `quorum ${quorum}`].join('\n'));
+
+  /** The note text the witnesses sign: the receipt's checkpoint restated as a tlog-checkpoint body. */
+  function noteText(receipt: Receipt): string {
+    const payload = JSON.parse(Buffer.from(receipt.checkpoint.split('.')[1], 'base64url').toString('utf8'));
+    return formatCheckpoint({
+      origin: shardOrigin(payload.origin, payload.shard),
+      treeSize: payload.tree_size,
+      rootHash: Buffer.from(payload.root_hash, 'hex'),
+    });
+  }
+
+  async function cosignedReceipt(by: number[], text?: string): Promise<Receipt> {
+    const receipt = await receiptOf(4);
+    const body = Buffer.from(text ?? noteText(receipt), 'utf8');
+    receipt.cosignatures = formatSignatureLines(
+      by.map((i) => ({ name: cosigners[i].name, keyId: cosigners[i].keyId, signature: cosigners[i].sign(body) })),
+    )
+      .trimEnd()
+      .split('\n')
+      .filter((l) => l !== '');
+    return receipt;
+  }
+
+  async function outcome(receipt: Receipt, quorum: number): Promise<string> {
+    try {
+      const r = await verifyReceipt(receipt, jwks, { origin: ORIGIN, witnessPolicy: policy(quorum) });
+      return `accepted by ${r.cosigned!.cosigners.join(',')}`;
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+  }
+
+  it('accepts k valid cosignatures of the checkpoint and names the cosigners', async () => {
+    const receipt = JSON.parse(JSON.stringify(await cosignedReceipt([0, 2]))) as Receipt;
+    expect(await outcome(receipt, 2)).toBe(`accepted by ${cosigners[0].name},${cosigners[2].name}`);
+  });
+
+  it('refuses fewer than k, saying how many valid of how many required', async () => {
+    expect(await outcome(await cosignedReceipt([1]), 2)).toMatch(
+      /^QUORUM_NOT_MET: .* has 1 valid cosignatures of the 2 required$/,
+    );
+    expect(await outcome(await receiptOf(4), 1)).toMatch(
+      /^QUORUM_NOT_MET: .* has 0 valid cosignatures of the 1 required$/,
+    );
+  });
+
+  it('does not count a cosignature of another checkpoint, nor a witness outside the policy', async () => {
+    const receipt = await receiptOf(4);
+    const otherSize = noteText(receipt).replace(`\n${treeSize}\n`, `\n${treeSize + 1}\n`);
+    const forged = await cosignedReceipt([0, 1], otherSize);
+    expect(await outcome(forged, 1)).toMatch(
+      /has 0 valid cosignatures of the 1 required \(invalid: witness0.*witness1/,
+    );
+    const stranger = cosigner('witness0.test/w', generateKeyPairSync('ed25519').privateKey);
+    const signed = await cosignedReceipt([1]);
+    const strangerLine = formatSignatureLines([
+      { name: stranger.name, keyId: stranger.keyId, signature: stranger.sign(Buffer.from(noteText(signed))) },
+    ]).trimEnd();
+    signed.cosignatures!.push(strangerLine);
+    expect(await outcome(signed, 2)).toMatch(/has 1 valid cosignatures of the 2 required$/);
+  });
+
+  it('refuses malformed cosignature lines, and still verifies without a policy', async () => {
+    const receipt = await cosignedReceipt([0]);
+    expect(await outcome({ ...receipt, cosignatures: ['not a signature line'] }, 1)).toMatch(/^MALFORMED_NOTE/);
+    expect(await outcome({ ...receipt, cosignatures: [`${receipt.cosignatures![0]}\n— x AAAA`] }, 1)).toMatch(
+      /^MALFORMED_NOTE/,
+    );
+    expect(await rejection({ ...receipt, cosignatures: 'x' as unknown as string[] })).toBe('BAD_RECEIPT');
+    expect(await rejection(receipt)).toBe('accepted');
+    expect(await rejection({ ...receipt, cosignatures: ['garbage'] })).toBe('accepted');
   });
 });

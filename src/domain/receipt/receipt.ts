@@ -2,13 +2,23 @@
  * A record's receipt: the ledger entry, where it sits, the audit path, and the signed checkpoint
  * whose root the path leads to. Verifiable alone, with only the ledger's JWKS: the entry hashes
  * to the leaf, the leaf is at leaf_index in the tree of tree_size leaves, and that tree's root
- * is what the ledger signed.
+ * is what the ledger signed. With a witness policy, also that k of its witnesses cosigned that
+ * checkpoint: the cosignatures sign the checkpoint as a C2SP note body (origin, size, root), which
+ * the verified JWS determines, so the receipt carries only their signature lines.
  */
 import { verifyCheckpoint } from '../checkpoint/checkpoint-jws.js';
 import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { Jwks } from '../checkpoint/signing-key.js';
 import { ledgerEntryLeafHash, type LedgerEntry } from '../ledger-entry/ledger-entry.js';
 import { verifyInclusion } from '../merkle/verifier.js';
+import { formatCheckpoint, shardOrigin } from '../note/tlog-checkpoint.js';
+import {
+  assertQuorum,
+  countCosignatures,
+  parseSignatureLines,
+  type CosignedCheckpoint,
+  type WitnessPolicy,
+} from '../witness/witness-policy.js';
 import { AppError } from '../../common/app-error.js';
 
 export interface Receipt {
@@ -23,6 +33,12 @@ export interface Receipt {
   inclusion_proof: string[];
   /** Compact JWS of the checkpoint for (shard, tree_size). */
   checkpoint: string;
+  /**
+   * Optional: witnesses' cosignatures (c2sp.org/tlog-cosignature) of this checkpoint as a note,
+   * each a note signature line `— <witness name> <base64>` without its newline. The note text
+   * they sign is `<origin>/shard/<shard>\n<tree_size>\n<base64 root_hash>\n` of the JWS payload.
+   */
+  cosignatures?: string[];
 }
 
 export type ReceiptVerificationErrorCode =
@@ -51,9 +67,12 @@ export class ReceiptVerificationError extends AppError {
 export interface VerifyReceiptOptions {
   /** Reject receipts whose checkpoint names another ledger. */
   origin?: string;
+  /** Require k of the policy's witnesses to have cosigned the checkpoint (QUORUM_NOT_MET). */
+  witnessPolicy?: WitnessPolicy;
 }
 
 const RECEIPT_FIELDS = ['entry', 'leaf_hash', 'shard', 'leaf_index', 'tree_size', 'inclusion_proof', 'checkpoint'];
+const OPTIONAL_FIELDS = ['cosignatures'];
 const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /**
@@ -64,14 +83,17 @@ const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
  *  3. the checkpoint JWS verifies against `jwks` (JwsVerificationError: signature, typ, kid,
  *     key window, canonical payload) and is about this shard and tree size (SHARD_MISMATCH,
  *     TREE_SIZE_MISMATCH);
- *  4. the inclusion proof leads from the leaf to the checkpoint's root (MerkleProofError).
+ *  4. the inclusion proof leads from the leaf to the checkpoint's root (MerkleProofError);
+ *  5. with a witness policy: at least k of its witnesses' cosignatures verify over the
+ *     checkpoint's note text (NoteError MALFORMED_NOTE for a bad line, WitnessError
+ *     QUORUM_NOT_MET naming how many valid of how many required).
  * Errors of the inner layers are thrown as they are; every one carries a stable `code`.
  */
 export async function verifyReceipt(
   receipt: Receipt,
   jwks: Jwks,
   opts: VerifyReceiptOptions = {},
-): Promise<{ checkpoint: Checkpoint }> {
+): Promise<{ checkpoint: Checkpoint; cosigned?: CosignedCheckpoint }> {
   assertReceiptShape(receipt);
   const leafHash = ledgerEntryLeafHash(receipt.entry);
   if (leafHash.toString('hex') !== receipt.leaf_hash) {
@@ -95,7 +117,15 @@ export async function verifyReceipt(
   }
   const proof = receipt.inclusion_proof.map((h) => Buffer.from(h, 'hex'));
   verifyInclusion(leafHash, receipt.leaf_index, receipt.tree_size, proof, Buffer.from(checkpoint.root_hash, 'hex'));
-  return { checkpoint };
+  if (!opts.witnessPolicy) return { checkpoint };
+  const text = formatCheckpoint({
+    origin: shardOrigin(checkpoint.origin, checkpoint.shard),
+    treeSize: checkpoint.tree_size,
+    rootHash: Buffer.from(checkpoint.root_hash, 'hex'),
+  });
+  const signatures = parseSignatureLines(receipt.cosignatures ?? []);
+  const cosigned = assertQuorum(countCosignatures(text, signatures, opts.witnessPolicy), opts.witnessPolicy);
+  return { checkpoint, cosigned };
 }
 
 /**
@@ -124,7 +154,7 @@ function assertReceiptShape(receipt: Receipt): void {
   if (receipt === null || typeof receipt !== 'object' || Array.isArray(receipt))
     throw bad('receipt must be a JSON object');
   const fields = Object.keys(receipt);
-  const unknown = fields.filter((f) => !RECEIPT_FIELDS.includes(f));
+  const unknown = fields.filter((f) => !RECEIPT_FIELDS.includes(f) && !OPTIONAL_FIELDS.includes(f));
   const missing = RECEIPT_FIELDS.filter((f) => !fields.includes(f));
   if (unknown.length > 0 || missing.length > 0)
     throw bad(`fields: unknown [${unknown.join(', ')}], missing [${missing.join(', ')}]`);
@@ -141,4 +171,10 @@ function assertReceiptShape(receipt: Receipt): void {
     throw bad('inclusion_proof must be an array of 64-digit lowercase hex hashes');
   }
   if (typeof receipt.checkpoint !== 'string') throw bad('checkpoint must be a compact JWS string');
+  if (
+    receipt.cosignatures !== undefined &&
+    (!Array.isArray(receipt.cosignatures) || !receipt.cosignatures.every((l) => typeof l === 'string'))
+  ) {
+    throw bad('cosignatures must be an array of note signature lines');
+  }
 }

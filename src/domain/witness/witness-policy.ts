@@ -11,7 +11,8 @@
  * an offline verifier ignores them.
  */
 import { parseVerifierKey, type NoteVerifier } from '../note/note-keys.js';
-import { verifyNote } from '../note/signed-note.js';
+import { NoteError } from '../note/note-error.js';
+import { parseNote, verifyNote, type NoteSignature } from '../note/signed-note.js';
 import { parseCheckpoint, type TlogCheckpoint } from '../note/tlog-checkpoint.js';
 import { parseCosignerKey, type CosignerVerifier } from './cosignature.js';
 import { WitnessError } from './witness-error.js';
@@ -90,17 +91,43 @@ export function evaluateCosignatures(
   policy: WitnessPolicy,
 ): CosignedCheckpoint {
   const verified = verifyNote(note, logVerifiers);
-  const checkpoint = parseCheckpoint(verified.text);
-  const text = Buffer.from(verified.text, 'utf8');
+  return { ...countCosignatures(verified.text, verified.signatures, policy), text: verified.text };
+}
+
+/**
+ * The cosignatures of the policy's witnesses among `signatures` on checkpoint note text `text`,
+ * counted as evaluateCosignatures does. No log signature is looked at: for a checkpoint whose
+ * body the log authenticated otherwise (a receipt's JWS restated as a note, docs/ledger-format.md
+ * §9), since a cosignature signs the body alone.
+ */
+export function countCosignatures(
+  text: string,
+  signatures: NoteSignature[],
+  policy: WitnessPolicy,
+): CosignedCheckpoint {
+  const checkpoint = parseCheckpoint(text);
+  const bytes = Buffer.from(text, 'utf8');
   const cosigners: string[] = [];
   const invalid: string[] = [];
   for (const w of policy.witnesses) {
-    const lines = verified.signatures.filter((s) => s.name === w.name && s.keyId === w.verifier.keyId);
+    const lines = signatures.filter((s) => s.name === w.name && s.keyId === w.verifier.keyId);
     if (lines.length === 0) continue;
-    if (lines.some((s) => w.verifier.verify(text, s.signature))) cosigners.push(w.name);
+    if (lines.some((s) => w.verifier.verify(bytes, s.signature))) cosigners.push(w.name);
     else invalid.push(w.name);
   }
-  return { checkpoint, text: verified.text, cosigners, invalid, satisfied: cosigners.length >= policy.quorum };
+  return { checkpoint, text, cosigners, invalid, satisfied: cosigners.length >= policy.quorum };
+}
+
+/**
+ * Note signature lines (`— <name> <base64>`, without their newline) parsed as the signature
+ * block of a note would be. Throws MALFORMED_NOTE.
+ */
+export function parseSignatureLines(lines: string[]): NoteSignature[] {
+  if (lines.length === 0) return [];
+  // One signature per element: a newline inside one would smuggle in lines (or end the block).
+  if (lines.some((l) => typeof l !== 'string' || l.includes('\n')))
+    throw new NoteError('MALFORMED_NOTE', 'a signature line must be a string without a newline');
+  return parseNote(`x\n\n${lines.join('\n')}\n`).signatures;
 }
 
 /** evaluateCosignatures, then throws QUORUM_NOT_MET unless k of the policy's witnesses cosigned. */
@@ -109,7 +136,11 @@ export function verifyCosignedCheckpoint(
   logVerifiers: NoteVerifier[],
   policy: WitnessPolicy,
 ): CosignedCheckpoint {
-  const result = evaluateCosignatures(note, logVerifiers, policy);
+  return assertQuorum(evaluateCosignatures(note, logVerifiers, policy), policy);
+}
+
+/** Throws QUORUM_NOT_MET, naming how many valid cosignatures of how many required, unless satisfied. */
+export function assertQuorum(result: CosignedCheckpoint, policy: WitnessPolicy): CosignedCheckpoint {
   if (!result.satisfied) {
     throw new WitnessError(
       'QUORUM_NOT_MET',

@@ -52,4 +52,8 @@ const notInTheBrowser = (name: string) => () => {
 export const createPrivateKey = notInTheBrowser('createPrivateKey');
 export const createPublicKey = notInTheBrowser('createPublicKey');
 export const generateKeyPairSync = notInTheBrowser('generateKeyPairSync');
+// C2SP note signatures and witness cosignatures (checked only with a witness policy, which the
+// console never passes) are verified by the CLIs, not in the page.
+export const sign = notInTheBrowser('sign');
+export const verify = notInTheBrowser('verify');
 export class KeyObject {}

@@ -4,6 +4,7 @@
  * close at the end.
  */
 import type { Jwks } from '../../checkpoint/signing-key.js';
+import type { WitnessPolicy } from '../../witness/witness-policy.js';
 import { LineError, lines, type ArchiveEntry, type FileDigest } from '../bundle-archive.js';
 import type { CompletenessLine, Manifest, ManifestFile } from '../bundle-format.js';
 import { fail } from './bundle-problem.js';
@@ -24,6 +25,11 @@ export interface VerifyBundleOptions {
   trustedJwks?: Jwks;
   /** Reject a bundle (and checkpoints) of another ledger. */
   origin?: string;
+  /**
+   * Require every shard's anchor checkpoint to carry k valid cosignatures of the policy's
+   * witnesses (checkpoint-notes.jsonl); a bundle without notes (format version 1) is refused.
+   */
+  witnessPolicy?: WitnessPolicy;
   onProgress?: (p: VerifyProgress) => void;
   /** Longest accepted line, in bytes. */
   maxLineBytes?: number;

@@ -25,6 +25,10 @@ export type BundleProblemCode =
   | 'CONSISTENCY_INVALID'
   | 'ANCHOR_MISMATCH'
   | 'UNKNOWN_CHECKPOINT'
+  /** checkpoint-notes.jsonl: a note that is not its shard's anchor, or does not verify. */
+  | 'BAD_CHECKPOINT_NOTE'
+  /** With a witness policy: an anchor without k valid cosignatures (or a bundle without notes). */
+  | 'QUORUM_NOT_MET'
   | 'BAD_ENTRY'
   | 'WRONG_TENANT'
   | 'SHARD_ORDER'
