@@ -29,6 +29,10 @@ describe('loadConfig', () => {
       'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL',
     ],
     [
+      { DATABASE_READ_URL: 'mysql://ro:secret@replica/db' },
+      'configuration error: DATABASE_READ_URL "mysql://ro:***@replica/db" must be a postgres:// URL',
+    ],
+    [
       { NODE_ENV: 'production' },
       'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
     ],
@@ -50,6 +54,12 @@ describe('loadConfigSection', () => {
       poolSize: 6,
       appRole: 'routing_ledger_app',
     });
+    expect(
+      loadConfigSection('database', {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
+        DATABASE_READ_URL: 'postgres://postgres@127.0.0.1:5433/x',
+      }).readUrl,
+    ).toBe('postgres://postgres@127.0.0.1:5433/x');
     expect(loadConfigSections(['runtime', 'auth'], { DATA_DIR: '/tmp/keys' })).toEqual({
       runtime: { env: 'development', dataDir: '/tmp/keys' },
       auth: { jwksFile: undefined, jwksUrl: undefined, issuer: 'routing-ledger', audience: 'routing-ledger-api' },

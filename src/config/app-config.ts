@@ -55,6 +55,12 @@ class DatabaseEnvironment {
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL: string;
 
+  /** A streaming replica for reads (queries, incidents, findings, exports); unset: reads use DATABASE_URL. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_READ_URL?: string;
+
   @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(2) @Max(200) DB_POOL_SIZE: number =
     DEFAULTS.DB_POOL_SIZE;
   /** The role the service SETs after connecting: it may insert, never update or delete ledger rows. Empty disables. */
@@ -162,6 +168,8 @@ export interface RuntimeConfig {
 
 export interface DatabaseConfig {
   url: string;
+  /** DATABASE_READ_URL: the read replica, when there is one. */
+  readUrl?: string;
   poolSize: number;
   appRole: string;
 }
@@ -246,7 +254,12 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
   database: section({
     schema: DatabaseEnvironment,
     emptyAllowed: ['DB_APP_ROLE'],
-    build: (p) => ({ url: p.DATABASE_URL, poolSize: p.DB_POOL_SIZE, appRole: p.DB_APP_ROLE }),
+    build: (p) => ({
+      url: p.DATABASE_URL,
+      readUrl: p.DATABASE_READ_URL,
+      poolSize: p.DB_POOL_SIZE,
+      appRole: p.DB_APP_ROLE,
+    }),
   }),
   kafka: section({
     schema: KafkaEnvironment,
@@ -361,7 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 function redactValue(property: string, value: unknown): unknown {
-  if (property === 'DATABASE_URL' && typeof value === 'string')
+  if ((property === 'DATABASE_URL' || property === 'DATABASE_READ_URL') && typeof value === 'string')
     return value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   if (property.startsWith('SIGNING_KEY')) return '***';
   return value;

@@ -1,4 +1,6 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
+import type { Response } from 'express';
+import { READ_HEADERS, ReadAnswerInterceptor } from '../database/read-database.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AnonymousOutsideProduction, Roles } from '../auth/roles.decorator.js';
 import type { AuthenticatedRequest } from '../auth/jwt-auth.guard.js';
@@ -7,6 +9,7 @@ import { CheckpointsQueryDto, ConsistencyQueryDto } from './dto/ledger-query.dto
 import { LedgerService } from './ledger.service.js';
 
 @ApiTags('ledger')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller()
 export class LedgerController {
   constructor(private readonly ledger: LedgerService) {}
@@ -22,8 +25,14 @@ export class LedgerController {
   @Roles(...READ_ROLES)
   @AnonymousOutsideProduction()
   @ApiOperation({ summary: 'Entry, inclusion proof and signed checkpoint: verifiable with the JWKS alone' })
-  receipt(@Param('eventId') eventId: string, @Req() req: AuthenticatedRequest) {
-    return this.ledger.receipt(eventId, req.principal?.scope);
+  async receipt(
+    @Param('eventId') eventId: string,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { value, source } = await this.ledger.sourcedReceipt(eventId, req.principal?.scope);
+    res.setHeader(READ_HEADERS.source, source);
+    return value;
   }
 
   @Get('v1/ledger/checkpoints')
@@ -35,8 +44,10 @@ export class LedgerController {
 
   @Get('v1/ledger/proofs/consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between two tree sizes of a shard' })
-  consistency(@Query() q: ConsistencyQueryDto) {
-    return this.ledger.consistency(q.shard, q.from, q.to);
+  async consistency(@Query() q: ConsistencyQueryDto, @Res({ passthrough: true }) res: Response) {
+    const { value, source } = await this.ledger.sourcedConsistency(q.shard, q.from, q.to);
+    res.setHeader(READ_HEADERS.source, source);
+    return value;
   }
 
   @Post('v1/ledger/verify')
