@@ -34,7 +34,15 @@ describe('loadConfig', () => {
     ],
     [
       { NODE_ENV: 'production' },
-      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+      'configuration error: SIGNING_KEY_FILE, SIGNING_KEY_JWK or SIGNING_EXTERNAL_URL is required when NODE_ENV=production',
+    ],
+    [
+      { SIGNING_EXTERNAL_URL: 'https://signer.internal', SIGNING_KEY_FILE: '/keys/ledger.jwk' },
+      'configuration error: SIGNING_EXTERNAL_URL cannot be combined with SIGNING_KEY_FILE or SIGNING_KEY_JWK',
+    ],
+    [
+      { SIGNING_EXTERNAL_URL: 'signer:8443' },
+      'configuration error: SIGNING_EXTERNAL_URL "signer:8443" must be an http(s) URL',
     ],
     [
       { LOG_LEVEL: 'loud' },
@@ -91,7 +99,7 @@ describe('loadConfigSection', () => {
     [
       'signing',
       { NODE_ENV: 'production' },
-      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+      'configuration error: SIGNING_KEY_FILE, SIGNING_KEY_JWK or SIGNING_EXTERNAL_URL is required when NODE_ENV=production',
     ],
     [
       'runtime',

@@ -18,7 +18,7 @@ import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { canonicalBytes } from '../domain/canonical/canonical-json.js';
 import { signJws } from '../domain/checkpoint/checkpoint-jws.js';
-import type { SigningKey } from '../domain/checkpoint/signing-key.js';
+import type { Signer } from '../domain/checkpoint/signing-key.js';
 import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import {
@@ -63,7 +63,7 @@ export interface WriteBundleOptions {
   /** The ledger's origin: every anchor checkpoint must name it. */
   origin: string;
   generator: { name: string; version: string };
-  signingKey: SigningKey;
+  signingKey: Signer;
   outFile: string;
   /** Staging directory for the parts (created, then removed). */
   workDir: string;

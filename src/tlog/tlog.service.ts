@@ -11,8 +11,8 @@ import { ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-en
 import { encodeEntryBundle } from '../domain/merkle/entry-bundle.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import { TILE_WIDTH } from '../domain/merkle/tiles.js';
-import { ed25519NoteSigner, formatVerifierKey } from '../domain/note/note-keys.js';
-import { formatSignatureLines, signNote } from '../domain/note/signed-note.js';
+import { ed25519AsyncNoteSigner, formatVerifierKey } from '../domain/note/note-keys.js';
+import { formatSignatureLines, signNoteAsync } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { LedgerReadRepository, type CheckpointRow } from '../ledger/ledger-read.repository.js';
 import { LedgerNotFoundError } from '../ledger/ledger.service.js';
@@ -113,7 +113,7 @@ export class TlogService {
     }
     const origin = shardOrigin(cp.origin, shard);
     const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash: Buffer.from(cp.root_hash, 'hex') });
-    const note = signNote(text, [ed25519NoteSigner(origin, key.privateKey)]);
+    const note = await signNoteAsync(text, [ed25519AsyncNoteSigner(origin, key)]);
     // A few notes: the one served (the newest cosigned) and the latest (being witnessed) alternate.
     if (this.notes.size >= NOTE_CACHE_SIZE) this.notes.delete(this.notes.keys().next().value!);
     this.notes.set(row.jws, { kid: key.kid, note });

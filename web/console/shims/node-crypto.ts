@@ -52,4 +52,5 @@ const notInTheBrowser = (name: string) => () => {
 export const createPrivateKey = notInTheBrowser('createPrivateKey');
 export const createPublicKey = notInTheBrowser('createPublicKey');
 export const generateKeyPairSync = notInTheBrowser('generateKeyPairSync');
+export const sign = notInTheBrowser('sign');
 export class KeyObject {}
