@@ -13,6 +13,7 @@ import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
 import { CONFIG } from '../config/config.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { replicaLag, type ReplicaLag } from './replica-lag.js';
 
@@ -122,8 +123,9 @@ export function onReadDatabase<T>(repository: new (db: DataSource) => T): Provid
 
 const readDatabaseProvider: Provider = {
   provide: ReadDatabase,
-  inject: [DataSource, CONFIG.database],
-  useFactory: async (primary: DataSource, config: DatabaseConfig) => {
+  // The CLIs that read the ledger run without metrics.
+  inject: [DataSource, CONFIG.database, { token: MetricsService, optional: true }],
+  useFactory: async (primary: DataSource, config: DatabaseConfig, metrics?: MetricsService) => {
     if (!config.readUrl) return new ReadDatabase(primary, primary);
     const replica = new DataSource(
       dataSourceOptions({
@@ -133,7 +135,9 @@ const readDatabaseProvider: Provider = {
         applicationName: 'routing-ledger-read',
       }),
     );
-    return new ReadDatabase(primary, await replica.initialize());
+    const read = new ReadDatabase(primary, await replica.initialize());
+    metrics?.watchReplicaLag(() => read.lag());
+    return read;
   },
 };
 

@@ -137,6 +137,11 @@ describe('read replica (DATABASE_READ_URL)', () => {
       const behind = lagOf(await r.get('/v1/decisions?limit=1', admin));
       expect(behind.source).toBe('replica');
       expect(behind.ms).toMatch(/^\d+$/);
+      // The same probe behind the Prometheus gauges; the primary-only instance has no replica to be behind.
+      const gauge = async (app: QueryApp) =>
+        Number(/^routing_ledger_replica_lag_bytes (\S+)$/m.exec(await (await app.get('/metrics')).text())?.[1]);
+      expect(await gauge(r)).toBeGreaterThan(0);
+      expect(await gauge(p)).toBe(0);
 
       // The receipt of the late record: only the primary has its checkpoint.
       const lateRes = await r.get(`/v1/records/${late.event_id}/receipt`, admin);
