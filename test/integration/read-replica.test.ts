@@ -1,4 +1,10 @@
 import { jest } from '@jest/globals';
+import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { FILE } from '../../src/domain/bundle/bundle-format.js';
+import { verifyBundle } from '../../src/domain/bundle/verify-bundle.js';
+import { ExportModule } from '../../src/export/export.module.js';
+import { get, linesOf, readBundleFiles } from '../support/bundle-files.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import type { Jwks } from '../../src/domain/checkpoint/signing-key.js';
 import { verifyConsistency } from '../../src/domain/merkle/verifier.js';
@@ -83,6 +89,7 @@ describe('read replica (DATABASE_READ_URL)', () => {
       databaseUrl: primary.url(DB),
       dataDir,
       env: { DATABASE_READ_URL: replica.url(DB) },
+      imports: [ExportModule],
     });
     p = await startQueryApp({ databaseUrl: primary.url(DB), dataDir });
     admin = await r.token('admin', ['*']);
@@ -169,6 +176,24 @@ describe('read replica (DATABASE_READ_URL)', () => {
       const toOld = await r.get(`/v1/ledger/proofs/consistency?shard=${LAG_SHARD}&from=5&to=10`, admin);
       await body(toOld);
       expect(toOld.headers.get('x-read-source')).toBe('replica');
+
+      // An export reads the replica: a complete, verifiable bundle of what the replica holds, anchored
+      // on its checkpoints, so without the late record (same tenant, in range).
+      const bundle = await exportBundle(
+        r,
+        admin,
+        { tenant: late.tenant_id, ...WINDOW },
+        `${primary.dir}/replica.tar.gz`,
+      );
+      const verdict = await verifyBundle(() => createReadStream(bundle), { trustedJwks: jwks });
+      expect(verdict.problem).toBeUndefined();
+      expect(verdict.ok).toBe(true);
+      const exported = linesOf(get(await readBundleFiles(bundle), FILE.records)).map(
+        (l) => (JSON.parse(l) as { record: { event_id: string } }).record.event_id,
+      );
+      expect(exported).toContain(validEvent(10_005).event_id);
+      expect(exported).not.toContain(late.event_id);
+      expect(verdict.shards.find((s) => s.shard === LAG_SHARD)).toMatchObject({ tree_size: 10 });
     } finally {
       await replica.resumeReplay();
     }
@@ -184,6 +209,28 @@ describe('read replica (DATABASE_READ_URL)', () => {
     expect(res.headers.get('x-read-source')).toBe('replica');
   });
 });
+
+/** POST /v1/exports, wait until done, download the bundle to `out`. */
+async function exportBundle(app: QueryApp, token: string, query: unknown, out: string): Promise<string> {
+  const created = await app.post('/v1/exports', query, token);
+  if (created.status !== 202) throw new Error(`export: ${created.status} ${await created.text()}`);
+  const { id } = (await created.json()) as { id: string };
+  let status = '';
+  await pollUntil(
+    async () => {
+      const view = (await (await app.get(`/v1/exports/${id}`, token)).json()) as { status: string; error?: string };
+      status = view.status;
+      if (status === 'failed') throw new Error(`export failed: ${view.error}`);
+      return status === 'done';
+    },
+    { timeoutMs: 60_000, what: () => `export ${id} to finish (${status})` },
+  );
+  const res = await app.get(`/v1/exports/${id}/bundle`, token);
+  if (res.status !== 200) throw new Error(`bundle: ${res.status}`);
+  expect(res.headers.get('x-read-source')).toBe('replica');
+  await writeFile(out, Buffer.from(await res.arrayBuffer()));
+  return out;
+}
 
 async function rootOf(receipt: Receipt, jwks: Jwks): Promise<string> {
   return (await verifyReceipt(receipt, jwks)).checkpoint.root_hash;
