@@ -20,6 +20,7 @@ import { tilesAfterAppend, type Tile, type TileWrites } from '../../src/domain/m
 import { consistencyProof, inclusionProof, type NodeReader } from '../../src/domain/merkle/prover.js';
 import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repository.js';
 import { LedgerReadRepository } from '../../src/ledger/ledger-read.repository.js';
+import { ReadDatabase } from '../../src/database/read-database.js';
 import { LedgerService } from '../../src/ledger/ledger.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import { median, quantile } from './env.js';
@@ -240,7 +241,7 @@ export async function proofRates(opts: {
   await ds.initialize();
   try {
     const read = new LedgerReadRepository(ds);
-    const ledger = new LedgerService(read, {} as SigningKeyService);
+    const ledger = new LedgerService(read, {} as SigningKeyService, new ReadDatabase(ds, ds));
     const reader = (shard: number): NodeReader => read.nodeReader(shard);
     const rnd = lcg(42);
     const out: RateFigure[] = [];

@@ -29,8 +29,20 @@ describe('loadConfig', () => {
       'configuration error: DATABASE_URL "mysql://root:***@h/db" must be a postgres:// URL',
     ],
     [
+      { DATABASE_READ_URL: 'mysql://ro:secret@replica/db' },
+      'configuration error: DATABASE_READ_URL "mysql://ro:***@replica/db" must be a postgres:// URL',
+    ],
+    [
       { NODE_ENV: 'production' },
-      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+      'configuration error: SIGNING_KEY_FILE, SIGNING_KEY_JWK or SIGNING_EXTERNAL_URL is required when NODE_ENV=production',
+    ],
+    [
+      { SIGNING_EXTERNAL_URL: 'https://signer.internal', SIGNING_KEY_FILE: '/keys/ledger.jwk' },
+      'configuration error: SIGNING_EXTERNAL_URL cannot be combined with SIGNING_KEY_FILE or SIGNING_KEY_JWK',
+    ],
+    [
+      { SIGNING_EXTERNAL_URL: 'signer:8443' },
+      'configuration error: SIGNING_EXTERNAL_URL "signer:8443" must be an http(s) URL',
     ],
     [
       { LOG_LEVEL: 'loud' },
@@ -50,6 +62,12 @@ describe('loadConfigSection', () => {
       poolSize: 6,
       appRole: 'routing_ledger_app',
     });
+    expect(
+      loadConfigSection('database', {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
+        DATABASE_READ_URL: 'postgres://postgres@127.0.0.1:5433/x',
+      }).readUrl,
+    ).toBe('postgres://postgres@127.0.0.1:5433/x');
     expect(loadConfigSections(['runtime', 'auth'], { DATA_DIR: '/tmp/keys' })).toEqual({
       runtime: { env: 'development', dataDir: '/tmp/keys' },
       auth: { jwksFile: undefined, jwksUrl: undefined, issuer: 'routing-ledger', audience: 'routing-ledger-api' },
@@ -81,7 +99,7 @@ describe('loadConfigSection', () => {
     [
       'signing',
       { NODE_ENV: 'production' },
-      'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+      'configuration error: SIGNING_KEY_FILE, SIGNING_KEY_JWK or SIGNING_EXTERNAL_URL is required when NODE_ENV=production',
     ],
     [
       'runtime',

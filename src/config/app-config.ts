@@ -32,6 +32,7 @@ export const DEFAULTS = {
   AUTH_ISSUER: 'routing-ledger',
   AUTH_AUDIENCE: 'routing-ledger-api',
   LOG_LEVEL: 'info',
+  SIGNING_EXTERNAL_TIMEOUT_MS: 5000,
   WITNESS_INTERVAL_MS: 2000,
   WITNESS_TIMEOUT_MS: 10_000,
   WITNESS_MAX_BACKOFF_MS: 300_000,
@@ -54,6 +55,12 @@ class DatabaseEnvironment {
   @IsString()
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL: string;
+
+  /** A streaming replica for reads (queries, incidents, findings, exports); unset: reads use DATABASE_URL. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_READ_URL?: string;
 
   @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(2) @Max(200) DB_POOL_SIZE: number =
     DEFAULTS.DB_POOL_SIZE;
@@ -127,6 +134,15 @@ class SigningEnvironment {
   /** Ledger signing key: a private Ed25519 JWK as JSON, or a file holding one. Required in production. */
   @IsOptional() @IsString() SIGNING_KEY_JWK?: string;
   @IsOptional() @IsString() SIGNING_KEY_FILE?: string;
+  /** An external signer (docs/operations.md, "One signing key"): GET <url>/public-key, POST <url>/sign. */
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' }) SIGNING_EXTERNAL_URL?: string;
+  /** Sent to the external signer as `Authorization: Bearer <token>`. */
+  @IsOptional() @IsString() SIGNING_EXTERNAL_TOKEN?: string;
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100)
+  @Max(120_000)
+  SIGNING_EXTERNAL_TIMEOUT_MS: number = DEFAULTS.SIGNING_EXTERNAL_TIMEOUT_MS;
 }
 
 class AuthEnvironment {
@@ -162,6 +178,8 @@ export interface RuntimeConfig {
 
 export interface DatabaseConfig {
   url: string;
+  /** DATABASE_READ_URL: the read replica, when there is one. */
+  readUrl?: string;
   poolSize: number;
   appRole: string;
 }
@@ -192,6 +210,14 @@ export interface SigningConfig {
   ledgerOrigin: string;
   jwk?: string;
   file?: string;
+  /** SIGNING_EXTERNAL_URL and its settings: the key is held by an external signer. */
+  external?: ExternalSignerConfig;
+}
+
+export interface ExternalSignerConfig {
+  url: string;
+  token?: string;
+  timeoutMs: number;
 }
 
 export interface AuthConfig {
@@ -246,7 +272,12 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
   database: section({
     schema: DatabaseEnvironment,
     emptyAllowed: ['DB_APP_ROLE'],
-    build: (p) => ({ url: p.DATABASE_URL, poolSize: p.DB_POOL_SIZE, appRole: p.DB_APP_ROLE }),
+    build: (p) => ({
+      url: p.DATABASE_URL,
+      readUrl: p.DATABASE_READ_URL,
+      poolSize: p.DB_POOL_SIZE,
+      appRole: p.DB_APP_ROLE,
+    }),
   }),
   kafka: section({
     schema: KafkaEnvironment,
@@ -278,12 +309,32 @@ const SECTIONS: { [K in ConfigSection]: SectionDefinition<object, AppConfig[K]> 
     schema: SigningEnvironment,
     build: (p, env) => {
       // Whoever signs (the service, an export) must not fall back to a generated key in production.
-      if (loadConfigSection('runtime', env).env === 'production' && !p.SIGNING_KEY_JWK && !p.SIGNING_KEY_FILE) {
+      const local = p.SIGNING_KEY_JWK || p.SIGNING_KEY_FILE;
+      if (loadConfigSection('runtime', env).env === 'production' && !local && !p.SIGNING_EXTERNAL_URL) {
         throw new ConfigError(
-          'configuration error: SIGNING_KEY_FILE or SIGNING_KEY_JWK is required when NODE_ENV=production',
+          'configuration error: SIGNING_KEY_FILE, SIGNING_KEY_JWK or SIGNING_EXTERNAL_URL is required when NODE_ENV=production',
         );
       }
-      return { ledgerOrigin: p.LEDGER_ORIGIN, jwk: p.SIGNING_KEY_JWK, file: p.SIGNING_KEY_FILE };
+      // Two sources of the key would be two keys: refuse rather than pick one silently.
+      if (local && p.SIGNING_EXTERNAL_URL) {
+        throw new ConfigError(
+          'configuration error: SIGNING_EXTERNAL_URL cannot be combined with SIGNING_KEY_FILE or SIGNING_KEY_JWK',
+        );
+      }
+      return {
+        ledgerOrigin: p.LEDGER_ORIGIN,
+        jwk: p.SIGNING_KEY_JWK,
+        file: p.SIGNING_KEY_FILE,
+        ...(p.SIGNING_EXTERNAL_URL
+          ? {
+              external: {
+                url: p.SIGNING_EXTERNAL_URL,
+                token: p.SIGNING_EXTERNAL_TOKEN,
+                timeoutMs: p.SIGNING_EXTERNAL_TIMEOUT_MS,
+              },
+            }
+          : {}),
+      };
     },
   }),
   auth: section({
@@ -361,8 +412,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 function redactValue(property: string, value: unknown): unknown {
-  if (property === 'DATABASE_URL' && typeof value === 'string')
+  if ((property === 'DATABASE_URL' || property === 'DATABASE_READ_URL') && typeof value === 'string')
     return value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-  if (property.startsWith('SIGNING_KEY')) return '***';
+  if (property.startsWith('SIGNING_KEY') || property === 'SIGNING_EXTERNAL_TOKEN') return '***';
   return value;
 }

@@ -18,9 +18,9 @@ import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { canonicalBytes } from '../domain/canonical/canonical-json.js';
 import { signJws, verifyCheckpoint } from '../domain/checkpoint/checkpoint-jws.js';
-import type { Jwks, SigningKey } from '../domain/checkpoint/signing-key.js';
-import { ed25519NoteSigner } from '../domain/note/note-keys.js';
-import { formatSignatureLines, signNote } from '../domain/note/signed-note.js';
+import type { Jwks, Signer } from '../domain/checkpoint/signing-key.js';
+import { ed25519AsyncNoteSigner } from '../domain/note/note-keys.js';
+import { formatSignatureLines, signNoteAsync } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
@@ -67,7 +67,7 @@ export interface WriteBundleOptions {
   /** The ledger's origin: every anchor checkpoint must name it. */
   origin: string;
   generator: { name: string; version: string };
-  signingKey: SigningKey;
+  signingKey: Signer;
   outFile: string;
   /** Staging directory for the parts (created, then removed). */
   workDir: string;
@@ -199,7 +199,8 @@ class BundleWriter {
     const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash });
     const cosignatures = (await this.o.source.cosignatures?.(anchor.shard, cp.tree_size, rootHash)) ?? [];
     const note =
-      signNote(text, [ed25519NoteSigner(origin, this.o.signingKey.privateKey)]) + formatSignatureLines(cosignatures);
+      (await signNoteAsync(text, [ed25519AsyncNoteSigner(origin, this.o.signingKey)])) +
+      formatSignatureLines(cosignatures);
     const line: CheckpointNoteLine = { shard: anchor.shard, tree_size: anchor.treeSize, note };
     return canonicalBytes(line);
   }

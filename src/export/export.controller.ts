@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res, StreamableFile } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Res,
+  StreamableFile,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ReadAnswerInterceptor } from '../database/read-database.js';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -16,6 +28,7 @@ import { CreateExportDto } from './dto/create-export.dto.js';
 import { ExportService } from './export.service.js';
 
 @ApiTags('exports')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller('v1/exports')
 @Roles('auditor', 'admin')
 export class ExportController {

@@ -10,7 +10,8 @@ import { loadConfigSections, type SigningConfig } from '../config/app-config.js'
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import type { ExportQuery } from '../domain/bundle/bundle-format.js';
-import { importSigningKey, type Jwks, type SigningKey } from '../domain/checkpoint/signing-key.js';
+import { importSigningKey, type Jwks, type Signer } from '../domain/checkpoint/signing-key.js';
+import { connectExternalSigner } from '../ledger/external-signer.js';
 import { LedgerCoreModule } from '../ledger/ledger.module.js';
 import { DEV_KEY_FILE, SigningKeyService } from '../ledger/signing-key.service.js';
 import { writeBundle, type WriteBundleResult } from './bundle-writer.js';
@@ -78,9 +79,10 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
 }
 
 /** The configured signing key, provided it is the ledger's current key (open validity window). */
-export async function currentLedgerKey(signing: SigningConfig, dataDir: string, jwks: Jwks): Promise<SigningKey> {
-  let key: SigningKey;
-  if (signing.jwk) key = await importSigningKey(JSON.parse(signing.jwk) as JWK);
+export async function currentLedgerKey(signing: SigningConfig, dataDir: string, jwks: Jwks): Promise<Signer> {
+  let key: Signer;
+  if (signing.external) key = await connectExternalSigner(signing.external);
+  else if (signing.jwk) key = await importSigningKey(JSON.parse(signing.jwk) as JWK);
   else if (signing.file) key = await importSigningKey(JSON.parse(await readFile(signing.file, 'utf8')) as JWK);
   else {
     const path = join(dataDir, DEV_KEY_FILE);

@@ -1,5 +1,7 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import type { Response } from 'express';
+import { READ_HEADERS, ReadAnswerInterceptor } from '../database/read-database.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AnonymousOutsideProduction, Roles } from '../auth/roles.decorator.js';
 import type { AuthenticatedRequest } from '../auth/jwt-auth.guard.js';
@@ -9,6 +11,7 @@ import { LedgerService } from './ledger.service.js';
 import { TlogService } from '../tlog/tlog.service.js';
 
 @ApiTags('ledger')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller()
 export class LedgerController {
   private tlog?: TlogService | null;
@@ -29,9 +32,17 @@ export class LedgerController {
   @Roles(...READ_ROLES)
   @AnonymousOutsideProduction()
   @ApiOperation({ summary: 'Entry, inclusion proof and signed checkpoint: verifiable with the JWKS alone' })
-  receipt(@Param('eventId') eventId: string, @Req() req: AuthenticatedRequest) {
+  async receipt(
+    @Param('eventId') eventId: string,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const tlog = this.tlogService();
-    return tlog ? tlog.receipt(eventId, req.principal?.scope) : this.ledger.receipt(eventId, req.principal?.scope);
+    const { value, source } = tlog
+      ? await tlog.sourcedReceipt(eventId, req.principal?.scope)
+      : await this.ledger.sourcedReceipt(eventId, req.principal?.scope);
+    res.setHeader(READ_HEADERS.source, source);
+    return value;
   }
 
   /**
@@ -58,8 +69,10 @@ export class LedgerController {
 
   @Get('v1/ledger/proofs/consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between two tree sizes of a shard' })
-  consistency(@Query() q: ConsistencyQueryDto) {
-    return this.ledger.consistency(q.shard, q.from, q.to);
+  async consistency(@Query() q: ConsistencyQueryDto, @Res({ passthrough: true }) res: Response) {
+    const { value, source } = await this.ledger.sourcedConsistency(q.shard, q.from, q.to);
+    res.setHeader(READ_HEADERS.source, source);
+    return value;
   }
 
   @Post('v1/ledger/verify')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ReadDatabaseModule } from '../database/read-database.js';
 import { LedgerAppendRepository } from './ledger-append.repository.js';
 import { LedgerAppendService } from './ledger-append.service.js';
 import { LedgerController } from './ledger.controller.js';
@@ -11,13 +12,14 @@ import { SigningKeyService } from './signing-key.service.js';
  * needs the auth configuration, which a command-line tool has no use for.
  */
 @Module({
+  imports: [ReadDatabaseModule],
   providers: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerReadRepository, LedgerService],
   exports: [SigningKeyService, LedgerAppendRepository, LedgerAppendService, LedgerService, LedgerReadRepository],
 })
 export class LedgerCoreModule {}
 
 @Module({
-  imports: [LedgerCoreModule],
+  imports: [LedgerCoreModule, ReadDatabaseModule],
   controllers: [LedgerController],
   exports: [LedgerCoreModule],
 })

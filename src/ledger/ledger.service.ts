@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { scopeIncludes, type TenantScope } from '../auth/principal.js';
 import { verifyCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
-import { consistencyProof, inclusionProof, type NodeReader } from '../domain/merkle/prover.js';
+import { consistencyProof, inclusionProof } from '../domain/merkle/prover.js';
 import { TILE_HEIGHT } from '../domain/merkle/tiles.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
@@ -10,6 +10,7 @@ import { columnMismatch } from './record-columns.js';
 import { LedgerReadRepository, type CheckpointRow } from './ledger-read.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
 import { AppError } from '../common/app-error.js';
+import { ReadDatabase, type ReadSource } from '../database/read-database.js';
 
 export class LedgerNotFoundError extends AppError {
   readonly code = 'NOT_FOUND';
@@ -41,13 +42,34 @@ export interface ReceiptWitnessing {
 /** Records read per query during verification; bounds memory, not correctness. */
 const VERIFY_CHUNK = 5000;
 
-/** Read side of the ledger: receipts, checkpoints, proofs, JWKS and full verification. */
+/** An answer and the database it was read from. */
+export interface SourcedRead<T> {
+  value: T;
+  source: ReadSource;
+}
+
+/**
+ * Read side of the ledger: receipts, checkpoints, proofs, JWKS and full verification.
+ *
+ * With a read replica (DATABASE_READ_URL), checkpoint listings and verification read the
+ * replica. Receipts and consistency proofs read it only when it already holds what they prove
+ * (the record and a checkpoint covering it; the tree size asked for), else the primary: a record
+ * just appended has a receipt at once, whatever the replica's lag.
+ */
 @Injectable()
 export class LedgerService {
+  /** The replica's reads, or the primary's when there is no replica. */
+  private readonly read: LedgerReadRepository;
+  private readonly replica: LedgerReadRepository | undefined;
+
   constructor(
     private readonly repo: LedgerReadRepository,
     private readonly keys: SigningKeyService,
-  ) {}
+    readDb: ReadDatabase,
+  ) {
+    this.replica = readDb.isReplica ? new LedgerReadRepository(readDb.db) : undefined;
+    this.read = this.replica ?? repo;
+  }
 
   jwks() {
     return this.keys.jwks();
@@ -58,54 +80,54 @@ export class LedgerService {
    * with `witnessing`, the checkpoint it chooses and that checkpoint's cosignatures.
    */
   async receipt(eventId: string, scope?: TenantScope, witnessing?: ReceiptWitnessing): Promise<Receipt> {
+    return (await this.sourcedReceipt(eventId, scope, witnessing)).value;
+  }
+
+  /**
+   * receipt(), and whether the replica or the primary answered. A witnessed receipt is read on the
+   * primary: the cosignatures and the checkpoint the quorum cosigned are the primary's.
+   */
+  async sourcedReceipt(
+    eventId: string,
+    scope?: TenantScope,
+    witnessing?: ReceiptWitnessing,
+  ): Promise<SourcedRead<Receipt>> {
     // No stored event id holds U+0000 (validation refuses it), and PostgreSQL cannot even take it
     // as a parameter: answer 404 rather than let the query fail as a 500.
     if (eventId.includes('\u0000')) throw new LedgerNotFoundError('no record with that event_id');
-    const row = await this.repo.entryByEventId(eventId);
-    // Outside the caller's tenants a record does not exist: 404, so ids reveal nothing.
-    if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id)))
-      throw new LedgerNotFoundError(`no record with event_id ${eventId}`);
-    const cp = witnessing
-      ? await witnessing.checkpointFor(row.entry.shard, row.entry.index)
-      : await this.repo.checkpointCovering(row.entry.shard, row.entry.index);
-    if (!cp) throw new LedgerNotFoundError(`record ${eventId} is not yet covered by a signed checkpoint`);
-    const proof = await inclusionProof(this.nodeReader(row.entry.shard), row.entry.index, cp.treeSize);
-    return {
-      entry: row.entry,
-      leaf_hash: row.storedLeafHash.toString('hex'),
-      shard: row.entry.shard,
-      leaf_index: row.entry.index,
-      tree_size: cp.treeSize,
-      inclusion_proof: proof.map((h) => h.toString('hex')),
-      checkpoint: cp.jws,
-      ...(witnessing ? { cosignatures: await witnessing.cosignatureLines(cp) } : {}),
-    };
+    if (this.replica && !witnessing) {
+      const r = await receiptFrom(this.replica, eventId, scope);
+      if ('receipt' in r) return { value: r.receipt, source: 'replica' };
+    }
+    const r = await receiptFrom(this.repo, eventId, scope, witnessing);
+    if ('receipt' in r) return { value: r.receipt, source: 'primary' };
+    throw new LedgerNotFoundError(r.missing);
   }
 
   async latestCheckpoints() {
-    return (await this.repo.latestCheckpoints()).map(presentCheckpoint);
+    return (await this.read.latestCheckpoints()).map(presentCheckpoint);
   }
 
   async checkpointHistory(shard: number, fromSize = 0, limit = 100) {
-    return (await this.repo.checkpoints(shard, { minSize: fromSize, limit: Math.min(limit, 1000) })).map(
+    return (await this.read.checkpoints(shard, { minSize: fromSize, limit: Math.min(limit, 1000) })).map(
       presentCheckpoint,
     );
   }
 
   async consistency(shard: number, from: number, to: number) {
+    return (await this.sourcedConsistency(shard, from, to)).value;
+  }
+
+  /** consistency(), from the replica once its tree of the shard has reached `to`, else from the primary. */
+  async sourcedConsistency(shard: number, from: number, to: number) {
     if (!(from > 0 && from <= to)) throw new LedgerQueryError('need 0 < from <= to');
-    const head = (await this.repo.shards()).find((s) => s.shard === shard);
-    if (!head || to > head.treeSize) throw new LedgerNotFoundError(`shard ${shard} has no tree of size ${to}`);
-    const proof = await consistencyProof(this.nodeReader(shard), from, to);
-    const [a, b] = await Promise.all([this.repo.checkpointAt(shard, from), this.repo.checkpointAt(shard, to)]);
-    return {
-      shard,
-      from,
-      to,
-      proof: proof.map((h) => h.toString('hex')),
-      from_checkpoint: a?.jws ?? null,
-      to_checkpoint: b?.jws ?? null,
-    };
+    // The head, the nodes and the checkpoint at a size are committed together: a replica whose head
+    // reached `to` holds all three.
+    if (this.replica && (await headSize(this.replica, shard)) >= to)
+      return { value: await consistencyFrom(this.replica, shard, from, to), source: 'replica' as const };
+    if ((await headSize(this.repo, shard)) < to)
+      throw new LedgerNotFoundError(`shard ${shard} has no tree of size ${to}`);
+    return { value: await consistencyFrom(this.repo, shard, from, to), source: 'primary' as const };
   }
 
   /**
@@ -116,15 +138,15 @@ export class LedgerService {
   async verify(onProgress?: (shard: number, done: number, total: number) => void): Promise<VerificationReport> {
     const jwks = await this.keys.jwks();
     const report: VerificationReport = { ok: true, shards: [], problems: [] };
-    for (const head of await this.repo.shards()) {
+    for (const head of await this.read.shards()) {
       const v = new ShardVerifier(head.shard);
       // One signed checkpoint per batch: a few thousand per shard even at millions of records.
-      const checkpoints = await this.repo.checkpoints(head.shard, { limit: Number.MAX_SAFE_INTEGER });
+      const checkpoints = await this.read.checkpoints(head.shard, { limit: Number.MAX_SAFE_INTEGER });
       let next = 0;
       for (let pos = 0; pos < head.treeSize;) {
         // Chunks end at checkpoint sizes so that each signed root can be compared exactly.
         const end = Math.min(head.treeSize, pos + VERIFY_CHUNK, checkpoints[next]?.treeSize ?? Infinity);
-        const chunk = await this.repo.entriesWithColumns(head.shard, pos, end);
+        const chunk = await this.read.entriesWithColumns(head.shard, pos, end);
         v.addEntries(chunk.map((c) => c.row));
         compareColumns(v, chunk);
         await this.compareNodes(v, chunk);
@@ -151,7 +173,7 @@ export class LedgerService {
         root: v.root.toString('hex'),
       });
     }
-    for (const u of await this.repo.rowsOfUnknownShards()) {
+    for (const u of await this.read.rowsOfUnknownShards()) {
       report.problems.push({
         code: 'STRAY_RECORD',
         shard: u.shard,
@@ -172,7 +194,7 @@ export class LedgerService {
    * appended, with the head and nodes rewritten to match, by someone without the signing key.
    */
   private async checkOutsideTree(v: ShardVerifier, treeSize: number, checkpoints: CheckpointRow[]): Promise<void> {
-    const stray = await this.repo.firstRecordOutsideTree(v.shard);
+    const stray = await this.read.firstRecordOutsideTree(v.shard);
     if (stray) {
       v.report({
         code: 'STRAY_RECORD',
@@ -181,7 +203,7 @@ export class LedgerService {
         message: `record ${stray.eventId} claims leaf ${stray.leafIndex}, outside the shard's tree of size ${stray.treeSize}: queries return it, no proof covers it`,
       });
     }
-    const node = await this.repo.firstNodeOutsideTree(v.shard);
+    const node = await this.read.firstNodeOutsideTree(v.shard);
     if (node) {
       v.report({
         code: 'STRAY_NODE',
@@ -191,7 +213,7 @@ export class LedgerService {
     }
     const signed = checkpoints.length ? checkpoints[checkpoints.length - 1].treeSize : 0;
     if (signed < treeSize) {
-      const [first] = await this.repo.entries(v.shard, signed, signed + 1);
+      const [first] = await this.read.entries(v.shard, signed, signed + 1);
       v.report({
         code: 'UNSIGNED_RECORDS',
         leafIndex: signed,
@@ -207,7 +229,7 @@ export class LedgerService {
    */
   private async compareNodes(v: ShardVerifier, chunk: Array<{ row: StoredEntryRow }>): Promise<void> {
     const nodes = v.lastNodes.filter((n) => n.level % TILE_HEIGHT === 0);
-    const stored = await this.repo.readNodes(v.shard, nodes);
+    const stored = await this.read.readNodes(v.shard, nodes);
     for (let i = 0; i < nodes.length; i++) {
       if (!stored[i]?.equals(nodes[i].hash)) {
         const n = nodes[i];
@@ -224,10 +246,54 @@ export class LedgerService {
       }
     }
   }
+}
 
-  private nodeReader(shard: number): NodeReader {
-    return this.repo.nodeReader(shard);
-  }
+/** A receipt from one database, or what it lacks (the record, in the caller's tenants; a checkpoint covering it). */
+async function receiptFrom(
+  repo: LedgerReadRepository,
+  eventId: string,
+  scope: TenantScope | undefined,
+  witnessing?: ReceiptWitnessing,
+): Promise<{ receipt: Receipt } | { missing: string }> {
+  const row = await repo.entryByEventId(eventId);
+  // Outside the caller's tenants a record does not exist: 404, so ids reveal nothing.
+  if (!row || (scope && !scopeIncludes(scope, row.entry.tenant_id)))
+    return { missing: `no record with event_id ${eventId}` };
+  const cp = witnessing
+    ? await witnessing.checkpointFor(row.entry.shard, row.entry.index)
+    : await repo.checkpointCovering(row.entry.shard, row.entry.index);
+  if (!cp) return { missing: `record ${eventId} is not yet covered by a signed checkpoint` };
+  const proof = await inclusionProof(repo.nodeReader(row.entry.shard), row.entry.index, cp.treeSize);
+  return {
+    receipt: {
+      entry: row.entry,
+      leaf_hash: row.storedLeafHash.toString('hex'),
+      shard: row.entry.shard,
+      leaf_index: row.entry.index,
+      tree_size: cp.treeSize,
+      inclusion_proof: proof.map((h) => h.toString('hex')),
+      checkpoint: cp.jws,
+      ...(witnessing ? { cosignatures: await witnessing.cosignatureLines(cp) } : {}),
+    },
+  };
+}
+
+async function headSize(repo: LedgerReadRepository, shard: number): Promise<number> {
+  return (await repo.shards()).find((s) => s.shard === shard)?.treeSize ?? 0;
+}
+
+/** Precondition: 0 < from <= to <= the shard's tree size in `repo`. */
+async function consistencyFrom(repo: LedgerReadRepository, shard: number, from: number, to: number) {
+  const proof = await consistencyProof(repo.nodeReader(shard), from, to);
+  const [a, b] = await Promise.all([repo.checkpointAt(shard, from), repo.checkpointAt(shard, to)]);
+  return {
+    shard,
+    from,
+    to,
+    proof: proof.map((h) => h.toString('hex')),
+    from_checkpoint: a?.jws ?? null,
+    to_checkpoint: b?.jws ?? null,
+  };
 }
 
 async function checkSignature(

@@ -10,13 +10,17 @@ import {
   exportPrivateJwk,
   generateSigningKey,
   importSigningKey,
+  type Signer,
   type SigningKey,
 } from '../domain/checkpoint/signing-key.js';
+import { connectExternalSigner } from './external-signer.js';
 
 export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
 
 /**
  * The ledger's checkpoint signing key, and the public history of every key that ever signed.
+ * The key is a Signer: held by the process (SIGNING_KEY_JWK, SIGNING_KEY_FILE, the development
+ * key) or by an external signer (SIGNING_EXTERNAL_URL, see external-signer.ts).
  *
  * Rotation: start the service with a new key; on start-up it closes the validity window of
  * the keys before it and opens its own. Old public keys stay in the JWKS so old
@@ -25,7 +29,7 @@ export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
 @Injectable()
 export class SigningKeyService {
   private readonly log = new Logger(SigningKeyService.name);
-  private key?: Promise<SigningKey>;
+  private key?: Promise<Signer>;
 
   constructor(
     @Inject(CONFIG.signing) private readonly signing: SigningConfig,
@@ -38,10 +42,12 @@ export class SigningKeyService {
    * several partitions arrive concurrently (PARTITIONS_CONSUMED_CONCURRENTLY), and each must not
    * load, generate or register a key of its own. A failed load is forgotten, so the next call retries.
    */
-  current(): Promise<SigningKey> {
+  current(): Promise<Signer> {
     if (!this.key) {
       const loading = (async () => {
-        const key = await loadOrCreateSigningKey(this.signing, this.runtime.dataDir, (m) => this.log.warn(m));
+        const key = this.signing.external
+          ? await connectExternalSigner(this.signing.external)
+          : await loadOrCreateSigningKey(this.signing, this.runtime.dataDir, (m) => this.log.warn(m));
         await this.register(key);
         return key;
       })();
@@ -61,7 +67,7 @@ export class SigningKeyService {
     return { keys: rows.map((r) => withWindow(r.public_jwk, r.valid_from, r.valid_until)) };
   }
 
-  private async register(key: SigningKey): Promise<void> {
+  private async register(key: Signer): Promise<void> {
     await this.db.transaction(async (m) => {
       await m.query('LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE');
       const now = new Date();

@@ -56,7 +56,35 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Set by ReadDatabase when DATABASE_READ_URL names a replica: asked at each scrape. */
+  private replicaLagProbe?: () => Promise<{ bytes: number; ms: number | null }>;
+  private readonly replicaLagNow = async (): Promise<{ bytes: number; ms: number | null }> => {
+    if (!this.replicaLagProbe) return { bytes: 0, ms: 0 };
+    return this.replicaLagProbe().catch(() => ({ bytes: NaN, ms: null }));
+  };
+  readonly replicaLagBytes: Gauge = new Gauge({
+    name: 'routing_ledger_replica_lag_bytes',
+    help: 'WAL bytes the read replica (DATABASE_READ_URL) had not replayed when probed; 0 without a replica, NaN if the probe failed',
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      this.replicaLagBytes.set((await this.replicaLagNow()).bytes);
+    },
+  });
+  readonly replicaLagSeconds: Gauge = new Gauge({
+    name: 'routing_ledger_replica_lag_seconds',
+    help: "Upper bound of the read replica's delay: 0 when caught up, else the age of the last commit it replayed (NaN: unknown)",
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const { ms } = await this.replicaLagNow();
+      this.replicaLagSeconds.set(ms === null ? NaN : ms / 1000);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  watchReplicaLag(probe: () => Promise<{ bytes: number; ms: number | null }>): void {
+    this.replicaLagProbe = probe;
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { onReadDatabase, ReadDatabaseModule } from '../database/read-database.js';
 import { LedgerCoreModule } from '../ledger/ledger.module.js';
 import { QUERY_CLOCK, systemClock } from '../query/common/clock.js';
 import { ConformanceRepository } from './conformance.repository.js';
@@ -14,13 +15,14 @@ import { PolicyService } from './policy.service.js';
  * findings module asks ConformanceService), and signed disclosures.
  */
 @Module({
-  imports: [LedgerCoreModule],
+  imports: [LedgerCoreModule, ReadDatabaseModule],
   controllers: [PolicyController, DisclosureController],
   providers: [
     { provide: QUERY_CLOCK, useValue: systemClock },
     PolicyRepository,
     PolicyService,
-    ConformanceRepository,
+    // Conformance reads decisions (the read database); policy versions stay on the primary.
+    onReadDatabase(ConformanceRepository),
     ConformanceService,
     DisclosureService,
   ],

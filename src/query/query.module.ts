@@ -2,6 +2,7 @@ import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { verifierFor } from '../auth/jwt-auth.guard.js';
 import { CONFIG } from '../config/config.module.js';
 import type { AuthConfig, RuntimeConfig } from '../config/app-config.js';
+import { onReadDatabase, ReadDatabaseModule } from '../database/read-database.js';
 import { PolicyModule } from '../policy/policy.module.js';
 import { QUERY_CLOCK, systemClock } from './common/clock.js';
 import { DecisionsController } from './decisions/decisions.controller.js';
@@ -20,17 +21,19 @@ import { IncidentsService } from './incidents/incidents.service.js';
 /**
  * Read APIs for responders and auditors: decisions, incidents, findings, evaluations.
  * Every route needs a bearer token (JwtAuthGuard via @Roles) and runs in its tenant scope.
+ * Records are read from the read database (DATABASE_READ_URL, else the primary); evaluations,
+ * which these routes also register, from the primary.
  */
 @Module({
-  imports: [PolicyModule],
+  imports: [PolicyModule, ReadDatabaseModule],
   controllers: [DecisionsController, IncidentsController, FindingsController, EvaluationsController],
   providers: [
     { provide: QUERY_CLOCK, useValue: systemClock },
-    DecisionsRepository,
+    onReadDatabase(DecisionsRepository),
     DecisionsService,
-    IncidentsRepository,
+    onReadDatabase(IncidentsRepository),
     IncidentsService,
-    FindingsRepository,
+    onReadDatabase(FindingsRepository),
     FindingsService,
     EvaluationsRepository,
     EvaluationsService,

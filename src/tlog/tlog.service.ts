@@ -11,11 +11,16 @@ import { ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-en
 import { encodeEntryBundle } from '../domain/merkle/entry-bundle.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import { TILE_WIDTH } from '../domain/merkle/tiles.js';
-import { ed25519NoteSigner, formatVerifierKey } from '../domain/note/note-keys.js';
-import { formatSignatureLines, signNote } from '../domain/note/signed-note.js';
+import { ed25519AsyncNoteSigner, formatVerifierKey } from '../domain/note/note-keys.js';
+import { formatSignatureLines, signNoteAsync } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { LedgerReadRepository, type CheckpointRow } from '../ledger/ledger-read.repository.js';
-import { LedgerNotFoundError, LedgerService, type ReceiptWitnessing } from '../ledger/ledger.service.js';
+import {
+  LedgerNotFoundError,
+  LedgerService,
+  type ReceiptWitnessing,
+  type SourcedRead,
+} from '../ledger/ledger.service.js';
 import type { Receipt } from '../domain/receipt/receipt.js';
 import { SigningKeyService } from '../ledger/signing-key.service.js';
 import { TlogRepository } from './tlog.repository.js';
@@ -92,12 +97,21 @@ export class TlogService {
    * note signature lines: they sign the note body the receipt's JWS restates, so the log's own
    * note signature is not needed beside the JWS.
    */
-  receipt(eventId: string, scope?: TenantScope): Promise<Receipt> {
+  async receipt(eventId: string, scope?: TenantScope): Promise<Receipt> {
+    return (await this.sourcedReceipt(eventId, scope)).value;
+  }
+
+  /**
+   * receipt(), and where it was read. Without witnesses there are no cosignatures to add and the
+   * covering checkpoint is the one to use, so the ledger's own receipt (a replica may answer) is it.
+   */
+  sourcedReceipt(eventId: string, scope?: TenantScope): Promise<SourcedRead<Receipt>> {
+    if (!this.witnessing?.policy.witnesses.length) return this.ledgerService.sourcedReceipt(eventId, scope);
     const witnessing: ReceiptWitnessing = {
       checkpointFor: (shard, index) => this.proofCheckpoint(shard, index),
       cosignatureLines: async (row) => (await this.storedCosignatures(row)).split('\n').filter((l) => l !== ''),
     };
-    return this.ledgerService.receipt(eventId, scope, witnessing);
+    return this.ledgerService.sourcedReceipt(eventId, scope, witnessing);
   }
 
   /** The note of a stored checkpoint with its stored cosignatures appended. */
@@ -131,7 +145,7 @@ export class TlogService {
     }
     const origin = shardOrigin(cp.origin, shard);
     const text = formatCheckpoint({ origin, treeSize: cp.tree_size, rootHash: Buffer.from(cp.root_hash, 'hex') });
-    const note = signNote(text, [ed25519NoteSigner(origin, key.privateKey)]);
+    const note = await signNoteAsync(text, [ed25519AsyncNoteSigner(origin, key)]);
     // A few notes: the one served (the newest cosigned) and the latest (being witnessed) alternate.
     if (this.notes.size >= NOTE_CACHE_SIZE) this.notes.delete(this.notes.keys().next().value!);
     this.notes.set(row.jws, { kid: key.kid, note });

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { pollUntil } from './poll-until.js';
 import { freePort } from './service-env.js';
 
 const run = promisify(execFile);
@@ -54,13 +55,14 @@ async function pgBin(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-const HBA_ACCEPT = 'local all all trust\nhost all all 127.0.0.1/32 trust\n';
-const HBA_REJECT = 'local all all trust\nhost all all 127.0.0.1/32 reject\n';
+// Replication over the Unix socket: a streaming replica (startStreamingReplica) keeps its
+// connection while rejectTcp() refuses the service.
+const HBA_ACCEPT = 'local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 trust\n';
+const HBA_REJECT = 'local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 reject\n';
 
 export async function startPgCluster(): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-pg-'));
   const data = join(dir, 'data');
-  const logFile = join(dir, 'server.log');
   if (asRoot) {
     const { uid, gid } = await postgresIds();
     chownSync(dir, uid, gid);
@@ -82,11 +84,18 @@ export async function startPgCluster(): Promise<PgCluster> {
       `log_line_prefix = '%m '`,
     ].join('\n') + '\n',
   );
+  const cluster = clusterHandle(dir, data, port);
+  await cluster.start();
+  return cluster;
+}
+
+/** The handle of a cluster whose data directory is `data`, its socket and log in `dir`. */
+function clusterHandle(dir: string, data: string, port: number): PgCluster {
+  const logFile = join(dir, 'server.log');
   const ctl = (args: string[]) => pgBin('pg_ctl', ['-D', data, ...args]);
   const start = async () => {
     await ctl(['-l', logFile, '-w', '-t', '60', 'start']);
   };
-  await start();
 
   const client = async (name: string) => {
     const c = new pg.Client({ host: dir, port, user: 'postgres', database: name });
@@ -135,6 +144,48 @@ export async function startPgCluster(): Promise<PgCluster> {
     },
   };
   return cluster;
+}
+
+/** A hot standby streaming from its primary; `pauseReplay` holds back what it has received. */
+export interface PgReplica extends PgCluster {
+  /** `pg_wal_replay_pause()`, returning once replay is paused (WAL still arrives, unapplied). */
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+}
+
+/**
+ * A streaming replica of `primary` (a cluster of startPgCluster): `pg_basebackup -R` over the
+ * primary's Unix socket into a temporary directory, then started on a port of its own. Every
+ * database of the primary, including those created later, is replicated read-only.
+ */
+export async function startStreamingReplica(primary: PgCluster): Promise<PgReplica> {
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-pg-replica-'));
+  const data = join(dir, 'data');
+  if (asRoot) {
+    const { uid, gid } = await postgresIds();
+    chownSync(dir, uid, gid);
+  }
+  chmodSync(dir, 0o700);
+  // -R writes standby.signal and primary_conninfo (the primary's socket directory and port).
+  await pgBin('pg_basebackup', ['-h', primary.dir, '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R']);
+  const port = await freePort();
+  // The copied postgresql.auto.conf names the primary's port and socket; later lines win.
+  appendFileSync(join(data, 'postgresql.auto.conf'), `port = ${port}\nunix_socket_directories = '${dir}'\n`);
+  const cluster = clusterHandle(dir, data, port);
+  await cluster.start();
+  const replayPaused = async () =>
+    (await cluster.query<{ s: string }>('postgres', 'SELECT pg_get_wal_replay_pause_state() AS s'))[0].s === 'paused';
+  return {
+    ...cluster,
+    pauseReplay: async () => {
+      await cluster.query('postgres', 'SELECT pg_wal_replay_pause()');
+      // The request takes effect at the next record replayed: wait until it has.
+      await pollUntil(replayPaused, { timeoutMs: 30_000, intervalMs: 50, what: 'the replica to pause replay' });
+    },
+    resumeReplay: async () => {
+      await cluster.query('postgres', 'SELECT pg_wal_replay_resume()');
+    },
+  };
 }
 
 async function postgresIds(): Promise<{ uid: number; gid: number }> {

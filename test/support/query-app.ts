@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Module, ValidationPipe, type Provider, type Type } from '@nestjs/common';
+import { Module, ValidationPipe, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -39,6 +39,8 @@ export async function startQueryApp(opts: {
   env?: Record<string, string>;
   controllers?: Type[];
   providers?: Provider[];
+  /** More feature modules (e.g. ExportModule). */
+  imports?: Array<Type | DynamicModule>;
 }): Promise<QueryApp> {
   const config = loadConfigSections(['runtime', 'database', 'signing', 'auth'], {
     DATABASE_URL: opts.databaseUrl,
@@ -55,6 +57,7 @@ export async function startQueryApp(opts: {
       MetricsModule,
       LedgerModule,
       QueryModule,
+      ...(opts.imports ?? []),
     ],
     controllers: opts.controllers ?? [],
     providers: opts.providers ?? [],

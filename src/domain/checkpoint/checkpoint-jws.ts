@@ -9,11 +9,11 @@
  * checkpoint) cannot be attempted. Header, then key, then signature, then payload: the payload
  * is only parsed once it is known to be signed.
  */
-import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
+import { compactVerify, errors as joseErrors } from 'jose';
 import { canonicalBytes } from '../canonical/canonical-json.js';
 import { CHECKPOINT_TYP, CheckpointError, checkpointDefect, type Checkpoint } from './checkpoint.js';
 import { ED25519_PUBLIC_KEY_SIZE, ed25519SignatureDefect } from './ed25519.js';
-import { ED25519_CRV, JWS_ALG, ed25519Thumbprint, type Jwks, type LedgerJwk, type SigningKey } from './signing-key.js';
+import { ED25519_CRV, JWS_ALG, ed25519Thumbprint, type Jwks, type LedgerJwk, type Signer } from './signing-key.js';
 import { AppError } from '../../common/app-error.js';
 
 export { CHECKPOINT_TYP, type Checkpoint } from './checkpoint.js';
@@ -82,10 +82,21 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 // ---------------------------------------------------------------------------------------------
 // Generic JWS
 
-/** Compact JWS of `payload` with protected header {alg: "EdDSA", kid, typ}. */
-export async function signJws(payload: Uint8Array, typ: string, key: SigningKey): Promise<string> {
+/**
+ * Compact JWS of `payload` with protected header {alg: "EdDSA", kid, typ} (RFC 7515 §7.1), the
+ * signing input handed to `key.sign`, so that a key outside the process can sign. Ed25519 is
+ * deterministic: the same key gives the same JWS as a local library would. The signature is
+ * checked for shape (64 bytes, S below the group order) before it is used.
+ */
+export async function signJws(payload: Uint8Array, typ: string, key: Signer): Promise<string> {
   if (typeof typ !== 'string' || typ === '') throw new TypeError('typ must be a non-empty string');
-  return new CompactSign(payload).setProtectedHeader({ alg: JWS_ALG, kid: key.kid, typ }).sign(key.privateKey);
+  const header = Buffer.from(JSON.stringify({ alg: JWS_ALG, kid: key.kid, typ })).toString('base64url');
+  const input = `${header}.${Buffer.from(payload).toString('base64url')}`;
+  const signature = await key.sign(Buffer.from(input, 'ascii'));
+  const defect = ed25519SignatureDefect(signature);
+  if (defect !== null)
+    throw new JwsVerificationError('BAD_SIGNATURE', `the signer returned a bad signature: ${defect}`);
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
 /**
@@ -124,7 +135,7 @@ export function assertWithinKeyValidity(key: LedgerJwk, timestamp: string): void
 // Checkpoints
 
 /** Compact JWS of a checkpoint: payload = canonicalBytes(cp), typ = CHECKPOINT_TYP. */
-export async function signCheckpoint(cp: Checkpoint, key: SigningKey): Promise<string> {
+export async function signCheckpoint(cp: Checkpoint, key: Signer): Promise<string> {
   const defect = checkpointDefect(cp);
   if (defect !== null) throw new CheckpointError(`cannot sign checkpoint: ${defect}`);
   return signJws(canonicalBytes(cp), CHECKPOINT_TYP, key);

@@ -4,19 +4,30 @@
  * kid = the RFC 7638 SHA-256 JWK thumbprint of {crv, kty, x}: it names the key material
  * itself, so a verifier can check that a kid was not re-pointed at another key.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type CryptoKey, type JWK } from 'jose';
 import { AppError } from '../../common/app-error.js';
 
 export const JWS_ALG = 'EdDSA';
 export const ED25519_CRV = 'Ed25519';
 
-export interface SigningKey {
+/**
+ * Whatever signs the ledger's documents (checkpoints, notes, manifests, disclosures): a key held
+ * by the process (SigningKey) or an external signer, such as a KMS or HSM behind an adapter,
+ * that never hands out its private key.
+ */
+export interface Signer {
   /** RFC 7638 thumbprint of the public key. */
   kid: string;
-  privateKey: CryptoKey | KeyObject;
   /** {kty, crv, x, kid, use: "sig", alg: "EdDSA"}: the JWKS entry without its validity window. */
   publicJwk: JWK;
+  /** The 64-byte Ed25519 signature (RFC 8032) of `bytes`. */
+  sign(bytes: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A signer whose private key the process holds. */
+export interface SigningKey extends Signer {
+  privateKey: CryptoKey | KeyObject;
 }
 
 /** A public key as published in our JWKS: the public JWK plus its validity window. */
@@ -98,8 +109,13 @@ export async function ed25519Thumbprint(x: string): Promise<string> {
 
 async function signingKeyFrom(privateKey: KeyObject): Promise<SigningKey> {
   const x = createPublicKey(privateKey).export({ format: 'jwk' }).x as string;
+  return { ...(await ed25519PublicSigner(x)), privateKey, sign: async (bytes) => sign(null, bytes, privateKey) };
+}
+
+/** The kid and public JWK of the Ed25519 public key `x` (base64url), for a Signer of that key. */
+export async function ed25519PublicSigner(x: string): Promise<Pick<Signer, 'kid' | 'publicJwk'>> {
   const kid = await ed25519Thumbprint(x);
-  return { kid, privateKey, publicJwk: { kty: 'OKP', crv: ED25519_CRV, x, kid, use: 'sig', alg: JWS_ALG } };
+  return { kid, publicJwk: { kty: 'OKP', crv: ED25519_CRV, x, kid, use: 'sig', alg: JWS_ALG } };
 }
 
 /** The public `x` derived from the seed `d`, so that a JWK without (or with a wrong) x still imports. */

@@ -126,6 +126,35 @@ export function ed25519NoteSigner(name: string, privateKey: KeyObject | webcrypt
   return { name, keyId, sign: (text) => sign(null, text, key) };
 }
 
+/** Signs note text under a key name where the key may live outside the process (a KMS, an HSM). */
+export interface AsyncNoteSigner {
+  name: string;
+  keyId: number;
+  sign(text: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * A signer for `name` with a ledger Signer (its public key `x` and its `sign`), whatever holds the
+ * private key. Signatures are checked for shape (64 bytes, S < L) before they enter a note.
+ */
+export function ed25519AsyncNoteSigner(
+  name: string,
+  signer: { publicJwk: { x?: string }; sign(bytes: Uint8Array): Promise<Uint8Array> },
+): AsyncNoteSigner {
+  const publicKey = Buffer.from(signer.publicJwk.x ?? '', 'base64url');
+  const keyId = ed25519KeyId(name, publicKey);
+  return {
+    name,
+    keyId,
+    sign: async (text) => {
+      const signature = await signer.sign(text);
+      const defect = ed25519SignatureDefect(signature);
+      if (defect !== null) throw new NoteError('BAD_SIGNATURE', `the signer returned a bad signature: ${defect}`);
+      return signature;
+    },
+  };
+}
+
 /** The 32-byte public key of an Ed25519 private or public KeyObject. */
 export function ed25519PublicKeyBytes(key: KeyObject): Buffer {
   const jwk = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });

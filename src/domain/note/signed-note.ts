@@ -10,6 +10,7 @@ import {
   decodeBase64,
   hexKeyId,
   keyNameDefect,
+  type AsyncNoteSigner,
   type NoteSigner,
   type NoteVerifier,
 } from './note-keys.js';
@@ -72,6 +73,16 @@ export function formatSignatureLines(signatures: NoteSignature[]): string {
       return `${EM_DASH} ${s.name} ${bytes.toString('base64')}\n`;
     })
     .join('');
+}
+
+/** signNote() with signers that sign asynchronously (a key outside the process). */
+export async function signNoteAsync(text: string, signers: AsyncNoteSigner[]): Promise<string> {
+  assertNoteText(text);
+  const bytes = Buffer.from(text, 'utf8');
+  const signatures = [];
+  for (const s of signers)
+    signatures.push({ name: s.name, keyId: s.keyId, signature: Buffer.from(await s.sign(bytes)) });
+  return formatNote({ text, signatures });
 }
 
 /** `text` signed by every signer, as a note. */

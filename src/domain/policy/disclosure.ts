@@ -9,7 +9,7 @@
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import { canonicalBytes } from '../canonical/canonical-json.js';
 import { signJws } from '../checkpoint/checkpoint-jws.js';
-import type { SigningKey } from '../checkpoint/signing-key.js';
+import type { Signer } from '../checkpoint/signing-key.js';
 import { regionWithin } from './conformance.js';
 
 export const DISCLOSURE_TYP = 'routing-ledger-disclosure+jws';
@@ -120,7 +120,7 @@ export function disclosureStatement(
   return { ...statement, sentence: disclosureSentence(statement) };
 }
 
-export async function signDisclosure(s: DisclosureStatement, key: SigningKey): Promise<string> {
+export async function signDisclosure(s: DisclosureStatement, key: Signer): Promise<string> {
   return signJws(canonicalBytes(s), DISCLOSURE_TYP, key);
 }
 

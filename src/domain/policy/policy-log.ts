@@ -14,7 +14,7 @@
 import { canonicalBytes } from '../canonical/canonical-json.js';
 import { assertWithinKeyValidity, signJws, verifyJws } from '../checkpoint/checkpoint-jws.js';
 import { isUtcMillisTimestamp } from '../checkpoint/checkpoint.js';
-import type { Jwks, SigningKey } from '../checkpoint/signing-key.js';
+import type { Jwks, Signer } from '../checkpoint/signing-key.js';
 import { appendLeaves } from '../merkle/append.js';
 import { leafHash } from '../merkle/hasher.js';
 import { inclusionProof, readerWithKnownNodes } from '../merkle/prover.js';
@@ -104,7 +104,7 @@ export async function policyInclusionProof(leaves: Buffer[], index: number): Pro
   return inclusionProof(reader, index, leaves.length);
 }
 
-export async function signPolicyCheckpoint(cp: PolicyCheckpoint, key: SigningKey): Promise<string> {
+export async function signPolicyCheckpoint(cp: PolicyCheckpoint, key: Signer): Promise<string> {
   const defect = policyCheckpointDefect(cp);
   if (defect) throw new PolicyLogError('BAD_POLICY_CHECKPOINT', defect);
   return signJws(canonicalBytes(cp), POLICY_CHECKPOINT_TYP, key);

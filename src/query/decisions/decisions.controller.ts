@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseInterceptors } from '@nestjs/common';
+import { ReadAnswerInterceptor } from '../../database/read-database.js';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller } from '../../auth/caller.decorator.js';
 import { Roles } from '../../auth/roles.decorator.js';
@@ -7,6 +8,7 @@ import { DecisionsQueryDto } from './decisions.dto.js';
 import { DecisionsService } from './decisions.service.js';
 
 @ApiTags('decisions')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller('v1')
 @Roles('responder', 'auditor', 'admin')
 export class DecisionsController {

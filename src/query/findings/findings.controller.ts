@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseInterceptors } from '@nestjs/common';
+import { ReadAnswerInterceptor } from '../../database/read-database.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller } from '../../auth/caller.decorator.js';
 import { Roles } from '../../auth/roles.decorator.js';
@@ -7,6 +8,7 @@ import { AliasHistoryQueryDto, CoverageQueryDto, FindingsQueryDto } from './find
 import { FindingsService } from './findings.service.js';
 
 @ApiTags('findings')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller('v1')
 @Roles('responder', 'auditor', 'admin')
 export class FindingsController {

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseInterceptors } from '@nestjs/common';
+import { ReadAnswerInterceptor } from '../../database/read-database.js';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller } from '../../auth/caller.decorator.js';
 import { Roles } from '../../auth/roles.decorator.js';
@@ -7,6 +8,7 @@ import { ReconstructIncidentDto } from './incidents.dto.js';
 import { IncidentsService } from './incidents.service.js';
 
 @ApiTags('incidents')
+@UseInterceptors(ReadAnswerInterceptor)
 @Controller('v1/incidents')
 @Roles('responder', 'auditor', 'admin')
 export class IncidentsController {
