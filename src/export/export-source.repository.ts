@@ -5,8 +5,15 @@ import type { NodeReader } from '../domain/merkle/prover.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
 import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 
-type ChainDbRow = EntryDbRow;
+type ChainDbRow = EntryDbRow & {
+  occurred_ms: number;
+  provider: string | null;
+  requested_model: string;
+  gateway_id: string;
+  outcome_status: string;
+};
 
 /**
  * The ledger reads an export needs (SQL only). Every query is bounded by the anchor's tree
@@ -78,8 +85,9 @@ export class ExportSourceRepository {
     limit: number,
   ): Promise<SourceEntry[]> {
     const rows: ChainDbRow[] = await this.db.query(
-      `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record FROM records
-       WHERE shard = $1 AND tenant_id = $2 AND tenant_seq >= $3 AND tenant_seq <= $4 ORDER BY tenant_seq LIMIT $5`,
+      `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record,
+              (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms, provider, requested_model, gateway_id, outcome_status
+       FROM records WHERE shard = $1 AND tenant_id = $2 AND tenant_seq >= $3 AND tenant_seq <= $4 ORDER BY tenant_seq LIMIT $5`,
       [shard, tenant, fromSeq, toSeq, limit],
     );
     return rows.map(toSourceEntry);
@@ -119,11 +127,38 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
   return cps[lo];
 }
 
+/**
+ * The entry with its record parsed only if someone reads it: the writer splices the stored
+ * text and counts from the row's columns, so only boundary entries (written as JSON objects)
+ * are ever parsed.
+ */
 function toSourceEntry(r: ChainDbRow): SourceEntry {
+  if (typeof r.record !== 'string') return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash };
+  const text = r.record;
+  let record: object | undefined;
+  const entry: LedgerEntry = {
+    v: 1,
+    shard: r.shard,
+    index: Number(r.leaf_index),
+    tenant_id: r.tenant_id,
+    tenant_seq: Number(r.tenant_seq),
+    tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
+    get record(): object {
+      return (record ??= JSON.parse(text) as object);
+    },
+  };
   return {
     eventId: r.event_id,
-    entry: entryFromRow(r),
+    entry,
     leafHash: r.leaf_hash,
-    recordJson: typeof r.record === 'string' ? r.record : undefined,
+    recordJson: text,
+    facts: {
+      occurredAtMs: r.occurred_ms,
+      // Absent members are NULL columns; recordFacts reads them as undefined.
+      provider: r.provider ?? undefined,
+      requested_model: r.requested_model,
+      gateway_id: r.gateway_id,
+      outcome_status: r.outcome_status,
+    },
   };
 }

@@ -4,7 +4,8 @@
  */
 import type { LedgerEntry } from '../../ledger-entry/ledger-entry.js';
 import { archiveEntries, FileDigest, type BundleOpener } from '../bundle-archive.js';
-import { FILE, proofLineDefect, type ProofLine } from '../bundle-format.js';
+import { canonicalProofLine, FILE, proofLineDefect, type ProofLine } from '../bundle-format.js';
+import { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
 import type { BundleContext } from './bundle-context.js';
 import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type ProblemPlace } from './bundle-problem.js';
@@ -12,6 +13,9 @@ import { parseCanonical } from './bundle-parse.js';
 import { checkInclusion } from './inclusion-check.js';
 
 export class ProofLines {
+  /** Records come in leaf order: their proofs share most of their paths (merkle/inclusion-run.ts). */
+  private readonly run = new InclusionRunVerifier();
+
   private constructor(
     private readonly ctx: BundleContext,
     private readonly roots: CheckpointRoots,
@@ -65,7 +69,8 @@ export class ProofLines {
         message: 'the record does not hash to the leaf its proof is for: the record was changed',
       });
     }
-    checkInclusion(this.roots, leaf, { shard: p.shard, index: p.index, treeSize: p.tree_size }, p.inclusion_proof, at);
+    const position = { shard: p.shard, index: p.index, treeSize: p.tree_size };
+    checkInclusion(this.roots, leaf, position, p.inclusion_proof, at, this.run);
     this.ctx.counts.proofs++;
   }
 
@@ -81,6 +86,10 @@ export class ProofLines {
 }
 
 function parseLine(bytes: Buffer, at: ProblemPlace & { file: string; line: number }): ProofLine {
+  // Proof lines have one shape and one canonical text: a line that is exactly that text needs
+  // neither JSON.parse nor re-serialization (non-ASCII is never part of it: latin1 is exact).
+  const quick = canonicalProofLine(bytes.toString('latin1'));
+  if (quick !== undefined) return quick;
   const value = parseCanonical(bytes, at.file, at.line);
   const defect = proofLineDefect(value);
   if (defect !== null) fail({ code: 'BAD_LINE', ...at, message: defect });

@@ -5,7 +5,12 @@
  * each other, and to the neighbour after it, with no record missing, added or moved.
  */
 import { CanonicalizationError } from '../../canonical/canonical-json.js';
-import { ledgerEntryBytes, LedgerEntryError, type LedgerEntry } from '../../ledger-entry/ledger-entry.js';
+import {
+  assertLedgerEntry,
+  ledgerEntryBytes,
+  LedgerEntryError,
+  type LedgerEntry,
+} from '../../ledger-entry/ledger-entry.js';
 import { tenantChainLinkBreak, type ChainPredecessor } from '../../ledger-entry/tenant-chain.js';
 import { leafHash } from '../../merkle/hasher.js';
 import type { ArchiveEntry, BundleOpener, FileDigest } from '../bundle-archive.js';
@@ -13,7 +18,7 @@ import { FILE, occurredInRange, recordMatchesFilters, type Manifest } from '../b
 import type { BundleContext, ShardState } from './bundle-context.js';
 import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type BundleProblem, type ProblemPlace } from './bundle-problem.js';
-import { eventIdOf, parseJson } from './bundle-parse.js';
+import { eventIdOf, isCanonicalText, parseJsonText } from './bundle-parse.js';
 import { ProofLines } from './proof-lines.js';
 
 const PROGRESS_EVERY = 1000;
@@ -193,21 +198,23 @@ export class RecordsCheck {
 
 /** A records.jsonl line: a valid ledger entry in canonical form, and its leaf hash. */
 function parseRecord(bytes: Buffer, lineNo: number): { entry: LedgerEntry; leaf: Buffer } {
-  const value = parseJson(bytes, FILE.records, lineNo) as LedgerEntry;
+  const { value, text } = parseJsonText(bytes, FILE.records, lineNo);
+  const entry = value as LedgerEntry;
   const at = { file: FILE.records, line: lineNo, record: eventIdOf(value) };
-  let canonical: Buffer;
   try {
-    canonical = ledgerEntryBytes(value);
+    assertLedgerEntry(entry);
+    // The text is compared with the entry's canonical form; it is built only when the quick
+    // check cannot decide, and then again by ledgerEntryBytes to name the reason.
+    if (!isCanonicalText(entry, text) && !ledgerEntryBytes(entry).equals(bytes)) {
+      fail({ code: 'NON_CANONICAL', ...at, message: 'the line is not the RFC 8785 canonical form of its entry' });
+    }
   } catch (e) {
     if (e instanceof LedgerEntryError || e instanceof CanonicalizationError) {
       fail({ code: 'BAD_ENTRY', ...at, message: `not a valid ledger entry: ${e.message} (${e.code})` });
     }
     throw e;
   }
-  if (!canonical!.equals(bytes)) {
-    fail({ code: 'NON_CANONICAL', ...at, message: 'the line is not the RFC 8785 canonical form of its entry' });
-  }
-  return { entry: value, leaf: leafHash(bytes) };
+  return { entry, leaf: leafHash(bytes) };
 }
 
 /** The first record of a shard starts the segment completeness.jsonl announces, linked to `before`. */
