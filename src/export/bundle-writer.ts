@@ -1,9 +1,11 @@
 /**
  * Writes an audit bundle (docs/bundle-format.md) from a BundleSource: every file is streamed
- * from keyset-paginated reads into a staging directory while its SHA-256 is computed, then
- * the manifest is signed and everything is packed, in the format's entry order, into a
- * tar.gz (src/export/tar-layout.ts + node:zlib). Memory holds one page of entries and their proof nodes,
- * never the bundle.
+ * from keyset-paginated reads, its SHA-256 computed on the way and its bytes gzip-compressed
+ * into a staging directory while the next page is read; then the manifest is signed and the
+ * tar.gz is assembled, in the format's entry order, from tar headers (tar-layout.ts) and the
+ * staged gzip members. Each record line is the stored canonical record text spliced into its
+ * entry (checked against the stored leaf hash), never a re-serialized record. Memory holds
+ * one page of entries and their proof nodes, never the bundle.
  *
  * Durable on return: `outFile` is complete (written to a temporary name, then renamed), and
  * the staging directory is removed. On failure nothing is left at `outFile`.
@@ -279,7 +281,10 @@ class BundleWriter {
           } else {
             await this.files[FILE.records].line(bytes);
             await this.files[FILE.proofs].line(proofLineText(line));
-            this.countRecord(page[i].facts ?? recordFacts(entry.record), records === 0 || entry.tenant_seq === plan.lastSeq);
+            this.countRecord(
+              page[i].facts ?? recordFacts(entry.record),
+              records === 0 || entry.tenant_seq === plan.lastSeq,
+            );
             records++;
           }
           prevLeaf = leafHex;

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
-import type { NodeReader } from '../domain/merkle/prover.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
+import { merkleNodeReader, TileCache } from '../ledger/merkle-node-store.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
 import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+
+/** Tiles an export keeps: a page's leaf tiles (a page of 1,000 spans ~5) and the levels above. */
+const EXPORT_TILE_CACHE = 64;
 
 type ChainDbRow = EntryDbRow & {
   occurred_ms: number;
@@ -30,6 +33,10 @@ export class ExportSourceRepository {
 
   /** A BundleSource over this database, with `jwks` as the published keys. */
   source(jwks: () => Promise<Jwks>): BundleSource {
+    // An export walks the tiles in leaf order: it needs the few tiles of the current page and
+    // the upper levels, not the ledger's shared cache (which it would only flush of the tiles
+    // receipts use). Its own small cache keeps its memory flat whatever the bundle's size.
+    const tiles = new TileCache(EXPORT_TILE_CACHE);
     return {
       anchors: () => this.anchors(),
       jwks,
@@ -38,7 +45,7 @@ export class ExportSourceRepository {
       lastSeqBefore: (s, t, f, n) => this.lastSeqBefore(s, t, f, n),
       chainPage: (s, t, a, b, l) => this.chainPage(s, t, a, b, l),
       coveringCheckpoints: (s, i, m) => this.coveringCheckpoints(s, i, m),
-      nodeReader: (s) => this.nodeReader(s),
+      nodeReader: (s) => merkleNodeReader((sql, params) => this.db.query(sql, params), s, undefined, tiles),
     };
   }
 
@@ -107,11 +114,6 @@ export class ExportSourceRepository {
     );
     const cps = rows.map((r) => ({ shard, treeSize: Number(r.tree_size), jws: r.jws }));
     return indexes.map((index) => firstAbove(cps, index)) as SourceCheckpoint[];
-  }
-
-  /** Proofs for a bundle through the ledger's tile cache: an export walks the same tiles again and again. */
-  nodeReader(shard: number): NodeReader {
-    return this.ledger.nodeReader(shard);
   }
 }
 

@@ -38,12 +38,21 @@ describe('canonicalProofLine', () => {
     fc.assert(fc.property(proofLine, (l) => expect(canonicalProofLine(canonicalJson(l))).toEqual(l)));
   });
 
-  const line: ProofLine = { shard: 1, index: 5, leaf_hash: 'ab'.repeat(32), tree_size: 8, inclusion_proof: ['cd'.repeat(32)] };
+  const line: ProofLine = {
+    shard: 1,
+    index: 5,
+    leaf_hash: 'ab'.repeat(32),
+    tree_size: 8,
+    inclusion_proof: ['cd'.repeat(32)],
+  };
   const text = canonicalJson(line);
 
   it.each([
     ['whitespace', text.replace(',"index"', ', "index"')],
-    ['members out of order', text.replace('{"inclusion_proof"', '{"index":5,"inclusion_proof"').replace(',"index":5,"leaf', ',"leaf')],
+    [
+      'members out of order',
+      text.replace('{"inclusion_proof"', '{"index":5,"inclusion_proof"').replace(',"index":5,"leaf', ',"leaf'),
+    ],
     ['uppercase hex', text.replace('ab'.repeat(32), 'AB'.repeat(32))],
     ['a short hash', text.replace('cd'.repeat(32), 'cd'.repeat(31))],
     ['a leading zero', text.replace('"index":5', '"index":05')],
@@ -62,12 +71,23 @@ describe('record facts', () => {
   const query = { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' };
   // Ledger entries' records are always objects (ledgerEntryBytes' preconditions).
   const records: unknown[] = [
-    { occurred_at: '2026-01-01T00:00:00.000Z', provider: 'openai', requested_model: 'm', gateway: { id: 'g' }, outcome: { status: 'success' } },
+    {
+      occurred_at: '2026-01-01T00:00:00.000Z',
+      provider: 'openai',
+      requested_model: 'm',
+      gateway: { id: 'g' },
+      outcome: { status: 'success' },
+    },
     { occurred_at: '2026-01-02T00:00:00.000Z', provider: 'openai' },
     { occurred_at: 'yesterday', gateway: 'not an object' },
     { provider: 'anthropic', outcome: { status: 'error' } },
   ];
-  const filters = [{}, { provider: 'openai' }, { gateway_id: 'g', outcome_status: 'success' }, { requested_model: 'x' }];
+  const filters = [
+    {},
+    { provider: 'openai' },
+    { gateway_id: 'g', outcome_status: 'success' },
+    { requested_model: 'x' },
+  ];
 
   it('decide range and filters as the record does', () => {
     for (const r of records) {

@@ -16,7 +16,9 @@ function root(leaves: Buffer[]): Buffer {
 function path(m: number, leaves: Buffer[]): Buffer[] {
   if (leaves.length <= 1) return [];
   const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k ? [...path(m, leaves.slice(0, k)), root(leaves.slice(k))] : [...path(m - k, leaves.slice(k)), root(leaves.slice(0, k))];
+  return m < k
+    ? [...path(m, leaves.slice(0, k)), root(leaves.slice(k))]
+    : [...path(m - k, leaves.slice(k)), root(leaves.slice(0, k))];
 }
 
 const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
@@ -25,7 +27,13 @@ const hex = (p: Buffer[]) => p.map((h) => h.toString('hex'));
 /** What verifyInclusion says: null when it verifies, else its error code. */
 function reference(leaf: Buffer, index: number, size: number, proof: string[], r: Buffer): string | null {
   try {
-    verifyInclusion(leaf, index, size, proof.map((h) => Buffer.from(h, 'hex')), r);
+    verifyInclusion(
+      leaf,
+      index,
+      size,
+      proof.map((h) => Buffer.from(h, 'hex')),
+      r,
+    );
     return null;
   } catch (e) {
     if (e instanceof MerkleProofError) return e.code;

@@ -56,7 +56,12 @@ export class InclusionRunVerifier {
   }
 
   /** The verified path of this leaf if it reaches the last path's computation, else undefined. */
-  private shortcut(last: VerifiedPath, leaf: Buffer, index: number, proof: readonly string[]): VerifiedPath | undefined {
+  private shortcut(
+    last: VerifiedPath,
+    leaf: Buffer,
+    index: number,
+    proof: readonly string[],
+  ): VerifiedPath | undefined {
     if (!Number.isSafeInteger(index) || index < 0 || index >= last.size) return undefined;
     const inner = innerLength(index, last.size);
     if (inner !== last.inner || proof.length !== last.proof.length) return undefined;
