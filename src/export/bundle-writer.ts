@@ -10,7 +10,7 @@
  * Durable on return: `outFile` is complete (written to a temporary name, then renamed), and
  * the staging directory is removed. On failure nothing is left at `outFile`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -65,6 +65,8 @@ export const EXPORT_PAGE_SIZE = 1000;
  * MiB of records and proofs); the export is bounded by CPU, not by disk.
  */
 const BUNDLE_GZIP_LEVEL = 1;
+/** zlib output chunk: fewer, larger chunks mean fewer callbacks on the main thread. */
+const GZIP_CHUNK = 256 * 1024;
 /** Bytes gathered before a staged file is written to. */
 const WRITE_CHUNK = 256 * 1024;
 
@@ -321,27 +323,41 @@ class BundleWriter {
         );
       return inclusionProofRanges(e.entry.index, covering[i].treeSize);
     });
-    // Neighbouring leaves share most of their audit paths: plan and hash each range once.
-    const unique = new Map<string, LeafRange>();
-    for (const ranges of rangesPer) for (const r of ranges) unique.set(`${r.begin}:${r.end}`, r);
-    const distinct = [...unique.values()];
+    // Neighbouring leaves share most of their audit paths: plan and hash each range once
+    // (ranges keyed by begin, then end: no key strings per element).
+    const byBegin = new Map<number, Map<number, LeafRange | string>>();
+    const distinct: LeafRange[] = [];
+    for (const ranges of rangesPer)
+      for (const r of ranges) {
+        let ends = byBegin.get(r.begin);
+        if (ends === undefined) byBegin.set(r.begin, (ends = new Map()));
+        if (!ends.has(r.end)) {
+          ends.set(r.end, r);
+          distinct.push(r);
+        }
+      }
     const ids = nodeIdsForRanges(distinct);
     const hashes =
       ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
-    const hexByRange = new Map<string, string>();
-    distinct.forEach((r, i) => hexByRange.set(`${r.begin}:${r.end}`, hashes[i].toString('hex')));
+    distinct.forEach((r, i) => byBegin.get(r.begin)!.set(r.end, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      const bytes =
-        e.recordJson === undefined
-          ? ledgerEntryBytes(e.entry)
-          : Buffer.from(ledgerEntryTextWithRecordJson(e.entry, e.recordJson), 'utf8');
-      const leaf = leafHash(bytes);
+      // The stored record text spliced into its entry; the leaf is hashed from the text (the
+      // prefix 0x00 is U+0000 in UTF-8), so the line is encoded once, by the sink.
+      let bytes: Buffer | string;
+      let leaf: Buffer;
+      if (e.recordJson === undefined) {
+        bytes = ledgerEntryBytes(e.entry);
+        leaf = leafHash(bytes);
+      } else {
+        bytes = ledgerEntryTextWithRecordJson(e.entry, e.recordJson);
+        leaf = hash('sha256', `\u0000${bytes}`, 'buffer');
+      }
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(
           `record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,
         );
       }
-      const proof = rangesPer[i].map((r) => hexByRange.get(`${r.begin}:${r.end}`)!);
+      const proof = rangesPer[i].map((r) => byBegin.get(r.begin)!.get(r.end) as string);
       return { bytes, leaf, proof, checkpoint: covering[i] };
     });
   }
@@ -481,10 +497,12 @@ interface StagedFile {
  * so compression overlaps reading the next page instead of following the whole export).
  */
 class LineSink {
-  private readonly gzip = createGzip({ level: BUNDLE_GZIP_LEVEL });
+  private readonly gzip = createGzip({ level: BUNDLE_GZIP_LEVEL, chunkSize: GZIP_CHUNK });
   private readonly done: Promise<void>;
   private readonly hash = createHash('sha256');
   private size = 0;
+  /** Lines given as text, gathered and encoded in one go at the next flush (or Buffer line). */
+  private text = '';
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private static readonly NL = Buffer.from('\n');
@@ -495,9 +513,15 @@ class LineSink {
   }
 
   async line(content: Buffer | string): Promise<void> {
-    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    this.buffered.push(bytes, LineSink.NL);
-    this.bufferedBytes += bytes.length + 1;
+    if (typeof content === 'string') {
+      this.text += `${content}\n`;
+      // Characters, not bytes: only decides when to flush.
+      this.bufferedBytes += content.length + 1;
+    } else {
+      this.encodeText();
+      this.buffered.push(content, LineSink.NL);
+      this.bufferedBytes += content.length + 1;
+    }
     if (this.bufferedBytes >= WRITE_CHUNK) await this.flush();
   }
 
@@ -508,9 +532,16 @@ class LineSink {
     return { size: this.size, sha256: this.hash.digest('hex'), gzPath: `${this.path}.gz` };
   }
 
+  private encodeText(): void {
+    if (this.text === '') return;
+    this.buffered.push(Buffer.from(this.text, 'utf8'));
+    this.text = '';
+  }
+
   private async flush(): Promise<void> {
-    if (this.bufferedBytes === 0) return;
-    const chunk = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.encodeText();
+    if (this.buffered.length === 0) return;
+    const chunk = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
     this.buffered = [];
     this.bufferedBytes = 0;
     this.hash.update(chunk);
