@@ -59,6 +59,8 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
     trustedJwks,
     origin: args.origin,
     onProgress: progress.update,
+    // A file: proofs.jsonl is checked by a worker thread reading it, beside records.jsonl.
+    bundleFile: args.file,
   });
   progress.done();
   if (args.json) io.out(`${JSON.stringify(verdict, null, 2)}\n`);

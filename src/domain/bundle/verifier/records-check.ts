@@ -19,7 +19,7 @@ import type { BundleContext, ShardState } from './bundle-context.js';
 import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type BundleProblem, type ProblemPlace } from './bundle-problem.js';
 import { eventIdOf, isCanonicalText, parseJsonText } from './bundle-parse.js';
-import { ProofLines } from './proof-lines.js';
+import { ProofLines, workerProofSource } from './proof-lines.js';
 
 const PROGRESS_EVERY = 1000;
 
@@ -44,7 +44,7 @@ export class RecordsCheck {
 
   async read(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
     const m = this.ctx.requireManifest(FILE.records);
-    const proofs = await ProofLines.open(this.open, this.ctx, this.roots);
+    const proofs = await this.openProofs();
     let lineNo = 0;
     for await (const bytes of this.ctx.linesOf(entry, digest, FILE.records)) {
       lineNo++;
@@ -57,6 +57,14 @@ export class RecordsCheck {
     this.progress(m);
     this.checkShardCounts();
     this.ctx.checkFileDigest(FILE.records, digest);
+  }
+
+  /** proofs.jsonl: checked by the proof worker when the bundle is a file and the worker is built, else here. */
+  private async openProofs(): Promise<ProofLines> {
+    const file = this.ctx.opts.bundleFile;
+    const source =
+      file === undefined ? undefined : await workerProofSource(file, this.ctx, this.roots, this.ctx.maxLineBytes);
+    return source ? new ProofLines(this.ctx, this.roots, source) : ProofLines.open(this.open, this.ctx, this.roots);
   }
 
   private async checkLine(bytes: Buffer, lineNo: number, m: Manifest, proofs: ProofLines): Promise<void> {
