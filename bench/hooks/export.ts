@@ -237,7 +237,7 @@ export async function measureVerify(opts: { file: string; jwks?: Jwks }): Promis
     const peak = () => { try { return Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; } catch { return process.resourceUsage().maxRSS * 1024; } };
     import { verifyBundle, describeProblem } from ${JSON.stringify(module)};
     const t = performance.now();
-    const v = await verifyBundle(() => createReadStream(${JSON.stringify(opts.file)}), { trustedJwks: ${JSON.stringify(opts.jwks ?? null)} ?? undefined, bundleFile: ${JSON.stringify(opts.file)} });
+    const v = await verifyBundle(() => createReadStream(${JSON.stringify(opts.file)}), { trustedJwks: ${JSON.stringify(opts.jwks ?? null)} ?? undefined });
     const ms = performance.now() - t;
     if (!v.ok) { process.stderr.write(describeProblem(v.problem)); process.exit(1); }
     const u = process.resourceUsage();

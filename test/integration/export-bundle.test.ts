@@ -290,7 +290,7 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     const jwksFile = join(dataDir, 'tamper-jwks.json');
     await writeFile(jwksFile, JSON.stringify(trusted));
     // Each tampered bundle is verified in this process (proofs.jsonl read in this thread) and by
-    // the built CLI (proofs.jsonl checked by the proof worker): both must name the same problem.
+    // the built CLI with --proof-thread (proofs.jsonl checked by the proof worker): both must name the same problem.
     const check = async (f: typeof files) => {
       const path = join(dataDir, `tampered-${seq++}.tar.gz`);
       await writeBundleFiles(path, f);
@@ -302,6 +302,7 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
         '--jwks',
         jwksFile,
         '--json',
+        '--proof-thread',
       ]).catch((e: { stdout: string; code: number }) => e);
       expect(JSON.parse(cli.stdout).problem).toEqual(verdict.problem);
       return verdict;

@@ -128,7 +128,9 @@ export async function workerProofSource(
 ): Promise<ProofSource | undefined> {
   if (!existsSync(fileURLToPath(PROOF_WORKER))) return undefined;
   const data: ProofWorkerData = { file, roots: roots.rootEntries(), maxLine };
-  const worker = new Worker(PROOF_WORKER, { workerData: data });
+  // Not the parent's flags: `--input-type` (a script given with -e) would stop the worker.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const worker = new Worker(PROOF_WORKER, { workerData: data, execArgv });
   ctx.onClose(() => void worker.terminate());
   const batches: ProofWorkerItem[][] = [];
   let ended: { bytes: number; sha256: string } | undefined;
@@ -180,7 +182,12 @@ export async function workerProofSource(
   });
   const state = await started;
   if (state === 'missing') failMissingProofs();
-  if (state === 'failed') failure!();
+  if (state === 'failed') {
+    // Whatever stopped the worker before proofs.jsonl (a worker that cannot start, an archive
+    // it cannot read), the second pass in this thread meets it again and reports it as usual.
+    await worker.terminate();
+    return undefined;
+  }
   let current: ProofWorkerItem[] = [];
   let at = 0;
   return {
