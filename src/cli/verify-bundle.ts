@@ -11,12 +11,12 @@ import {
 } from '../domain/bundle/verify-bundle.js';
 
 /**
- * `routing-ledger verify-bundle <file> [--jwks trusted.json] [--origin O] [--witness-policy FILE] [--json]`: the
+ * `routing-ledger verify-bundle <file> [--jwks trusted.json] [--origin O] [--witness-policy FILE] [--json] [--proof-thread]`: the
  * offline verifier. No database, no network: only the bundle and, ideally, keys you trust.
  * Exit 0 when every check passes, 1 when the bundle fails verification (the first problem is
  * printed), 2 on a usage error or an unreadable input.
  */
-export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.tar.gz> [--jwks trusted-jwks.json] [--origin ORIGIN] [--witness-policy FILE] [--json]
+export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.tar.gz> [--jwks trusted-jwks.json] [--origin ORIGIN] [--witness-policy FILE] [--json] [--proof-thread]
 
   --jwks FILE     verify with these keys only (the ledger's JWKS obtained independently of the
                   bundle); without it the bundle's own jwks.json is used, which shows the bundle
@@ -26,6 +26,7 @@ export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.
                   trusted witnesses and quorum ("witness <vkey>", "quorum <k>"): refuse a bundle
                   whose anchor checkpoints lack k valid cosignatures
   --json          print the verdict as JSON on stdout
+  --proof-thread  check proofs.jsonl in a second thread (faster with a spare core, more memory)
 `;
 
 export interface CliIo {
@@ -66,6 +67,8 @@ export async function verifyBundleCommand(argv: string[], io: CliIo = defaultIo)
     origin: args.origin,
     witnessPolicy,
     onProgress: progress.update,
+    // proofs.jsonl checked by a worker thread reading the file, beside records.jsonl.
+    bundleFile: args.proofThread ? args.file : undefined,
   });
   progress.done();
   if (args.json) io.out(`${JSON.stringify(verdict, null, 2)}\n`);
@@ -79,10 +82,11 @@ interface Args {
   origin?: string;
   policy?: string;
   json: boolean;
+  proofThread: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Partial<Args> & { json: boolean } = { json: false };
+  const out: Partial<Args> & { json: boolean; proofThread: boolean } = { json: false, proofThread: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -94,6 +98,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--origin') out.origin = value();
     else if (a === '--witness-policy') out.policy = value();
     else if (a === '--json') out.json = true;
+    else if (a === '--proof-thread') out.proofThread = true;
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else if (out.file === undefined) out.file = a;
     else throw new Error(`unexpected argument ${a}`);

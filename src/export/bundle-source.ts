@@ -1,3 +1,4 @@
+import type { RecordFacts } from '../domain/bundle/bundle-format.js';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
@@ -27,6 +28,11 @@ export interface SourceEntry {
    * applies, so stored text that is not what was signed is refused all the same.
    */
   recordJson?: string;
+  /**
+   * What the range and filters read of the record, when the source has it without parsing
+   * the record (columns derived at ingest); otherwise the writer derives it from entry.record.
+   */
+  facts?: RecordFacts;
 }
 
 export interface BundleSource {

@@ -1,28 +1,29 @@
 /**
  * Writes an audit bundle (docs/bundle-format.md) from a BundleSource: every file is streamed
- * from keyset-paginated reads into a staging directory while its SHA-256 is computed, then
- * the manifest is signed and everything is packed, in the format's entry order, into a
- * tar.gz (tar-stream + node:zlib). Memory holds one page of entries and their proof nodes,
- * never the bundle.
+ * from keyset-paginated reads, its SHA-256 computed on the way and its bytes gzip-compressed
+ * into a staging directory while the next page is read; then the manifest is signed and the
+ * tar.gz is assembled, in the format's entry order, from tar headers (tar-layout.ts) and the
+ * staged gzip members. Each record line is the stored canonical record text spliced into its
+ * entry (checked against the stored leaf hash), never a re-serialized record. Memory holds
+ * one page of entries and their proof nodes, never the bundle.
  *
  * Durable on return: `outFile` is complete (written to a temporary name, then renamed), and
  * the staging directory is removed. On failure nothing is left at `outFile`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import tar from 'tar-stream';
+import { createGzip, gzipSync } from 'node:zlib';
 import { canonicalBytes } from '../domain/canonical/canonical-json.js';
 import { signJws, verifyCheckpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { Jwks, Signer } from '../domain/checkpoint/signing-key.js';
 import { ed25519AsyncNoteSigner } from '../domain/note/note-keys.js';
 import { formatSignatureLines, signNoteAsync } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
-import { ledgerEntryBytes, ledgerEntryBytesWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
+import { ledgerEntryBytes, ledgerEntryTextWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
 import { leafHash } from '../domain/merkle/hasher.js';
 import {
   consistencyProof,
@@ -39,8 +40,12 @@ import {
   HASHED_FILES,
   MANIFEST_TYP,
   exportQueryDefect,
+  factsInRange,
+  factsMatchFilters,
   occurredInRange,
-  recordMatchesFilters,
+  proofLineText,
+  recordFacts,
+  type RecordFacts,
   type BoundaryEntry,
   type CheckpointLine,
   type CheckpointNoteLine,
@@ -52,11 +57,20 @@ import {
   type ProofLine,
 } from '../domain/bundle/bundle-format.js';
 import { bundleReadme } from './bundle-readme.js';
+import { tarEnd, tarPadding, ustarHeader } from './tar-layout.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
 import { AppError } from '../common/app-error.js';
 
 /** Entries read per query (and proved per node read). Bounds memory, not correctness. */
 export const EXPORT_PAGE_SIZE = 1000;
+/**
+ * zlib level of the bundle's gzip. Level 1 compresses the JSON Lines about twice as fast as
+ * the default (6) for ~8 % more bytes (measured on bench bundles: 16.4 vs 15.2 MiB for 185
+ * MiB of records and proofs); the export is bounded by CPU, not by disk.
+ */
+const BUNDLE_GZIP_LEVEL = 1;
+/** zlib output chunk: fewer, larger chunks mean fewer callbacks on the main thread. */
+const GZIP_CHUNK = 256 * 1024;
 /** Bytes gathered before a staged file is written to. */
 const WRITE_CHUNK = 256 * 1024;
 
@@ -161,7 +175,10 @@ class BundleWriter {
       ],
       [FILE.jwks, Buffer.from(`${JSON.stringify(jwks, null, 2)}\n`, 'utf8')],
     ]);
-    const digests = new Map<string, ManifestFile>(parts.map(([name, d]) => [name, { name, ...d }]));
+    const staged = new Map<string, StagedFile>(parts);
+    const digests = new Map<string, ManifestFile>(
+      parts.map(([name, d]) => [name, { name, size: d.size, sha256: d.sha256 }]),
+    );
     for (const [name, bytes] of small)
       digests.set(name, { name, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     this.counts.shards = shards.length;
@@ -181,7 +198,7 @@ class BundleWriter {
     const manifestBytes = canonicalBytes(manifest);
     small.set(FILE.manifest, manifestBytes);
     small.set(FILE.manifestJws, Buffer.from(await signJws(manifestBytes, MANIFEST_TYP, this.o.signingKey), 'latin1'));
-    const packed = await this.pack(small, new Date(createdAt));
+    const packed = await this.pack(small, staged, new Date(createdAt));
     return { ...packed, manifest };
   }
 
@@ -290,8 +307,11 @@ class BundleWriter {
             after = this.boundary(entry, line, 'after');
           } else {
             await this.files[FILE.records].line(bytes);
-            await this.files[FILE.proofs].line(canonicalBytes(line));
-            this.countRecord(entry.record, records === 0 || entry.tenant_seq === plan.lastSeq);
+            await this.files[FILE.proofs].line(proofLineText(line));
+            this.countRecord(
+              page[i].facts ?? recordFacts(entry.record),
+              records === 0 || entry.tenant_seq === plan.lastSeq,
+            );
             records++;
           }
           prevLeaf = leafHex;
@@ -328,25 +348,41 @@ class BundleWriter {
         );
       return inclusionProofRanges(e.entry.index, covering[i].treeSize);
     });
-    // Neighbouring leaves share most of their audit paths: plan and hash each range once.
-    const unique = new Map<string, LeafRange>();
-    for (const ranges of rangesPer) for (const r of ranges) unique.set(`${r.begin}:${r.end}`, r);
-    const distinct = [...unique.values()];
+    // Neighbouring leaves share most of their audit paths: plan and hash each range once
+    // (ranges keyed by begin, then end: no key strings per element).
+    const byBegin = new Map<number, Map<number, LeafRange | string>>();
+    const distinct: LeafRange[] = [];
+    for (const ranges of rangesPer)
+      for (const r of ranges) {
+        let ends = byBegin.get(r.begin);
+        if (ends === undefined) byBegin.set(r.begin, (ends = new Map()));
+        if (!ends.has(r.end)) {
+          ends.set(r.end, r);
+          distinct.push(r);
+        }
+      }
     const ids = nodeIdsForRanges(distinct);
     const hashes =
       ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
-    const hexByRange = new Map<string, string>();
-    distinct.forEach((r, i) => hexByRange.set(`${r.begin}:${r.end}`, hashes[i].toString('hex')));
+    distinct.forEach((r, i) => byBegin.get(r.begin)!.set(r.end, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      const bytes =
-        e.recordJson === undefined ? ledgerEntryBytes(e.entry) : ledgerEntryBytesWithRecordJson(e.entry, e.recordJson);
-      const leaf = leafHash(bytes);
+      // The stored record text spliced into its entry; the leaf is hashed from the text (the
+      // prefix 0x00 is U+0000 in UTF-8), so the line is encoded once, by the sink.
+      let bytes: Buffer | string;
+      let leaf: Buffer;
+      if (e.recordJson === undefined) {
+        bytes = ledgerEntryBytes(e.entry);
+        leaf = leafHash(bytes);
+      } else {
+        bytes = ledgerEntryTextWithRecordJson(e.entry, e.recordJson);
+        leaf = hash('sha256', `\u0000${bytes}`, 'buffer');
+      }
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(
           `record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,
         );
       }
-      const proof = rangesPer[i].map((r) => hexByRange.get(`${r.begin}:${r.end}`)!);
+      const proof = rangesPer[i].map((r) => byBegin.get(r.begin)!.get(r.end) as string);
       return { bytes, leaf, proof, checkpoint: covering[i] };
     });
   }
@@ -361,16 +397,16 @@ class BundleWriter {
     return { entry, leaf_hash: line.leaf_hash, tree_size: line.tree_size, inclusion_proof: line.inclusion_proof };
   }
 
-  private countRecord(record: object, segmentEnd: boolean): void {
+  private countRecord(facts: RecordFacts, segmentEnd: boolean): void {
     this.counts.records++;
-    const inRange = occurredInRange(record, this.o.query);
+    const inRange = factsInRange(facts, this.o.query);
     if (segmentEnd && !inRange)
       throw new ExportIntegrityError(
         'the first or last record of a segment is outside the range: the database and the record disagree on occurred_at',
       );
     if (inRange) {
       this.counts.records_in_range++;
-      if (recordMatchesFilters(record, this.o.query.filters)) this.counts.matching++;
+      if (factsMatchFilters(facts, this.o.query.filters)) this.counts.matching++;
     }
   }
 
@@ -380,60 +416,59 @@ class BundleWriter {
     this.checkpointKids.add(header.kid);
   }
 
-  /** The tar.gz, entries in the format's order, each streamed from its staged file. */
-  private async pack(small: Map<string, Buffer>, mtime: Date): Promise<{ file: string; size: number; sha256: string }> {
+  /**
+   * The tar.gz, entries in the format's order, as gzip members (RFC 1952 §2.2: a gzip file is
+   * a series of members; readers decompress them as one stream): the tar headers, paddings
+   * and small files compressed here, the staged files' members copied as their sinks
+   * compressed them while the export ran.
+   */
+  private async pack(
+    small: Map<string, Buffer>,
+    staged: Map<string, StagedFile>,
+    mtime: Date,
+  ): Promise<{ file: string; size: number; sha256: string }> {
     const out = this.o.outFile;
     const partial = `${out}.partial`;
     await mkdir(dirname(out), { recursive: true });
-    const pack = tar.pack();
+    const file = createWriteStream(partial);
     const hash = createHash('sha256');
     let size = 0;
-    const gzip = createGzip();
-    gzip.on('data', (chunk: Buffer) => {
+    const emit = async (chunk: Buffer) => {
       hash.update(chunk);
       size += chunk.length;
-    });
-    const written = pipeline(pack as unknown as NodeJS.ReadableStream, gzip, createWriteStream(partial));
+      if (!file.write(chunk)) await once(file, 'drain');
+    };
+    let raw: Buffer[] = [];
+    const flushRaw = async () => {
+      if (raw.length > 0) await emit(gzipSync(Buffer.concat(raw), { level: BUNDLE_GZIP_LEVEL }));
+      raw = [];
+    };
     try {
       for (const name of BUNDLE_ENTRY_ORDER) {
         const bytes = small.get(name);
-        const path = join(this.o.workDir, name);
-        const entrySize = bytes ? bytes.length : (await stat(path)).size;
-        await addEntry(
-          pack,
-          { name, size: entrySize, mtime, mode: 0o644, type: 'file', uid: 0, gid: 0, uname: '', gname: '' },
-          bytes ?? createReadStream(path),
-        );
+        const part = staged.get(name);
+        const entrySize = bytes ? bytes.length : part!.size;
+        raw.push(ustarHeader({ name, size: entrySize, mtime }));
+        if (bytes) {
+          raw.push(bytes);
+        } else {
+          await flushRaw();
+          for await (const chunk of createReadStream(part!.gzPath)) await emit(chunk as Buffer);
+        }
+        raw.push(tarPadding(entrySize));
       }
-      pack.finalize();
-      await written;
+      raw.push(tarEnd());
+      await flushRaw();
+      file.end();
+      await once(file, 'close');
     } catch (e) {
-      (pack as unknown as { destroy(e?: Error): void }).destroy(e as Error);
-      await written.catch(() => undefined);
+      file.destroy();
       await rm(partial, { force: true });
       throw e;
     }
     await rename(partial, out);
     return { file: out, size, sha256: hash.digest('hex') };
   }
-}
-
-/** Adds one entry to the pack, from a buffer or a stream, honouring backpressure. */
-async function addEntry(
-  pack: tar.Pack,
-  header: Partial<tar.Header> & { name: string },
-  content: Buffer | AsyncIterable<Buffer>,
-): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    (async () => {
-      const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
-      for await (const chunk of chunks) {
-        if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
-      }
-      (sink as unknown as { end(): void }).end();
-    })().catch(reject);
-  });
 }
 
 /**
@@ -474,39 +509,68 @@ class CheckpointChain {
   }
 }
 
-/** A staged file written a line at a time, with its SHA-256 and size. */
+/** A staged file: its size and SHA-256 uncompressed, and where its gzip member is. */
+interface StagedFile {
+  size: number;
+  sha256: string;
+  gzPath: string;
+}
+
+/**
+ * A staged file written a line at a time: its SHA-256 and size are taken from the lines, and
+ * the lines are gzip-compressed into `<path>.gz` on the way (zlib runs in libuv's thread pool,
+ * so compression overlaps reading the next page instead of following the whole export).
+ */
 class LineSink {
-  private readonly stream: WriteStream;
+  private readonly gzip = createGzip({ level: BUNDLE_GZIP_LEVEL, chunkSize: GZIP_CHUNK });
+  private readonly done: Promise<void>;
   private readonly hash = createHash('sha256');
   private size = 0;
+  /** Lines given as text, gathered and encoded in one go at the next flush (or Buffer line). */
+  private text = '';
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private static readonly NL = Buffer.from('\n');
 
-  constructor(path: string) {
-    this.stream = createWriteStream(path);
+  constructor(private readonly path: string) {
+    this.done = pipeline(this.gzip, createWriteStream(`${path}.gz`));
+    this.done.catch(() => undefined); // awaited in close()
   }
 
-  async line(bytes: Buffer): Promise<void> {
-    this.buffered.push(bytes, LineSink.NL);
-    this.bufferedBytes += bytes.length + 1;
+  async line(content: Buffer | string): Promise<void> {
+    if (typeof content === 'string') {
+      this.text += `${content}\n`;
+      // Characters, not bytes: only decides when to flush.
+      this.bufferedBytes += content.length + 1;
+    } else {
+      this.encodeText();
+      this.buffered.push(content, LineSink.NL);
+      this.bufferedBytes += content.length + 1;
+    }
     if (this.bufferedBytes >= WRITE_CHUNK) await this.flush();
   }
 
-  async close(): Promise<{ size: number; sha256: string }> {
+  async close(): Promise<StagedFile> {
     await this.flush();
-    this.stream.end();
-    await once(this.stream, 'close');
-    return { size: this.size, sha256: this.hash.digest('hex') };
+    this.gzip.end();
+    await this.done;
+    return { size: this.size, sha256: this.hash.digest('hex'), gzPath: `${this.path}.gz` };
+  }
+
+  private encodeText(): void {
+    if (this.text === '') return;
+    this.buffered.push(Buffer.from(this.text, 'utf8'));
+    this.text = '';
   }
 
   private async flush(): Promise<void> {
-    if (this.bufferedBytes === 0) return;
-    const chunk = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.encodeText();
+    if (this.buffered.length === 0) return;
+    const chunk = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
     this.buffered = [];
     this.bufferedBytes = 0;
     this.hash.update(chunk);
     this.size += chunk.length;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+    if (!this.gzip.write(chunk)) await once(this.gzip, 'drain');
   }
 }

@@ -1,14 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
-import type { NodeReader } from '../domain/merkle/prover.js';
 import type { NoteSignature } from '../domain/note/signed-note.js';
 import type { WitnessPolicy } from '../domain/witness/witness-policy.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
+import { merkleNodeReader, TileCache } from '../ledger/merkle-node-store.js';
 import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
 import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 
-type ChainDbRow = EntryDbRow;
+/** Tiles an export keeps: a page's leaf tiles (a page of 1,000 spans ~5) and the levels above. */
+const EXPORT_TILE_CACHE = 64;
+
+type ChainDbRow = EntryDbRow & {
+  occurred_ms: number;
+  provider: string | null;
+  requested_model: string;
+  gateway_id: string;
+  outcome_status: string;
+};
 
 /**
  * The ledger reads an export needs (SQL only). Every query is bounded by the anchor's tree
@@ -30,6 +40,10 @@ export class ExportSourceRepository {
    * records appended after it are left to a later export. A shard with none yet keeps its latest.
    */
   source(jwks: () => Promise<Jwks>, policy?: WitnessPolicy): BundleSource {
+    // An export walks the tiles in leaf order: it needs the few tiles of the current page and
+    // the upper levels, not the ledger's shared cache (which it would only flush of the tiles
+    // receipts use). Its own small cache keeps its memory flat whatever the bundle's size.
+    const tiles = new TileCache(EXPORT_TILE_CACHE);
     return {
       anchors: () => this.anchors(policy),
       cosignatures: (s, n, r) => this.cosignatures(s, n, r),
@@ -39,7 +53,7 @@ export class ExportSourceRepository {
       lastSeqBefore: (s, t, f, n) => this.lastSeqBefore(s, t, f, n),
       chainPage: (s, t, a, b, l) => this.chainPage(s, t, a, b, l),
       coveringCheckpoints: (s, i, m) => this.coveringCheckpoints(s, i, m),
-      nodeReader: (s) => this.nodeReader(s),
+      nodeReader: (s) => merkleNodeReader((sql, params) => this.db.query(sql, params), s, undefined, tiles),
     };
   }
 
@@ -114,8 +128,9 @@ export class ExportSourceRepository {
     limit: number,
   ): Promise<SourceEntry[]> {
     const rows: ChainDbRow[] = await this.db.query(
-      `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record FROM records
-       WHERE shard = $1 AND tenant_id = $2 AND tenant_seq >= $3 AND tenant_seq <= $4 ORDER BY tenant_seq LIMIT $5`,
+      `SELECT event_id, shard, leaf_index, tenant_id, tenant_seq, tenant_prev, leaf_hash, record,
+              (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms, provider, requested_model, gateway_id, outcome_status
+       FROM records WHERE shard = $1 AND tenant_id = $2 AND tenant_seq >= $3 AND tenant_seq <= $4 ORDER BY tenant_seq LIMIT $5`,
       [shard, tenant, fromSeq, toSeq, limit],
     );
     return rows.map(toSourceEntry);
@@ -136,11 +151,6 @@ export class ExportSourceRepository {
     const cps = rows.map((r) => ({ shard, treeSize: Number(r.tree_size), jws: r.jws }));
     return indexes.map((index) => firstAbove(cps, index)) as SourceCheckpoint[];
   }
-
-  /** Proofs for a bundle through the ledger's tile cache: an export walks the same tiles again and again. */
-  nodeReader(shard: number): NodeReader {
-    return this.ledger.nodeReader(shard);
-  }
 }
 
 /** The first checkpoint (sorted by tree size) whose tree contains leaf `index`, or undefined. */
@@ -155,11 +165,38 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
   return cps[lo];
 }
 
+/**
+ * The entry with its record parsed only if someone reads it: the writer splices the stored
+ * text and counts from the row's columns, so only boundary entries (written as JSON objects)
+ * are ever parsed.
+ */
 function toSourceEntry(r: ChainDbRow): SourceEntry {
+  if (typeof r.record !== 'string') return { eventId: r.event_id, entry: entryFromRow(r), leafHash: r.leaf_hash };
+  const text = r.record;
+  let record: object | undefined;
+  const entry: LedgerEntry = {
+    v: 1,
+    shard: r.shard,
+    index: Number(r.leaf_index),
+    tenant_id: r.tenant_id,
+    tenant_seq: Number(r.tenant_seq),
+    tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
+    get record(): object {
+      return (record ??= JSON.parse(text) as object);
+    },
+  };
   return {
     eventId: r.event_id,
-    entry: entryFromRow(r),
+    entry,
     leafHash: r.leaf_hash,
-    recordJson: typeof r.record === 'string' ? r.record : undefined,
+    recordJson: text,
+    facts: {
+      occurredAtMs: r.occurred_ms,
+      // Absent members are NULL columns; recordFacts reads them as undefined.
+      provider: r.provider ?? undefined,
+      requested_model: r.requested_model,
+      gateway_id: r.gateway_id,
+      outcome_status: r.outcome_status,
+    },
   };
 }

@@ -287,10 +287,25 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
   it('catches tampering of a bundle from the database, including a resealed one', async () => {
     const files = await readBundleFiles(bundle);
     const trusted = await trustedJwks();
+    const jwksFile = join(dataDir, 'tamper-jwks.json');
+    await writeFile(jwksFile, JSON.stringify(trusted));
+    // Each tampered bundle is verified in this process (proofs.jsonl read in this thread) and by
+    // the built CLI with --proof-thread (proofs.jsonl checked by the proof worker): both must name the same problem.
     const check = async (f: typeof files) => {
       const path = join(dataDir, `tampered-${seq++}.tar.gz`);
       await writeBundleFiles(path, f);
-      return verifyBundle(() => createReadStream(path), { trustedJwks: trusted });
+      const verdict = await verifyBundle(() => createReadStream(path), { trustedJwks: trusted });
+      const cli = await run(process.execPath, [
+        'dist/src/cli/routing-ledger.js',
+        'verify-bundle',
+        path,
+        '--jwks',
+        jwksFile,
+        '--json',
+        '--proof-thread',
+      ]).catch((e: { stdout: string; code: number }) => e);
+      expect(JSON.parse(cli.stdout).problem).toEqual(verdict.problem);
+      return verdict;
     };
     const records = linesOf(get(files, FILE.records));
     const proofs = linesOf(get(files, FILE.proofs));
@@ -319,6 +334,17 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
       set(files, FILE.proofs, fromLines(proofs.map((l, k) => (k === i ? JSON.stringify(p) : l)))),
     );
     expect(truncated.problem).toMatchObject({ code: 'INCLUSION_INVALID', file: FILE.proofs, line: i + 1 });
+    const proofsWith = (line: string) => set(files, FILE.proofs, fromLines(proofs.map((l, k) => (k === i ? line : l))));
+    const spaced = await check(proofsWith(proofs[i].replace(',"index"', ', "index"')));
+    expect(spaced.problem).toMatchObject({ code: 'NON_CANONICAL', file: FILE.proofs, line: i + 1 });
+    const other = await check(proofsWith(proofs[i + 1]));
+    expect(other.problem).toMatchObject({ code: 'PROOF_MISMATCH', file: FILE.proofs, line: i + 1 });
+    const unknown = await check(proofsWith(JSON.stringify({ ...JSON.parse(proofs[i]), tree_size: 999_999 })));
+    expect(unknown.problem).toMatchObject({ code: 'UNKNOWN_CHECKPOINT', file: FILE.proofs, line: i + 1 });
+    const extra = await check(
+      await resealBundle(set(files, FILE.proofs, fromLines([...proofs, proofs[proofs.length - 1]])), ledgerKey),
+    );
+    expect(extra.problem).toMatchObject({ code: 'EXTRA_PROOF', file: FILE.proofs });
   });
 
   it('the export CLI writes the same kind of bundle, and the routing-ledger CLI verifies it offline', async () => {

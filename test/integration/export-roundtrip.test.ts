@@ -75,6 +75,63 @@ async function produce(): Promise<void> {
   await producer.disconnect();
 }
 
+/** Exports `query` as an auditor over HTTP and verifies the bundle with the offline CLI. */
+async function exportAndVerify(query: object) {
+  const base = `http://127.0.0.1:${svc.port}`;
+  const authKey = await loadOrCreateDevAuthKey(dataDir);
+  const bearer = await mintToken(
+    authKey,
+    { subject: 'auditor-rt', roles: ['auditor'], tenants: ['acme'] },
+    { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 },
+  );
+  const headers = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' };
+
+  const created = await fetch(`${base}/v1/exports`, { method: 'POST', headers, body: JSON.stringify(query) });
+  expect(created.status).toBe(202);
+  const { id } = (await created.json()) as { id: string };
+  let view: {
+    status: string;
+    error: string | null;
+    bundle: { counts: { records_in_range: number; matching: number } } | null;
+  } = { status: '', error: null, bundle: null };
+  await pollUntil(
+    async () => {
+      view = (await (await fetch(`${base}/v1/exports/${id}`, { headers })).json()) as typeof view;
+      if (view.status === 'failed') throw new Error(`export failed: ${view.error}`);
+      return view.status === 'done';
+    },
+    { timeoutMs: 60_000, what: () => `export ${id}: ${JSON.stringify(view)}` },
+  );
+
+  const bundle = join(dataDir, `${id}.tar.gz`);
+  const res = await fetch(`${base}/v1/exports/${id}/bundle`, { headers });
+  expect(res.status).toBe(200);
+  await writeFile(bundle, Buffer.from(await res.arrayBuffer()));
+  const jwksFile = join(dataDir, 'jwks.json');
+  await writeFile(jwksFile, Buffer.from(await (await fetch(`${base}/.well-known/jwks.json`)).arrayBuffer()));
+
+  const { stdout } = await run(
+    process.execPath,
+    [
+      'dist/src/cli/routing-ledger.js',
+      'verify-bundle',
+      bundle,
+      '--jwks',
+      jwksFile,
+      '--origin',
+      'routing-ledger.test/roundtrip',
+      '--json',
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  const verdict = JSON.parse(stdout) as {
+    ok: boolean;
+    counts: { records_in_range: number; matching: number; shards: number };
+    shards: Array<{ records: number }>;
+  };
+  return { view, verdict };
+}
+
 describe('Kafka → ledger → export → offline verification', () => {
   it('round-trips: every ingested record of the tenant in range is in a bundle that verifies', async () => {
     await produce();
@@ -86,62 +143,7 @@ describe('Kafka → ledger → export → offline verification', () => {
         what: () => `${EVENTS} records ingested\n${svc.output().slice(-2000)}`,
       },
     );
-    const base = `http://127.0.0.1:${svc.port}`;
-    const authKey = await loadOrCreateDevAuthKey(dataDir);
-    const bearer = await mintToken(
-      authKey,
-      { subject: 'auditor-rt', roles: ['auditor'], tenants: ['acme'] },
-      { issuer: 'routing-ledger', audience: 'routing-ledger-api', ttlSeconds: 600 },
-    );
-    const headers = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' };
-
-    const created = await fetch(`${base}/v1/exports`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ tenant: 'acme', from: FROM, to: TO }),
-    });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    let view: { status: string; error: string | null; bundle: { counts: { records_in_range: number } } | null } = {
-      status: '',
-      error: null,
-      bundle: null,
-    };
-    await pollUntil(
-      async () => {
-        view = (await (await fetch(`${base}/v1/exports/${id}`, { headers })).json()) as typeof view;
-        if (view.status === 'failed') throw new Error(`export failed: ${view.error}`);
-        return view.status === 'done';
-      },
-      { timeoutMs: 60_000, what: () => `export ${id}: ${JSON.stringify(view)}` },
-    );
-
-    const bundle = join(dataDir, 'roundtrip.tar.gz');
-    const res = await fetch(`${base}/v1/exports/${id}/bundle`, { headers });
-    expect(res.status).toBe(200);
-    await writeFile(bundle, Buffer.from(await res.arrayBuffer()));
-    const jwksFile = join(dataDir, 'jwks.json');
-    await writeFile(jwksFile, Buffer.from(await (await fetch(`${base}/.well-known/jwks.json`)).arrayBuffer()));
-
-    const { stdout } = await run(
-      process.execPath,
-      [
-        'dist/src/cli/routing-ledger.js',
-        'verify-bundle',
-        bundle,
-        '--jwks',
-        jwksFile,
-        '--origin',
-        'routing-ledger.test/roundtrip',
-        '--json',
-      ],
-      { maxBuffer: 16 << 20 },
-    );
-    const verdict = JSON.parse(stdout) as {
-      ok: boolean;
-      counts: { records_in_range: number; shards: number };
-      shards: Array<{ records: number }>;
-    };
+    const { view, verdict } = await exportAndVerify({ tenant: 'acme', from: FROM, to: TO });
     const expected = Number(
       (
         await db.query<{ n: string }>(
@@ -155,5 +157,32 @@ describe('Kafka → ledger → export → offline verification', () => {
     expect(verdict.counts.records_in_range).toBe(expected);
     expect(view.bundle!.counts.records_in_range).toBe(expected);
     expect(verdict.counts.shards).toBe(PARTITIONS);
+  });
+
+  it('counts the records matching filters as the records themselves say (the exporter reads the columns)', async () => {
+    // After the round trip above: the ledger holds every event.
+    const [{ provider, gateway_id }] = await db.query<{ provider: string; gateway_id: string }>(
+      `SELECT record::jsonb->>'provider' AS provider, record::jsonb->'gateway'->>'id' AS gateway_id FROM records
+       WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2 ORDER BY occurred_at LIMIT 1`,
+      [FROM, TO],
+    );
+    const matching = async (filters: Record<string, string>) => {
+      const { view, verdict } = await exportAndVerify({ tenant: 'acme', from: FROM, to: TO, filters });
+      expect(verdict.ok).toBe(true);
+      expect(view.bundle!.counts.matching).toBe(verdict.counts.matching);
+      return verdict.counts.matching;
+    };
+    const expected = Number(
+      (
+        await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM records WHERE tenant_id = 'acme' AND occurred_at >= $1 AND occurred_at < $2
+             AND record::jsonb->>'provider' = $3 AND record::jsonb->'gateway'->>'id' = $4`,
+          [FROM, TO, provider, gateway_id],
+        )
+      )[0].n,
+    );
+    expect(expected).toBeGreaterThan(0);
+    expect(await matching({ provider, gateway_id })).toBe(expected);
+    expect(await matching({ provider: `not-${provider}` })).toBe(0);
   });
 });

@@ -227,6 +227,41 @@ export function recordMatchesFilters(record: unknown, filters: ExportFilters): b
   return FILTER_FIELDS.every((f) => filters[f] === undefined || filters[f] === actual[f]);
 }
 
+/**
+ * What the range and the filters read of a record (§2): its occurred_at in milliseconds (NaN
+ * when missing or not a time) and the four filter members. An exporter may take them from
+ * columns derived from the record at ingest instead of parsing the record; the verifier reads
+ * the record, so a column that disagreed with it would fail the bundle's counts, never pass.
+ */
+export interface RecordFacts {
+  occurredAtMs: number;
+  provider: unknown;
+  requested_model: unknown;
+  gateway_id: unknown;
+  outcome_status: unknown;
+}
+
+/** The facts of a parsed record. */
+export function recordFacts(record: unknown): RecordFacts {
+  const r = isObject(record) ? record : {};
+  return {
+    occurredAtMs: occurredAt(r) ?? NaN,
+    provider: r.provider,
+    requested_model: r.requested_model,
+    gateway_id: isObject(r.gateway) ? r.gateway.id : undefined,
+    outcome_status: isObject(r.outcome) ? r.outcome.status : undefined,
+  };
+}
+
+/** occurredInRange and recordMatchesFilters, from a record's facts. */
+export function factsInRange(facts: RecordFacts, query: Pick<ExportQuery, 'from' | 'to'>): boolean {
+  return facts.occurredAtMs >= Date.parse(query.from) && facts.occurredAtMs < Date.parse(query.to);
+}
+
+export function factsMatchFilters(facts: RecordFacts, filters: ExportFilters): boolean {
+  return FILTER_FIELDS.every((f) => filters[f] === undefined || filters[f] === facts[f]);
+}
+
 /** What is wrong with `q` as an export query, or null. */
 export function exportQueryDefect(q: unknown): string | null {
   if (!isObject(q)) return 'query must be an object';
@@ -396,4 +431,37 @@ export function completenessLineDefect(l: unknown): string | null {
 function sameKeys(o: Record<string, unknown>, keys: readonly string[]): boolean {
   const own = Object.keys(o);
   return own.length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(o, k));
+}
+
+/**
+ * canonicalJson(line) for a well-formed proof line (proofLineDefect null), written directly:
+ * its members and their order are fixed (JCS order: inclusion_proof, index, leaf_hash, shard,
+ * tree_size) and every value is a count or lowercase hex, which JSON writes as is.
+ */
+export function proofLineText(line: ProofLine): string {
+  const proof = line.inclusion_proof.length === 0 ? '' : `"${line.inclusion_proof.join('","')}"`;
+  return `{"inclusion_proof":[${proof}],"index":${line.index},"leaf_hash":"${line.leaf_hash}","shard":${line.shard},"tree_size":${line.tree_size}}`;
+}
+
+const HEX64 = '"[0-9a-f]{64}"';
+const COUNT = '(0|[1-9][0-9]{0,15})';
+const CANONICAL_PROOF_LINE = new RegExp(
+  `^\\{"inclusion_proof":\\[((?:${HEX64}(?:,${HEX64})*)?)\\],"index":${COUNT},"leaf_hash":"([0-9a-f]{64})","shard":${COUNT},"tree_size":${COUNT}\\}$`,
+);
+
+/**
+ * The proof line `text` is, when it is exactly proofLineText of a well-formed proof line; else
+ * undefined (the caller then parses it the general way, which names what is wrong). A
+ * shortcut for the verifier: no JSON.parse, no re-serialization.
+ */
+export function canonicalProofLine(text: string): ProofLine | undefined {
+  const m = CANONICAL_PROOF_LINE.exec(text);
+  if (m === null) return undefined;
+  const [index, shard, treeSize] = [Number(m[2]), Number(m[4]), Number(m[5])];
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(shard) || !Number.isSafeInteger(treeSize)) return undefined;
+  const list = m[1];
+  const inclusion_proof: string[] = [];
+  // Elements are 66 characters ("hex") plus a comma between them.
+  for (let at = 1; at < list.length; at += 67) inclusion_proof.push(list.slice(at, at + 64));
+  return { inclusion_proof, index, leaf_hash: m[3], shard, tree_size: treeSize };
 }

@@ -229,6 +229,27 @@ export function ledgerEntryLeafHashWithRecordJson(position: EntryPosition, recor
   return hash('sha256', '\u0000' + entryText(position, recordJson), 'buffer');
 }
 
+/**
+ * The text of ledgerEntryBytes for the entry at `position` whose record's canonical text is
+ * `recordJson` (an export holds the stored text, not the record). The position is checked as
+ * ledgerEntryBytes checks it; the caller guarantees recordJson is a canonical record of
+ * position.tenant_id (an export checks the result against the stored leaf hash).
+ */
+export function ledgerEntryTextWithRecordJson(position: EntryPosition, recordJson: string): string {
+  assertPosition(position);
+  return entryText(position, recordJson);
+}
+
+function assertPosition(position: EntryPosition): void {
+  if (typeof position.tenant_id !== 'string' || position.tenant_id === '') {
+    throw new LedgerEntryError('BAD_TENANT', 'tenant_id must be a non-empty string');
+  }
+  assertCount(position.shard, 'BAD_POSITION', 'shard');
+  assertCount(position.index, 'BAD_POSITION', 'index');
+  assertCount(position.tenant_seq, 'BAD_TENANT_SEQ', 'tenant_seq');
+  assertTenantPrev(position);
+}
+
 function entryText(position: EntryPosition, recordJson: string): string {
   const prev = position.tenant_prev === null ? 'null' : `"${position.tenant_prev}"`;
   return (
@@ -320,7 +341,8 @@ function withoutLedgerAssignedFields(record: object): object {
   return { ...rest, source: kept };
 }
 
-function assertLedgerEntry(entry: LedgerEntry): void {
+/** The preconditions of ledgerEntryBytes, checked without serializing; throws LedgerEntryError. */
+export function assertLedgerEntry(entry: LedgerEntry): void {
   assertPlainObject(entry, 'NOT_AN_OBJECT', 'ledger entry');
   const unknown = Object.keys(entry).filter((key) => !(ENTRY_FIELDS as readonly string[]).includes(key));
   if (unknown.length > 0)

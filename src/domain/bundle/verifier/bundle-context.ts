@@ -33,6 +33,12 @@ export interface VerifyBundleOptions {
   onProgress?: (p: VerifyProgress) => void;
   /** Longest accepted line, in bytes. */
   maxLineBytes?: number;
+  /**
+   * The path of the bundle, when it is a file that the opener reads: proofs.jsonl is then
+   * checked in a worker thread that reads the file itself (the main thread keeps records.jsonl).
+   * The file must not change while it is verified.
+   */
+  bundleFile?: string;
 }
 
 export interface BundleCounts {
@@ -79,10 +85,10 @@ export class BundleContext {
   };
   readonly warnings: string[] = [];
   private readonly closers: Array<() => void> = [];
-  private readonly maxLine: number;
+  readonly maxLineBytes: number;
 
   constructor(readonly opts: VerifyBundleOptions) {
-    this.maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE;
+    this.maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE;
   }
 
   /** Where the keys come from, as messages name it. */
@@ -107,7 +113,7 @@ export class BundleContext {
   }
 
   /** Compares a file read to its end with the size and SHA-256 the signed manifest lists. */
-  checkFileDigest(file: string, digest: FileDigest): void {
+  checkFileDigest(file: string, digest: Pick<FileDigest, 'bytes' | 'hex'>): void {
     const listed = this.requireManifest(file).files.find((f) => f.name === file)!;
     const sha = digest.hex();
     if (digest.bytes !== listed.size) {
@@ -125,7 +131,7 @@ export class BundleContext {
   /** The lines of a .jsonl entry; a line too long or unterminated is a BAD_LINE of `file`. */
   async *linesOf(entry: ArchiveEntry, digest: FileDigest, file: string): AsyncGenerator<Buffer> {
     try {
-      yield* lines(entry.stream, digest, this.maxLine);
+      yield* lines(entry.stream, digest, this.maxLineBytes);
     } catch (e) {
       if (e instanceof LineError) fail({ code: 'BAD_LINE', file, line: e.line, message: e.message });
       throw e;

@@ -18,6 +18,7 @@ type LinePlace = { file: string; line: number };
 /** The root of each verified checkpoint, by shard and tree size. */
 export interface CheckpointRoots {
   rootAt(shard: number, treeSize: number): Buffer | undefined;
+  rootEntries(): Array<[string, Buffer]>;
 }
 
 export class CheckpointsCheck implements CheckpointRoots {
@@ -29,6 +30,11 @@ export class CheckpointsCheck implements CheckpointRoots {
 
   rootAt(shard: number, treeSize: number): Buffer | undefined {
     return this.roots.get(`${shard}/${treeSize}`);
+  }
+
+  /** Every root read so far, keyed `shard/tree_size` (for the proof worker). */
+  rootEntries(): Array<[string, Buffer]> {
+    return [...this.roots];
   }
 
   async read(entry: ArchiveEntry, digest: FileDigest): Promise<void> {

@@ -1,5 +1,6 @@
 /** Inclusion proofs of records and neighbours, against the roots of checkpoints.jsonl. */
 import { MerkleProofError } from '../../merkle/errors.js';
+import type { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
 import { verifyInclusion } from '../../merkle/verifier.js';
 import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type ProblemPlace } from './bundle-problem.js';
@@ -12,13 +13,17 @@ export interface LeafPosition {
   treeSize: number;
 }
 
-/** Fails unless `proof` shows `leaf` at `pos` in a checkpoint of checkpoints.jsonl. */
+/**
+ * Fails unless `proof` shows `leaf` at `pos` in a checkpoint of checkpoints.jsonl; `run`
+ * shares the work of consecutive leaves' proofs (same decisions as verifyInclusion).
+ */
 export function checkInclusion(
   roots: CheckpointRoots,
   leaf: Buffer,
   pos: LeafPosition,
   proof: string[],
   at: ProblemPlace,
+  run?: InclusionRunVerifier,
 ): void {
   const { shard, index, treeSize } = pos;
   const checkpoint = `checkpoint (shard ${shard}, tree_size ${treeSize})`;
@@ -30,7 +35,8 @@ export function checkInclusion(
       message: `the proof cites a ${checkpoint} that is not in checkpoints.jsonl`,
     });
   try {
-    verifyInclusion(leaf, index, treeSize, proof.map(hexBytes), root!);
+    if (run) run.verify(leaf, index, treeSize, proof, root!);
+    else verifyInclusion(leaf, index, treeSize, proof.map(hexBytes), root!);
   } catch (e) {
     if (e instanceof MerkleProofError) {
       const message = `inclusion proof of leaf ${index} in ${checkpoint} does not verify: ${e.message} (${e.code})`;

@@ -5,7 +5,12 @@
  * each other, and to the neighbour after it, with no record missing, added or moved.
  */
 import { CanonicalizationError } from '../../canonical/canonical-json.js';
-import { ledgerEntryBytes, LedgerEntryError, type LedgerEntry } from '../../ledger-entry/ledger-entry.js';
+import {
+  assertLedgerEntry,
+  ledgerEntryBytes,
+  LedgerEntryError,
+  type LedgerEntry,
+} from '../../ledger-entry/ledger-entry.js';
 import { tenantChainLinkBreak, type ChainPredecessor } from '../../ledger-entry/tenant-chain.js';
 import { leafHash } from '../../merkle/hasher.js';
 import type { ArchiveEntry, BundleOpener, FileDigest } from '../bundle-archive.js';
@@ -13,8 +18,8 @@ import { FILE, occurredInRange, recordMatchesFilters, type Manifest } from '../b
 import type { BundleContext, ShardState } from './bundle-context.js';
 import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type BundleProblem, type ProblemPlace } from './bundle-problem.js';
-import { eventIdOf, parseJson } from './bundle-parse.js';
-import { ProofLines } from './proof-lines.js';
+import { eventIdOf, isCanonicalText, parseJsonText } from './bundle-parse.js';
+import { ProofLines, workerProofSource } from './proof-lines.js';
 
 const PROGRESS_EVERY = 1000;
 
@@ -39,7 +44,7 @@ export class RecordsCheck {
 
   async read(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
     const m = this.ctx.requireManifest(FILE.records);
-    const proofs = await ProofLines.open(this.open, this.ctx, this.roots);
+    const proofs = await this.openProofs();
     let lineNo = 0;
     for await (const bytes of this.ctx.linesOf(entry, digest, FILE.records)) {
       lineNo++;
@@ -52,6 +57,14 @@ export class RecordsCheck {
     this.progress(m);
     this.checkShardCounts();
     this.ctx.checkFileDigest(FILE.records, digest);
+  }
+
+  /** proofs.jsonl: checked by the proof worker when the bundle is a file and the worker is built, else here. */
+  private async openProofs(): Promise<ProofLines> {
+    const file = this.ctx.opts.bundleFile;
+    const source =
+      file === undefined ? undefined : await workerProofSource(file, this.ctx, this.roots, this.ctx.maxLineBytes);
+    return source ? new ProofLines(this.ctx, this.roots, source) : ProofLines.open(this.open, this.ctx, this.roots);
   }
 
   private async checkLine(bytes: Buffer, lineNo: number, m: Manifest, proofs: ProofLines): Promise<void> {
@@ -193,21 +206,23 @@ export class RecordsCheck {
 
 /** A records.jsonl line: a valid ledger entry in canonical form, and its leaf hash. */
 function parseRecord(bytes: Buffer, lineNo: number): { entry: LedgerEntry; leaf: Buffer } {
-  const value = parseJson(bytes, FILE.records, lineNo) as LedgerEntry;
+  const { value, text } = parseJsonText(bytes, FILE.records, lineNo);
+  const entry = value as LedgerEntry;
   const at = { file: FILE.records, line: lineNo, record: eventIdOf(value) };
-  let canonical: Buffer;
   try {
-    canonical = ledgerEntryBytes(value);
+    assertLedgerEntry(entry);
+    // The text is compared with the entry's canonical form; it is built only when the quick
+    // check cannot decide, and then again by ledgerEntryBytes to name the reason.
+    if (!isCanonicalText(entry, text) && !ledgerEntryBytes(entry).equals(bytes)) {
+      fail({ code: 'NON_CANONICAL', ...at, message: 'the line is not the RFC 8785 canonical form of its entry' });
+    }
   } catch (e) {
     if (e instanceof LedgerEntryError || e instanceof CanonicalizationError) {
       fail({ code: 'BAD_ENTRY', ...at, message: `not a valid ledger entry: ${e.message} (${e.code})` });
     }
     throw e;
   }
-  if (!canonical!.equals(bytes)) {
-    fail({ code: 'NON_CANONICAL', ...at, message: 'the line is not the RFC 8785 canonical form of its entry' });
-  }
-  return { entry: value, leaf: leafHash(bytes) };
+  return { entry, leaf: leafHash(bytes) };
 }
 
 /** The first record of a shard starts the segment completeness.jsonl announces, linked to `before`. */
