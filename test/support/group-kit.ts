@@ -64,8 +64,11 @@ export async function startGroupRun(
   };
 }
 
+/** What the readers below need: a service, or a fuller record of its output than the service's own tail. */
+export type Logged = Pick<ServiceProcess, 'output'>;
+
 /** The partitions of the service's latest "joined group" log line; undefined before it joined. */
-export function ownedPartitions(svc: ServiceProcess): number[] | undefined {
+export function ownedPartitions(svc: Logged): number[] | undefined {
   const joins = [...svc.output().matchAll(/joined group \S+: \S+ partitions \[([\d, ]*)\]/g)];
   const last = joins.at(-1);
   if (!last) return undefined;
@@ -73,7 +76,7 @@ export function ownedPartitions(svc: ServiceProcess): number[] | undefined {
 }
 
 /** Whether `services` own every one of `partitions` partitions, each partition exactly once, every service some. */
-export function sharedByAll(services: ServiceProcess[], partitions: number): boolean {
+export function sharedByAll(services: Logged[], partitions: number): boolean {
   const owned = services.map((s) => ownedPartitions(s) ?? []);
   const all = owned.flat();
   return owned.every((o) => o.length > 0) && all.length === partitions && new Set(all).size === partitions;
@@ -83,7 +86,7 @@ export function sharedByAll(services: ServiceProcess[], partitions: number): boo
 export type LogLine = Record<string, unknown> & { time: number; msg: string; level: string };
 
 /** The service's JSON log lines (other lines skipped). */
-export function logLines(svc: ServiceProcess): LogLine[] {
+export function logLines(svc: Logged): LogLine[] {
   const out: LogLine[] = [];
   for (const line of svc.output().split('\n')) {
     if (!line.startsWith('{')) continue;
