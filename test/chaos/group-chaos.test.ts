@@ -190,11 +190,14 @@ describe('chaos: three instances in one group, SIGKILLed and paused at random', 
       const stale = window.filter((l) => l.time >= resumedAt - 50 && l.time <= rejoin.time);
       const refused = stale.filter((l) => l.msg.startsWith('batch not appended')).length;
       zombieRefused += refused;
-      for (const l of stale.filter((m) => m.msg === 'batch appended' && Number(m.appended) > 0)) {
+      const late = stale.filter((m) => m.msg === 'batch appended' && Number(m.appended) > 0);
+      for (const l of late) {
         const before = storedAtResume.get(Number(l.partition)) ?? 0n;
         if (BigInt(String(l.lastOffset)) + 1n > before) zombieAppends.push({ victim: victim.name, line: l, before });
       }
-      faults.push(`pause(${victim.name})@${records}:${resumedAt - stoppedAt}ms,refused=${refused}`);
+      faults.push(
+        `pause(${victim.name})@${records}:${resumedAt - stoppedAt}ms,refused=${refused},reported_late=${late.length}`,
+      );
     }
 
     await producing;
