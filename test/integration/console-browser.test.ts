@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,7 +17,8 @@ import { generateSigningKey, jwksEntry } from '../../src/domain/checkpoint/signi
  * `CONSOLE_SCREENSHOTS=docs/console` refreshes the README's).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's chromium, installed by tools/browser/install-chromium.sh when missing and allowed (or CHROMIUM_PATH). */
+let CHROMIUM = '';
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? '/tmp/console-screenshots';
 
 let run: LedgerRun;
@@ -28,10 +30,7 @@ afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
 const records = scenarioRecords();
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH); .ci/run installs it`,
-    );
+  CHROMIUM = installChromium();
   mkdirSync(SHOTS, { recursive: true });
   run = await startLedgerRun({ partitions: 2 });
   await produce(
@@ -41,7 +40,7 @@ beforeAll(async () => {
   await waitConsumed(run);
   admin = await adminToken(run);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -317,3 +316,13 @@ test('a record altered in PostgreSQL: the badge turns red', async () => {
   await shot(page, 'request-tampered-in-database');
   await page.context().close();
 }, 90_000);
+
+/** The browser's path: tools/browser/install-chromium.sh finds it, or installs it, or says what to run. */
+function installChromium(): string {
+  const script = join(process.cwd(), 'tools', 'browser', 'install-chromium.sh');
+  const r = spawnSync('bash', [script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`no browser for the console tests: ${r.stderr.trim()}`);
+  const path = r.stdout.trim();
+  if (!existsSync(path)) throw new Error(`install-chromium.sh named ${path}, which does not exist`);
+  return path;
+}
