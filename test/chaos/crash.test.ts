@@ -71,7 +71,9 @@ describe('chaos: SIGKILL at random points while ingesting', () => {
     db = await createTestDatabase('rl_chaos_crash');
     const env = await serviceEnv(
       { db, brokers: kafka.brokers },
-      { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000' },
+      // A decode worker too: batches of the paced producer's 400-message chunks go through it, so the
+      // kills land while batches are on the worker as well as in the transaction.
+      { MAX_MESSAGE_BYTES: String(64 * 1024), KAFKA_COMMIT_INTERVAL_MS: '1000', INGEST_DECODE_THREADS: '1' },
     );
     const stored = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM records'))[0].n);
 
