@@ -5,10 +5,9 @@
  * canonicalization, hashing — off the thread that fetches batches and writes them.
  */
 import { decodeBatch, type RawMessage } from './decode-batch.js';
-import { decodeEvent } from './adapters/format-detection.js';
-import { attestingDecoder, gatewaySnapshot, withDefaultTenant, type DecoderSource } from './gateways/gateway-policy.js';
+import { gatewaySnapshot, ledgerDecoder, type DecoderSource } from './gateways/gateway-policy.js';
 import type { EventDecoder } from './decode-batch.js';
-import { prepareRecord } from '../ledger/prepare-record.js';
+import { prepareItems } from '../ledger/prepare-record.js';
 import type { Poison, PreparedRecord } from '../ledger/ledger-input.js';
 import { HASH_SIZE } from '../domain/merkle/hasher.js';
 import type { CopyValue } from '../database/copy-text.js';
@@ -57,10 +56,9 @@ let cached: { generation: number; decode: EventDecoder } | undefined;
 
 function decoderFor(source: DecoderSource): EventDecoder {
   if (cached?.generation !== source.generation) {
-    const snapshot = gatewaySnapshot(source.rows);
     cached = {
       generation: source.generation,
-      decode: attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant, snapshot), snapshot),
+      decode: ledgerDecoder(gatewaySnapshot(source.rows), source.defaultTenant),
     };
   }
   return cached.decode;
@@ -106,7 +104,7 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     costs: [],
     occurredAts: [],
   };
-  decoded.forEach((item, i) => {
+  prepareItems(decoded).forEach((item, i) => {
     if (item.kind === 'poison') {
       out.order[i] = out.poison.length;
       // Its own copy: a view into a larger (pooled) buffer would drag that whole buffer across.
@@ -114,7 +112,7 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
       return;
     }
     out.order[i] = -1;
-    records.push(item.kind === 'record' ? prepareRecord(item.offset, item.record) : (item as PreparedRecord));
+    records.push(item);
   });
   out.contentHashes = new Uint8Array(HASH_SIZE * records.length);
   out.flags = new Uint8Array(records.length);

@@ -1,15 +1,9 @@
 import type { JsonWebKey } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
 import { decodeBatch, type RawMessage } from '../../src/ingest/decode-batch.js';
 import { DecodePool } from '../../src/ingest/decode-pool.js';
-import {
-  attestingDecoder,
-  gatewaySnapshot,
-  withDefaultTenant,
-  type DecoderSource,
-} from '../../src/ingest/gateways/gateway-policy.js';
+import { gatewaySnapshot, ledgerDecoder, type DecoderSource } from '../../src/ingest/gateways/gateway-policy.js';
 import { prepareItems } from '../../src/ledger/prepare-record.js';
 import { fixtures } from '../support/adapter-fixtures.js';
 import { KINDS, makeAttestor } from '../support/poison-kinds.js';
@@ -49,8 +43,7 @@ function messages(): RawMessage[] {
 }
 
 function inThread(msgs: RawMessage[], source: DecoderSource, receivedAt: Date) {
-  const snapshot = gatewaySnapshot(source.rows);
-  const decode = attestingDecoder(withDefaultTenant(decodeEvent, source.defaultTenant, snapshot), snapshot);
+  const decode = ledgerDecoder(gatewaySnapshot(source.rows), source.defaultTenant);
   return prepareItems(
     decodeBatch(msgs, { topic: 'routing.decisions', partition: 5, maxMessageBytes: 64 * 1024, receivedAt, decode }),
   );
@@ -83,7 +76,8 @@ describe('DecodePool: decoding on worker threads', () => {
       if (item.kind === 'prepared') expect(Buffer.isBuffer(item.contentSha256)).toBe(true);
       if (item.kind === 'poison') expect(Buffer.isBuffer(item.payload)).toBe(true);
     }
-  });
+    // The first decode starts the workers (each loads the adapters and the validator): seconds on a busy machine.
+  }, 30_000);
 
   it('follows the registry: a new generation of gateway rows changes what the workers accept', async () => {
     const unsigned = Buffer.from(

@@ -10,6 +10,7 @@ import {
   type KeyResolver,
 } from '../adapters/attestation.js';
 import type { EventDecoder } from '../decode-batch.js';
+import { decodeEvent } from '../adapters/format-detection.js';
 
 /**
  * Gateway attestation policy, the pure part of the registry: registered
@@ -151,15 +152,6 @@ export function keyResolverOf(policy: GatewayPolicy | undefined): KeyResolver {
 }
 
 /**
- * `decode` with gateway attestation applied, for one registry snapshot. For each adapted record:
- * verify the x-routing-signature JWS against its gateway's keys; a bad signature (any failure:
- * malformed, unknown key, wrong bytes) throws DecodeError(ATTESTATION_INVALID), an unsigned event
- * from a gateway with attestation_required throws DecodeError(ATTESTATION_REQUIRED) — so
- * decodeMessage quarantines the message; otherwise the record's `attestation` is set from the
- * check (`{kid, verified: true}`) or removed when unsigned. Whatever `attestation` a payload
- * claimed (a native record may carry one) is never kept: only the ledger's own check is recorded.
- */
-/**
  * A decoder whose adapters may fall back to a registered gateway's default tenant, then to
  * `tenant` (DEFAULT_TENANT), for an event that names none. DEFAULT_TENANT travels as a header
  * only the ledger sets: one a sender put on the event is removed first, whether or not a default
@@ -179,6 +171,15 @@ export function withDefaultTenant(
   };
 }
 
+/**
+ * `decode` with gateway attestation applied, for one registry snapshot. For each adapted record:
+ * verify the x-routing-signature JWS against its gateway's keys; a bad signature (any failure:
+ * malformed, unknown key, wrong bytes) throws DecodeError(ATTESTATION_INVALID), an unsigned event
+ * from a gateway with attestation_required throws DecodeError(ATTESTATION_REQUIRED) — so
+ * decodeMessage quarantines the message; otherwise the record's `attestation` is set from the
+ * check (`{kid, verified: true}`) or removed when unsigned. Whatever `attestation` a payload
+ * claimed (a native record may carry one) is never kept: only the ledger's own check is recorded.
+ */
 export function attestingDecoder(decode: EventDecoder, snapshot: GatewaySnapshot): EventDecoder {
   return (raw: RawEvent): AdaptedRecord[] => {
     const adapted = decode(raw);
@@ -218,4 +219,13 @@ function withAttestation(a: AdaptedRecord, attestation: CanonicalRecord['attesta
     ...(notes.length ? { normalization_notes: notes } : {}),
   };
   return { record, notes };
+}
+
+/**
+ * The ledger's decoder for one registry snapshot: format detection and adapter, tenant defaults
+ * (the gateway's, then DEFAULT_TENANT), attestation. The one place it is assembled, so the
+ * consumer's thread, a decode worker and the tests decode alike.
+ */
+export function ledgerDecoder(snapshot: GatewaySnapshot, defaultTenant: string | undefined): EventDecoder {
+  return attestingDecoder(withDefaultTenant(decodeEvent, defaultTenant, snapshot), snapshot);
 }

@@ -2,15 +2,13 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { CONFIG } from '../../config/config.module.js';
 import type { IngestConfig } from '../../config/app-config.js';
 import type { KeyResolver } from '../adapters/attestation.js';
-import { decodeEvent } from '../adapters/format-detection.js';
 import type { EventDecoder } from '../decode-batch.js';
 import type { RegisterGatewayDto } from './dto/register-gateway.dto.js';
 import { GatewayRepository } from './gateway.repository.js';
 import {
-  attestingDecoder,
   gatewaySnapshot,
   keyResolverOf,
-  withDefaultTenant,
+  ledgerDecoder,
   type DecoderSource,
   type GatewayRow,
   type GatewaySnapshot,
@@ -83,7 +81,7 @@ export class GatewayRegistry implements OnModuleInit, OnModuleDestroy {
 
   /** Format detection + adapter (DEFAULT_TENANT as the last tenant) + attestation, for the current snapshot (the consumer takes one per batch). */
   decoder(): EventDecoder {
-    return attestingDecoder(withDefaultTenant(decodeEvent, this.ingest.defaultTenant, this.snapshot), this.snapshot);
+    return ledgerDecoder(this.snapshot, this.ingest.defaultTenant);
   }
 
   /** What decoder() is made of, as plain data: a decode worker builds the same decoder from it. */
