@@ -16,14 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Message } from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../tools/dev-kafka/dev-kafka.js';
-import {
-  consumeAndCopy,
-  consumeNoWork,
-  copyBatches,
-  copyInTransaction,
-  createRecordsLikeTable,
-  type CopyRun,
-} from './lib/ceiling.js';
+import { consumeAndCopy, consumeNoWork, copyBatches, createRecordsLikeTable, type CopyRun } from './lib/ceiling.js';
 import type { ConsumeRun } from './lib/consumers.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
 import { serviceEnv } from '../test/support/service-env.js';
@@ -43,6 +36,7 @@ import { naiveBaseline } from './lib/naive.js';
 import { cpuDelta, cpuSnapshot, PostgresBackends, watchPostgresBackends, type CpuSnapshot } from './lib/proc.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { recordCopyLine } from './lib/rows.js';
+import { seedRecords } from './lib/seed.js';
 import { scrapeMetrics, ServiceChild, waitConsumed } from './lib/service.js';
 import { stageBreakdown, type StageFigure } from './lib/stages.js';
 import { printReport, type LatencyPhase, type Report } from './lib/report.js';
@@ -380,7 +374,7 @@ async function main(): Promise<void> {
     records: OPT.records,
     quick,
     shards: shards.filter((s) => s.shard < PARTITIONS),
-    seedRecords: (n) => seedRecords(db, n),
+    seedRecords: (n) => seedRecords(db, n, SEQ.hookRecords, log),
     createDatabase: async () => {
       const extra = await createTestDatabase('rl_bench_hook');
       cleanups.push(() => extra.drop());
@@ -451,37 +445,6 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults: ${OUT}\n`);
   const failed = hookFailures(hooks);
   if (failed) throw new Error(failed);
-}
-
-/** Bulk-loads `n` records rows of the real shape into `records` (for the section-6 hooks). */
-async function seedRecords(db: TestDatabase, n: number): Promise<{ rows: number; seconds: number }> {
-  const t = performance.now();
-  const [{ c }] = await db.query<{ c: string }>('SELECT count(*) AS c FROM records WHERE shard >= 10000');
-  const base = Number(c);
-  const client = await db.pool.connect();
-  try {
-    for (let i = 0; i < n; i += 10_000) {
-      const lines: string[] = [];
-      for (let j = i; j < Math.min(n, i + 10_000); j++) {
-        const seq = SEQ.hookRecords + base + j;
-        const e = benchEvent(seq);
-        lines.push(
-          recordCopyLine(e, wireOf(e), {
-            shard: 10_000 + ((base + j) % 8),
-            leaf: base + j,
-            topic: 'bench.seed',
-            offset: base + j,
-          }),
-        );
-      }
-      await copyInTransaction(client, 'records', Buffer.from(lines.join('')));
-    }
-  } finally {
-    client.release();
-  }
-  await db.query('ANALYZE records');
-  const [{ total }] = await db.query<{ total: string }>('SELECT count(*) AS total FROM records');
-  return { rows: Number(total), seconds: (performance.now() - t) / 1000 };
 }
 
 function fmt(n: number): string {

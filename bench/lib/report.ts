@@ -277,7 +277,16 @@ export function printReport(r: Report): void {
     `${n0(stored)} B`,
     `target ≤ 1,536 B  ${stored <= 1536 ? 'PASS' : 'MISS'}`,
   );
-  for (const h of r.hooks) {
+  lines.push(...hookLines(r.hooks));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The section-6 figures, one table line each (also printed alone by bench/reads.ts). */
+export function hookLines(hooks: readonly HookResult[]): string[] {
+  const lines: string[] = [];
+  const row = (label: string, value: string, note = '') =>
+    lines.push(`  ${label.padEnd(62)} ${value.padStart(14)}  ${note}`);
+  for (const h of hooks) {
     if (h.error !== undefined) row(h.section.slice(0, 62), 'FAILED', `${h.source}: ${h.error}`);
     for (const f of h.figures)
       row(
@@ -286,5 +295,5 @@ export function printReport(r: Report): void {
         `${f.target ? `target ${f.target} ` : ''}${f.pass === undefined ? '' : f.pass ? 'PASS' : 'MISS'}${f.note ? ` ${f.note}` : ''}`,
       );
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  return lines;
 }

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench:reads` (node dist/bench/reads.js): the read side alone, at scale — the
+ * section-6 hooks of `npm run bench` (lookups, decision pages, incidents, query plans, export and
+ * offline verification) on a fresh database seeded with --records records of demo traffic (COPY,
+ * with their summaries), without the ingest phases. For the 10M-record figures, where the full
+ * bench would spend most of its time ingesting.
+ *
+ *   node dist/bench/reads.js [--records N] [--export-records N] [--out PATH] [--keep] [--quick]
+ */
+import 'reflect-metadata';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createTestDatabase } from '../test/support/test-database.js';
+import { hookFailures, runHooks } from './lib/hooks.js';
+import { hookLines } from './lib/report.js';
+import { seedRecords } from './lib/seed.js';
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string' },
+    'export-records': { type: 'string' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const int = (v: string | undefined, d: number): number => {
+  if (v === undefined) return d;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`not a positive integer: ${v}`);
+  return n;
+};
+const quick = args.quick === true;
+const records = int(args.records, quick ? 50_000 : 1_000_000);
+const exportRecords = int(args['export-records'], quick ? 2_000 : 100_000);
+const OUT = args.out ?? join(fileURLToPath(new URL('../../', import.meta.url)), 'bench', 'results-reads.json');
+/** Same seq range as the full bench's section 6, so both seed the same events. */
+const SEED_SEQ = 100_000_000;
+
+const log = (m: string) => process.stderr.write(`[bench:reads ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadStart = loadavg();
+  const db = await createTestDatabase('rl_bench_reads', 4);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  if (!args.keep) cleanups.push(() => db.drop());
+  else log(`keeping database ${db.name}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'rl-bench-reads-'));
+  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+  try {
+    log(`seeding ${records.toLocaleString('en')} records…`);
+    const seeded = await seedRecords(db, records, SEED_SEQ, log);
+    log(`   ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s`);
+    const hooks = await runHooks({
+      databaseUrl: db.url,
+      records,
+      quick,
+      shards: [],
+      seedRecords: (n) => seedRecords(db, n, SEED_SEQ, log),
+      createDatabase: async () => {
+        const extra = await createTestDatabase('rl_bench_reads_hook');
+        cleanups.push(() => extra.drop());
+        return { url: extra.url };
+      },
+      exportRecords,
+      tmpDir: tmp,
+      log,
+    });
+    const [{ size }] = await db.query<{ size: string }>('SELECT pg_database_size(current_database()) AS size');
+    const report = {
+      generatedAt: new Date().toISOString(),
+      durationS: (Date.now() - started) / 1000,
+      machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, memGiB: totalmem() / 2 ** 30 },
+      options: { records, exportRecords, quick },
+      seeding: { ...seeded, databaseBytes: Number(size) },
+      hooks,
+    };
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(
+      [
+        `routing-ledger read bench — ${report.generatedAt}, ${report.durationS.toFixed(0)} s`,
+        `load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${seeded.rows.toLocaleString('en')} records seeded in ${seeded.seconds.toFixed(0)} s; database ${(Number(size) / 2 ** 30).toFixed(1)} GiB`,
+        ...hookLines(hooks),
+        `results: ${OUT}`,
+      ].join('\n') + '\n',
+    );
+    const failed = hookFailures(hooks);
+    if (failed) throw new Error(failed);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((e: Error) => log(`cleanup: ${e.message}`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    log(`failed: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);
