@@ -9,10 +9,11 @@ import { join } from 'node:path';
 jest.setTimeout(600_000);
 
 const ENTRY = join(process.cwd(), 'dist', 'bench', 'run.js');
+const READS_ENTRY = join(process.cwd(), 'dist', 'bench', 'reads.js');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], entry = ENTRY): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -59,5 +60,29 @@ describe('bench --quick', () => {
     expect(results.pipeline.stages.length).toBeGreaterThan(5);
     expect(results.ledger.proofs.length).toBeGreaterThan(0);
     expect(results.hooks.length).toBeGreaterThan(0);
+  });
+
+  it('bench:reads runs the read hooks alone on seeded records, every figure reported', async () => {
+    const out = join(dir, 'results-reads.json');
+    const r = await run(['--quick', '--records', '3000', '--export-records', '300', '--out', out], READS_ENTRY);
+    if (r.code !== 0) throw new Error(`bench:reads exited with ${r.code}\n${r.stderr}`);
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    expect(results.seeding.rows).toBe(3000);
+    const names: string[] = results.hooks.flatMap((h: { figures: Array<{ name: string }> }) =>
+      h.figures.map((f) => f.name),
+    );
+    for (const figure of [
+      'request lookup',
+      'trace lookup',
+      'decision list, first page',
+      'decision list, cursor page',
+      '1-hour incident reconstruction (provider=openai, all tenants)',
+      '1-hour incident reconstruction (provider=openai, one tenant)',
+      '24-hour incident reconstruction',
+      'export, 300 records',
+      'offline verification, 300 records',
+    ])
+      expect(names.some((n) => n.startsWith(figure))).toBe(true);
+    expect(results.hooks.every((h: { error?: string }) => h.error === undefined)).toBe(true);
   });
 });
