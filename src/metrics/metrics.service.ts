@@ -56,6 +56,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly readFallbacks = new Counter({
+    name: 'routing_ledger_read_fallbacks_total',
+    help: 'Read requests meant for the read replica that the primary answered, by reason (replica-unavailable)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly replicaAvailable = new Gauge({
+    name: 'routing_ledger_read_replica_available',
+    help: 'Whether reads go to the read replica (1), or to the primary because the replica could not be reached (0); 1 without a replica',
+    registers: [this.registry],
+  });
+
   /** Set by ReadDatabase when DATABASE_READ_URL names a replica: asked at each scrape. */
   private replicaLagProbe?: () => Promise<{ bytes: number; ms: number | null }>;
   private readonly replicaLagNow = async (): Promise<{ bytes: number; ms: number | null }> => {
@@ -82,6 +94,7 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.replicaAvailable.set(1);
   }
 
   watchReplicaLag(probe: () => Promise<{ bytes: number; ms: number | null }>): void {

@@ -208,6 +208,80 @@ describe('read replica (DATABASE_READ_URL)', () => {
     await body(res);
     expect(res.headers.get('x-read-source')).toBe('replica');
   });
+
+  it('answers from the primary while the replica is down, says so, and goes back to the replica once it is up', async () => {
+    await pollUntil(sameAnswers, { timeoutMs: 60_000, what: 'the replica to have caught up' });
+    const metric = async (app: QueryApp, name: string) =>
+      Number(
+        new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(await (await app.get('/metrics')).text())?.[1] ?? 0,
+      );
+    const fallbacksBefore = await metric(r, 'routing_ledger_read_fallbacks_total');
+    const fallbackOf = (res: Response) => ({ ...lagOf(res), fallback: res.headers.get('x-read-fallback') });
+    const fromPrimary = { source: 'primary', bytes: '0', ms: '0', fallback: 'replica-unavailable' };
+    const receiptPath = `/v1/records/${validEvent(5).event_id}/receipt`;
+
+    // A crash: no shutdown checkpoint, every connection dropped at once.
+    await replica.stop('immediate');
+    let started: QueryApp | undefined;
+    try {
+      // The very next reads (the replica's pooled connections are dead) answer, from the primary.
+      for (const path of paths()) {
+        const [a, b] = await Promise.all([r.get(path, admin), p.get(path, admin)]);
+        expect({ path, status: a.status, ...fallbackOf(a) }).toEqual({ path, status: 200, ...fromPrimary });
+        expect(await a.text()).toBe(await b.text());
+      }
+      const receipt = await r.get(receiptPath, admin);
+      expect(fallbackOf(receipt)).toEqual(fromPrimary);
+      expect((await verifyReceipt(await body(receipt), jwks)).checkpoint.tree_size).toBeGreaterThan(0);
+      expect(await metric(r, 'routing_ledger_read_fallbacks_total')).toBeGreaterThanOrEqual(
+        fallbacksBefore + paths().length + 1,
+      );
+      expect(await metric(r, 'routing_ledger_read_replica_available')).toBe(0);
+      // The lag gauges cannot be read from a replica that is down.
+      expect(await metric(r, 'routing_ledger_replica_lag_bytes')).toBeNaN();
+
+      // An instance started while the replica is down starts, and reads from the primary.
+      started = await startQueryApp({
+        databaseUrl: primary.url(DB),
+        dataDir: `${primary.dir}/service-data`,
+        env: { DATABASE_READ_URL: replica.url(DB) },
+      });
+      const early = await started.get('/v1/decisions?limit=5', admin);
+      expect({ status: early.status, ...fallbackOf(early) }).toEqual({ status: 200, ...fromPrimary });
+    } finally {
+      await replica.start();
+    }
+
+    // Back up: within the breaker's retry interval both instances read from the replica again.
+    for (const app of [r, started!]) {
+      await pollUntil(async () => fallbackOf(await app.get('/v1/decisions?limit=5', admin)).source === 'replica', {
+        timeoutMs: 30_000,
+        what: 'reads to go back to the replica',
+      });
+      const back = await app.get('/v1/decisions?limit=5', admin);
+      expect(back.status).toBe(200);
+      expect(fallbackOf(back)).toEqual({
+        source: 'replica',
+        bytes: expect.stringMatching(/^\d+$/),
+        ms: expect.stringMatching(/^\d+$/),
+        fallback: null,
+      });
+      expect(await metric(app, 'routing_ledger_read_replica_available')).toBe(1);
+    }
+    await started!.close();
+    await pollUntil(sameAnswers, {
+      timeoutMs: 60_000,
+      what: 'the replica-backed answers to equal the primary’s again',
+    });
+    const receipt = await r.get(receiptPath, admin);
+    await body(receipt);
+    expect(fallbackOf(receipt).source).toBe('replica');
+    const sessions = await replica.query<{ n: string }>(
+      'postgres',
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'routing-ledger-read' AND datname = '${DB}'`,
+    );
+    expect(Number(sessions[0].n)).toBeGreaterThan(0);
+  });
 });
 
 /** POST /v1/exports, wait until done, download the bundle to `out`. */
