@@ -7,6 +7,11 @@
  *   node dist/bench/run.js [--events N] [--records N] [--naive-events N] [--quick]
  *                          [--partitions P] [--batch B] [--latency-seconds S]
  *                          [--export-records N] [--out PATH] [--no-profile] [--keep]
+ *   node dist/bench/run.js --instances N | --compare-instances N [--rounds R] [--events N] [--partitions P]
+ *
+ * `--instances N` runs only the real pipeline's throughput with N service processes in one
+ * consumer group; `--compare-instances N` runs it with 1 and with N (R times each, alternating)
+ * and prints N ÷ 1 ratios (bench/README.md, "Several instances").
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +23,9 @@ import type { Message } from 'kafkajs';
 import { startDevKafka, type DevKafka } from '../tools/dev-kafka/dev-kafka.js';
 import { consumeAndCopy, consumeNoWork, copyBatches, createRecordsLikeTable, type CopyRun } from './lib/ceiling.js';
 import type { ConsumeRun } from './lib/consumers.js';
-import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
+import pg from 'pg';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
+import { instancesTable, runInstances, type InstancesRun } from './lib/instances.js';
 import { serviceEnv } from '../test/support/service-env.js';
 import { benchEvent, quantile, WIRE_HEADERS, wireOf } from './lib/env.js';
 import { hookFailures, runHooks, type HookResult } from './lib/hooks.js';
@@ -55,6 +62,9 @@ const { values: args } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'decode-threads': { type: 'string' },
+    instances: { type: 'string' },
+    'compare-instances': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -87,7 +97,14 @@ const PARTITIONS = int(
   Math.max(8, Math.ceil((OPT.events * GZIP_BYTES_PER_EVENT_BUDGET) / PARTITION_BUDGET_BYTES)),
 );
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = args.out ?? join(REPO_ROOT, 'bench', 'results.json');
+/** The instance counts of `--instances N` ([N]) or `--compare-instances N` ([1, N]); undefined for the full bench. */
+const INSTANCE_COUNTS =
+  args['compare-instances'] !== undefined
+    ? [1, int(args['compare-instances'], 3)]
+    : args.instances !== undefined
+      ? [int(args.instances, 1)]
+      : undefined;
+const OUT = args.out ?? join(REPO_ROOT, 'bench', INSTANCE_COUNTS ? join('.out', 'instances.json') : 'results.json');
 
 const TOPIC = 'bench.events';
 const NAIVE_TOPIC = 'bench.naive';
@@ -103,6 +120,7 @@ const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString
 const cleanups: Array<() => Promise<unknown>> = [];
 
 async function main(): Promise<void> {
+  if (INSTANCE_COUNTS) return instancesMain(INSTANCE_COUNTS);
   const started = Date.now();
   mkdirSync(dirname(OUT), { recursive: true });
   log(
@@ -445,6 +463,110 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults: ${OUT}\n`);
   const failed = hookFailures(hooks);
   if (failed) throw new Error(failed);
+}
+
+/**
+ * `--instances` / `--compare-instances`: the preloaded events consumed by each instance count in
+ * turn (alternating when `--rounds` > 1), each run with a fresh database and group. Nothing else.
+ */
+async function instancesMain(counts: number[]): Promise<void> {
+  const started = Date.now();
+  const rounds = int(args.rounds, 1);
+  mkdirSync(dirname(OUT), { recursive: true });
+  log(
+    `instances ${counts.join(' vs ')}, ${rounds} round(s), events ${OPT.events}, partitions ${PARTITIONS}, batch ${OPT.batch}`,
+  );
+  const dk: DevKafka = await startDevKafka({
+    topics: [
+      { name: TOPIC, partitions: PARTITIONS },
+      { name: 'bench.dlq', partitions: 1 },
+      { name: 'bench.checkpoints', partitions: 1 },
+    ],
+  });
+  cleanups.push(() => dk.stop());
+  const kafka = kafkaClient(dk.brokers, 'bench');
+  const loadStart = loadavg();
+  log(`preloading ${OPT.events} events into ${TOPIC} (${PARTITIONS} partitions, sets of ${OPT.batch}, gzip)…`);
+  const message = (i: number): Message => ({
+    key: String(i),
+    value: wireOf(benchEvent(i)),
+    headers: { ...WIRE_HEADERS },
+  });
+  const pre = await preload(kafka, TOPIC, PARTITIONS, OPT.events, OPT.batch, message, { gzip: true });
+  const trimmed = pre.trimmed.reduce((a, o) => a + o.low, 0);
+  if (trimmed > 0) throw new Error(`the broker trimmed ${trimmed} messages before consumption: use more --partitions`);
+  const runs: InstancesRun[] = [];
+  for (let round = 1; round <= rounds; round++)
+    for (const n of counts) {
+      await adminCheckpoint();
+      log(`pipeline with ${n} instance(s) in one group, round ${round}…`);
+      runs.push(
+        await runInstances(n, {
+          kafka,
+          brokers: dk.brokers,
+          brokerPid: dk.pid,
+          topic: TOPIC,
+          partitions: PARTITIONS,
+          label: `r${round}-n${n}`,
+          env: {
+            TOPIC_DECISIONS: TOPIC,
+            TOPIC_DLQ: 'bench.dlq',
+            TOPIC_CHECKPOINTS: 'bench.checkpoints',
+            ...(args['decode-threads'] === undefined ? {} : { INGEST_DECODE_THREADS: args['decode-threads'] }),
+          },
+          log,
+        }),
+      );
+    }
+  // The median run of each count, by throughput, is the one compared.
+  const medianOf = (n: number) => {
+    const of = runs.filter((r) => r.instances === n).sort((a, b) => a.eventsPerS - b.eventsPerS);
+    return of[Math.floor((of.length - 1) / 2)];
+  };
+  const compared = counts.map(medianOf);
+  const loadEnd = loadavg();
+  writeFileSync(
+    OUT,
+    JSON.stringify(
+      {
+        generatedAt: new Date().toISOString(),
+        durationS: (Date.now() - started) / 1000,
+        machine: { loadavgStart: loadStart, loadavgEnd: loadEnd, cpus: cpus().length, cpuModel: cpus()[0]?.model },
+        options: { events: OPT.events, partitions: PARTITIONS, batch: OPT.batch, counts, rounds },
+        preload: pre,
+        runs,
+        compared: compared.map((r) => runs.indexOf(r)),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  const out = [
+    `routing-ledger benchmark, instances ${counts.join(' vs ')} — ${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadEnd[0].toFixed(2)}`,
+    `events: ${OPT.events.toLocaleString('en')} preloaded once, ${PARTITIONS} partitions, sets of ${OPT.batch}; each run a fresh database and group${rounds > 1 ? `; median of ${rounds} rounds by throughput` : ''}`,
+    '',
+    instancesTable(compared),
+  ];
+  if (rounds > 1) {
+    out.push('', 'every run (events/s, service µs/event, postgres µs/record, settled s):');
+    for (const r of runs)
+      out.push(
+        `  ${r.groupId}: ${Math.round(r.eventsPerS)}, ${r.serviceCpuUsPerEvent.toFixed(1)}, ${r.postgresCpuUsPerEvent.toFixed(1)}, ${r.firstJoinToSettledS.toFixed(2)}`,
+      );
+  }
+  process.stdout.write(out.join('\n') + `\n\nresults: ${OUT}\n`);
+}
+
+/** A CHECKPOINT before each write phase, so that none inherits another's dirty buffers. */
+async function adminCheckpoint(): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query('CHECKPOINT');
+  } finally {
+    await c.end();
+  }
 }
 
 function fmt(n: number): string {

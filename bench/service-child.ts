@@ -1,7 +1,8 @@
 /**
  * The real service (createApp + AppModule, the code `node dist/main.js` runs), started by the
  * benchmark through test/support/service-process.ts with an IPC channel so that the bench can:
- *  - learn the instant the ingest consumer joined its group (rates exclude the 3 s join);
+ *  - learn the instant the ingest consumer joined its group, and the partitions it was
+ *    assigned (rates exclude the 3 s join; several instances tell when their group settled);
  *  - start and stop a V8 CPU profile around exactly the measured window (node:inspector,
  *    the same sampler as `node --cpu-prof`);
  *  - read the child's own CPU time and peak RSS.
@@ -39,8 +40,8 @@ async function main(): Promise<void> {
   const makeConsumer = kafka.consumer.bind(kafka);
   kafka.consumer = (cfg: ConsumerConfig): Consumer => {
     const c = makeConsumer(cfg);
-    c.on(c.events.GROUP_JOIN, () => {
-      send({ type: 'joined', at: Date.now() });
+    c.on(c.events.GROUP_JOIN, (e) => {
+      send({ type: 'joined', at: Date.now(), assignment: e.payload.memberAssignment });
       if (process.env.BENCH_PROFILE_ON_JOIN === '1') void startProfile();
     });
     return c;

@@ -18,16 +18,19 @@ interface ChildMessage {
   [k: string]: unknown;
 }
 
+/** A consumer GROUP_JOIN of the child: when, its pid, and the partitions it was assigned by topic. */
+export type OnJoined = (at: number, pid: number, assignment?: Record<string, number[]>) => void;
+
 export class ServiceChild {
   private errors = '';
   private waiters: Array<{ type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }> = [];
 
   private constructor(
     private readonly proc: ServiceProcess,
-    private readonly onJoined?: (at: number, pid: number) => void,
+    private readonly onJoined?: OnJoined,
   ) {
     proc.child.on('message', (m: ChildMessage) => {
-      if (m.type === 'joined') this.onJoined?.(m.at as number, proc.pid);
+      if (m.type === 'joined') this.onJoined?.(m.at as number, proc.pid, m.assignment as Record<string, number[]>);
       if (m.type === 'error') {
         this.errors += `\n[bench] child error: ${String(m.message)}\n`;
         for (const w of this.waiters.splice(0)) w.reject(new Error(`service child: ${String(m.message)}`));
@@ -37,9 +40,18 @@ export class ServiceChild {
     });
   }
 
-  /** `onJoined` runs as the consumer's GROUP_JOIN message arrives (before start() resolves: the join happens inside listen()). */
-  static async start(env: Record<string, string>, onJoined?: (at: number, pid: number) => void): Promise<ServiceChild> {
+  /**
+   * `onJoined` runs as the consumer's GROUP_JOIN message arrives (before start() resolves: the join
+   * happens inside listen()), with the partitions it was assigned by topic; `onSpawn` as soon as the
+   * child has a pid.
+   */
+  static async start(
+    env: Record<string, string>,
+    onJoined?: OnJoined,
+    onSpawn?: (pid: number) => void,
+  ): Promise<ServiceChild> {
     const proc = await startServiceProcess(env, { entry: CHILD_ENTRY, ipc: true, waitReady: false });
+    onSpawn?.(proc.pid);
     const svc = new ServiceChild(proc, onJoined);
     await proc.waitReady();
     return svc;
