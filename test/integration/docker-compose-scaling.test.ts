@@ -22,6 +22,7 @@ interface Service {
   configs?: Array<{ source: string; target: string }>;
   restart?: string;
   healthcheck?: unknown;
+  profiles?: string[];
 }
 
 interface ComposeFile {
@@ -99,6 +100,25 @@ describe('docker-compose.yml: routing-ledger scales out', () => {
     expect(conf).toContain('set $ledger http://routing-ledger:8080;');
     expect(conf).toContain('proxy_pass $ledger;');
     expect(conf).toContain('proxy_set_header Host $host;');
+  });
+
+  it('offers a streaming read replica of postgres under the replica profile only', () => {
+    const replica = services['postgres-replica'];
+    expect(replica.profiles).toEqual(['replica']);
+    expect(replica.depends_on?.postgres.condition).toBe('service_healthy');
+    // Cloned once, into its own volume, as a standby (-R) of the primary; then the server runs.
+    expect(commandOf(replica)).toMatch(/pg_basebackup -h postgres .*-D "\$PGDATA" -R/);
+    expect(commandOf(replica)).toMatch(/exec postgres\s*$/);
+    expect(replica.volumes).toEqual(['pgreplica:/var/lib/postgresql/data']);
+    // The primary lets it connect for replication (its first start runs the script).
+    const allow = services.postgres.configs?.find((c) => c.target.startsWith('/docker-entrypoint-initdb.d/'));
+    expect(compose.configs?.[allow?.source ?? '']?.content).toContain(
+      'echo "host replication all all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
+    );
+    // Nothing else needs the profile: the service reads the replica only when DATABASE_READ_URL says so.
+    for (const [name, s] of Object.entries(services))
+      expect([name, Object.keys(s.depends_on ?? {}).includes('postgres-replica')]).toEqual([name, false]);
+    expect(ledger.environment?.DATABASE_READ_URL).toBeUndefined();
   });
 
   it('refers only to services, volumes and configs it declares, and publishes each host port once', () => {
