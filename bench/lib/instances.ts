@@ -65,6 +65,8 @@ export interface InstancesOptions {
 
 /** N fresh service children in one group over `topic`, from spawn to the last offset stored, then stopped. */
 export async function runInstances(n: number, o: InstancesOptions): Promise<InstancesRun> {
+  // More members than partitions leave some idle: the group would never be "settled" as defined here.
+  if (n > o.partitions) throw new Error(`${n} instances for ${o.partitions} partitions: some would get none`);
   const db = await createTestDatabase(`rl_bench_i${n}`, 2);
   const dataDir = mkdtempSync(join(tmpdir(), 'rl-bench-inst-'));
   const backends = new PostgresBackends(async () =>
