@@ -73,6 +73,8 @@ const BUNDLE_GZIP_LEVEL = 1;
 const GZIP_CHUNK = 256 * 1024;
 /** Bytes gathered before a staged file is written to. */
 const WRITE_CHUNK = 256 * 1024;
+/** Chunks a sink keeps for reuse (zlib holds at most a few before it asks the writer to wait). */
+const SPARE_CHUNKS = 4;
 
 export interface WriteBundleOptions {
   source: BundleSource;
@@ -350,7 +352,7 @@ class BundleWriter {
       yield* source.chainLines(shard, query, startSeq, endSeq, this.pageSize);
       return;
     }
-    for (let fromSeq = startSeq; fromSeq <= endSeq; ) {
+    for (let fromSeq = startSeq; fromSeq <= endSeq;) {
       const page = await source.chainPage(shard, query.tenant, fromSeq, endSeq, this.pageSize);
       if (page.length === 0) return;
       yield page.map((e) => entryLine(e, query));
@@ -562,17 +564,18 @@ interface StagedFile {
  * A staged file written a line at a time: its SHA-256 and size are taken from the lines, and
  * the lines are gzip-compressed into `<path>.gz` on the way (zlib runs in libuv's thread pool,
  * so compression overlaps reading the next page instead of following the whole export).
+ * Lines are copied into a chunk of WRITE_CHUNK bytes (text written as UTF-8 in place, no
+ * intermediate strings or buffers); a chunk handed to zlib comes back for reuse once zlib has
+ * consumed it, so the sink allocates a handful of chunks whatever the file's size.
  */
 class LineSink {
   private readonly gzip = createGzip({ level: BUNDLE_GZIP_LEVEL, chunkSize: GZIP_CHUNK });
   private readonly done: Promise<void>;
   private readonly hash = createHash('sha256');
   private size = 0;
-  /** Lines given as text, gathered and encoded in one go at the next flush (or Buffer line). */
-  private text = '';
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
-  private static readonly NL = Buffer.from('\n');
+  private chunk: Buffer = Buffer.allocUnsafeSlow(WRITE_CHUNK);
+  private used = 0;
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly path: string) {
     this.done = pipeline(this.gzip, createWriteStream(`${path}.gz`));
@@ -580,16 +583,15 @@ class LineSink {
   }
 
   async line(content: Buffer | string): Promise<void> {
-    if (typeof content === 'string') {
-      this.text += `${content}\n`;
-      // Characters, not bytes: only decides when to flush.
-      this.bufferedBytes += content.length + 1;
-    } else {
-      this.encodeText();
-      this.buffered.push(content, LineSink.NL);
-      this.bufferedBytes += content.length + 1;
+    // A UTF-8 string takes at most 3 bytes per UTF-16 unit; the newline one more.
+    const most = typeof content === 'string' ? content.length * 3 + 1 : content.length + 1;
+    if (this.used + most > this.chunk.length) {
+      await this.flush();
+      if (most > this.chunk.length) this.chunk = Buffer.allocUnsafeSlow(most);
     }
-    if (this.bufferedBytes >= WRITE_CHUNK) await this.flush();
+    this.used +=
+      typeof content === 'string' ? this.chunk.write(content, this.used, 'utf8') : content.copy(this.chunk, this.used);
+    this.chunk[this.used++] = 0x0a;
   }
 
   async close(): Promise<StagedFile> {
@@ -599,20 +601,17 @@ class LineSink {
     return { size: this.size, sha256: this.hash.digest('hex'), gzPath: `${this.path}.gz` };
   }
 
-  private encodeText(): void {
-    if (this.text === '') return;
-    this.buffered.push(Buffer.from(this.text, 'utf8'));
-    this.text = '';
-  }
-
   private async flush(): Promise<void> {
-    this.encodeText();
-    if (this.buffered.length === 0) return;
-    const chunk = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-    this.buffered = [];
-    this.bufferedBytes = 0;
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    if (!this.gzip.write(chunk)) await once(this.gzip, 'drain');
+    if (this.used === 0) return;
+    const full = this.chunk;
+    const data = full.subarray(0, this.used);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(WRITE_CHUNK);
+    this.used = 0;
+    this.hash.update(data);
+    this.size += data.length;
+    const more = this.gzip.write(data, () => {
+      if (full.length === WRITE_CHUNK && this.spare.length < SPARE_CHUNKS) this.spare.push(full);
+    });
+    if (!more) await once(this.gzip, 'drain');
   }
 }

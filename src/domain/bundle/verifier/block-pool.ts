@@ -28,7 +28,12 @@ export class BlockPool {
   private nextId = 0;
   private closed = false;
 
-  constructor(params: BlockParams, threads: number) {
+  /** `blockBytes`: bytes gathered before a block is handed over (smaller in tests). */
+  constructor(
+    params: BlockParams,
+    threads: number,
+    private readonly blockBytes = BLOCK_BYTES,
+  ) {
     const usable = threads > 0 && existsSync(fileURLToPath(BLOCK_WORKER));
     if (!usable) {
       this.inline = new BlockChecker(params);
@@ -69,10 +74,10 @@ export class BlockPool {
       const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       pieces.push(chunk);
       gathered += chunk.length;
-      if (gathered < BLOCK_BYTES) continue;
+      if (gathered < this.blockBytes) continue;
       const nl = chunk.lastIndexOf(0x0a);
       if (nl === -1) {
-        if (gathered > maxLine + BLOCK_BYTES) {
+        if (gathered > maxLine + this.blockBytes) {
           yield { failed: true };
           return;
         }
@@ -118,7 +123,7 @@ export class BlockPool {
   private blockOf(size: number): Buffer {
     const spare = this.spare.pop();
     if (spare !== undefined && spare.byteLength >= size) return Buffer.from(spare, 0, size);
-    return Buffer.from(new ArrayBuffer(Math.max(size, BLOCK_BYTES + 256 * 1024)), 0, size);
+    return Buffer.from(new ArrayBuffer(Math.max(size, this.blockBytes + 256 * 1024)), 0, size);
   }
 
   /** Never rejects: a block that cannot be checked is answered as failed. */
