@@ -29,9 +29,9 @@ type ChainDbRow = EntryDbRow & {
 
 /**
  * The ledger reads an export needs (SQL only). Every query is bounded by the anchor's tree
- * size, so an export reads one snapshot while ingestion appends. Chain reads are keyset pages
- * on the records_tenant_chain_key index (shard, tenant_id, tenant_seq); range bounds use
- * records_tenant_time_idx (tenant_id, occurred_at).
+ * size, so an export reads one snapshot while ingestion appends. Chain reads (one COPY per
+ * shard, or keyset pages) use the records_tenant_chain_key index (shard, tenant_id,
+ * tenant_seq); range bounds use records_tenant_time_idx (tenant_id, occurred_at).
  */
 @Injectable()
 export class ExportSourceRepository {
