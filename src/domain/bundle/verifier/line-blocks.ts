@@ -10,9 +10,10 @@
 import { assertLedgerEntry, ledgerEntryBytes, type LedgerEntry } from '../../ledger-entry/ledger-entry.js';
 import { leafHash } from '../../merkle/hasher.js';
 import { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
+import { hash } from 'node:crypto';
 import {
   canonicalProofLine,
-  occurredInRange,
+  occurredAt,
   proofLineDefect,
   recordMatchesFilters,
   type ExportQuery,
@@ -60,22 +61,30 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export class BlockChecker {
   private readonly roots: Map<string, Buffer>;
   private readonly run = new InclusionRunVerifier();
+  /** The range in milliseconds, as occurredInRange reads it. */
+  private readonly fromMs: number;
+  private readonly toMs: number;
+  private readonly filtered: boolean;
 
   constructor(private readonly params: BlockParams) {
     this.roots = new Map(params.roots.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
+    this.fromMs = Date.parse(params.query.from);
+    this.toMs = Date.parse(params.query.to);
+    this.filtered = Object.values(params.query.filters).some((v) => v !== undefined);
   }
 
+  /** Checks a block of whole lines; a records block's newlines are overwritten (see leafHashInBlock). */
   check(kind: BlockKind, block: Uint8Array): BlockAnswer {
     try {
       const lines = splitLines(Buffer.from(block.buffer, block.byteOffset, block.byteLength), this.params.maxLine);
       if (lines === undefined) return { failed: true };
-      return kind === 'records' ? this.records(lines) : this.proofs(lines);
+      return kind === 'records' ? this.records(lines, block.byteOffset) : this.proofs(lines);
     } catch {
       return { failed: true };
     }
   }
 
-  private records(lines: Buffer[]): BlockAnswer {
+  private records(lines: Buffer[], blockStart: number): BlockAnswer {
     const n = lines.length;
     const seq = Buffer.allocUnsafeSlow(n * SEQ_STRIDE);
     const nums = new Float64Array(n * NUM_STRIDE);
@@ -88,13 +97,15 @@ export class BlockChecker {
       assertLedgerEntry(e);
       if (!isCanonicalText(e, text) && !ledgerEntryBytes(e).equals(bytes)) return { failed: true };
       if (e.tenant_id !== query.tenant) return { failed: true };
-      const leaf = leafHash(bytes);
+      const leaf = leafHashInBlock(bytes, blockStart);
       seq.writeDoubleLE(e.shard, i * SEQ_STRIDE);
       seq.writeDoubleLE(e.index, i * SEQ_STRIDE + 8);
       leaf.copy(seq, i * SEQ_STRIDE + 16);
-      const inRange = occurredInRange(e.record, query);
+      // occurredInRange and recordMatchesFilters (bundle-format.ts), with the bounds parsed once.
+      const at = occurredAt(e.record);
+      const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
       let flags = inRange ? FLAG_IN_RANGE : 0;
-      if (inRange && recordMatchesFilters(e.record, query.filters)) flags |= FLAG_MATCHES;
+      if (inRange && (!this.filtered || recordMatchesFilters(e.record, query.filters))) flags |= FLAG_MATCHES;
       if (e.tenant_prev !== null) {
         flags |= FLAG_HAS_PREV;
         prev.write(e.tenant_prev, i * 32, 32, 'hex');
@@ -123,6 +134,19 @@ export class BlockChecker {
     }
     return { failed: false, lines: n, seq: seq.buffer as ArrayBuffer };
   }
+}
+
+/**
+ * The leaf hash of a line of the block, SHA-256(0x00 || line): the 0x00 is written over the
+ * previous line's newline (the block's own memory; the lines are already cut), so the line is
+ * hashed where it lies instead of copied behind a prefix. The block's first line has no byte
+ * before it and is hashed as usual.
+ */
+function leafHashInBlock(line: Buffer, blockStart: number): Buffer {
+  if (line.byteOffset <= blockStart) return leafHash(line);
+  const prefixed = new Uint8Array(line.buffer, line.byteOffset - 1, line.length + 1);
+  prefixed[0] = 0x00;
+  return hash('sha256', prefixed, 'buffer');
 }
 
 /** A proof line in its one canonical shape (as the reference's check decides), or undefined. */
