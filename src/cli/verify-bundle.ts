@@ -26,7 +26,8 @@ export const VERIFY_BUNDLE_USAGE = `usage: routing-ledger verify-bundle <bundle.
                   trusted witnesses and quorum ("witness <vkey>", "quorum <k>"): refuse a bundle
                   whose anchor checkpoints lack k valid cosignatures
   --json          print the verdict as JSON on stdout
-  --proof-thread  check proofs.jsonl in a second thread (faster with a spare core, more memory)
+  --proof-thread  when the reference pass runs (the single pass did not accept the bundle),
+                  check proofs.jsonl in a second thread
 `;
 
 export interface CliIo {

@@ -1,4 +1,4 @@
-import type { RecordFacts } from '../domain/bundle/bundle-format.js';
+import type { ExportQuery, RecordFacts } from '../domain/bundle/bundle-format.js';
 import type { Jwks } from '../domain/checkpoint/signing-key.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
@@ -35,6 +35,25 @@ export interface SourceEntry {
   facts?: RecordFacts;
 }
 
+/**
+ * One entry of a tenant's chain as the writer needs it: its position, the stored leaf hash,
+ * and its ledger entry's canonical bytes (the records.jsonl line) as the source assembled them.
+ * The writer hashes the line itself and refuses it unless it hashes to `leafHash`.
+ */
+export interface SourceLine {
+  index: number;
+  tenantSeq: number;
+  /** The stored tenant_prev (32 bytes), null at the start of the chain. */
+  tenantPrev: Buffer | null;
+  leafHash: Buffer;
+  line: Buffer;
+  /** Whether the entry's occurred_at lies in the query's range, and whether it then matches its filters (§2). */
+  inRange: boolean;
+  matches: boolean;
+  /** The record's event_id, for messages. */
+  eventId(): string;
+}
+
 export interface BundleSource {
   /** The latest signed checkpoint of every shard, sorted by shard: the export's anchors. */
   anchors(): Promise<SourceCheckpoint[]>;
@@ -54,6 +73,18 @@ export interface BundleSource {
   lastSeqBefore(shard: number, tenant: string, from: string, treeSize: number): Promise<number | null>;
   /** The tenant's entries with fromSeq <= tenant_seq <= toSeq, by tenant_seq, at most `limit` (keyset page). */
   chainPage(shard: number, tenant: string, fromSeq: number, toSeq: number, limit: number): Promise<SourceEntry[]>;
+  /**
+   * Optional, instead of chainPage: the tenant's entries with fromSeq <= tenant_seq <= toSeq, by
+   * tenant_seq, streamed in pages of at most `pageSize`, with the range and filters of `query`
+   * already decided (the PostgreSQL source assembles each line in the database).
+   */
+  chainLines?(
+    shard: number,
+    query: ExportQuery,
+    fromSeq: number,
+    toSeq: number,
+    pageSize: number,
+  ): AsyncIterable<SourceLine[]>;
   /** For each leaf index, the first checkpoint with index < tree_size <= maxSize (same order). */
   coveringCheckpoints(shard: number, indexes: number[], maxSize: number): Promise<SourceCheckpoint[]>;
   /** Stored Merkle nodes of the shard (throws on a missing node). */

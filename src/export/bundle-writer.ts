@@ -10,7 +10,7 @@
  * Durable on return: `outFile` is complete (written to a temporary name, then renamed), and
  * the staging directory is removed. On failure nothing is left at `outFile`.
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -45,7 +45,6 @@ import {
   occurredInRange,
   proofLineText,
   recordFacts,
-  type RecordFacts,
   type BoundaryEntry,
   type CheckpointLine,
   type CheckpointNoteLine,
@@ -58,7 +57,8 @@ import {
 } from '../domain/bundle/bundle-format.js';
 import { bundleReadme } from './bundle-readme.js';
 import { tarEnd, tarPadding, ustarHeader } from './tar-layout.js';
-import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
+import type { BundleSource, SourceCheckpoint, SourceEntry, SourceLine } from './bundle-source.js';
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import { AppError } from '../common/app-error.js';
 
 /** Entries read per query (and proved per node read). Bounds memory, not correctness. */
@@ -73,6 +73,8 @@ const BUNDLE_GZIP_LEVEL = 1;
 const GZIP_CHUNK = 256 * 1024;
 /** Bytes gathered before a staged file is written to. */
 const WRITE_CHUNK = 256 * 1024;
+/** Chunks a sink keeps for reuse (zlib holds at most a few before it asks the writer to wait). */
+const SPARE_CHUNKS = 4;
 
 export interface WriteBundleOptions {
   source: BundleSource;
@@ -265,59 +267,65 @@ class BundleWriter {
     let records = 0;
     if (startSeq !== null && endSeq !== null) {
       let expectSeq = startSeq;
-      let prevLeaf: string | null = null;
+      let prevLeaf: Buffer | null = null;
+      const pages = this.pages(shard, startSeq, endSeq)[Symbol.asyncIterator]();
       // The next page is read and proved while this one is written: database time overlaps hashing.
-      const fetchPage = (fromSeq: number) => {
-        const p = this.o.source
-          .chainPage(shard, this.o.query.tenant, fromSeq, endSeq, this.pageSize)
-          .then(async (page) => ({ page, proved: page.length === 0 ? [] : await this.prove(shard, page, treeSize) }));
+      const fetchPage = () => {
+        const p = pages.next().then(async (r) => {
+          const page = r.done ? [] : r.value;
+          return { page, proved: page.length === 0 ? [] : await this.prove(shard, page, treeSize) };
+        });
         p.catch(() => undefined); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
         return p;
       };
-      let next = fetchPage(startSeq);
-      while (expectSeq <= endSeq) {
-        const { page, proved } = await next;
-        if (page.length === 0)
-          throw new ExportIntegrityError(
-            `shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`,
-          );
-        const lastSeq = page[page.length - 1].entry.tenant_seq;
-        if (lastSeq < endSeq) next = fetchPage(lastSeq + 1);
-        for (let i = 0; i < page.length; i++) {
-          const { entry } = page[i];
-          const { bytes, leaf, proof, checkpoint } = proved[i];
-          const linked = expectSeq === startSeq || entry.tenant_prev === prevLeaf;
-          if (entry.tenant_seq !== expectSeq || !linked || entry.index >= treeSize) {
+      let next = fetchPage();
+      let complete = false;
+      try {
+        while (expectSeq <= endSeq) {
+          const { page, proved } = await next;
+          if (page.length === 0)
             throw new ExportIntegrityError(
-              `shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${page[i].eventId})`,
+              `shard ${shard}: tenant ${this.o.query.tenant} has no entry at tenant_seq ${expectSeq}`,
             );
+          if (page[page.length - 1].tenantSeq < endSeq) next = fetchPage();
+          for (let i = 0; i < page.length; i++) {
+            const e = page[i];
+            const { leaf, proof, checkpoint } = proved[i];
+            const linked =
+              expectSeq === startSeq || (e.tenantPrev !== null && prevLeaf !== null && e.tenantPrev.equals(prevLeaf));
+            if (e.tenantSeq !== expectSeq || !linked || e.index >= treeSize) {
+              throw new ExportIntegrityError(
+                `shard ${shard}: the stored chain of tenant ${this.o.query.tenant} is broken at tenant_seq ${expectSeq} (record ${e.eventId()})`,
+              );
+            }
+            await cps.cite(checkpoint);
+            const line: ProofLine = {
+              shard,
+              index: e.index,
+              leaf_hash: leaf.toString('hex'),
+              tree_size: checkpoint.treeSize,
+              inclusion_proof: proof,
+            };
+            if (e.tenantSeq === plan.beforeSeq) {
+              before = this.boundary(parseEntry(e), line, 'before');
+            } else if (e.tenantSeq === plan.afterSeq) {
+              after = this.boundary(parseEntry(e), line, 'after');
+            } else {
+              await this.files[FILE.records].line(e.line);
+              await this.files[FILE.proofs].line(proofLineText(line));
+              this.countRecord(e.inRange, e.matches, records === 0 || e.tenantSeq === plan.lastSeq);
+              records++;
+            }
+            prevLeaf = leaf;
+            expectSeq++;
           }
-          await cps.cite(checkpoint);
-          const leafHex = leaf.toString('hex');
-          const line: ProofLine = {
-            shard,
-            index: entry.index,
-            leaf_hash: leafHex,
-            tree_size: checkpoint.treeSize,
-            inclusion_proof: proof,
-          };
-          if (entry.tenant_seq === plan.beforeSeq) {
-            before = this.boundary(entry, line, 'before');
-          } else if (entry.tenant_seq === plan.afterSeq) {
-            after = this.boundary(entry, line, 'after');
-          } else {
-            await this.files[FILE.records].line(bytes);
-            await this.files[FILE.proofs].line(proofLineText(line));
-            this.countRecord(
-              page[i].facts ?? recordFacts(entry.record),
-              records === 0 || entry.tenant_seq === plan.lastSeq,
-            );
-            records++;
-          }
-          prevLeaf = leafHex;
-          expectSeq++;
+          this.o.onProgress?.({ done: this.counts.records, total: this.total });
         }
-        this.o.onProgress?.({ done: this.counts.records, total: this.total });
+        complete = true;
+      } finally {
+        // Read to its end, the source's read (a COPY) finishes cleanly; stopped early, it is abandoned.
+        if (complete) await pages.next();
+        else await pages.return?.(undefined);
       }
     }
     await cps.cite(plan.anchor);
@@ -334,19 +342,37 @@ class BundleWriter {
     return { shard, tree_size: treeSize, records };
   }
 
-  /** Canonical bytes, leaf hash, covering checkpoint and audit path of each entry of a page. */
-  private async prove(shard: number, page: SourceEntry[], treeSize: number) {
+  /**
+   * The chain run startSeq..endSeq in pages: the source's own lines when it assembles them
+   * (chainLines), else keyset pages of entries made into lines here.
+   */
+  private async *pages(shard: number, startSeq: number, endSeq: number): AsyncGenerator<SourceLine[]> {
+    const { source, query } = this.o;
+    if (source.chainLines) {
+      yield* source.chainLines(shard, query, startSeq, endSeq, this.pageSize);
+      return;
+    }
+    for (let fromSeq = startSeq; fromSeq <= endSeq;) {
+      const page = await source.chainPage(shard, query.tenant, fromSeq, endSeq, this.pageSize);
+      if (page.length === 0) return;
+      yield page.map((e) => entryLine(e, query));
+      fromSeq = page[page.length - 1].entry.tenant_seq + 1;
+    }
+  }
+
+  /** Leaf hash (checked against the stored one), covering checkpoint and audit path of each entry of a page. */
+  private async prove(shard: number, page: SourceLine[], treeSize: number) {
     const covering = await this.o.source.coveringCheckpoints(
       shard,
-      page.map((e) => e.entry.index),
+      page.map((e) => e.index),
       treeSize,
     );
     const rangesPer: LeafRange[][] = page.map((e, i) => {
       if (!covering[i])
         throw new ExportIntegrityError(
-          `shard ${shard}: leaf ${e.entry.index} is covered by no signed checkpoint up to tree size ${treeSize}`,
+          `shard ${shard}: leaf ${e.index} is covered by no signed checkpoint up to tree size ${treeSize}`,
         );
-      return inclusionProofRanges(e.entry.index, covering[i].treeSize);
+      return inclusionProofRanges(e.index, covering[i].treeSize);
     });
     // Neighbouring leaves share most of their audit paths: plan and hash each range once
     // (ranges keyed by begin, then end: no key strings per element).
@@ -366,24 +392,14 @@ class BundleWriter {
       ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
     distinct.forEach((r, i) => byBegin.get(r.begin)!.set(r.end, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      // The stored record text spliced into its entry; the leaf is hashed from the text (the
-      // prefix 0x00 is U+0000 in UTF-8), so the line is encoded once, by the sink.
-      let bytes: Buffer | string;
-      let leaf: Buffer;
-      if (e.recordJson === undefined) {
-        bytes = ledgerEntryBytes(e.entry);
-        leaf = leafHash(bytes);
-      } else {
-        bytes = ledgerEntryTextWithRecordJson(e.entry, e.recordJson);
-        leaf = hash('sha256', `\u0000${bytes}`, 'buffer');
-      }
+      const leaf = leafHash(e.line);
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(
-          `record ${e.eventId} (shard ${shard}, leaf ${e.entry.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,
+          `record ${e.eventId()} (shard ${shard}, leaf ${e.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,
         );
       }
       const proof = rangesPer[i].map((r) => byBegin.get(r.begin)!.get(r.end) as string);
-      return { bytes, leaf, proof, checkpoint: covering[i] };
+      return { leaf, proof, checkpoint: covering[i] };
     });
   }
 
@@ -397,16 +413,15 @@ class BundleWriter {
     return { entry, leaf_hash: line.leaf_hash, tree_size: line.tree_size, inclusion_proof: line.inclusion_proof };
   }
 
-  private countRecord(facts: RecordFacts, segmentEnd: boolean): void {
+  private countRecord(inRange: boolean, matches: boolean, segmentEnd: boolean): void {
     this.counts.records++;
-    const inRange = factsInRange(facts, this.o.query);
     if (segmentEnd && !inRange)
       throw new ExportIntegrityError(
         'the first or last record of a segment is outside the range: the database and the record disagree on occurred_at',
       );
     if (inRange) {
       this.counts.records_in_range++;
-      if (factsMatchFilters(facts, this.o.query.filters)) this.counts.matching++;
+      if (matches) this.counts.matching++;
     }
   }
 
@@ -472,6 +487,35 @@ class BundleWriter {
 }
 
 /**
+ * A source entry as a line: the stored record text spliced into its entry when the source has
+ * it, else the entry's canonical bytes; range and filters from the source's facts, else from
+ * the record.
+ */
+function entryLine(e: SourceEntry, query: ExportQuery): SourceLine {
+  const { entry } = e;
+  const facts = e.facts ?? recordFacts(entry.record);
+  const inRange = factsInRange(facts, query);
+  return {
+    index: entry.index,
+    tenantSeq: entry.tenant_seq,
+    tenantPrev: entry.tenant_prev === null ? null : Buffer.from(entry.tenant_prev, 'hex'),
+    leafHash: e.leafHash,
+    line:
+      e.recordJson === undefined
+        ? ledgerEntryBytes(entry)
+        : Buffer.from(ledgerEntryTextWithRecordJson(entry, e.recordJson), 'utf8'),
+    inRange,
+    matches: inRange && factsMatchFilters(facts, query.filters),
+    eventId: () => e.eventId,
+  };
+}
+
+/** A boundary entry's line parsed back into its entry (it is the entry's canonical JSON). */
+function parseEntry(e: SourceLine): LedgerEntry {
+  return JSON.parse(e.line.toString('utf8')) as LedgerEntry;
+}
+
+/**
  * The checkpoints a shard's proofs cite, written as they are first cited (they come in
  * increasing tree size because entries do), each with the consistency proof from the one
  * before, ending with the anchor.
@@ -520,17 +564,18 @@ interface StagedFile {
  * A staged file written a line at a time: its SHA-256 and size are taken from the lines, and
  * the lines are gzip-compressed into `<path>.gz` on the way (zlib runs in libuv's thread pool,
  * so compression overlaps reading the next page instead of following the whole export).
+ * Lines are copied into a chunk of WRITE_CHUNK bytes (text written as UTF-8 in place, no
+ * intermediate strings or buffers); a chunk handed to zlib comes back for reuse once zlib has
+ * consumed it, so the sink allocates a handful of chunks whatever the file's size.
  */
 class LineSink {
   private readonly gzip = createGzip({ level: BUNDLE_GZIP_LEVEL, chunkSize: GZIP_CHUNK });
   private readonly done: Promise<void>;
   private readonly hash = createHash('sha256');
   private size = 0;
-  /** Lines given as text, gathered and encoded in one go at the next flush (or Buffer line). */
-  private text = '';
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
-  private static readonly NL = Buffer.from('\n');
+  private chunk: Buffer = Buffer.allocUnsafeSlow(WRITE_CHUNK);
+  private used = 0;
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly path: string) {
     this.done = pipeline(this.gzip, createWriteStream(`${path}.gz`));
@@ -538,16 +583,15 @@ class LineSink {
   }
 
   async line(content: Buffer | string): Promise<void> {
-    if (typeof content === 'string') {
-      this.text += `${content}\n`;
-      // Characters, not bytes: only decides when to flush.
-      this.bufferedBytes += content.length + 1;
-    } else {
-      this.encodeText();
-      this.buffered.push(content, LineSink.NL);
-      this.bufferedBytes += content.length + 1;
+    // A UTF-8 string takes at most 3 bytes per UTF-16 unit; the newline one more.
+    const most = typeof content === 'string' ? content.length * 3 + 1 : content.length + 1;
+    if (this.used + most > this.chunk.length) {
+      await this.flush();
+      if (most > this.chunk.length) this.chunk = Buffer.allocUnsafeSlow(most);
     }
-    if (this.bufferedBytes >= WRITE_CHUNK) await this.flush();
+    this.used +=
+      typeof content === 'string' ? this.chunk.write(content, this.used, 'utf8') : content.copy(this.chunk, this.used);
+    this.chunk[this.used++] = 0x0a;
   }
 
   async close(): Promise<StagedFile> {
@@ -557,20 +601,17 @@ class LineSink {
     return { size: this.size, sha256: this.hash.digest('hex'), gzPath: `${this.path}.gz` };
   }
 
-  private encodeText(): void {
-    if (this.text === '') return;
-    this.buffered.push(Buffer.from(this.text, 'utf8'));
-    this.text = '';
-  }
-
   private async flush(): Promise<void> {
-    this.encodeText();
-    if (this.buffered.length === 0) return;
-    const chunk = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-    this.buffered = [];
-    this.bufferedBytes = 0;
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    if (!this.gzip.write(chunk)) await once(this.gzip, 'drain');
+    if (this.used === 0) return;
+    const full = this.chunk;
+    const data = full.subarray(0, this.used);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(WRITE_CHUNK);
+    this.used = 0;
+    this.hash.update(data);
+    this.size += data.length;
+    const more = this.gzip.write(data, () => {
+      if (full.length === WRITE_CHUNK && this.spare.length < SPARE_CHUNKS) this.spare.push(full);
+    });
+    if (!more) await once(this.gzip, 'drain');
   }
 }

@@ -5,7 +5,14 @@ import type { NoteSignature } from '../domain/note/signed-note.js';
 import type { WitnessPolicy } from '../domain/witness/witness-policy.js';
 import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import { merkleNodeReader, TileCache } from '../ledger/merkle-node-store.js';
-import type { BundleSource, SourceCheckpoint, SourceEntry } from './bundle-source.js';
+import type { BundleSource, SourceCheckpoint, SourceEntry, SourceLine } from './bundle-source.js';
+import type { Pool } from 'pg';
+import { escapeLiteral } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { FILTER_FIELDS, type ExportQuery } from '../domain/bundle/bundle-format.js';
+import { canonicalJson } from '../domain/canonical/canonical-json.js';
+import { LEDGER_ENTRY_VERSION } from '../domain/ledger-entry/ledger-entry.js';
+import { copyBinaryRows, int8 } from './copy-binary.js';
 import { entryFromRow, type EntryDbRow } from '../ledger/ledger-read.repository.js';
 import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 
@@ -22,9 +29,9 @@ type ChainDbRow = EntryDbRow & {
 
 /**
  * The ledger reads an export needs (SQL only). Every query is bounded by the anchor's tree
- * size, so an export reads one snapshot while ingestion appends. Chain reads are keyset pages
- * on the records_tenant_chain_key index (shard, tenant_id, tenant_seq); range bounds use
- * records_tenant_time_idx (tenant_id, occurred_at).
+ * size, so an export reads one snapshot while ingestion appends. Chain reads (one COPY per
+ * shard, or keyset pages) use the records_tenant_chain_key index (shard, tenant_id,
+ * tenant_seq); range bounds use records_tenant_time_idx (tenant_id, occurred_at).
  */
 @Injectable()
 export class ExportSourceRepository {
@@ -52,6 +59,7 @@ export class ExportSourceRepository {
       inRangeSeqBounds: (s, t, f, to, n) => this.inRangeSeqBounds(s, t, f, to, n),
       lastSeqBefore: (s, t, f, n) => this.lastSeqBefore(s, t, f, n),
       chainPage: (s, t, a, b, l) => this.chainPage(s, t, a, b, l),
+      chainLines: (s, q, a, b, n) => this.chainLines(s, q, a, b, n),
       coveringCheckpoints: (s, i, m) => this.coveringCheckpoints(s, i, m),
       nodeReader: (s) => merkleNodeReader((sql, params) => this.db.query(sql, params), s, undefined, tiles),
     };
@@ -137,6 +145,64 @@ export class ExportSourceRepository {
   }
 
   /**
+   * The tenant's chain run as one binary COPY: PostgreSQL assembles each entry's canonical line
+   * from the stored record text (docs/ledger-format.md §3: members in JCS order, the record
+   * spliced as stored) and decides the range and filters on the derived columns, so this
+   * process only slices rows out of the stream (copy-binary.ts). The stream is read a page at a
+   * time: the socket waits while a page is proved and written (flat memory), and one statement
+   * replaces a round trip per page. COPY takes no parameters: numbers are checked integers,
+   * strings quoted by pg's escapeLiteral.
+   */
+  async *chainLines(
+    shard: number,
+    query: ExportQuery,
+    fromSeq: number,
+    toSeq: number,
+    pageSize: number,
+  ): AsyncGenerator<SourceLine[]> {
+    for (const n of [shard, fromSeq, toSeq])
+      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`chainLines: ${n} is not a count`);
+    const lit = escapeLiteral;
+    const tenantJson = canonicalJson(query.tenant);
+    const filters = FILTER_FIELDS.filter((f) => query.filters[f] !== undefined).map(
+      (f) => ` AND ${f} = ${lit(query.filters[f]!)}`,
+    );
+    const inRange = `occurred_at >= ${lit(query.from)}::timestamptz AND occurred_at < ${lit(query.to)}::timestamptz`;
+    const sql = `COPY (SELECT leaf_index, tenant_seq, tenant_prev, leaf_hash, event_id,
+        (${inRange}) AS in_range, COALESCE(${inRange}${filters.join('')}, false) AS matches,
+        '{"index":' || leaf_index || ',"record":' || record || ',"shard":' || shard || ',"tenant_id":' || ${lit(tenantJson)}
+          || ',"tenant_prev":' || COALESCE('"' || encode(tenant_prev, 'hex') || '"', 'null')
+          || ',"tenant_seq":' || tenant_seq || ',"v":${LEDGER_ENTRY_VERSION}}' AS line
+      FROM records WHERE shard = ${shard} AND tenant_id = ${lit(query.tenant)} AND tenant_seq >= ${fromSeq} AND tenant_seq <= ${toSeq}
+      ORDER BY tenant_seq) TO STDOUT WITH (FORMAT binary)`;
+    const pool = (this.db.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
+    const stream = client.query(copyTo(sql));
+    let failed: Error | undefined;
+    try {
+      let page: SourceLine[] = [];
+      for await (const rows of copyBinaryRows(stream, 8)) {
+        for (const r of rows) {
+          page.push(sourceLine(r));
+          if (page.length === pageSize) {
+            yield page;
+            page = [];
+          }
+        }
+      }
+      if (page.length > 0) yield page;
+    } catch (e) {
+      failed = e as Error;
+      throw e;
+    } finally {
+      // A COPY left before its end leaves the connection mid-protocol: it is closed, not reused.
+      const done = stream.readableEnded && failed === undefined;
+      if (!done) stream.destroy();
+      client.release(done ? undefined : (failed ?? new Error('chain read abandoned')));
+    }
+  }
+
+  /**
    * One round trip: the distinct covering checkpoints of the page (an index probe per leaf on
    * checkpoints_pkey), matched back to the leaves here by binary search.
    */
@@ -163,6 +229,21 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
     else lo = mid + 1;
   }
   return cps[lo];
+}
+
+/** A row of chainLines' COPY: leaf_index, tenant_seq, tenant_prev, leaf_hash, event_id, in_range, matches, line. */
+function sourceLine(r: Array<Buffer | null>): SourceLine {
+  const eventId = r[4]!;
+  return {
+    index: int8(r[0]!),
+    tenantSeq: int8(r[1]!),
+    tenantPrev: r[2],
+    leafHash: r[3]!,
+    line: r[7]!,
+    inRange: r[5]![0] === 1,
+    matches: r[6]![0] === 1,
+    eventId: () => eventId.toString('utf8'),
+  };
 }
 
 /**

@@ -34,7 +34,7 @@ import {
   type Manifest,
   type ProofLine,
 } from './bundle-format.js';
-import { describeProblem, verifyBundle, type BundleVerdict } from './verify-bundle.js';
+import { describeProblem, verifyBundle, verifySinglePass, type BundleVerdict } from './verify-bundle.js';
 import { ed25519NoteSigner } from '../note/note-keys.js';
 import { parseNote, signNote } from '../note/signed-note.js';
 import { formatCheckpoint, parseCheckpoint, shardOrigin } from '../note/tlog-checkpoint.js';
@@ -42,6 +42,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cosigner } from '../witness/cosignature.js';
 import { parseWitnessPolicy } from '../witness/witness-policy.js';
 import type { BundleSource } from '../../export/bundle-source.js';
+import { BlockPool } from './verifier/block-pool.js';
+import { FileDigest } from './bundle-archive.js';
 
 jest.setTimeout(60_000);
 
@@ -112,10 +114,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * The verdict on `f`, checked to be the same from the reference pass alone and by default; the
+ * single pass accepts exactly what the reference pass accepts, with the same verdict.
+ */
 async function verifyFiles(f: BundleFiles, opts: Parameters<typeof verifyBundle>[1] = {}): Promise<BundleVerdict> {
   const path = join(dir, `t-${n++}.tar.gz`);
   await writeBundleFiles(path, f);
-  return verifyBundle(() => createReadStream(path), opts);
+  const open = () => createReadStream(path);
+  const reference = await verifyBundle(open, { ...opts, singlePass: false });
+  const single = await verifySinglePass(open, opts);
+  if (reference.ok) expect(single).toEqual(reference);
+  else expect(single).toBeUndefined();
+  const verdict = await verifyBundle(open, opts);
+  expect(verdict).toEqual(reference);
+  return verdict;
 }
 
 const trusted = async () => ({ trustedJwks: await ledger.jwks() });
@@ -244,6 +257,56 @@ describe('a bundle written from the ledger', () => {
       now: () => new Date('2026-06-02T00:00:00.000Z'),
     });
     expect(await readBundleFiles(again)).toEqual(files);
+  });
+});
+
+describe('the single pass', () => {
+  it('accepts the bundle as the reference pass does, with the same verdict', async () => {
+    const v = await verifyFiles(files, await trusted());
+    expect(v.ok).toBe(true);
+    expect(await verifySinglePass(() => createReadStream(bundle), await trusted())).toEqual(v);
+  });
+
+  it('cuts blocks at newlines whatever the chunks: the same answers from 7-byte chunks and 64-byte blocks', async () => {
+    const text = get(files, FILE.records);
+    const params = { query: QUERY, roots: [], maxLine: 1 << 20 };
+    const collect = async (pool: BlockPool, chunks: Buffer[]) => {
+      const seq: Buffer[] = [];
+      let lines = 0;
+      for await (const a of pool.answers(
+        'records',
+        (async function* () {
+          yield* chunks;
+        })(),
+        new FileDigest(),
+        1 << 20,
+      )) {
+        expect(a.failed).toBe(false);
+        if (!a.failed) {
+          seq.push(Buffer.from(a.seq));
+          lines += a.lines;
+        }
+      }
+      return { lines, seq: Buffer.concat(seq) };
+    };
+    const whole = await collect(new BlockPool(params, 0), [text]);
+    const small: Buffer[] = [];
+    for (let i = 0; i < text.length; i += 7) small.push(text.subarray(i, i + 7));
+    const cut = await collect(new BlockPool(params, 0, 64), small);
+    expect(whole.lines).toBe(linesOf(text).length);
+    expect(cut).toEqual(whole);
+    // A last line without its newline fails the block.
+    const answers = [];
+    for await (const a of new BlockPool(params, 0, 64).answers(
+      'records',
+      (async function* () {
+        yield text.subarray(0, text.length - 1);
+      })(),
+      new FileDigest(),
+      1 << 20,
+    ))
+      answers.push(a);
+    expect(answers.some((a) => a.failed)).toBe(true);
   });
 });
 

@@ -1,9 +1,16 @@
 /**
  * The offline verifier of audit bundles (docs/bundle-format.md §8): no database, no network,
- * only the bundle and a JWKS. It reads the tar.gz front to back once, and opens it a second
- * time to read proofs.jsonl in lockstep with records.jsonl, so memory holds one line of each,
- * the checkpoints of the bundle (roots, for the inclusion proofs) and one summary per shard,
- * however many records the bundle has.
+ * only the bundle and a JWKS. Memory holds a few blocks of lines, the checkpoints of the bundle
+ * (roots, for the inclusion proofs) and one summary per shard, however many records it has.
+ *
+ * Two passes decide alike. The single pass reads the tar.gz once, front to back: the lines of
+ * records.jsonl and proofs.jsonl are checked by worker threads a block at a time
+ * (verifier/block-pool.ts), the chain checks stay on this thread, and each proof line is matched
+ * to the record on the same line through the SHA-256 of both files' (shard, index, leaf)
+ * sequences. It only ever accepts: whatever it does not accept, the reference pass reads the
+ * bundle again, this time opening it a second time to read proofs.jsonl in lockstep with
+ * records.jsonl, and stops at the first problem with its name. So every verdict that is not
+ * ok, and every problem code, is the reference pass's.
  *
  * It stops at the first problem and names it: file, line, record, what was expected and what
  * was found, with a stable code. Content is checked line by line before a file's hash is
@@ -33,7 +40,10 @@ import { CheckpointsCheck } from './verifier/checkpoints-check.js';
 import { CheckpointNotesCheck, type AnchorCosigners } from './verifier/checkpoint-notes-check.js';
 import { CompletenessCheck } from './verifier/completeness-check.js';
 import { ManifestCheck } from './verifier/manifest-check.js';
-import { RecordsCheck } from './verifier/records-check.js';
+import { RecordsCheck, SinglePassRejected } from './verifier/records-check.js';
+import { BlockPool } from './verifier/block-pool.js';
+import { createHash, type Hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 export type { VerifyBundleOptions, VerifyProgress } from './verifier/bundle-context.js';
 export {
@@ -76,12 +86,39 @@ export interface BundleVerdict {
 
 const SMALL_FILE_MAX = 64 * 1024 * 1024;
 
+/** Block workers of the single pass: one per core, at most four (the main thread reads and inflates). */
+const MAX_BLOCK_THREADS = 4;
+
 /**
- * Verifies the bundle `open()` streams (called twice: see the module comment). Resolves with
- * the verdict; never rejects for a bad bundle (only for a programming error).
+ * Verifies the bundle `open()` streams (called once by a single pass that accepts, else up to
+ * twice more: see the module comment). Resolves with the verdict; never rejects for a bad
+ * bundle (only for a programming error).
  */
 export async function verifyBundle(open: BundleOpener, opts: VerifyBundleOptions = {}): Promise<BundleVerdict> {
-  const v = new BundleVerifier(open, opts);
+  if (opts.singlePass !== false) {
+    const fast = await verifySinglePass(open, opts);
+    if (fast !== undefined) return fast;
+  }
+  return verifyOnce(open, opts, undefined);
+}
+
+/** The single pass's verdict when it accepts the bundle, else undefined (exported for tests). */
+export async function verifySinglePass(
+  open: BundleOpener,
+  opts: VerifyBundleOptions = {},
+): Promise<BundleVerdict | undefined> {
+  const threads = opts.threads ?? Math.min(MAX_BLOCK_THREADS, availableParallelism());
+  const verdict = await verifyOnce(open, opts, threads).catch(() => undefined);
+  return verdict?.ok ? verdict : undefined;
+}
+
+/** One pass: the single pass with `threads` block workers, or the reference pass (undefined). */
+async function verifyOnce(
+  open: BundleOpener,
+  opts: VerifyBundleOptions,
+  threads: number | undefined,
+): Promise<BundleVerdict> {
+  const v = new BundleVerifier(open, opts, threads);
   try {
     await v.run();
     return v.verdict(undefined);
@@ -102,10 +139,14 @@ class BundleVerifier {
   private readonly notes: CheckpointNotesCheck;
   private readonly completeness: CompletenessCheck;
   private readonly records: RecordsCheck;
+  /** Single pass: the block workers (from records.jsonl on), the records' (shard, index, leaf) sequence. */
+  private pool?: BlockPool;
+  private sequence?: { hash: Hash; lines: number };
 
   constructor(
     private readonly open: BundleOpener,
     opts: VerifyBundleOptions,
+    private readonly singlePassThreads: number | undefined,
   ) {
     this.ctx = new BundleContext(opts);
     this.manifest = new ManifestCheck(this.ctx);
@@ -164,12 +205,29 @@ class BundleVerifier {
       case FILE.completeness:
         return this.completeness.read(entry, digest);
       case FILE.records:
+        if (this.singlePassThreads !== undefined) return this.readRecordBlocks(entry, digest);
         return this.records.read(entry, digest);
       case FILE.proofs:
+        if (this.singlePassThreads !== undefined) {
+          if (!this.pool || !this.sequence) throw new SinglePassRejected(FILE.proofs);
+          const { hash, lines } = this.sequence;
+          return this.records.readProofBlocks(entry, digest, this.pool, { lines, sequence: hash.digest() });
+        }
         // Checked in step with records.jsonl, from a second pass; here only its bytes are read.
         await drain(entry.stream, digest);
         return this.ctx.checkFileDigest(FILE.proofs, digest);
     }
+  }
+
+  private async readRecordBlocks(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
+    const m = this.ctx.requireManifest(FILE.records);
+    const roots = this.checkpoints.rootEntries();
+    const pool = new BlockPool({ query: m.query, roots, maxLine: this.ctx.maxLineBytes }, this.singlePassThreads!);
+    this.pool = pool;
+    this.ctx.onClose(() => pool.close());
+    const hash = createHash('sha256');
+    const lines = await this.records.readBlocks(entry, digest, pool, hash);
+    this.sequence = { hash, lines };
   }
 
   /** A file far larger than the signed manifest says is refused before it is read (gzip bombs). */

@@ -39,6 +39,13 @@ export interface VerifyBundleOptions {
    * The file must not change while it is verified.
    */
   bundleFile?: string;
+  /**
+   * The single pass (verify-bundle.ts), on by default; false runs the reference pass only.
+   * Either way the verdict is the same.
+   */
+  singlePass?: boolean;
+  /** Worker threads of the single pass (default: one per core, at most four); 0 checks lines in this thread. */
+  threads?: number;
 }
 
 export interface BundleCounts {

@@ -4,6 +4,7 @@
  * be exactly the segment completeness.jsonl announces: linked to the neighbour before it, to
  * each other, and to the neighbour after it, with no record missing, added or moved.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { CanonicalizationError } from '../../canonical/canonical-json.js';
 import {
   assertLedgerEntry,
@@ -11,7 +12,7 @@ import {
   LedgerEntryError,
   type LedgerEntry,
 } from '../../ledger-entry/ledger-entry.js';
-import { tenantChainLinkBreak, type ChainPredecessor } from '../../ledger-entry/tenant-chain.js';
+import { tenantChainLinkBreak, type ChainedEntry, type ChainPredecessor } from '../../ledger-entry/tenant-chain.js';
 import { leafHash } from '../../merkle/hasher.js';
 import type { ArchiveEntry, BundleOpener, FileDigest } from '../bundle-archive.js';
 import { FILE, occurredInRange, recordMatchesFilters, type Manifest } from '../bundle-format.js';
@@ -20,6 +21,8 @@ import type { CheckpointRoots } from './checkpoints-check.js';
 import { fail, type BundleProblem, type ProblemPlace } from './bundle-problem.js';
 import { eventIdOf, isCanonicalText, parseJsonText } from './bundle-parse.js';
 import { ProofLines, workerProofSource } from './proof-lines.js';
+import type { BlockPool } from './block-pool.js';
+import { FLAG_HAS_PREV, FLAG_IN_RANGE, FLAG_MATCHES, NUM_STRIDE, SEQ_STRIDE } from './line-blocks.js';
 
 const PROGRESS_EVERY = 1000;
 
@@ -71,6 +74,88 @@ export class RecordsCheck {
     const { entry: e, leaf } = parseRecord(bytes, lineNo);
     const record = eventIdOf(e);
     const at = { file: FILE.records, line: lineNo, record };
+    const inRange = occurredInRange(e.record, m.query);
+    const shard = this.checkEntry(e, inRange, inRange && recordMatchesFilters(e.record, m.query.filters), at, m);
+    await proofs.checkNext(lineNo, e, leaf, record);
+    this.advance(shard, e, leaf.toString('hex'), at, inRange);
+  }
+
+  /**
+   * The single pass over records.jsonl: each line's own checks done by the block pool
+   * (line-blocks.ts, the same decisions as parseRecord and the range and filters above), the
+   * chain checks here as in the reference pass; the (shard, index, leaf) of every line go into
+   * `sequence`, for proofs.jsonl to match. Any problem throws, and the caller then runs the
+   * reference pass, which names it. Returns the number of lines.
+   */
+  async readBlocks(entry: ArchiveEntry, digest: FileDigest, pool: BlockPool, sequence: Hash): Promise<number> {
+    const m = this.ctx.requireManifest(FILE.records);
+    let lineNo = 0;
+    for await (const a of pool.answers('records', entry.stream, digest, this.ctx.maxLineBytes)) {
+      if (a.failed) throw new SinglePassRejected(FILE.records);
+      sequence.update(new Uint8Array(a.seq));
+      const nums = new Float64Array(a.nums!);
+      const prev = Buffer.from(a.prev!);
+      const leaves = Buffer.from(a.seq);
+      for (let i = 0; i < a.lines; i++) {
+        lineNo++;
+        const n = i * NUM_STRIDE;
+        const flags = nums[n + 3];
+        const e = {
+          tenant_id: m.query.tenant,
+          shard: nums[n],
+          index: nums[n + 1],
+          tenant_seq: nums[n + 2],
+          tenant_prev: flags & FLAG_HAS_PREV ? prev.toString('hex', i * 32, i * 32 + 32) : null,
+          record: undefined,
+        };
+        const at = { file: FILE.records, line: lineNo };
+        const inRange = (flags & FLAG_IN_RANGE) !== 0;
+        const shard = this.checkEntry(e, inRange, (flags & FLAG_MATCHES) !== 0, at, m);
+        this.advance(shard, e, leaves.toString('hex', i * SEQ_STRIDE + 16, (i + 1) * SEQ_STRIDE), at, inRange);
+      }
+      this.progress(m);
+    }
+    if (this.pendingGap) fail(this.pendingGap);
+    if (this.prev) this.closeShard(this.prev);
+    this.checkShardCounts();
+    this.ctx.checkFileDigest(FILE.records, digest);
+    return lineNo;
+  }
+
+  /**
+   * The single pass over proofs.jsonl, after records.jsonl: every line canonical and its
+   * inclusion proof verified for its own leaf_hash (block pool), as many lines as records, and
+   * line by line the (shard, index, leaf_hash) of the record on the same line (the two
+   * sequences' SHA-256 are equal). Throws on any difference (the reference pass then names it).
+   */
+  async readProofBlocks(
+    entry: ArchiveEntry,
+    digest: FileDigest,
+    pool: BlockPool,
+    records: { lines: number; sequence: Buffer },
+  ): Promise<void> {
+    this.ctx.requireManifest(FILE.proofs);
+    const sequence = createHash('sha256');
+    let lines = 0;
+    for await (const a of pool.answers('proofs', entry.stream, digest, this.ctx.maxLineBytes)) {
+      if (a.failed) throw new SinglePassRejected(FILE.proofs);
+      sequence.update(new Uint8Array(a.seq));
+      lines += a.lines;
+    }
+    if (lines !== records.lines || !sequence.digest().equals(records.sequence))
+      throw new SinglePassRejected(FILE.proofs);
+    this.ctx.counts.proofs += lines;
+    this.ctx.checkFileDigest(FILE.proofs, digest);
+  }
+
+  /** A record's checks up to its proof: tenant, shard, place in the chain, range. */
+  private checkEntry(
+    e: ChainedEntry & { record?: unknown },
+    inRange: boolean,
+    matches: boolean,
+    at: ProblemPlace,
+    m: Manifest,
+  ): ShardState {
     if (e.tenant_id !== m.query.tenant) {
       fail({
         code: 'WRONG_TENANT',
@@ -82,27 +167,37 @@ export class RecordsCheck {
     }
     const shard = this.enterShard(e, at);
     this.checkPlace(shard, e, at);
-    const inRange = occurredInRange(e.record, m.query);
     if (inRange) {
       this.ctx.counts.records_in_range++;
-      if (recordMatchesFilters(e.record, m.query.filters)) this.ctx.counts.matching++;
+      if (matches) this.ctx.counts.matching++;
     } else {
       this.ctx.counts.context_records++;
       if (!this.prev) {
-        const found = String((e.record as { occurred_at?: unknown }).occurred_at);
+        const found = String((e.record as { occurred_at?: unknown } | undefined)?.occurred_at);
         const message = `the first record of shard ${e.shard} must be inside the range`;
         fail({ code: 'SEGMENT_NOT_IN_RANGE', ...at, found, message });
       }
     }
-    await proofs.checkNext(lineNo, e, leaf, record);
+    return shard;
+  }
+
+  /** A record checked with its proof: counted, and the one the next record links to. */
+  private advance(shard: ShardState, e: ChainedEntry, leafHex: string, at: ProblemPlace, inRange: boolean): void {
     shard.records++;
     this.ctx.counts.records++;
-    const link = { tenant_seq: e.tenant_seq, leaf_hash: leaf.toString('hex'), index: e.index };
-    this.prev = { ...link, shard: e.shard, line: lineNo, eventId: record, inRange };
+    this.prev = {
+      tenant_seq: e.tenant_seq,
+      leaf_hash: leafHex,
+      index: e.index,
+      shard: e.shard,
+      line: at.line!,
+      eventId: at.record,
+      inRange,
+    };
   }
 
   /** The record's shard: listed, not before the previous record's; a new shard closes the previous segment. */
-  private enterShard(e: LedgerEntry, at: ProblemPlace): ShardState {
+  private enterShard(e: ChainedEntry, at: ProblemPlace): ShardState {
     const shard = this.ctx.shards.get(e.shard);
     const prev = this.prev;
     if (!shard || (prev && e.shard < prev.shard)) {
@@ -123,7 +218,7 @@ export class RecordsCheck {
   }
 
   /** The record's place: below the anchor, and linked to the previous record or the segment start. */
-  private checkPlace(shard: ShardState, e: LedgerEntry, at: ProblemPlace): void {
+  private checkPlace(shard: ShardState, e: ChainedEntry, at: ProblemPlace): void {
     const prev = this.prev;
     if (this.pendingGap) {
       // A gap followed by the missing seq is two records swapped, not one left out.
@@ -226,7 +321,7 @@ function parseRecord(bytes: Buffer, lineNo: number): { entry: LedgerEntry; leaf:
 }
 
 /** The first record of a shard starts the segment completeness.jsonl announces, linked to `before`. */
-function checkSegmentStart(shard: ShardState, e: LedgerEntry, at: ProblemPlace): void {
+function checkSegmentStart(shard: ShardState, e: ChainedEntry, at: ProblemPlace): void {
   const c = shard.completeness!;
   if (c.first_seq === null) {
     const message =
@@ -273,10 +368,17 @@ function segmentEdgeMismatch(
  * The chain link from the previous record of the same shard (docs/ledger-format.md §10). A
  * gap is returned, not thrown, so that the next line can tell a swap from a removal.
  */
-function linkToPrevious(prev: PrevRecord, e: LedgerEntry, at: ProblemPlace): BundleProblem | undefined {
+function linkToPrevious(prev: PrevRecord, e: ChainedEntry, at: ProblemPlace): BundleProblem | undefined {
   const broken = tenantChainLinkBreak(prev, e);
   if (!broken) return undefined;
   const problem = { ...at, ...broken, message: `${broken.message} (previous record: records.jsonl line ${prev.line})` };
   if (broken.code === 'SEQ_GAP') return problem;
   fail(problem);
+}
+
+/** The single pass found something it does not accept: the reference pass reads the bundle again and names it. */
+export class SinglePassRejected extends Error {
+  constructor(file: string) {
+    super(`the single pass did not accept ${file}`);
+  }
 }

@@ -1,0 +1,180 @@
+/**
+ * The single pass's per-line work on blocks of whole lines of records.jsonl or proofs.jsonl:
+ * everything a line can be checked for on its own (parsed, valid, canonical, its leaf hash;
+ * a proof line's inclusion proof against the checkpoints' roots), packed into flat arrays the
+ * main thread reads in order. Run by the block workers (block-worker.ts) or in the calling
+ * thread. A block answers "every line passed" with its packed results, or `failed`: the
+ * single pass then stops and the reference verifier reads the bundle again to name the
+ * problem, so nothing here needs to say what is wrong.
+ */
+import { assertLedgerEntry, ledgerEntryBytes, type LedgerEntry } from '../../ledger-entry/ledger-entry.js';
+import { leafHash } from '../../merkle/hasher.js';
+import { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
+import { hash } from 'node:crypto';
+import {
+  canonicalProofLine,
+  occurredAt,
+  proofLineDefect,
+  recordMatchesFilters,
+  type ExportQuery,
+  type ProofLine,
+} from '../bundle-format.js';
+import { isCanonicalText } from './bundle-parse.js';
+import { canonicalBytes } from '../../canonical/canonical-json.js';
+
+/** What every block of one bundle is checked against. */
+export interface BlockParams {
+  query: Pick<ExportQuery, 'tenant' | 'from' | 'to' | 'filters'>;
+  /** Checkpoint roots keyed `shard/tree_size` (checkpoints.jsonl, read before records.jsonl). */
+  roots: Array<[string, Uint8Array]>;
+  maxLine: number;
+}
+
+export type BlockKind = 'records' | 'proofs';
+
+/**
+ * The lines of a block, all passed. `seq` holds, per line, shard and index (float64) and the
+ * leaf hash (32 bytes): the same layout for a record (its own leaf) and for a proof line (the
+ * leaf it proves), so that hashing both sequences compares the files line by line.
+ * Records also fill `nums` (shard, index, tenant_seq, flags per line) and `prev` (tenant_prev,
+ * 32 bytes, zero when null).
+ */
+export interface BlockResult {
+  failed: false;
+  lines: number;
+  seq: ArrayBuffer;
+  nums?: ArrayBuffer;
+  prev?: ArrayBuffer;
+}
+
+export type BlockAnswer = BlockResult | { failed: true };
+
+export const SEQ_STRIDE = 48;
+export const NUM_STRIDE = 4;
+export const FLAG_HAS_PREV = 1;
+export const FLAG_IN_RANGE = 2;
+export const FLAG_MATCHES = 4;
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** One thread's state across blocks: the roots and the inclusion run. */
+export class BlockChecker {
+  private readonly roots: Map<string, Buffer>;
+  private readonly run = new InclusionRunVerifier();
+  /** The range in milliseconds, as occurredInRange reads it. */
+  private readonly fromMs: number;
+  private readonly toMs: number;
+  private readonly filtered: boolean;
+
+  constructor(private readonly params: BlockParams) {
+    this.roots = new Map(params.roots.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
+    this.fromMs = Date.parse(params.query.from);
+    this.toMs = Date.parse(params.query.to);
+    this.filtered = Object.values(params.query.filters).some((v) => v !== undefined);
+  }
+
+  /** Checks a block of whole lines; a records block's newlines are overwritten (see leafHashInBlock). */
+  check(kind: BlockKind, block: Uint8Array): BlockAnswer {
+    try {
+      const lines = splitLines(Buffer.from(block.buffer, block.byteOffset, block.byteLength), this.params.maxLine);
+      if (lines === undefined) return { failed: true };
+      return kind === 'records' ? this.records(lines, block.byteOffset) : this.proofs(lines);
+    } catch {
+      return { failed: true };
+    }
+  }
+
+  private records(lines: Buffer[], blockStart: number): BlockAnswer {
+    const n = lines.length;
+    const seq = Buffer.allocUnsafeSlow(n * SEQ_STRIDE);
+    const nums = new Float64Array(n * NUM_STRIDE);
+    const prev = Buffer.alloc(n * 32);
+    const { query } = this.params;
+    for (let i = 0; i < n; i++) {
+      const bytes = lines[i];
+      const text = UTF8.decode(bytes);
+      const e = JSON.parse(text) as LedgerEntry;
+      assertLedgerEntry(e);
+      if (!isCanonicalText(e, text) && !ledgerEntryBytes(e).equals(bytes)) return { failed: true };
+      if (e.tenant_id !== query.tenant) return { failed: true };
+      const leaf = leafHashInBlock(bytes, blockStart);
+      seq.writeDoubleLE(e.shard, i * SEQ_STRIDE);
+      seq.writeDoubleLE(e.index, i * SEQ_STRIDE + 8);
+      leaf.copy(seq, i * SEQ_STRIDE + 16);
+      // occurredInRange and recordMatchesFilters (bundle-format.ts), with the bounds parsed once.
+      const at = occurredAt(e.record);
+      const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
+      let flags = inRange ? FLAG_IN_RANGE : 0;
+      if (inRange && (!this.filtered || recordMatchesFilters(e.record, query.filters))) flags |= FLAG_MATCHES;
+      if (e.tenant_prev !== null) {
+        flags |= FLAG_HAS_PREV;
+        prev.write(e.tenant_prev, i * 32, 32, 'hex');
+      }
+      nums[i * NUM_STRIDE] = e.shard;
+      nums[i * NUM_STRIDE + 1] = e.index;
+      nums[i * NUM_STRIDE + 2] = e.tenant_seq;
+      nums[i * NUM_STRIDE + 3] = flags;
+    }
+    return { failed: false, lines: n, seq: seq.buffer as ArrayBuffer, nums: nums.buffer, prev: copyOut(prev) };
+  }
+
+  private proofs(lines: Buffer[]): BlockAnswer {
+    const n = lines.length;
+    const seq = Buffer.allocUnsafeSlow(n * SEQ_STRIDE);
+    for (let i = 0; i < n; i++) {
+      const p = proofLine(lines[i]);
+      if (p === undefined) return { failed: true };
+      const root = this.roots.get(`${p.shard}/${p.tree_size}`);
+      if (root === undefined) return { failed: true };
+      const leaf = Buffer.from(p.leaf_hash, 'hex');
+      this.run.verify(leaf, p.index, p.tree_size, p.inclusion_proof, root);
+      seq.writeDoubleLE(p.shard, i * SEQ_STRIDE);
+      seq.writeDoubleLE(p.index, i * SEQ_STRIDE + 8);
+      leaf.copy(seq, i * SEQ_STRIDE + 16);
+    }
+    return { failed: false, lines: n, seq: seq.buffer as ArrayBuffer };
+  }
+}
+
+/**
+ * The leaf hash of a line of the block, SHA-256(0x00 || line): the 0x00 is written over the
+ * previous line's newline (the block's own memory; the lines are already cut), so the line is
+ * hashed where it lies instead of copied behind a prefix. The block's first line has no byte
+ * before it and is hashed as usual.
+ */
+function leafHashInBlock(line: Buffer, blockStart: number): Buffer {
+  if (line.byteOffset <= blockStart) return leafHash(line);
+  const prefixed = new Uint8Array(line.buffer, line.byteOffset - 1, line.length + 1);
+  prefixed[0] = 0x00;
+  return hash('sha256', prefixed, 'buffer');
+}
+
+/** A proof line in its one canonical shape (as the reference's check decides), or undefined. */
+function proofLine(bytes: Buffer): ProofLine | undefined {
+  const quick = canonicalProofLine(bytes.toString('latin1'));
+  if (quick !== undefined) return quick;
+  const value = JSON.parse(UTF8.decode(bytes)) as unknown;
+  if (proofLineDefect(value) !== null || !canonicalBytes(value).equals(bytes)) return undefined;
+  return value as ProofLine;
+}
+
+/** The block's lines without their newlines; undefined when the block does not end with one or a line is too long. */
+function splitLines(block: Buffer, maxLine: number): Buffer[] | undefined {
+  if (block.length === 0 || block[block.length - 1] !== 0x0a) return undefined;
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let nl = block.indexOf(0x0a, 0); nl !== -1; nl = block.indexOf(0x0a, start)) {
+    if (nl - start > maxLine) return undefined;
+    lines.push(block.subarray(start, nl));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+/** A buffer's bytes in an ArrayBuffer of their own (transferable). */
+function copyOut(b: Buffer): ArrayBuffer {
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b.buffer as ArrayBuffer;
+  const out = new ArrayBuffer(b.length);
+  new Uint8Array(out).set(b);
+  return out;
+}
