@@ -127,6 +127,9 @@ export class ReadDatabase implements OnApplicationShutdown {
   /** How far the replica is behind the primary, at most REPLICA_LAG_CACHE_MS old; zero without a replica. */
   lag(): Promise<ReplicaLag> {
     if (!this.isReplica) return Promise.resolve(NO_LAG);
+    // A replica known to be down has no lag to report, whatever a probe said just before it went.
+    if (this.breaker.isOpen && !this.breaker.retryDue)
+      return Promise.reject(new Error(`the read replica is unavailable (${this.breaker.lastError})`));
     const now = Date.now();
     if (this.cached && now - this.cached.at < REPLICA_LAG_CACHE_MS) return this.cached.lag;
     const lag = this.probe();
@@ -234,6 +237,7 @@ export class ReadDatabase implements OnApplicationShutdown {
     const pool = this.replicaPool();
     const message = e instanceof Error ? e.message : '';
     if (pool && /timeout exceeded/.test(message) && pool.totalCount >= (pool.options.max ?? Infinity)) return false;
+    this.cached = undefined;
     if (this.breaker.failed(e)) {
       this.logger.warn(
         `read replica unavailable (${this.breaker.lastError}): reads go to the primary, retrying the replica every ${this.breaker.retryMs} ms`,
