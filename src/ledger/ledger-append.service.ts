@@ -259,7 +259,11 @@ export class LedgerAppendService {
     );
     const summaries = summarizeFacts(plan.entries.map((e) => e.record.summary));
     const findingSummaries = summarizeFindingFacts(
-      plan.entries.map((e) => ({ fact: e.record.findings, occurredAt: e.record.summary.occurredAt, eventId: e.record.eventId })),
+      plan.entries.map((e) => ({
+        fact: e.record.findings,
+        occurredAt: e.record.summary.occurredAt,
+        eventId: e.record.eventId,
+      })),
     );
     await this.repo.closeBatch(
       c,
