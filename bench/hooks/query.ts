@@ -113,7 +113,7 @@ async function measureFindings(
   runs: number,
 ): Promise<Array<{ name: string; summaries: number[]; records: number[]; rows: number }>> {
   const [top]: Array<{ tenant_id: string; alias: string; last: Date }> = await db.query(
-    `SELECT tenant_id, requested_model AS alias, max(occurred_at) AS last FROM finding_hours
+    `SELECT tenant_id, requested_model AS alias, max(last_at) AS last FROM finding_hours
      GROUP BY 1, 2 ORDER BY sum(requests) DESC LIMIT 1`,
   );
   const repo = new FindingsRepository(db);
