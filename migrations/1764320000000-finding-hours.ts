@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { summarizeStoredFindings } from '../src/ledger/summary-rebuild.js';
+import { FLAGGED_ROWS } from '../src/ledger/finding-summary-sql.js';
 
 /**
  * Per-hour finding summaries (src/domain/summary/finding-summary.ts), written by the append
@@ -45,6 +46,10 @@ export class FindingHours1764320000000 implements MigrationInterface {
     await q.query(`ALTER TABLE finding_hours ADD CONSTRAINT finding_hours_key UNIQUE (shard, key_sha256)`);
     await q.query(`CREATE INDEX finding_hours_hour ON finding_hours (hour)`);
     await q.query(`CREATE INDEX finding_hours_tenant_alias_hour ON finding_hours (tenant_id, requested_model, hour)`);
+    // Alias history across tenants (admin scope) names the alias but no tenant.
+    await q.query(`CREATE INDEX finding_hours_alias_hour ON finding_hours (requested_model, hour)`);
+    // The signal findings read flagged rows only: few, where ordinary traffic is most rows.
+    await q.query(`CREATE INDEX finding_hours_flagged ON finding_hours (tenant_id, hour) WHERE ${FLAGGED_ROWS}`);
     await q.query(
       `COMMENT ON TABLE finding_hours IS 'per-hour finding summaries (alias targets, signals, coverage), maintained by the append transaction'`,
     );

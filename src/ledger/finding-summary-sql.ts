@@ -10,6 +10,12 @@ import { findingKeyText, FINDING_SAMPLES, type FindingRow } from '../domain/summ
  * Every merge is exact and order-independent: counts add, first/last take the smaller/larger
  * (occurred_at, event_id), samples keep the FINDING_SAMPLES smallest sample keys in byte order.
  */
+/**
+ * The predicate of flagged rows (those a signal finding reads), as the partial index
+ * finding_hours_flagged states it: a query must carry this very text for the index to serve it.
+ */
+export const FLAGGED_ROWS = `signals && ARRAY['silent_substitution', 'residency_violation', 'policy_bypass']::text[]`;
+
 const KEY =
   'hour, tenant_id, gateway_id, gateway_kind, requested_model, provider, resolved_model, version, fallback_used, load_balanced, signals, first_provider, first_model, notice, region_served, region_required, bypassed_checks';
 const VALUES = 'requests, first_at, first_event_id, last_at, last_event_id, samples';

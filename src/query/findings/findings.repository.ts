@@ -7,6 +7,7 @@ import type { AliasTargetRow } from './alias-history.js';
 import { COST_BIAS_MIN_DISCOUNT, type CheaperTargetRow, type CohortRow, type ConcentrationRow } from './cost-bias.js';
 import type { ServedVersionRow } from './evaluation-drift.js';
 import { mergeAliasTargets, mergeSignalGroups, samplesOf, splitAtHours } from './summary-window.js';
+import { FLAGGED_ROWS } from '../../ledger/finding-summary-sql.js';
 
 export interface FindingScope {
   scope: TenantScope;
@@ -77,7 +78,7 @@ export class FindingsRepository {
         return this.db.query(
           `SELECT s.tenant_id, s.requested_model AS alias, s.first_provider, s.first_model, s.provider, s.resolved_model AS model,
                 s.fallback_used, s.notice, ${SUMMARY_SEEN}
-         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.signals @> ARRAY['silent_substitution']::text[]
+         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['silent_substitution']::text[]
          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
           p.values,
         );
@@ -94,7 +95,7 @@ export class FindingsRepository {
         return this.db.query(
           `SELECT s.tenant_id, s.requested_model AS alias, s.region_served, s.region_required AS required,
                 s.provider, s.fallback_used = 'true' AS on_fallback_path, ${SUMMARY_SEEN}
-         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.signals @> ARRAY['residency_violation']::text[]
+         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['residency_violation']::text[]
          GROUP BY 1, 2, 3, 4, 5, 6`,
           p.values,
         );
@@ -114,7 +115,7 @@ export class FindingsRepository {
           `SELECT s.tenant_id, s.requested_model AS alias, c->>0 AS check_name, c->>1 AS result,
                 s.fallback_used = 'true' AS on_fallback_path, s.provider, ${SUMMARY_SEEN}
          FROM finding_hours s CROSS JOIN LATERAL jsonb_array_elements(s.bypassed_checks) AS c
-         WHERE ${this.summaryWhere(f, hours, p)} AND s.signals @> ARRAY['policy_bypass']::text[]
+         WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['policy_bypass']::text[]
          GROUP BY 1, 2, 3, 4, 5, 6`,
           p.values,
         );
