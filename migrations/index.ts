@@ -9,6 +9,7 @@ import { ShardLocalAppend1764230000000 } from './1764230000000-shard-local-appen
 import { GatewayDefaultTenant1764250000000 } from './1764250000000-gateway-default-tenant.js';
 import { Policies1764300000000 } from './1764300000000-policies.js';
 import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosignatures.js';
+import { FindingHours1764320000000 } from './1764320000000-finding-hours.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   GatewayDefaultTenant1764250000000,
   Policies1764300000000,
   WitnessCosignatures1764310000000,
+  FindingHours1764320000000,
 ];

@@ -1,6 +1,8 @@
 /**
  * Request and trace lookups and a one-hour incident reconstruction, p50/p99, through the same
- * repositories and service the API uses, on the bench's ledger topped up to --records rows.
+ * repositories and service the API uses, on the bench's ledger topped up to --records rows; and
+ * alias history and the summary-backed findings of one tenant over 30 days, read with the
+ * per-hour finding summaries and, as the baseline in the same run, from the records alone.
  */
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
@@ -9,6 +11,8 @@ import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { DecisionsRepository } from '../../src/query/decisions/decisions.repository.js';
 import { IncidentsRepository } from '../../src/query/incidents/incidents.repository.js';
 import { IncidentsService } from '../../src/query/incidents/incidents.service.js';
+import { aliasHistories } from '../../src/query/findings/alias-history.js';
+import { FindingsRepository, type FindingScope } from '../../src/query/findings/findings.repository.js';
 import type { BenchFigure, BenchHook, BenchHookContext } from '../lib/hooks.js';
 
 /** Targets set at 10M records (bench/README.md); here measured at --records. */
@@ -37,6 +41,7 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
       await ctx.seedRecords(ctx.records - have);
     }
     await db.query('ANALYZE records');
+    await db.query('ANALYZE finding_hours');
     const rows = Number((await db.query('SELECT count(*) AS n FROM records'))[0].n);
     const n = ctx.quick ? 50 : 300;
     const samples: Array<{ request_id: string; trace_id: string; tenant_id: string; occurred_at: Date }> =
@@ -84,8 +89,18 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
       cursorPages.push(performance.now() - t0);
     }
 
+    const findings = await measureFindings(db, ctx.quick ? 3 : 7);
+
     const at = `${rows.toLocaleString('en')} records`;
     return [
+      ...findings.map((x) => ({
+        name: `${x.name}, one tenant, 30 days, ${at}`,
+        value: pct(x.summaries, 0.5),
+        unit: 'ms p50',
+        target: `< ${FINDINGS_TARGET_MS} ms`,
+        pass: Math.max(...x.summaries) < FINDINGS_TARGET_MS,
+        note: `max ${Math.max(...x.summaries).toFixed(0)} ms; from records alone (baseline) p50 ${pct(x.records, 0.5).toFixed(0)} ms; ${x.rows} group row(s)`,
+      })),
       p99Figure(`request lookup (GET /v1/requests/{id}), ${at}`, request, LOOKUP_P99_TARGET_MS, 'lookups'),
       p99Figure(`trace lookup (GET /v1/traces/{id}), ${at}`, trace, LOOKUP_P99_TARGET_MS, 'lookups'),
       p99Figure(
@@ -117,6 +132,61 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
   } finally {
     await db.destroy();
   }
+}
+
+/** The target for alias history and findings of one tenant over 30 days, set at 10M records. */
+const FINDINGS_TARGET_MS = 2000;
+
+/**
+ * Alias history (one alias), alias_change's 60-day read (30-day window + 30-day look-back),
+ * silent degradation, residency, policy bypass and coverage, for the tenant with the most
+ * seeded records (the pipeline's own events carry other dates), over the 30 days ending an unaligned 17 minutes after its last record (the partial
+ * hours at the ends are read from records): with summaries, and from records alone.
+ */
+async function measureFindings(
+  db: DataSource,
+  runs: number,
+): Promise<Array<{ name: string; summaries: number[]; records: number[]; rows: number }>> {
+  const [top]: Array<{ tenant_id: string; alias: string; last: Date }> = await db.query(
+    `SELECT tenant_id, requested_model AS alias, max(last_at) AS last FROM finding_hours WHERE shard >= 10000
+     GROUP BY 1, 2 ORDER BY sum(requests) DESC LIMIT 1`,
+  );
+  const repo = new FindingsRepository(db);
+  const to = new Date(Math.ceil(top.last.getTime() / 3_600_000) * 3_600_000 + 17 * 60_000);
+  const from = new Date(to.getTime() - 30 * 86_400_000);
+  const f: FindingScope = { scope: { kind: 'tenants', tenants: [top.tenant_id] }, window: { from, to } };
+  const lookback = new Date(from.getTime() - 30 * 86_400_000);
+  const cases: Array<[string, () => Promise<unknown[]>]> = [
+    [
+      'alias history (GET /v1/aliases/{alias}/history)',
+      async () => aliasHistories(await repo.aliasTargets({ ...f, alias: top.alias }, from)),
+    ],
+    ['alias_change findings (60 days read)', () => repo.aliasTargets(f, lookback)],
+    ['silent_degradation findings', () => repo.silentDegradation(f)],
+    ['residency_violation findings', () => repo.residencyViolations(f)],
+    ['policy_bypass findings', () => repo.policyBypasses(f)],
+    ['coverage (GET /v1/coverage)', () => repo.coverage(f)],
+  ];
+  const out = [];
+  for (const [name, read] of cases) {
+    const timed = async (summaries: boolean) => {
+      repo.readSummaries = summaries;
+      const ms: number[] = [];
+      let rows = 0;
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        rows = (await read()).length;
+        ms.push(performance.now() - t0);
+      }
+      return { ms, rows };
+    };
+    const withSummaries = await timed(true);
+    const fromRecords = await timed(false);
+    if (withSummaries.rows !== fromRecords.rows)
+      throw new Error(`${name}: ${withSummaries.rows} rows with summaries, ${fromRecords.rows} from records`);
+    out.push({ name, summaries: withSummaries.ms, records: fromRecords.ms, rows: withSummaries.rows });
+  }
+  return out;
 }
 
 function p99Figure(name: string, ms: number[], targetMs: number, what: string): BenchFigure {

@@ -1,13 +1,15 @@
 /**
  * Bulk records for the read hooks (section 6): demo traffic of the real shape, COPYed into
- * `records` in shards from 10_000 up (never the pipeline's), with the per-minute summaries the
- * append would have written for them. Without the summaries, every summary-backed answer
- * (incidents, fallback shares) would be measured over empty minutes.
+ * `records` in shards from 10_000 up (never the pipeline's), with the summaries the append
+ * would have written for them (traffic_minutes, finding_hours). Without them, every
+ * summary-backed answer (incidents, findings, alias history) would be measured over nothing.
  */
 import { performance } from 'node:perf_hooks';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { summarizeRecords } from '../../src/domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from '../../src/ledger/summary-sql.js';
+import { summarizeFindingRecords } from '../../src/domain/summary/finding-summary.js';
+import { findingRowsParam, upsertFindingSummariesSql } from '../../src/ledger/finding-summary-sql.js';
 import type { TestDatabase } from '../../test/support/test-database.js';
 import { copyInTransaction } from './ceiling.js';
 import { benchEvent, wireOf } from './env.js';
@@ -43,8 +45,13 @@ export async function seedRecords(
         byShard.set(shard, list);
       }
       await copyInTransaction(client, 'records', Buffer.from(lines.join('')));
-      for (const [shard, records] of byShard)
+      for (const [shard, records] of byShard) {
         await client.query(upsertSummariesSql('$1', '$2'), [shard, summaryRowsParam(summarizeRecords(records))]);
+        await client.query(upsertFindingSummariesSql('$1', '$2'), [
+          shard,
+          findingRowsParam(summarizeFindingRecords(records)),
+        ]);
+      }
       if (log && (i / CHUNK) % 50 === 49)
         log(`   seeded ${(i + CHUNK).toLocaleString('en')} of ${n.toLocaleString('en')}`);
     }
@@ -53,6 +60,7 @@ export async function seedRecords(
   }
   await db.query('ANALYZE records');
   await db.query('ANALYZE traffic_minutes');
+  await db.query('ANALYZE finding_hours');
   const [{ total }] = await db.query<{ total: string }>('SELECT count(*) AS total FROM records');
   return { rows: Number(total), seconds: (performance.now() - t) / 1000 };
 }

@@ -120,6 +120,7 @@ export function unpackResult(r: DecodeResult): DecodedItem[] {
         occurredAt: r.occurredAts[k],
         eventId: r.eventIds[k],
       },
+      findings: { keyText: r.findingKeys[k] },
     };
     items[i] = prepared;
     k++;

@@ -44,6 +44,8 @@ export interface DecodeResult {
   /** QUERY_COLUMN_NAMES.length values per prepared record (record-columns.ts). */
   queryValues: CopyValue[];
   keyTexts: string[];
+  /** The finding summary key text of each record. */
+  findingKeys: string[];
   /** Bits per record: 1 affected, 2 fallback, 4 error, 8 cache hit. */
   flags: Uint8Array;
   /** NaN where the record has no latency. */
@@ -99,6 +101,7 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     contentHashes: new Uint8Array(0),
     queryValues: [],
     keyTexts: [],
+    findingKeys: [],
     flags: new Uint8Array(0),
     latencies: new Float64Array(0),
     costs: [],
@@ -126,6 +129,7 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     for (const v of r.queryValues) out.queryValues.push(v);
     const f = r.summary;
     out.keyTexts.push(f.keyText);
+    out.findingKeys.push(r.findings.keyText);
     out.flags[k] = (f.affected ? 1 : 0) | (f.fallback ? 2 : 0) | (f.error ? 4 : 0) | (f.cacheHit ? 8 : 0);
     out.latencies[k] = f.latencyMs ?? NaN;
     out.costs.push(f.cost ?? null);

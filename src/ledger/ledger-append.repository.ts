@@ -13,6 +13,8 @@ import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-p
 import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
 import type { SummaryRow } from '../domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
+import type { FindingRow } from '../domain/summary/finding-summary.js';
+import { findingRowsParam, upsertFindingSummariesSql } from './finding-summary-sql.js';
 import { AppError } from '../common/app-error.js';
 
 /**
@@ -74,6 +76,8 @@ export interface BatchClose {
   checkpoint: StoredCheckpointRow;
   /** The appended records' per-minute summaries, added into traffic_minutes. */
   summaries: SummaryRow[];
+  /** Their per-hour finding summaries, added into finding_hours. */
+  findingSummaries: FindingRow[];
 }
 
 /**
@@ -125,6 +129,8 @@ const CLOSE_BATCH_SQL = `WITH head AS (
          DELETE FROM merkle_partial_tiles WHERE shard = $1 AND level = ANY($24::smallint[])
        ), summaries AS (
          ${upsertSummariesSql('$1', '$25')}
+       ), finding_summaries AS (
+         ${upsertFindingSummariesSql('$1', '$27')}
        )
        SELECT (SELECT count(*) FROM head) AS advanced, (SELECT count(*) FROM consumed) AS consumed`;
 
@@ -213,7 +219,7 @@ export class LedgerAppendRepository {
    * is stale, say a consumer the group has rebalanced around, cannot store over the new owner's
    * progress: OffsetMovedError), the Merkle tiles
    * (full ones inserted for good, each level's partial one replaced or, once full, removed), the
-   * tenant heads, the signed checkpoint and the traffic summaries (they
+   * tenant heads, the signed checkpoint and the traffic and finding summaries (they
    * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
   async closeBatch(c: PoolClient, b: BatchClose, offset: OffsetMove): Promise<void> {
@@ -250,6 +256,7 @@ export class LedgerAppendRepository {
         clearedLevels,
         summaryRowsParam(b.summaries),
         offset.expected,
+        findingRowsParam(b.findingSummaries),
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);

@@ -7,6 +7,7 @@ import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../doma
 import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
 import { tilesAfterAppend } from '../domain/merkle/tiles.js';
 import { summarizeFacts } from '../domain/summary/traffic-summary.js';
+import { summarizeFindingFacts } from '../domain/summary/finding-summary.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
 import { planAppend } from './append-plan.js';
@@ -257,9 +258,25 @@ export class LedgerAppendService {
       readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)),
     );
     const summaries = summarizeFacts(plan.entries.map((e) => e.record.summary));
+    const findingSummaries = summarizeFindingFacts(
+      plan.entries.map((e) => ({
+        fact: e.record.findings,
+        occurredAt: e.record.summary.occurredAt,
+        eventId: e.record.eventId,
+      })),
+    );
     await this.repo.closeBatch(
       c,
-      { shard, fromSize: head.treeSize, head: plan.head, tenantHeads: plan.tenantHeads, tiles, checkpoint, summaries },
+      {
+        shard,
+        fromSize: head.treeSize,
+        head: plan.head,
+        tenantHeads: plan.tenantHeads,
+        tiles,
+        checkpoint,
+        summaries,
+        findingSummaries,
+      },
       offset,
     );
     result.appended = plan.entries.length;

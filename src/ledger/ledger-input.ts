@@ -1,5 +1,6 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import type { SummaryFact } from '../domain/summary/traffic-summary.js';
+import type { FindingFact } from '../domain/summary/finding-summary.js';
 import type { CopyValue } from '../database/copy-text.js';
 
 /**
@@ -33,6 +34,8 @@ export interface PreparedRecord {
   /** The record's query columns, in QUERY_COLUMN_NAMES order (record-columns.ts). */
   queryValues: CopyValue[];
   summary: SummaryFact;
+  /** Its finding summary key (finding-summary.ts); instant and event id are the summary fact's. */
+  findings: FindingFact;
 }
 
 /** A message that is not a record: quarantined and dead-lettered with its reason. */

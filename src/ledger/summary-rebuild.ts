@@ -1,6 +1,8 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { summarizeRecords } from '../domain/summary/traffic-summary.js';
 import { upsertSummariesSql, summaryRowsParam } from './summary-sql.js';
+import { summarizeFindingRecords } from '../domain/summary/finding-summary.js';
+import { findingRowsParam, upsertFindingSummariesSql } from './finding-summary-sql.js';
 
 type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
@@ -21,6 +23,28 @@ export async function summarizeStoredRecords(query: Query, chunk = 5000): Promis
     for (const shard of new Set(rows.map((r) => r.shard))) {
       const records = rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord);
       await query(upsertSummariesSql('$1', '$2'), [shard, summaryRowsParam(summarizeRecords(records))]);
+    }
+    done += rows.length;
+    const last = rows[rows.length - 1];
+    after = { shard: last.shard, leaf: last.leaf_index };
+  }
+}
+
+/**
+ * Adds the finding summaries of the stored records of shards ≥ `fromShard` into finding_hours,
+ * like summarizeStoredRecords (and with its caveat: records already counted are counted twice).
+ */
+export async function summarizeStoredFindings(query: Query, chunk = 5000, fromShard = 0): Promise<number> {
+  let done = 0;
+  for (let after: { shard: number; leaf: string } | null = null; ;) {
+    const rows = (await query(
+      `SELECT shard, leaf_index, record FROM records WHERE ${after === null ? 'shard >= $2' : '(shard, leaf_index) > ($2, $3)'} ORDER BY shard, leaf_index LIMIT $1`,
+      after === null ? [chunk, fromShard] : [chunk, after.shard, after.leaf],
+    )) as Array<{ shard: number; leaf_index: string; record: string }>;
+    if (rows.length === 0) return done;
+    for (const shard of new Set(rows.map((r) => r.shard))) {
+      const records = rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord);
+      await query(upsertFindingSummariesSql('$1', '$2'), [shard, findingRowsParam(summarizeFindingRecords(records))]);
     }
     done += rows.length;
     const last = rows[rows.length - 1];

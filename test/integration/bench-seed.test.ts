@@ -1,5 +1,5 @@
 import { seedRecords } from '../../bench/lib/seed.js';
-import { summarizeStoredRecords } from '../../src/ledger/summary-rebuild.js';
+import { summarizeStoredFindings, summarizeStoredRecords } from '../../src/ledger/summary-rebuild.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 // The read bench's seeded records must carry the summaries the append would have written, or
@@ -13,7 +13,7 @@ describe('bench seeding', () => {
     await db.drop();
   });
 
-  it('writes records and the same summaries a rebuild from those records gives', async () => {
+  it('writes records and the same summaries (traffic_minutes, finding_hours) a rebuild from those records gives', async () => {
     const seeded = await seedRecords(db, 2_500, 100_000_000);
     expect(seeded.rows).toBe(2_500);
     const snapshot = async () =>
@@ -30,5 +30,12 @@ describe('bench seeding', () => {
     await db.query('DELETE FROM traffic_minutes');
     await summarizeStoredRecords((sql, params) => db.query(sql, params));
     expect(await snapshot()).toEqual(seededSummaries);
+
+    const findings = () => db.query('SELECT * FROM finding_hours ORDER BY shard, key_sha256');
+    const seededFindings = await findings();
+    expect(seededFindings.length).toBeGreaterThan(10);
+    await db.query('DELETE FROM finding_hours');
+    await summarizeStoredFindings((sql, params) => db.query(sql, params));
+    expect(await findings()).toEqual(seededFindings);
   });
 });

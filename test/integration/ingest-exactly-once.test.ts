@@ -6,7 +6,7 @@ import { startServiceProcess, type ServiceProcess } from '../support/service-pro
 import { pollUntil } from '../support/poll-until.js';
 import { serviceEnv } from '../support/service-env.js';
 import { buildWorkload, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
-import { storedAndRecomputedSummaries } from '../support/summary-check.js';
+import { storedAndRecomputedFindingSummaries, storedAndRecomputedSummaries } from '../support/summary-check.js';
 
 const { Kafka, logLevel } = kafkajs;
 jest.setTimeout(600_000);
@@ -172,6 +172,9 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
     const { stored, recomputed } = await storedAndRecomputedSummaries(first.db);
     expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
     expect(stored).toEqual(recomputed);
+    const findings = await storedAndRecomputedFindingSummaries(first.db);
+    expect(findings.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+    expect(findings.stored).toEqual(findings.recomputed);
   });
 
   it('ends in the same table, row for row, when the consumer is SIGKILLed mid-stream and restarted', async () => {
@@ -201,6 +204,9 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
       const { stored, recomputed } = await storedAndRecomputedSummaries(run.db);
       expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
       expect(stored).toEqual(recomputed);
+      const findings = await storedAndRecomputedFindingSummaries(run.db);
+      expect(findings.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+      expect(findings.stored).toEqual(findings.recomputed);
       const q = await run.db.query<{ n: string }>(`SELECT count(*) AS n FROM quarantine`);
       expect(Number(q[0].n)).toBe(150);
     } finally {

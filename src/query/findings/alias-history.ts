@@ -24,7 +24,7 @@ export interface AliasTargetRow {
   last_seen: string;
   first_event_id: string;
   /** Some of these requests were routed by a loadbalance strategy. */
-  load_balanced?: boolean;
+  load_balanced?: boolean | null;
 }
 
 export interface AliasTarget {

@@ -6,6 +6,8 @@ import type { TimeWindow } from '../common/time-window.js';
 import type { AliasTargetRow } from './alias-history.js';
 import { COST_BIAS_MIN_DISCOUNT, type CheaperTargetRow, type CohortRow, type ConcentrationRow } from './cost-bias.js';
 import type { ServedVersionRow } from './evaluation-drift.js';
+import { mergeAliasTargets, mergeSignalGroups, samplesOf, splitAtHours } from './summary-window.js';
+import { FLAGGED_ROWS } from '../../ledger/finding-summary-sql.js';
 
 export interface FindingScope {
   scope: TenantScope;
@@ -46,16 +48,111 @@ const PRIMARY = `r.resolved_model IS NOT NULL AND COALESCE(r.fallback_used, '') 
 const VERSION = `COALESCE(r.record->'model_version'->>'version', r.record->'model_version'->>'deployment_id')`;
 const ATTEMPT_ITEMS = `CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END`;
 
+/** Summary rows of finding_hours named `s`, as the signal findings' group values. */
+const SUMMARY_SEEN = `sum(s.requests)::int AS requests, ${isoMicros('min(s.first_at)')} AS first_seen, ${isoMicros('max(s.last_at)')} AS last_seen,
+  jsonb_agg(s.samples) AS samples`;
+/** PRIMARY over finding_hours: its rows hold the same columns and signals. */
+const SUMMARY_PRIMARY = PRIMARY.replaceAll('r.', 's.');
+
 /**
- * SQL of the findings: every finding is recomputed from records and their stored signals
- * over a bounded window, within the caller's tenant scope. Signal findings select through
- * the GIN index on signals; aggregates run over the window through the time indexes.
+ * SQL of the findings, within the caller's tenant scope. Alias history, silent degradation,
+ * residency, policy bypass and coverage read finding_hours (per-hour summaries the append
+ * writes) for the whole hours of their window and the records only for the partial hours at
+ * its ends (summary-window.ts); the other findings are recomputed from records over their
+ * window. Signal findings select records through the GIN index on signals; aggregates run
+ * over the window through the time indexes.
  */
 @Injectable()
 export class FindingsRepository {
+  /** Off: every answer from records alone (the summaries' equivalence test compares both). */
+  readSummaries = true;
+
   constructor(private readonly db: DataSource) {}
 
   async silentDegradation(f: FindingScope): Promise<SignalGroupRow[]> {
+    return this.signalGroups(
+      f,
+      (g) => this.silentDegradationFromRecords(g),
+      async (hours) => {
+        const p = new SqlParams();
+        return this.db.query(
+          `SELECT s.tenant_id, s.requested_model AS alias, s.first_provider, s.first_model, s.provider, s.resolved_model AS model,
+                s.fallback_used, s.notice, ${SUMMARY_SEEN}
+         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['silent_substitution']::text[]
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
+          p.values,
+        );
+      },
+    );
+  }
+
+  async residencyViolations(f: FindingScope): Promise<SignalGroupRow[]> {
+    return this.signalGroups(
+      f,
+      (g) => this.residencyFromRecords(g),
+      async (hours) => {
+        const p = new SqlParams();
+        return this.db.query(
+          `SELECT s.tenant_id, s.requested_model AS alias, s.region_served, s.region_required AS required,
+                s.provider, s.fallback_used = 'true' AS on_fallback_path, ${SUMMARY_SEEN}
+         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['residency_violation']::text[]
+         GROUP BY 1, 2, 3, 4, 5, 6`,
+          p.values,
+        );
+      },
+    );
+  }
+
+  /** One row per required check that did not run, split by whether a fallback path was taken. */
+  async policyBypasses(f: FindingScope): Promise<SignalGroupRow[]> {
+    return this.signalGroups(
+      f,
+      (g) => this.policyBypassesFromRecords(g),
+      async (hours) => {
+        const p = new SqlParams();
+        // A record naming a check twice counts twice, as the records' CROSS JOIN does.
+        return this.db.query(
+          `SELECT s.tenant_id, s.requested_model AS alias, c->>0 AS check_name, c->>1 AS result,
+                s.fallback_used = 'true' AS on_fallback_path, s.provider, ${SUMMARY_SEEN}
+         FROM finding_hours s CROSS JOIN LATERAL jsonb_array_elements(s.bypassed_checks) AS c
+         WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['policy_bypass']::text[]
+         GROUP BY 1, 2, 3, 4, 5, 6`,
+          p.values,
+        );
+      },
+    );
+  }
+
+  /**
+   * Per tenant, alias and target: sightings from `since` (a look-back before the window, so
+   * a target already served before the window is not mistaken for a new one) up to the end.
+   */
+  async aliasTargets(f: FindingScope, since: Date): Promise<AliasTargetRow[]> {
+    const parts = this.readSummaries
+      ? splitAtHours({ from: since, to: f.window.to })
+      : { head: { from: since, to: f.window.to }, hours: null, tail: null };
+    const [head, hours, tail] = await Promise.all([
+      parts.head ? this.aliasTargetsFromRecords(f, parts.head) : [],
+      parts.hours ? this.aliasTargetsFromSummaries(f, parts.hours) : [],
+      parts.tail ? this.aliasTargetsFromRecords(f, parts.tail) : [],
+    ]);
+    return mergeAliasTargets([head, hours, tail]);
+  }
+
+  private async aliasTargetsFromSummaries(f: FindingScope, hours: TimeWindow): Promise<AliasTargetRow[]> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT s.tenant_id, s.requested_model AS alias, s.provider, s.resolved_model AS model, s.version,
+              sum(s.requests)::int AS requests, ${isoMicros('min(s.first_at)')} AS first_seen, ${isoMicros('max(s.last_at)')} AS last_seen,
+              (array_agg(s.first_event_id ORDER BY s.first_at, s.first_event_id))[1] AS first_event_id,
+              bool_or(s.load_balanced) AS load_balanced
+       FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND ${SUMMARY_PRIMARY}
+       GROUP BY 1, 2, 3, 4, 5`,
+      p.values,
+    );
+  }
+
+  private async silentDegradationFromRecords(f: FindingScope): Promise<SignalGroupRow[]> {
     const p = new SqlParams();
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias,
@@ -67,7 +164,7 @@ export class FindingsRepository {
     );
   }
 
-  async residencyViolations(f: FindingScope): Promise<SignalGroupRow[]> {
+  private async residencyFromRecords(f: FindingScope): Promise<SignalGroupRow[]> {
     const p = new SqlParams();
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, r.region_served, r.record->'region'->'required' AS required,
@@ -78,8 +175,7 @@ export class FindingsRepository {
     );
   }
 
-  /** One row per required check that did not run, split by whether a fallback path was taken. */
-  async policyBypasses(f: FindingScope): Promise<SignalGroupRow[]> {
+  private async policyBypassesFromRecords(f: FindingScope): Promise<SignalGroupRow[]> {
     const p = new SqlParams();
     return this.db.query(
       `SELECT r.tenant_id, r.requested_model AS alias, c->>'name' AS check_name, c->>'result' AS result,
@@ -92,15 +188,11 @@ export class FindingsRepository {
     );
   }
 
-  /**
-   * Per tenant, alias and target: sightings from `since` (a look-back before the window, so
-   * a target already served before the window is not mistaken for a new one) up to the end.
-   */
-  async aliasTargets(f: FindingScope, since: Date): Promise<AliasTargetRow[]> {
+  private async aliasTargetsFromRecords(f: FindingScope, w: TimeWindow): Promise<AliasTargetRow[]> {
     const p = new SqlParams();
     const where = [
-      `r.occurred_at >= ${p.add(since)}`,
-      `r.occurred_at < ${p.add(f.window.to)}`,
+      `r.occurred_at >= ${p.add(w.from)}`,
+      `r.occurred_at < ${p.add(w.to)}`,
       scopeCondition(f.scope, p),
       PRIMARY,
     ];
@@ -211,8 +303,52 @@ export class FindingsRepository {
     );
   }
 
-  /** Per gateway and gateway kind (the service folds kinds); hash-aggregated, so no sort of whole rows. */
+  /** Per gateway and gateway kind (the service folds kinds). */
   async coverage(f: FindingScope & { gateway?: string }): Promise<CoverageRow[]> {
+    const parts = this.readSummaries ? splitAtHours(f.window) : { head: f.window, hours: null, tail: null };
+    const [head, hours, tail] = await Promise.all([
+      parts.head ? this.coverageFromRecords({ ...f, window: parts.head }) : [],
+      parts.hours ? this.coverageFromSummaries(f, parts.hours) : [],
+      parts.tail ? this.coverageFromRecords({ ...f, window: parts.tail }) : [],
+    ]);
+    const out = new Map<string, CoverageRow>();
+    for (const r of [...head, ...hours, ...tail]) {
+      const key = JSON.stringify([r.gateway_id, r.gateway_kind]);
+      const have = out.get(key);
+      if (!have) out.set(key, { ...r });
+      else {
+        have.events += r.events;
+        have.cache_answers += r.cache_answers;
+        have.unknown_attempts += r.unknown_attempts;
+        have.missing_version += r.missing_version;
+        have.missing_region += r.missing_region;
+      }
+    }
+    return [...out.values()];
+  }
+
+  private async coverageFromSummaries(
+    f: FindingScope & { gateway?: string },
+    hours: TimeWindow,
+  ): Promise<CoverageRow[]> {
+    const p = new SqlParams();
+    const where = [this.summaryWhere(f, hours, p)];
+    if (f.gateway !== undefined) where.push(`s.gateway_id = ${p.add(f.gateway)}`);
+    const has = (x: string) => `s.signals @> ARRAY['${x}']::text[]`;
+    return this.db.query(
+      `SELECT s.gateway_id, s.gateway_kind, sum(s.requests)::int AS events,
+              COALESCE(sum(s.requests) FILTER (WHERE ${has('cache_hit')}), 0)::int AS cache_answers,
+              COALESCE(sum(s.requests) FILTER (WHERE ${has('unknown_attempts')}), 0)::int AS unknown_attempts,
+              COALESCE(sum(s.requests) FILTER (WHERE ${has('missing_version')} AND NOT ${has('cache_hit')}), 0)::int AS missing_version,
+              COALESCE(sum(s.requests) FILTER (WHERE ${has('missing_region')}), 0)::int AS missing_region
+       FROM finding_hours s WHERE ${where.join(' AND ')}
+       GROUP BY 1, 2`,
+      p.values,
+    );
+  }
+
+  /** Per gateway and gateway kind from records; hash-aggregated, so no sort of whole rows. */
+  private async coverageFromRecords(f: FindingScope & { gateway?: string }): Promise<CoverageRow[]> {
     const p = new SqlParams();
     const where = [this.where(f, p)];
     if (f.gateway !== undefined) where.push(`r.gateway_id = ${p.add(f.gateway)}`);
@@ -227,6 +363,39 @@ export class FindingsRepository {
        GROUP BY 1, 2`,
       p.values,
     );
+  }
+
+  /**
+   * A signal finding over its window: the records of the partial hours at its ends and the
+   * summaries of the whole hours, merged (summary-window.ts).
+   */
+  private async signalGroups(
+    f: FindingScope,
+    fromRecords: (f: FindingScope) => Promise<SignalGroupRow[]>,
+    fromSummaries: (hours: TimeWindow) => Promise<Array<SignalGroupRow & { samples: string[][] }>>,
+  ): Promise<SignalGroupRow[]> {
+    const parts = this.readSummaries ? splitAtHours(f.window) : { head: f.window, hours: null, tail: null };
+    const [head, hours, tail] = await Promise.all([
+      parts.head ? fromRecords({ ...f, window: parts.head }) : [],
+      parts.hours
+        ? fromSummaries(parts.hours).then((rows) =>
+            rows.map(({ samples, ...r }): SignalGroupRow => ({ ...r, sample_event_ids: samplesOf(samples) })),
+          )
+        : [],
+      parts.tail ? fromRecords({ ...f, window: parts.tail }) : [],
+    ]);
+    return mergeSignalGroups([head, hours, tail]);
+  }
+
+  /** The hours of `hours` within the caller's scope (and alias) over finding_hours `s`. */
+  private summaryWhere(f: FindingScope, hours: TimeWindow, p: SqlParams): string {
+    const out = [
+      `s.hour >= ${p.add(hours.from)}`,
+      `s.hour < ${p.add(hours.to)}`,
+      scopeCondition(f.scope, p, 's.tenant_id'),
+    ];
+    if (f.alias !== undefined) out.push(`s.requested_model = ${p.add(f.alias)}`);
+    return out.join(' AND ');
   }
 
   private where(f: FindingScope, p: SqlParams): string {

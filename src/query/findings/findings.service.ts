@@ -30,8 +30,9 @@ const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
 /**
  * Findings over records and their stored signals: silent degradation, alias changes,
  * residency violations, policy bypass, cost-biased routing, evaluation drift, and conformance to
- * the tenant's declared policy (policy violations, claim mismatches). Nothing is
- * stored: every call recomputes from the ledger, so a fixed rule applies to all history.
+ * the tenant's declared policy (policy violations, claim mismatches). No finding is
+ * stored: every call recomputes from the ledger (records, and the per-hour summaries the append
+ * writes beside them: FindingsRepository), so a fixed rule applies to all history.
  */
 @Injectable()
 export class FindingsService {
