@@ -1,9 +1,10 @@
 /**
- * `node dist/bench/micro/small-batches.js`: the per-batch fixed cost of the append, call by call.
- * LedgerAppendService.appendBatch on batches of 10 demo events into a scratch database (as the
+ * `node dist/bench/micro/small-batches.js [batch size, default 10]`: the per-batch fixed cost of the
+ * append, call by call. LedgerAppendService.appendBatch on batches of 10 demo events into a scratch database (as the
  * bench's stage section does), with each repository call timed: Node CPU and wall per batch for
- * the shard lock, the state read, the id claims, the records COPY and the closing statement; the
- * remainder is BEGIN/COMMIT, preparing, planning, the proof and the signature.
+ * the shard lock, the state read, the id claims, the records COPY and the closing statement
+ * (which carries the records itself for batches of up to INLINE_RECORDS_MAX); the remainder is
+ * BEGIN/COMMIT, preparing, planning, the proof and the signature.
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
@@ -18,9 +19,10 @@ import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import { benchEvent, WIRE_HEADERS, wireOf } from '../lib/env.js';
 
-const B = 10;
-const WARM = 100;
-const MEASURED = 300;
+const B = Number(process.argv[2] ?? 10);
+// 100 + 300 batches of 10; fewer of larger ones (each is decoded up front and held).
+const WARM = Math.max(5, Math.round(1000 / B));
+const MEASURED = Math.max(20, Math.round(3000 / B));
 const TIMED = ['lockShard', 'batchState', 'claimEventIds', 'insertRecords', 'closeBatch'] as const;
 
 const cpu = () => {
@@ -82,8 +84,9 @@ try {
   const t0 = performance.now();
   for (let k = WARM; k < WARM + MEASURED; k++) await append(k);
   const perBatch = (v: number) => (v / MEASURED).toFixed(3);
+  const total = cpu() - c0;
   console.log(
-    `batch of ${B}: Node CPU ${perBatch((cpu() - c0) / 1000)} ms, wall ${perBatch(performance.now() - t0)} ms`,
+    `batch of ${B} (${MEASURED} batches): Node CPU ${perBatch(total / 1000)} ms (${(total / MEASURED / B).toFixed(1)} µs/record), wall ${perBatch(performance.now() - t0)} ms`,
   );
   for (const [name, s] of spent)
     console.log(`  ${name.padEnd(14)} CPU ${perBatch(s.cpu / 1000)} ms, wall ${perBatch(s.wall)} ms`);
