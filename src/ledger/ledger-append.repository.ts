@@ -56,8 +56,6 @@ export interface BatchState {
   nextOffset: bigint | null;
   /** Tree size of the shard's latest checkpoint, null before its first. */
   checkpointSize: number | null;
-  /** Content hashes of the batch's event ids already in this shard. */
-  seen: Map<string, Buffer>;
   /** Heads of the batch's tenants in this shard. */
   tenantHeads: Map<string, TenantHead>;
   /** The shard's right-edge partial Merkle tiles, by tile level. */
@@ -219,18 +217,18 @@ export class LedgerAppendRepository {
 
   /**
    * Everything the append decides on, read under the shard lock in one statement: the stored
-   * offset, the latest checkpoint size, which event ids this shard already stores (and with which
-   * content hash), and the tenant heads. Hashes travel as hex inside json aggregates. Ids stored
-   * in other shards are found by claimEventIds.
+   * offset, the latest checkpoint size, the tenant heads and the partial tiles. Hashes travel as
+   * hex inside json aggregates. Which of the batch's event ids the ledger already holds, in this
+   * shard or another, claimEventIds finds (event_ids holds every stored id with its shard and
+   * content hash), so this read does not probe records for them.
    */
   async batchState(
     c: PoolClient,
-    q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] },
+    q: { groupId: string; topic: string; partition: number; shard: number; tenants: string[] },
   ): Promise<BatchState> {
     const { rows } = await c.query<{
       next_offset: string | null;
       checkpoint_size: string | null;
-      seen: Array<[string, string]> | null;
       tenants: Array<[string, string, string]> | null;
       partials: Array<[number, string, string]> | null;
     }>({
@@ -238,17 +236,15 @@ export class LedgerAppendRepository {
       text: `SELECT
          (SELECT next_offset FROM consumed_offsets WHERE shard = $4 AND group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
          (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
-         (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE shard = $4 AND event_id = ANY($5::text[])) AS seen,
          (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
-            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants,
+            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($5::text[])) AS tenants,
          (SELECT json_agg(json_build_array(level, idx::text, encode(hashes, 'hex'))) FROM merkle_partial_tiles WHERE shard = $4) AS partials`,
-      values: [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
+      values: [q.groupId, q.topic, q.partition, q.shard, q.tenants],
     });
     const r = rows[0];
     return {
       nextOffset: r.next_offset === null ? null : BigInt(r.next_offset),
       checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
-      seen: new Map((r.seen ?? []).map(([id, hash]) => [id, Buffer.from(hash, 'hex')])),
       tenantHeads: new Map(
         (r.tenants ?? []).map(([tenant, seq, hash]) => [
           tenant,
@@ -317,9 +313,9 @@ export class LedgerAppendRepository {
   }
 
   /**
-   * Claims event ids new to this shard for it, ledger-wide (event_ids), and returns the ones
-   * another shard already holds, with their content hashes. Same transaction as the append: a
-   * rollback releases the claims. A claim that meets one still in flight in another shard's
+   * Claims the batch's event ids for this shard, ledger-wide (event_ids), and returns the ones
+   * the ledger already holds (in this shard or another), with their content hashes. Same
+   * transaction as the append: a rollback releases the claims. A claim that meets one still in flight in another shard's
    * transaction waits for it (ON CONFLICT), so the second statement, with its own snapshot,
    * sees every id the first did not claim.
    */
