@@ -1,9 +1,10 @@
 /**
- * `node dist/bench/micro/small-batches.js`: the per-batch fixed cost of the append, call by call.
- * LedgerAppendService.appendBatch on batches of 10 demo events into a scratch database (as the
+ * `node dist/bench/micro/small-batches.js [batch size, default 10]`: the per-batch fixed cost of the
+ * append, call by call. LedgerAppendService.appendBatch on batches of 10 demo events into a scratch database (as the
  * bench's stage section does), with each repository call timed: Node CPU and wall per batch for
- * the shard lock, the state read, the id claims, the records COPY and the closing statement; the
- * remainder is BEGIN/COMMIT, preparing, planning, the proof and the signature.
+ * the shard lock, the state read, the id claims, the records COPY and the closing statement
+ * (which carries the records itself for batches of up to INLINE_RECORDS_MAX); the remainder is
+ * BEGIN/COMMIT, preparing, planning, the proof and the signature.
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
@@ -17,10 +18,12 @@ import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repositor
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import { benchEvent, WIRE_HEADERS, wireOf } from '../lib/env.js';
+import { processCpuSeconds } from '../lib/proc.js';
 
-const B = 10;
-const WARM = 100;
-const MEASURED = 300;
+const B = Number(process.argv[2] ?? 10);
+// 100 + 300 batches of 10; fewer of larger ones (each is decoded up front and held).
+const WARM = Math.max(5, Math.round(1000 / B));
+const MEASURED = Math.max(20, Math.round(3000 / B));
 const TIMED = ['lockShard', 'batchState', 'claimEventIds', 'insertRecords', 'closeBatch'] as const;
 
 const cpu = () => {
@@ -78,12 +81,20 @@ try {
     });
   for (let k = 0; k < WARM; k++) await append(k);
   spent.clear();
+  // PostgreSQL's side: the CPU of this database's backends (the pool's connections) over the measured batches.
+  const backends = (
+    await ds.query<Array<{ pid: number }>>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')
+  ).map((r) => r.pid);
+  const pgCpu = () => backends.reduce((a, pid) => a + (processCpuSeconds(pid) ?? 0), 0);
+  const pg0 = pgCpu();
   const c0 = cpu();
   const t0 = performance.now();
   for (let k = WARM; k < WARM + MEASURED; k++) await append(k);
   const perBatch = (v: number) => (v / MEASURED).toFixed(3);
+  const total = cpu() - c0;
+  const pgUs = (pgCpu() - pg0) * 1e6;
   console.log(
-    `batch of ${B}: Node CPU ${perBatch((cpu() - c0) / 1000)} ms, wall ${perBatch(performance.now() - t0)} ms`,
+    `batch of ${B} (${MEASURED} batches): Node CPU ${perBatch(total / 1000)} ms (${(total / MEASURED / B).toFixed(1)} µs/record), wall ${perBatch(performance.now() - t0)} ms; PostgreSQL CPU ${perBatch(pgUs / 1000)} ms (${(pgUs / MEASURED / B).toFixed(1)} µs/record)`,
   );
   for (const [name, s] of spent)
     console.log(`  ${name.padEnd(14)} CPU ${perBatch(s.cpu / 1000)} ms, wall ${perBatch(s.wall)} ms`);

@@ -13,7 +13,7 @@ function escapeText(s: string): string {
 }
 
 /** A PostgreSQL array literal for text[]: every element quoted, quotes and backslashes escaped. */
-function textArrayLiteral(items: string[]): string {
+export function textArrayLiteral(items: string[]): string {
   return `{${items.map((i) => `"${i.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 

@@ -4,13 +4,13 @@ import { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyChunks, type CopyValue } from '../database/copy-text.js';
+import { copyChunks, textArrayLiteral, type CopyValue } from '../database/copy-text.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import type { Tile, TileWrites } from '../domain/merkle/tiles.js';
 import { TileCache, merkleNodeReader, tileKey } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
-import { RECORD_ROW_COLUMNS, recordCopyValues } from './record-columns.js';
+import { RECORD_ROW_COLUMNS, recordCopyValues, type RecordRowSource } from './record-columns.js';
 import type { SummaryRow } from '../domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
 import type { FindingRow } from '../domain/summary/finding-summary.js';
@@ -58,8 +58,6 @@ export interface BatchState {
   nextOffset: bigint | null;
   /** Tree size of the shard's latest checkpoint, null before its first. */
   checkpointSize: number | null;
-  /** Content hashes of the batch's event ids already in this shard. */
-  seen: Map<string, Buffer>;
   /** Heads of the batch's tenants in this shard. */
   tenantHeads: Map<string, TenantHead>;
   /** The shard's right-edge partial Merkle tiles, by tile level. */
@@ -108,8 +106,49 @@ export interface OffsetMove {
   nextOffset: string;
 }
 
-/** The closing statement of an append (closeBatch). */
-const CLOSE_BATCH_SQL = `WITH head AS (
+/** Parameters of the closing statement before the inline records' ones. */
+const CLOSE_PARAMS = 27;
+
+/**
+ * The `records` columns sent as arrays when the records ride in the closing statement, with
+ * their array element types: every column but shard ($1) and record (one joined text). Signals
+ * travel as array literals, one text each (an array of arrays would be one 2-D array to unnest).
+ */
+const INLINE_COLUMNS: Array<[(typeof RECORD_ROW_COLUMNS)[number], string]> = [
+  ['event_id', 'text'],
+  ['leaf_index', 'bigint'],
+  ['tenant_id', 'text'],
+  ['tenant_seq', 'bigint'],
+  ['tenant_prev', 'bytea'],
+  ['leaf_hash', 'bytea'],
+  ['content_sha256', 'bytea'],
+  ['occurred_at', 'timestamptz'],
+  ['received_at', 'timestamptz'],
+  ['request_id', 'text'],
+  ['trace_id', 'text'],
+  ['gateway_id', 'text'],
+  ['requested_model', 'text'],
+  ['resolved_model', 'text'],
+  ['provider', 'text'],
+  ['region_served', 'text'],
+  ['fallback_used', 'text'],
+  ['cache_status', 'text'],
+  ['outcome_status', 'text'],
+  ['signals', 'text'],
+  ['kafka_topic', 'text'],
+  ['kafka_partition', 'integer'],
+  ['kafka_offset', 'bigint'],
+];
+
+/**
+ * Batches of at most this many records send them inside the closing statement instead of by
+ * COPY: below it the COPY's own round trip and stream machinery cost more Node CPU than the
+ * arrays (bench/micro/small-batches.ts times both).
+ */
+export const INLINE_RECORDS_MAX = 64;
+
+/** The closing statement of an append (closeBatch); `records` is an extra CTE or nothing. */
+const closeBatchSql = (records: string) => `WITH head AS (
          UPDATE shard_heads SET tree_size = $3, root_hash = $4, frontier = $5, updated_at = now() WHERE shard = $1 AND tree_size = $2 RETURNING 1
        ), tenant AS (
          INSERT INTO tenant_heads (shard, tenant_id, next_seq, last_leaf_hash)
@@ -131,8 +170,25 @@ const CLOSE_BATCH_SQL = `WITH head AS (
          ${upsertSummariesSql('$1', '$25')}
        ), finding_summaries AS (
          ${upsertFindingSummariesSql('$1', '$27')}
-       )
+       )${records}
        SELECT (SELECT count(*) FROM head) AS advanced, (SELECT count(*) FROM consumed) AS consumed`;
+
+/** The closing statement alone, for a batch whose records went by COPY (or that appends none). */
+const CLOSE_BATCH_SQL = closeBatchSql('');
+
+/**
+ * The closing statement with the batch's records inserted by one more CTE, for small batches
+ * (INLINE_RECORDS_MAX): one round trip and no COPY stream instead of two. `shard` is $1 like
+ * every other write; each column travels as one array, the records' canonical texts as one text
+ * joined by U+001F (canonical JSON escapes every character below U+0020, so none holds it).
+ */
+const CLOSE_BATCH_WITH_RECORDS_SQL = closeBatchSql(`, records_in AS (
+         INSERT INTO records (${RECORD_ROW_COLUMNS.join(', ')})
+         SELECT ${RECORD_ROW_COLUMNS.map((c) => (c === 'shard' ? '$1' : c === 'signals' ? 'r.signals::text[]' : `r.${c}`)).join(', ')}
+           FROM unnest(${INLINE_COLUMNS.map(([, type], i) => `$${CLOSE_PARAMS + 1 + i}::${type}[]`).join(', ')},
+                       string_to_array($${CLOSE_PARAMS + 1 + INLINE_COLUMNS.length}::text, E'\\x1f'))
+             AS r(${INLINE_COLUMNS.map(([c]) => c).join(', ')}, record)
+       )`);
 
 /**
  * The batch's own statements are named, so each connection parses and plans them once instead
@@ -167,18 +223,18 @@ export class LedgerAppendRepository {
 
   /**
    * Everything the append decides on, read under the shard lock in one statement: the stored
-   * offset, the latest checkpoint size, which event ids this shard already stores (and with which
-   * content hash), and the tenant heads. Hashes travel as hex inside json aggregates. Ids stored
-   * in other shards are found by claimEventIds.
+   * offset, the latest checkpoint size, the tenant heads and the partial tiles. Hashes travel as
+   * hex inside json aggregates. Which of the batch's event ids the ledger already holds, in this
+   * shard or another, claimEventIds finds (event_ids holds every stored id with its shard and
+   * content hash), so this read does not probe records for them.
    */
   async batchState(
     c: PoolClient,
-    q: { groupId: string; topic: string; partition: number; shard: number; eventIds: string[]; tenants: string[] },
+    q: { groupId: string; topic: string; partition: number; shard: number; tenants: string[] },
   ): Promise<BatchState> {
     const { rows } = await c.query<{
       next_offset: string | null;
       checkpoint_size: string | null;
-      seen: Array<[string, string]> | null;
       tenants: Array<[string, string, string]> | null;
       partials: Array<[number, string, string]> | null;
     }>({
@@ -186,17 +242,15 @@ export class LedgerAppendRepository {
       text: `SELECT
          (SELECT next_offset FROM consumed_offsets WHERE shard = $4 AND group_id = $1 AND topic = $2 AND partition = $3) AS next_offset,
          (SELECT max(tree_size) FROM checkpoints WHERE shard = $4) AS checkpoint_size,
-         (SELECT json_agg(json_build_array(event_id, encode(content_sha256, 'hex'))) FROM records WHERE shard = $4 AND event_id = ANY($5::text[])) AS seen,
          (SELECT json_agg(json_build_array(tenant_id, next_seq::text, encode(last_leaf_hash, 'hex')))
-            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($6::text[])) AS tenants,
+            FROM tenant_heads WHERE shard = $4 AND tenant_id = ANY($5::text[])) AS tenants,
          (SELECT json_agg(json_build_array(level, idx::text, encode(hashes, 'hex'))) FROM merkle_partial_tiles WHERE shard = $4) AS partials`,
-      values: [q.groupId, q.topic, q.partition, q.shard, q.eventIds, q.tenants],
+      values: [q.groupId, q.topic, q.partition, q.shard, q.tenants],
     });
     const r = rows[0];
     return {
       nextOffset: r.next_offset === null ? null : BigInt(r.next_offset),
       checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
-      seen: new Map((r.seen ?? []).map(([id, hash]) => [id, Buffer.from(hash, 'hex')])),
       tenantHeads: new Map(
         (r.tenants ?? []).map(([tenant, seq, hash]) => [
           tenant,
@@ -222,13 +276,14 @@ export class LedgerAppendRepository {
    * tenant heads, the signed checkpoint and the traffic and finding summaries (they
    * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
-  async closeBatch(c: PoolClient, b: BatchClose, offset: OffsetMove): Promise<void> {
+  async closeBatch(c: PoolClient, b: BatchClose, offset: OffsetMove, records?: RecordRowSource[]): Promise<void> {
     const tenants = [...b.tenantHeads.keys()];
     const cp = b.checkpoint;
     const { full, partial, clearedLevels } = b.tiles;
+    const inline = records !== undefined && records.length > 0;
     const { rows } = await c.query<{ advanced: string; consumed: string }>({
-      name: 'ledger-close-batch',
-      text: CLOSE_BATCH_SQL,
+      name: inline ? 'ledger-close-batch-with-records' : 'ledger-close-batch',
+      text: inline ? CLOSE_BATCH_WITH_RECORDS_SQL : CLOSE_BATCH_SQL,
       values: [
         b.shard,
         b.fromSize,
@@ -257,6 +312,7 @@ export class LedgerAppendRepository {
         summaryRowsParam(b.summaries),
         offset.expected,
         findingRowsParam(b.findingSummaries),
+        ...(inline ? inlineRecordParams(records) : []),
       ],
     });
     if (Number(rows[0].advanced) !== 1) throw new ShardForkError(b.shard, b.fromSize);
@@ -264,9 +320,9 @@ export class LedgerAppendRepository {
   }
 
   /**
-   * Claims event ids new to this shard for it, ledger-wide (event_ids), and returns the ones
-   * another shard already holds, with their content hashes. Same transaction as the append: a
-   * rollback releases the claims. A claim that meets one still in flight in another shard's
+   * Claims the batch's event ids for this shard, ledger-wide (event_ids), and returns the ones
+   * the ledger already holds (in this shard or another), with their content hashes. Same
+   * transaction as the append: a rollback releases the claims. A claim that meets one still in flight in another shard's
    * transaction waits for it (ON CONFLICT), so the second statement, with its own snapshot,
    * sees every id the first did not claim.
    */
@@ -356,6 +412,23 @@ export class LedgerAppendRepository {
   private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {
     await pipeline(Readable.from(copyChunks(rows)), c.query(copyFrom(sql)));
   }
+}
+
+/** The inline records' parameters of the closing statement: INLINE_COLUMNS' arrays, then the joined texts. */
+function inlineRecordParams(records: RecordRowSource[]): unknown[] {
+  const columns: CopyValue[][] = INLINE_COLUMNS.map(() => new Array<CopyValue>(records.length));
+  const texts: string[] = new Array<string>(records.length);
+  const at = INLINE_COLUMNS.map(([name]) => RECORD_ROW_COLUMNS.indexOf(name));
+  const signals = RECORD_ROW_COLUMNS.indexOf('signals');
+  for (let i = 0; i < records.length; i++) {
+    const row = recordCopyValues(records[i]);
+    for (let k = 0; k < at.length; k++) {
+      const v = row[at[k]];
+      columns[k][i] = at[k] === signals ? textArrayLiteral((v ?? []) as string[]) : v;
+    }
+    texts[i] = records[i].record.json;
+  }
+  return [...columns, texts.join('\x1f')];
 }
 
 export class ShardForkError extends AppError {

@@ -13,6 +13,7 @@ import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
 import { planAppend } from './append-plan.js';
 import { prepareRecord } from './prepare-record.js';
 import {
+  INLINE_RECORDS_MAX,
   LedgerAppendRepository,
   type OffsetMove,
   type QuarantineRow,
@@ -151,7 +152,6 @@ export class LedgerAppendService {
       topic: input.topic,
       partition: input.partition,
       shard,
-      eventIds: prepared.eventIds,
       tenants: prepared.tenants,
     });
     const stored = state.nextOffset;
@@ -177,23 +177,20 @@ export class LedgerAppendService {
 
     const quarantine: QuarantineRow[] = [];
     const source = { topic: input.topic, partition: input.partition };
-    // The unique key of event_ids is the real guard; the reads only tell a re-delivery (same
-    // content: a no-op) from a conflict (quarantined, never overwritten). This shard's own ids come
-    // from the read under the shard lock; ids new to it are claimed ledger-wide, which finds those
-    // another partition delivered first (a re-keyed producer, a changed partition count).
-    const seen = state.seen;
+    // The unique key of event_ids is the real guard, and the claim is the one lookup: every id is
+    // claimed ledger-wide, and the ones already held come back with their stored content hash, in
+    // this shard (a re-delivery) or another (a re-keyed producer, a changed partition count). The
+    // hash tells a re-delivery (same content: a no-op) from a conflict (quarantined, never
+    // overwritten).
     const claims = new Map<string, Buffer>();
     for (const item of fresh) {
-      if (item.kind === 'prepared' && !seen.has(item.eventId) && !claims.has(item.eventId)) {
-        claims.set(item.eventId, item.contentSha256);
-      }
+      if (item.kind === 'prepared' && !claims.has(item.eventId)) claims.set(item.eventId, item.contentSha256);
     }
-    const elsewhere = await this.repo.claimEventIds(
+    const seen = await this.repo.claimEventIds(
       c,
       shard,
       [...claims].map(([eventId, contentSha256]) => ({ eventId, contentSha256 })),
     );
-    for (const [eventId, hash] of elsewhere) seen.set(eventId, hash);
     const fresher: PreparedRecord[] = [];
     for (const item of fresh) {
       if (item.kind === 'poison') {
@@ -248,7 +245,9 @@ export class LedgerAppendService {
     }
     const plan = planAppend(head, state.tenantHeads, fresher);
     const tiles = tilesAfterAppend(state.partialTiles, plan.nodes);
-    await this.repo.insertRecords(c, plan.entries);
+    // A small batch's records ride in the closing statement; a large one's go by COPY, the fastest bulk path.
+    const inline = plan.entries.length <= INLINE_RECORDS_MAX;
+    if (!inline) await this.repo.insertRecords(c, plan.entries);
     // The proof from the previous checkpoint reads the old frontier and this append's nodes.
     const known = [...frontierNodes(head), ...plan.nodes];
     const checkpoint = await this.checkpoint(
@@ -278,6 +277,7 @@ export class LedgerAppendService {
         findingSummaries,
       },
       offset,
+      inline ? plan.entries : undefined,
     );
     result.appended = plan.entries.length;
     result.checkpoint = checkpoint;
@@ -315,10 +315,9 @@ export class LedgerAppendService {
 
 type SigningKey = Awaited<ReturnType<SigningKeyService['current']>>;
 
-/** A batch with every record prepared, and the ids and tenants the append must look up. */
+/** A batch with every record prepared, and the tenants whose heads the append reads. */
 interface PreparedBatch {
   items: Array<Poison | PreparedRecord>;
-  eventIds: string[];
   tenants: string[];
 }
 
@@ -328,16 +327,14 @@ interface PreparedBatch {
  * prepared already pass through.
  */
 function prepareBatch(items: DecodedItem[]): PreparedBatch {
-  const eventIds: string[] = [];
   const tenants = new Set<string>();
   const out = items.map((item) => {
     if (item.kind === 'poison') return item;
     const prepared = item.kind === 'prepared' ? item : prepareRecord(item.offset, item.record);
-    eventIds.push(prepared.eventId);
     tenants.add(prepared.tenantId);
     return prepared;
   });
-  return { items: out, eventIds, tenants: [...tenants] };
+  return { items: out, tenants: [...tenants] };
 }
 
 /** The old tree's frontier as stored nodes: one maximal complete subtree per set bit of its size. */
