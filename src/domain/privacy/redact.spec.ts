@@ -180,10 +180,10 @@ describe('redactForDeadLetter', () => {
 });
 
 describe('redaction cost', () => {
-  it('stays linear on a long run of word characters (no quadratic e-mail scan)', () => {
+  // No clock here (speed is the bench's business): a quadratic e-mail scan of 2M word characters
+  // takes hours, so it fails by the test's timeout, which is generous for a loaded machine.
+  it('finishes on a long run of word characters (no quadratic e-mail scan)', () => {
     const big = 'a'.repeat(2_000_000);
-    const t0 = Date.now();
     expect(redactText(big)).toBe(big);
-    expect(Date.now() - t0).toBeLessThan(2000);
-  });
+  }, 60_000);
 });
