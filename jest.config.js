@@ -13,16 +13,14 @@ const common = {
 // a plain `npm test` never runs it.
 const chaosAsked = process.argv.some((a) => a === 'chaos' || a.includes('test/chaos'));
 export default {
+  // Integration tests migrate real databases and start real processes: seconds, not milliseconds,
+  // on a busy machine (a test that needs longer sets its own). Set here, not per project: Jest
+  // reads testTimeout from the global config only (a project's own was ignored: hooks timed out
+  // at the 5 s default under load).
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/tools/**/*.spec.ts'] },
-    // Integration tests migrate real databases and start real processes: seconds, not milliseconds,
-    // on a busy machine (a test that needs longer sets its own).
-    {
-      ...common,
-      displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 60_000,
-    },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     ...(chaosAsked ? [{ ...common, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.test.ts'] }] : []),
   ],
 };
