@@ -171,7 +171,31 @@ async function measureFindings(
     ['policy_bypass findings', () => repo.policyBypasses(f)],
     ['coverage (GET /v1/coverage)', () => repo.coverage(f)],
   ];
+  // Findings that still read records (no summary behind them): cost bias's three reads and
+  // evaluation drift's served versions. Drift reads only aliases with an evaluation, so the
+  // measured alias gets one (the bench's own database), else the read would skip every row.
+  await db.query(
+    `INSERT INTO evaluations (alias, task_category, model_versions, test_set, accuracy_target, accuracy_result, evaluated_at, registered_by)
+     VALUES ($1, 'general', ARRAY['bench'], 'bench', 0.9, 0.95, now(), 'bench')`,
+    [top.alias],
+  );
+  const recordsOnly: Array<[string, () => Promise<unknown[]>]> = [
+    ['cost_bias: cheaper targets (reads records)', () => repo.cheaperTargets(f)],
+    ['cost_bias: price concentration (reads records)', () => repo.priceConcentration(f)],
+    ['cost_bias: cohorts (reads records)', () => repo.cohorts(f)],
+    ['evaluation_drift: served versions, 60 days (reads records)', () => repo.servedVersions(f, lookback)],
+  ];
   const out = [];
+  for (const [name, read] of recordsOnly) {
+    const ms: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      rows = (await read()).length;
+      ms.push(performance.now() - t0);
+    }
+    out.push({ name, summaries: ms, records: ms, rows });
+  }
   for (const [name, read] of cases) {
     const timed = async (summaries: boolean) => {
       repo.readSummaries = summaries;
