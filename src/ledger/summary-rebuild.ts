@@ -13,21 +13,9 @@ type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, u
  * already counts the records, it counts them twice.
  */
 export async function summarizeStoredRecords(query: Query, chunk = 5000): Promise<number> {
-  let done = 0;
-  for (let after: { shard: number; leaf: string } | null = null; ;) {
-    const rows = (await query(
-      `SELECT shard, leaf_index, record FROM records ${after === null ? '' : 'WHERE (shard, leaf_index) > ($2, $3)'} ORDER BY shard, leaf_index LIMIT $1`,
-      after === null ? [chunk] : [chunk, after.shard, after.leaf],
-    )) as Array<{ shard: number; leaf_index: string; record: string }>;
-    if (rows.length === 0) return done;
-    for (const shard of new Set(rows.map((r) => r.shard))) {
-      const records = rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord);
-      await query(upsertSummariesSql('$1', '$2'), [shard, summaryRowsParam(summarizeRecords(records))]);
-    }
-    done += rows.length;
-    const last = rows[rows.length - 1];
-    after = { shard: last.shard, leaf: last.leaf_index };
-  }
+  return eachStoredChunk(query, chunk, undefined, (shard, records) =>
+    query(upsertSummariesSql('$1', '$2'), [shard, summaryRowsParam(summarizeRecords(records))]),
+  );
 }
 
 /**
@@ -35,16 +23,43 @@ export async function summarizeStoredRecords(query: Query, chunk = 5000): Promis
  * like summarizeStoredRecords (and with its caveat: records already counted are counted twice).
  */
 export async function summarizeStoredFindings(query: Query, chunk = 5000, fromShard = 0): Promise<number> {
+  return eachStoredChunk(query, chunk, fromShard, (shard, records) =>
+    query(upsertFindingSummariesSql('$1', '$2'), [shard, findingRowsParam(summarizeFindingRecords(records))]),
+  );
+}
+
+/**
+ * Reads the stored records (of shards ≥ `fromShard` when given) in chunks of leaf order and
+ * hands each chunk's records of one shard to `add`, one call at a time. Returns how many
+ * records it read.
+ */
+async function eachStoredChunk(
+  query: Query,
+  chunk: number,
+  fromShard: number | undefined,
+  add: (shard: number, records: CanonicalRecord[]) => Promise<unknown>,
+): Promise<number> {
   let done = 0;
   for (let after: { shard: number; leaf: string } | null = null; ;) {
+    let where = '';
+    const params: unknown[] = [chunk];
+    if (after !== null) {
+      where = 'WHERE (shard, leaf_index) > ($2, $3)';
+      params.push(after.shard, after.leaf);
+    } else if (fromShard !== undefined) {
+      where = 'WHERE shard >= $2';
+      params.push(fromShard);
+    }
     const rows = (await query(
-      `SELECT shard, leaf_index, record FROM records WHERE ${after === null ? 'shard >= $2' : '(shard, leaf_index) > ($2, $3)'} ORDER BY shard, leaf_index LIMIT $1`,
-      after === null ? [chunk, fromShard] : [chunk, after.shard, after.leaf],
+      `SELECT shard, leaf_index, record FROM records ${where} ORDER BY shard, leaf_index LIMIT $1`,
+      params,
     )) as Array<{ shard: number; leaf_index: string; record: string }>;
     if (rows.length === 0) return done;
     for (const shard of new Set(rows.map((r) => r.shard))) {
-      const records = rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord);
-      await query(upsertFindingSummariesSql('$1', '$2'), [shard, findingRowsParam(summarizeFindingRecords(records))]);
+      await add(
+        shard,
+        rows.filter((r) => r.shard === shard).map((r) => JSON.parse(r.record) as CanonicalRecord),
+      );
     }
     done += rows.length;
     const last = rows[rows.length - 1];

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ShardLocalAppend1764230000000 } from '../../migrations/1764230000000-shard-local-append.js';
-import { upgradedDatabase } from '../support/migration-upgrade.js';
+import { storeRecordsBefore, upgradedDatabase } from '../support/migration-upgrade.js';
 import { validEvent } from '../support/workload.js';
 
 /**
@@ -16,18 +16,7 @@ describe('migration ShardLocalAppend: existing rows are keyed by shard', () => {
 
   beforeAll(async () => {
     ({ pool: db, drop } = await upgradedDatabase(ShardLocalAppend1764230000000, async (before) => {
-      const records = Array.from({ length: N }, (_, i) => validEvent(i));
-      await before.query(
-        `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
-         SELECT id, i % 3, i / 3, t, i, sha256(id::bytea), sha256(('c' || id)::bytea), at, at, 'req', 'gw', 'alias', 'success', rec
-         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS u(id, t, at, rec, i)`,
-        [
-          records.map((r) => r.event_id),
-          records.map((r) => r.tenant_id),
-          records.map((r) => r.occurred_at),
-          records.map((r) => JSON.stringify(r)),
-        ],
-      );
+      await storeRecordsBefore(before, N, 'c');
       await before.query(
         `INSERT INTO consumed_offsets (group_id, topic, partition, next_offset) VALUES ('g', 't', 0, 10), ('g', 't', 2, 7), ('h', 't', 2, 3)`,
       );

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { adminQuery, databaseUrl, dropDatabase, uniqueDatabaseName } from './test-database.js';
+import { validEvent } from './workload.js';
 
 /**
  * A fresh database migrated up to (not including) `migration`, for tests of what a migration does
@@ -40,4 +41,25 @@ export async function upgradedDatabase(
       await dropDatabase(name);
     },
   };
+}
+
+/**
+ * Stores validEvent(0 … n-1) in the records table of a database `before` an upgrade, as rows
+ * written in its schema: over three shards, leaf_hash sha256(event id), content_sha256
+ * sha256(contentPrefix || event id) (a prefix makes the two hashes differ).
+ */
+export async function storeRecordsBefore(before: DataSource, n: number, contentPrefix = ''): Promise<void> {
+  const records = Array.from({ length: n }, (_, i) => validEvent(i));
+  await before.query(
+    `INSERT INTO records (event_id, shard, leaf_index, tenant_id, tenant_seq, leaf_hash, content_sha256, occurred_at, received_at, request_id, gateway_id, requested_model, outcome_status, record)
+     SELECT id, i % 3, i / 3, t, i, sha256(id::bytea), sha256(($5::text || id)::bytea), at, at, 'req', 'gw', 'alias', 'success', rec
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS u(id, t, at, rec, i)`,
+    [
+      records.map((r) => r.event_id),
+      records.map((r) => r.tenant_id),
+      records.map((r) => r.occurred_at),
+      records.map((r) => JSON.stringify(r)),
+      contentPrefix,
+    ],
+  );
 }

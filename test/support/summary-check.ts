@@ -27,21 +27,18 @@ type Comparable = Omit<SummaryRow, 'first_at' | 'cost_sum'> & { first_at_us: num
 export async function storedAndRecomputedSummaries(
   db: Pick<TestDatabase, 'query'>,
 ): Promise<{ stored: Comparable[]; recomputed: Comparable[] }> {
-  const stored = (await db.query(`SELECT ${SUMMARY_SELECT} FROM traffic_minutes`)).map(summaryFromRow);
-  const records = (await db.query<{ record: string }>('SELECT record FROM records')).map(
-    (r) => JSON.parse(r.record) as CanonicalRecord,
-  );
-  return { stored: comparable(mergeRows(stored)), recomputed: comparable(summarizeRecords(records)) };
-}
-
-function comparable(rows: SummaryRow[]): Comparable[] {
-  return rows
-    .map(({ first_at, cost_sum, ...rest }) => ({
+  return storedAndRecomputed(db, {
+    select: `SELECT ${SUMMARY_SELECT} FROM traffic_minutes`,
+    fromRow: summaryFromRow,
+    merge: mergeRows,
+    summarize: summarizeRecords,
+    comparable: ({ first_at, cost_sum, ...rest }): Comparable => ({
       ...rest,
       cost_sum: normalizeDecimal(cost_sum),
       first_at_us: epochMicros(first_at),
-    }))
-    .sort((a, b) => (keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0));
+    }),
+    keyText,
+  });
 }
 
 type ComparableFinding = Omit<FindingRow, 'first_at' | 'last_at'> & { first_at_us: number; last_at_us: number };
@@ -54,20 +51,40 @@ type ComparableFinding = Omit<FindingRow, 'first_at' | 'last_at'> & { first_at_u
 export async function storedAndRecomputedFindingSummaries(
   db: Pick<TestDatabase, 'query'>,
 ): Promise<{ stored: ComparableFinding[]; recomputed: ComparableFinding[] }> {
-  const stored = (await db.query(`SELECT ${FINDING_SELECT} FROM finding_hours`)).map(findingRowFromRow);
+  return storedAndRecomputed(db, {
+    select: `SELECT ${FINDING_SELECT} FROM finding_hours`,
+    fromRow: findingRowFromRow,
+    merge: mergeFindingRows,
+    summarize: summarizeFindingRecords,
+    comparable: ({ first_at, last_at, ...rest }): ComparableFinding => ({
+      ...rest,
+      first_at_us: epochMicros(first_at),
+      last_at_us: epochMicros(last_at),
+    }),
+    keyText: findingKeyText,
+  });
+}
+
+/** A summary table's stored rows (merged by key) and the rows recomputed from every stored record, as `comparable` puts them, sorted by key. */
+async function storedAndRecomputed<Row, C>(
+  db: Pick<TestDatabase, 'query'>,
+  table: {
+    /** Selects every stored row. */
+    select: string;
+    fromRow: (row: Record<string, unknown>) => Row;
+    merge: (rows: Row[]) => Row[];
+    summarize: (records: CanonicalRecord[]) => Row[];
+    comparable: (row: Row) => C;
+    keyText: (row: C) => string;
+  },
+): Promise<{ stored: C[]; recomputed: C[] }> {
+  const stored = (await db.query(table.select)).map(table.fromRow);
   const records = (await db.query<{ record: string }>('SELECT record FROM records')).map(
     (r) => JSON.parse(r.record) as CanonicalRecord,
   );
-  const comparableFindings = (rows: FindingRow[]): ComparableFinding[] =>
+  const byKey = (rows: Row[]): C[] =>
     rows
-      .map(({ first_at, last_at, ...rest }) => ({
-        ...rest,
-        first_at_us: epochMicros(first_at),
-        last_at_us: epochMicros(last_at),
-      }))
-      .sort((a, b) => (findingKeyText(a) < findingKeyText(b) ? -1 : findingKeyText(a) > findingKeyText(b) ? 1 : 0));
-  return {
-    stored: comparableFindings(mergeFindingRows(stored)),
-    recomputed: comparableFindings(summarizeFindingRecords(records)),
-  };
+      .map(table.comparable)
+      .sort((a, b) => (table.keyText(a) < table.keyText(b) ? -1 : table.keyText(a) > table.keyText(b) ? 1 : 0));
+  return { stored: byKey(table.merge(stored)), recomputed: byKey(table.summarize(records)) };
 }

@@ -16,7 +16,7 @@
  */
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import { deriveSignals, type Signal } from '../record/derive-signals.js';
-import { epochMicros } from './traffic-summary.js';
+import { epochMicros, periodStartText } from './traffic-summary.js';
 
 /** Signals a finding summary keys on, in deriveSignals order. */
 export const FINDING_SIGNALS = [
@@ -117,87 +117,49 @@ export function findingKeyOf(r: CanonicalRecord, allSignals: readonly Signal[] =
   };
 }
 
+/**
+ * FindingKey's members in the order of its text form. Listed as an object so that the compiler
+ * checks each member is there exactly once; the order must not change (stored rows are keyed by
+ * a hash of the text).
+ */
+const FINDING_KEY_MEMBERS = Object.keys({
+  hour: 0,
+  tenant_id: 0,
+  gateway_id: 0,
+  gateway_kind: 0,
+  requested_model: 0,
+  provider: 0,
+  resolved_model: 0,
+  version: 0,
+  fallback_used: 0,
+  load_balanced: 0,
+  signals: 0,
+  first_provider: 0,
+  first_model: 0,
+  notice: 0,
+  region_served: 0,
+  region_required: 0,
+  bypassed_checks: 0,
+} satisfies Record<keyof FindingKey, 0>) as Array<keyof FindingKey>;
+
 /** A stable text form of a key (member order fixed). */
 export function findingKeyText(k: FindingKey): string {
-  return JSON.stringify([
-    k.hour,
-    k.tenant_id,
-    k.gateway_id,
-    k.gateway_kind,
-    k.requested_model,
-    k.provider,
-    k.resolved_model,
-    k.version,
-    k.fallback_used,
-    k.load_balanced,
-    k.signals,
-    k.first_provider,
-    k.first_model,
-    k.notice,
-    k.region_served,
-    k.region_required,
-    k.bypassed_checks,
-  ]);
+  return JSON.stringify(FINDING_KEY_MEMBERS.map((m) => k[m]));
 }
 
 export function findingKeyFromText(text: string): FindingKey {
-  const [
-    hour,
-    tenant_id,
-    gateway_id,
-    gateway_kind,
-    requested_model,
-    provider,
-    resolved_model,
-    version,
-    fallback_used,
-    load_balanced,
-    signals,
-    first_provider,
-    first_model,
-    notice,
-    region_served,
-    region_required,
-    bypassed_checks,
-  ] = JSON.parse(text) as unknown[];
-  return {
-    hour,
-    tenant_id,
-    gateway_id,
-    gateway_kind,
-    requested_model,
-    provider,
-    resolved_model,
-    version,
-    fallback_used,
-    load_balanced,
-    signals,
-    first_provider,
-    first_model,
-    notice,
-    region_served,
-    region_required,
-    bypassed_checks,
-  } as FindingKey;
+  const values = JSON.parse(text) as unknown[];
+  return Object.fromEntries(FINDING_KEY_MEMBERS.map((m, i) => [m, values[i]])) as unknown as FindingKey;
 }
 
 export function findingFactOf(r: CanonicalRecord, signals?: readonly Signal[]): FindingFact {
   return { keyText: findingKeyText(findingKeyOf(r, signals)) };
 }
 
-// Records of a batch fall in an hour or two: their ISO text is made once per hour.
-const hourTexts = new Map<number, string>();
+const hourText = periodStartText(3_600_000);
 
 export function hourOf(timestamp: string): string {
-  const ms = Date.parse(timestamp);
-  const hour = ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
-  let text = hourTexts.get(hour);
-  if (text === undefined) {
-    if (hourTexts.size >= 4096) hourTexts.clear();
-    text = new Date(hour).toISOString();
-    hourTexts.set(hour, text);
-  }
-  return text;
+  return hourText(Date.parse(timestamp));
 }
 
 /** RFC 3339 UTC with exactly six fractional digits, from µs since the epoch (fixed width: sorts as text). */

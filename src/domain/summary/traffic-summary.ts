@@ -95,19 +95,26 @@ export function minuteOf(timestamp: string): string {
   return minuteText(Date.parse(timestamp));
 }
 
-// Records of a batch fall in a few minutes: their ISO text is made once per minute, not per record.
-const minuteTexts = new Map<number, string>();
-
-function minuteText(ms: number): string {
-  const minute = ms - (((ms % 60_000) + 60_000) % 60_000);
-  let text = minuteTexts.get(minute);
-  if (text === undefined) {
-    if (minuteTexts.size >= 4096) minuteTexts.clear();
-    text = new Date(minute).toISOString();
-    minuteTexts.set(minute, text);
-  }
-  return text;
+/**
+ * The ISO 8601 text of the start of the `periodMs`-long period an instant (ms since the epoch)
+ * falls in. Records of a batch fall in a few periods: each period's text is made once, not per
+ * record.
+ */
+export function periodStartText(periodMs: number): (ms: number) => string {
+  const texts = new Map<number, string>();
+  return (ms) => {
+    const start = ms - (((ms % periodMs) + periodMs) % periodMs);
+    let text = texts.get(start);
+    if (text === undefined) {
+      if (texts.size >= 4096) texts.clear();
+      text = new Date(start).toISOString();
+      texts.set(start, text);
+    }
+    return text;
+  };
 }
+
+const minuteText = periodStartText(60_000);
 
 export function latencyBucket(ms: number): number {
   let i = 0;

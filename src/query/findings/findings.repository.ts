@@ -36,6 +36,15 @@ export interface CoverageRow {
   missing_region: number;
 }
 
+/** How a signal finding groups finding_hours rows `s` (flagged rows carrying `signal`). */
+interface SummaryGroups {
+  signal: 'silent_substitution' | 'residency_violation' | 'policy_bypass';
+  /** What it groups by, as select-list items. */
+  columns: string[];
+  /** A join of each row to more rows to group by (named in `columns`). */
+  join?: string;
+}
+
 const SAMPLES = 5;
 /** Count, first and last sighting and the first few event ids of a group of rows named `t`. */
 const seen = (
@@ -70,57 +79,50 @@ export class FindingsRepository {
   constructor(private readonly db: DataSource) {}
 
   async silentDegradation(f: FindingScope): Promise<SignalGroupRow[]> {
-    return this.signalGroups(
-      f,
-      (g) => this.silentDegradationFromRecords(g),
-      async (hours) => {
-        const p = new SqlParams();
-        return this.db.query(
-          `SELECT s.tenant_id, s.requested_model AS alias, s.first_provider, s.first_model, s.provider, s.resolved_model AS model,
-                s.fallback_used, s.notice, ${SUMMARY_SEEN}
-         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['silent_substitution']::text[]
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
-          p.values,
-        );
-      },
-    );
+    return this.signalGroups(f, (g) => this.silentDegradationFromRecords(g), {
+      signal: 'silent_substitution',
+      columns: [
+        's.tenant_id',
+        's.requested_model AS alias',
+        's.first_provider',
+        's.first_model',
+        's.provider',
+        's.resolved_model AS model',
+        's.fallback_used',
+        's.notice',
+      ],
+    });
   }
 
   async residencyViolations(f: FindingScope): Promise<SignalGroupRow[]> {
-    return this.signalGroups(
-      f,
-      (g) => this.residencyFromRecords(g),
-      async (hours) => {
-        const p = new SqlParams();
-        return this.db.query(
-          `SELECT s.tenant_id, s.requested_model AS alias, s.region_served, s.region_required AS required,
-                s.provider, s.fallback_used = 'true' AS on_fallback_path, ${SUMMARY_SEEN}
-         FROM finding_hours s WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['residency_violation']::text[]
-         GROUP BY 1, 2, 3, 4, 5, 6`,
-          p.values,
-        );
-      },
-    );
+    return this.signalGroups(f, (g) => this.residencyFromRecords(g), {
+      signal: 'residency_violation',
+      columns: [
+        's.tenant_id',
+        's.requested_model AS alias',
+        's.region_served',
+        's.region_required AS required',
+        's.provider',
+        `s.fallback_used = 'true' AS on_fallback_path`,
+      ],
+    });
   }
 
   /** One row per required check that did not run, split by whether a fallback path was taken. */
   async policyBypasses(f: FindingScope): Promise<SignalGroupRow[]> {
-    return this.signalGroups(
-      f,
-      (g) => this.policyBypassesFromRecords(g),
-      async (hours) => {
-        const p = new SqlParams();
-        // A record naming a check twice counts twice, as the records' CROSS JOIN does.
-        return this.db.query(
-          `SELECT s.tenant_id, s.requested_model AS alias, c->>0 AS check_name, c->>1 AS result,
-                s.fallback_used = 'true' AS on_fallback_path, s.provider, ${SUMMARY_SEEN}
-         FROM finding_hours s CROSS JOIN LATERAL jsonb_array_elements(s.bypassed_checks) AS c
-         WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['policy_bypass']::text[]
-         GROUP BY 1, 2, 3, 4, 5, 6`,
-          p.values,
-        );
-      },
-    );
+    return this.signalGroups(f, (g) => this.policyBypassesFromRecords(g), {
+      signal: 'policy_bypass',
+      columns: [
+        's.tenant_id',
+        's.requested_model AS alias',
+        'c->>0 AS check_name',
+        'c->>1 AS result',
+        `s.fallback_used = 'true' AS on_fallback_path`,
+        's.provider',
+      ],
+      // A record naming a check twice counts twice, as the records' CROSS JOIN does.
+      join: 'CROSS JOIN LATERAL jsonb_array_elements(s.bypassed_checks) AS c',
+    });
   }
 
   /**
@@ -372,19 +374,35 @@ export class FindingsRepository {
   private async signalGroups(
     f: FindingScope,
     fromRecords: (f: FindingScope) => Promise<SignalGroupRow[]>,
-    fromSummaries: (hours: TimeWindow) => Promise<Array<SignalGroupRow & { samples: string[][] }>>,
+    summaryGroups: SummaryGroups,
   ): Promise<SignalGroupRow[]> {
     const parts = this.readSummaries ? splitAtHours(f.window) : { head: f.window, hours: null, tail: null };
     const [head, hours, tail] = await Promise.all([
       parts.head ? fromRecords({ ...f, window: parts.head }) : [],
       parts.hours
-        ? fromSummaries(parts.hours).then((rows) =>
+        ? this.signalGroupsFromSummaries(f, parts.hours, summaryGroups).then((rows) =>
             rows.map(({ samples, ...r }): SignalGroupRow => ({ ...r, sample_event_ids: samplesOf(samples) })),
           )
         : [],
       parts.tail ? fromRecords({ ...f, window: parts.tail }) : [],
     ]);
     return mergeSignalGroups([head, hours, tail]);
+  }
+
+  /** The flagged finding_hours rows of `g.signal` over whole hours, grouped by `g.columns`. */
+  private async signalGroupsFromSummaries(
+    f: FindingScope,
+    hours: TimeWindow,
+    g: SummaryGroups,
+  ): Promise<Array<SignalGroupRow & { samples: string[][] }>> {
+    const p = new SqlParams();
+    return this.db.query(
+      `SELECT ${g.columns.join(', ')}, ${SUMMARY_SEEN}
+       FROM finding_hours s ${g.join ?? ''}
+       WHERE ${this.summaryWhere(f, hours, p)} AND s.${FLAGGED_ROWS} AND s.signals @> ARRAY['${g.signal}']::text[]
+       GROUP BY ${g.columns.map((_, i) => i + 1).join(', ')}`,
+      p.values,
+    );
   }
 
   /** The hours of `hours` within the caller's scope (and alias) over finding_hours `s`. */
