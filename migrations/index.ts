@@ -10,6 +10,7 @@ import { GatewayDefaultTenant1764250000000 } from './1764250000000-gateway-defau
 import { Policies1764300000000 } from './1764300000000-policies.js';
 import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosignatures.js';
 import { FindingHours1764320000000 } from './1764320000000-finding-hours.js';
+import { CostHours1764330000000 } from './1764330000000-cost-hours.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   Policies1764300000000,
   WitnessCosignatures1764310000000,
   FindingHours1764320000000,
+  CostHours1764330000000,
 ];

@@ -1,7 +1,7 @@
 /**
  * Bulk records for the read hooks (section 6): demo traffic of the real shape, COPYed into
  * `records` in shards from 10_000 up (never the pipeline's), with the summaries the append
- * would have written for them (traffic_minutes, finding_hours). Without them, every
+ * would have written for them (traffic_minutes, finding_hours, cost_hours). Without them, every
  * summary-backed answer (incidents, findings, alias history) would be measured over nothing.
  */
 import { performance } from 'node:perf_hooks';
@@ -10,6 +10,9 @@ import { summarizeRecords } from '../../src/domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from '../../src/ledger/summary-sql.js';
 import { summarizeFindingRecords } from '../../src/domain/summary/finding-summary.js';
 import { findingRowsParam, upsertFindingSummariesSql } from '../../src/ledger/finding-summary-sql.js';
+import { summarizeCostRecords } from '../../src/domain/summary/cost-summary.js';
+import { costRowsParam, upsertCostSummariesSql } from '../../src/ledger/cost-summary-sql.js';
+import { queryColumns } from '../../src/ledger/record-columns.js';
 import type { TestDatabase } from '../../test/support/test-database.js';
 import { copyInTransaction } from './ceiling.js';
 import { benchEvent, wireOf } from './env.js';
@@ -51,6 +54,10 @@ export async function seedRecords(
           shard,
           findingRowsParam(summarizeFindingRecords(records)),
         ]);
+        await client.query(upsertCostSummariesSql('$1', '$2'), [
+          shard,
+          costRowsParam(summarizeCostRecords(records, queryColumns)),
+        ]);
       }
       if (log && (i / CHUNK) % 50 === 49)
         log(`   seeded ${(i + CHUNK).toLocaleString('en')} of ${n.toLocaleString('en')}`);
@@ -61,6 +68,7 @@ export async function seedRecords(
   await db.query('ANALYZE records');
   await db.query('ANALYZE traffic_minutes');
   await db.query('ANALYZE finding_hours');
+  await db.query('ANALYZE cost_hours');
   const [{ total }] = await db.query<{ total: string }>('SELECT count(*) AS total FROM records');
   return { rows: Number(total), seconds: (performance.now() - t) / 1000 };
 }

@@ -121,6 +121,9 @@ export function unpackResult(r: DecodeResult): DecodedItem[] {
         eventId: r.eventIds[k],
       },
       findings: { keyText: r.findingKeys[k] },
+      costs: Number.isNaN(r.costTokens[k])
+        ? { keyText: r.costKeys[k], amount: null, tokens: 0 }
+        : { keyText: r.costKeys[k], amount: r.costs[k], tokens: r.costTokens[k] },
     };
     items[i] = prepared;
     k++;

@@ -46,6 +46,10 @@ export interface DecodeResult {
   keyTexts: string[];
   /** The finding summary key text of each record. */
   findingKeys: string[];
+  /** The cost summary key text of each record. */
+  costKeys: string[];
+  /** The tokens a record's cost row sums; NaN where it sums no amount (its amount is then `costs`'). */
+  costTokens: Float64Array;
   /** Bits per record: 1 affected, 2 fallback, 4 error, 8 cache hit. */
   flags: Uint8Array;
   /** NaN where the record has no latency. */
@@ -102,6 +106,8 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     queryValues: [],
     keyTexts: [],
     findingKeys: [],
+    costKeys: [],
+    costTokens: new Float64Array(0),
     flags: new Uint8Array(0),
     latencies: new Float64Array(0),
     costs: [],
@@ -120,6 +126,7 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
   out.contentHashes = new Uint8Array(HASH_SIZE * records.length);
   out.flags = new Uint8Array(records.length);
   out.latencies = new Float64Array(records.length);
+  out.costTokens = new Float64Array(records.length);
   records.forEach((r, k) => {
     out.offsets.push(r.offset);
     out.eventIds.push(r.eventId);
@@ -130,6 +137,8 @@ export default function decodeTask(task: DecodeTask): DecodeResult {
     const f = r.summary;
     out.keyTexts.push(f.keyText);
     out.findingKeys.push(r.findings.keyText);
+    out.costKeys.push(r.costs.keyText);
+    out.costTokens[k] = r.costs.amount === null ? NaN : r.costs.tokens;
     out.flags[k] = (f.affected ? 1 : 0) | (f.fallback ? 2 : 0) | (f.error ? 4 : 0) | (f.cacheHit ? 8 : 0);
     out.latencies[k] = f.latencyMs ?? NaN;
     out.costs.push(f.cost ?? null);

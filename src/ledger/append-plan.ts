@@ -23,7 +23,7 @@ export interface TenantHead {
 /** What planning reads of a prepared record. */
 export type PlannableRecord = Pick<
   PreparedRecord,
-  'eventId' | 'tenantId' | 'json' | 'contentSha256' | 'queryValues' | 'summary' | 'findings'
+  'eventId' | 'tenantId' | 'json' | 'contentSha256' | 'queryValues' | 'summary' | 'findings' | 'costs'
 >;
 
 export interface PlannedEntry {

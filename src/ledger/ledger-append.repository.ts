@@ -15,6 +15,8 @@ import type { SummaryRow } from '../domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
 import type { FindingRow } from '../domain/summary/finding-summary.js';
 import { findingRowsParam, upsertFindingSummariesSql } from './finding-summary-sql.js';
+import type { CostRow } from '../domain/summary/cost-summary.js';
+import { costRowsParam, upsertCostSummariesSql } from './cost-summary-sql.js';
 import { AppError } from '../common/app-error.js';
 
 /**
@@ -76,6 +78,8 @@ export interface BatchClose {
   summaries: SummaryRow[];
   /** Their per-hour finding summaries, added into finding_hours. */
   findingSummaries: FindingRow[];
+  /** Their per-hour cost summaries, added into cost_hours. */
+  costSummaries: CostRow[];
 }
 
 /**
@@ -107,7 +111,7 @@ export interface OffsetMove {
 }
 
 /** Parameters of the closing statement before the inline records' ones. */
-const CLOSE_PARAMS = 27;
+const CLOSE_PARAMS = 28;
 
 /**
  * The `records` columns sent as arrays when the records ride in the closing statement, with
@@ -170,6 +174,8 @@ const closeBatchSql = (records: string) => `WITH head AS (
          ${upsertSummariesSql('$1', '$25')}
        ), finding_summaries AS (
          ${upsertFindingSummariesSql('$1', '$27')}
+       ), cost_summaries AS (
+         ${upsertCostSummariesSql('$1', '$28')}
        )${records}
        SELECT (SELECT count(*) FROM head) AS advanced, (SELECT count(*) FROM consumed) AS consumed`;
 
@@ -273,7 +279,7 @@ export class LedgerAppendRepository {
    * is stale, say a consumer the group has rebalanced around, cannot store over the new owner's
    * progress: OffsetMovedError), the Merkle tiles
    * (full ones inserted for good, each level's partial one replaced or, once full, removed), the
-   * tenant heads, the signed checkpoint and the traffic and finding summaries (they
+   * tenant heads, the signed checkpoint and the traffic, finding and cost summaries (they
    * count exactly the records this transaction appends, so a redelivered batch adds nothing).
    */
   async closeBatch(c: PoolClient, b: BatchClose, offset: OffsetMove, records?: RecordRowSource[]): Promise<void> {
@@ -312,6 +318,7 @@ export class LedgerAppendRepository {
         summaryRowsParam(b.summaries),
         offset.expected,
         findingRowsParam(b.findingSummaries),
+        costRowsParam(b.costSummaries),
         ...(inline ? inlineRecordParams(records) : []),
       ],
     });

@@ -8,6 +8,7 @@ import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
 import { tilesAfterAppend } from '../domain/merkle/tiles.js';
 import { summarizeFacts } from '../domain/summary/traffic-summary.js';
 import { summarizeFindingFacts } from '../domain/summary/finding-summary.js';
+import { summarizeCostFacts } from '../domain/summary/cost-summary.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
 import { planAppend } from './append-plan.js';
@@ -264,6 +265,13 @@ export class LedgerAppendService {
         eventId: e.record.eventId,
       })),
     );
+    const costSummaries = summarizeCostFacts(
+      plan.entries.map((e) => ({
+        fact: e.record.costs,
+        occurredAt: e.record.summary.occurredAt,
+        eventId: e.record.eventId,
+      })),
+    );
     await this.repo.closeBatch(
       c,
       {
@@ -275,6 +283,7 @@ export class LedgerAppendService {
         checkpoint,
         summaries,
         findingSummaries,
+        costSummaries,
       },
       offset,
       inline ? plan.entries : undefined,

@@ -1,6 +1,7 @@
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import type { SummaryFact } from '../domain/summary/traffic-summary.js';
 import type { FindingFact } from '../domain/summary/finding-summary.js';
+import type { CostFact } from '../domain/summary/cost-summary.js';
 import type { CopyValue } from '../database/copy-text.js';
 
 /**
@@ -36,6 +37,8 @@ export interface PreparedRecord {
   summary: SummaryFact;
   /** Its finding summary key (finding-summary.ts); instant and event id are the summary fact's. */
   findings: FindingFact;
+  /** Its cost summary fact (cost-summary.ts); instant and event id are the summary fact's. */
+  costs: CostFact;
 }
 
 /** A message that is not a record: quarantined and dead-lettered with its reason. */

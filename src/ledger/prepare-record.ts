@@ -2,6 +2,7 @@ import { canonicalRecordForm } from '../domain/ledger-entry/ledger-entry.js';
 import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { summaryFactOf } from '../domain/summary/traffic-summary.js';
 import { findingFactOf } from '../domain/summary/finding-summary.js';
+import { costFactOf } from '../domain/summary/cost-summary.js';
 import type { DecodedItem, PreparedRecord } from './ledger-input.js';
 import { QUERY_COLUMN_NAMES, queryColumns } from './record-columns.js';
 
@@ -23,6 +24,7 @@ export function prepareRecord(offset: string, record: CanonicalRecord): Prepared
     queryValues: QUERY_COLUMN_NAMES.map((c) => q[c]),
     summary: summaryFactOf(record),
     findings: findingFactOf(record, q.signals),
+    costs: costFactOf(record, q),
   };
 }
 

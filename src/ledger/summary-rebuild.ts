@@ -3,6 +3,9 @@ import { summarizeRecords } from '../domain/summary/traffic-summary.js';
 import { upsertSummariesSql, summaryRowsParam } from './summary-sql.js';
 import { summarizeFindingRecords } from '../domain/summary/finding-summary.js';
 import { findingRowsParam, upsertFindingSummariesSql } from './finding-summary-sql.js';
+import { summarizeCostRecords } from '../domain/summary/cost-summary.js';
+import { costRowsParam, upsertCostSummariesSql } from './cost-summary-sql.js';
+import { queryColumns } from './record-columns.js';
 
 type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
@@ -25,6 +28,16 @@ export async function summarizeStoredRecords(query: Query, chunk = 5000): Promis
 export async function summarizeStoredFindings(query: Query, chunk = 5000, fromShard = 0): Promise<number> {
   return eachStoredChunk(query, chunk, fromShard, (shard, records) =>
     query(upsertFindingSummariesSql('$1', '$2'), [shard, findingRowsParam(summarizeFindingRecords(records))]),
+  );
+}
+
+/**
+ * Adds the cost summaries of the stored records of shards ≥ `fromShard` into cost_hours, like
+ * summarizeStoredRecords (and with its caveat: records already counted are counted twice).
+ */
+export async function summarizeStoredCosts(query: Query, chunk = 5000, fromShard = 0): Promise<number> {
+  return eachStoredChunk(query, chunk, fromShard, (shard, records) =>
+    query(upsertCostSummariesSql('$1', '$2'), [shard, costRowsParam(summarizeCostRecords(records, queryColumns))]),
   );
 }
 

@@ -1,5 +1,9 @@
 import { seedRecords } from '../../bench/lib/seed.js';
-import { summarizeStoredFindings, summarizeStoredRecords } from '../../src/ledger/summary-rebuild.js';
+import {
+  summarizeStoredCosts,
+  summarizeStoredFindings,
+  summarizeStoredRecords,
+} from '../../src/ledger/summary-rebuild.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 // The read bench's seeded records must carry the summaries the append would have written, or
@@ -13,7 +17,7 @@ describe('bench seeding', () => {
     await db.drop();
   });
 
-  it('writes records and the same summaries (traffic_minutes, finding_hours) a rebuild from those records gives', async () => {
+  it('writes records and the same summaries (traffic_minutes, finding_hours, cost_hours) a rebuild from those records gives', async () => {
     const seeded = await seedRecords(db, 2_500, 100_000_000);
     expect(seeded.rows).toBe(2_500);
     const snapshot = async () =>
@@ -37,5 +41,12 @@ describe('bench seeding', () => {
     await db.query('DELETE FROM finding_hours');
     await summarizeStoredFindings((sql, params) => db.query(sql, params));
     expect(await findings()).toEqual(seededFindings);
+
+    const costs = () => db.query('SELECT * FROM cost_hours ORDER BY shard, key_sha256');
+    const seededCosts = await costs();
+    expect(seededCosts.length).toBeGreaterThan(10);
+    await db.query('DELETE FROM cost_hours');
+    await summarizeStoredCosts((sql, params) => db.query(sql, params));
+    expect(await costs()).toEqual(seededCosts);
   });
 });

@@ -4,7 +4,7 @@ import { FindingsRepository, type FindingScope } from '../../src/query/findings/
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { appendRecords, startQueryApp, type QueryApp } from '../support/query-app.js';
 import { scenarioRecords } from '../support/query-scenario.js';
-import { storedAndRecomputedFindingSummaries } from '../support/summary-check.js';
+import { storedAndRecomputedCostSummaries, storedAndRecomputedFindingSummaries } from '../support/summary-check.js';
 
 jest.setTimeout(180_000);
 
@@ -25,6 +25,14 @@ describe('finding summaries: the same answers as the records', () => {
     db = await createTestDatabase('rl_finding_hours');
     q = await startQueryApp({ databaseUrl: db.url, dataDir: `/tmp/rl/${db.name}` });
     await appendRecords(q.append, records, { partitions: 3, batch: 37 });
+    // Evaluation drift reads only aliases with an evaluation applying to the tenant: one for
+    // globex alone, one for every tenant.
+    await db.query(
+      `INSERT INTO evaluations (tenant_id, alias, task_category, model_versions, test_set, accuracy_target, accuracy_result,
+                                traffic_share, evaluated_at, registered_by)
+       VALUES ('globex', 'fast-chat', 'chat', ARRAY['gpt-4o-mini-2024-07-18'], 'support-chat-v3', 0.9, 0.93, 0.9, '2026-11-19T00:00:00Z', 'test'),
+              (NULL, 'smart-router', 'legal', ARRAY['gpt-4o-2024-11-20'], 'legal-v1', 0.9, 0.92, NULL, '2026-11-19T00:00:00Z', 'test')`,
+    );
     repo = q.app.get(FindingsRepository, { strict: false });
   });
 
@@ -110,6 +118,54 @@ describe('finding summaries: the same answers as the records', () => {
           expect(summaries.length).toBeGreaterThan(0);
         }
       }
+    }
+  });
+
+  it('stores exactly the cost summaries of the stored records', async () => {
+    const { stored, recomputed } = await storedAndRecomputedCostSummaries(db);
+    expect(stored.reduce((n, r) => n + r.requests, 0)).toBe(records.length);
+    expect(stored).toEqual(recomputed);
+    expect(stored.some((r) => r.samples.length === 5)).toBe(true);
+    expect(stored.some((r) => r.amount_sum !== null)).toBe(true);
+  });
+
+  it('answers cost bias (cheaper targets, price concentration, cohorts) and served versions as the records do, for any window', async () => {
+    const nonEmpty = { cheaper: 0, concentration: 0, cohorts: 0, cheapBad: 0, served: 0 };
+    for (const w of WINDOWS) {
+      for (const s of [...SCOPES, { scope: { kind: 'tenants', tenants: ['umbrella', 'stark'] } } as const]) {
+        const f: FindingScope = { ...s, window: w };
+        const reads: Array<[keyof typeof nonEmpty, () => Promise<object[]>]> = [
+          ['cheaper', () => repo.cheaperTargets(f)],
+          ['concentration', () => repo.priceConcentration(f)],
+          ['cohorts', () => repo.cohorts(f)],
+          ['cohorts', () => repo.cohorts({ ...f, alias: 'smart-router' })],
+          ['served', () => repo.servedVersions(f, w.from)],
+          ['served', () => repo.servedVersions(f, new Date(w.from.getTime() - 30 * 86_400_000))],
+          ['served', () => repo.servedVersions(f, new Date(w.from.getTime() - 5_400_000))],
+        ];
+        for (const [name, read] of reads) {
+          const { summaries, records: fromRecords } = await bothWays(read);
+          expect(summaries).toEqual(fromRecords);
+          if (summaries.length > 0) nonEmpty[name]++;
+          if (name === 'cohorts' && summaries.some((r) => (JSON.parse(r) as { cheap_bad: number }).cheap_bad > 0))
+            nonEmpty.cheapBad++;
+        }
+      }
+    }
+    // The planted cost bias, concentration, cheap-path retries and evaluated aliases show up.
+    expect(Object.entries(nonEmpty).filter(([, n]) => n < WINDOWS.length)).toEqual([]);
+  });
+
+  it('reads the whole hours of cost answers from cost_hours, not the records', async () => {
+    const f: FindingScope = { scope: all, window: WINDOWS[1] };
+    const total = (rows: Array<{ requests: number }>) => rows.reduce((n, r) => n + r.requests, 0);
+    const before = total(await repo.servedVersions(f, f.window.from));
+    expect(before).toBeGreaterThan(0);
+    await db.query('UPDATE cost_hours SET requests = requests * 2');
+    try {
+      expect(total(await repo.servedVersions(f, f.window.from))).toBe(2 * before);
+    } finally {
+      await db.query('UPDATE cost_hours SET requests = requests / 2');
     }
   });
 

@@ -6,7 +6,11 @@ import { startServiceProcess, type ServiceProcess } from '../support/service-pro
 import { pollUntil } from '../support/poll-until.js';
 import { serviceEnv } from '../support/service-env.js';
 import { buildWorkload, POISON_KINDS, type WorkloadMessage } from '../support/workload.js';
-import { storedAndRecomputedFindingSummaries, storedAndRecomputedSummaries } from '../support/summary-check.js';
+import {
+  storedAndRecomputedCostSummaries,
+  storedAndRecomputedFindingSummaries,
+  storedAndRecomputedSummaries,
+} from '../support/summary-check.js';
 
 const { Kafka, logLevel } = kafkajs;
 jest.setTimeout(600_000);
@@ -175,6 +179,9 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
     const findings = await storedAndRecomputedFindingSummaries(first.db);
     expect(findings.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
     expect(findings.stored).toEqual(findings.recomputed);
+    const costs = await storedAndRecomputedCostSummaries(first.db);
+    expect(costs.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+    expect(costs.stored).toEqual(costs.recomputed);
   });
 
   it('ends in the same table, row for row, when the consumer is SIGKILLed mid-stream and restarted', async () => {
@@ -207,6 +214,9 @@ describe('ingest: Kafka → validated records → PostgreSQL, exactly once', () 
       const findings = await storedAndRecomputedFindingSummaries(run.db);
       expect(findings.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
       expect(findings.stored).toEqual(findings.recomputed);
+      const costs = await storedAndRecomputedCostSummaries(run.db);
+      expect(costs.stored.reduce((n, r) => n + r.requests, 0)).toBe(distinct.length);
+      expect(costs.stored).toEqual(costs.recomputed);
       const q = await run.db.query<{ n: string }>(`SELECT count(*) AS n FROM quarantine`);
       expect(Number(q[0].n)).toBe(150);
     } finally {

@@ -233,6 +233,7 @@ describe('shard-local append: the SQL of real batches and the schema', () => {
           'tenant_heads',
           'traffic_minutes',
           'finding_hours',
+          'cost_hours',
         ].sort(),
       );
       for (const r of results) {
@@ -299,7 +300,7 @@ describe('shard-local append: the SQL of real batches and the schema', () => {
          GROUP BY tc.table_name, tc.constraint_name, tc.constraint_type`,
       );
       const ofShardKeyed = keys.filter((k) => SHARD_KEYED_TABLES.includes(k.table_name));
-      // Each has a key (traffic_minutes, finding_hours: a unique constraint only), and every key holds shard.
+      // Each has a key (traffic_minutes, finding_hours, cost_hours: a unique constraint only), and every key holds shard.
       expect(new Set(ofShardKeyed.map((k) => k.table_name))).toEqual(new Set(SHARD_KEYED_TABLES));
       expect(ofShardKeyed.filter((k) => !k.columns.includes('shard'))).toEqual([]);
       expect(keys.filter((k) => k.table_name === 'event_ids')).toEqual([

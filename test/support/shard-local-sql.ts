@@ -16,6 +16,7 @@ export const SHARD_KEYED_TABLES = [
   'merkle_partial_tiles',
   'traffic_minutes',
   'finding_hours',
+  'cost_hours',
   'consumed_offsets',
   'quarantine',
   // Written by the witness submitter beside each shard's checkpoints, never by the append.

@@ -15,6 +15,14 @@ import {
   type FindingRow,
 } from '../../src/domain/summary/finding-summary.js';
 import { FINDING_SELECT, findingRowFromRow } from '../../src/ledger/finding-summary-sql.js';
+import {
+  costKeyText,
+  mergeCostRows,
+  summarizeCostRecords,
+  type CostRow,
+} from '../../src/domain/summary/cost-summary.js';
+import { COST_SELECT, costRowFromRow } from '../../src/ledger/cost-summary-sql.js';
+import { queryColumns } from '../../src/ledger/record-columns.js';
 import type { TestDatabase } from './test-database.js';
 
 type Comparable = Omit<SummaryRow, 'first_at' | 'cost_sum'> & { first_at_us: number; cost_sum: string };
@@ -62,6 +70,30 @@ export async function storedAndRecomputedFindingSummaries(
       last_at_us: epochMicros(last_at),
     }),
     keyText: findingKeyText,
+  });
+}
+
+type ComparableCost = Omit<CostRow, 'first_at' | 'last_at'> & { first_at_us: number; last_at_us: number };
+
+/**
+ * cost_hours as stored (shards merged) and as recomputed from every stored record, in one
+ * comparable form (instants in µs; sums as PostgreSQL prints them, scale included), both sorted
+ * by key: equal when the cost summaries count exactly the records.
+ */
+export async function storedAndRecomputedCostSummaries(
+  db: Pick<TestDatabase, 'query'>,
+): Promise<{ stored: ComparableCost[]; recomputed: ComparableCost[] }> {
+  return storedAndRecomputed(db, {
+    select: `SELECT ${COST_SELECT} FROM cost_hours`,
+    fromRow: costRowFromRow,
+    merge: mergeCostRows,
+    summarize: (records) => summarizeCostRecords(records, queryColumns),
+    comparable: ({ first_at, last_at, ...rest }): ComparableCost => ({
+      ...rest,
+      first_at_us: epochMicros(first_at),
+      last_at_us: epochMicros(last_at),
+    }),
+    keyText: costKeyText,
   });
 }
 

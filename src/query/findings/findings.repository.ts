@@ -57,9 +57,37 @@ const PRIMARY = `r.resolved_model IS NOT NULL AND COALESCE(r.fallback_used, '') 
 const VERSION = `COALESCE(r.record->'model_version'->>'version', r.record->'model_version'->>'deployment_id')`;
 const ATTEMPT_ITEMS = `CASE WHEN jsonb_typeof(r.record->'attempts'->'items') = 'array' THEN r.record->'attempts'->'items' ELSE '[]'::jsonb END`;
 
+const FIRST_ATTEMPT = `r.record->'attempts'->'items'->0`;
+/** A bad outcome: not a success, retried, or escalated past the first target. */
+const BAD = `(r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
+                  OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
+                      AND (r.resolved_model IS DISTINCT FROM ${FIRST_ATTEMPT}->>'model' OR r.provider IS DISTINCT FROM ${FIRST_ATTEMPT}->>'provider')))`;
+const TOKENS = `(COALESCE((r.record->'usage'->>'input_tokens')::numeric, 0) + COALESCE((r.record->'usage'->>'output_tokens')::numeric, 0))`;
+const PRICE_DRIVEN = `(concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)')`;
+
+/** prices (CTE) → `premium` (the priciest target per tenant, alias and currency) and `cheap_targets`. */
+const cheapTargetCtes = (p: SqlParams) => `premium AS (
+         SELECT DISTINCT ON (tenant_id, alias, currency) tenant_id, alias, currency, provider AS premium_provider, model AS premium_model, per_1k AS premium_per_1k
+         FROM prices WHERE per_1k IS NOT NULL ORDER BY tenant_id, alias, currency, per_1k DESC, provider, model
+       ), cheap_targets AS (
+         SELECT pr.*, pm.premium_provider, pm.premium_model, pm.premium_per_1k
+         FROM prices pr JOIN premium pm ON pm.tenant_id = pr.tenant_id AND pm.alias = pr.alias AND pm.currency = pr.currency
+         WHERE pr.per_1k < pm.premium_per_1k * ${p.add(1 - COST_BIAS_MIN_DISCOUNT)}::numeric
+       )`;
+
+/** Rows with summary samples (jsonb array of sample-key arrays, or null) as sample event ids. */
+function withSamples<T>(rows: Array<Record<string, unknown>>): T[] {
+  return rows.map(
+    ({ samples, ...r }) => ({ ...r, sample_event_ids: samplesOf((samples as string[][] | null) ?? []) }) as T,
+  );
+}
+
 /** Summary rows of finding_hours named `s`, as the signal findings' group values. */
-const SUMMARY_SEEN = `sum(s.requests)::int AS requests, ${isoMicros('min(s.first_at)')} AS first_seen, ${isoMicros('max(s.last_at)')} AS last_seen,
-  jsonb_agg(s.samples) AS samples`;
+const summarySeen = (
+  s: string,
+) => `sum(${s}.requests)::int AS requests, ${isoMicros(`min(${s}.first_at)`)} AS first_seen,
+  ${isoMicros(`max(${s}.last_at)`)} AS last_seen, jsonb_agg(${s}.samples) AS samples`;
+const SUMMARY_SEEN = summarySeen('s');
 /** PRIMARY over finding_hours: its rows hold the same columns and signals. */
 const SUMMARY_PRIMARY = PRIMARY.replaceAll('r.', 's.');
 
@@ -212,6 +240,7 @@ export class FindingsRepository {
 
   /** Quality-objective traffic sent to a target markedly cheaper than the alias's priciest one. */
   async cheaperTargets(f: FindingScope): Promise<CheaperTargetRow[]> {
+    if (this.readSummaries) return this.cheaperTargetsFromSummaries(f);
     const p = new SqlParams();
     return this.db.query(
       `WITH ${this.costCtes(f, p)}
@@ -227,11 +256,12 @@ export class FindingsRepository {
 
   /** Decisions whose stated reason is price, per tenant and alias, with their top provider and the alternatives seen. */
   async priceConcentration(f: FindingScope): Promise<ConcentrationRow[]> {
+    if (this.readSummaries) return this.priceConcentrationFromSummaries(f);
     const p = new SqlParams();
     return this.db.query(
       `WITH win AS MATERIALIZED (
          SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.event_id, r.occurred_at,
-                concat_ws(' ', r.record->'routing'->>'reason', r.record->'routing'->>'rule_id') ~* '(price|cheap|cost)' AS price_driven,
+                ${PRICE_DRIVEN} AS price_driven,
                 ARRAY(SELECT a->>'provider' FROM jsonb_array_elements(${ATTEMPT_ITEMS}) AS a) AS tried
          FROM records_json r WHERE ${this.where(f, p)}
        ), pd AS (
@@ -260,6 +290,7 @@ export class FindingsRepository {
    * the category is compared against.
    */
   async cohorts(f: FindingScope): Promise<CohortRow[]> {
+    if (this.readSummaries) return this.cohortsFromSummaries(f);
     const p = new SqlParams();
     return this.db.query(
       `WITH ${this.costCtes(f, p)}, classified AS (
@@ -282,6 +313,7 @@ export class FindingsRepository {
 
   /** Served versions per task category, for aliases that have evaluations applying to the tenant. */
   async servedVersions(f: FindingScope, since: Date): Promise<ServedVersionRow[]> {
+    if (this.readSummaries) return this.servedVersionsFromSummaries(f, since);
     const p = new SqlParams();
     const from = p.add(f.window.from);
     const where = [
@@ -438,25 +470,160 @@ export class FindingsRepository {
     return `win AS MATERIALIZED (
          SELECT r.event_id, r.occurred_at, r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model,
                 r.record->'cost'->>'currency' AS currency, (r.record->'cost'->>'amount')::numeric AS amount,
-                COALESCE((r.record->'usage'->>'input_tokens')::numeric, 0) + COALESCE((r.record->'usage'->>'output_tokens')::numeric, 0) AS tokens,
+                ${TOKENS} AS tokens,
                 r.record->'routing'->>'objective' AS objective, COALESCE(r.record->'task'->>'category', '(none)') AS category,
                 COALESCE(${first}->>'provider', r.provider) AS first_provider, COALESCE(${first}->>'model', r.resolved_model) AS first_model,
                 (${PRIMARY}) AS is_primary, r.signals @> ARRAY['cache_hit']::text[] AS cached,
-                (r.outcome_status <> 'success' OR COALESCE((r.record->>'retries')::int, 0) > 0
-                  OR (jsonb_array_length(${ATTEMPT_ITEMS}) > 1
-                      AND (r.resolved_model IS DISTINCT FROM ${first}->>'model' OR r.provider IS DISTINCT FROM ${first}->>'provider'))) AS bad
+                ${BAD} AS bad
          FROM records_json r WHERE ${this.where(f, p)}
        ), prices AS (
          SELECT tenant_id, alias, provider, model, currency, sum(amount) * 1000 / NULLIF(sum(tokens), 0) AS per_1k
          FROM win WHERE is_primary AND provider IS NOT NULL AND amount IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5
-       ), premium AS (
-         SELECT DISTINCT ON (tenant_id, alias, currency) tenant_id, alias, currency, provider AS premium_provider, model AS premium_model, per_1k AS premium_per_1k
-         FROM prices WHERE per_1k IS NOT NULL ORDER BY tenant_id, alias, currency, per_1k DESC, provider, model
-       ), cheap_targets AS (
-         SELECT pr.*, pm.premium_provider, pm.premium_model, pm.premium_per_1k
-         FROM prices pr JOIN premium pm ON pm.tenant_id = pr.tenant_id AND pm.alias = pr.alias AND pm.currency = pr.currency
-         WHERE pr.per_1k < pm.premium_per_1k * ${p.add(1 - COST_BIAS_MIN_DISCOUNT)}::numeric
-       )`;
+       ), ${cheapTargetCtes(p)}`;
+  }
+
+  /**
+   * costCtes over cost_hours for the whole hours of the window and the records of its partial
+   * hours: `win` holds both as cost rows (costGroups), `prices` sums their exact sums.
+   */
+  private costCtesFromSummaries(f: FindingScope, p: SqlParams): string {
+    return `win AS MATERIALIZED (${this.costGroups(f, [{ window: f.window, inWindow: true }], p)}
+       ), prices AS (
+         SELECT tenant_id, alias, provider, model, currency, sum(amount_sum) * 1000 / NULLIF(sum(priced_tokens), 0) AS per_1k
+         FROM win WHERE is_primary AND provider IS NOT NULL AND amount_sum IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5
+       ), ${cheapTargetCtes(p)}`;
+  }
+
+  /**
+   * The cost rows of the windows, as one UNION ALL: cost_hours rows for their whole hours, and
+   * one row per record (its own cost row, computed as the records path computes each value) for
+   * the partial hours at their ends. Each row says whether its window is `inWindow`.
+   */
+  private costGroups(f: FindingScope, windows: Array<{ window: TimeWindow; inWindow: boolean }>, p: SqlParams): string {
+    const parts: string[] = [];
+    for (const { window, inWindow } of windows) {
+      if (window.from.getTime() >= window.to.getTime()) continue;
+      const split = splitAtHours(window);
+      for (const w of [split.head, split.tail])
+        if (w) parts.push(this.costRowsOfRecords({ ...f, window: w }, inWindow, p));
+      if (split.hours)
+        parts.push(
+          `SELECT s.tenant_id, s.requested_model AS alias, s.provider, s.resolved_model AS model, s.version, s.currency, s.objective,
+                  s.category, s.first_provider, s.first_model, s.is_primary, s.cached, s.bad, s.price_driven, s.providers,
+                  s.requests, s.amount_sum, s.priced_tokens, s.first_at, s.last_at, s.samples, ${inWindow} AS in_window
+           FROM cost_hours s WHERE ${this.summaryWhere(f, split.hours, p)}`,
+        );
+    }
+    // No window at all: no rows, of the right columns.
+    if (parts.length === 0)
+      parts.push(this.costRowsOfRecords({ ...f, window: { from: new Date(0), to: new Date(0) } }, true, p));
+    return parts.join('\n         UNION ALL\n         ');
+  }
+
+  /** Each record of the window as a cost row of its own (cost_hours' columns, values as costCtes computes them). */
+  private costRowsOfRecords(f: FindingScope, inWindow: boolean, p: SqlParams): string {
+    const first = `r.record->'attempts'->'items'->0`;
+    return `SELECT r.tenant_id, r.requested_model AS alias, r.provider, r.resolved_model AS model, ${VERSION} AS version,
+                r.record->'cost'->>'currency' AS currency, r.record->'routing'->>'objective' AS objective,
+                COALESCE(r.record->'task'->>'category', '(none)') AS category,
+                COALESCE(${first}->>'provider', r.provider) AS first_provider, COALESCE(${first}->>'model', r.resolved_model) AS first_model,
+                (${PRIMARY}) AS is_primary, r.signals @> ARRAY['cache_hit']::text[] AS cached, ${BAD} AS bad, ${PRICE_DRIVEN} AS price_driven,
+                array_append(ARRAY(SELECT a->>'provider' FROM jsonb_array_elements(${ATTEMPT_ITEMS}) AS a), r.provider) AS providers,
+                1::bigint AS requests, (r.record->'cost'->>'amount')::numeric AS amount_sum,
+                CASE WHEN r.record->'cost'->>'amount' IS NOT NULL THEN ${TOKENS} END AS priced_tokens,
+                r.occurred_at AS first_at, r.occurred_at AS last_at, ARRAY[${isoMicros('r.occurred_at')} || ' ' || r.event_id] AS samples,
+                ${inWindow} AS in_window
+         FROM records_json r WHERE ${this.where(f, p)}`;
+  }
+
+  private async cheaperTargetsFromSummaries(f: FindingScope): Promise<CheaperTargetRow[]> {
+    const p = new SqlParams();
+    const rows = await this.db.query(
+      `WITH ${this.costCtesFromSummaries(f, p)}
+       SELECT w.tenant_id, w.alias, w.provider, w.model, ct.currency, ct.per_1k::text AS per_1k,
+              ct.premium_provider, ct.premium_model, ct.premium_per_1k::text AS premium_per_1k, ${summarySeen('w')}
+       FROM win w
+       JOIN cheap_targets ct ON ct.tenant_id = w.tenant_id AND ct.alias = w.alias AND ct.provider = w.provider AND ct.model = w.model AND ct.currency = w.currency
+       WHERE w.is_primary AND w.objective = 'quality'
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9`,
+      p.values,
+    );
+    return withSamples(rows);
+  }
+
+  private async priceConcentrationFromSummaries(f: FindingScope): Promise<ConcentrationRow[]> {
+    const p = new SqlParams();
+    const rows = await this.db.query(
+      `WITH win AS MATERIALIZED (${this.costGroups(f, [{ window: f.window, inWindow: true }], p)}
+       ), pd AS (
+         SELECT * FROM win WHERE price_driven AND provider IS NOT NULL
+       ), top AS (
+         SELECT DISTINCT ON (tenant_id, alias) tenant_id, alias, provider AS top_provider, top_requests
+         FROM (SELECT tenant_id, alias, provider, sum(requests)::int AS top_requests FROM pd GROUP BY 1, 2, 3) AS per_provider
+         ORDER BY tenant_id, alias, top_requests DESC, provider
+       ), tot AS (
+         SELECT tenant_id, alias, ${summarySeen('pd')} FROM pd GROUP BY 1, 2
+       ), alt AS (
+         SELECT w.tenant_id, w.alias, count(DISTINCT x.provider)::int AS providers
+         FROM win w JOIN tot ON tot.tenant_id = w.tenant_id AND tot.alias = w.alias
+         CROSS JOIN LATERAL unnest(w.providers) AS x(provider)
+         WHERE x.provider IS NOT NULL GROUP BY 1, 2
+       )
+       SELECT tot.tenant_id, tot.alias, top.top_provider, top.top_requests, tot.requests AS price_driven_requests, COALESCE(alt.providers, 0) AS providers_available,
+              tot.first_seen, tot.last_seen, tot.samples
+       FROM tot JOIN top USING (tenant_id, alias) LEFT JOIN alt USING (tenant_id, alias)`,
+      p.values,
+    );
+    return withSamples(rows);
+  }
+
+  private async cohortsFromSummaries(f: FindingScope): Promise<CohortRow[]> {
+    const p = new SqlParams();
+    const n = (filter: string) => `COALESCE(sum(requests) FILTER (WHERE ${filter}), 0)::int`;
+    const rows = await this.db.query(
+      `WITH ${this.costCtesFromSummaries(f, p)}, classified AS (
+         SELECT w.*, EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = w.tenant_id AND ct.alias = w.alias
+                                                          AND ct.provider = w.first_provider AND ct.model = w.first_model) AS cheap
+         FROM win w WHERE NOT w.cached AND EXISTS (SELECT 1 FROM cheap_targets ct WHERE ct.tenant_id = w.tenant_id AND ct.alias = w.alias)
+       ), alias_totals AS (
+         SELECT tenant_id, alias, sum(requests)::int AS alias_requests, ${n('bad')} AS alias_bad FROM classified GROUP BY 1, 2
+       )
+       SELECT c.tenant_id, c.alias, c.category, sum(c.requests)::int AS requests, ${n('c.bad')} AS bad,
+              ${n('c.cheap')} AS cheap_requests, ${n('c.cheap AND c.bad')} AS cheap_bad,
+              t.alias_requests, t.alias_bad,
+              ${isoMicros('min(c.first_at) FILTER (WHERE c.cheap)')} AS first_seen, ${isoMicros('max(c.last_at) FILTER (WHERE c.cheap)')} AS last_seen,
+              jsonb_agg(c.samples) FILTER (WHERE c.cheap AND c.bad) AS samples
+       FROM classified c JOIN alias_totals t ON t.tenant_id = c.tenant_id AND t.alias = c.alias
+       GROUP BY c.tenant_id, c.alias, c.category, t.alias_requests, t.alias_bad`,
+      p.values,
+    );
+    return withSamples(rows);
+  }
+
+  /** servedVersions over cost rows: the look-back [since, window start) and the window itself, each split at hours. */
+  private async servedVersionsFromSummaries(f: FindingScope, since: Date): Promise<ServedVersionRow[]> {
+    const p = new SqlParams();
+    const win = this.costGroups(
+      f,
+      [
+        { window: { from: since, to: f.window.from }, inWindow: false },
+        { window: f.window, inWindow: true },
+      ],
+      p,
+    );
+    const rows = await this.db.query(
+      `WITH win AS (${win})
+       SELECT w.tenant_id, w.alias, w.category, w.provider, w.model, w.version,
+              COALESCE(sum(w.requests) FILTER (WHERE w.in_window), 0)::int AS requests, ${isoMicros('min(w.first_at)')} AS first_seen_ever,
+              ${isoMicros('min(w.first_at) FILTER (WHERE w.in_window)')} AS first_seen, ${isoMicros('max(w.last_at) FILTER (WHERE w.in_window)')} AS last_seen,
+              jsonb_agg(w.samples) FILTER (WHERE w.in_window) AS samples
+       FROM win w
+       WHERE w.is_primary AND EXISTS (SELECT 1 FROM evaluations e WHERE e.alias = w.alias AND (e.tenant_id IS NULL OR e.tenant_id = w.tenant_id))
+       GROUP BY 1, 2, 3, 4, 5, 6`,
+      p.values,
+    );
+    return withSamples(rows);
   }
 }

@@ -1,0 +1,321 @@
+/**
+ * Per-hour cost summaries: what the cost-bias findings and evaluation drift read instead of
+ * every record of their window.
+ *
+ * One row per hour × what those answers group or filter by, each value as the records path
+ * computes it from a record: tenant, alias, served provider/model, whether the record is a
+ * primary resolution, cache answer, bad outcome or price-driven decision, and the providers it
+ * served or tried (the alternatives price concentration counts). What only some answers read is
+ * kept where they read it, so that ordinary traffic stays a few rows per alias and hour: version,
+ * currency and objective on primary rows only (prices, served versions), category, first target
+ * and bad outcome on rows not answered from cache (cohorts; primary rows are never cached).
+ *
+ * Values: the request count; on primary rows with a provider, the exact sum of the priced
+ * records' amounts (decimal text, its scale the largest of theirs, as PostgreSQL's numeric sum
+ * keeps it) and of their tokens; the first and last record by (occurred_at, event_id), and the
+ * five earliest sample keys. All merge exactly whatever the order of the records.
+ */
+import type { CanonicalRecord } from '../record/canonical-record.js';
+import type { Signal } from '../record/derive-signals.js';
+import { FINDING_SAMPLES, hourOf, isoMicrosOf, sampleKey } from './finding-summary.js';
+import { epochMicros } from './traffic-summary.js';
+
+export interface CostKey {
+  /** Start of the hour, ISO 8601 UTC with milliseconds. */
+  hour: string;
+  tenant_id: string;
+  requested_model: string;
+  provider: string | null;
+  resolved_model: string | null;
+  /** Primary rows only: model_version.version, else model_version.deployment_id. */
+  version: string | null;
+  /** Primary rows only. */
+  currency: string | null;
+  /** Primary rows only: routing.objective. */
+  objective: string | null;
+  /** Rows not answered from cache: task.category, '(none)' when not said. */
+  category: string | null;
+  /** Rows not answered from cache: the first attempt's provider and model, else the served ones. */
+  first_provider: string | null;
+  first_model: string | null;
+  /** Resolved, no fallback, no cache answer, no silent substitution (the findings' PRIMARY). */
+  is_primary: boolean;
+  cached: boolean;
+  /** Rows not answered from cache: not a success, retried, or escalated past the first target. */
+  bad: boolean;
+  /** routing.reason or rule_id speaks of price, cheap or cost. */
+  price_driven: boolean;
+  /** Providers the record tried or was served by, distinct, sorted. */
+  providers: string[];
+}
+
+export interface CostCounts {
+  requests: number;
+  /** Primary rows with a provider: the sum of the priced records' amounts; else null. */
+  amount_sum: string | null;
+  /** ... and of those records' input + output tokens (decimal text); null with amount_sum. */
+  priced_tokens: string | null;
+  first_at: string;
+  first_event_id: string;
+  last_at: string;
+  last_event_id: string;
+  /** Up to FINDING_SAMPLES sample keys (sampleKey), ascending. */
+  samples: string[];
+}
+
+export type CostRow = CostKey & CostCounts;
+
+/**
+ * What one record adds to its cost row. Plain data (it crosses a worker boundary); `amount` is
+ * the record's cost.amount where the row sums it, else null, and `tokens` then its tokens.
+ */
+export interface CostFact {
+  keyText: string;
+  amount: string | null;
+  tokens: number;
+}
+
+/** The record columns the key reads (record-columns.ts computes them once per record). */
+export interface CostColumns {
+  resolved_model: string | undefined;
+  provider: string | undefined;
+  fallback_used: string | undefined;
+  outcome_status: string;
+  signals: readonly Signal[];
+}
+
+const PRICE_WORDS = /price|cheap|cost/i;
+
+export function costKeyOf(r: CanonicalRecord, q: CostColumns): CostKey {
+  const signals = q.signals;
+  const cached = signals.includes('cache_hit');
+  const resolved = q.resolved_model ?? null;
+  const provider = q.provider ?? null;
+  const primary =
+    resolved !== null && q.fallback_used !== 'true' && !cached && !signals.includes('silent_substitution');
+  const items = r.attempts?.items ?? [];
+  const first = items[0];
+  const routing = r.routing;
+  const reason = [routing?.reason, routing?.rule_id].filter((x) => x !== undefined).join(' ');
+  const providers: string[] = [];
+  for (const a of items) if (a.provider !== undefined && !providers.includes(a.provider)) providers.push(a.provider);
+  if (provider !== null && !providers.includes(provider)) providers.push(provider);
+  const bad =
+    q.outcome_status !== 'success' ||
+    (r.retries ?? 0) > 0 ||
+    (items.length > 1 && (resolved !== (first.model ?? null) || provider !== (first.provider ?? null)));
+  return {
+    hour: hourOf(r.occurred_at),
+    tenant_id: r.tenant_id,
+    requested_model: r.requested_model,
+    provider,
+    resolved_model: resolved,
+    version: primary ? (r.model_version?.version ?? r.model_version?.deployment_id ?? null) : null,
+    currency: primary ? (r.cost?.currency ?? null) : null,
+    objective: primary ? (routing?.objective ?? null) : null,
+    category: cached ? null : (r.task?.category ?? '(none)'),
+    first_provider: cached ? null : (first?.provider ?? provider),
+    first_model: cached ? null : (first?.model ?? resolved),
+    is_primary: primary,
+    cached,
+    bad: !cached && bad,
+    price_driven: PRICE_WORDS.test(reason),
+    providers: providers.length > 1 ? providers.sort() : providers,
+  };
+}
+
+/**
+ * CostKey's members in the order of its text form (checked by the compiler to be each member
+ * exactly once; the order must not change: stored rows are keyed by a hash of the text).
+ */
+const COST_KEY_MEMBERS = Object.keys({
+  hour: 0,
+  tenant_id: 0,
+  requested_model: 0,
+  provider: 0,
+  resolved_model: 0,
+  version: 0,
+  currency: 0,
+  objective: 0,
+  category: 0,
+  first_provider: 0,
+  first_model: 0,
+  is_primary: 0,
+  cached: 0,
+  bad: 0,
+  price_driven: 0,
+  providers: 0,
+} satisfies Record<keyof CostKey, 0>) as Array<keyof CostKey>;
+
+export function costKeyText(k: CostKey): string {
+  return JSON.stringify(COST_KEY_MEMBERS.map((m) => k[m]));
+}
+
+export function costKeyFromText(text: string): CostKey {
+  const values = JSON.parse(text) as unknown[];
+  return Object.fromEntries(COST_KEY_MEMBERS.map((m, i) => [m, values[i]])) as unknown as CostKey;
+}
+
+export function costFactOf(r: CanonicalRecord, q: CostColumns): CostFact {
+  const key = costKeyOf(r, q);
+  const priced = key.is_primary && key.provider !== null && r.cost !== undefined;
+  return {
+    keyText: costKeyText(key),
+    amount: priced ? r.cost!.amount : null,
+    tokens: priced ? (r.usage?.input_tokens ?? 0) + (r.usage?.output_tokens ?? 0) : 0,
+  };
+}
+
+/** An exact decimal: value × 10^-scale. */
+interface Decimal {
+  v: bigint;
+  scale: number;
+}
+
+/** A decimal string (the record schema's: -?digits(.digits)?) with its scale kept. */
+function parseDecimal(d: string): Decimal {
+  const dot = d.indexOf('.');
+  if (dot === -1) return { v: BigInt(d), scale: 0 };
+  return { v: BigInt(d.slice(0, dot) + d.slice(dot + 1)), scale: d.length - dot - 1 };
+}
+
+function addDecimal(a: Decimal, b: Decimal): Decimal {
+  if (a.scale === b.scale) return { v: a.v + b.v, scale: a.scale };
+  if (a.scale < b.scale) return { v: a.v * 10n ** BigInt(b.scale - a.scale) + b.v, scale: b.scale };
+  return { v: a.v + b.v * 10n ** BigInt(a.scale - b.scale), scale: a.scale };
+}
+
+/** As PostgreSQL prints a numeric of that scale. */
+function decimalText(d: Decimal): string {
+  const negative = d.v < 0n;
+  const digits = (negative ? -d.v : d.v).toString().padStart(d.scale + 1, '0');
+  const int = digits.slice(0, digits.length - d.scale);
+  const text = d.scale === 0 ? int : `${int}.${digits.slice(digits.length - d.scale)}`;
+  return negative ? `-${text}` : text;
+}
+
+/** Exact sum of decimal texts, at the largest scale of the two (numeric addition). */
+export function sumDecimalTexts(a: string, b: string): string {
+  return decimalText(addDecimal(parseDecimal(a), parseDecimal(b)));
+}
+
+interface Group {
+  requests: number;
+  amount: Decimal | null;
+  tokens: number;
+  firstUs: number;
+  firstId: string;
+  lastUs: number;
+  lastId: string;
+  /** The FINDING_SAMPLES smallest (µs, event id), ascending. */
+  sampleUs: number[];
+  sampleIds: string[];
+}
+
+/**
+ * The cost rows of some records' facts, one per distinct key; `occurredAt` and `eventId` of
+ * each record come beside its fact. Runs for every appended record: samples are kept as the
+ * smallest few while going, not sorted at the end.
+ */
+export function summarizeCostFacts(
+  facts: Iterable<{ fact: CostFact; occurredAt: string; eventId: string }>,
+): CostRow[] {
+  const groups = new Map<string, Group>();
+  for (const { fact, occurredAt, eventId } of facts) {
+    const us = epochMicros(occurredAt);
+    let g = groups.get(fact.keyText);
+    if (!g) {
+      g = {
+        requests: 0,
+        amount: null,
+        tokens: 0,
+        firstUs: us,
+        firstId: eventId,
+        lastUs: us,
+        lastId: eventId,
+        sampleUs: [],
+        sampleIds: [],
+      };
+      groups.set(fact.keyText, g);
+    }
+    g.requests++;
+    if (fact.amount !== null) {
+      const d = parseDecimal(fact.amount);
+      g.amount = g.amount === null ? d : addDecimal(g.amount, d);
+      g.tokens += fact.tokens;
+    }
+    if (us < g.firstUs || (us === g.firstUs && eventId < g.firstId)) {
+      g.firstUs = us;
+      g.firstId = eventId;
+    }
+    if (us > g.lastUs || (us === g.lastUs && eventId > g.lastId)) {
+      g.lastUs = us;
+      g.lastId = eventId;
+    }
+    keepSmallest(g, us, eventId);
+  }
+  return [...groups].map(([text, g]) => ({
+    ...costKeyFromText(text),
+    requests: g.requests,
+    amount_sum: g.amount === null ? null : decimalText(g.amount),
+    priced_tokens: g.amount === null ? null : String(g.tokens),
+    first_at: isoMicrosOf(g.firstUs),
+    first_event_id: g.firstId,
+    last_at: isoMicrosOf(g.lastUs),
+    last_event_id: g.lastId,
+    samples: g.sampleUs.map((u, i) => sampleKey(u, g.sampleIds[i])),
+  }));
+}
+
+/** Inserts (us, id) into the group's ascending samples if among the FINDING_SAMPLES smallest. */
+function keepSmallest(g: Group, us: number, id: string): void {
+  const n = g.sampleUs.length;
+  const before = (i: number) => us < g.sampleUs[i] || (us === g.sampleUs[i] && id < g.sampleIds[i]);
+  if (n === FINDING_SAMPLES && !before(n - 1)) return;
+  let i = n;
+  while (i > 0 && before(i - 1)) i--;
+  g.sampleUs.splice(i, 0, us);
+  g.sampleIds.splice(i, 0, id);
+  if (n === FINDING_SAMPLES) {
+    g.sampleUs.pop();
+    g.sampleIds.pop();
+  }
+}
+
+export function summarizeCostRecords(records: Iterable<CanonicalRecord>, columns: (r: CanonicalRecord) => CostColumns) {
+  const facts = [];
+  for (const r of records)
+    facts.push({ fact: costFactOf(r, columns(r)), occurredAt: r.occurred_at, eventId: r.event_id });
+  return summarizeCostFacts(facts);
+}
+
+/** Rows merged by key (e.g. the stored rows of several shards). */
+export function mergeCostRows(rows: Iterable<CostRow>): CostRow[] {
+  const out = new Map<string, CostRow>();
+  const orNull = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : sumDecimalTexts(a, b));
+  for (const r of rows) {
+    const text = costKeyText(r);
+    const have = out.get(text);
+    if (!have) {
+      out.set(text, { ...r, samples: [...r.samples] });
+      continue;
+    }
+    have.requests += r.requests;
+    have.amount_sum = orNull(have.amount_sum, r.amount_sum);
+    have.priced_tokens = orNull(have.priced_tokens, r.priced_tokens);
+    const [fa, fb] = [epochMicros(have.first_at), epochMicros(r.first_at)];
+    if (fb < fa || (fb === fa && r.first_event_id < have.first_event_id)) {
+      have.first_at = r.first_at;
+      have.first_event_id = r.first_event_id;
+    }
+    const [la, lb] = [epochMicros(have.last_at), epochMicros(r.last_at)];
+    if (lb > la || (lb === la && r.last_event_id > have.last_event_id)) {
+      have.last_at = r.last_at;
+      have.last_event_id = r.last_event_id;
+    }
+    have.samples = [...have.samples, ...r.samples]
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, FINDING_SAMPLES);
+  }
+  return [...out.values()];
+}
