@@ -13,6 +13,9 @@ import { summarizeFacts, summaryFactOf } from '../src/domain/summary/traffic-sum
 import { findingFactOf, summarizeFindingFacts } from '../src/domain/summary/finding-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from '../src/ledger/summary-sql.js';
 import { findingRowsParam, upsertFindingSummariesSql } from '../src/ledger/finding-summary-sql.js';
+import { costFactOf, summarizeCostFacts } from '../src/domain/summary/cost-summary.js';
+import { costRowsParam, upsertCostSummariesSql } from '../src/ledger/cost-summary-sql.js';
+import { queryColumns } from '../src/ledger/record-columns.js';
 import { createTestDatabase } from '../test/support/test-database.js';
 import { benchEvent } from './lib/env.js';
 import { processCpuSeconds } from './lib/proc.js';
@@ -35,22 +38,37 @@ async function main(): Promise<void> {
   );
   const n = BATCHES * BATCH;
   const signals = batches.map((rs) => rs.map((r) => deriveSignals(r)));
+  // The append computes the query columns anyway (prepareRecord); the cost fact reads them.
+  const columns = batches.map((rs) => rs.map((r) => queryColumns(r)));
   let traffic: ReturnType<typeof summaryFactOf>[][] = [];
   let findings: ReturnType<typeof findingFactOf>[][] = [];
+  let costs: ReturnType<typeof costFactOf>[][] = [];
   // Warm up both paths once, then measure.
   for (let round = 0; round < 2; round++) {
     const factTraffic = cpuUs(() => (traffic = batches.map((rs) => rs.map((r) => summaryFactOf(r)))));
     const factFindings = cpuUs(
       () => (findings = batches.map((rs, b) => rs.map((r, i) => findingFactOf(r, signals[b][i])))),
     );
+    const factCosts = cpuUs(() => (costs = batches.map((rs, b) => rs.map((r, i) => costFactOf(r, columns[b][i])))));
     let tp: string[] = [];
     let fp: string[] = [];
+    let cp: string[] = [];
     const rollTraffic = cpuUs(() => (tp = traffic.map((fs) => summaryRowsParam(summarizeFacts(fs)))));
     const rollFindings = cpuUs(
       () =>
         (fp = findings.map((fs, b) =>
           findingRowsParam(
             summarizeFindingFacts(
+              fs.map((fact, i) => ({ fact, occurredAt: traffic[b][i].occurredAt, eventId: traffic[b][i].eventId })),
+            ),
+          ),
+        )),
+    );
+    const rollCosts = cpuUs(
+      () =>
+        (cp = costs.map((fs, b) =>
+          costRowsParam(
+            summarizeCostFacts(
               fs.map((fact, i) => ({ fact, occurredAt: traffic[b][i].occurredAt, eventId: traffic[b][i].eventId })),
             ),
           ),
@@ -64,27 +82,33 @@ async function main(): Promise<void> {
         const [{ pid }] = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
         let pgTraffic = 0;
         let pgFindings = 0;
+        let pgCosts = 0;
         const tSql = upsertSummariesSql('$1', '$2');
         const fSql = upsertFindingSummariesSql('$1', '$2');
+        const cSql = upsertCostSummariesSql('$1', '$2');
         for (let b = 0; b < BATCHES; b++) {
           const s0 = processCpuSeconds(pid)!;
           await c.query({ name: 'traffic', text: tSql, values: [1, tp[b]] });
           const s1 = processCpuSeconds(pid)!;
           await c.query({ name: 'findings', text: fSql, values: [1, fp[b]] });
           const s2 = processCpuSeconds(pid)!;
+          await c.query({ name: 'costs', text: cSql, values: [1, cp[b]] });
+          const s3 = processCpuSeconds(pid)!;
           pgTraffic += s1 - s0;
           pgFindings += s2 - s1;
+          pgCosts += s3 - s2;
         }
-        const rows = await c.query<{ t: string; f: string }>(
-          'SELECT (SELECT count(*) FROM traffic_minutes) AS t, (SELECT count(*) FROM finding_hours) AS f',
+        const rows = await c.query<{ t: string; f: string; c: string }>(
+          'SELECT (SELECT count(*) FROM traffic_minutes) AS t, (SELECT count(*) FROM finding_hours) AS f, (SELECT count(*) FROM cost_hours) AS c',
         );
         const per = (us: number) => (us / n).toFixed(2);
         process.stdout.write(
           `${n.toLocaleString('en')} records in batches of ${BATCH}; load average ${load.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end\n` +
-            `rows stored: traffic_minutes ${rows.rows[0].t}, finding_hours ${rows.rows[0].f}\n` +
+            `rows stored: traffic_minutes ${rows.rows[0].t}, finding_hours ${rows.rows[0].f}, cost_hours ${rows.rows[0].c}\n` +
             `                         per-record fact   roll-up + param   PostgreSQL upsert   (µs CPU per record)\n` +
             `traffic_minutes          ${per(factTraffic).padStart(15)}   ${per(rollTraffic).padStart(15)}   ${per(pgTraffic * 1e6).padStart(17)}\n` +
-            `finding_hours            ${per(factFindings).padStart(15)}   ${per(rollFindings).padStart(15)}   ${per(pgFindings * 1e6).padStart(17)}\n`,
+            `finding_hours            ${per(factFindings).padStart(15)}   ${per(rollFindings).padStart(15)}   ${per(pgFindings * 1e6).padStart(17)}\n` +
+            `cost_hours               ${per(factCosts).padStart(15)}   ${per(rollCosts).padStart(15)}   ${per(pgCosts * 1e6).padStart(17)}\n`,
         );
       } finally {
         c.release();
