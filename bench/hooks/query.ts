@@ -43,6 +43,7 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
     }
     await db.query('ANALYZE records');
     await db.query('ANALYZE finding_hours');
+    await db.query('ANALYZE cost_hours');
     const rows = Number((await db.query('SELECT count(*) AS n FROM records'))[0].n);
     const n = ctx.quick ? 50 : 300;
     const samples: Array<{ request_id: string; trace_id: string; tenant_id: string; occurred_at: Date }> =
@@ -170,32 +171,19 @@ async function measureFindings(
     ['residency_violation findings', () => repo.residencyViolations(f)],
     ['policy_bypass findings', () => repo.policyBypasses(f)],
     ['coverage (GET /v1/coverage)', () => repo.coverage(f)],
+    ['cost_bias: cheaper targets', () => repo.cheaperTargets(f)],
+    ['cost_bias: price concentration', () => repo.priceConcentration(f)],
+    ['cost_bias: cohorts', () => repo.cohorts(f)],
+    ['evaluation_drift: served versions, 60 days', () => repo.servedVersions(f, lookback)],
   ];
-  // Findings that still read records (no summary behind them): cost bias's three reads and
-  // evaluation drift's served versions. Drift reads only aliases with an evaluation, so the
-  // measured alias gets one (the bench's own database), else the read would skip every row.
+  // Evaluation drift reads only aliases with an evaluation, so the measured alias gets one (the
+  // bench's own database), else the read would skip every row.
   await db.query(
     `INSERT INTO evaluations (alias, task_category, model_versions, test_set, accuracy_target, accuracy_result, evaluated_at, registered_by)
      VALUES ($1, 'general', ARRAY['bench'], 'bench', 0.9, 0.95, now(), 'bench')`,
     [top.alias],
   );
-  const recordsOnly: Array<[string, () => Promise<unknown[]>]> = [
-    ['cost_bias: cheaper targets (reads records)', () => repo.cheaperTargets(f)],
-    ['cost_bias: price concentration (reads records)', () => repo.priceConcentration(f)],
-    ['cost_bias: cohorts (reads records)', () => repo.cohorts(f)],
-    ['evaluation_drift: served versions, 60 days (reads records)', () => repo.servedVersions(f, lookback)],
-  ];
   const out = [];
-  for (const [name, read] of recordsOnly) {
-    const ms: number[] = [];
-    let rows = 0;
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      rows = (await read()).length;
-      ms.push(performance.now() - t0);
-    }
-    out.push({ name, summaries: ms, records: ms, rows });
-  }
   for (const [name, read] of cases) {
     const timed = async (summaries: boolean) => {
       repo.readSummaries = summaries;
