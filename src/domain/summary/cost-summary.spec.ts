@@ -38,7 +38,21 @@ function recordOf(i: number, seconds: number): CanonicalRecord {
     routing: { objective: i % 2 === 0 ? 'quality' : 'cost', reason: i % 6 === 0 ? 'cheapest healthy target' : 'rule' },
     task: i % 8 === 0 ? undefined : { category: ['chat', 'legal'][i % 2] },
     usage: { input_tokens: 100 + i, output_tokens: i % 3 === 0 ? undefined : 7 },
-    cost: i % 10 === 0 ? undefined : { amount: ['0.0042', '0.001', '1.50', '-0.000100'][i % 4], currency: 'USD' },
+    cost:
+      i % 10 === 0
+        ? undefined
+        : {
+            amount: [
+              '0.0042',
+              '0.001',
+              '1.50',
+              '-0.000100',
+              '999999999999999999.999999999999999999',
+              '-0.000000000000000001',
+              '12',
+            ][i % 7],
+            currency: 'USD',
+          },
     outcome: { status: i % 13 === 0 ? 'error' : 'success' },
   });
 }

@@ -201,7 +201,11 @@ export function sumDecimalTexts(a: string, b: string): string {
 
 interface Group {
   requests: number;
-  amount: Decimal | null;
+  /** The amounts' sum × 10^amountScale: a safe integer while it fits (no allocation per record), else `amountBig`. */
+  amount: number;
+  amountBig: bigint | null;
+  amountScale: number;
+  priced: boolean;
   tokens: number;
   firstUs: number;
   firstId: string;
@@ -227,7 +231,10 @@ export function summarizeCostFacts(
     if (!g) {
       g = {
         requests: 0,
-        amount: null,
+        amount: 0,
+        amountBig: null,
+        amountScale: 0,
+        priced: false,
         tokens: 0,
         firstUs: us,
         firstId: eventId,
@@ -240,8 +247,8 @@ export function summarizeCostFacts(
     }
     g.requests++;
     if (fact.amount !== null) {
-      const d = parseDecimal(fact.amount);
-      g.amount = g.amount === null ? d : addDecimal(g.amount, d);
+      addAmount(g, fact.amount);
+      g.priced = true;
       g.tokens += fact.tokens;
     }
     if (us < g.firstUs || (us === g.firstUs && eventId < g.firstId)) {
@@ -257,8 +264,8 @@ export function summarizeCostFacts(
   return [...groups].map(([text, g]) => ({
     ...costKeyFromText(text),
     requests: g.requests,
-    amount_sum: g.amount === null ? null : decimalText(g.amount),
-    priced_tokens: g.amount === null ? null : String(g.tokens),
+    amount_sum: g.priced ? decimalText({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }) : null,
+    priced_tokens: g.priced ? String(g.tokens) : null,
     first_at: isoMicrosOf(g.firstUs),
     first_event_id: g.firstId,
     last_at: isoMicrosOf(g.lastUs),
@@ -267,13 +274,40 @@ export function summarizeCostFacts(
   }));
 }
 
+const POW10 = Array.from({ length: 37 }, (_, i) => 10 ** i);
+
+/**
+ * Adds a decimal text (the record schema's: -?digits(.digits)?, at most 18 + 18 digits) into the
+ * group's sum exactly: as a scaled integer in a double while every step stays a safe integer
+ * (amounts of a few significant digits: nearly always), else in a BigInt from then on.
+ */
+function addAmount(g: Group, d: string): void {
+  const dot = d.indexOf('.');
+  const scale = dot === -1 ? 0 : d.length - dot - 1;
+  const digits = dot === -1 ? d : d.slice(0, dot) + d.slice(dot + 1);
+  if (g.amountBig === null && digits.length <= 15) {
+    let v = Number(digits);
+    let sum = g.amount;
+    if (scale > g.amountScale) sum *= POW10[scale - g.amountScale];
+    else v *= POW10[g.amountScale - scale];
+    if (Number.isSafeInteger(sum) && Number.isSafeInteger(v) && Number.isSafeInteger(sum + v)) {
+      g.amount = sum + v;
+      g.amountScale = Math.max(scale, g.amountScale);
+      return;
+    }
+  }
+  const acc = addDecimal({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }, { v: BigInt(digits), scale });
+  g.amountBig = acc.v;
+  g.amountScale = acc.scale;
+}
+
 /** Inserts (us, id) into the group's ascending samples if among the FINDING_SAMPLES smallest. */
 function keepSmallest(g: Group, us: number, id: string): void {
   const n = g.sampleUs.length;
-  const before = (i: number) => us < g.sampleUs[i] || (us === g.sampleUs[i] && id < g.sampleIds[i]);
-  if (n === FINDING_SAMPLES && !before(n - 1)) return;
+  if (n === FINDING_SAMPLES && (us > g.sampleUs[n - 1] || (us === g.sampleUs[n - 1] && id >= g.sampleIds[n - 1])))
+    return;
   let i = n;
-  while (i > 0 && before(i - 1)) i--;
+  while (i > 0 && (us < g.sampleUs[i - 1] || (us === g.sampleUs[i - 1] && id < g.sampleIds[i - 1]))) i--;
   g.sampleUs.splice(i, 0, us);
   g.sampleIds.splice(i, 0, id);
   if (n === FINDING_SAMPLES) {
