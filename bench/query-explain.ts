@@ -21,7 +21,11 @@ import type { TenantScope } from '../src/auth/principal.js';
 import { DecisionsRepository } from '../src/query/decisions/decisions.repository.js';
 import { FindingsRepository } from '../src/query/findings/findings.repository.js';
 import { IncidentsRepository } from '../src/query/incidents/incidents.repository.js';
-import { summarizeStoredFindings, summarizeStoredRecords } from '../src/ledger/summary-rebuild.js';
+import {
+  summarizeStoredCosts,
+  summarizeStoredFindings,
+  summarizeStoredRecords,
+} from '../src/ledger/summary-rebuild.js';
 import { createTestDatabase } from '../test/support/test-database.js';
 import type { BenchFigure, BenchHook, BenchHookContext } from './lib/hooks.js';
 
@@ -129,9 +133,12 @@ export async function seedSyntheticRecords(
   log('summarized the records into traffic_minutes');
   await summarizeStoredFindings(async (sql, params) => (await pool.query(sql, params)).rows);
   log('summarized the records into finding_hours');
+  await summarizeStoredCosts(async (sql, params) => (await pool.query(sql, params)).rows);
+  log('summarized the records into cost_hours');
   await pool.query('VACUUM ANALYZE records');
   await pool.query('VACUUM ANALYZE traffic_minutes');
   await pool.query('VACUUM ANALYZE finding_hours');
+  await pool.query('VACUUM ANALYZE cost_hours');
 }
 
 /**
@@ -308,6 +315,18 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
         [`findings residency (30 d, one tenant; ${how})`, 'findings', read(() => findings.residencyViolations(f))],
         [`findings policy bypass (30 d, one tenant; ${how})`, 'findings', read(() => findings.policyBypasses(f))],
         [`coverage (30 d, one tenant; ${how})`, 'coverage', read(() => findings.coverage(f))],
+        [`findings cheaper targets (30 d, one tenant; ${how})`, 'findings', read(() => findings.cheaperTargets(f))],
+        [
+          `findings price concentration (30 d, one tenant; ${how})`,
+          'findings',
+          read(() => findings.priceConcentration(f)),
+        ],
+        [`findings cohorts (30 d, one tenant; ${how})`, 'findings', read(() => findings.cohorts(f))],
+        [
+          `findings served versions (30 d + 30 d look-back, one tenant; ${how})`,
+          'findings',
+          read(() => findings.servedVersions(f, new Date(month.from.getTime() - 30 * 86_400_000))),
+        ],
       ];
     }),
     ['coverage (24 h, one gateway)', 'coverage', () => findings.coverage({ scope: all, window: day, gateway: 'gw-3' })],
