@@ -9,8 +9,9 @@ import { storedAndRecomputedCostSummaries, storedAndRecomputedFindingSummaries }
 jest.setTimeout(180_000);
 
 /**
- * Alias history and the signal and coverage findings read finding_hours for the whole hours of
- * their window and records for the partial hours at its ends. Over the planted scenario of the
+ * Alias history and the signal and coverage findings read finding_hours, the cost-bias findings
+ * and evaluation drift's served versions cost_hours, for the whole hours of their window and
+ * records for the partial hours at its ends. Over the planted scenario of the
  * query tests, written through the real append path in small batches (so rows are merged across
  * batches and shards), they must answer exactly what the records alone answer, for windows cut
  * anywhere; and the summaries must equal a recomputation from the records.
