@@ -56,7 +56,7 @@ export class BlockPool {
     private readonly blockBytes = BLOCK_BYTES,
     workerUrl: URL = BLOCK_WORKER,
   ) {
-    const usable = threads > 0 && existsSync(fileURLToPath(workerUrl));
+    const usable = threads > 0 && (workerUrl.protocol !== 'file:' || existsSync(fileURLToPath(workerUrl)));
     this.limit = (usable ? threads : 1) * IN_FLIGHT_PER_WORKER;
     this.maxSpare = 2 * this.limit + 2;
     if (!usable) {
@@ -70,9 +70,12 @@ export class BlockPool {
       w.on('message', (m: { id: number; answer: BlockAnswer; memory?: ArrayBuffer; spare?: ArrayBuffer }) =>
         this.answer(m.id, m.answer, m.memory, m.spare),
       );
-      // A worker that fails answers every block it held as failed (the reference pass then decides).
+      // A worker that fails answers every block it held as failed (the reference pass then
+      // decides); so does an answer that cannot be read, which would otherwise leave its block
+      // waiting for good (the caller's await would never settle).
       w.on('error', () => this.stop());
       w.on('exit', () => this.stop());
+      w.on('messageerror', () => this.stop());
       this.workers.push(w);
     }
   }
