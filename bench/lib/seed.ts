@@ -94,34 +94,43 @@ export async function seedRecords(
         log(`   seeded ${done.toLocaleString('en')} of ${n.toLocaleString('en')} (${(done / s).toFixed(0)} records/s)`);
       }
     }
+  } catch (e) {
+    client.release();
+    // The database is the bench's own and is dropped after a failure (unless kept).
+    if (dropped.length) log?.(`   seed failed: records' secondary indexes were not rebuilt`);
+    throw e;
   } finally {
     await pool?.close();
-    try {
-      if (dropped.length) {
-        const ti = performance.now();
-        log?.(`   rebuilding ${dropped.length} secondary indexes of records…`);
-        // Sorted builds with room to sort in memory, a parallel worker on the second core.
-        await client.query(`SET maintenance_work_mem = '1GB'`);
-        await client.query('SET max_parallel_maintenance_workers = 1');
-        for (const ix of dropped) {
-          const ts = performance.now();
-          await client.query(ix.def);
-          log?.(`     ${ix.name} in ${((performance.now() - ts) / 1000).toFixed(0)} s`);
-        }
-        indexSeconds = (performance.now() - ti) / 1000;
-        const now = await secondaryIndexes(client);
-        if (JSON.stringify(now) !== JSON.stringify(dropped))
-          throw new Error(`records' indexes after the rebuild differ from before: ${JSON.stringify(now)}`);
-      }
-    } finally {
-      client.release();
-    }
+  }
+  try {
+    if (dropped.length) indexSeconds = await rebuildIndexes(client, dropped, log);
+    await client.query('RESET ALL');
+  } finally {
+    client.release();
   }
   await db.query('ANALYZE records');
   await db.query('ANALYZE traffic_minutes');
   await db.query('ANALYZE finding_hours');
   const [{ total }] = await db.query<{ total: string }>('SELECT count(*) AS total FROM records');
   return { rows: Number(total), seconds: (performance.now() - t) / 1000, ...(indexSeconds ? { indexSeconds } : {}) };
+}
+
+/** Builds the dropped indexes again from their definitions and checks the set is as before; seconds taken. */
+async function rebuildIndexes(client: pg.PoolClient, dropped: IndexDef[], log?: (m: string) => void): Promise<number> {
+  const t = performance.now();
+  log?.(`   rebuilding ${dropped.length} secondary indexes of records…`);
+  // Sorted builds with room to sort in memory, a parallel worker on the second core.
+  await client.query(`SET maintenance_work_mem = '1GB'`);
+  await client.query('SET max_parallel_maintenance_workers = 1');
+  for (const ix of dropped) {
+    const ts = performance.now();
+    await client.query(ix.def);
+    log?.(`     ${ix.name} in ${((performance.now() - ts) / 1000).toFixed(0)} s`);
+  }
+  const now = await secondaryIndexes(client);
+  if (JSON.stringify(now) !== JSON.stringify(dropped))
+    throw new Error(`records' indexes after the rebuild differ from before: ${JSON.stringify(now)}`);
+  return (performance.now() - t) / 1000;
 }
 
 /** The chunk's rows and the summaries they add, in one transaction (as one append's are). */
