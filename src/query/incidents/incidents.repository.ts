@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { TenantScope } from '../../auth/principal.js';
 import { isoMicros, scopeCondition, SqlParams } from '../common/sql.js';
 import type { SummaryRow } from '../../domain/summary/traffic-summary.js';
-import { SUMMARY_SELECT, summaryFromRow } from '../../ledger/summary-sql.js';
+import { summaryFromRow, summaryRowsAcrossShardsSql } from '../../ledger/summary-sql.js';
 
 export interface IncidentFilter {
   scope: TenantScope;
@@ -44,7 +44,7 @@ const AFFECTED = `(r.fallback_used = 'true' OR r.outcome_status <> 'success'
 export class IncidentsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Stored summary rows of the whole minutes in [from, to) (both minute-aligned). */
+  /** Stored summary rows of the whole minutes in [from, to) (both minute-aligned), shards added together. */
   async summaryRows(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
     const p = new SqlParams();
     const where = [
@@ -54,7 +54,7 @@ export class IncidentsRepository {
     ];
     if (f.gateway) where.push(`t.gateway_id = ${p.add(f.gateway)}`);
     const rows: Array<Record<string, unknown>> = await this.db.query(
-      `SELECT ${SUMMARY_SELECT} FROM traffic_minutes t WHERE ${where.join(' AND ')}`,
+      summaryRowsAcrossShardsSql(where.join(' AND ')),
       p.values,
     );
     return rows.map(summaryFromRow);
