@@ -1,4 +1,5 @@
 import { seedRecords } from '../../bench/lib/seed.js';
+import { involves } from '../../src/domain/summary/incident-rollup.js';
 import { IncidentsRepository } from '../../src/query/incidents/incidents.repository.js';
 import { comparableSummaries, storedAndRecomputedSummaries } from '../support/summary-check.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -28,6 +29,20 @@ describe('incident summary rows', () => {
     expect(stored).toEqual(recomputed);
     expect(rows.length).toBeLessThan(Number(perShard));
     expect(comparableSummaries(rows)).toEqual(stored);
+
+    // With a provider, model or region: exactly the rows that involve it (served or in the chain).
+    const merged = (await repo.summaryRows({ scope: { kind: 'all' } }, period)).map((r) => ({ ...r }));
+    for (const filter of [
+      { provider: 'openai' },
+      { model: merged[0].resolved_model ?? 'x' },
+      { region: 'eu-west-1' },
+    ]) {
+      const involved = await repo.summaryRows({ scope: { kind: 'all' }, ...filter }, period);
+      const expected = merged.filter((r) => involves(r, filter));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.length).toBeLessThan(merged.length);
+      expect(comparableSummaries(involved)).toEqual(comparableSummaries(expected));
+    }
 
     // A tenant's rows are that tenant's part of the whole.
     const tenant = rows[0].tenant_id;

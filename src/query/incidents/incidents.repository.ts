@@ -53,6 +53,17 @@ export class IncidentsRepository {
       scopeCondition(f.scope, p, 't.tenant_id'),
     ];
     if (f.gateway) where.push(`t.gateway_id = ${p.add(f.gateway)}`);
+    // Only rows that may involve the provider, model or region: the rows `involves` keeps
+    // (src/domain/summary/incident-rollup.ts) and no others, so fewer rows cross the wire; the
+    // service still applies `involves` itself.
+    const inChain = (member: string, value: string) =>
+      `t.chain @> jsonb_build_array(jsonb_build_object('${member}', ${p.add(value)}::text))`;
+    if (f.provider) where.push(`(t.provider = ${p.add(f.provider)} OR ${inChain('provider', f.provider)})`);
+    if (f.model) {
+      const m = p.add(f.model);
+      where.push(`(t.requested_model = ${m} OR t.resolved_model = ${m} OR ${inChain('model', f.model)})`);
+    }
+    if (f.region) where.push(`(t.region_served = ${p.add(f.region)} OR ${inChain('region', f.region)})`);
     const rows: Array<Record<string, unknown>> = await this.db.query(
       summaryRowsAcrossShardsSql(where.join(' AND ')),
       p.values,
