@@ -5,7 +5,12 @@
  * with their summaries), without the ingest phases. For the 10M-record figures, where the full
  * bench would spend most of its time ingesting.
  *
- *   node dist/bench/reads.js [--records N] [--export-records N] [--out PATH] [--keep] [--quick]
+ *   node dist/bench/reads.js [--records N] [--span-days D] [--export-records N] [--out PATH] [--keep] [--quick]
+ *
+ * --span-days: the seeded records' occurred_at spread evenly over D days. Default: 10M records
+ * over 30 days, i.e. D = 30 × N / 10M (one record every 259 ms, ~14k an hour, as one busy
+ * gateway fleet), so the 1-hour and 24-hour windows and the 30-day findings read the density
+ * they would in production rather than all of N packed into a few hours.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +26,7 @@ import { seedRecords } from './lib/seed.js';
 const { values: args } = parseArgs({
   options: {
     records: { type: 'string' },
+    'span-days': { type: 'string' },
     'export-records': { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -35,6 +41,12 @@ const int = (v: string | undefined, d: number): number => {
 };
 const quick = args.quick === true;
 const records = int(args.records, quick ? 50_000 : 1_000_000);
+/** The default density: 10M records in 30 days. */
+const DEFAULT_SPACING_MS = (30 * 86_400_000) / 10_000_000;
+const spanDays =
+  args['span-days'] === undefined ? (records * DEFAULT_SPACING_MS) / 86_400_000 : Number(args['span-days']);
+if (!(spanDays > 0)) throw new Error(`--span-days must be positive: ${args['span-days']}`);
+const spacingMs = (spanDays * 86_400_000) / records;
 const exportRecords = int(args['export-records'], quick ? 2_000 : 100_000);
 const OUT = args.out ?? join(fileURLToPath(new URL('../../', import.meta.url)), 'bench', 'results-reads.json');
 /** Same seq range as the full bench's section 6, so both seed the same events. */
@@ -52,15 +64,19 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'rl-bench-reads-'));
   cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
   try {
-    log(`seeding ${records.toLocaleString('en')} records…`);
-    const seeded = await seedRecords(db, records, SEED_SEQ, log);
-    log(`   ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s`);
+    log(
+      `seeding ${records.toLocaleString('en')} records over ${spanDays.toFixed(2)} days (one every ${spacingMs.toFixed(1)} ms)…`,
+    );
+    const seeded = await seedRecords(db, records, SEED_SEQ, { spacingMs, log });
+    log(
+      `   ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (${(seeded.rows / seeded.seconds).toFixed(0)} records/s${seeded.indexSeconds ? `, of which ${seeded.indexSeconds.toFixed(0)} s rebuilding indexes` : ''})`,
+    );
     const hooks = await runHooks({
       databaseUrl: db.url,
       records,
       quick,
       shards: [],
-      seedRecords: (n) => seedRecords(db, n, SEED_SEQ, log),
+      seedRecords: (n) => seedRecords(db, n, SEED_SEQ, { spacingMs, log }),
       createDatabase: async () => {
         const extra = await createTestDatabase('rl_bench_reads_hook');
         cleanups.push(() => extra.drop());
@@ -75,7 +91,7 @@ async function main(): Promise<void> {
       generatedAt: new Date().toISOString(),
       durationS: (Date.now() - started) / 1000,
       machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, memGiB: totalmem() / 2 ** 30 },
-      options: { records, exportRecords, quick },
+      options: { records, spanDays, spacingMs, exportRecords, quick },
       seeding: { ...seeded, databaseBytes: Number(size) },
       hooks,
     };
@@ -84,7 +100,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `routing-ledger read bench — ${report.generatedAt}, ${report.durationS.toFixed(0)} s`,
-        `load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${seeded.rows.toLocaleString('en')} records seeded in ${seeded.seconds.toFixed(0)} s; database ${(Number(size) / 2 ** 30).toFixed(1)} GiB`,
+        `load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${seeded.rows.toLocaleString('en')} records over ${spanDays.toFixed(1)} days seeded in ${seeded.seconds.toFixed(0)} s; database ${(Number(size) / 2 ** 30).toFixed(1)} GiB`,
         ...hookLines(hooks),
         `results: ${OUT}`,
       ].join('\n') + '\n',

@@ -23,10 +23,17 @@ export async function createRecordsLikeTable(pool: pg.Pool, table: string): Prom
   await pool.query(`CREATE TABLE ${table} (LIKE records INCLUDING ALL)`);
 }
 
-export async function copyInTransaction(client: pg.PoolClient, table: string, body: Buffer): Promise<void> {
+/** COPYs `body` into `table` in a transaction of its own; `andThen` runs in it before COMMIT. */
+export async function copyInTransaction(
+  client: pg.PoolClient,
+  table: string,
+  body: Buffer,
+  andThen?: () => Promise<void>,
+): Promise<void> {
   await client.query('BEGIN');
   try {
     await pipeline(Readable.from([body]), client.query(copyFrom(`COPY ${table} (${RECORD_COLUMNS}) FROM STDIN`)));
+    await andThen?.();
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -8,6 +8,7 @@
 import { copyLine } from '../../src/database/copy-text.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { RECORD_ROW_COLUMNS, recordCopyValues } from '../../src/ledger/record-columns.js';
+import type { PreparedRecord } from '../../src/ledger/ledger-input.js';
 import { prepareRecord } from '../../src/ledger/prepare-record.js';
 import { sha256 } from './env.js';
 
@@ -19,6 +20,20 @@ export function recordCopyLine(
   wire: Buffer,
   pos: { shard: number; leaf: number; topic: string; offset: number },
 ): string {
+  return recordCopyRow(record, wire, pos).line;
+}
+
+/**
+ * recordCopyLine and the stored record's prepared form (its summary and finding facts, as the
+ * append takes them for the summaries). The content hash is the append's: the SHA-256 of the
+ * record's canonical content form (prepareRecord), so a seeded row is what the append would store
+ * for that record apart from its made-up ledger position, tenant chain link and leaf hash.
+ */
+export function recordCopyRow(
+  record: CanonicalRecord,
+  wire: Buffer,
+  pos: { shard: number; leaf: number; topic: string; offset: number },
+): { line: string; prepared: PreparedRecord } {
   const receivedAt = new Date().toISOString();
   const stored: CanonicalRecord = {
     ...record,
@@ -34,7 +49,7 @@ export function recordCopyLine(
     } as CanonicalRecord['source'],
   };
   const prepared = prepareRecord(String(pos.offset), stored);
-  return copyLine(
+  const line = copyLine(
     recordCopyValues({
       position: {
         shard: pos.shard,
@@ -43,8 +58,9 @@ export function recordCopyLine(
         tenant_seq: pos.leaf,
         tenant_prev: pos.leaf === 0 ? null : sha256(`prev ${pos.leaf}`).toString('hex'),
       },
-      record: { ...prepared, contentSha256: sha256(wire) },
+      record: prepared,
       leafHash: sha256(`leaf ${pos.leaf}`),
     }),
   );
+  return { line, prepared };
 }

@@ -3,7 +3,8 @@ import type { DecodedItem, Poison } from '../ledger/ledger-input.js';
 import { redactForDeadLetter, redactHeaders } from '../domain/privacy/redact.js';
 import type { AdaptedRecord, RawEvent } from './adapters/adapter.js';
 import { isUtf8 } from 'node:buffer';
-import { firstDuplicateKey } from '../domain/json/duplicate-keys.js';
+import { firstDuplicateKey, provablyNoDuplicateKeys } from '../domain/json/duplicate-keys.js';
+import { parsePayloadAhead } from './adapters/payload.js';
 
 /**
  * Turns the raw messages of one Kafka batch into records to append and poison to
@@ -73,7 +74,7 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
   // member names the last one wins. The ledger refuses both rather than store a guess.
   if (!isUtf8(m.value)) return [poison('INVALID_UTF8', 'payload is not valid UTF-8')];
   const text = m.value.toString('utf8');
-  const duplicate = /^\s*(\ufeff)?\s*[[{]/.test(text) ? firstDuplicateKey(text) : undefined;
+  const duplicate = /^\s*(\ufeff)?\s*[[{]/.test(text) ? duplicateKeyOf(m.value, text) : undefined;
   if (duplicate) return [poison('DUPLICATE_KEY', `member "${duplicate}" appears twice in the same JSON object`)];
   let adapted: ReturnType<EventDecoder>;
   try {
@@ -94,4 +95,15 @@ export function decodeMessage(m: RawMessage, ctx: DecodeContext): DecodedItem[] 
     record.source = { ...record.source, topic: ctx.topic, partition: ctx.partition, offset: m.offset };
     return { kind: 'record', offset: m.offset, record };
   });
+}
+
+/**
+ * The first repeated member name of a JSON payload, or undefined. The payload is parsed once
+ * here and its adapter takes that parse (parsePayloadAhead); counting members against the parse
+ * clears almost every payload, and only the rest are scanned name by name.
+ */
+function duplicateKeyOf(payload: Buffer, text: string): string | undefined {
+  const { text: json, whole } = parsePayloadAhead(payload, text);
+  if (whole !== undefined && provablyNoDuplicateKeys(json, whole)) return undefined;
+  return firstDuplicateKey(text);
 }

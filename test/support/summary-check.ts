@@ -40,13 +40,18 @@ export async function storedAndRecomputedSummaries(
     fromRow: summaryFromRow,
     merge: mergeRows,
     summarize: summarizeRecords,
-    comparable: ({ first_at, cost_sum, ...rest }): Comparable => ({
-      ...rest,
-      cost_sum: normalizeDecimal(cost_sum),
-      first_at_us: epochMicros(first_at),
-    }),
+    comparable: comparableSummary,
     keyText,
   });
+}
+
+function comparableSummary({ first_at, cost_sum, ...rest }: SummaryRow): Comparable {
+  return { ...rest, cost_sum: normalizeDecimal(cost_sum), first_at_us: epochMicros(first_at) };
+}
+
+/** Summary rows read some other way, in the form and order of storedAndRecomputedSummaries. */
+export function comparableSummaries(rows: SummaryRow[]): Comparable[] {
+  return rows.map(comparableSummary).sort((a, b) => (keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0));
 }
 
 type ComparableFinding = Omit<FindingRow, 'first_at' | 'last_at'> & { first_at_us: number; last_at_us: number };

@@ -55,20 +55,26 @@ export class CanonicalizationError extends AppError {
  * record) throws a RangeError. That is still a rejection, never a wrong byte string.
  */
 export function canonicalJson(value: unknown): string {
-  // The common case: one walk that writes the canonical text directly (members sorted, strings
-  // that need no escaping written as they are). Anything unusual (an error to report with its
-  // path, a number for the library, a cycle, very deep nesting) goes to the checked walk, which
-  // decides exactly as before.
-  return canonicalText(value) ?? checkedCanonical(value);
+  // The common case: a copy with every object's members in JCS order, written by the engine's
+  // JSON.stringify (several times faster than assembling strings in script). Anything unusual
+  // (an error to report with its path, a number for the library, a cycle, very deep nesting,
+  // member names JSON.stringify would reorder) goes to the checked walk, which decides exactly
+  // as before.
+  const copy = canonicalCopy(value);
+  if (copy !== undefined) return JSON.stringify(copy);
+  return checkedCanonical(value);
 }
 
 /**
- * The RFC 8785 text of `value` when it is inside the fast path's domain, else undefined (then
- * canonicalJson takes the checked walk, which rejects with a path or delegates numbers).
+ * A copy of `value` that JSON.stringify writes as exactly its RFC 8785 form, or undefined when
+ * `value` is outside the fast path's domain (then canonicalJson takes the checked walk). Parts
+ * already in canonical order are not copied: the result may be `value` itself or share objects
+ * with it, so the caller reads it (serializes it, alone or a subset of its members, still in
+ * canonical order) and never writes into it.
  */
-export function canonicalText(value: unknown): string | undefined {
+export function canonicalCopy(value: unknown): unknown {
   try {
-    return writeFast(value, 0);
+    return sortedCopy(value, 0);
   } catch (e) {
     if (e !== BAIL) throw e;
     return undefined;
@@ -91,71 +97,70 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
 
-/** Thrown by writeFast to hand a value to the checked walk. Never escapes this module. */
+/** Thrown by sortedCopy to hand a value to the checked walk. Never escapes this module. */
 const BAIL = Symbol('canonical-json bail');
 /** Deeper than this, the fast path defers to the checked walk (which detects cycles). */
 const QUICK_MAX_DEPTH = 64;
-/** A character JSON.stringify escapes (", \\, below U+0020) or a surrogate half (maybe lone). */
-// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
-const NOT_PLAIN = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * The canonical text of a well-formed string: most strings need no escaping and are written
- * as they are; the rest as JSON.stringify writes them (exactly RFC 8785's escaping). A lone
- * surrogate throws BAIL (the checked walk names it).
+ * The domain where JSON.stringify of this copy equals the checked walk's bytes: well-formed
+ * strings, booleans, null, safe integers, arrays without holes or undefined, and plain objects
+ * whose member names JSON.stringify keeps in insertion order. Engines write integer-like names
+ * ("0", "10") first in numeric order whatever the insertion order, and `__proto__` cannot be
+ * created by assignment, so names starting with a digit and `__proto__` bail out. Throws BAIL
+ * for everything outside it.
  */
-function fastString(value: string): string {
-  if (!NOT_PLAIN.test(value)) return `"${value}"`;
-  if (!isWellFormed(value)) throw BAIL;
-  return JSON.stringify(value);
-}
-
-/**
- * The fast path's domain: well-formed strings, booleans, null, safe integers, arrays without
- * holes or undefined, and plain objects whose member names neither start with a digit nor are
- * `__proto__` (kept out as before, so both paths have one domain). Throws BAIL for anything
- * else. Members are written sorted by UTF-16 code units (the default sort), undefined members
- * omitted, as the checked walk does.
- */
-function writeFast(value: unknown, depth: number): string {
+function sortedCopy(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
-      return fastString(value);
+      if (!isWellFormed(value)) throw BAIL;
+      return value;
     case 'boolean':
-      return value ? 'true' : 'false';
+      return value;
     case 'number':
       if (!Number.isSafeInteger(value)) throw BAIL;
-      // -0 is written "0", as by the checked walk.
-      return `${value}`;
+      // -0 is written "0" by both paths.
+      return value;
     case 'object': {
-      if (value === null) return 'null';
+      if (value === null) return null;
       if (depth > QUICK_MAX_DEPTH) throw BAIL;
       if (Array.isArray(value)) {
-        let out = '[';
+        // Copied only from the first item that needed a copy: most arrays are already canonical.
+        let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw BAIL;
-          out += i === 0 ? writeFast(item, depth + 1) : `,${writeFast(item, depth + 1)}`;
+          const copy = sortedCopy(item, depth + 1);
+          if (out === undefined && copy !== item) out = value.slice(0, i);
+          if (out !== undefined) out[i] = copy;
         }
-        return `${out}]`;
+        return out ?? value;
       }
       const prototype: unknown = Object.getPrototypeOf(value);
       if (prototype !== null && Object.getPrototypeOf(prototype) !== null) throw BAIL;
       const object = value as Record<string, unknown>;
       const keys = Object.keys(object);
+      // An object whose members are in order and need no copy is its own canonical copy (JSON.stringify
+      // omits undefined members, as the copy would): objects parsed from canonical text, most of a
+      // record, are written without allocating.
       let inOrder = true;
       for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1] < keys[i];
       if (!inOrder) keys.sort();
-      let out = '{';
+      let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i];
         const member = object[key];
         if (member === undefined) continue;
         const first = key.charCodeAt(0);
-        if ((first >= 0x30 && first <= 0x39) || key === '__proto__') throw BAIL;
-        out += `${out.length === 1 ? '' : ','}${fastString(key)}:${writeFast(member, depth + 1)}`;
+        if ((first >= 0x30 && first <= 0x39) || key === '__proto__' || !isWellFormed(key)) throw BAIL;
+        const copy = sortedCopy(member, depth + 1);
+        if (out === undefined && copy !== member) {
+          out = {};
+          for (let j = 0; j < i; j++) if (object[keys[j]] !== undefined) out[keys[j]] = object[keys[j]];
+        }
+        if (out !== undefined) out[key] = copy;
       }
-      return `${out}}`;
+      return out ?? object;
     }
     default:
       throw BAIL;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { firstDuplicateKey } from './duplicate-keys.js';
+import { firstDuplicateKey, provablyNoDuplicateKeys } from './duplicate-keys.js';
 
 describe('firstDuplicateKey', () => {
   it.each([
@@ -38,6 +38,41 @@ describe('firstDuplicateKey', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('provablyNoDuplicateKeys', () => {
+  it.each([
+    ['{"a":1,"b":2}', true],
+    ['{"a":1,"a":2}', false],
+    ['{"x":{"t":"a:b","t":"b"}}', false],
+    ['{"a:b":"c:d","e":["f:g",{"h":"i"}]}', true],
+    ['{"k\\u0061":1,"ka":2}', false],
+    ['[{"a":1},{"a":2}]', true],
+  ])('%s → %s', (text, expected) => {
+    expect(provablyNoDuplicateKeys(text, JSON.parse(text))).toBe(expected);
+  });
+
+  it('never vouches for a text with a duplicate, and vouches for what JSON.stringify writes', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), {
+          minKeys: 1,
+          maxKeys: 6,
+        }),
+        fc.boolean(),
+        (doc, pretty) => {
+          const text = JSON.stringify(doc, null, pretty ? 1 : undefined);
+          // JSON.stringify writes \u escapes only for control characters and lone surrogates.
+          if (!text.includes('\\u')) expect(provablyNoDuplicateKeys(text, JSON.parse(text))).toBe(true);
+          const [first] = Object.keys(doc);
+          const doubled = `{${JSON.stringify(first)}:0,${text.slice(1)}`;
+          expect(firstDuplicateKey(doubled)).toBe(first);
+          expect(provablyNoDuplicateKeys(doubled, JSON.parse(doubled))).toBe(false);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

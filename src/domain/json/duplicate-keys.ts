@@ -68,3 +68,41 @@ function safeUnescape(raw: string): string {
     return raw;
   }
 }
+
+/**
+ * True only when `text`, whose JSON.parse result is `parsed`, has no duplicate member names:
+ * a cheap count that spares the scan of firstDuplicateKey for almost every payload. Outside
+ * strings, every member of the text has exactly one colon; JSON.parse keeps one member per
+ * distinct name. Without `\u` escapes a string's colons are the same in the text and in its
+ * parsed value, so the text's colons equal the parsed members plus the colons inside parsed
+ * names and strings exactly when no name was repeated. False means "not proven" (a repeat, an
+ * escape, nesting too deep to count): ask firstDuplicateKey.
+ */
+export function provablyNoDuplicateKeys(text: string, parsed: unknown): boolean {
+  if (text.includes('\\u')) return false;
+  try {
+    return colons(text) === membersAndColons(parsed);
+  } catch {
+    // RangeError: deeper than the stack; the scan is iterative.
+    return false;
+  }
+}
+
+function colons(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf(':'); i !== -1; i = s.indexOf(':', i + 1)) n++;
+  return n;
+}
+
+function membersAndColons(value: unknown): number {
+  if (typeof value === 'string') return colons(value);
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) n += membersAndColons(value[i]);
+    return n;
+  }
+  for (const key of Object.keys(value))
+    n += 1 + colons(key) + membersAndColons((value as Record<string, unknown>)[key]);
+  return n;
+}

@@ -8,7 +8,7 @@
  * §10, "Tenant chains and complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
 import { createHash, hash } from 'node:crypto';
-import { canonicalBytes, canonicalJson } from '../canonical/canonical-json.js';
+import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
 import { leafHash } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 import { tenantChainLinkBreak, type TenantChainFault } from './tenant-chain.js';
@@ -114,19 +114,69 @@ export interface CanonicalRecordForm {
  */
 export function canonicalRecordForm(record: object): CanonicalRecordForm {
   assertPlainObject(record, 'BAD_RECORD', 'record');
+  const parts = sortedParts(record as Record<string, unknown>);
   let json: string;
   let content: string;
-  try {
-    ({ json, content } = joinMembers(record as Record<string, unknown>));
-  } catch (error) {
-    // Re-run the whole walk so the error names its path from the record's root.
-    canonicalJson(record);
-    throw error;
+  if (parts !== undefined) {
+    json = joinObject([parts.before, parts.receivedAt, parts.between, parts.source, parts.after]);
+    content = joinObject([parts.before, parts.between, parts.contentSource, parts.after]);
+  } else {
+    try {
+      ({ json, content } = joinMembers(record as Record<string, unknown>));
+    } catch (error) {
+      // Re-run the whole walk so the error names its path from the record's root.
+      canonicalJson(record);
+      throw error;
+    }
   }
   return { json, contentSha256: hash('sha256', content, 'buffer') };
 }
 
-/** The record's canonical text and its content form, each top-level member written once. */
+/**
+ * The record's canonical members as JSON text in three runs around the two members the two
+ * forms treat differently (received_at, source), each run written by one JSON.stringify of a
+ * key-sorted copy; undefined when a member is outside canonicalCopy's fast path.
+ */
+function sortedParts(
+  record: Record<string, unknown>,
+):
+  | { before: string; receivedAt: string; between: string; source: string; contentSource: string; after: string }
+  | undefined {
+  const prototype: unknown = Object.getPrototypeOf(record);
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) return undefined;
+  const runs: Array<Record<string, unknown>> = [{}, {}, {}];
+  let receivedAt = '';
+  let source = '';
+  let contentSource = '';
+  for (const key of Object.keys(record).sort()) {
+    const value = record[key];
+    if (value === undefined) continue;
+    if (key === '__proto__' || (key.charCodeAt(0) >= 0x30 && key.charCodeAt(0) <= 0x39)) return undefined;
+    const copy = canonicalCopy(value);
+    if (copy === undefined || canonicalCopy(key) === undefined) return undefined;
+    if (key === 'received_at') {
+      receivedAt = `"received_at":${JSON.stringify(copy)}`;
+    } else if (key === 'source') {
+      source = `"source":${JSON.stringify(copy)}`;
+      contentSource = isPlainObjectValue(copy) ? `"source":${JSON.stringify(withoutAssignedSource(copy))}` : source;
+    } else {
+      // Keys arrive sorted, so each run is filled in canonical order.
+      runs[key < 'received_at' ? 0 : key < 'source' ? 1 : 2][key] = copy;
+    }
+  }
+  const inner = (o: Record<string, unknown>) => JSON.stringify(o).slice(1, -1);
+  return { before: inner(runs[0]), receivedAt, between: inner(runs[1]), source, contentSource, after: inner(runs[2]) };
+}
+
+function joinObject(parts: string[]): string {
+  let out = '{';
+  for (const part of parts) {
+    if (part === '') continue;
+    out += (out.length === 1 ? '' : ',') + part;
+  }
+  return `${out}}`;
+}
+
 function joinMembers(record: Record<string, unknown>): { json: string; content: string } {
   const prototype: unknown = Object.getPrototypeOf(record);
   // Not a plain object: let the whole walk reject it with its reason.

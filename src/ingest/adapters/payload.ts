@@ -15,9 +15,10 @@ import { DecodeError, type AdaptedRecord, type Adapter, type RawEvent } from './
  * payload in errors: V8's JSON.parse messages include a snippet of the input, which may be a key.
  */
 export function parseDocuments(payload: Buffer, label: string): unknown[] {
-  const text = payload.toString('utf8').replace(/^\uFEFF/, '');
+  const ahead = parsedAhead.get(payload);
+  if (ahead) parsedAhead.delete(payload);
+  const { text, whole } = ahead ?? parsePayload(payload);
   if (text.trim() === '') throw new DecodeError('EMPTY_PAYLOAD', `${label}: payload is empty`);
-  const whole = parseJsonText(text);
   if (whole !== undefined) return Array.isArray(whole) ? whole : [whole];
   const lines = text.split(/\r?\n/);
   const docs: unknown[] = [];
@@ -37,6 +38,32 @@ export function parseDocuments(payload: Buffer, label: string): unknown[] {
     docs.push(doc);
   }
   return docs;
+}
+
+/** A payload's text (without a leading BOM) and its parse as one JSON value (undefined: it is not one). */
+export interface ParsedPayload {
+  text: string;
+  whole: unknown;
+}
+
+function parsePayload(payload: Buffer, utf8 = payload.toString('utf8')): ParsedPayload {
+  const text = utf8.replace(/^\uFEFF/, '');
+  return { text, whole: parseJsonText(text) };
+}
+
+/**
+ * Parses that happened before the adapter ran (decodeMessage parses a JSON payload to check it
+ * for repeated member names), taken by parseDocuments instead of parsing again. Taken once:
+ * adapters build records in place from what they take. Keyed by the payload Buffer itself, so
+ * a parse whose adapter never ran goes with its payload.
+ */
+const parsedAhead = new WeakMap<Buffer, ParsedPayload>();
+
+/** Parses `payload` (whose UTF-8 text is `utf8`) for its adapter to take; the parse is returned too. */
+export function parsePayloadAhead(payload: Buffer, utf8: string): ParsedPayload {
+  const parsed = parsePayload(payload, utf8);
+  if (parsed.whole !== undefined) parsedAhead.set(payload, parsed);
+  return parsed;
 }
 
 export function rawSha256(raw: RawEvent): string {

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { TenantScope } from '../../auth/principal.js';
 import { isoMicros, scopeCondition, SqlParams } from '../common/sql.js';
 import type { SummaryRow } from '../../domain/summary/traffic-summary.js';
-import { SUMMARY_SELECT, summaryFromRow } from '../../ledger/summary-sql.js';
+import { summaryFromRow, summaryRowsAcrossShardsSql } from '../../ledger/summary-sql.js';
 
 export interface IncidentFilter {
   scope: TenantScope;
@@ -44,7 +44,7 @@ const AFFECTED = `(r.fallback_used = 'true' OR r.outcome_status <> 'success'
 export class IncidentsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Stored summary rows of the whole minutes in [from, to) (both minute-aligned). */
+  /** Stored summary rows of the whole minutes in [from, to) (both minute-aligned), shards added together. */
   async summaryRows(f: IncidentFilter, period: Period): Promise<SummaryRow[]> {
     const p = new SqlParams();
     const where = [
@@ -53,8 +53,19 @@ export class IncidentsRepository {
       scopeCondition(f.scope, p, 't.tenant_id'),
     ];
     if (f.gateway) where.push(`t.gateway_id = ${p.add(f.gateway)}`);
+    // Only rows that may involve the provider, model or region: the rows `involves` keeps
+    // (src/domain/summary/incident-rollup.ts) and no others, so fewer rows cross the wire; the
+    // service still applies `involves` itself.
+    const inChain = (member: string, value: string) =>
+      `t.chain @> jsonb_build_array(jsonb_build_object('${member}', ${p.add(value)}::text))`;
+    if (f.provider) where.push(`(t.provider = ${p.add(f.provider)} OR ${inChain('provider', f.provider)})`);
+    if (f.model) {
+      const m = p.add(f.model);
+      where.push(`(t.requested_model = ${m} OR t.resolved_model = ${m} OR ${inChain('model', f.model)})`);
+    }
+    if (f.region) where.push(`(t.region_served = ${p.add(f.region)} OR ${inChain('region', f.region)})`);
     const rows: Array<Record<string, unknown>> = await this.db.query(
-      `SELECT ${SUMMARY_SELECT} FROM traffic_minutes t WHERE ${where.join(' AND ')}`,
+      summaryRowsAcrossShardsSql(where.join(' AND ')),
       p.values,
     );
     return rows.map(summaryFromRow);

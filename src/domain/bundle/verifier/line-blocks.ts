@@ -37,14 +37,16 @@ export type BlockKind = 'records' | 'proofs';
  * leaf hash (32 bytes): the same layout for a record (its own leaf) and for a proof line (the
  * leaf it proves), so that hashing both sequences compares the files line by line.
  * Records also fill `nums` (shard, index, tenant_seq, flags per line) and `prev` (tenant_prev,
- * 32 bytes, zero when null).
+ * 32 bytes, zero when null). All three are views of one memory (`seq.buffer`), the result
+ * memory the caller handed in when it was large enough: the pool passes the same memories back
+ * and forth, so that checking a block allocates nothing that outlives it.
  */
 export interface BlockResult {
   failed: false;
   lines: number;
-  seq: ArrayBuffer;
-  nums?: ArrayBuffer;
-  prev?: ArrayBuffer;
+  seq: Uint8Array;
+  nums?: Float64Array;
+  prev?: Uint8Array;
 }
 
 export type BlockAnswer = BlockResult | { failed: true };
@@ -73,22 +75,28 @@ export class BlockChecker {
     this.filtered = Object.values(params.query.filters).some((v) => v !== undefined);
   }
 
-  /** Checks a block of whole lines; a records block's newlines are overwritten (see leafHashInBlock). */
-  check(kind: BlockKind, block: Uint8Array): BlockAnswer {
+  /**
+   * Checks a block of whole lines; a records block's newlines are overwritten (see
+   * leafHashInBlock). The results are written into `out` when it is large enough (see
+   * resultBytes), else into new memory.
+   */
+  check(kind: BlockKind, block: Uint8Array, out?: ArrayBuffer): BlockAnswer {
     try {
       const lines = splitLines(Buffer.from(block.buffer, block.byteOffset, block.byteLength), this.params.maxLine);
       if (lines === undefined) return { failed: true };
-      return kind === 'records' ? this.records(lines, block.byteOffset) : this.proofs(lines);
+      const size = resultBytes(kind, lines.length);
+      const memory = out !== undefined && out.byteLength >= size ? out : new ArrayBuffer(size);
+      return kind === 'records' ? this.records(lines, block.byteOffset, memory) : this.proofs(lines, memory);
     } catch {
       return { failed: true };
     }
   }
 
-  private records(lines: Buffer[], blockStart: number): BlockAnswer {
+  private records(lines: Buffer[], blockStart: number, memory: ArrayBuffer): BlockAnswer {
     const n = lines.length;
-    const seq = Buffer.allocUnsafeSlow(n * SEQ_STRIDE);
-    const nums = new Float64Array(n * NUM_STRIDE);
-    const prev = Buffer.alloc(n * 32);
+    const seq = Buffer.from(memory, 0, n * SEQ_STRIDE);
+    const nums = new Float64Array(memory, n * SEQ_STRIDE, n * NUM_STRIDE);
+    const prev = Buffer.from(memory, n * (SEQ_STRIDE + NUM_STRIDE * 8), n * 32);
     const { query } = this.params;
     for (let i = 0; i < n; i++) {
       const bytes = lines[i];
@@ -97,10 +105,9 @@ export class BlockChecker {
       assertLedgerEntry(e);
       if (!isCanonicalText(e, text) && !ledgerEntryBytes(e).equals(bytes)) return { failed: true };
       if (e.tenant_id !== query.tenant) return { failed: true };
-      const leaf = leafHashInBlock(bytes, blockStart);
       seq.writeDoubleLE(e.shard, i * SEQ_STRIDE);
       seq.writeDoubleLE(e.index, i * SEQ_STRIDE + 8);
-      leaf.copy(seq, i * SEQ_STRIDE + 16);
+      leafHashInBlock(bytes, blockStart, seq, i * SEQ_STRIDE + 16);
       // occurredInRange and recordMatchesFilters (bundle-format.ts), with the bounds parsed once.
       const at = occurredAt(e.record);
       const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
@@ -109,18 +116,18 @@ export class BlockChecker {
       if (e.tenant_prev !== null) {
         flags |= FLAG_HAS_PREV;
         prev.write(e.tenant_prev, i * 32, 32, 'hex');
-      }
+      } else prev.fill(0, i * 32, i * 32 + 32);
       nums[i * NUM_STRIDE] = e.shard;
       nums[i * NUM_STRIDE + 1] = e.index;
       nums[i * NUM_STRIDE + 2] = e.tenant_seq;
       nums[i * NUM_STRIDE + 3] = flags;
     }
-    return { failed: false, lines: n, seq: seq.buffer as ArrayBuffer, nums: nums.buffer, prev: copyOut(prev) };
+    return { failed: false, lines: n, seq: view(seq), nums, prev: view(prev) };
   }
 
-  private proofs(lines: Buffer[]): BlockAnswer {
+  private proofs(lines: Buffer[], memory: ArrayBuffer): BlockAnswer {
     const n = lines.length;
-    const seq = Buffer.allocUnsafeSlow(n * SEQ_STRIDE);
+    const seq = Buffer.from(memory, 0, n * SEQ_STRIDE);
     for (let i = 0; i < n; i++) {
       const p = proofLine(lines[i]);
       if (p === undefined) return { failed: true };
@@ -132,21 +139,37 @@ export class BlockChecker {
       seq.writeDoubleLE(p.index, i * SEQ_STRIDE + 8);
       leaf.copy(seq, i * SEQ_STRIDE + 16);
     }
-    return { failed: false, lines: n, seq: seq.buffer as ArrayBuffer };
+    return { failed: false, lines: n, seq: view(seq) };
   }
 }
 
+/** Bytes of the results of `lines` lines of a `kind` block (seq, and for records nums and prev). */
+export function resultBytes(kind: BlockKind, lines: number): number {
+  return lines * (kind === 'records' ? SEQ_STRIDE + NUM_STRIDE * 8 + 32 : SEQ_STRIDE);
+}
+
+/** A plain Uint8Array over a Buffer's bytes (what crosses to the main thread). */
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 /**
- * The leaf hash of a line of the block, SHA-256(0x00 || line): the 0x00 is written over the
- * previous line's newline (the block's own memory; the lines are already cut), so the line is
- * hashed where it lies instead of copied behind a prefix. The block's first line has no byte
- * before it and is hashed as usual.
+ * The leaf hash of a line of the block, SHA-256(0x00 || line), written into `out` at `at`: the
+ * 0x00 is written over the previous line's newline (the block's own memory; the lines are
+ * already cut), so the line is hashed where it lies instead of copied behind a prefix. The
+ * digest comes back as a 'binary' (latin1) string (one char per byte) and is written where it belongs:
+ * a Buffer per line would be native memory freed only by the next GC, which a worker's arena
+ * fills with between collections. The block's first line has no byte before it and is hashed
+ * as usual.
  */
-function leafHashInBlock(line: Buffer, blockStart: number): Buffer {
-  if (line.byteOffset <= blockStart) return leafHash(line);
+function leafHashInBlock(line: Buffer, blockStart: number, out: Buffer, at: number): void {
+  if (line.byteOffset <= blockStart) {
+    leafHash(line).copy(out, at);
+    return;
+  }
   const prefixed = new Uint8Array(line.buffer, line.byteOffset - 1, line.length + 1);
   prefixed[0] = 0x00;
-  return hash('sha256', prefixed, 'buffer');
+  out.write(hash('sha256', prefixed, 'binary'), at, 32, 'latin1');
 }
 
 /** A proof line in its one canonical shape (as the reference's check decides), or undefined. */
@@ -169,12 +192,4 @@ function splitLines(block: Buffer, maxLine: number): Buffer[] | undefined {
     start = nl + 1;
   }
   return lines;
-}
-
-/** A buffer's bytes in an ArrayBuffer of their own (transferable). */
-function copyOut(b: Buffer): ArrayBuffer {
-  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b.buffer as ArrayBuffer;
-  const out = new ArrayBuffer(b.length);
-  new Uint8Array(out).set(b);
-  return out;
 }

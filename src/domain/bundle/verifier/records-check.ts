@@ -92,10 +92,11 @@ export class RecordsCheck {
     let lineNo = 0;
     for await (const a of pool.answers('records', entry.stream, digest, this.ctx.maxLineBytes)) {
       if (a.failed) throw new SinglePassRejected(FILE.records);
-      sequence.update(new Uint8Array(a.seq));
-      const nums = new Float64Array(a.nums!);
-      const prev = Buffer.from(a.prev!);
-      const leaves = Buffer.from(a.seq);
+      // Views of the answer's memory, which the pool reuses once the next answer is asked for.
+      sequence.update(a.seq);
+      const nums = a.nums!;
+      const prev = Buffer.from(a.prev!.buffer, a.prev!.byteOffset, a.prev!.byteLength);
+      const leaves = Buffer.from(a.seq.buffer, a.seq.byteOffset, a.seq.byteLength);
       for (let i = 0; i < a.lines; i++) {
         lineNo++;
         const n = i * NUM_STRIDE;
@@ -139,7 +140,7 @@ export class RecordsCheck {
     let lines = 0;
     for await (const a of pool.answers('proofs', entry.stream, digest, this.ctx.maxLineBytes)) {
       if (a.failed) throw new SinglePassRejected(FILE.proofs);
-      sequence.update(new Uint8Array(a.seq));
+      sequence.update(a.seq);
       lines += a.lines;
     }
     if (lines !== records.lines || !sequence.digest().equals(records.sequence))
