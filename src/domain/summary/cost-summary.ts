@@ -15,6 +15,7 @@
  * keeps it) and of their tokens; the first and last record by (occurred_at, event_id), and the
  * five earliest sample keys. All merge exactly whatever the order of the records.
  */
+import { keyTextOf } from './key-text.js';
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import type { Signal } from '../record/derive-signals.js';
 import { FINDING_SAMPLES, hourOf, isoMicrosOf, sampleKey } from './finding-summary.js';
@@ -147,13 +148,15 @@ const COST_KEY_MEMBERS = Object.keys({
   providers: 0,
 } satisfies Record<keyof CostKey, 0>) as Array<keyof CostKey>;
 
+const COST_KEY_TEXT = keyTextOf<CostKey>(COST_KEY_MEMBERS);
+
+/** A stable text form of a key (member order fixed). */
 export function costKeyText(k: CostKey): string {
-  return JSON.stringify(COST_KEY_MEMBERS.map((m) => k[m]));
+  return COST_KEY_TEXT.text(k);
 }
 
 export function costKeyFromText(text: string): CostKey {
-  const values = JSON.parse(text) as unknown[];
-  return Object.fromEntries(COST_KEY_MEMBERS.map((m, i) => [m, values[i]])) as unknown as CostKey;
+  return COST_KEY_TEXT.fromText(text);
 }
 
 export function costFactOf(r: CanonicalRecord, q: CostColumns): CostFact {

@@ -14,6 +14,7 @@
  * whatever the order of the records: counts add, first/last are a min/max, samples are the
  * five smallest of the union.
  */
+import { keyTextOf } from './key-text.js';
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import { deriveSignals, type Signal } from '../record/derive-signals.js';
 import { epochMicros, periodStartText } from './traffic-summary.js';
@@ -142,14 +143,15 @@ const FINDING_KEY_MEMBERS = Object.keys({
   bypassed_checks: 0,
 } satisfies Record<keyof FindingKey, 0>) as Array<keyof FindingKey>;
 
+const FINDING_KEY_TEXT = keyTextOf<FindingKey>(FINDING_KEY_MEMBERS);
+
 /** A stable text form of a key (member order fixed). */
 export function findingKeyText(k: FindingKey): string {
-  return JSON.stringify(FINDING_KEY_MEMBERS.map((m) => k[m]));
+  return FINDING_KEY_TEXT.text(k);
 }
 
 export function findingKeyFromText(text: string): FindingKey {
-  const values = JSON.parse(text) as unknown[];
-  return Object.fromEntries(FINDING_KEY_MEMBERS.map((m, i) => [m, values[i]])) as unknown as FindingKey;
+  return FINDING_KEY_TEXT.fromText(text);
 }
 
 export function findingFactOf(r: CanonicalRecord, signals?: readonly Signal[]): FindingFact {
