@@ -28,6 +28,9 @@ exec 9>/tmp/routing-ledger-install-chromium.lock
 flock 9
 if ! path="$(command -v chromium)"; then
   echo "install-chromium: installing chromium (apt-get)..." >&2
+  # An install killed half-way (a test run stopped mid-install) leaves dpkg "interrupted", and
+  # every apt-get install then refuses until it is finished: finish it first (a no-op otherwise).
+  DEBIAN_FRONTEND=noninteractive $as_root dpkg --configure -a >&2
   $as_root apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium >&2
   path="$(command -v chromium)"
