@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { rowsParam } from './summary-param.js';
 import { costKeyText, type CostRow } from '../domain/summary/cost-summary.js';
 import { FINDING_SAMPLES } from '../domain/summary/finding-summary.js';
 
@@ -40,7 +40,7 @@ export function upsertCostSummariesSql(shard: string, rows: string): string {
 
 /** The rows as the upsert's jsonb parameter. */
 export function costRowsParam(rows: CostRow[]): string {
-  return JSON.stringify(rows.map((r) => ({ ...r, key_sha256: hash('sha256', costKeyText(r), 'hex') })));
+  return rowsParam(rows, costKeyText);
 }
 
 const iso = (c: string, f: string) => `to_char(${c} AT TIME ZONE 'UTC', '${f}')`;

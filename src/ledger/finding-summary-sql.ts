@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { rowsParam } from './summary-param.js';
 import { findingKeyText, FINDING_SAMPLES, type FindingRow } from '../domain/summary/finding-summary.js';
 
 /**
@@ -42,7 +42,7 @@ export function upsertFindingSummariesSql(shard: string, rows: string): string {
 
 /** The rows as the upsert's jsonb parameter. */
 export function findingRowsParam(rows: FindingRow[]): string {
-  return JSON.stringify(rows.map((r) => ({ ...r, key_sha256: hash('sha256', findingKeyText(r), 'hex') })));
+  return rowsParam(rows, findingKeyText);
 }
 
 const iso = (c: string, f: string) => `to_char(${c} AT TIME ZONE 'UTC', '${f}')`;

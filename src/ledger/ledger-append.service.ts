@@ -6,9 +6,7 @@ import type { SigningConfig } from '../config/app-config.js';
 import { consistencyProof, readerWithKnownNodes, type NodeReader } from '../domain/merkle/prover.js';
 import { completeSubtrees, type StoredNode } from '../domain/merkle/range.js';
 import { tilesAfterAppend } from '../domain/merkle/tiles.js';
-import { summarizeFacts } from '../domain/summary/traffic-summary.js';
-import { summarizeFindingFacts } from '../domain/summary/finding-summary.js';
-import { summarizeCostFacts } from '../domain/summary/cost-summary.js';
+import { summarizeBatch } from '../domain/summary/batch-summaries.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
 import { planAppend } from './append-plan.js';
@@ -257,21 +255,7 @@ export class LedgerAppendService {
       key,
       readerWithKnownNodes(known, this.repo.nodeReader(c, shard, tiles)),
     );
-    const summaries = summarizeFacts(plan.entries.map((e) => e.record.summary));
-    const findingSummaries = summarizeFindingFacts(
-      plan.entries.map((e) => ({
-        fact: e.record.findings,
-        occurredAt: e.record.summary.occurredAt,
-        eventId: e.record.eventId,
-      })),
-    );
-    const costSummaries = summarizeCostFacts(
-      plan.entries.map((e) => ({
-        fact: e.record.costs,
-        occurredAt: e.record.summary.occurredAt,
-        eventId: e.record.eventId,
-      })),
-    );
+    const summaries = summarizeBatch(plan.entries.map((e) => e.record));
     await this.repo.closeBatch(
       c,
       {
@@ -281,9 +265,9 @@ export class LedgerAppendService {
         tenantHeads: plan.tenantHeads,
         tiles,
         checkpoint,
-        summaries,
-        findingSummaries,
-        costSummaries,
+        summaries: summaries.traffic,
+        findingSummaries: summaries.findings,
+        costSummaries: summaries.costs,
       },
       offset,
       inline ? plan.entries : undefined,

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { rowsParam } from './summary-param.js';
 import { LATENCY_BUCKETS, keyText, type SummaryRow } from '../domain/summary/traffic-summary.js';
 
 /**
@@ -50,7 +50,7 @@ export function upsertSummariesSql(shard: string, rows: string): string {
 
 /** The rows as the upsert's jsonb parameter. */
 export function summaryRowsParam(rows: SummaryRow[]): string {
-  return JSON.stringify(rows.map((r) => ({ ...r, key_sha256: hash('sha256', keyText(r), 'hex') })));
+  return rowsParam(rows, keyText);
 }
 
 /** Every column of traffic_minutes, as summaryFromRow reads them. */

@@ -20,6 +20,7 @@ import type { CanonicalRecord } from '../record/canonical-record.js';
 import type { Signal } from '../record/derive-signals.js';
 import { FINDING_SAMPLES, hourOf, isoMicrosOf, sampleKey } from './finding-summary.js';
 import { epochMicros } from './traffic-summary.js';
+import { extendSpan, mergeSpan, type SpanAccumulator } from './record-span.js';
 
 export interface CostKey {
   /** Start of the hour, ISO 8601 UTC with milliseconds. */
@@ -202,7 +203,7 @@ export function sumDecimalTexts(a: string, b: string): string {
   return decimalText(addDecimal(parseDecimal(a), parseDecimal(b)));
 }
 
-interface Group {
+interface Group extends SpanAccumulator {
   requests: number;
   /** The amounts' sum × 10^amountScale: a safe integer while it fits (no allocation per record), else `amountBig`. */
   amount: number;
@@ -210,10 +211,6 @@ interface Group {
   amountScale: number;
   priced: boolean;
   tokens: number;
-  firstUs: number;
-  firstId: string;
-  lastUs: number;
-  lastId: string;
   /** The FINDING_SAMPLES smallest (µs, event id), ascending. */
   sampleUs: number[];
   sampleIds: string[];
@@ -221,16 +218,25 @@ interface Group {
 
 /**
  * The cost rows of some records' facts, one per distinct key; `occurredAt` and `eventId` of
- * each record come beside its fact. Runs for every appended record: samples are kept as the
- * smallest few while going, not sorted at the end.
+ * each record come beside its fact.
  */
 export function summarizeCostFacts(
   facts: Iterable<{ fact: CostFact; occurredAt: string; eventId: string }>,
 ): CostRow[] {
-  const groups = new Map<string, Group>();
-  for (const { fact, occurredAt, eventId } of facts) {
-    const us = epochMicros(occurredAt);
-    let g = groups.get(fact.keyText);
+  const rollup = new CostRollup();
+  for (const { fact, occurredAt, eventId } of facts) rollup.add(fact, epochMicros(occurredAt), eventId);
+  return rollup.rows();
+}
+
+/**
+ * Cost rows accumulated record by record (as TrafficRollup: the caller gives each instant).
+ * Samples are kept as the smallest few while going, not sorted at the end.
+ */
+export class CostRollup {
+  private readonly groups = new Map<string, Group>();
+
+  add(fact: CostFact, us: number, eventId: string): void {
+    let g = this.groups.get(fact.keyText);
     if (!g) {
       g = {
         requests: 0,
@@ -246,7 +252,9 @@ export function summarizeCostFacts(
         sampleUs: [],
         sampleIds: [],
       };
-      groups.set(fact.keyText, g);
+      this.groups.set(fact.keyText, g);
+    } else {
+      extendSpan(g, us, eventId);
     }
     g.requests++;
     if (fact.amount !== null) {
@@ -254,27 +262,26 @@ export function summarizeCostFacts(
       g.priced = true;
       g.tokens += fact.tokens;
     }
-    if (us < g.firstUs || (us === g.firstUs && eventId < g.firstId)) {
-      g.firstUs = us;
-      g.firstId = eventId;
-    }
-    if (us > g.lastUs || (us === g.lastUs && eventId > g.lastId)) {
-      g.lastUs = us;
-      g.lastId = eventId;
-    }
     keepSmallest(g, us, eventId);
   }
-  return [...groups].map(([text, g]) => ({
-    ...costKeyFromText(text),
-    requests: g.requests,
-    amount_sum: g.priced ? decimalText({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }) : null,
-    priced_tokens: g.priced ? String(g.tokens) : null,
-    first_at: isoMicrosOf(g.firstUs),
-    first_event_id: g.firstId,
-    last_at: isoMicrosOf(g.lastUs),
-    last_event_id: g.lastId,
-    samples: g.sampleUs.map((u, i) => sampleKey(u, g.sampleIds[i])),
-  }));
+
+  rows(): CostRow[] {
+    const rows: CostRow[] = [];
+    for (const [text, g] of this.groups) {
+      // Onto the key object the text was parsed into: no spread of it (see TrafficRollup.rows).
+      const row = costKeyFromText(text) as CostRow;
+      row.requests = g.requests;
+      row.amount_sum = g.priced ? decimalText({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }) : null;
+      row.priced_tokens = g.priced ? String(g.tokens) : null;
+      row.first_at = isoMicrosOf(g.firstUs);
+      row.first_event_id = g.firstId;
+      row.last_at = isoMicrosOf(g.lastUs);
+      row.last_event_id = g.lastId;
+      row.samples = g.sampleUs.map((u, i) => sampleKey(u, g.sampleIds[i]));
+      rows.push(row);
+    }
+    return rows;
+  }
 }
 
 const POW10 = Array.from({ length: 37 }, (_, i) => 10 ** i);
@@ -340,16 +347,7 @@ export function mergeCostRows(rows: Iterable<CostRow>): CostRow[] {
     have.requests += r.requests;
     have.amount_sum = orNull(have.amount_sum, r.amount_sum);
     have.priced_tokens = orNull(have.priced_tokens, r.priced_tokens);
-    const [fa, fb] = [epochMicros(have.first_at), epochMicros(r.first_at)];
-    if (fb < fa || (fb === fa && r.first_event_id < have.first_event_id)) {
-      have.first_at = r.first_at;
-      have.first_event_id = r.first_event_id;
-    }
-    const [la, lb] = [epochMicros(have.last_at), epochMicros(r.last_at)];
-    if (lb > la || (lb === la && r.last_event_id > have.last_event_id)) {
-      have.last_at = r.last_at;
-      have.last_event_id = r.last_event_id;
-    }
+    mergeSpan(have, r);
     have.samples = [...have.samples, ...r.samples]
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, FINDING_SAMPLES);

@@ -18,6 +18,7 @@ import { keyTextOf } from './key-text.js';
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import { deriveSignals, type Signal } from '../record/derive-signals.js';
 import { epochMicros, periodStartText } from './traffic-summary.js';
+import { extendSpan, mergeSpan, type SpanAccumulator } from './record-span.js';
 
 /** Signals a finding summary keys on, in deriveSignals order. */
 export const FINDING_SIGNALS = [
@@ -190,38 +191,59 @@ export function sampleEventId(sample: string): string {
 export function summarizeFindingFacts(
   facts: Iterable<{ fact: FindingFact; occurredAt: string; eventId: string }>,
 ): FindingRow[] {
-  const groups = new Map<
-    string,
-    { requests: number; firstUs: number; firstId: string; lastUs: number; lastId: string; samples: string[] | null }
-  >();
-  for (const { fact, occurredAt, eventId } of facts) {
-    const us = epochMicros(occurredAt);
-    let g = groups.get(fact.keyText);
+  const rollup = new FindingRollup();
+  for (const { fact, occurredAt, eventId } of facts) rollup.add(fact, epochMicros(occurredAt), eventId);
+  return rollup.rows();
+}
+
+interface FindingGroup extends SpanAccumulator {
+  /** The key, parsed once when the group is made (whether it is flagged decides the samples). */
+  key: FindingKey;
+  requests: number;
+  /** Flagged rows: every record's sample key (the smallest few are kept at the end). Others: null. */
+  samples: string[] | null;
+}
+
+/** Finding rows accumulated record by record (as TrafficRollup: the caller gives each instant). */
+export class FindingRollup {
+  private readonly groups = new Map<string, FindingGroup>();
+
+  add(fact: FindingFact, us: number, eventId: string): void {
+    let g = this.groups.get(fact.keyText);
     if (!g) {
-      const flagged = isFlagged(findingKeyFromText(fact.keyText).signals);
-      g = { requests: 0, firstUs: us, firstId: eventId, lastUs: us, lastId: eventId, samples: flagged ? [] : null };
-      groups.set(fact.keyText, g);
+      const key = findingKeyFromText(fact.keyText);
+      g = {
+        key,
+        requests: 0,
+        firstUs: us,
+        firstId: eventId,
+        lastUs: us,
+        lastId: eventId,
+        samples: isFlagged(key.signals) ? [] : null,
+      };
+      this.groups.set(fact.keyText, g);
+    } else {
+      extendSpan(g, us, eventId);
     }
     g.requests++;
-    if (us < g.firstUs || (us === g.firstUs && eventId < g.firstId)) {
-      g.firstUs = us;
-      g.firstId = eventId;
-    }
-    if (us > g.lastUs || (us === g.lastUs && eventId > g.lastId)) {
-      g.lastUs = us;
-      g.lastId = eventId;
-    }
     if (g.samples) g.samples.push(sampleKey(us, eventId));
   }
-  return [...groups].map(([text, g]) => ({
-    ...findingKeyFromText(text),
-    requests: g.requests,
-    first_at: isoMicrosOf(g.firstUs),
-    first_event_id: g.firstId,
-    last_at: isoMicrosOf(g.lastUs),
-    last_event_id: g.lastId,
-    samples: g.samples ? smallest(g.samples) : [],
-  }));
+
+  rows(): FindingRow[] {
+    const rows: FindingRow[] = [];
+    for (const g of this.groups.values()) {
+      // Onto the group's own key object: no spread of it into a new one (see TrafficRollup.rows).
+      const row = g.key as FindingRow;
+      row.requests = g.requests;
+      row.first_at = isoMicrosOf(g.firstUs);
+      row.first_event_id = g.firstId;
+      row.last_at = isoMicrosOf(g.lastUs);
+      row.last_event_id = g.lastId;
+      row.samples = g.samples ? smallest(g.samples) : [];
+      rows.push(row);
+    }
+    return rows;
+  }
 }
 
 export function summarizeFindingRecords(records: Iterable<CanonicalRecord>): FindingRow[] {
@@ -241,16 +263,7 @@ export function mergeFindingRows(rows: Iterable<FindingRow>): FindingRow[] {
       continue;
     }
     have.requests += r.requests;
-    const [fa, fb] = [epochMicros(have.first_at), epochMicros(r.first_at)];
-    if (fb < fa || (fb === fa && r.first_event_id < have.first_event_id)) {
-      have.first_at = r.first_at;
-      have.first_event_id = r.first_event_id;
-    }
-    const [la, lb] = [epochMicros(have.last_at), epochMicros(r.last_at)];
-    if (lb > la || (lb === la && r.last_event_id > have.last_event_id)) {
-      have.last_at = r.last_at;
-      have.last_event_id = r.last_event_id;
-    }
+    mergeSpan(have, r);
     have.samples = smallest([...have.samples, ...r.samples]);
   }
   return [...out.values()];

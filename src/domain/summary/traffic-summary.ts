@@ -231,14 +231,25 @@ export function summarizeRecords(records: Iterable<CanonicalRecord>): SummaryRow
 
 /** summarizeRecords from the records' facts: the same rows. */
 export function summarizeFacts(facts: Iterable<SummaryFact>): SummaryRow[] {
-  // Accumulated in place (integers, a scaled BigInt cost, µs instants) and turned into rows once:
-  // this runs for every appended record, inside the append transaction.
-  const groups = new Map<string, Accumulator>();
-  for (const f of facts) {
-    let acc = groups.get(f.keyText);
+  const rollup = new TrafficRollup();
+  for (const f of facts) rollup.add(f, epochMicros(f.occurredAt));
+  return rollup.rows();
+}
+
+/**
+ * Traffic rows accumulated record by record: `add` each record's fact with its instant (µs since
+ * the epoch, computed once per record by the caller, who shares it between the roll-ups), then
+ * `rows()` gives one row per distinct key in first-seen order. Accumulated in place (integers, a
+ * scaled BigInt cost) and turned into rows once: this runs for every appended record, inside the
+ * append transaction.
+ */
+export class TrafficRollup {
+  private readonly groups = new Map<string, Accumulator>();
+
+  add(f: SummaryFact, us: number): void {
+    let acc = this.groups.get(f.keyText);
     if (!acc) {
       acc = {
-        key: keyFromText(f.keyText),
         requests: 0,
         affected: 0,
         fallbacks: 0,
@@ -249,11 +260,11 @@ export function summarizeFacts(facts: Iterable<SummaryFact>): SummaryRow[] {
         buckets: new Array<number>(LATENCY_BUCKETS).fill(0),
         costN: 0,
         cost: 0n,
-        firstUs: Infinity,
+        firstUs: us,
         firstAt: f.occurredAt,
         firstEventId: f.eventId,
       };
-      groups.set(f.keyText, acc);
+      this.groups.set(f.keyText, acc);
     }
     acc.requests++;
     if (f.affected) acc.affected++;
@@ -269,32 +280,38 @@ export function summarizeFacts(facts: Iterable<SummaryFact>): SummaryRow[] {
       acc.costN++;
       acc.cost += toScaled(f.cost);
     }
-    const at = epochMicros(f.occurredAt);
-    if (at < acc.firstUs || (at === acc.firstUs && f.eventId < acc.firstEventId)) {
-      acc.firstUs = at;
+    if (us < acc.firstUs || (us === acc.firstUs && f.eventId < acc.firstEventId)) {
+      acc.firstUs = us;
       acc.firstAt = f.occurredAt;
       acc.firstEventId = f.eventId;
     }
   }
-  return [...groups.values()].map((g) => ({
-    ...g.key,
-    requests: g.requests,
-    affected: g.affected,
-    fallbacks: g.fallbacks,
-    errors: g.errors,
-    cache_hits: g.cacheHits,
-    latency_n: g.latencyN,
-    latency_sum_ms: g.latencySum,
-    latency_buckets: g.buckets,
-    cost_n: g.costN,
-    cost_sum: fromScaled(g.cost),
-    first_at: g.firstAt,
-    first_event_id: g.firstEventId,
-  }));
+
+  rows(): SummaryRow[] {
+    const rows: SummaryRow[] = [];
+    for (const [text, g] of this.groups) {
+      // The counts go onto the key object the text was parsed into (a fresh one): a spread of it
+      // into a new object costs several times more per row, and small batches are mostly new rows.
+      const row = keyFromText(text) as SummaryRow;
+      row.requests = g.requests;
+      row.affected = g.affected;
+      row.fallbacks = g.fallbacks;
+      row.errors = g.errors;
+      row.cache_hits = g.cacheHits;
+      row.latency_n = g.latencyN;
+      row.latency_sum_ms = g.latencySum;
+      row.latency_buckets = g.buckets;
+      row.cost_n = g.costN;
+      row.cost_sum = fromScaled(g.cost);
+      row.first_at = g.firstAt;
+      row.first_event_id = g.firstEventId;
+      rows.push(row);
+    }
+    return rows;
+  }
 }
 
 interface Accumulator {
-  key: SummaryKey;
   requests: number;
   affected: number;
   fallbacks: number;
@@ -372,6 +389,7 @@ export function mergeRows(rows: Iterable<SummaryRow>): SummaryRow[] {
 const SCALE = 18;
 
 const ZEROS = '0'.repeat(SCALE);
+const UNIT = 10n ** BigInt(SCALE);
 
 function toScaled(d: string): bigint {
   const negative = d.startsWith('-');
@@ -387,9 +405,9 @@ function toScaled(d: string): bigint {
 function fromScaled(v: bigint): string {
   const negative = v < 0n;
   const abs = negative ? -v : v;
-  const unit = 10n ** BigInt(SCALE);
-  const frac = (abs % unit).toString().padStart(SCALE, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${abs / unit}${frac ? `.${frac}` : ''}`;
+  if (abs === 0n) return '0';
+  const frac = (abs % UNIT).toString().padStart(SCALE, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${abs / UNIT}${frac ? `.${frac}` : ''}`;
 }
 
 export function addDecimals(a: string, b: string): string {
