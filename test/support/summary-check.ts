@@ -3,10 +3,10 @@ import {
   epochMicros,
   keyText,
   mergeRows,
-  normalizeDecimal,
   summarizeRecords,
   type SummaryRow,
 } from '../../src/domain/summary/traffic-summary.js';
+import { normalizeDecimal } from '../../src/domain/summary/exact-decimal.js';
 import { SUMMARY_SELECT, summaryFromRow } from '../../src/ledger/summary-sql.js';
 import {
   findingKeyText,

@@ -8,9 +8,9 @@ import {
   costKeyText,
   mergeCostRows,
   summarizeCostRecords,
-  sumDecimalTexts,
   type CostRow,
 } from './cost-summary.js';
+import { sumDecimalTexts } from './exact-decimal.js';
 import { sampleEventId } from './finding-summary.js';
 import { epochMicros } from './traffic-summary.js';
 

@@ -16,6 +16,7 @@
  * five earliest sample keys. All merge exactly whatever the order of the records.
  */
 import { keyTextOf } from './key-text.js';
+import { addDecimal, numericText, sumDecimalTexts } from './exact-decimal.js';
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import type { Signal } from '../record/derive-signals.js';
 import { FINDING_SAMPLES, hourOf, isoMicrosOf, sampleKey } from './finding-summary.js';
@@ -170,39 +171,6 @@ export function costFactOf(r: CanonicalRecord, q: CostColumns): CostFact {
   };
 }
 
-/** An exact decimal: value × 10^-scale. */
-interface Decimal {
-  v: bigint;
-  scale: number;
-}
-
-/** A decimal string (the record schema's: -?digits(.digits)?) with its scale kept. */
-function parseDecimal(d: string): Decimal {
-  const dot = d.indexOf('.');
-  if (dot === -1) return { v: BigInt(d), scale: 0 };
-  return { v: BigInt(d.slice(0, dot) + d.slice(dot + 1)), scale: d.length - dot - 1 };
-}
-
-function addDecimal(a: Decimal, b: Decimal): Decimal {
-  if (a.scale === b.scale) return { v: a.v + b.v, scale: a.scale };
-  if (a.scale < b.scale) return { v: a.v * 10n ** BigInt(b.scale - a.scale) + b.v, scale: b.scale };
-  return { v: a.v + b.v * 10n ** BigInt(a.scale - b.scale), scale: a.scale };
-}
-
-/** As PostgreSQL prints a numeric of that scale. */
-function decimalText(d: Decimal): string {
-  const negative = d.v < 0n;
-  const digits = (negative ? -d.v : d.v).toString().padStart(d.scale + 1, '0');
-  const int = digits.slice(0, digits.length - d.scale);
-  const text = d.scale === 0 ? int : `${int}.${digits.slice(digits.length - d.scale)}`;
-  return negative ? `-${text}` : text;
-}
-
-/** Exact sum of decimal texts, at the largest scale of the two (numeric addition). */
-export function sumDecimalTexts(a: string, b: string): string {
-  return decimalText(addDecimal(parseDecimal(a), parseDecimal(b)));
-}
-
 interface Group extends SpanAccumulator {
   requests: number;
   /** The amounts' sum × 10^amountScale: a safe integer while it fits (no allocation per record), else `amountBig`. */
@@ -271,7 +239,7 @@ export class CostRollup {
       // Onto the key object the text was parsed into: no spread of it (see TrafficRollup.rows).
       const row = costKeyFromText(text) as CostRow;
       row.requests = g.requests;
-      row.amount_sum = g.priced ? decimalText({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }) : null;
+      row.amount_sum = g.priced ? numericText({ v: g.amountBig ?? BigInt(g.amount), scale: g.amountScale }) : null;
       row.priced_tokens = g.priced ? String(g.tokens) : null;
       row.first_at = isoMicrosOf(g.firstUs);
       row.first_event_id = g.firstId;

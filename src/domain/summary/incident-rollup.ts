@@ -9,17 +9,14 @@
  */
 import {
   LATENCY_BUCKET_BOUNDS_MS,
-  addDecimals,
-  divideDecimal,
   epochMicros,
   mergeRows,
-  multiplyDecimal,
-  subtractDecimals,
   addTraffic,
   type ChainStep,
   type SummaryRow,
   type TrafficCounts,
 } from './traffic-summary.js';
+import { addDecimals, divideDecimal, multiplyDecimal, subtractDecimals } from './exact-decimal.js';
 
 export interface InvolvementFilter {
   /** Served it or was tried in the attempt chain. */

@@ -3,19 +3,15 @@ import { sampleRecord } from '../../../test/fixtures/sample-record.js';
 import type { CanonicalRecord } from '../record/canonical-record.js';
 import {
   LATENCY_BUCKETS,
-  addDecimals,
-  divideDecimal,
   keyText,
   latencyBucket,
   mergeRows,
   minuteOf,
-  multiplyDecimal,
-  normalizeDecimal,
-  subtractDecimals,
   summarizeRecords,
   keyFromText,
   summaryKeyOf,
 } from './traffic-summary.js';
+import { addDecimals, divideDecimal, multiplyDecimal, normalizeDecimal, subtractDecimals } from './exact-decimal.js';
 import {
   costs,
   errorClasses,

@@ -13,6 +13,10 @@
  * chain. Chains are few (the distinct routes a gateway takes), so rows stay few.
  */
 import type { CanonicalRecord } from '../record/canonical-record.js';
+import { addDecimals, atScale, normalizedText, parseDecimal } from './exact-decimal.js';
+
+/** Costs are summed at the record grammar's largest scale (18 fractional digits): every term is exact there. */
+const COST_SCALE = 18;
 
 /**
  * Upper bounds (exclusive) of the latency histogram's buckets, in ms; the last bucket is open.
@@ -278,7 +282,7 @@ export class TrafficRollup {
     }
     if (f.cost !== undefined) {
       acc.costN++;
-      acc.cost += toScaled(f.cost);
+      acc.cost += atScale(parseDecimal(f.cost), COST_SCALE);
     }
     if (us < acc.firstUs || (us === acc.firstUs && f.eventId < acc.firstEventId)) {
       acc.firstUs = us;
@@ -302,7 +306,7 @@ export class TrafficRollup {
       row.latency_sum_ms = g.latencySum;
       row.latency_buckets = g.buckets;
       row.cost_n = g.costN;
-      row.cost_sum = fromScaled(g.cost);
+      row.cost_sum = normalizedText({ v: g.cost, scale: COST_SCALE });
       row.first_at = g.firstAt;
       row.first_event_id = g.firstEventId;
       rows.push(row);
@@ -380,63 +384,4 @@ export function mergeRows(rows: Iterable<SummaryRow>): SummaryRow[] {
     else out.set(text, { ...r, latency_buckets: [...r.latency_buckets] });
   }
   return [...out.values()];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exact decimals (the record's grammar: at most 18 integer and 18 fractional digits), summed as
-// scaled BigInts so that no float ever touches a cost.
-
-const SCALE = 18;
-
-const ZEROS = '0'.repeat(SCALE);
-const UNIT = 10n ** BigInt(SCALE);
-
-function toScaled(d: string): bigint {
-  const negative = d.startsWith('-');
-  const abs = negative ? d.slice(1) : d;
-  const dot = abs.indexOf('.');
-  const int = dot === -1 ? abs : abs.slice(0, dot);
-  const frac = dot === -1 ? '' : abs.slice(dot + 1, dot + 1 + SCALE);
-  // One BigInt parse of the digits with the fraction padded to SCALE places.
-  const v = BigInt((int || '0') + frac + ZEROS.slice(frac.length));
-  return negative ? -v : v;
-}
-
-function fromScaled(v: bigint): string {
-  const negative = v < 0n;
-  const abs = negative ? -v : v;
-  if (abs === 0n) return '0';
-  const frac = (abs % UNIT).toString().padStart(SCALE, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${abs / UNIT}${frac ? `.${frac}` : ''}`;
-}
-
-export function addDecimals(a: string, b: string): string {
-  return fromScaled(toScaled(a) + toScaled(b));
-}
-
-export function subtractDecimals(a: string, b: string): string {
-  return fromScaled(toScaled(a) - toScaled(b));
-}
-
-/** d × k for a count k, exact. */
-export function multiplyDecimal(d: string, k: number): string {
-  return fromScaled(toScaled(d) * BigInt(k));
-}
-
-export function normalizeDecimal(d: string): string {
-  return fromScaled(toScaled(d));
-}
-
-/** a ÷ n rounded half away from zero to `places` digits (exact, as text); null for n = 0. */
-export function divideDecimal(a: string, n: number, places = 8): string | null {
-  if (n === 0) return null;
-  const scaled = toScaled(a) * 10n ** BigInt(places);
-  const den = BigInt(n) * 10n ** BigInt(SCALE);
-  const negative = scaled < 0n;
-  const abs = negative ? -scaled : scaled;
-  let q = abs / den;
-  if ((abs % den) * 2n >= den) q++;
-  const unit = 10n ** BigInt(places);
-  const text = `${q / unit}.${(q % unit).toString().padStart(places, '0')}`;
-  return negative && q !== 0n ? `-${text}` : text;
 }
