@@ -6,11 +6,17 @@
  * bench would spend most of its time ingesting.
  *
  *   node dist/bench/reads.js [--records N] [--span-days D] [--export-records N] [--out PATH] [--keep] [--quick]
+ *                            [--reuse DATABASE]
  *
  * --span-days: the seeded records' occurred_at spread evenly over D days. Default: 10M records
  * over 30 days, i.e. D = 30 × N / 10M (one record every 259 ms, ~14k an hour, as one busy
  * gateway fleet), so the 1-hour and 24-hour windows and the 30-day findings read the density
  * they would in production rather than all of N packed into a few hours.
+ *
+ * --keep leaves the seeded database in place (its name is logged); --reuse DATABASE measures on
+ * such a database again, migrated to the current schema and topped up to --records, without
+ * seeding it anew: a 10M seed takes most of an hour, the reads a few minutes. The database must
+ * have been seeded with the same --span-days (the seed's density is not recorded in it).
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +24,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createTestDatabase } from '../test/support/test-database.js';
+import { createTestDatabase, openTestDatabase } from '../test/support/test-database.js';
 import { hookFailures, runHooks } from './lib/hooks.js';
 import { hookLines } from './lib/report.js';
 import { seedRecords } from './lib/seed.js';
@@ -30,6 +36,7 @@ const { values: args } = parseArgs({
     'export-records': { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -57,20 +64,29 @@ const log = (m: string) => process.stderr.write(`[bench:reads ${new Date().toISO
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg();
-  const db = await createTestDatabase('rl_bench_reads', 4);
+  const db = args.reuse ? await openTestDatabase(args.reuse, 4) : await createTestDatabase('rl_bench_reads', 4);
   const cleanups: Array<() => Promise<unknown>> = [];
-  if (!args.keep) cleanups.push(() => db.drop());
+  if (args.reuse) cleanups.push(() => db.pool.end());
+  else if (!args.keep) cleanups.push(() => db.drop());
   else log(`keeping database ${db.name}`);
   const tmp = mkdtempSync(join(tmpdir(), 'rl-bench-reads-'));
   cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
   try {
-    log(
-      `seeding ${records.toLocaleString('en')} records over ${spanDays.toFixed(2)} days (one every ${spacingMs.toFixed(1)} ms)…`,
-    );
-    const seeded = await seedRecords(db, records, SEED_SEQ, { spacingMs, log });
-    log(
-      `   ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (${(seeded.rows / seeded.seconds).toFixed(0)} records/s${seeded.indexSeconds ? `, of which ${seeded.indexSeconds.toFixed(0)} s rebuilding indexes` : ''})`,
-    );
+    const [{ have }] = args.reuse
+      ? await db.query<{ have: string }>('SELECT count(*) AS have FROM records')
+      : [{ have: '0' }];
+    const missing = records - Number(have);
+    if (args.reuse) log(`reusing database ${db.name}: ${Number(have).toLocaleString('en')} records`);
+    let seeded: Awaited<ReturnType<typeof seedRecords>> = { rows: 0, seconds: 0 };
+    if (missing > 0) {
+      log(
+        `seeding ${missing.toLocaleString('en')} records over ${spanDays.toFixed(2)} days (one every ${spacingMs.toFixed(1)} ms)…`,
+      );
+      seeded = await seedRecords(db, missing, SEED_SEQ, { spacingMs, log });
+      log(
+        `   ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (${(seeded.rows / seeded.seconds).toFixed(0)} records/s${seeded.indexSeconds ? `, of which ${seeded.indexSeconds.toFixed(0)} s rebuilding indexes` : ''})`,
+      );
+    }
     const hooks = await runHooks({
       databaseUrl: db.url,
       records,
@@ -91,7 +107,7 @@ async function main(): Promise<void> {
       generatedAt: new Date().toISOString(),
       durationS: (Date.now() - started) / 1000,
       machine: { loadavgStart: loadStart, loadavgEnd: loadavg(), cpus: cpus().length, memGiB: totalmem() / 2 ** 30 },
-      options: { records, spanDays, spacingMs, exportRecords, quick },
+      options: { records, spanDays, spacingMs, exportRecords, quick, reused: args.reuse ?? null },
       seeding: { ...seeded, databaseBytes: Number(size) },
       hooks,
     };
@@ -100,7 +116,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `routing-ledger read bench — ${report.generatedAt}, ${report.durationS.toFixed(0)} s`,
-        `load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${seeded.rows.toLocaleString('en')} records over ${spanDays.toFixed(1)} days seeded in ${seeded.seconds.toFixed(0)} s; database ${(Number(size) / 2 ** 30).toFixed(1)} GiB`,
+        `load average (1 min) at start ${loadStart[0].toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${records.toLocaleString('en')} records over ${spanDays.toFixed(1)} days (${args.reuse ? `database reused, ${Math.max(0, missing).toLocaleString('en')} added` : 'seeded'} in ${seeded.seconds.toFixed(0)} s); database ${(Number(size) / 2 ** 30).toFixed(1)} GiB`,
         ...hookLines(hooks),
         `results: ${OUT}`,
       ].join('\n') + '\n',

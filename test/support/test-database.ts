@@ -49,7 +49,20 @@ export interface TestDatabase {
 
 /** Creates a fresh database, migrates it, and returns a handle (a pool of `poolSize`) that drops it. */
 export async function createTestDatabase(prefix = 'rl_test', poolSize = 2): Promise<TestDatabase> {
-  const name = await createMigratedDatabase(prefix);
+  return handleOf(await createMigratedDatabase(prefix), poolSize);
+}
+
+/**
+ * A handle on database `name` that exists already (one the read bench kept, say), migrated to the
+ * latest schema first. Its drop() drops it like any other.
+ */
+export async function openTestDatabase(name: string, poolSize = 2): Promise<TestDatabase> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a database name: ${name}`);
+  await runMigrations(databaseUrl(name));
+  return handleOf(name, poolSize);
+}
+
+function handleOf(name: string, poolSize: number): TestDatabase {
   const url = databaseUrl(name);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle connection PostgreSQL ends because the database is being dropped (DROP ... WITH
