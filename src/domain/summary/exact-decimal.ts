@@ -18,9 +18,13 @@ export function parseDecimal(d: string): Decimal {
   return { v: BigInt(d.slice(0, dot) + d.slice(dot + 1)), scale: d.length - dot - 1 };
 }
 
+/** 10^0 … 10^36 (the grammar's 18 + 18 digits), so that rescaling never computes a power per call. */
+const POW10 = Array.from({ length: 37 }, (_, i) => 10n ** BigInt(i));
+
 /** `d`'s digits at a scale at least its own. */
 export function atScale(d: Decimal, scale: number): bigint {
-  return scale === d.scale ? d.v : d.v * 10n ** BigInt(scale - d.scale);
+  const shift = scale - d.scale;
+  return shift === 0 ? d.v : d.v * (POW10[shift] ?? 10n ** BigInt(shift));
 }
 
 /** a + b at the larger of their scales, as numeric addition keeps it. */
