@@ -47,6 +47,11 @@ export interface SourceLine {
   tenantPrev: Buffer | null;
   leafHash: Buffer;
   line: Buffer;
+  /**
+   * Optional: 0x00 followed by the line's bytes (the leaf hash's input, RFC 6962 §2.1), when
+   * the source can give it without a copy; the writer hashes it instead of prefixing the line.
+   */
+  leafInput?: Buffer;
   /** Whether the entry's occurred_at lies in the query's range, and whether it then matches its filters (§2). */
   inRange: boolean;
   matches: boolean;

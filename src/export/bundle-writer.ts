@@ -24,7 +24,7 @@ import { ed25519AsyncNoteSigner } from '../domain/note/note-keys.js';
 import { formatSignatureLines, signNoteAsync } from '../domain/note/signed-note.js';
 import { formatCheckpoint, shardOrigin } from '../domain/note/tlog-checkpoint.js';
 import { ledgerEntryBytes, ledgerEntryTextWithRecordJson } from '../domain/ledger-entry/ledger-entry.js';
-import { leafHash } from '../domain/merkle/hasher.js';
+import { leafHash, sha256 } from '../domain/merkle/hasher.js';
 import {
   consistencyProof,
   inclusionProofRanges,
@@ -392,7 +392,7 @@ class BundleWriter {
       ids.length === 0 ? [] : rangeHashesFromNodes(distinct, ids, await this.o.source.nodeReader(shard)(ids));
     distinct.forEach((r, i) => byBegin.get(r.begin)!.set(r.end, hashes[i].toString('hex')));
     return page.map((e, i) => {
-      const leaf = leafHash(e.line);
+      const leaf = e.leafInput !== undefined ? sha256(e.leafInput) : leafHash(e.line);
       if (!leaf.equals(e.leafHash)) {
         throw new ExportIntegrityError(
           `record ${e.eventId()} (shard ${shard}, leaf ${e.index}) no longer hashes to its stored leaf hash: the ledger was tampered with; run full verification`,

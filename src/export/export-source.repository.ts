@@ -234,16 +234,30 @@ function firstAbove(cps: SourceCheckpoint[], index: number): SourceCheckpoint | 
 /** A row of chainLines' COPY: leaf_index, tenant_seq, tenant_prev, leaf_hash, event_id, in_range, matches, line. */
 function sourceLine(r: Array<Buffer | null>): SourceLine {
   const eventId = r[4]!;
+  const line = r[7]!;
   return {
     index: int8(r[0]!),
     tenantSeq: int8(r[1]!),
     tenantPrev: r[2],
     leafHash: r[3]!,
-    line: r[7]!,
+    line,
+    leafInput: leafInput(line),
     inRange: r[5]![0] === 1,
     matches: r[6]![0] === 1,
     eventId: () => eventId.toString('utf8'),
   };
+}
+
+/**
+ * 0x00 and the line, in place: the byte before a field of a binary COPY row is the last byte
+ * of its length, read already (copy-binary.ts), and the row is a view of a chunk this process
+ * received and owns; so the leaf hash's prefix is written there instead of copying the line
+ * behind one.
+ */
+function leafInput(line: Buffer): Buffer {
+  const prefixed = Buffer.from(line.buffer, line.byteOffset - 1, line.length + 1);
+  prefixed[0] = 0x00;
+  return prefixed;
 }
 
 /**

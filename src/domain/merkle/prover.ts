@@ -139,13 +139,25 @@ async function hashesOfRanges(read: NodeReader, ranges: LeafRange[]): Promise<Bu
 // ---------------------------------------------------------------------------------------------
 // RFC 6962 recursions, over ranges instead of hashes
 
-/** PATH(m, D[begin:end]) of RFC 6962 §2.1.1, with m absolute. */
+/**
+ * PATH(m, D[begin:end]) of RFC 6962 §2.1.1, with m absolute. The recursion
+ * PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) (or its mirror) unrolled from the root down:
+ * each step's sibling range goes after everything below it, so the list is built top first
+ * and reversed (an export plans one path per record: no array copy per level).
+ */
 function pathRanges(index: number, begin: number, end: number): LeafRange[] {
-  if (end - begin <= 1) return [];
-  const split = begin + largestPowerOfTwoBelow(end - begin);
-  return index < split
-    ? [...pathRanges(index, begin, split), { begin: split, end }]
-    : [...pathRanges(index, split, end), { begin, end: split }];
+  const ranges: LeafRange[] = [];
+  while (end - begin > 1) {
+    const split = begin + largestPowerOfTwoBelow(end - begin);
+    if (index < split) {
+      ranges.push({ begin: split, end });
+      end = split;
+    } else {
+      ranges.push({ begin, end: split });
+      begin = split;
+    }
+  }
+  return ranges.reverse();
 }
 
 /**

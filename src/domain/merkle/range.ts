@@ -35,6 +35,8 @@ export function assertCount(n: number, what: string): void {
 
 /** The k of RFC 6962 §2.1: the largest power of two strictly smaller than n (n >= 2). */
 export function largestPowerOfTwoBelow(n: number): number {
+  // Up to 2^31: the highest set bit of n - 1 (Math.clz32 reads 32 bits).
+  if (n >= 2 && n <= 0x80000000) return 2 ** (31 - Math.clz32(n - 1));
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
