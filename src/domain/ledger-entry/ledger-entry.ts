@@ -7,9 +7,9 @@
  * prove that no record of that tenant was left out between two exported ones (docs/ledger-format.md
  * §10, "Tenant chains and complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
-import { leafHash } from '../merkle/hasher.js';
+import { leafHash, sha256 } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 import { tenantChainLinkBreak, type TenantChainFault } from './tenant-chain.js';
 import { AppError } from '../../common/app-error.js';
@@ -129,7 +129,7 @@ export function canonicalRecordForm(record: object): CanonicalRecordForm {
       throw error;
     }
   }
-  return { json, contentSha256: hash('sha256', content, 'buffer') };
+  return { json, contentSha256: sha256(content) };
 }
 
 /**
@@ -226,7 +226,7 @@ export function ledgerEntryLeafHashWithRecordJson(position: EntryPosition, recor
   assertCount(position.index, 'BAD_POSITION', 'index');
   assertCount(position.tenant_seq, 'BAD_TENANT_SEQ', 'tenant_seq');
   assertTenantPrev(position);
-  return hash('sha256', '\u0000' + entryText(position, recordJson), 'buffer');
+  return sha256('\u0000' + entryText(position, recordJson));
 }
 
 /**
