@@ -191,11 +191,12 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
   ).rows[0];
   if (!sample) throw new Error('no records to explain against');
   const tenants = (
-    await pool.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM records ORDER BY 1 LIMIT 3')
+    await pool.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM records ORDER BY 1 LIMIT 12')
   ).rows.map((r) => r.tenant_id);
   const all: TenantScope = { kind: 'all' };
   const one: TenantScope = { kind: 'tenants', tenants: [sample.tenant_id] };
-  const some: TenantScope = { kind: 'tenants', tenants };
+  const some: TenantScope = { kind: 'tenants', tenants: tenants.slice(0, 3) };
+  const many: TenantScope = { kind: 'tenants', tenants };
   const mid = sample.occurred_at.getTime();
   const hour = { from: new Date(mid - 1_800_000), to: new Date(mid + 1_800_000) };
   const hourMinutes = {
@@ -257,6 +258,7 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
         ),
     ],
     ['decisions page (all tenants, gateway)', 'decisions', () => decisions.list(all, { gateway: 'gw-3' }, 51)],
+    ['decisions page (12 tenants, gateway)', 'decisions', () => decisions.list(many, { gateway: 'gw-3' }, 51)],
     [
       'decisions page (one tenant, signal)',
       'decisions',
