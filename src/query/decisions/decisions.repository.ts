@@ -83,7 +83,7 @@ export class DecisionsRepository {
    * Fewer named tenants: one walk of (tenant_id, occurred_at) per tenant, each stopping after a
    * page, then the newest page of those (a finding signal walks that signal's partial index
    * instead). A single `tenant_id = ANY(...)` cannot walk the tenant index in time order: it walks
-   * every tenant's records in time order, or for a small share of them scanned records
+   * every tenant's records in time order, or (when the planner expects few matches) scans records
    * sequentially.
    *
    * A filter value a tenant has few or no records of still walks that tenant's whole history
@@ -166,8 +166,9 @@ export class DecisionsRepository {
 
 /**
  * The signal condition of a tenant's walk. An indexed signal is written as the literal of its
- * partial index's predicate (the planner matches the text; a parameter would not match); the
- * literal comes from INDEXED_SIGNALS, never from the request.
+ * partial index's predicate: a parameter matches it only in a plan made for the parameter's value,
+ * not in a generic plan of a prepared statement. The literal comes from INDEXED_SIGNALS, never
+ * from the request.
  */
 function tenantSignalCondition(signal: string, p: SqlParams): string {
   const indexed = INDEXED_SIGNALS.find((s) => s === signal);
