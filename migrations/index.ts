@@ -11,6 +11,7 @@ import { Policies1764300000000 } from './1764300000000-policies.js';
 import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosignatures.js';
 import { FindingHours1764320000000 } from './1764320000000-finding-hours.js';
 import { CostHours1764330000000 } from './1764330000000-cost-hours.js';
+import { RecordsTenantFindingTime1764340000000 } from './1764340000000-records-tenant-finding-time.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   WitnessCosignatures1764310000000,
   FindingHours1764320000000,
   CostHours1764330000000,
+  RecordsTenantFindingTime1764340000000,
 ];

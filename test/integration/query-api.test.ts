@@ -94,6 +94,43 @@ describe('query API over seeded traffic', () => {
       });
     });
 
+    it('pages a scope of several tenants filtered on a gateway or a signal, newest first, as one list', async () => {
+      // A few named tenants are walked one by one and merged: the merge must keep the global order
+      // across tenants and pages, and each filter must hold in every tenant (eu-bank never uses
+      // kong-ai-us; only eu-bank has residency violations). A wide scope (here padded with tenants
+      // that have no records) is one walk of every tenant's records by time: the same answers.
+      const scoped = ['eu-bank', 'globex', 'initech', 'acme'];
+      const wide = [...scoped, ...Array.from({ length: 8 }, (_, i) => `no-records-${i}`)];
+      const cases: Array<[string, (r: CanonicalRecord) => boolean]> = [
+        ['gateway=kong-ai-us', (r) => r.gateway.id === 'kong-ai-us'],
+        [
+          'signal=residency_violation',
+          (r) => r.tenant_id === 'eu-bank' && r.region?.served === 'us-east-1' && r.outcome.status === 'success',
+        ],
+        [`gateway=kong-ai-us&from=${WINDOW.from}&to=${WINDOW.to}`, (r) => r.gateway.id === 'kong-ai-us' && inWindow(r)],
+      ];
+      for (const [tenants, [filter, matches]] of [scoped, wide].flatMap((t) => cases.map((c) => [t, c] as const))) {
+        const token = await q.token('responder', tenants);
+        const expected = records.filter((r) => scoped.includes(r.tenant_id) && matches(r));
+        expect([filter, expected.length > 7]).toEqual([filter, true]); // more than a page of 7
+        const whole = await json(q.get(`/v1/decisions?${filter}&limit=500`, token));
+        const items: Array<{ event_id: string; occurred_at: string }> = whole.items;
+        expect([filter, items.map((i) => i.event_id).sort()]).toEqual([filter, expected.map((r) => r.event_id).sort()]);
+        for (let i = 1; i < items.length; i++)
+          expect([filter, items[i - 1].occurred_at >= items[i].occurred_at]).toEqual([filter, true]);
+        const paged: string[] = [];
+        let cursor: string | null = '';
+        while (cursor !== null) {
+          const page: { items: Array<{ event_id: string }>; next_cursor: string | null } = await json(
+            q.get(`/v1/decisions?${filter}&limit=7${cursor ? `&cursor=${cursor}` : ''}`, token),
+          );
+          paged.push(...page.items.map((i) => i.event_id));
+          cursor = page.next_cursor;
+        }
+        expect([filter, paged]).toEqual([filter, items.map((i) => i.event_id)]);
+      }
+    });
+
     it('refuses bad cursors, bad windows and unknown parameters with problem details', async () => {
       for (const path of [
         '/v1/decisions?cursor=not-a-cursor!',
