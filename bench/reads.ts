@@ -6,7 +6,7 @@
  * bench would spend most of its time ingesting.
  *
  *   node dist/bench/reads.js [--records N] [--span-days D] [--export-records N] [--out PATH] [--keep] [--quick]
- *                            [--reuse DATABASE]
+ *                            [--reuse DATABASE] [--baseline-runs N]
  *
  * --span-days: the seeded records' occurred_at spread evenly over D days. Default: 10M records
  * over 30 days, i.e. D = 30 × N / 10M (one record every 259 ms, ~14k an hour, as one busy
@@ -17,6 +17,8 @@
  * such a database again, migrated to the current schema and topped up to --records, without
  * seeding it anew: a 10M seed takes most of an hour, the reads a few minutes. The database must
  * have been seeded with the same --span-days (the seed's density is not recorded in it).
+ * --baseline-runs N: each findings read from records alone (the baseline the summaries are
+ * compared with) runs N times instead of as often as the summary read; at 10M one takes ~1 min.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
+    'baseline-runs': { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
       databaseUrl: db.url,
       records,
       quick,
+      baselineRuns: args['baseline-runs'] === undefined ? undefined : int(args['baseline-runs'], 1),
       shards: [],
       seedRecords: (n) => seedRecords(db, n, SEED_SEQ, { spacingMs, log }),
       createDatabase: async () => {

@@ -91,7 +91,8 @@ async function measureQueries(ctx: BenchHookContext): Promise<BenchFigure[]> {
       cursorPages.push(performance.now() - t0);
     }
 
-    const findings = await measureFindings(db, ctx.quick ? 3 : 7);
+    const runs = ctx.quick ? 3 : 7;
+    const findings = await measureFindings(db, runs, ctx.baselineRuns ?? runs);
 
     const at = `${rows.toLocaleString('en')} records`;
     return [
@@ -148,6 +149,7 @@ const FINDINGS_TARGET_MS = 2000;
 async function measureFindings(
   db: DataSource,
   runs: number,
+  baselineRuns: number,
 ): Promise<Array<{ name: string; summaries: number[]; records: number[]; rows: number }>> {
   // Seeded shards first; a run whose pipeline alone stored --records seeds nothing, and then
   // the pipeline's own tenants are measured.
@@ -189,7 +191,7 @@ async function measureFindings(
       repo.readSummaries = summaries;
       const ms: number[] = [];
       let rows = 0;
-      for (let i = 0; i < runs; i++) {
+      for (let i = 0; i < (summaries ? runs : baselineRuns); i++) {
         const t0 = performance.now();
         rows = (await read()).length;
         ms.push(performance.now() - t0);

@@ -23,6 +23,11 @@ export interface BenchHookContext {
   /** --records: how many records the lookups should run against. */
   records: number;
   quick: boolean;
+  /**
+   * How many times each records-only baseline read runs (default: as often as the summary read it
+   * is compared with). At 10M records one baseline read takes most of a minute.
+   */
+  baselineRuns?: number;
   /** Shards the pipeline wrote (0..n-1) and their sizes. */
   shards: Array<{ shard: number; treeSize: number }>;
   /**
