@@ -1,25 +1,11 @@
-import { createHash } from 'node:crypto';
 import { MerkleProofError } from './errors.js';
 import { leafHash, nodeHash } from './hasher.js';
 import { InclusionRunVerifier } from './inclusion-run.js';
-import { largestPowerOfTwoBelow } from './range.js';
 import { verifyInclusion } from './verifier.js';
+import { referencePath, referenceRoot } from '../../../test/support/reference-merkle.js';
 
-// Naive RFC 6962 §2.1 reference over leaf hashes (as tree.spec.ts).
-function root(leaves: Buffer[]): Buffer {
-  if (leaves.length === 0) return createHash('sha256').digest();
-  if (leaves.length === 1) return leaves[0];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return nodeHash(root(leaves.slice(0, k)), root(leaves.slice(k)));
-}
-
-function path(m: number, leaves: Buffer[]): Buffer[] {
-  if (leaves.length <= 1) return [];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k
-    ? [...path(m, leaves.slice(0, k)), root(leaves.slice(k))]
-    : [...path(m - k, leaves.slice(k)), root(leaves.slice(0, k))];
-}
+const root = referenceRoot;
+const path = (m: number, leaves: Buffer[]) => referencePath(m, leaves);
 
 const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
 const hex = (p: Buffer[]) => p.map((h) => h.toString('hex'));

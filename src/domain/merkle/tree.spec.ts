@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { appendLeaves, rootFromFrontier, type AppendResult, type TreeState } from './append.js';
 import { MerkleProofError, NodeReaderError } from './errors.js';
-import { EMPTY_ROOT, leafHash, nodeHash } from './hasher.js';
+import { EMPTY_ROOT, leafHash } from './hasher.js';
+import { referencePath, referenceRoot } from '../../../test/support/reference-merkle.js';
 import {
   consistencyProof,
   consistencyProofNodeIds,
@@ -24,22 +25,7 @@ import { completeSubtrees, largestPowerOfTwoBelow, nodeKey, type NodeId } from '
 import { verifyConsistency, verifyInclusion } from './verifier.js';
 
 // ---------------------------------------------------------------------------------------------
-// Naive reference: RFC 6962 §2.1, §2.1.1, §2.1.2, recursively over leaf hashes.
-
-function referenceRoot(leaves: Buffer[]): Buffer {
-  if (leaves.length === 0) return createHash('sha256').digest();
-  if (leaves.length === 1) return leaves[0];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return nodeHash(referenceRoot(leaves.slice(0, k)), referenceRoot(leaves.slice(k)));
-}
-
-function referencePath(m: number, leaves: Buffer[]): Buffer[] {
-  if (leaves.length <= 1) return [];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k
-    ? [...referencePath(m, leaves.slice(0, k)), referenceRoot(leaves.slice(k))]
-    : [...referencePath(m - k, leaves.slice(k)), referenceRoot(leaves.slice(0, k))];
-}
+// Naive reference: RFC 6962 §2.1.2 here; §2.1 and §2.1.1 in test/support/reference-merkle.ts.
 
 function referenceSubproof(m: number, leaves: Buffer[], b: boolean): Buffer[] {
   const n = leaves.length;

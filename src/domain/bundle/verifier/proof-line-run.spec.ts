@@ -1,33 +1,18 @@
-import { createHash } from 'node:crypto';
-import { leafHash, nodeHash } from '../../merkle/hasher.js';
-import { largestPowerOfTwoBelow } from '../../merkle/range.js';
+import { leafHash } from '../../merkle/hasher.js';
 import { verifyInclusion } from '../../merkle/verifier.js';
 import { proofLineText, type ProofLine } from '../bundle-format.js';
 import { ProofLineRun } from './proof-line-run.js';
-
-// Naive RFC 6962 §2.1 reference over leaf hashes (as merkle/inclusion-run.spec.ts).
-function naiveRoot(leaves: Buffer[]): Buffer {
-  if (leaves.length === 0) return createHash('sha256').digest();
-  if (leaves.length === 1) return leaves[0];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return nodeHash(naiveRoot(leaves.slice(0, k)), naiveRoot(leaves.slice(k)));
-}
+import { referencePath, referenceRoot } from '../../../../test/support/reference-merkle.js';
 
 const roots = new Map<string, Buffer>();
 function root(leaves: Buffer[]): Buffer {
   const key = leaves.map((l) => l.toString('hex', 0, 4)).join();
   let r = roots.get(key);
-  if (r === undefined) roots.set(key, (r = naiveRoot(leaves)));
+  if (r === undefined) roots.set(key, (r = referenceRoot(leaves)));
   return r;
 }
 
-function path(m: number, leaves: Buffer[]): Buffer[] {
-  if (leaves.length <= 1) return [];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k
-    ? [...path(m, leaves.slice(0, k)), root(leaves.slice(k))]
-    : [...path(m - k, leaves.slice(k)), root(leaves.slice(0, k))];
-}
+const path = (m: number, leaves: Buffer[]) => referencePath(m, leaves, root);
 
 const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
 const SHARD = 3;
