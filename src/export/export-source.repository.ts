@@ -177,6 +177,12 @@ export class ExportSourceRepository {
       ORDER BY tenant_seq) TO STDOUT WITH (FORMAT binary)`;
     const pool = (this.db.driver as unknown as { master: Pool }).master;
     const client = await pool.connect();
+    // A checked-out pg client has no 'error' listener (the pool's is detached while it is out):
+    // a server that ends the connection between reads (a restart, pg_terminate_backend) would
+    // otherwise end the process. The COPY stream reports the same failure to the reader.
+    let ended: Error | undefined;
+    const onEnded = (e: Error) => (ended ??= e);
+    client.on('error', onEnded);
     const stream = client.query(copyTo(sql));
     let failed: Error | undefined;
     try {
@@ -196,9 +202,10 @@ export class ExportSourceRepository {
       throw e;
     } finally {
       // A COPY left before its end leaves the connection mid-protocol: it is closed, not reused.
-      const done = stream.readableEnded && failed === undefined;
+      const done = stream.readableEnded && failed === undefined && ended === undefined;
       if (!done) stream.destroy();
-      client.release(done ? undefined : (failed ?? new Error('chain read abandoned')));
+      client.release(done ? undefined : (failed ?? ended ?? new Error('chain read abandoned')));
+      client.removeListener('error', onEnded);
     }
   }
 

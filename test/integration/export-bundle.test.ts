@@ -12,6 +12,8 @@ import { execFile } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
 import { promisify } from 'node:util';
 import { loadOrCreateDevAuthKey } from '../../src/auth/auth-keys.js';
 import { mintToken } from '../../src/auth/token-mint.js';
@@ -31,6 +33,7 @@ import {
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { ExportModule } from '../../src/export/export.module.js';
 import { ExportService } from '../../src/export/export.service.js';
+import { ExportSourceRepository } from '../../src/export/export-source.repository.js';
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import { LedgerModule } from '../../src/ledger/ledger.module.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
@@ -236,6 +239,32 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     expect((view.bundle as { counts: { records_in_range: number } }).counts.records_in_range).toBe(
       v.counts.records_in_range,
     );
+  });
+
+  it('survives the server ending the connection of a chain read between two pages', async () => {
+    // After the COPY has been read to its end the pg client sits idle, checked out, while the
+    // reader writes the last page; a connection ended then must fail the read, not the process.
+    const source = app.get(ExportSourceRepository);
+    const chain = source.chainLines(0, { tenant: 'acme', from: FROM, to: TO, filters: {} }, 0, 1_000_000, 1_000_000);
+    const first = await chain.next();
+    expect(first.done).toBe(false);
+    expect((first.value as unknown[]).length).toBeGreaterThan(0);
+    const copies = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (SELECT leaf_index%'`;
+    const ended = await db.query<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM (${copies}) c`);
+    expect(ended).toEqual([{ ok: true }]);
+    await pollUntil(async () => (await db.query(copies)).length === 0, {
+      timeoutMs: 10_000,
+      what: 'the backend to end',
+    });
+    await sleep(200); // the client reads the server's goodbye
+    const last = await chain.next().then(
+      (r) => r.done,
+      (e: Error) => e.message,
+    );
+    expect(last).toBe(true);
+    // The pool did not keep the dead connection: every one it hands out answers.
+    const answers = await Promise.all(Array.from({ length: 4 }, () => app.get(DataSource).query('SELECT 1 AS one')));
+    expect(answers).toEqual(Array.from({ length: 4 }, () => [{ one: 1 }]));
   });
 
   it('leaves the job and its file where GET finds them, and 409s a bundle that is not done', async () => {
