@@ -9,7 +9,7 @@ import { tilesAfterAppend } from '../domain/merkle/tiles.js';
 import { summarizeBatch } from '../domain/summary/batch-summaries.js';
 import { signCheckpoint, type Checkpoint } from '../domain/checkpoint/checkpoint-jws.js';
 import type { DecodedItem, Poison, PreparedRecord } from './ledger-input.js';
-import { planAppend } from './append-plan.js';
+import { planAppend, type ShardHead } from './append-plan.js';
 import { prepareRecord } from './prepare-record.js';
 import {
   INLINE_RECORDS_MAX,
@@ -114,12 +114,8 @@ export class LedgerAppendService {
     const onEnded = (e: Error) => (ended ??= e);
     client.on('error', onEnded);
     try {
-      await client.query(
-        input.ownership
-          ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(input.ownership.leaseMs))}`
-          : 'BEGIN',
-      );
-      const result = await this.appendInTransaction(client, input, prepared, key);
+      const head = await this.repo.beginAndLockShard(client, input.partition, input.ownership?.leaseMs);
+      const result = await this.appendInTransaction(client, input, prepared, key, head);
       // Last, so that a pause anywhere before it (even one PostgreSQL sees as a busy statement, a COPY
       // waiting for its rows) is caught here; from here to COMMIT the transaction idles, under the lease.
       await input.ownership?.confirm();
@@ -143,9 +139,9 @@ export class LedgerAppendService {
     input: AppendBatchInput,
     prepared: PreparedBatch,
     key: SigningKey,
+    head: ShardHead,
   ): Promise<AppendBatchResult> {
     const shard = input.partition;
-    const head = await this.repo.lockShard(c, shard);
     const state = await this.repo.batchState(c, {
       groupId: input.groupId,
       topic: input.topic,

@@ -96,7 +96,9 @@ function topLevelList(s: string): string[] {
   return out;
 }
 
+/** Whether `expr` is the shard: a parameter bound to it, or (in a simple query, which has no parameters) its literal. */
 const boundTo = (expr: string, values: unknown[], shard: number) => {
+  if (/^\d+$/.test(expr.trim())) return Number(expr) === shard;
   const m = /^\$(\d+)(?:::\w+)?$/.exec(expr.trim());
   return m !== null && Number(values[Number(m[1]) - 1]) === shard;
 };
@@ -142,7 +144,7 @@ export function shardLocalityViolations(s: Statement, shard: number): string[] {
       const problem = insertProblem(clause, use.verb, s.values, shard);
       if (problem) problems.push(`${where}: ${problem}`);
     } else {
-      const predicates = [...clause.matchAll(/(?<![\w.])(?:\w+\.)?shard\s*=\s*(\$\d+)/gi)];
+      const predicates = [...clause.matchAll(/(?<![\w.])(?:\w+\.)?shard\s*=\s*(\$\d+|\d+\b)/gi)];
       if (!predicates.some((p) => boundTo(p[1], s.values, shard))) {
         problems.push(`${where}: no shard = <the batch's shard> predicate in its clause`);
       }
