@@ -11,7 +11,11 @@ import {
   type AppendBatchInput,
   type AppendBatchResult,
 } from '../ledger/ledger-append.service.js';
-import { LedgerAppendRepository, type QuarantineRow } from '../ledger/ledger-append.repository.js';
+import {
+  LedgerAppendRepository,
+  type QuarantineRow,
+  type StoredCheckpointRow,
+} from '../ledger/ledger-append.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeBatch, type RawMessage } from './decode-batch.js';
 import { DecodePool } from './decode-pool.js';
@@ -87,6 +91,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
   private stopping = false;
   /** INGEST_DECODE_THREADS worker threads, or none: decoding then runs on this thread. */
   private decodePool?: DecodePool;
+  /** Each shard's checkpoint send still in flight (publishCheckpoint). */
+  private readonly checkpointSends = new Map<number, Promise<void>>();
 
   constructor(
     @Inject(CONFIG.kafka) private readonly kafkaConfig: KafkaConfig,
@@ -161,6 +167,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
       await consumer.disconnect();
       this.log.log({ msg: `left group ${groupId}`, groupId });
     }
+    // The producer closes after this service: the last checkpoints go out before it does.
+    await Promise.all(this.checkpointSends.values());
     await this.decodePool?.close();
   }
 
@@ -274,28 +282,41 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
     }
     resolveOffset(batch.lastOffset());
     this.observe(batch.messages.length, result, started, batch, where);
-    if (result.checkpoint) {
-      const cp = result.checkpoint;
-      await this.kafka
-        .send(this.kafkaConfig.topics.checkpoints, [
-          {
-            key: String(cp.shard),
-            value: JSON.stringify({
-              jws: cp.jws,
-              prev_tree_size: cp.prevTreeSize,
-              consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')),
-            }),
-          },
-        ])
-        .catch((e) =>
-          this.log.warn({
-            msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`,
-            ...where,
-            treeSize: cp.treeSize,
-          }),
-        );
-    }
+    if (result.checkpoint) await this.publishCheckpoint(result.checkpoint, where);
     await heartbeat();
+  }
+
+  /**
+   * Publishes a stored checkpoint on the checkpoints topic without holding up the shard's next
+   * batch: the send overlaps that batch's decode and transaction (a produce round trip on every
+   * batch's path otherwise, the larger part of a small batch's wait). A shard's checkpoints are
+   * still sent in order and at most one is in flight per shard: the next batch's publish first
+   * waits for this one. The checkpoint is stored already; a failed send is logged, as before.
+   */
+  private async publishCheckpoint(cp: StoredCheckpointRow, where: BatchFields): Promise<void> {
+    await this.checkpointSends.get(cp.shard);
+    const sent = this.kafka
+      .send(this.kafkaConfig.topics.checkpoints, [
+        {
+          key: String(cp.shard),
+          value: JSON.stringify({
+            jws: cp.jws,
+            prev_tree_size: cp.prevTreeSize,
+            consistency_proof: cp.consistencyProof.map((h) => h.toString('hex')),
+          }),
+        },
+      ])
+      .catch((e) =>
+        this.log.warn({
+          msg: `checkpoint ${cp.shard}/${cp.treeSize} stored but not published: ${(e as Error).message}`,
+          ...where,
+          treeSize: cp.treeSize,
+        }),
+      )
+      .finally(() => {
+        if (this.checkpointSends.get(cp.shard) === sent) this.checkpointSends.delete(cp.shard);
+      });
+    this.checkpointSends.set(cp.shard, sent);
   }
 
   /** The batch decoded (and, on a worker, prepared) for the append, on a decode worker when there are some. */

@@ -81,6 +81,54 @@ describe('ledger: receipts verify with the JWKS alone; tampering is found and na
     await db?.drop();
   });
 
+  it('published every stored checkpoint on the checkpoints topic, in order per shard, before it stopped', async () => {
+    const stored = await db.query<{ shard: number; tree_size: string; prev_tree_size: string | null }>(
+      'SELECT shard, tree_size, prev_tree_size FROM checkpoints ORDER BY shard, tree_size',
+    );
+    expect(stored.length).toBeGreaterThan(3);
+    const published: Array<{ shard: number; tree_size: number; prev_tree_size: number | null }> = [];
+    const consumer = new kafkajs.Kafka({
+      clientId: 't',
+      brokers: kafka.brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).consumer({ groupId: 'checkpoint-reader', maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'routing.checkpoints', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const m = JSON.parse(message.value!.toString()) as { jws: string; prev_tree_size: number | null };
+          const payload = JSON.parse(Buffer.from(m.jws.split('.')[1], 'base64url').toString()) as {
+            shard: number;
+            tree_size: number;
+          };
+          expect(message.key?.toString()).toBe(String(payload.shard));
+          published.push({ shard: payload.shard, tree_size: payload.tree_size, prev_tree_size: m.prev_tree_size });
+        },
+      });
+      await pollUntil(() => published.length >= stored.length, {
+        timeoutMs: 60_000,
+        what: () => `${stored.length} checkpoints published (${published.length} read)`,
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    // One partition: the topic's order is the order of sending, which per shard must be the ledger's.
+    const byShard = (shard: number) => published.filter((p) => p.shard === shard);
+    for (const shard of new Set(stored.map((c) => c.shard))) {
+      expect(byShard(shard)).toEqual(
+        stored
+          .filter((c) => c.shard === shard)
+          .map((c) => ({
+            shard,
+            tree_size: Number(c.tree_size),
+            prev_tree_size: c.prev_tree_size === null ? null : Number(c.prev_tree_size),
+          })),
+      );
+    }
+    expect(published).toHaveLength(stored.length);
+  });
+
   it('serves receipts that verify offline against the published JWKS', async () => {
     svc = await startServiceProcess(await serviceEnv({ db, brokers: kafka.brokers }));
     base = `http://127.0.0.1:${svc.port}`;
