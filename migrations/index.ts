@@ -12,6 +12,7 @@ import { WitnessCosignatures1764310000000 } from './1764310000000-witness-cosign
 import { FindingHours1764320000000 } from './1764320000000-finding-hours.js';
 import { CostHours1764330000000 } from './1764330000000-cost-hours.js';
 import { RecordsTenantFindingTime1764340000000 } from './1764340000000-records-tenant-finding-time.js';
+import { RecordsGatewayTime1764350000000 } from './1764350000000-records-gateway-time.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   FindingHours1764320000000,
   CostHours1764330000000,
   RecordsTenantFindingTime1764340000000,
+  RecordsGatewayTime1764350000000,
 ];

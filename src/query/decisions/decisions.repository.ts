@@ -78,7 +78,8 @@ export class DecisionsRepository {
    * Newest first; keyset pagination on (occurred_at, event_id).
    *
    * Every plan walks an index in keyset order and stops once the page is full; the filters
-   * other than time are checked on the rows walked (no index per filter: each costs ingest).
+   * other than time are checked on the rows walked (no index per filter: each costs ingest; the
+   * gateway, below, is the one exception).
    * All tenants, or more than PER_TENANT_WALKS_MAX named: one walk of (occurred_at, event_id).
    * Fewer named tenants: one walk of (tenant_id, occurred_at) per tenant, each stopping after a
    * page, then the newest page of those (a finding signal walks that signal's partial index
@@ -86,8 +87,10 @@ export class DecisionsRepository {
    * every tenant's records in time order, or (when the planner expects few matches) scans records
    * sequentially.
    *
-   * A filter value a tenant has few or no records of still walks that tenant's whole history
-   * (or the from/to window): only an index leading with that filter would stop sooner.
+   * A gateway filter may walk (gateway_id, occurred_at) instead, the planner's choice when the
+   * gateway is rare in the scope. Any other filter value a tenant has few or no records of still
+   * walks that tenant's whole history (or the from/to window): only an index leading with that
+   * filter would stop sooner.
    */
   async list(scope: TenantScope, f: DecisionFilter, limit: number): Promise<DecisionListRow[]> {
     const p = new SqlParams();
