@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
-import { CanonicalizationError, canonicalBytes, canonicalJson } from './canonical-json.js';
+import { CanonicalizationError, canonicalBytes, canonicalJson, sortMemberNames } from './canonical-json.js';
 
 const JCS_DIR = join(process.cwd(), 'test/vectors/jcs');
 const CYBERPHONE = join(JCS_DIR, 'cyberphone');
@@ -216,6 +216,26 @@ describe('canonicalJson: member names the engine would reorder', () => {
     fc.assert(
       fc.property(value, (v) => expect(canonicalJson(v)).toBe(canonicalize(v))),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('sortMemberNames', () => {
+  it('orders names as the engine sort does (UTF-16 code units), at every length, in place', () => {
+    const names = fc.array(
+      fc.oneof(fc.string({ unit: 'binary' }), fc.string(), fc.constantFrom('a', 'b', 'aa', 'A', '')),
+      {
+        maxLength: 70,
+      },
+    );
+    fc.assert(
+      fc.property(names, (list) => {
+        const expected = [...list].sort();
+        const sorted = sortMemberNames(list);
+        expect(sorted).toBe(list);
+        expect(sorted).toEqual(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });

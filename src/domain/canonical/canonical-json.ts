@@ -97,6 +97,27 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
 
+/**
+ * Sorts member names in place in JCS order (UTF-16 code units, which is what `<` on strings
+ * compares). A record's objects have a few to ~30 members: insertion sort there allocates
+ * nothing, where Array.prototype.sort allocates a work array per call (measured: ~7.5 KB of a
+ * record's ~33 KB of allocations on the ingest path were sort's) and takes longer on arrays
+ * this short. Longer lists use the engine's sort.
+ */
+export function sortMemberNames(names: string[]): string[] {
+  if (names.length > 32) return names.sort();
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i];
+    let j = i - 1;
+    while (j >= 0 && names[j] > name) {
+      names[j + 1] = names[j];
+      j--;
+    }
+    names[j + 1] = name;
+  }
+  return names;
+}
+
 /** Thrown by sortedCopy to hand a value to the checked walk. Never escapes this module. */
 const BAIL = Symbol('canonical-json bail');
 /** Deeper than this, the fast path defers to the checked walk (which detects cycles). */
@@ -145,7 +166,7 @@ function sortedCopy(value: unknown, depth: number): unknown {
       // record, are written without allocating.
       let inOrder = true;
       for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1] < keys[i];
-      if (!inOrder) keys.sort();
+      if (!inOrder) sortMemberNames(keys);
       let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i];

@@ -8,7 +8,7 @@
  * §10, "Tenant chains and complete exports"). Leaf bytes = RFC 8785 canonical JSON of the entry.
  */
 import { createHash } from 'node:crypto';
-import { canonicalBytes, canonicalCopy, canonicalJson } from '../canonical/canonical-json.js';
+import { canonicalBytes, canonicalCopy, canonicalJson, sortMemberNames } from '../canonical/canonical-json.js';
 import { leafHash, sha256 } from '../merkle/hasher.js';
 import { LEDGER_ASSIGNED_SOURCE_FIELDS } from '../record/canonical-record.js';
 import { tenantChainLinkBreak, type TenantChainFault } from './tenant-chain.js';
@@ -148,7 +148,7 @@ function sortedParts(
   let receivedAt = '';
   let source = '';
   let contentSource = '';
-  for (const key of Object.keys(record).sort()) {
+  for (const key of sortMemberNames(Object.keys(record))) {
     const value = record[key];
     if (value === undefined) continue;
     if (key === '__proto__' || (key.charCodeAt(0) >= 0x30 && key.charCodeAt(0) <= 0x39)) return undefined;
@@ -183,7 +183,7 @@ function joinMembers(record: Record<string, unknown>): { json: string; content: 
   if (prototype !== null && Object.getPrototypeOf(prototype) !== null) canonicalJson(record);
   let json = '{';
   let content = '{';
-  for (const key of Object.keys(record).sort()) {
+  for (const key of sortMemberNames(Object.keys(record))) {
     const value = record[key];
     if (value === undefined) continue;
     const name = `${canonicalJson(key)}:`;
