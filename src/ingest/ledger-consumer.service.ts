@@ -288,8 +288,8 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnModuleDe
 
   /**
    * Publishes a stored checkpoint on the checkpoints topic without holding up the shard's next
-   * batch: the send overlaps that batch's decode and transaction (a produce round trip on every
-   * batch's path otherwise, the larger part of a small batch's wait). A shard's checkpoints are
+   * batch: the send overlaps that batch's decode and transaction (otherwise a produce round trip,
+   * acknowledged by the broker, sits on every batch's path). A shard's checkpoints are
    * still sent in order and at most one is in flight per shard: the next batch's publish first
    * waits for this one. The checkpoint is stored already; a failed send is logged, as before.
    */
