@@ -99,21 +99,24 @@ export class BlockChecker {
       if (lines === undefined) return { failed: true };
       const size = resultBytes(kind, lines.length);
       const memory = out !== undefined && out.byteLength >= size ? out : new ArrayBuffer(size);
-      return kind === 'records' ? this.records(lines, block.byteOffset, memory) : this.proofs(lines, memory);
+      return kind === 'records' ? this.records(lines, block, memory) : this.proofs(lines, memory);
     } catch {
       return { failed: true };
     }
   }
 
-  private records(lines: Buffer[], blockStart: number, memory: ArrayBuffer): BlockAnswer {
+  private records(lines: Buffer[], block: Uint8Array, memory: ArrayBuffer): BlockAnswer {
     const n = lines.length;
+    const blockStart = block.byteOffset;
+    // Lines are cut at newlines (ASCII), so a block of valid UTF-8 is lines of valid UTF-8: one call, not one a line.
+    const utf8 = isUtf8(block);
     const seq = Buffer.from(memory, 0, n * SEQ_STRIDE);
     const nums = new Float64Array(memory, n * SEQ_STRIDE, n * NUM_STRIDE);
     const prev = Buffer.from(memory, n * (SEQ_STRIDE + NUM_STRIDE * 8), n * 32);
     for (let i = 0; i < n; i++) {
       const bytes = lines[i];
       const ok =
-        isUtf8(bytes) && this.scanner.accept(bytes)
+        (utf8 || isUtf8(bytes)) && this.scanner.accept(bytes)
           ? this.scanned(bytes, i, seq, nums, prev)
           : this.parsed(bytes, i, seq, nums, prev);
       if (!ok) return { failed: true };
