@@ -11,6 +11,7 @@ import { assertLedgerEntry, ledgerEntryBytes, type LedgerEntry } from '../../led
 import { leafHash } from '../../merkle/hasher.js';
 import { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
 import { hash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import {
   canonicalProofLine,
   occurredAt,
@@ -22,6 +23,7 @@ import {
 import { isCanonicalText } from './bundle-parse.js';
 import { ProofLineRun } from './proof-line-run.js';
 import { canonicalBytes } from '../../canonical/canonical-json.js';
+import { EntryLineScanner, type NotedMember } from './entry-line.js';
 
 /** What every block of one bundle is checked against. */
 export interface BlockParams {
@@ -58,6 +60,9 @@ export const FLAG_HAS_PREV = 1;
 export const FLAG_IN_RANGE = 2;
 export const FLAG_MATCHES = 4;
 
+/** The record members recordMatchesFilters reads (gateway.id and outcome.status through their objects). */
+const FILTER_MEMBERS: NotedMember[] = ['gateway', 'outcome', 'provider', 'requested_model'];
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** One thread's state across blocks: the roots and the inclusion run. */
@@ -70,12 +75,17 @@ export class BlockChecker {
   private readonly fromMs: number;
   private readonly toMs: number;
   private readonly filtered: boolean;
+  /** Record lines decided on their bytes (most lines); the rest are parsed and compared. */
+  private readonly scanner = new EntryLineScanner();
+  /** The query's tenant as a canonical JSON string's bytes (what an accepted line's tenant_id must be). */
+  private readonly tenantBytes: Buffer;
 
   constructor(private readonly params: BlockParams) {
     this.roots = new Map(params.roots.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
     this.fromMs = Date.parse(params.query.from);
     this.toMs = Date.parse(params.query.to);
     this.filtered = Object.values(params.query.filters).some((v) => v !== undefined);
+    this.tenantBytes = Buffer.from(JSON.stringify(params.query.tenant), 'utf8');
   }
 
   /**
@@ -89,43 +99,106 @@ export class BlockChecker {
       if (lines === undefined) return { failed: true };
       const size = resultBytes(kind, lines.length);
       const memory = out !== undefined && out.byteLength >= size ? out : new ArrayBuffer(size);
-      return kind === 'records' ? this.records(lines, block.byteOffset, memory) : this.proofs(lines, memory);
+      return kind === 'records' ? this.records(lines, block, memory) : this.proofs(lines, memory);
     } catch {
       return { failed: true };
     }
   }
 
-  private records(lines: Buffer[], blockStart: number, memory: ArrayBuffer): BlockAnswer {
+  private records(lines: Buffer[], block: Uint8Array, memory: ArrayBuffer): BlockAnswer {
     const n = lines.length;
+    const blockStart = block.byteOffset;
+    // Lines are cut at newlines (ASCII), so a block of valid UTF-8 is lines of valid UTF-8: one call, not one a line.
+    const utf8 = isUtf8(block);
     const seq = Buffer.from(memory, 0, n * SEQ_STRIDE);
     const nums = new Float64Array(memory, n * SEQ_STRIDE, n * NUM_STRIDE);
     const prev = Buffer.from(memory, n * (SEQ_STRIDE + NUM_STRIDE * 8), n * 32);
-    const { query } = this.params;
     for (let i = 0; i < n; i++) {
       const bytes = lines[i];
-      const text = UTF8.decode(bytes);
-      const e = JSON.parse(text) as LedgerEntry;
-      assertLedgerEntry(e);
-      if (!isCanonicalText(e, text) && !ledgerEntryBytes(e).equals(bytes)) return { failed: true };
-      if (e.tenant_id !== query.tenant) return { failed: true };
-      seq.writeDoubleLE(e.shard, i * SEQ_STRIDE);
-      seq.writeDoubleLE(e.index, i * SEQ_STRIDE + 8);
+      const ok =
+        (utf8 || isUtf8(bytes)) && this.scanner.accept(bytes)
+          ? this.scanned(bytes, i, seq, nums, prev)
+          : this.parsed(bytes, i, seq, nums, prev);
+      if (!ok) return { failed: true };
       leafHashInBlock(bytes, blockStart, seq, i * SEQ_STRIDE + 16);
-      // occurredInRange and recordMatchesFilters (bundle-format.ts), with the bounds parsed once.
-      const at = occurredAt(e.record);
-      const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
-      let flags = inRange ? FLAG_IN_RANGE : 0;
-      if (inRange && (!this.filtered || recordMatchesFilters(e.record, query.filters))) flags |= FLAG_MATCHES;
-      if (e.tenant_prev !== null) {
-        flags |= FLAG_HAS_PREV;
-        prev.write(e.tenant_prev, i * 32, 32, 'hex');
-      } else prev.fill(0, i * 32, i * 32 + 32);
-      nums[i * NUM_STRIDE] = e.shard;
-      nums[i * NUM_STRIDE + 1] = e.index;
-      nums[i * NUM_STRIDE + 2] = e.tenant_seq;
-      nums[i * NUM_STRIDE + 3] = flags;
     }
     return { failed: false, lines: n, seq: view(seq), nums, prev: view(prev) };
+  }
+
+  /** A line the scanner accepted (canonical, a valid entry): its results from the members it noted. */
+  private scanned(bytes: Buffer, i: number, seq: Buffer, nums: Float64Array, prev: Buffer): boolean {
+    const s = this.scanner;
+    if (bytes.compare(this.tenantBytes, 0, this.tenantBytes.length, s.tenant.start, s.tenant.end) !== 0) return false;
+    const at = this.occurredAtOf(bytes);
+    const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
+    let flags = inRange ? FLAG_IN_RANGE : 0;
+    if (inRange && (!this.filtered || recordMatchesFilters(this.filterMembers(bytes), this.params.query.filters)))
+      flags |= FLAG_MATCHES;
+    if (s.prevHex >= 0) {
+      flags |= FLAG_HAS_PREV;
+      hexInto(bytes, s.prevHex, prev, i * 32);
+    } else prev.fill(0, i * 32, i * 32 + 32);
+    this.put(i, s.shard, s.index, s.tenantSeq, flags, seq, nums);
+    return true;
+  }
+
+  /** occurredAt (bundle-format.ts) of the scanned line's record. */
+  private occurredAtOf(bytes: Buffer): number | undefined {
+    const span = this.scanner.member('occurred_at');
+    if (span.start < 0 || bytes[span.start] !== 0x22) return undefined;
+    const text = this.scanner.memberEscaped('occurred_at')
+      ? (JSON.parse(bytes.toString('utf8', span.start, span.end)) as string)
+      : bytes.toString('utf8', span.start + 1, span.end - 1);
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  /** The record members recordMatchesFilters reads, decoded from the scanned line. */
+  private filterMembers(bytes: Buffer): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of FILTER_MEMBERS) {
+      const span = this.scanner.member(name);
+      if (span.start >= 0) out[name] = JSON.parse(bytes.toString('utf8', span.start, span.end)) as unknown;
+    }
+    return out;
+  }
+
+  /** The general check of a record line: parsed, validated, compared with its canonical form. */
+  private parsed(bytes: Buffer, i: number, seq: Buffer, nums: Float64Array, prev: Buffer): boolean {
+    const { query } = this.params;
+    const text = UTF8.decode(bytes);
+    const e = JSON.parse(text) as LedgerEntry;
+    assertLedgerEntry(e);
+    if (!isCanonicalText(e, text) && !ledgerEntryBytes(e).equals(bytes)) return false;
+    if (e.tenant_id !== query.tenant) return false;
+    // occurredInRange and recordMatchesFilters (bundle-format.ts), with the bounds parsed once.
+    const at = occurredAt(e.record);
+    const inRange = at !== undefined && at >= this.fromMs && at < this.toMs;
+    let flags = inRange ? FLAG_IN_RANGE : 0;
+    if (inRange && (!this.filtered || recordMatchesFilters(e.record, query.filters))) flags |= FLAG_MATCHES;
+    if (e.tenant_prev !== null) {
+      flags |= FLAG_HAS_PREV;
+      prev.write(e.tenant_prev, i * 32, 32, 'hex');
+    } else prev.fill(0, i * 32, i * 32 + 32);
+    this.put(i, e.shard, e.index, e.tenant_seq, flags, seq, nums);
+    return true;
+  }
+
+  private put(
+    i: number,
+    shard: number,
+    index: number,
+    tenantSeq: number,
+    flags: number,
+    seq: Buffer,
+    nums: Float64Array,
+  ): void {
+    seq.writeDoubleLE(shard, i * SEQ_STRIDE);
+    seq.writeDoubleLE(index, i * SEQ_STRIDE + 8);
+    nums[i * NUM_STRIDE] = shard;
+    nums[i * NUM_STRIDE + 1] = index;
+    nums[i * NUM_STRIDE + 2] = tenantSeq;
+    nums[i * NUM_STRIDE + 3] = flags;
   }
 
   private proofs(lines: Buffer[], memory: ArrayBuffer): BlockAnswer {
@@ -155,6 +228,16 @@ export class BlockChecker {
 export function resultBytes(kind: BlockKind, lines: number): number {
   return lines * (kind === 'records' ? SEQ_STRIDE + NUM_STRIDE * 8 + 32 : SEQ_STRIDE);
 }
+
+/** 32 bytes from the 64 lowercase hex digits at `from` of `hex` (checked by the scanner), into `out` at `at`. */
+function hexInto(hex: Buffer, from: number, out: Buffer, at: number): void {
+  for (let k = 0; k < 32; k++) out[at + k] = (HEX[hex[from + 2 * k]] << 4) | HEX[hex[from + 2 * k + 1]];
+}
+
+/** Lowercase hex digit values. */
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX[0x61 + c] = 10 + c;
 
 /** A plain Uint8Array over a Buffer's bytes (what crosses to the main thread). */
 function view(b: Buffer): Uint8Array {

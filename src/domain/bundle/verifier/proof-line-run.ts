@@ -14,7 +14,8 @@
  * any other shape) answers false, and the caller checks it the general way and hands the
  * verified path back through `remember`.
  */
-import { HASH_SIZE, nodeHash, sha256 } from '../../merkle/hasher.js';
+import { hash } from 'node:crypto';
+import { HASH_SIZE, nodeHash } from '../../merkle/hasher.js';
 import { bitAt, bitLength, shiftRight, xor } from '../../merkle/range.js';
 
 /** `{"inclusion_proof":[`: every canonical proof line starts so (members in JCS order). */
@@ -63,6 +64,8 @@ export class ProofLineRun {
   /** 0x01 || left || right: a node hash's input, written in place. */
   private readonly node = Buffer.alloc(1 + 2 * HASH_SIZE);
   private readonly sibling = Buffer.alloc(HASH_SIZE);
+  /** The hash the path being checked has reached, level by level. */
+  private readonly reached = Buffer.alloc(HASH_SIZE);
 
   /**
    * Whether `line` is accepted without the general check; when it is, its shard and index are
@@ -113,30 +116,39 @@ export class ProofLineRun {
     const leaf = out.subarray(at + 16, at + 16 + HASH_SIZE);
     if (!hexInto(line, leafAt, leaf)) return false;
     // The shortcut: climb until this path reaches, at the same position, the node the previous
-    // path computed, with the remaining elements the previous proof's.
-    const nodes: Buffer[] = [Buffer.from(leaf)];
-    let node: Buffer = nodes[0];
+    // path computed, with the remaining elements the previous proof's. The previous path is
+    // overwritten level by level as this one climbs (its levels above the meeting point are
+    // this path's too), so nothing is allocated per line; a line not accepted past this point
+    // leaves no run to shortcut to (the caller starts one again with remember).
+    const nodes = last.nodes;
+    const node = this.reached;
+    leaf.copy(node, 0);
     for (let i = 0; i <= inner; i++) {
-      if (i >= same && shiftRight(index, i) === shiftRight(last.index, i) && node.equals(last.nodes[i])) {
-        for (let j = i + 1; j <= inner; j++) nodes.push(last.nodes[j]);
+      if (i >= same && shiftRight(index, i) === shiftRight(last.index, i) && node.equals(nodes[i])) {
         out.writeDoubleLE(shard, at);
         out.writeDoubleLE(index, at + 8);
-        this.last = { ...last, bytes: keep(line, last.bytes), length: line.length, index, nodes };
+        last.bytes = keep(line, last.bytes);
+        last.length = line.length;
+        last.index = index;
         return true;
       }
-      if (i === inner) return false;
       // Element i is not the previous line's: its own shape and digits.
       const e = HEAD.length + i * STRIDE;
       if (
+        i === inner ||
         line[e] !== QUOTE ||
         line[e + ELEMENT - 1] !== QUOTE ||
-        line[e + ELEMENT] !== (i === elements - 1 ? CLOSE_BRACKET : COMMA)
-      )
+        line[e + ELEMENT] !== (i === elements - 1 ? CLOSE_BRACKET : COMMA) ||
+        !hexInto(line, e + 1, this.sibling)
+      ) {
+        this.last = undefined;
         return false;
-      if (!hexInto(line, e + 1, this.sibling)) return false;
-      node = bitAt(index, i) === 0 ? this.hashNode(node, this.sibling) : this.hashNode(this.sibling, node);
-      nodes.push(node);
+      }
+      node.copy(nodes[i], 0);
+      if (bitAt(index, i) === 0) this.hashNode(nodes[i], this.sibling, node);
+      else this.hashNode(this.sibling, nodes[i], node);
     }
+    this.last = undefined;
     return false;
   }
 
@@ -181,11 +193,12 @@ export class ProofLineRun {
     this.last = undefined;
   }
 
-  private hashNode(left: Buffer, right: Buffer): Buffer {
+  /** SHA-256(0x01 || left || right) written into `into` (see leafHashInBlock in line-blocks.ts for the 'binary' digest). */
+  private hashNode(left: Buffer, right: Buffer, into: Buffer): void {
     left.copy(this.node, 1);
     right.copy(this.node, 1 + HASH_SIZE);
     this.node[0] = 0x01;
-    return sha256(this.node);
+    into.write(hash('sha256', this.node, 'binary'), 0, HASH_SIZE, 'latin1');
   }
 }
 
@@ -200,9 +213,11 @@ function sameBytes(a: Buffer, b: Buffer, from: number, to: number): boolean {
   return a.compare(b, from, to, from, to) === 0;
 }
 
+/** Whether `expected` (a few bytes) lies at `at` of `line`: a loop, cheaper than a native compare call at this length. */
 function startsWith(line: Buffer, at: number, expected: Buffer): boolean {
   if (at + expected.length > line.length) return false;
-  return line.compare(expected, 0, expected.length, at, at + expected.length) === 0;
+  for (let i = 0; i < expected.length; i++) if (line[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** The count written at `at` as (0|[1-9][0-9]{0,15}), a safe integer; -1 when there is none. */
