@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { ConfigError } from '../config/app-config.js';
 import { ExportQueryError } from '../export/bundle-writer.js';
 import { ExportSetupError, exportFromDatabase } from '../export/standalone-export.js';

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ReadDatabase, ReadDatabaseModule } from '../database/read-database.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
-import { LedgerReadRepository } from '../ledger/ledger-read.repository.js';
 import { ExportController } from './export.controller.js';
 import { ExportRepository } from './export.repository.js';
 import { ExportSourceRepository } from './export-source.repository.js';
@@ -20,7 +19,7 @@ import { ExportService } from './export.service.js';
     {
       provide: ExportSourceRepository,
       inject: [ReadDatabase],
-      useFactory: (read: ReadDatabase) => new ExportSourceRepository(read.db, new LedgerReadRepository(read.db)),
+      useFactory: (read: ReadDatabase) => new ExportSourceRepository(read.db),
     },
   ],
   controllers: [ExportController],

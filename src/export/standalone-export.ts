@@ -1,23 +1,21 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { JWK } from 'jose';
+import pg from 'pg';
 import { loadConfigSections, type SigningConfig } from '../config/app-config.js';
-import { ConfigModule } from '../config/config.module.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
 import type { ExportQuery } from '../domain/bundle/bundle-format.js';
 import { importSigningKey, type Jwks, type Signer } from '../domain/checkpoint/signing-key.js';
 import { connectExternalSigner } from '../ledger/external-signer.js';
-import { LedgerCoreModule } from '../ledger/ledger.module.js';
-import { DEV_KEY_FILE, SigningKeyService } from '../ledger/signing-key.service.js';
+import type { RowQuery } from '../ledger/merkle-node-store.js';
+import { DEV_KEY_FILE, readJwks } from '../ledger/signing-key-history.js';
 import { writeBundle, type WriteBundleResult } from './bundle-writer.js';
-import { ExportSourceRepository } from './export-source.repository.js';
 import { generatorInfo } from './generator.js';
+import { PgExportSource } from './pg-export-source.js';
 import { AppError } from '../common/app-error.js';
+
+/** Connections of a standalone export: the chain read's COPY, the page reads beside it, one spare. */
+const STANDALONE_POOL_SIZE = 3;
 
 /** A usage or set-up problem of a standalone export: one line, exit code 2. */
 export class ExportSetupError extends AppError {
@@ -38,32 +36,32 @@ export interface StandaloneExportOptions {
  * the benchmark). Needs the ledger's current signing key (SIGNING_KEY_JWK, SIGNING_KEY_FILE,
  * or the development key in DATA_DIR). Unlike the service it never registers or rotates a
  * key: a key that is not the ledger's current one is refused, since the manifest it signed
- * would not verify.
+ * would not verify. It reads through a pg pool of its own, without Nest and TypeORM (their
+ * start-up was ~2 s of CPU, most of a small export), with the service's SQL
+ * (PgExportSource) and writer (writeBundle).
  */
 export async function exportFromDatabase(opts: StandaloneExportOptions): Promise<WriteBundleResult> {
   const env = opts.env ?? process.env;
   // The database and the ledger's key: no Kafka, no HTTP.
   // The witness policy (WITNESS_POLICY_FILE, optional) picks cosigned anchors as the service does.
   const config = loadConfigSections(['database', 'runtime', 'signing', 'witness'], env);
-  @Module({
-    imports: [
-      ConfigModule.forRoot(config),
-      TypeOrmModule.forRoot(
-        dataSourceOptions({ url: config.database.url, poolSize: 3, applicationName: 'routing-ledger-export' }),
-      ),
-      LedgerCoreModule,
-    ],
-    providers: [ExportSourceRepository],
-  })
-  class StandaloneExportModule {}
-  const app = await NestFactory.createApplicationContext(StandaloneExportModule, { logger: ['error'] });
+  const pool = new pg.Pool({
+    connectionString: config.database.url,
+    max: STANDALONE_POOL_SIZE,
+    application_name: 'routing-ledger-export',
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle connection the server ends emits 'error' on the pool: without a listener that ends
+  // the process; the next query on it fails the export instead.
+  pool.on('error', () => undefined);
   try {
-    const keys = app.get(SigningKeyService);
-    const jwks = () => keys.jwks() as Promise<Jwks>;
+    const query: RowQuery = async (sql, params) =>
+      (await pool.query(sql, params)).rows as Array<Record<string, unknown>>;
+    const jwks = () => readJwks(query) as Promise<Jwks>;
     const signingKey = await currentLedgerKey(config.signing, config.runtime.dataDir, await jwks());
     const exportId = opts.exportId ?? `cli-${randomUUID()}`;
     return await writeBundle({
-      source: app.get(ExportSourceRepository).source(jwks, config.witness.policy),
+      source: new PgExportSource({ query, connect: () => pool.connect() }).source(jwks, config.witness.policy),
       query: opts.query,
       exportId,
       origin: config.signing.ledgerOrigin,
@@ -74,7 +72,7 @@ export async function exportFromDatabase(opts: StandaloneExportOptions): Promise
       onProgress: opts.onProgress,
     });
   } finally {
-    await app.close();
+    await pool.end();
   }
 }
 

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
 import type { NodeId } from '../domain/merkle/range.js';
 import type { NodeReader } from '../domain/merkle/prover.js';
 import { TileCache, merkleNodeReader, readMerkleNodes } from './merkle-node-store.js';
 import type { StoredCheckpoint, StoredEntryRow } from '../domain/verification/shard-verifier.js';
+import { entryFromRow, type EntryDbRow } from './entry-row.js';
+
+// Defined apart (no Nest, no TypeORM) so the standalone export can use them; re-exported for the existing importers.
+export { entryFromRow, type EntryDbRow };
 
 export interface CheckpointRow extends StoredCheckpoint {
   shard: number;
@@ -190,36 +193,6 @@ function toCheckpointRow(r: CheckpointDbRow): CheckpointRow {
     jws: r.jws,
     prevTreeSize: r.prev_tree_size === null ? null : Number(r.prev_tree_size),
     consistencyProof: r.consistency_proof,
-  };
-}
-
-/** The stored columns a ledger entry is rebuilt from. */
-export interface EntryDbRow {
-  event_id: string;
-  shard: number;
-  leaf_index: string;
-  tenant_id: string;
-  tenant_seq: string;
-  tenant_prev: Buffer | null;
-  leaf_hash: Buffer;
-  /** The record's canonical JSON as stored (text), or already parsed. */
-  record: string | object;
-}
-
-/**
- * Rebuilds the ledger entry exactly as it was hashed, from the stored columns and record.
- * The one place that knows how a records row maps to a Merkle leaf input (verify, receipts
- * and exports all go through it).
- */
-export function entryFromRow(r: EntryDbRow): LedgerEntry {
-  return {
-    v: 1,
-    shard: r.shard,
-    index: Number(r.leaf_index),
-    tenant_id: r.tenant_id,
-    tenant_seq: Number(r.tenant_seq),
-    tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
-    record: typeof r.record === 'string' ? (JSON.parse(r.record) as object) : r.record,
   };
 }
 

@@ -14,8 +14,10 @@ import {
   type SigningKey,
 } from '../domain/checkpoint/signing-key.js';
 import { connectExternalSigner } from './external-signer.js';
+import { DEV_KEY_FILE, readJwks } from './signing-key-history.js';
 
-export const DEV_KEY_FILE = 'ledger-signing-key.jwk';
+// Defined apart (no Nest, no TypeORM) so the standalone export can read the key history alone.
+export { DEV_KEY_FILE };
 
 /**
  * The ledger's checkpoint signing key, and the public history of every key that ever signed.
@@ -60,11 +62,8 @@ export class SigningKeyService {
   }
 
   /** Every public key that ever signed a checkpoint, with its validity window. */
-  async jwks(): Promise<{ keys: JWK[] }> {
-    const rows: Array<{ public_jwk: JWK; valid_from: Date; valid_until: Date | null }> = await this.db.query(
-      'SELECT public_jwk, valid_from, valid_until FROM signing_keys ORDER BY valid_from, kid',
-    );
-    return { keys: rows.map((r) => withWindow(r.public_jwk, r.valid_from, r.valid_until)) };
+  jwks(): Promise<{ keys: JWK[] }> {
+    return readJwks((sql, params) => this.db.query(sql, params));
   }
 
   private async register(key: Signer): Promise<void> {
@@ -79,12 +78,6 @@ export class SigningKeyService {
       );
     });
   }
-}
-
-function withWindow(jwk: JWK, from: Date, until: Date | null): JWK {
-  const out: Record<string, unknown> = { ...jwk, valid_from: from.toISOString() };
-  if (until) out.valid_until = until.toISOString();
-  return out as JWK;
 }
 
 /** Key from SIGNING_KEY_JWK, else SIGNING_KEY_FILE, else (development only) DATA_DIR/ledger-signing-key.jwk. */

@@ -269,7 +269,7 @@ describe('witnessing: our witnesses cosign our log, forks are refused, a dead wi
     await witnesses[1].close();
     await append(0, 6);
     const signingKey = await importSigningKey(logKey.export({ format: 'jwk' }) as JWK);
-    const repo = new ExportSourceRepository(q.app.get(DataSource), q.app.get(LedgerReadRepository));
+    const repo = new ExportSourceRepository(q.app.get(DataSource));
     const jwks = JSON.parse(await text('/.well-known/jwks.json')) as Jwks;
     const out = join(dir, 'witnessed.tar.gz');
     const { manifest } = await writeBundle({

@@ -47,3 +47,8 @@ export function assertHashSize(hash: Uint8Array, what: string): void {
     throw new MerkleProofError('BAD_HASH_SIZE', `${what} must be ${HASH_SIZE} bytes, got ${hash?.length}`);
   }
 }
+
+/** SHA-256 of `input` as lowercase hex (what bundles write), without a Buffer in between. */
+export function sha256Hex(input: Uint8Array | string): string {
+  return hash('sha256', input, 'hex');
+}

@@ -54,6 +54,72 @@ export function consistencyProofRanges(size1: number, size2: number): LeafRange[
   return subproofRanges(size1, 0, size2, true);
 }
 
+/**
+ * The audit paths of many leaves at once (an export proves a page of records): `ranges` holds
+ * each distinct element range once, and leaf j's path, in proof order as inclusionProofRanges
+ * gives it, is ranges[elements[offsets[j]]], …, ranges[elements[offsets[j + 1] - 1]].
+ */
+export interface InclusionPathsPlan {
+  ranges: LeafRange[];
+  elements: Int32Array;
+  offsets: Int32Array;
+}
+
+/**
+ * inclusionProofRanges of each (indexes[j], sizes[j]), sharing ranges: a range equal to the
+ * one at the same depth of the previous leaf's path is that range (leaves in increasing order
+ * share all of their paths above the level where they part), so the ranges are planned and
+ * later hashed once per page, without a map lookup per element. A range a non-adjacent leaf
+ * also uses may appear twice in `ranges`: hashed twice, never wrong.
+ * Precondition: 0 <= indexes[j] < sizes[j].
+ */
+export function inclusionPathsPlan(indexes: ArrayLike<number>, sizes: ArrayLike<number>): InclusionPathsPlan {
+  const n = indexes.length;
+  const ranges: LeafRange[] = [];
+  const offsets = new Int32Array(n + 1);
+  let elements = new Int32Array(Math.max(64, n * 20));
+  // The previous path, top down: its sibling range and that range's position, per depth.
+  const prevBegin: number[] = [];
+  const prevEnd: number[] = [];
+  const prevId: number[] = [];
+  let prevDepth = 0;
+  const topDown: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const index = indexes[j];
+    assertIndexInTree(index, sizes[j]);
+    let begin = 0;
+    let end = sizes[j];
+    let depth = 0;
+    while (end - begin > 1) {
+      const split = begin + largestPowerOfTwoBelow(end - begin);
+      const left = index < split;
+      const sb = left ? split : begin;
+      const se = left ? end : split;
+      let id: number;
+      if (depth < prevDepth && prevBegin[depth] === sb && prevEnd[depth] === se) id = prevId[depth];
+      else {
+        id = ranges.push({ begin: sb, end: se }) - 1;
+        prevBegin[depth] = sb;
+        prevEnd[depth] = se;
+        prevId[depth] = id;
+      }
+      topDown[depth++] = id;
+      if (left) end = split;
+      else begin = split;
+    }
+    prevDepth = depth;
+    const at = offsets[j];
+    if (at + depth > elements.length) {
+      const grown = new Int32Array(Math.max(elements.length * 2, at + depth));
+      grown.set(elements);
+      elements = grown;
+    }
+    for (let d = 0; d < depth; d++) elements[at + d] = topDown[depth - 1 - d];
+    offsets[j + 1] = at + depth;
+  }
+  return { ranges, elements: elements.subarray(0, offsets[n]), offsets };
+}
+
 /** The stored nodes needed to hash `ranges`, each once, in first-use order. */
 export function nodeIdsForRanges(ranges: LeafRange[]): NodeId[] {
   const ids = new Map<string, NodeId>();

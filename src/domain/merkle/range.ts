@@ -35,8 +35,10 @@ export function assertCount(n: number, what: string): void {
 
 /** The k of RFC 6962 §2.1: the largest power of two strictly smaller than n (n >= 2). */
 export function largestPowerOfTwoBelow(n: number): number {
-  // Up to 2^31: the highest set bit of n - 1 (Math.clz32 reads 32 bits).
-  if (n >= 2 && n <= 0x80000000) return 2 ** (31 - Math.clz32(n - 1));
+  // Up to 2^31: the highest set bit of n - 1 (Math.clz32 reads 32 bits), at most 2^30, so a
+  // 32-bit shift holds it. `2 ** x` with a variable x cost ~50 ns a call in V8 against ~4 for
+  // the shift; an export plans ~20 of these per record.
+  if (n >= 2 && n <= 0x80000000) return 1 << (31 - Math.clz32(n - 1));
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
@@ -89,10 +91,15 @@ export function xor(a: number, b: number): number {
 export function completeSubtrees(range: LeafRange): NodeId[] {
   const ids: NodeId[] = [];
   for (let begin = range.begin; begin < range.end;) {
+    // size = 2^level, doubled in place (exact for safe integers; no `**` per step).
     let level = 0;
-    while (begin % 2 ** (level + 1) === 0 && begin + 2 ** (level + 1) <= range.end) level++;
-    ids.push({ level, index: begin / 2 ** level });
-    begin += 2 ** level;
+    let size = 1;
+    while (begin % (size * 2) === 0 && begin + size * 2 <= range.end) {
+      level++;
+      size *= 2;
+    }
+    ids.push({ level, index: begin / size });
+    begin += size;
   }
   return ids;
 }

@@ -1,0 +1,31 @@
+import type { LedgerEntry } from '../domain/ledger-entry/ledger-entry.js';
+
+/** The stored columns a ledger entry is rebuilt from. */
+export interface EntryDbRow {
+  event_id: string;
+  shard: number;
+  leaf_index: string;
+  tenant_id: string;
+  tenant_seq: string;
+  tenant_prev: Buffer | null;
+  leaf_hash: Buffer;
+  /** The record's canonical JSON as stored (text), or already parsed. */
+  record: string | object;
+}
+
+/**
+ * Rebuilds the ledger entry exactly as it was hashed, from the stored columns and record.
+ * The one place that knows how a records row maps to a Merkle leaf input (verify, receipts
+ * and exports all go through it).
+ */
+export function entryFromRow(r: EntryDbRow): LedgerEntry {
+  return {
+    v: 1,
+    shard: r.shard,
+    index: Number(r.leaf_index),
+    tenant_id: r.tenant_id,
+    tenant_seq: Number(r.tenant_seq),
+    tenant_prev: r.tenant_prev ? r.tenant_prev.toString('hex') : null,
+    record: typeof r.record === 'string' ? (JSON.parse(r.record) as object) : r.record,
+  };
+}
