@@ -112,6 +112,17 @@ export class PgExportSource {
     return rows.length === 0 ? 0 : Number(rows[0].tenant_seq) + 1;
   }
 
+  /**
+   * The smallest and largest tenant_seq of the shard's records in [from, to). Two exact plans,
+   * each cheap in one case: PostgreSQL's min/max plan walks the chain index (shard, tenant_id,
+   * tenant_seq) in from both ends, reading every record outside the range; a read of the range
+   * through records_tenant_time_idx reads every record inside it (OFFSET 0 keeps the planner
+   * from turning it into the walk). Measured on a 1M-record ledger, one tenant over 4 shards, per
+   * shard: the walk 336 ms for 2k records in range, 1,559 ms for 100k, 0.5 ms for the whole chain;
+   * the range read 7, 548 and 1,962 ms. Which side is smaller is judged from where `from` and
+   * `to` fall in the chain (records are appended as they arrive, so occurred_at follows
+   * tenant_seq closely), found by a binary search of the chain index: a few dozen index probes.
+   */
   async inRangeSeqBounds(
     shard: number,
     tenant: string,
@@ -119,12 +130,38 @@ export class PgExportSource {
     to: string,
     treeSize: number,
   ): Promise<{ min: number; max: number } | null> {
+    const chain = await this.tenantChainLength(shard, tenant, treeSize);
+    if (chain === 0) return null;
+    const inRange =
+      (await this.chainPosition(shard, tenant, to, chain)) - (await this.chainPosition(shard, tenant, from, chain));
+    const where = 'tenant_id = $2 AND occurred_at >= $3 AND occurred_at < $4 AND shard = $1 AND leaf_index < $5';
     const rows = await this.rows<{ min: string | null; max: string | null }>(
-      `SELECT min(tenant_seq) AS min, max(tenant_seq) AS max FROM records
-       WHERE tenant_id = $2 AND occurred_at >= $3 AND occurred_at < $4 AND shard = $1 AND leaf_index < $5`,
+      inRange < chain - inRange
+        ? `SELECT min(s) AS min, max(s) AS max FROM (SELECT tenant_seq AS s FROM records WHERE ${where} OFFSET 0) r`
+        : `SELECT min(tenant_seq) AS min, max(tenant_seq) AS max FROM records WHERE ${where}`,
       [shard, tenant, from, to, treeSize],
     );
     return rows[0]?.min == null ? null : { min: Number(rows[0].min), max: Number(rows[0].max) };
+  }
+
+  /**
+   * Where `at` falls in the tenant's chain of `chainLength` records: the first tenant_seq whose
+   * record is not older, were occurred_at increasing along the chain (nearly so: late arrivals
+   * aside). An estimate for choosing a plan, never an answer.
+   */
+  private async chainPosition(shard: number, tenant: string, at: string, chainLength: number): Promise<number> {
+    let lo = 0;
+    let hi = chainLength;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const [row] = await this.rows<{ older: boolean }>(
+        'SELECT occurred_at < $4 AS older FROM records WHERE shard = $1 AND tenant_id = $2 AND tenant_seq = $3',
+        [shard, tenant, mid, at],
+      );
+      if (row?.older) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   async lastSeqBefore(shard: number, tenant: string, from: string, treeSize: number): Promise<number | null> {

@@ -241,6 +241,39 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     );
   });
 
+  it('bounds a range in each shard chain exactly, read through the range or by walking the chain', async () => {
+    const source = app.get(ExportSourceRepository);
+    const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
+    // A minute (read through the range), most of the chain (walked), the test's range, none, all.
+    const windows = [
+      [at(50), at(51)],
+      [at(1), at(99)],
+      [FROM, TO],
+      [at(200), at(300)],
+      [at(-10), at(1_000)],
+    ];
+    for (const shard of [0, 1, 2]) {
+      const rows = await db.query<{ seq: string; ms: number; leaf: string }>(
+        `SELECT tenant_seq AS seq, extract(epoch FROM occurred_at) * 1000 AS ms, leaf_index AS leaf
+         FROM records WHERE shard = $1 AND tenant_id = 'acme'`,
+        [shard],
+      );
+      const treeSize = Math.max(0, ...rows.map((r) => Number(r.leaf))) + 1;
+      for (const [from, to] of windows) {
+        const seqs = rows
+          .filter((r) => Number(r.ms) >= Date.parse(from) && Number(r.ms) < Date.parse(to))
+          .map((r) => Number(r.seq));
+        const expected = seqs.length === 0 ? null : { min: Math.min(...seqs), max: Math.max(...seqs) };
+        expect([shard, from, to, await source.inRangeSeqBounds(shard, 'acme', from, to, treeSize)]).toEqual([
+          shard,
+          from,
+          to,
+          expected,
+        ]);
+      }
+    }
+  });
+
   it('survives the server ending the connection of a chain read between two pages', async () => {
     // After the COPY has been read to its end the pg client sits idle, checked out, while the
     // reader writes the last page; a connection ended then must fail the read, not the process.
