@@ -97,6 +97,27 @@ describe('plainArchiveEntries', () => {
       expect(await readWith('plain', gz, memory)).toEqual(reference);
   });
 
+  it('reads gzip members cut anywhere (as the bundle writer writes them) and base-256 sizes', async () => {
+    const reference = await readWith('reference', gz);
+    // Members of 1000 inflated bytes each, read 97 compressed bytes at a time.
+    const members: Buffer[] = [];
+    for (let i = 0; i < archive.length; i += 1000) members.push(gzipSync(archive.subarray(i, i + 1000)));
+    expect(await readWith('plain', Buffer.concat(members))).toEqual(reference);
+    // d.jsonl's size in base 256 (what sizes of 8 GiB and more need), the checksum made again.
+    const at = archive.indexOf('d.jsonl');
+    const big = Buffer.from(archive);
+    big.fill(0, at + 124, at + 136);
+    big[at + 124] = 0x80;
+    big.writeUIntBE(FILES[5][1].length, at + 130, 6);
+    big.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += big[at + i];
+    big.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, at + 148, 'latin1');
+    const readBig = await readWith('plain', gzipSync(big));
+    expect(readBig).toEqual(await readWith('reference', gzipSync(big)));
+    expect(readBig).toEqual(reference);
+  });
+
   it('gives copies on `stream` and skips entries left unread', async () => {
     const entries = plainArchiveEntries(Readable.from(chunksOf(gz, 333)), { out: 600, input: 333 });
     const seen: string[] = [];

@@ -8,7 +8,7 @@
  * the next one is asked for (`transientChunks`), or copies (`stream`, for small files).
  *
  * It reads only the plain archives the exporter writes (ustar regular files, no pax or GNU
- * headers, a name without prefix, octal sizes, a gzip stream that ends with the input) and
+ * headers, a name without prefix, octal or base-256 sizes, gzip members that end with the input) and
  * throws on anything else: the single pass then gives way to the reference pass, whose
  * reader (bundle-archive.ts, tar-stream) names the problem. So it never has to agree with
  * tar-stream on an odd archive, only to read a plain one as tar-stream does.
@@ -254,9 +254,20 @@ function plainHeader(h: Buffer): { name: string; size: number } {
     if (h[i] < 0x21 || h[i] > 0x7e) throw new NotPlainArchive('a name that is not plain ASCII');
   const name = h.toString('latin1', 0, nameEnd);
   if (name.length === 0 || name.endsWith('/')) throw new NotPlainArchive('not a file name');
-  const size = octal(h, 124, 136);
-  if (size === undefined) throw new NotPlainArchive('not an octal size');
+  const size = h[124] === 0x80 ? base256(h, 125, 136) : octal(h, 124, 136);
+  if (size === undefined) throw new NotPlainArchive('not a size');
   return { name, size };
+}
+
+/**
+ * A size of 8 GiB or more, which 11 octal digits cannot hold (records.jsonl and proofs.jsonl
+ * past some 8M records): big-endian base 256 after the 0x80 marker, as the bundle writer
+ * (tar-layout.ts) writes it and tar-stream reads it; undefined past 2^53.
+ */
+function base256(h: Buffer, from: number, to: number): number | undefined {
+  let value = 0;
+  for (let i = from; i < to; i++) value = value * 256 + h[i];
+  return Number.isSafeInteger(value) ? value : undefined;
 }
 
 /** Octal digits then only spaces and NULs, in h[from, to); undefined otherwise. */
