@@ -1,6 +1,7 @@
 /**
- * Streaming reads of a bundle's tar.gz: entries one at a time (tar-stream over node:zlib),
- * each either buffered whole (small files, with a cap) or split into lines with its SHA-256
+ * Streaming reads of a bundle's tar.gz: entries one at a time (tar-stream over node:zlib, the
+ * reference pass's reader; the single pass reads plain archives with plain-tar-gz.ts), each
+ * either buffered whole (small files, with a cap) or split into lines with its SHA-256
  * computed on the way. Nothing here holds more than one line of a large file.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -20,6 +21,11 @@ export interface ArchiveEntry {
   /** Size from the tar header. */
   size: number;
   stream: AsyncIterable<Uint8Array> & { resume(): unknown };
+  /**
+   * The same bytes as views of memory the reader reuses, each valid until the next is asked
+   * for (plain-tar-gz.ts; absent here): for a reader that copies what it keeps.
+   */
+  transientChunks?: AsyncIterable<Uint8Array>;
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 import { jest } from '@jest/globals';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalBytes } from '../canonical/canonical-json.js';
@@ -295,6 +296,21 @@ describe('the single pass', () => {
     const cut = await collect(new BlockPool(params, 0, 64), small);
     expect(whole.lines).toBe(linesOf(text).length);
     expect(cut).toEqual(whole);
+    // Chunks that are views of one memory, overwritten once the next is asked for (plain-tar-gz.ts).
+    const shared = Buffer.alloc(7);
+    const reused = (async function* () {
+      for (let i = 0; i < text.length; i += 7) yield shared.subarray(0, text.copy(shared, 0, i, i + 7));
+    })();
+    const pool = new BlockPool(params, 0, 64);
+    const fromReused = { lines: 0, seq: [] as Buffer[] };
+    for await (const a of pool.answers('records', reused, new FileDigest(), 1 << 20)) {
+      expect(a.failed).toBe(false);
+      if (!a.failed) {
+        fromReused.seq.push(Buffer.from(a.seq));
+        fromReused.lines += a.lines;
+      }
+    }
+    expect({ lines: fromReused.lines, seq: Buffer.concat(fromReused.seq) }).toEqual(whole);
     // A last line without its newline fails the block.
     const answers = [];
     for await (const a of new BlockPool(params, 0, 64).answers(
@@ -307,6 +323,59 @@ describe('the single pass', () => {
     ))
       answers.push(a);
     expect(answers.some((a) => a.failed)).toBe(true);
+  });
+});
+
+describe('an archive cut short or damaged', () => {
+  /**
+   * What verifyBundle makes of `bytes`: the reference pass's verdict (the single pass gives
+   * way), not ok unless `mayPass`; or the reference pass's own error (a tar cut inside a file
+   * or header, in a whole gzip stream, is tar-stream's "Unexpected end of data").
+   */
+  async function verifyBytes(bytes: Buffer, mayPass = false): Promise<string> {
+    const path = join(dir, `t-${n++}.tar.gz`);
+    await writeFile(path, bytes);
+    const open = () => createReadStream(path);
+    const opts = await trusted();
+    const settle = (p: Promise<BundleVerdict>) => p.catch((e: Error) => ({ threw: e.message }));
+    const outcome = await settle(verifyBundle(open, opts));
+    expect(outcome).toEqual(await settle(verifyBundle(open, { ...opts, singlePass: false })));
+    if ('threw' in outcome) return 'threw';
+    if (!mayPass) expect(outcome.ok).toBe(false);
+    return outcome.problem?.code ?? 'ok';
+  }
+
+  it("is refused with the reference pass's problem wherever the tar is cut or a header byte changed", async () => {
+    const tarBytes = gunzipSync(await readFile(bundle));
+    const codes = new Set<string>();
+    for (let at = 0; at < tarBytes.length; at += 512) {
+      const isHeader = tarBytes.toString('latin1', at + 257, at + 262) === 'ustar';
+      for (const cut of isHeader ? [at, at + 1, at + 511] : [at + 1])
+        codes.add(await verifyBytes(gzipSync(tarBytes.subarray(0, cut))));
+      if (!isHeader) continue;
+      // The size, the checksum, the type and the magic of each header.
+      for (const field of [124 + 10, 148 + 3, 156, 257]) {
+        const changed = Buffer.from(tarBytes);
+        changed[at + field] ^= 0x02;
+        codes.add(await verifyBytes(gzipSync(changed)));
+      }
+    }
+    // Cut between files: a file missing; inside one, or a header changed: tar-stream's own error.
+    expect([...codes].sort()).toEqual(['MISSING_FILE', 'threw']);
+  });
+
+  it("is refused with the reference pass's problem wherever the gzip is cut, changed or followed by more", async () => {
+    const gz = await readFile(bundle);
+    for (let cut = 0; cut < gz.length; cut += cut < gz.length - 24 ? Math.ceil(gz.length / 40) : 1)
+      await verifyBytes(gz.subarray(0, cut));
+    for (let at = 10; at < gz.length; at += Math.ceil(gz.length / 20)) {
+      const changed = Buffer.from(gz);
+      changed[at] ^= 0x10;
+      await verifyBytes(changed);
+    }
+    await verifyBytes(Buffer.concat([gz, Buffer.from('junk')]), true);
+    // A second gzip member (the whole bundle again): whatever the reference pass makes of it.
+    await verifyBytes(Buffer.concat([gz, gz]), true);
   });
 });
 

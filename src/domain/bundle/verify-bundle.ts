@@ -28,6 +28,7 @@ import {
   type ArchiveEntry,
   type BundleOpener,
 } from './bundle-archive.js';
+import { plainArchiveEntries } from './plain-tar-gz.js';
 import { bundleEntryOrder, FILE, type Manifest } from './bundle-format.js';
 import {
   BundleContext,
@@ -161,7 +162,9 @@ class BundleVerifier {
   }
 
   async run(): Promise<void> {
-    const archive = archiveEntries(this.open());
+    // The single pass reads plain archives only, into reused memory; the reference pass reads any.
+    const archive =
+      this.singlePassThreads !== undefined ? plainArchiveEntries(this.open()) : archiveEntries(this.open());
     this.ctx.onClose(archive.close);
     let position = 0;
     for (;;) {

@@ -27,7 +27,7 @@ const IN_FLIGHT_PER_WORKER = 3;
 const WORKER_HEAP = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 };
 /** Bytes gathered before a block is handed over: fewer, larger messages. */
 const BLOCK_BYTES = 1024 * 1024;
-/** A message's worth of gunzip output beyond BLOCK_BYTES (bundle-archive.ts: 256 KiB chunks). */
+/** A chunk's worth of inflated bytes beyond BLOCK_BYTES (plain-tar-gz.ts: 256 KiB chunks). */
 const BLOCK_SLACK = 256 * 1024;
 
 export class BlockPool {
@@ -94,17 +94,24 @@ export class BlockPool {
   ): AsyncGenerator<BlockAnswer> {
     const limit = this.limit;
     const inFlight: Array<Promise<BlockAnswer>> = [];
-    // Chunks gathered until a block is worth a message; what follows the last newline waits for the next block.
-    let pieces: Buffer[] = [];
+    // Each chunk is copied into the block being filled as it comes (the reader may reuse its
+    // memory once the next chunk is asked for); what follows a block's last newline starts the next.
+    let block = this.emptyBlock();
     let gathered = 0;
-    for await (const raw of chunks) {
-      digest.update(raw);
-      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-      pieces.push(chunk);
+    for await (const chunk of chunks) {
+      digest.update(chunk);
+      if (gathered + chunk.length > block.length) {
+        // A line longer than a block (bounded by the check below): larger memory.
+        const larger = Buffer.from(new ArrayBuffer(Math.max(2 * block.length, gathered + chunk.length)));
+        block.copy(larger, 0, 0, gathered);
+        block = larger;
+      }
+      block.set(chunk, gathered);
       gathered += chunk.length;
       if (gathered < this.blockBytes) continue;
       const nl = chunk.lastIndexOf(0x0a);
       if (nl === -1) {
+        // No newline in this chunk: the line goes on.
         if (gathered > maxLine + this.blockBytes) {
           yield { failed: true };
           return;
@@ -112,34 +119,20 @@ export class BlockPool {
         continue;
       }
       const cut = gathered - chunk.length + nl + 1;
-      const block = this.blockOf(cut);
-      let at = 0;
-      for (const p of pieces) {
-        const n = Math.min(p.length, cut - at);
-        block.set(n === p.length ? p : p.subarray(0, n), at);
-        at += n;
-      }
-      const rest = chunk.subarray(nl + 1);
-      // Copied: the stream may reuse the chunk's memory.
-      pieces = rest.length > 0 ? [Buffer.from(rest)] : [];
-      gathered = rest.length;
-      inFlight.push(this.submit(kind, block));
+      const next = this.emptyBlock();
+      block.copy(next, 0, cut, gathered);
+      gathered -= cut;
+      inFlight.push(this.submit(kind, block.subarray(0, cut)));
+      block = next;
       while (inFlight.length >= limit) {
         const a = await inFlight.shift()!;
         yield a;
         this.recycle(a);
       }
     }
-    if (gathered > 0) {
-      // The last block: every line must end with a newline (the checker refuses it otherwise).
-      const block = this.blockOf(gathered);
-      let at = 0;
-      for (const p of pieces) {
-        block.set(p, at);
-        at += p.length;
-      }
-      inFlight.push(this.submit(kind, block));
-    }
+    // The last block: every line must end with a newline (the checker refuses it otherwise).
+    if (gathered > 0) inFlight.push(this.submit(kind, block.subarray(0, gathered)));
+    else this.keep(block.buffer as ArrayBuffer);
     while (inFlight.length > 0) {
       const a = await inFlight.shift()!;
       yield a;
@@ -153,11 +146,11 @@ export class BlockPool {
   }
 
   /**
-   * A block of `size` bytes: the memory of a block the workers gave back when it is large
+   * A block to fill, the whole of its memory: memory the workers gave back when it is large
    * enough (fresh memory costs page faults on every block), else new memory.
    */
-  private blockOf(size: number): Buffer {
-    return Buffer.from(this.memory(size), 0, size);
+  private emptyBlock(): Buffer {
+    return Buffer.from(this.memory(this.blockBytes + BLOCK_SLACK));
   }
 
   /** Spare memory of at least `size` bytes, else new memory of the usual size. */

@@ -90,7 +90,8 @@ export class RecordsCheck {
   async readBlocks(entry: ArchiveEntry, digest: FileDigest, pool: BlockPool, sequence: Hash): Promise<number> {
     const m = this.ctx.requireManifest(FILE.records);
     let lineNo = 0;
-    for await (const a of pool.answers('records', entry.stream, digest, this.ctx.maxLineBytes)) {
+    const chunks = entry.transientChunks ?? entry.stream;
+    for await (const a of pool.answers('records', chunks, digest, this.ctx.maxLineBytes)) {
       if (a.failed) throw new SinglePassRejected(FILE.records);
       // Views of the answer's memory, which the pool reuses once the next answer is asked for.
       sequence.update(a.seq);
@@ -138,7 +139,8 @@ export class RecordsCheck {
     this.ctx.requireManifest(FILE.proofs);
     const sequence = createHash('sha256');
     let lines = 0;
-    for await (const a of pool.answers('proofs', entry.stream, digest, this.ctx.maxLineBytes)) {
+    const chunks = entry.transientChunks ?? entry.stream;
+    for await (const a of pool.answers('proofs', chunks, digest, this.ctx.maxLineBytes)) {
       if (a.failed) throw new SinglePassRejected(FILE.proofs);
       sequence.update(a.seq);
       lines += a.lines;
