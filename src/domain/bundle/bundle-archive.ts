@@ -40,17 +40,35 @@ export function archiveEntries(source: Readable): { entries: AsyncIterator<Archi
     (extract as unknown as { destroy(e: Error): void }).destroy(
       new ArchiveError(`not a readable tar.gz: ${e.message}`),
     );
-  source.on('error', (e: Error) => (extract as unknown as { destroy(e: Error): void }).destroy(e));
+  let sourceFailed = false;
+  source.on('error', (e: Error) => {
+    sourceFailed = true;
+    (extract as unknown as { destroy(e: Error): void }).destroy(e);
+  });
   gunzip.on('error', fail);
   source.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
+  // tar-stream reports a bad tar (a header that does not parse, data that ends inside a file) as a
+  // plain Error, from the next entry or from the entry being read: it is the archive's fault too.
+  const unreadable = (e: unknown) =>
+    sourceFailed || e instanceof ArchiveError ? e : new ArchiveError(`not a readable tar.gz: ${(e as Error).message}`);
   const iterator = extract[Symbol.asyncIterator]();
   return {
     entries: {
       next: async (): Promise<IteratorResult<ArchiveEntry>> => {
-        const r = await iterator.next();
+        const r = await iterator.next().catch((e: unknown) => Promise.reject(unreadable(e)));
         if (r.done) return { done: true, value: undefined };
         const h = r.value.header;
-        const stream = r.value as unknown as ArchiveEntry['stream'];
+        const entry = r.value as unknown as ArchiveEntry['stream'];
+        const stream = {
+          resume: () => entry.resume(),
+          async *[Symbol.asyncIterator]() {
+            try {
+              yield* entry;
+            } catch (e) {
+              throw unreadable(e);
+            }
+          },
+        };
         return { done: false, value: { name: h.name, type: h.type ?? 'file', size: h.size ?? 0, stream } };
       },
     },
