@@ -268,16 +268,6 @@ export async function explainQueryPaths(pool: pg.Pool): Promise<ExplainResult[]>
       () => decisions.list(all, { signal: 'residency_violation' }, 51),
     ],
     [
-      'decisions page (all tenants, signal missing_region)',
-      'decisions',
-      () => decisions.list(all, { signal: 'missing_region' }, 51),
-    ],
-    [
-      'decisions page (all tenants, signal fallback)',
-      'decisions',
-      () => decisions.list(all, { signal: 'fallback' }, 51),
-    ],
-    [
       'decisions page (3 tenants, model+outcome+window)',
       'decisions',
       () =>

@@ -13,7 +13,6 @@ import { FindingHours1764320000000 } from './1764320000000-finding-hours.js';
 import { CostHours1764330000000 } from './1764330000000-cost-hours.js';
 import { RecordsTenantFindingTime1764340000000 } from './1764340000000-records-tenant-finding-time.js';
 import { RecordsGatewayTime1764350000000 } from './1764350000000-records-gateway-time.js';
-import { RecordsSignalTime1764360000000 } from './1764360000000-records-signal-time.js';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and compiled builds load the same classes. */
 export const MIGRATIONS = [
@@ -32,5 +31,4 @@ export const MIGRATIONS = [
   CostHours1764330000000,
   RecordsTenantFindingTime1764340000000,
   RecordsGatewayTime1764350000000,
-  RecordsSignalTime1764360000000,
 ];

@@ -59,21 +59,11 @@ export interface DecisionFilter {
 const PER_TENANT_WALKS_MAX = 10;
 
 /**
- * Signals with a partial index of their own, so a page filtered on one walks only the records
- * that carry it: the finding signals by (tenant_id, occurred_at) (migration 1764340000000), absent
- * from most tenants; the others that can be rare by (occurred_at, event_id) (migration
- * 1764360000000). cache_hit has none: hits are a share of all traffic, a time walk finds a page soon.
+ * Signals with a partial (tenant_id, occurred_at) index of their own (migration 1764340000000):
+ * the finding signals, absent from most tenants, whose walk of a tenant's records would
+ * otherwise read its whole history.
  */
-const INDEXED_SIGNALS: readonly string[] = [
-  'silent_substitution',
-  'residency_violation',
-  'policy_bypass',
-  'fallback',
-  'error',
-  'unknown_attempts',
-  'missing_version',
-  'missing_region',
-];
+const INDEXED_SIGNALS: readonly string[] = ['silent_substitution', 'residency_violation', 'policy_bypass'];
 
 const SUMMARY = `r.event_id, ${isoMicros('r.occurred_at')} AS occurred_key, r.tenant_id, r.gateway_id, r.request_id, r.trace_id,
   r.requested_model, r.resolved_model, r.provider, r.region_served, r.fallback_used, r.cache_status, r.outcome_status, r.signals`;
@@ -92,8 +82,8 @@ export class DecisionsRepository {
    * gateway, below, is the one exception).
    * All tenants, or more than PER_TENANT_WALKS_MAX named: one walk of (occurred_at, event_id).
    * Fewer named tenants: one walk of (tenant_id, occurred_at) per tenant, each stopping after a
-   * page, then the newest page of those. A signal with a partial index of its own
-   * (INDEXED_SIGNALS) may walk that index instead, in either case. A single `tenant_id = ANY(...)` cannot walk the tenant index in time order: it walks
+   * page, then the newest page of those (a finding signal walks that signal's partial index
+   * instead). A single `tenant_id = ANY(...)` cannot walk the tenant index in time order: it walks
    * every tenant's records in time order, or (when the planner expects few matches) scans records
    * sequentially.
    *
@@ -125,13 +115,13 @@ export class DecisionsRepository {
     const order = 'ORDER BY r.occurred_at DESC, r.event_id DESC';
     const select = `SELECT ${SUMMARY}, r.record::jsonb -> 'attempts' AS attempts`;
     if (scope.kind === 'all' || scope.tenants.length > PER_TENANT_WALKS_MAX) {
-      if (f.signal) where.push(signalCondition(f.signal, p));
+      if (f.signal) where.push(`r.signals @> ARRAY[${p.add(f.signal)}::text]`);
       return this.db.query(
         `${select} FROM records r WHERE ${[scopeCondition(scope, p), ...where].join(' AND ')} ${order} LIMIT ${p.add(limit)}`,
         p.values,
       );
     }
-    if (f.signal) where.push(signalCondition(f.signal, p));
+    if (f.signal) where.push(tenantSignalCondition(f.signal, p));
     // The tenant is a parameter of each walk, so the tenant index yields its rows in time order.
     // The page's columns are worked out (JSON parsed) for its rows only, not every tenant's.
     const tenants = p.add(scope.tenants);
@@ -178,12 +168,12 @@ export class DecisionsRepository {
 }
 
 /**
- * The signal condition of a page. An indexed signal is written as the literal of its
+ * The signal condition of a tenant's walk. An indexed signal is written as the literal of its
  * partial index's predicate: a parameter matches it only in a plan made for the parameter's value,
  * not in a generic plan of a prepared statement. The literal comes from INDEXED_SIGNALS, never
  * from the request.
  */
-function signalCondition(signal: string, p: SqlParams): string {
+function tenantSignalCondition(signal: string, p: SqlParams): string {
   const indexed = INDEXED_SIGNALS.find((s) => s === signal);
   return indexed ? `r.signals @> ARRAY['${indexed}']::text[]` : `r.signals @> ARRAY[${p.add(signal)}::text]`;
 }
