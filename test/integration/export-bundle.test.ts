@@ -274,6 +274,33 @@ describe('POST /v1/exports → GET bundle → offline verification', () => {
     }
   });
 
+  it("finds where instants fall in a shard's tenant chain by one statement's binary search", async () => {
+    const source = app.get(ExportSourceRepository);
+    const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
+    const instants = [at(-10), at(0), at(1), at(37), at(50), at(99), FROM, TO, at(1_000)];
+    for (const shard of [0, 1, 2]) {
+      const rows = await db.query<{ seq: string; ms: number }>(
+        `SELECT tenant_seq AS seq, extract(epoch FROM occurred_at) * 1000 AS ms FROM records
+         WHERE shard = $1 AND tenant_id = 'acme' ORDER BY tenant_seq`,
+        [shard],
+      );
+      const ms = rows.map((r) => Number(r.ms));
+      // The same search over the rows read here: the first seq not older than the instant.
+      const position = (instant: string) => {
+        let [lo, hi] = [0, ms.length];
+        while (lo < hi) {
+          const mid = lo + Math.floor((hi - lo) / 2);
+          if (ms[mid] < Date.parse(instant)) lo = mid + 1;
+          else hi = mid;
+        }
+        return lo;
+      };
+      const found = await source.chainPositions(shard, 'acme', ms.length, instants);
+      expect([shard, found]).toEqual([shard, instants.map(position)]);
+      if (ms.length > 0) expect(new Set(found).size).toBeGreaterThan(2);
+    }
+  });
+
   it('survives the server ending the connection of a chain read between two pages', async () => {
     // After the COPY has been read to its end the pg client sits idle, checked out, while the
     // reader writes the last page; a connection ended then must fail the read, not the process.
