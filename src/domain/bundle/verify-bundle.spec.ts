@@ -270,7 +270,7 @@ describe('the single pass', () => {
 
   it('cuts blocks at newlines whatever the chunks: the same answers from 7-byte chunks and 64-byte blocks', async () => {
     const text = get(files, FILE.records);
-    const params = { query: QUERY, roots: [], maxLine: 1 << 20 };
+    const params = { query: QUERY, roots: { keys: [], hashes: new Uint8Array(0) }, maxLine: 1 << 20 };
     const collect = async (pool: BlockPool, chunks: Buffer[]) => {
       const seq: Buffer[] = [];
       let lines = 0;

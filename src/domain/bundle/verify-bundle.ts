@@ -224,7 +224,7 @@ class BundleVerifier {
 
   private async readRecordBlocks(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
     const m = this.ctx.requireManifest(FILE.records);
-    const roots = this.checkpoints.rootEntries();
+    const roots = this.checkpoints.packedRoots();
     const pool = new BlockPool({ query: m.query, roots, maxLine: this.ctx.maxLineBytes }, this.singlePassThreads!);
     this.pool = pool;
     this.ctx.onClose(() => pool.close());

@@ -22,7 +22,7 @@ const silentWorker = workerScript(
 
 const PARAMS = {
   query: { tenant: 't', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', filters: {} },
-  roots: [],
+  roots: { keys: [], hashes: new Uint8Array(0) },
   maxLine: 1 << 20,
 };
 

@@ -12,29 +12,30 @@ import { checkpointLineDefect, FILE, type CheckpointLine } from '../bundle-forma
 import type { BundleContext, ShardState } from './bundle-context.js';
 import { fail } from './bundle-problem.js';
 import { hexBytes, parseCanonical } from './bundle-parse.js';
+import { RootTable, type PackedRoots } from './root-table.js';
 
 type LinePlace = { file: string; line: number };
 
 /** The root of each verified checkpoint, by shard and tree size. */
 export interface CheckpointRoots {
   rootAt(shard: number, treeSize: number): Buffer | undefined;
-  rootEntries(): Array<[string, Buffer]>;
+  /** Every root read so far, packed for a worker. */
+  packedRoots(): PackedRoots;
 }
 
 export class CheckpointsCheck implements CheckpointRoots {
   /** The kids that signed the checkpoints. */
   readonly kids = new Set<string>();
-  private readonly roots = new Map<string, Buffer>();
+  private readonly roots = RootTable.empty();
 
   constructor(private readonly ctx: BundleContext) {}
 
   rootAt(shard: number, treeSize: number): Buffer | undefined {
-    return this.roots.get(`${shard}/${treeSize}`);
+    return this.roots.get(shard, treeSize);
   }
 
-  /** Every root read so far, keyed `shard/tree_size` (for the proof worker). */
-  rootEntries(): Array<[string, Buffer]> {
-    return [...this.roots];
+  packedRoots(): PackedRoots {
+    return this.roots.packed();
   }
 
   async read(entry: ArchiveEntry, digest: FileDigest): Promise<void> {
@@ -64,7 +65,7 @@ export class CheckpointsCheck implements CheckpointRoots {
       shard!.lastCheckpointSize = line.tree_size;
       shard!.lastCheckpointRoot = root;
       shard!.anchorTimestamp = cp.timestamp;
-      this.roots.set(`${line.shard}/${line.tree_size}`, root);
+      this.roots.set(line.shard, line.tree_size, root);
       this.ctx.counts.checkpoints++;
     }
     if (prevShard >= 0) this.closeShard(prevShard, lineNo);

@@ -24,12 +24,13 @@ import { isCanonicalText } from './bundle-parse.js';
 import { ProofLineRun } from './proof-line-run.js';
 import { canonicalBytes } from '../../canonical/canonical-json.js';
 import { EntryLineScanner, type NotedMember } from './entry-line.js';
+import { RootTable, type PackedRoots } from './root-table.js';
 
 /** What every block of one bundle is checked against. */
 export interface BlockParams {
   query: Pick<ExportQuery, 'tenant' | 'from' | 'to' | 'filters'>;
-  /** Checkpoint roots keyed `shard/tree_size` (checkpoints.jsonl, read before records.jsonl). */
-  roots: Array<[string, Uint8Array]>;
+  /** The checkpoints' roots (checkpoints.jsonl, read before records.jsonl). */
+  roots: PackedRoots;
   maxLine: number;
 }
 
@@ -67,7 +68,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** One thread's state across blocks: the roots and the inclusion run. */
 export class BlockChecker {
-  private readonly roots: Map<string, Buffer>;
+  private readonly roots: RootTable;
   private readonly run = new InclusionRunVerifier();
   /** Proof lines decided on their bytes against the line before (most lines of a run). */
   private readonly proofRun = new ProofLineRun();
@@ -81,7 +82,7 @@ export class BlockChecker {
   private readonly tenantBytes: Buffer;
 
   constructor(private readonly params: BlockParams) {
-    this.roots = new Map(params.roots.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
+    this.roots = RootTable.fromPacked(params.roots);
     this.fromMs = Date.parse(params.query.from);
     this.toMs = Date.parse(params.query.to);
     this.filtered = Object.values(params.query.filters).some((v) => v !== undefined);
@@ -211,7 +212,7 @@ export class BlockChecker {
       this.proofRun.reset();
       const p = proofLine(lines[i]);
       if (p === undefined) return { failed: true };
-      const root = this.roots.get(`${p.shard}/${p.tree_size}`);
+      const root = this.roots.get(p.shard, p.tree_size);
       if (root === undefined) return { failed: true };
       const leaf = Buffer.from(p.leaf_hash, 'hex');
       this.run.verify(leaf, p.index, p.tree_size, p.inclusion_proof, root);

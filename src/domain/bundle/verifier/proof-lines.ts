@@ -127,7 +127,7 @@ export async function workerProofSource(
   maxLine: number,
 ): Promise<ProofSource | undefined> {
   if (!existsSync(fileURLToPath(PROOF_WORKER))) return undefined;
-  const data: ProofWorkerData = { file, roots: roots.rootEntries(), maxLine };
+  const data: ProofWorkerData = { file, roots: roots.packedRoots(), maxLine };
   // Not the parent's flags: `--input-type` (a script given with -e) would stop the worker.
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   const worker = new Worker(PROOF_WORKER, { workerData: data, execArgv });

@@ -16,10 +16,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InclusionRunVerifier } from '../../merkle/inclusion-run.js';
 import { ArchiveError, archiveEntries, FileDigest, LineError, lines, type ArchiveEntry } from '../bundle-archive.js';
 import { canonicalProofLine, FILE } from '../bundle-format.js';
+import { RootTable, type PackedRoots } from './root-table.js';
 
 export interface ProofWorkerData {
   file: string;
-  roots: Array<[string, Uint8Array]>;
+  roots: PackedRoots;
   maxLine: number;
 }
 
@@ -33,7 +34,7 @@ export const PROOF_CREDIT = 8;
 async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as ProofWorkerData;
-  const roots = new Map(data.roots.map(([k, v]) => [k, Buffer.from(v)]));
+  const roots = RootTable.fromPacked(data.roots);
   let credit = PROOF_CREDIT;
   let wake: (() => void) | undefined;
   port.on('message', () => {
@@ -84,14 +85,10 @@ async function main(): Promise<void> {
 }
 
 /** The line's position and leaf hash when it is canonical and its proof verifies; else undefined. */
-function checkedLine(
-  bytes: Buffer,
-  roots: Map<string, Buffer>,
-  run: InclusionRunVerifier,
-): ProofWorkerItem | undefined {
+function checkedLine(bytes: Buffer, roots: RootTable, run: InclusionRunVerifier): ProofWorkerItem | undefined {
   const p = canonicalProofLine(bytes.toString('latin1'));
   if (p === undefined) return undefined;
-  const root = roots.get(`${p.shard}/${p.tree_size}`);
+  const root = roots.get(p.shard, p.tree_size);
   if (root === undefined) return undefined;
   try {
     run.verify(Buffer.from(p.leaf_hash, 'hex'), p.index, p.tree_size, p.inclusion_proof, root);
