@@ -42,7 +42,7 @@ import { appendCost, proofRates, seedShard, type AppendCost, type RateFigure } f
 import { naiveBaseline } from './lib/naive.js';
 import { cpuDelta, cpuSnapshot, PostgresBackends, watchPostgresBackends, type CpuSnapshot } from './lib/proc.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
-import { recordCopyLine } from './lib/rows.js';
+import { recordCopyTuple } from './lib/rows.js';
 import { seedRecords } from './lib/seed.js';
 import { scrapeMetrics, ServiceChild, waitConsumed } from './lib/service.js';
 import { stageBreakdown, type StageFigure } from './lib/stages.js';
@@ -158,9 +158,12 @@ async function main(): Promise<void> {
   for (let i = 0; i < OPT.events; i++) {
     const e = benchEvent(i);
     wires[i] = wireOf(e);
-    rows[i] = Buffer.from(
-      recordCopyLine(e, wires[i], { shard: i % PARTITIONS, leaf: i, topic: TOPIC, offset: Math.floor(i / PARTITIONS) }),
-    );
+    rows[i] = recordCopyTuple(e, wires[i], {
+      shard: i % PARTITIONS,
+      leaf: i,
+      topic: TOPIC,
+      offset: Math.floor(i / PARTITIONS),
+    });
   }
   const wireBytes = wires.reduce((a, w) => a + w.length, 0);
   const message = (i: number): Message => ({ key: String(i), value: wires[i], headers: { ...WIRE_HEADERS } });

@@ -17,13 +17,17 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { consumeAll, type ConsumeRun } from './consumers.js';
 import { cpuDelta, cpuSnapshot, type CpuDelta } from './proc.js';
-import { RECORD_COLUMNS } from './rows.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../src/database/copy-binary.js';
+import { recordsCopySql } from '../../src/ledger/record-columns.js';
 
 export async function createRecordsLikeTable(pool: pg.Pool, table: string): Promise<void> {
   await pool.query(`CREATE TABLE ${table} (LIKE records INCLUDING ALL)`);
 }
 
-/** COPYs `body` into `table` in a transaction of its own; `andThen` runs in it before COMMIT. */
+/**
+ * COPYs `body` (records rows as binary tuples: recordCopyTuple) into `table` in a transaction of
+ * its own, as the append does (recordsCopySql); `andThen` runs in it before COMMIT.
+ */
 export async function copyInTransaction(
   client: pg.PoolClient,
   table: string,
@@ -32,7 +36,10 @@ export async function copyInTransaction(
 ): Promise<void> {
   await client.query('BEGIN');
   try {
-    await pipeline(Readable.from([body]), client.query(copyFrom(`COPY ${table} (${RECORD_COLUMNS}) FROM STDIN`)));
+    await pipeline(
+      Readable.from([BINARY_COPY_HEADER, body, BINARY_COPY_TRAILER]),
+      client.query(copyFrom(recordsCopySql(table))),
+    );
     await andThen?.();
     await client.query('COMMIT');
   } catch (e) {

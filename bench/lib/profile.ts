@@ -64,7 +64,7 @@ const STAGE_RULES: Array<[string, (f: CallFrame) => boolean]> = [
     'plan (append-plan, signals)',
     (f) => f.url.includes('/ledger/append-plan') || f.url.includes('/domain/record/derive-signals'),
   ],
-  ['DB write: COPY encoding (copy-text)', (f) => f.url.includes('/database/copy-text')],
+  ['DB write: COPY encoding (copy-binary, copy-text)', (f) => f.url.includes('/database/copy-')],
   [
     'DB write: repository + pg driver',
     (f) =>

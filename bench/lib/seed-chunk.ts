@@ -1,5 +1,5 @@
 /**
- * One chunk of the read bench's seeded records (seed.ts): the `records` rows as COPY text and
+ * One chunk of the read bench's seeded records (seed.ts): the `records` rows as COPY binary tuples and
  * the summary rows the append would add for them, per shard. Plain computation, no I/O, so
  * seed-worker.ts runs it off the thread that talks to PostgreSQL.
  */
@@ -32,7 +32,7 @@ export interface SeedChunkSpec {
 
 export interface SeedChunk {
   rows: number;
-  /** COPY text of the chunk's `records` rows. */
+  /** The chunk's `records` rows as COPY binary tuples (no header or trailer: copyInTransaction adds them). */
   body: Uint8Array;
   /** Per shard: the upserts' jsonb parameters (summaryRowsParam, findingRowsParam, costRowsParam). */
   summaries: Array<{ shard: number; traffic: string; findings: string; costs: string }>;
@@ -44,7 +44,7 @@ export function seedInstant(firstSeq: number, k: number, spacingMs: number): Dat
 }
 
 export function seedChunk(spec: SeedChunkSpec): SeedChunk {
-  const lines: string[] = [];
+  const tuples: Buffer[] = [];
   const byShard = new Map<
     number,
     {
@@ -56,8 +56,8 @@ export function seedChunk(spec: SeedChunkSpec): SeedChunk {
   for (let k = spec.from; k < spec.to; k++) {
     const e = benchEvent(spec.firstSeq + k, seedInstant(spec.firstSeq, k, spec.spacingMs));
     const shard = SEED_FIRST_SHARD + (k % SEED_SHARDS);
-    const { line, prepared } = recordCopyRow(e, wireOf(e), { shard, leaf: k, topic: 'bench.seed', offset: k });
-    lines.push(line);
+    const { tuple, prepared } = recordCopyRow(e, wireOf(e), { shard, leaf: k, topic: 'bench.seed', offset: k });
+    tuples.push(tuple);
     let facts = byShard.get(shard);
     if (!facts) byShard.set(shard, (facts = { traffic: [], findings: [], costs: [] }));
     // The stored record's facts, as the append summarizes them (prepareRecord).
@@ -67,7 +67,7 @@ export function seedChunk(spec: SeedChunkSpec): SeedChunk {
   }
   return {
     rows: spec.to - spec.from,
-    body: Buffer.from(lines.join('')),
+    body: Buffer.concat(tuples),
     summaries: [...byShard].map(([shard, f]) => ({
       shard,
       traffic: summaryRowsParam(summarizeFacts(f.traffic)),

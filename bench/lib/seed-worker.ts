@@ -6,7 +6,7 @@ parentPort!.on('message', (spec: SeedChunkSpec) => {
   try {
     const chunk = seedChunk(spec);
     const body = chunk.body;
-    // Hand the COPY text over rather than copying it (a chunk is tens of MB).
+    // Hand the COPY body over rather than copying it (a chunk is tens of MB).
     const transferable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
     parentPort!.postMessage({ ok: true, chunk }, transferable ? [body.buffer as ArrayBuffer] : []);
   } catch (e) {

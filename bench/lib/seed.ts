@@ -5,7 +5,7 @@
  * summary-backed answer (incidents, findings, alias history) would be measured over nothing.
  *
  * Built for 10M records on two cores: worker threads build the chunks (seed-chunk.ts: the
- * canonical forms, hashes and COPY text cost ~0.2 ms a record, the bulk of the work) while this
+ * canonical forms, hashes and COPY tuples cost ~0.2 ms a record, the bulk of the work) while this
  * thread COPYs the previous one; and a seed that at least doubles the table drops the secondary
  * indexes of `records` and builds them again afterwards (one sorted build is several times
  * cheaper than maintaining eight btrees and a GIN row by row). The same definitions are

@@ -22,7 +22,8 @@ import { EMPTY_ROOT, leafHash } from '../../src/domain/merkle/hasher.js';
 import { tilesAfterAppend, type Tile } from '../../src/domain/merkle/tiles.js';
 import type { CanonicalRecord } from '../../src/domain/record/canonical-record.js';
 import { deriveSignals } from '../../src/domain/record/derive-signals.js';
-import { recordCopyValues } from '../../src/ledger/record-columns.js';
+import { RECORD_ROW_TYPE_LIST, recordCopyValues } from '../../src/ledger/record-columns.js';
+import { binaryCopyChunks } from '../../src/database/copy-binary.js';
 import { validateRecord } from '../../src/domain/record/validate-record.js';
 import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
 import { decodeBatch, type DecodedItem, type DecodedRecord } from '../../src/ingest/decode-batch.js';
@@ -207,10 +208,19 @@ export async function stageBreakdown(opts: {
   const rows: PlannedEntry[][] = plans.map((p) => p.entries);
   out.push(
     measure(
-      'DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here)',
+      'DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here; before binary)',
       n,
       () => {
         for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
+      },
+    ),
+  );
+  out.push(
+    measure(
+      'DB write, Node side: COPY binary of the records rows (recordCopyValues + binaryCopyChunks, as the append sends them)',
+      n,
+      () => {
+        for (const b of rows) binaryCopyChunks(b.map(recordCopyValues), RECORD_ROW_TYPE_LIST);
       },
     ),
   );

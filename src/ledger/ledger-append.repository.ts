@@ -10,7 +10,14 @@ import type { Tile, TileWrites } from '../domain/merkle/tiles.js';
 import { TileCache, merkleNodeReader, tileKey } from './merkle-node-store.js';
 import { EMPTY_ROOT } from '../domain/merkle/hasher.js';
 import type { AppendPlan, PlannedEntry, ShardHead, TenantHead } from './append-plan.js';
-import { RECORD_ROW_COLUMNS, recordCopyValues, type RecordRowSource } from './record-columns.js';
+import {
+  RECORD_ROW_COLUMNS,
+  RECORD_ROW_TYPE_LIST,
+  recordCopyValues,
+  recordsCopySql,
+  type RecordRowSource,
+} from './record-columns.js';
+import { binaryCopyChunks } from '../database/copy-binary.js';
 import type { SummaryRow } from '../domain/summary/traffic-summary.js';
 import { summaryRowsParam, upsertSummariesSql } from './summary-sql.js';
 import type { FindingRow } from '../domain/summary/finding-summary.js';
@@ -393,7 +400,8 @@ export class LedgerAppendRepository {
 
   async insertRecords(c: PoolClient, entries: PlannedEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.copy(c, `COPY records (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`, entries.map(recordCopyValues));
+    const body = binaryCopyChunks(entries.map(recordCopyValues), RECORD_ROW_TYPE_LIST);
+    await pipeline(Readable.from(body), c.query(copyFrom(recordsCopySql())));
   }
 
   /** Stores the next offset of a batch that appends no record, with the same compare-and-set as closeBatch. */

@@ -2,6 +2,7 @@ import type { CanonicalRecord } from '../domain/record/canonical-record.js';
 import { deriveSignals, type Signal } from '../domain/record/derive-signals.js';
 import type { EntryPosition } from '../domain/ledger-entry/ledger-entry.js';
 import type { CopyValue } from '../database/copy-text.js';
+import type { BinaryColumnType } from '../database/copy-binary.js';
 
 /**
  * The `records` columns copied out of the record so that queries can filter and index them
@@ -131,6 +132,47 @@ export const RECORD_ROW_COLUMNS = [
   ...QUERY_COLUMN_NAMES,
   'record',
 ] as const;
+
+/**
+ * The type of each RECORD_ROW_COLUMNS column, as the migrations create it: COPY's binary format
+ * sends every field in its type's own form (src/database/copy-binary.ts). A test holds this list
+ * equal to the `records` table's columns.
+ */
+export const RECORD_ROW_TYPES: Readonly<Record<(typeof RECORD_ROW_COLUMNS)[number], BinaryColumnType>> = {
+  event_id: 'text',
+  shard: 'int4',
+  leaf_index: 'int8',
+  tenant_id: 'text',
+  tenant_seq: 'int8',
+  tenant_prev: 'bytea',
+  leaf_hash: 'bytea',
+  content_sha256: 'bytea',
+  occurred_at: 'timestamptz',
+  received_at: 'timestamptz',
+  request_id: 'text',
+  trace_id: 'text',
+  gateway_id: 'text',
+  requested_model: 'text',
+  resolved_model: 'text',
+  provider: 'text',
+  region_served: 'text',
+  fallback_used: 'text',
+  cache_status: 'text',
+  outcome_status: 'text',
+  signals: 'text[]',
+  kafka_topic: 'text',
+  kafka_partition: 'int4',
+  kafka_offset: 'int8',
+  record: 'text',
+};
+
+/** RECORD_ROW_TYPES in RECORD_ROW_COLUMNS order. */
+export const RECORD_ROW_TYPE_LIST: readonly BinaryColumnType[] = RECORD_ROW_COLUMNS.map((c) => RECORD_ROW_TYPES[c]);
+
+/** The statement that COPYs `records` rows in binary, in RECORD_ROW_COLUMNS order, into `table`. */
+export function recordsCopySql(table = 'records'): string {
+  return `COPY ${table} (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+}
 
 /** The values of one `records` row for COPY, in RECORD_ROW_COLUMNS order. */
 export function recordCopyValues(row: RecordRowSource): CopyValue[] {
