@@ -5,7 +5,7 @@
  */
 import { DataSource } from 'typeorm';
 import { loadConfigSection } from '../../src/config/app-config.js';
-import { copyLine } from '../../src/database/copy-text.js';
+import { copyChunks } from '../../src/database/copy-text.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { canonicalJson } from '../../src/domain/canonical/canonical-json.js';
 import { signCheckpoint } from '../../src/domain/checkpoint/checkpoint-jws.js';
@@ -208,10 +208,10 @@ export async function stageBreakdown(opts: {
   const rows: PlannedEntry[][] = plans.map((p) => p.entries);
   out.push(
     measure(
-      'DB write, Node side: COPY text of the records rows (recordCopyValues + copyLine; signals derived here; before binary)',
+      'DB write, Node side: COPY text of the records rows (recordCopyValues + copyChunks, as the append sent them before binary)',
       n,
       () => {
-        for (const b of rows) b.map((r) => copyLine(recordCopyValues(r))).join('');
+        for (const b of rows) copyChunks(b.map(recordCopyValues));
       },
     ),
   );

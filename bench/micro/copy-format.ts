@@ -3,7 +3,8 @@
  * the same `records` rows, in one run. Two tables shaped `LIKE records INCLUDING ALL` (the same
  * columns, keys and indexes) take the same batches of 1,000 rows (demo events, as the bench's
  * ceiling encodes them), alternating which format goes first; each batch is one transaction on
- * one connection. Per row: the Node CPU to encode the body, and the PostgreSQL backend's CPU for
+ * one connection. Per row: the Node CPU to encode the body and to send it (the COPY stream,
+ * BEGIN and COMMIT), and the PostgreSQL backend's CPU for
  * COPY + COMMIT (from /proc, in 10 ms ticks: hence totals over all measured batches, not
  * per-batch medians). Then both tables are compared row for row.
  */
@@ -55,21 +56,24 @@ try {
     },
   };
   type Format = keyof typeof formats;
-  const spent: Record<Format, { node: number[]; pg: number[] }> = {
-    text: { node: [], pg: [] },
-    binary: { node: [], pg: [] },
+  const spent: Record<Format, { node: number[]; send: number[]; pg: number[] }> = {
+    text: { node: [], send: [], pg: [] },
+    binary: { node: [], send: [], pg: [] },
   };
   const run = async (f: Format, rows: CopyValue[][], keep: boolean) => {
     const c0 = cpu();
     const body = formats[f].encode(rows);
     const node = cpu() - c0;
     const p0 = processCpuSeconds(pid) ?? 0;
+    const s0 = cpu();
     await client.query('BEGIN');
     await pipeline(Readable.from(body), client.query(copyFrom(formats[f].sql)));
     await client.query('COMMIT');
+    const send = cpu() - s0;
     const pgS = (processCpuSeconds(pid) ?? 0) - p0;
     if (keep) {
       spent[f].node.push((node / rows.length) * 1e6);
+      spent[f].send.push((send / rows.length) * 1e6);
       spent[f].pg.push((pgS / rows.length) * 1e6);
     }
   };
@@ -87,7 +91,7 @@ try {
   console.log(`COPY of ${BATCHES} batches of ${B} records rows per format (after ${WARM} warm-up), mean per row:`);
   for (const f of ['text', 'binary'] as const)
     console.log(
-      `  ${f.padEnd(6)}  Node encode ${m(spent[f].node).toFixed(2)} µs   PostgreSQL COPY + COMMIT ${m(spent[f].pg).toFixed(2)} µs`,
+      `  ${f.padEnd(6)}  Node encode ${m(spent[f].node).toFixed(2)} µs, send ${m(spent[f].send).toFixed(2)} µs   PostgreSQL COPY + COMMIT ${m(spent[f].pg).toFixed(2)} µs`,
     );
   console.log(
     `  binary ÷ text: Node ${(m(spent.binary.node) / m(spent.text.node)).toFixed(2)}×, PostgreSQL ${(m(spent.binary.pg) / m(spent.text.pg)).toFixed(2)}×`,
