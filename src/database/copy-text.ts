@@ -1,6 +1,8 @@
 /**
- * Encodes rows for PostgreSQL `COPY ... FROM STDIN` in text format, the fastest bulk path
- * (about 1.5× an unnest INSERT of the same rows, measured on the ledger's rows). Only the types the ledger writes are supported.
+ * Encodes rows for PostgreSQL `COPY ... FROM STDIN` in text format (about 1.5× an unnest INSERT
+ * of the same rows, measured on the ledger's rows), for the rarer writes (quarantine). The hot
+ * `records` COPY uses the binary format (copy-binary.ts), cheaper again for PostgreSQL. Only the
+ * types the ledger writes are supported.
  */
 export type CopyValue = string | number | bigint | boolean | Buffer | string[] | null | undefined;
 
