@@ -105,9 +105,18 @@ function int64Of(v: CopyValue, column: number): number | bigint {
   throw new TypeError(`COPY binary: column ${column} (int8) cannot take ${String(v)}`);
 }
 
-/** RFC 3339 UTC text (the record's form: milliseconds, Z) as microseconds since 2000-01-01. */
+/**
+ * The record's timestamp form (record-json-schema.ts): RFC 3339 in UTC with milliseconds, years
+ * 0001-9999, a real date. Anything else is refused rather than read by Date.parse, which takes a
+ * time without a zone as local time, drops digits past the millisecond and rolls February 30
+ * over into March, where PostgreSQL's text input would not.
+ */
+const RECORD_TIMESTAMP = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A timestamp in the record's form as microseconds since 2000-01-01. */
 function timestampMicros(v: CopyValue, column: number): bigint {
-  const ms = typeof v === 'string' ? Date.parse(v) : NaN;
+  let ms = typeof v === 'string' && RECORD_TIMESTAMP.test(v) ? Date.parse(v) : NaN;
+  if (Number.isFinite(ms) && new Date(ms).toISOString() !== v) ms = NaN;
   if (!Number.isFinite(ms)) throw new TypeError(`COPY binary: column ${column} (timestamptz) cannot take ${String(v)}`);
   return BigInt(ms - PG_EPOCH_MS) * 1000n;
 }

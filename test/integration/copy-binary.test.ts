@@ -188,6 +188,16 @@ describe('COPY binary stores what COPY text stores', () => {
       return r;
     };
     expect(() => binaryCopyChunks([at('occurred_at', 'yesterday')], types)).toThrow(/timestamptz/);
+    // Outside the record's form, where Date.parse and PostgreSQL would disagree: no zone (local
+    // time), microseconds, a day that does not exist, year 0.
+    for (const t of [
+      '2026-01-01T00:00:00.000',
+      '2026-01-01T00:00:00.000001Z',
+      '2026-02-30T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00Z',
+    ])
+      expect(() => binaryCopyChunks([at('occurred_at', t)], types)).toThrow(/timestamptz/);
     expect(() => binaryCopyChunks([at('leaf_index', 1.5)], types)).toThrow(/int8/);
     expect(() => binaryCopyChunks([at('shard', 2 ** 31)], types)).toThrow(/int4/);
     expect(() => binaryCopyChunks([at('leaf_hash', 'ab')], types)).toThrow(/bytea/);
