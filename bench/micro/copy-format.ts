@@ -45,12 +45,10 @@ try {
   }
   const formats = {
     text: {
-      table: 'copy_text',
       encode: (rows: CopyValue[][]) => copyChunks(rows),
       sql: `COPY copy_text (${RECORD_ROW_COLUMNS.join(', ')}) FROM STDIN`,
     },
     binary: {
-      table: 'copy_binary',
       encode: (rows: CopyValue[][]) => binaryCopyChunks(rows, RECORD_ROW_TYPE_LIST),
       sql: recordsCopySql('copy_binary'),
     },

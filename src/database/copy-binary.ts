@@ -9,7 +9,7 @@ import type { CopyValue } from './copy-text.js';
  * binary form is refused by PostgreSQL ("incorrect binary data format"), never stored.
  * Only the types the ledger writes are supported.
  */
-export type BinaryColumnType = 'text' | 'int4' | 'int8' | 'bytea' | 'timestamptz' | 'text[]' | 'bool';
+export type BinaryColumnType = 'text' | 'int4' | 'int8' | 'bytea' | 'timestamptz' | 'text[]';
 
 /** Signature, flags (no OIDs), header extension length 0. */
 export const BINARY_COPY_HEADER: Buffer = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -81,11 +81,6 @@ class ChunkWriter {
     }
   }
 
-  byte(v: number): void {
-    this.room(1);
-    this.at = this.buf.writeUInt8(v, this.at);
-  }
-
   raw(b: Buffer): void {
     this.room(b.length);
     this.at += b.copy(this.buf, this.at);
@@ -113,12 +108,16 @@ function int64Of(v: CopyValue, column: number): number | bigint {
  */
 const RECORD_TIMESTAMP = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** A timestamp in the record's form as microseconds since 2000-01-01. */
-function timestampMicros(v: CopyValue, column: number): bigint {
-  let ms = typeof v === 'string' && RECORD_TIMESTAMP.test(v) ? Date.parse(v) : NaN;
-  if (Number.isFinite(ms) && new Date(ms).toISOString() !== v) ms = NaN;
-  if (!Number.isFinite(ms)) throw new TypeError(`COPY binary: column ${column} (timestamptz) cannot take ${String(v)}`);
-  return BigInt(ms - PG_EPOCH_MS) * 1000n;
+/**
+ * A timestamp in the record's form as microseconds since 2000-01-01: a plain number while that
+ * is exact (until about the year 2285), a bigint after.
+ */
+function timestampMicros(v: CopyValue, column: number): number | bigint {
+  const ms = typeof v === 'string' && RECORD_TIMESTAMP.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== v)
+    throw new TypeError(`COPY binary: column ${column} (timestamptz) cannot take ${String(v)}`);
+  const us = (ms - PG_EPOCH_MS) * 1000;
+  return Number.isSafeInteger(us) ? us : BigInt(ms - PG_EPOCH_MS) * 1000n;
 }
 
 function writeField(w: ChunkWriter, v: CopyValue, type: BinaryColumnType, column: number): void {
@@ -138,10 +137,6 @@ function writeField(w: ChunkWriter, v: CopyValue, type: BinaryColumnType, column
       return w.int64(int64Of(v, column));
     case 'timestamptz':
       return w.int64(timestampMicros(v, column));
-    case 'bool':
-      if (typeof v !== 'boolean') throw new TypeError(`COPY binary: column ${column} (bool) needs a boolean`);
-      w.int32(1);
-      return w.byte(v ? 1 : 0);
     case 'text[]':
       return writeTextArray(w, v, column);
   }

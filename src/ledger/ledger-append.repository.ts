@@ -400,8 +400,7 @@ export class LedgerAppendRepository {
 
   async insertRecords(c: PoolClient, entries: PlannedEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const body = binaryCopyChunks(entries.map(recordCopyValues), RECORD_ROW_TYPE_LIST);
-    await pipeline(Readable.from(body), c.query(copyFrom(recordsCopySql())));
+    await this.copy(c, recordsCopySql(), binaryCopyChunks(entries.map(recordCopyValues), RECORD_ROW_TYPE_LIST));
   }
 
   /** Stores the next offset of a batch that appends no record, with the same compare-and-set as closeBatch. */
@@ -422,19 +421,21 @@ export class LedgerAppendRepository {
     await this.copy(
       c,
       'COPY quarantine (shard, reason_code, reason, event_id, existing_sha256, incoming_sha256, topic, partition, "offset", headers, payload) FROM STDIN',
-      rows.map((q) => [
-        shard,
-        q.reasonCode,
-        q.reason,
-        q.eventId,
-        q.existingSha256,
-        q.incomingSha256,
-        q.topic,
-        q.partition,
-        q.offset,
-        JSON.stringify(q.headers),
-        q.payload,
-      ]),
+      copyChunks(
+        rows.map((q) => [
+          shard,
+          q.reasonCode,
+          q.reason,
+          q.eventId,
+          q.existingSha256,
+          q.incomingSha256,
+          q.topic,
+          q.partition,
+          q.offset,
+          JSON.stringify(q.headers),
+          q.payload,
+        ]),
+      ),
     );
   }
 
@@ -447,8 +448,9 @@ export class LedgerAppendRepository {
     return merkleNodeReader(async (sql, params) => (await c.query(sql, params)).rows, shard, overlay, this.tiles);
   }
 
-  private async copy(c: PoolClient, sql: string, rows: CopyValue[][]): Promise<void> {
-    await pipeline(Readable.from(copyChunks(rows)), c.query(copyFrom(sql)));
+  /** Sends an encoded COPY body (copyChunks or binaryCopyChunks) for `sql`. */
+  private async copy(c: PoolClient, sql: string, body: Buffer[]): Promise<void> {
+    await pipeline(Readable.from(body), c.query(copyFrom(sql)));
   }
 }
 

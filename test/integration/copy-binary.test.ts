@@ -46,7 +46,6 @@ describe('COPY binary stores what COPY text stores', () => {
       bigint: 'int8',
       bytea: 'bytea',
       'timestamp with time zone': 'timestamptz',
-      boolean: 'bool',
     };
     const actual = Object.fromEntries(
       rows.map((r) => [
