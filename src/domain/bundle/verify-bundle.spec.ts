@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { canonicalBytes } from '../canonical/canonical-json.js';
 import { signCheckpoint } from '../checkpoint/checkpoint-jws.js';
 import { generateSigningKey, jwksEntry, type SigningKey } from '../checkpoint/signing-key.js';
@@ -327,10 +328,22 @@ describe('the single pass', () => {
 });
 
 describe('an archive cut short or damaged', () => {
+  /** The bytes a few at a time, a turn of the event loop apart: each check reads all that has come. */
+  const trickle = (bytes: Buffer) =>
+    Readable.from(
+      (async function* () {
+        for (let i = 0; i < bytes.length; i += 64) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yield bytes.subarray(i, i + 64);
+        }
+      })(),
+    );
+
   /**
    * What verifyBundle makes of `bytes`: the reference pass's verdict (the single pass gives
    * way), not ok unless `mayPass`; 'threw' if it throws (it must not: a tar cut inside a file or
-   * header, in a whole gzip stream, is UNREADABLE_ARCHIVE).
+   * header, in a whole gzip stream, is UNREADABLE_ARCHIVE). The same verdict however the bytes
+   * arrive: from the file, all at once, or a trickle.
    */
   async function verifyBytes(bytes: Buffer, mayPass = false): Promise<string> {
     const path = join(dir, `t-${n++}.tar.gz`);
@@ -340,6 +353,8 @@ describe('an archive cut short or damaged', () => {
     const settle = (p: Promise<BundleVerdict>) => p.catch((e: Error) => ({ threw: e.message }));
     const outcome = await settle(verifyBundle(open, opts));
     expect(outcome).toEqual(await settle(verifyBundle(open, { ...opts, singlePass: false })));
+    expect(outcome).toEqual(await settle(verifyBundle(() => Readable.from([bytes]), { ...opts, singlePass: false })));
+    expect(outcome).toEqual(await settle(verifyBundle(() => trickle(bytes), { ...opts, singlePass: false })));
     if ('threw' in outcome) return 'threw';
     if (!mayPass) expect(outcome.ok).toBe(false);
     return outcome.problem?.code ?? 'ok';

@@ -125,7 +125,7 @@ async function verifyOnce(
     return v.verdict(undefined);
   } catch (e) {
     if (e instanceof BundleVerificationError) return v.verdict(e.problem);
-    if (e instanceof ArchiveError) return v.verdict({ code: 'UNREADABLE_ARCHIVE', message: e.message });
+    if (e instanceof ArchiveError) return v.verdictOfWholeFiles({ code: 'UNREADABLE_ARCHIVE', message: e.message });
     throw e;
   } finally {
     v.close();
@@ -143,6 +143,8 @@ class BundleVerifier {
   /** Single pass: the block workers (from records.jsonl on), the records' (shard, index, leaf) sequence. */
   private pool?: BlockPool;
   private sequence?: { hash: Hash; lines: number };
+  /** The verdict as the files read whole left it (see verdictOfWholeFiles). */
+  private wholeFiles: BundleVerdict;
 
   constructor(
     private readonly open: BundleOpener,
@@ -155,6 +157,7 @@ class BundleVerifier {
     this.notes = new CheckpointNotesCheck(this.ctx, this.checkpoints);
     this.completeness = new CompletenessCheck(this.ctx, this.checkpoints);
     this.records = new RecordsCheck(this.ctx, this.checkpoints, open);
+    this.wholeFiles = this.verdict(undefined);
   }
 
   close(): void {
@@ -174,6 +177,7 @@ class BundleVerifier {
       await this.readEntry(entry);
       position++;
       this.ctx.counts.files++;
+      this.wholeFiles = this.verdict(undefined);
     }
     const order = bundleEntryOrder(this.ctx.manifest?.format_version);
     if (position < order.length) {
@@ -267,6 +271,17 @@ class BundleVerifier {
         });
       }
     }
+  }
+
+  /**
+   * The verdict on an archive that breaks off inside a file: what the files before it
+   * established, nothing of the broken one. How much of that file's start reached its check
+   * before the archive's error depends on how the bytes arrived (chunking, timing: tar-stream
+   * drops what an entry holds unread when the archive fails), so counting it would make the
+   * same bytes give different verdicts.
+   */
+  verdictOfWholeFiles(problem: BundleProblem): BundleVerdict {
+    return { ...this.wholeFiles, ok: false, problem };
   }
 
   verdict(problem: BundleProblem | undefined): BundleVerdict {
