@@ -115,6 +115,10 @@ export function printReport(r: Report): void {
   w(
     `events: ${n0(o.events)} demo events (${n0(o.wireBytesPerEvent)} B JSON each), ${o.partitions} partitions, sets of ${o.batch} per partition (gzip), ${o.concurrency} partitions consumed concurrently`,
   );
+  if (o.quick)
+    w(
+      `quick: the pipeline phase lasts a second or two, much of it spent by the service's JIT compiling its hot code: its CPU per event reads several times a default run's (bench/README.md). Judge the targets on a default run`,
+    );
   if (r.broker.trimmedBeforeConsumption > 0)
     w(
       `WARNING: the broker trimmed ${n0(r.broker.trimmedBeforeConsumption)} messages before consumption; rates count only what was there`,
