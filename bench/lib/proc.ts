@@ -40,6 +40,12 @@ function statFields(pid: number | string): string[] | undefined {
   }
 }
 
+/** This process's own CPU time (all its threads, user + system), in microseconds. */
+export function ownCpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 /**
  * utime + stime of a live process, in seconds (children excluded); of one of its threads for
  * `${pid}/task/${tid}` (the main thread's tid is the pid).

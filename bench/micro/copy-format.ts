@@ -16,17 +16,12 @@ import { copyChunks, type CopyValue } from '../../src/database/copy-text.js';
 import { RECORD_ROW_COLUMNS, RECORD_ROW_TYPE_LIST, recordsCopySql } from '../../src/ledger/record-columns.js';
 import { createTestDatabase } from '../../test/support/test-database.js';
 import { benchEvent, wireOf } from '../lib/env.js';
-import { processCpuSeconds } from '../lib/proc.js';
+import { ownCpuMicros, processCpuSeconds } from '../lib/proc.js';
 import { recordRowValues } from '../lib/rows.js';
 
 const BATCHES = Number(process.argv[2] ?? 40);
 const WARM = 3;
 const B = 1000;
-
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 const db = await createTestDatabase('rl_bench_copy_format', 1);
 const client = await db.pool.connect();
@@ -59,19 +54,19 @@ try {
     binary: { node: [], send: [], pg: [] },
   };
   const run = async (f: Format, rows: CopyValue[][], keep: boolean) => {
-    const c0 = cpu();
+    const c0 = ownCpuMicros();
     const body = formats[f].encode(rows);
-    const node = cpu() - c0;
+    const node = ownCpuMicros() - c0;
     const p0 = processCpuSeconds(pid) ?? 0;
-    const s0 = cpu();
+    const s0 = ownCpuMicros();
     await client.query('BEGIN');
     await pipeline(Readable.from(body), client.query(copyFrom(formats[f].sql)));
     await client.query('COMMIT');
-    const send = cpu() - s0;
+    const send = ownCpuMicros() - s0;
     const pgS = (processCpuSeconds(pid) ?? 0) - p0;
     if (keep) {
-      spent[f].node.push((node / rows.length) * 1e6);
-      spent[f].send.push((send / rows.length) * 1e6);
+      spent[f].node.push(node / rows.length);
+      spent[f].send.push(send / rows.length);
       spent[f].pg.push((pgS / rows.length) * 1e6);
     }
   };

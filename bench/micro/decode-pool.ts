@@ -5,6 +5,7 @@
  * part the receiving thread pays (its event-loop busy time). Best of 8 rounds of 5,000 events.
  */
 import { benchEvent, WIRE_HEADERS, wireOf } from '../lib/env.js';
+import { ownCpuMicros } from '../lib/proc.js';
 import { decodeBatch, type RawMessage } from '../../src/ingest/decode-batch.js';
 import { decodeEvent } from '../../src/ingest/adapters/format-detection.js';
 import { DecodePool } from '../../src/ingest/decode-pool.js';
@@ -20,17 +21,13 @@ for (let i = 0; i < N; i += B) {
     wires.slice(i, i + B).map((value, j) => ({ offset: String(i + j), value, headers: { ...WIRE_HEADERS } })),
   );
 }
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
 const ctx = { topic: 'bench', partition: 1, maxMessageBytes: 1 << 20 };
 
 let inThread = Infinity;
 for (let r = 0; r < ROUNDS; r++) {
-  const t = cpu();
+  const t = ownCpuMicros();
   for (const b of batches) prepareItems(decodeBatch(b, { ...ctx, receivedAt: new Date(), decode: decodeEvent }));
-  inThread = Math.min(inThread, (cpu() - t) / N);
+  inThread = Math.min(inThread, (ownCpuMicros() - t) / N);
 }
 
 const pool = new DecodePool(1);
@@ -38,14 +35,14 @@ const source = { generation: 1, rows: [], defaultTenant: 'default' };
 let pooled = Infinity;
 let receiving = Infinity;
 for (let r = 0; r < ROUNDS; r++) {
-  const t = cpu();
+  const t = ownCpuMicros();
   let busyMs = 0;
   for (const b of batches) {
     const elu = performance.eventLoopUtilization();
     await pool.decode({ ...ctx, receivedAt: new Date(), messages: b }, source);
     busyMs += performance.eventLoopUtilization(elu).active;
   }
-  pooled = Math.min(pooled, (cpu() - t) / N);
+  pooled = Math.min(pooled, (ownCpuMicros() - t) / N);
   receiving = Math.min(receiving, (busyMs * 1000) / N);
 }
 await pool.close();

@@ -18,18 +18,13 @@ import { LedgerAppendRepository } from '../../src/ledger/ledger-append.repositor
 import { LedgerAppendService } from '../../src/ledger/ledger-append.service.js';
 import type { SigningKeyService } from '../../src/ledger/signing-key.service.js';
 import { benchEvent, WIRE_HEADERS, wireOf } from '../lib/env.js';
-import { processCpuSeconds } from '../lib/proc.js';
+import { ownCpuMicros, processCpuSeconds } from '../lib/proc.js';
 
 const B = Number(process.argv[2] ?? 10);
 // 100 + 300 batches of 10; fewer of larger ones (each is decoded up front and held).
 const WARM = Math.max(5, Math.round(1000 / B));
 const MEASURED = Math.max(20, Math.round(3000 / B));
 const TIMED = ['lockShard', 'batchState', 'claimEventIds', 'insertRecords', 'closeBatch'] as const;
-
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
 
 const db = await createTestDatabase('rl_bench_small', 2);
 const ds = new DataSource(dataSourceOptions({ url: db.url, poolSize: 2 }));
@@ -42,13 +37,13 @@ try {
   for (const name of TIMED) {
     const call = timed[name].bind(repo);
     timed[name] = async (...a: unknown[]) => {
-      const c = cpu();
+      const c = ownCpuMicros();
       const t = performance.now();
       try {
         return await call(...a);
       } finally {
         const s = spent.get(name) ?? { cpu: 0, wall: 0 };
-        spent.set(name, { cpu: s.cpu + cpu() - c, wall: s.wall + performance.now() - t });
+        spent.set(name, { cpu: s.cpu + ownCpuMicros() - c, wall: s.wall + performance.now() - t });
       }
     };
   }
@@ -87,11 +82,11 @@ try {
   ).map((r) => r.pid);
   const pgCpu = () => backends.reduce((a, pid) => a + (processCpuSeconds(pid) ?? 0), 0);
   const pg0 = pgCpu();
-  const c0 = cpu();
+  const c0 = ownCpuMicros();
   const t0 = performance.now();
   for (let k = WARM; k < WARM + MEASURED; k++) await append(k);
   const perBatch = (v: number) => (v / MEASURED).toFixed(3);
-  const total = cpu() - c0;
+  const total = ownCpuMicros() - c0;
   const pgUs = (pgCpu() - pg0) * 1e6;
   console.log(
     `batch of ${B} (${MEASURED} batches): Node CPU ${perBatch(total / 1000)} ms (${(total / MEASURED / B).toFixed(1)} µs/record), wall ${perBatch(performance.now() - t0)} ms; PostgreSQL CPU ${perBatch(pgUs / 1000)} ms (${(pgUs / MEASURED / B).toFixed(1)} µs/record)`,
